@@ -1,0 +1,18 @@
+export { DestinationError, destinationErrorKinds } from './destination-error.js';
+export type { DestinationErrorKind, DestinationErrorOptions } from './destination-error.js';
+export type {
+  DestinationCapabilities,
+  DestinationV1,
+  ListedObject,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  OperationOptions,
+  ProbeCheck,
+  ProbeResult,
+  PutObjectInput,
+  PutObjectResult,
+  StoredObject,
+} from './destination-v1.js';
+export { assertValidObjectKey, maxObjectKeyBytes, objectKeyProblem } from './object-key.js';
+export { resolveDestination, UnsupportedDestinationVersionError } from './resolve-destination.js';
