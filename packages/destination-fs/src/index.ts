@@ -1,1 +1,2 @@
-export {};
+export { createFsDestination } from './create-fs-destination.js';
+export type { FsDestinationSettings } from './fs-destination-settings.js';

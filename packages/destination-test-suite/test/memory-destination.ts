@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { assertValidObjectKey, DestinationError, type DestinationV1, type ListedObject, type StoredObject } from '@sentcopy/core';
+import type { DestinationBackdoor } from '../src/index.js';
+
+/** Deliberate defects, each of which some conformance check must catch. */
+export type MemoryFlaw =
+  | 'overwrites'
+  | 'skips-key-validation'
+  | 'sorts-by-utf16'
+  | 'repeats-last-key-on-next-page'
+  | 'stores-partial-on-abort'
+  | 'truncates-large-bodies'
+  | 'checks-then-writes'
+  | 'drops-content-encoding'
+  | 'trusts-claimed-sha256'
+  | 'probe-fails-write';
+
+type Entry = Omit<StoredObject, 'size'>;
+
+const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A reference in-memory destination, correct unless given a flaw, plus a back door reading its map. */
+export function createMemoryDestination(flaw?: MemoryFlaw): { destination: DestinationV1; backdoor: DestinationBackdoor } {
+  const objects = new Map<string, Entry>();
+  const compare = flaw === 'sorts-by-utf16' ? (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0) : (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+  const destination: DestinationV1 = {
+    specificationVersion: 'v1',
+    provider: 'memory',
+    id: 'memory://test',
+    capabilities: { delete: true, immutability: false, publicAccessCheck: false },
+    async put(input, options) {
+      options?.signal?.throwIfAborted();
+      if (flaw !== 'skips-key-validation') assertValidObjectKey(input.key, 'memory');
+      const actualSha = sha256Hex(input.body);
+      if (flaw !== 'trusts-claimed-sha256' && actualSha !== input.sha256) {
+        throw new DestinationError({ kind: 'invalid', provider: 'memory', message: 'sha256 does not match the body.' });
+      }
+      const existingBeforeIo = objects.get(input.key);
+      await turn();
+      if (options?.signal?.aborted) {
+        if (flaw === 'stores-partial-on-abort') objects.set(input.key, { key: input.key, body: input.body.slice(0, input.body.length >> 1), sha256: input.sha256, contentType: input.contentType, metadata: {} });
+        options.signal.throwIfAborted();
+      }
+      const existing = flaw === 'checks-then-writes' ? existingBeforeIo : objects.get(input.key);
+      if (existing && flaw !== 'overwrites') {
+        if (existing.sha256 === input.sha256) return { key: input.key, size: existing.body.byteLength, sha256: input.sha256, created: false };
+        throw new DestinationError({ kind: 'conflict', provider: 'memory', key: input.key, message: 'The key already holds different content.' });
+      }
+      const body = flaw === 'truncates-large-bodies' ? input.body.slice(0, 16 * 1024 * 1024) : input.body.slice();
+      objects.set(input.key, {
+        key: input.key,
+        body,
+        sha256: input.sha256,
+        contentType: input.contentType,
+        contentEncoding: flaw === 'drops-content-encoding' ? undefined : input.contentEncoding,
+        metadata: { ...input.metadata },
+        lastModified: new Date(),
+      });
+      return { key: input.key, size: input.body.byteLength, sha256: input.sha256, created: true };
+    },
+    async get(key) {
+      assertValidObjectKey(key, 'memory');
+      const entry = objects.get(key);
+      return entry && { ...entry, body: entry.body.slice(), size: entry.body.byteLength };
+    },
+    async head(key) {
+      assertValidObjectKey(key, 'memory');
+      const entry = objects.get(key);
+      if (!entry) return undefined;
+      const { body, ...info } = entry;
+      return { ...info, size: body.byteLength };
+    },
+    async list(options) {
+      const prefix = options?.prefix ?? '';
+      const limit = options?.limit ?? 1000;
+      const after = options?.cursor === undefined ? undefined : Buffer.from(options.cursor, 'base64url').toString('utf8');
+      const keys = [...objects.keys()].filter((key) => key.startsWith(prefix)).sort(compare);
+      const start = after === undefined ? 0 : keys.findIndex((key) => compare(key, after) > 0);
+      const page = start === -1 ? [] : keys.slice(start, start + limit);
+      const last = page.at(-1);
+      const more = start !== -1 && start + limit < keys.length;
+      const cursorKey = flaw === 'repeats-last-key-on-next-page' ? page.at(-2) ?? last : last;
+      return {
+        objects: page.map((key): ListedObject => ({ key, size: objects.get(key)?.body.byteLength ?? 0 })),
+        cursor: more && cursorKey !== undefined ? Buffer.from(cursorKey).toString('base64url') : undefined,
+      };
+    },
+    async delete(key) {
+      objects.delete(key);
+    },
+    async probe() {
+      const write = flaw === 'probe-fails-write' ? 'failed' : 'passed';
+      return { ok: write === 'passed', public: false, checks: [{ name: 'reachable', status: 'passed' }, { name: 'write', status: write }] };
+    },
+    async close() {},
+  };
+
+  const backdoor: DestinationBackdoor = {
+    async readObject(key) {
+      const entry = objects.get(key);
+      return entry && { body: entry.body.slice(), sha256: entry.sha256, contentType: entry.contentType, contentEncoding: entry.contentEncoding, metadata: { ...entry.metadata } };
+    },
+    async listKeys(prefix) {
+      return [...objects.keys()].filter((key) => key.startsWith(prefix));
+    },
+  };
+  return { destination, backdoor };
+}
