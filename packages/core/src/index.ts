@@ -45,3 +45,53 @@ export type {
 } from './retry/index.js';
 export { CodecError, codecNames, defaultMaxOutputBytes, detectCodec, getCodec, isCodecName } from './codecs/index.js';
 export type { Codec, CodecDecodeOptions, CodecErrorKind, CodecErrorOptions, CodecName } from './codecs/index.js';
+export {
+  channels,
+  isChannel,
+  isEmailAddress,
+  md5Hex,
+  maxMessageDepth,
+  maxSerializeDepth,
+  maxValidationIssues,
+  messageJsonSchema,
+  MessageValidationError,
+  parseMessage,
+  sampleHtmlEmail,
+  sampleMessages,
+  sampleSms,
+  serializeJson,
+  sha256Hex,
+  toE164,
+  validateMessage,
+} from './payload/index.js';
+export type {
+  Channel,
+  E164Result,
+  EmailAttachment,
+  EmailMessage,
+  JsonObject,
+  JsonValue,
+  Message,
+  MessageBase,
+  MessageValidationResult,
+  PushMessage,
+  SampleMessagesOptions,
+  SmsMessage,
+  ValidationIssue,
+  WhatsAppMessage,
+} from './payload/index.js';
+export { compileKeyLayout, KeyLayoutError, keyLayoutPresets, normalizeRecipient, safeSegment } from './key-layout/index.js';
+export type { KeyLayout, KeyLayoutPresetName } from './key-layout/index.js';
+export {
+  brazeProfile,
+  clevertapProfile,
+  getProfile,
+  isProfileName,
+  iterableProfile,
+  profileNames,
+  profiles,
+  sentcopyProfile,
+} from './profiles/index.js';
+export type { Profile, ProfileName, ProfileParseContext } from './profiles/index.js';
+export { ArchiveError, archiveMetadataKeys, createArchiver } from './archiver/index.js';
+export type { ArchiveResult, Archiver, ArchiverOptions, PreparedObject } from './archiver/index.js';

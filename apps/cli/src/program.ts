@@ -1,0 +1,12 @@
+import { Command } from 'commander';
+import { registerDemoCommand } from './commands/demo.js';
+
+/** Builds the `sentcopy` command line program. */
+export function createProgram(): Command {
+  const program = new Command('sentcopy')
+    .description('Keep an exact, immutable copy of every message you send, in a bucket you own.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: true });
+  registerDemoCommand(program);
+  return program;
+}

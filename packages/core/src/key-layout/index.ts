@@ -1,0 +1,7 @@
+export { compileKeyLayout } from './compile-key-layout.js';
+export type { KeyLayout } from './compile-key-layout.js';
+export { KeyLayoutError } from './key-layout-error.js';
+export { keyLayoutPresets } from './key-layout-presets.js';
+export type { KeyLayoutPresetName } from './key-layout-presets.js';
+export { normalizeRecipient } from './normalize-recipient.js';
+export { maxSafeSegmentBytes, safeSegment } from './safe-segment.js';

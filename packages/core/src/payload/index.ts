@@ -1,0 +1,24 @@
+export { channels, isChannel } from './channel.js';
+export type { Channel } from './channel.js';
+export { md5Hex, sha256Hex } from './hashes.js';
+export type { JsonObject, JsonValue } from './json-value.js';
+export type {
+  EmailAttachment,
+  EmailMessage,
+  Message,
+  MessageBase,
+  PushMessage,
+  SmsMessage,
+  WhatsAppMessage,
+} from './message.js';
+export { messageJsonSchema } from './message-json-schema.js';
+export { MessageValidationError } from './message-validation-error.js';
+export type { ValidationIssue } from './message-validation-error.js';
+export { parseMessage } from './parse-message.js';
+export { isEmailAddress, toE164 } from './recipient-formats.js';
+export type { E164Result } from './recipient-formats.js';
+export { sampleHtmlEmail, sampleMessages, sampleSms } from './sample-messages.js';
+export type { SampleMessagesOptions } from './sample-messages.js';
+export { maxSerializeDepth, serializeJson } from './serialize-json.js';
+export { maxMessageDepth, maxValidationIssues, validateMessage } from './validate-message.js';
+export type { MessageValidationResult } from './validate-message.js';
