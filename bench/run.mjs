@@ -1,7 +1,9 @@
 // `pnpm bench`: every benchmark in one process, each printing ratios against a baseline measured in the same run.
 import { runArchiverBench } from './archiver.mjs';
 import { runCodecBench } from './codecs.mjs';
+import { runS3Bench } from './s3.mjs';
 
 console.log(`sentcopy benchmarks · node ${process.version} · ${new Date().toISOString()}`);
 await runCodecBench({ print: console.log });
 await runArchiverBench({ print: console.log });
+await runS3Bench({ print: console.log });
