@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { getCodec } from '@sentcopy/core';
 import * as fflate from 'fflate';
 
 const require = createRequire(import.meta.url);
@@ -100,7 +101,7 @@ async function rate(work, { budgetMs = 200, warmupMs = 40, concurrency = 1 } = {
   return best;
 }
 
-function codecRows(core) {
+function codecRows() {
   const rows = [
     {
       name: 'node:zlib gzipSync L6 (baseline)',
@@ -134,22 +135,11 @@ function codecRows(core) {
       decode: (bytes) => lz4js.decompress(bytes),
     },
   ];
-  if (core) {
-    for (const name of ['gzip', 'lz4']) {
-      const codec = core.getCodec(name);
-      rows.push({ name: `@sentcopy/core getCodec('${name}') sync`, encode: (b) => codec.encodeSync(b), decode: (b) => codec.decodeSync(b) });
-    }
+  for (const name of ['gzip', 'lz4']) {
+    const codec = getCodec(name);
+    rows.push({ name: `@sentcopy/core getCodec('${name}') sync`, encode: (b) => codec.encodeSync(b), decode: (b) => codec.decodeSync(b) });
   }
   return rows;
-}
-
-async function loadCore() {
-  try {
-    const core = await import('@sentcopy/core');
-    return typeof core.getCodec === 'function' ? core : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const format = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -159,7 +149,6 @@ const times = (value) => `${value.toFixed(2)}×`;
 export async function runCodecBench({ print = console.log, budgetMs = 200 } = {}) {
   const email = Buffer.from(buildEmailJson());
   const sms = Buffer.from(buildSmsJson());
-  const core = await loadCore();
   const measure = async (row) => {
     const options = { budgetMs, concurrency: row.concurrency ?? 1 };
     const emailEncoded = Buffer.from(await row.encode(email));
@@ -174,7 +163,7 @@ export async function runCodecBench({ print = console.log, budgetMs = 200 } = {}
       smsDecodeOps: await rate(() => row.decode(smsEncoded), options),
     };
   };
-  const rows = codecRows(core);
+  const rows = codecRows();
   const results = [];
   for (const row of rows) results.push(await measure(row));
   // The baseline runs first and last, keeping the better figure: the first row also pays for a cold machine.
@@ -201,7 +190,6 @@ export async function runCodecBench({ print = console.log, budgetMs = 200 } = {}
       `async 1 in flight ${format(largeAsync)} MB/s (${times(largeAsync / largeSync)} of sync)`,
   );
   results.push({ name: 'node:zlib gzip L6 on 1 MiB: async vs sync', largeSyncMBs: largeSync, largeAsyncMBs: largeAsync });
-  if (!core) print("(no @sentcopy/core getCodec rows: core's build does not export getCodec yet)");
   return results;
 }
 
