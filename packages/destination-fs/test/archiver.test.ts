@@ -50,6 +50,18 @@ describe('createArchiver with the fs destination', () => {
     }
   });
 
+  it('stores the same bytes when many archive() calls run at once', async () => {
+    const root = newRoot();
+    const archiver = createArchiver({ destination: createFsDestination({ root }) });
+    const many = sampleMessages({ projectId: 'acme', count: 60 });
+    const results = await Promise.all(many.map((message) => archiver.archive(message)));
+    for (const [index, result] of results.entries()) {
+      const alone = await archiver.prepare(many[index]);
+      expect(result.key).toBe(alone.key);
+      expect(sha256(readFileSync(fileOf(root, result.key)))).toBe(alone.sha256);
+    }
+  });
+
   it('stores a repeated message once and refuses different content under the same key', async () => {
     const root = newRoot();
     const archiver = createArchiver({ destination: createFsDestination({ root }) });
