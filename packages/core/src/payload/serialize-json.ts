@@ -5,8 +5,13 @@ export const maxSerializeDepth = 1000;
 
 const encoder = new TextEncoder();
 
-function describe(path: string): string {
-  return path === '' ? 'the value' : `the value at ${path}`;
+/** Where a value sits, as keys and indexes; turned into a path only for an error message. */
+type Trail = (string | number)[];
+
+function describe(trail: Trail): string {
+  if (trail.length === 0) return 'the value';
+  const path = trail.reduce<string>((parent, step) => (typeof step === 'number' ? indexPath(parent, step) : keyPath(parent, step)), '');
+  return `the value at ${path}`;
 }
 
 function isPlainObject(value: object): boolean {
@@ -14,64 +19,61 @@ function isPlainObject(value: object): boolean {
   return prototype === null || Object.getPrototypeOf(prototype) === null;
 }
 
-function write(value: unknown, path: string, depth: number, ancestors: Set<object>, out: string[]): void {
+// Returns the JSON text; strings are concatenated (V8 ropes) and paths are built only on failure, since this runs for every archived message.
+function write(value: unknown, trail: Trail, ancestors: Set<object>): string {
   switch (typeof value) {
     case 'string':
-      out.push(JSON.stringify(value));
-      return;
+      return JSON.stringify(value);
     case 'boolean':
-      out.push(value ? 'true' : 'false');
-      return;
+      return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`Cannot serialize ${describe(path)} as JSON: ${String(value)} is not a finite number.`);
-      out.push(JSON.stringify(value));
-      return;
+      if (!Number.isFinite(value)) throw new TypeError(`Cannot serialize ${describe(trail)} as JSON: ${String(value)} is not a finite number.`);
+      return JSON.stringify(value);
     case 'undefined':
-      throw new TypeError(`Cannot serialize ${describe(path)} as JSON: undefined is not a JSON value.`);
+      throw new TypeError(`Cannot serialize ${describe(trail)} as JSON: undefined is not a JSON value.`);
     case 'function':
     case 'symbol':
     case 'bigint':
-      throw new TypeError(`Cannot serialize ${describe(path)} as JSON: a ${typeof value} is not a JSON value.`);
+      throw new TypeError(`Cannot serialize ${describe(trail)} as JSON: a ${typeof value} is not a JSON value.`);
     default:
       break;
   }
-  if (value === null) {
-    out.push('null');
-    return;
-  }
+  if (value === null) return 'null';
   const container = value as object;
-  if (depth >= maxSerializeDepth) throw new TypeError(`Cannot serialize ${describe(path)} as JSON: it nests more than ${maxSerializeDepth} levels deep.`);
-  if (ancestors.has(container)) throw new TypeError(`Cannot serialize ${describe(path)} as JSON: it contains itself (a circular reference).`);
+  if (trail.length >= maxSerializeDepth) throw new TypeError(`Cannot serialize ${describe(trail)} as JSON: it nests more than ${maxSerializeDepth} levels deep.`);
+  if (ancestors.has(container)) throw new TypeError(`Cannot serialize ${describe(trail)} as JSON: it contains itself (a circular reference).`);
   ancestors.add(container);
+  let text: string;
   if (Array.isArray(container)) {
-    out.push('[');
+    text = '[';
     for (let index = 0; index < container.length; index++) {
-      if (index > 0) out.push(',');
-      const itemPath = indexPath(path, index);
-      if (!(index in container)) throw new TypeError(`Cannot serialize ${describe(itemPath)} as JSON: the array has a hole there.`);
-      write(container[index], itemPath, depth + 1, ancestors, out);
+      trail.push(index);
+      if (!(index in container)) throw new TypeError(`Cannot serialize ${describe(trail)} as JSON: the array has a hole there.`);
+      text += (index > 0 ? ',' : '') + write(container[index], trail, ancestors);
+      trail.pop();
     }
-    out.push(']');
+    text += ']';
   } else {
     if (!isPlainObject(container)) {
-      throw new TypeError(`Cannot serialize ${describe(path)} as JSON: only plain objects are accepted, not instances such as a Date, Map or Buffer.`);
+      throw new TypeError(`Cannot serialize ${describe(trail)} as JSON: only plain objects are accepted, not instances such as a Date, Map or Buffer.`);
     }
     const record = container as Record<string, unknown>;
     // Default sort compares UTF-16 code units, which is the documented key order.
     const keys = Object.keys(record).sort();
-    out.push('{');
+    text = '{';
     let first = true;
     for (const key of keys) {
       const item = record[key];
       if (item === undefined) continue;
-      if (!first) out.push(',');
+      trail.push(key);
+      text += (first ? '' : ',') + JSON.stringify(key) + ':' + write(item, trail, ancestors);
+      trail.pop();
       first = false;
-      out.push(JSON.stringify(key), ':');
-      write(item, keyPath(path, key), depth + 1, ancestors, out);
     }
-    out.push('}');
+    text += '}';
   }
   ancestors.delete(container);
+  return text;
 }
 
 /**
@@ -85,7 +87,5 @@ function write(value: unknown, path: string, depth: number, ancestors: Set<objec
  * objects (Date, Map, Buffer, class instances) and nesting deeper than {@link maxSerializeDepth}.
  */
 export function serializeJson(value: unknown): Uint8Array {
-  const out: string[] = [];
-  write(value, '', 0, new Set(), out);
-  return encoder.encode(out.join(''));
+  return encoder.encode(write(value, [], new Set()));
 }

@@ -1,4 +1,4 @@
-import { channels, isChannel } from './channel.js';
+import { channels, isChannel, type Channel } from './channel.js';
 import { indexPath, keyPath } from './field-path.js';
 import type { Message } from './message.js';
 import {
@@ -9,6 +9,7 @@ import {
   maxMessageIdLength,
   maxSentAt,
   minSentAt,
+  type ChannelFieldRules,
   type FieldRule,
 } from './message-fields.js';
 import type { ValidationIssue } from './message-validation-error.js';
@@ -262,21 +263,33 @@ function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueL
   }
 }
 
+interface FieldPlan {
+  readonly required: ReadonlySet<string>;
+  /** Required fields first, so a missing one is reported before problems with the others. */
+  readonly checks: readonly (readonly [field: string, rule: FieldRule | undefined])[];
+}
+
+function planFor(channelRules: ChannelFieldRules | undefined): FieldPlan {
+  const required = [...baseRequiredFields, ...(channelRules?.required ?? [])];
+  const channelFields: Readonly<Record<string, FieldRule>> = channelRules?.fields ?? { to: 'string' };
+  const ruleOf = new Map<string, FieldRule>([...Object.entries(baseFieldRules), ...Object.entries(channelFields)]);
+  const ordered = [...required, ...[...ruleOf.keys()].filter((field) => !required.includes(field))];
+  return { required: new Set(required), checks: ordered.map((field) => [field, ruleOf.get(field)] as const) };
+}
+
+// Built once: validation runs for every message on the hot path.
+const plans = new Map<Channel | undefined, FieldPlan>([[undefined, planFor(undefined)], ...channels.map((channel) => [channel, planFor(channelFieldRules[channel])] as const)]);
+
 function checkMessage(message: Record<string, unknown>, unreadable: ReadonlySet<string>, issues: IssueList): void {
   const channel = message['channel'];
   const channelRules = isChannel(channel) ? channelFieldRules[channel] : undefined;
-  const required = [...baseRequiredFields, ...(channelRules?.required ?? [])];
-  const channelFields: Readonly<Record<string, FieldRule>> = channelRules?.fields ?? { to: 'string' };
-  const rules: [string, FieldRule][] = [...Object.entries(baseFieldRules), ...Object.entries(channelFields)];
-  const ordered = [...required, ...rules.map(([field]) => field).filter((field) => !required.includes(field))];
-  const ruleOf = new Map(rules);
-  for (const field of ordered) {
+  const plan = plans.get(isChannel(channel) ? channel : undefined)!;
+  for (const [field, rule] of plan.checks) {
     if (unreadable.has(field)) continue;
     if (!Object.hasOwn(message, field)) {
-      if (required.includes(field)) issues.add(field, 'is required');
+      if (plan.required.has(field)) issues.add(field, 'is required');
       continue;
     }
-    const rule = ruleOf.get(field);
     if (rule !== undefined) checkRule(rule, message[field], field, issues);
   }
   const oneOf = channelRules?.requireOneOf ?? [];
