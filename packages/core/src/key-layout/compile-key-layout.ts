@@ -1,6 +1,7 @@
 import { maxObjectKeyBytes, objectKeyProblem } from '../destination/object-key.js';
-import { baseFieldRules, channelFieldRules, type FieldRule } from '../payload/message-fields.js';
+import { keyPath } from '../payload/field-path.js';
 import { md5Hex, MessageValidationError, sha256Hex, type Channel, type Message } from '../payload/index.js';
+import { baseFieldRules, channelFieldRules, type FieldRule } from '../payload/message-fields.js';
 import { KeyLayoutError } from './key-layout-error.js';
 import { normalizeRecipient } from './normalize-recipient.js';
 import { safeSegment } from './safe-segment.js';
@@ -9,74 +10,100 @@ import { safeSegment } from './safe-segment.js';
 export interface KeyLayout {
   /** The template it was compiled from. */
   readonly template: string;
-  /** The placeholders the template uses, as written (e.g. `campaign_id|canvas_step_id|unassociated`), in order. */
+  /**
+   * The placeholders the template uses, as written between the braces and in order, e.g.
+   * `['channel', 'md5(recipient)', 'campaign_id|canvas_step_id|unassociated', 'message_id']`.
+   */
   readonly placeholders: readonly string[];
   /**
    * The object key of a validated message (the output of `parseMessage`). Throws a
-   * `MessageValidationError` naming the field when a placeholder without a literal fallback has no
-   * value, or when the key would be longer than the object key limit.
+   * `MessageValidationError` whose issue path is the field (e.g. `campaign_id`) when a placeholder
+   * without a literal fallback has no value, or when the key would be longer than the object key
+   * limit (1,024 UTF-8 bytes; the issue then names the field that made it longest). Issues never
+   * contain values.
    */
   render(message: Message): string;
 }
 
-// Only scalar fields can fill a segment; `to` is reachable solely through the explicit `recipient`.
-const scalarRules: ReadonlySet<FieldRule> = new Set(['message-id', 'epoch-milliseconds', 'string', 'non-empty-string', 'identifier']);
-const fieldNames: ReadonlySet<string> = new Set(
-  [baseFieldRules, ...Object.values(channelFieldRules).map((rules) => rules.fields)].flatMap((rules) =>
-    Object.entries(rules)
-      .filter(([field, rule]) => field !== 'to' && scalarRules.has(rule))
-      .map(([field]) => field),
-  ),
-);
+type RenderContext = { readonly message: Message; readonly date: () => Date; readonly recipient: () => string };
+
+/** A placeholder computed from the message rather than copied from a field; its value is always key-safe. */
+interface DerivedPlaceholder {
+  /** The field an error about this placeholder names. */
+  readonly field: string;
+  readonly value: (context: RenderContext) => string;
+}
 
 const clevertapChannelNames: Readonly<Record<Channel, string>> = { email: 'Email', sms: 'Sms', push: 'Push', whatsapp: 'WhatsApp' };
-const two = (value: number) => String(value).padStart(2, '0');
+const twoDigits = (value: number) => String(value).padStart(2, '0');
+const year = (date: Date) => String(date.getUTCFullYear()).padStart(4, '0');
+const month = (date: Date) => twoDigits(date.getUTCMonth() + 1);
+const day = (date: Date) => twoDigits(date.getUTCDate());
 
-type Derive = (message: Message, date: () => Date, recipient: () => string) => string;
-const derived: Readonly<Record<string, Derive>> = {
-  channel: (message) => message.channel,
-  Channel: (message) => clevertapChannelNames[message.channel],
-  recipient: (_message, _date, recipient) => safeSegment(recipient()),
-  'md5(recipient)': (_message, _date, recipient) => md5Hex(recipient()),
-  'sha256(recipient)': (_message, _date, recipient) => sha256Hex(Buffer.from(recipient(), 'utf8')),
-  yyyy: (_message, date) => String(date().getUTCFullYear()).padStart(4, '0'),
-  mm: (_message, date) => two(date().getUTCMonth() + 1),
-  dd: (_message, date) => two(date().getUTCDate()),
-  hh: (_message, date) => two(date().getUTCHours()),
-  yyyymm: (message, date) => `${derived['yyyy']!(message, date, () => '')}${two(date().getUTCMonth() + 1)}`,
-  yyyymmdd: (message, date) => `${derived['yyyy']!(message, date, () => '')}${two(date().getUTCMonth() + 1)}${two(date().getUTCDate())}`,
-};
+const derivedPlaceholders: ReadonlyMap<string, DerivedPlaceholder> = new Map<string, DerivedPlaceholder>([
+  ['channel', { field: 'channel', value: ({ message }) => message.channel }],
+  ['Channel', { field: 'channel', value: ({ message }) => clevertapChannelNames[message.channel] }],
+  ['recipient', { field: 'to', value: ({ recipient }) => safeSegment(recipient()) }],
+  ['md5(recipient)', { field: 'to', value: ({ recipient }) => md5Hex(recipient()) }],
+  ['sha256(recipient)', { field: 'to', value: ({ recipient }) => sha256Hex(Buffer.from(recipient(), 'utf8')) }],
+  ['yyyy', { field: 'sent_at', value: ({ date }) => year(date()) }],
+  ['mm', { field: 'sent_at', value: ({ date }) => month(date()) }],
+  ['dd', { field: 'sent_at', value: ({ date }) => day(date()) }],
+  ['hh', { field: 'sent_at', value: ({ date }) => twoDigits(date().getUTCHours()) }],
+  ['yyyymm', { field: 'sent_at', value: ({ date }) => `${year(date())}${month(date())}` }],
+  ['yyyymmdd', { field: 'sent_at', value: ({ date }) => `${year(date())}${month(date())}${day(date())}` }],
+]);
 
-const extrasName = /^extras\.([A-Za-z0-9_-]+)$/;
+// Fields whose rule only admits objects or lists can never fill a segment, so naming one is a template error.
+const structuredRules: ReadonlySet<FieldRule> = new Set<FieldRule>(['string-list', 'string-map', 'json-object', 'json-list-or-object', 'attachments']);
+const allFieldRules = [baseFieldRules, ...Object.values(channelFieldRules).map((rules) => rules.fields)].flatMap((rules) => Object.entries(rules));
+const valueFields: ReadonlySet<string> = new Set(allFieldRules.filter(([field, rule]) => field !== 'to' && !structuredRules.has(rule)).map(([field]) => field));
+const structuredFields: ReadonlySet<string> = new Set(allFieldRules.filter(([field, rule]) => field !== 'to' && structuredRules.has(rule)).map(([field]) => field));
+
+const extrasPrefix = 'extras.';
+const extrasKey = /^[A-Za-z0-9_-]+$/;
 const safeLiteral = /^[A-Za-z0-9_.-]+$/;
 
-/** One alternative of a placeholder: a value source, or a literal fallback. */
-type Alternative = { kind: 'derived'; name: string } | { kind: 'field'; name: string } | { kind: 'extras'; name: string } | { kind: 'literal'; text: string };
-type Part = { kind: 'text'; text: string } | { kind: 'placeholder'; source: string; alternatives: Alternative[] };
+type Alternative =
+  | { readonly kind: 'derived'; readonly derived: DerivedPlaceholder }
+  | { readonly kind: 'field'; readonly name: string }
+  | { readonly kind: 'extras'; readonly key: string; readonly path: string }
+  | { readonly kind: 'literal'; readonly text: string };
+type Part = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'placeholder'; readonly source: string; readonly alternatives: readonly Alternative[] };
 
-function isKnownName(name: string): boolean {
-  return Object.hasOwn(derived, name) || fieldNames.has(name) || extrasName.test(name);
+const placeholderHelp =
+  'use a message field (such as campaign_id), extras.NAME, channel, Channel, recipient, md5(recipient), sha256(recipient), yyyy, mm, dd, hh, yyyymm or yyyymmdd';
+
+/** The alternative `name` stands for, or `undefined` when it is not a placeholder name (it may still be a literal fallback). */
+function nameToAlternative(template: string, source: string, name: string, position: number): Alternative | undefined {
+  const derived = derivedPlaceholders.get(name);
+  if (derived !== undefined) return { kind: 'derived', derived };
+  if (valueFields.has(name)) return { kind: 'field', name };
+  if (name.startsWith(extrasPrefix)) {
+    const key = name.slice(extrasPrefix.length);
+    if (!extrasKey.test(key)) throw new KeyLayoutError(template, `in {${source}}, the NAME of extras.NAME may use only letters, digits, "-" and "_"`, position);
+    return { kind: 'extras', key, path: keyPath('extras', key) };
+  }
+  if (name === 'to') {
+    throw new KeyLayoutError(template, `in {${source}}, "to" would put the recipient in the key as typed; use recipient (normalized, in clear), md5(recipient) or sha256(recipient)`, position);
+  }
+  if (structuredFields.has(name)) {
+    throw new KeyLayoutError(template, `in {${source}}, the field "${name}" holds a list or an object, which cannot fill a key segment (for a value inside extras use extras.NAME)`, position);
+  }
+  return undefined;
 }
 
 function parseAlternatives(template: string, source: string, position: number): Alternative[] {
   const names = source.split('|');
   return names.map((name, index): Alternative => {
-    if (name === '') throw new KeyLayoutError(template, `the placeholder {${source}} has an empty name`, position);
-    if (Object.hasOwn(derived, name)) return { kind: 'derived', name };
-    if (fieldNames.has(name)) return { kind: 'field', name };
-    const extras = extrasName.exec(name);
-    if (extras !== null) return { kind: 'extras', name: extras[1]! };
-    if (index === names.length - 1 && names.length > 1) {
-      if (!safeLiteral.test(name) || name === '.' || name === '..') {
-        throw new KeyLayoutError(template, `the fallback "${name}" in {${source}} may use only letters, digits, "-", "_" and "." (and not be "." or "..")`, position);
-      }
-      return { kind: 'literal', text: name };
+    if (name === '') throw new KeyLayoutError(template, `the placeholder {${source}} has an empty alternative`, position);
+    const alternative = nameToAlternative(template, source, name, position);
+    if (alternative !== undefined) return alternative;
+    if (index === 0 || index < names.length - 1) throw new KeyLayoutError(template, `unknown placeholder "${name}"; ${placeholderHelp}`, position);
+    if (!safeLiteral.test(name) || name === '.' || name === '..') {
+      throw new KeyLayoutError(template, `the fallback "${name}" in {${source}} is not a placeholder name, and as literal text it may use only letters, digits, "-", "_" and "." (and not be "." or "..")`, position);
     }
-    throw new KeyLayoutError(
-      template,
-      `unknown placeholder "${name}"; use a message field (such as campaign_id), extras.NAME, channel, Channel, recipient, md5(recipient), sha256(recipient), yyyy, mm, dd, hh, yyyymm or yyyymmdd`,
-      position,
-    );
+    return { kind: 'literal', text: name };
   });
 }
 
@@ -102,13 +129,14 @@ function parseSegment(template: string, segment: string, offset: number): Part[]
 }
 
 function parseTemplate(template: string): Part[][] {
-  if (typeof template !== 'string' || template.length === 0) throw new KeyLayoutError(String(template), 'the template is empty');
+  if (typeof template !== 'string') throw new KeyLayoutError(String(template), 'the template must be a string');
+  if (template.length === 0) throw new KeyLayoutError(template, 'the template is empty');
+  // eslint-disable-next-line no-control-regex
+  const forbidden = /[\u0000-\u001f\u007f\\]/.exec(template);
+  if (forbidden !== null) throw new KeyLayoutError(template, 'the template must not contain control characters or a backslash', forbidden.index);
+  if (!template.isWellFormed()) throw new KeyLayoutError(template, 'the template must be well-formed Unicode (it contains a lone surrogate)');
   if (template.startsWith('/')) throw new KeyLayoutError(template, 'the template must not start with "/"', 0);
   if (template.endsWith('/')) throw new KeyLayoutError(template, 'the template must not end with "/"', template.length - 1);
-  // eslint-disable-next-line no-control-regex
-  const bad = /[\u0000-\u001f\u007f\\]/.exec(template);
-  if (bad !== null) throw new KeyLayoutError(template, 'the template must not contain control characters or a backslash', bad.index);
-  if (!template.isWellFormed()) throw new KeyLayoutError(template, 'the template must be well-formed Unicode');
   const segments: Part[][] = [];
   let offset = 0;
   for (const segment of template.split('/')) {
@@ -117,81 +145,110 @@ function parseTemplate(template: string): Part[][] {
     segments.push(parseSegment(template, segment, offset));
     offset += segment.length + 1;
   }
-  const literalBytes = Buffer.byteLength(segments.flat().map((part) => (part.kind === 'text' ? part.text : '')).join(''), 'utf8');
-  if (literalBytes > maxObjectKeyBytes / 2) throw new KeyLayoutError(template, `its literal text takes ${literalBytes} bytes, leaving too little of the ${maxObjectKeyBytes}-byte key limit for message data`);
-  const usesMessageId = segments.flat().some((part) => part.kind === 'placeholder' && part.source === 'message_id');
-  if (!usesMessageId) throw new KeyLayoutError(template, 'the template must contain {message_id}, or different messages would share one key');
+  const parts = segments.flat();
+  if (!parts.some((part) => part.kind === 'placeholder' && part.source === 'message_id')) {
+    throw new KeyLayoutError(template, 'the template must contain {message_id} (without a fallback), or different messages would share one key');
+  }
+  // Slashes count as literal text: they are part of every key.
+  const literalBytes = Buffer.byteLength(parts.map((part) => (part.kind === 'text' ? part.text : '')).join(''), 'utf8') + segments.length - 1;
+  const placeholderCount = parts.length - parts.filter((part) => part.kind === 'text').length;
+  if (literalBytes + placeholderCount > maxObjectKeyBytes) {
+    throw new KeyLayoutError(template, `its literal text takes ${literalBytes} UTF-8 bytes, so with its ${placeholderCount} placeholder(s) no key could fit the ${maxObjectKeyBytes}-byte limit`);
+  }
   return segments;
 }
 
-function fieldValue(value: unknown): string | undefined {
+function hasOwnValue(container: unknown, key: string): string | undefined {
+  if (typeof container !== 'object' || container === null || !Object.hasOwn(container, key)) return undefined;
+  const value: unknown = (container as Record<string, unknown>)[key];
   if (typeof value === 'string' && value.length > 0) return safeSegment(value);
   if (typeof value === 'number' && Number.isFinite(value)) return safeSegment(String(value));
   return undefined;
 }
 
+/** Where a placeholder's value came from, for naming the field when the key is too long. */
+type Filled = { readonly field: string; readonly source: string; readonly bytes: number };
+
 /**
- * Compiles a key layout template. Throws a {@link KeyLayoutError} naming the problem and its
- * position when the template is malformed, so a bad layout is refused when the config is loaded,
- * not when the first message arrives.
+ * Compiles a key layout template, so that a bad layout is refused when the configuration is
+ * loaded, not when the first message arrives. Throws a {@link KeyLayoutError} naming the problem
+ * and, where it has one, its position and segment.
  *
- * A template is `/`-separated segments of literal text and `{placeholders}`:
- * message fields (`{campaign_id}`, `{user_id}`, …), `{extras.NAME}`, `{channel}`, `{Channel}`
- * (`Email`, `Sms`, `Push`, `WhatsApp`), `{recipient}` (the normalized recipient, in clear),
- * `{md5(recipient)}`, `{sha256(recipient)}`, and UTC parts of `sent_at`: `{yyyy}`, `{mm}`, `{dd}`,
- * `{hh}`, `{yyyymm}`, `{yyyymmdd}`. `{a|b|literal}` takes the first alternative with a value; the
- * last alternative may be a literal such as `unassociated`. Values from message data go through
- * `safeSegment()`, so they can never add, remove or escape a segment. `{message_id}` is required.
+ * A template is `/`-separated segments, each of literal text and `{placeholders}`:
+ * - any field of payload format v1 that holds a string or a number: `{project_id}`,
+ *   `{campaign_id}`, `{canvas_step_id}`, `{journey_id}`, `{user_id}`, `{provider}`, `{platform}`,
+ *   `{template_name}`, … (not `to`, and not fields holding lists or objects);
+ * - `{extras.NAME}`: a string or number at the top level of `extras` (NAME of letters, digits, `-`, `_`);
+ * - `{channel}` (`email`, `sms`, `push`, `whatsapp`) and `{Channel}` (`Email`, `Sms`, `Push`, `WhatsApp`);
+ * - `{md5(recipient)}`, `{sha256(recipient)}`: lower-case hex of the normalized recipient's UTF-8
+ *   (see `normalizeRecipient`), and `{recipient}`: that recipient in clear, only when asked for;
+ * - UTC parts of `sent_at`: `{yyyy}`, `{mm}`, `{dd}`, `{hh}`, `{yyyymm}`, `{yyyymmdd}`.
+ *
+ * `{a|b|c}` takes the first alternative with a value (a non-empty string or a finite number,
+ * written with `String()`). The last alternative may be literal text (letters, digits, `-`, `_`,
+ * `.`) such as `unassociated`; any other alternative must be a placeholder name. Field values go
+ * through `safeSegment()`, so message data can never add, remove or escape a segment.
+ * `{message_id}` is required, so two messages never share a key. The template may not be empty,
+ * start or end with `/`, contain `//`, `.` or `..` segments, unbalanced or nested braces, control
+ * characters or a backslash, or more literal text than fits in a key.
  */
 export function compileKeyLayout(template: string): KeyLayout {
   const segments = parseTemplate(template);
   const placeholders = segments.flat().flatMap((part) => (part.kind === 'placeholder' ? [part.source] : []));
 
+  function fill(part: Extract<Part, { kind: 'placeholder' }>, context: RenderContext, filled: Filled[]): string {
+    for (const alternative of part.alternatives) {
+      let value: string | undefined;
+      let field: string;
+      switch (alternative.kind) {
+        case 'literal':
+          return alternative.text;
+        case 'derived':
+          value = alternative.derived.value(context);
+          field = alternative.derived.field;
+          break;
+        case 'field':
+          value = hasOwnValue(context.message, alternative.name);
+          field = alternative.name;
+          break;
+        case 'extras':
+          value = hasOwnValue(context.message.extras, alternative.key);
+          field = alternative.path;
+          break;
+      }
+      if (value !== undefined) {
+        filled.push({ field, source: part.source, bytes: value.length });
+        return value;
+      }
+    }
+    // Only field and extras alternatives can lack a value, and a derived one would have returned.
+    const names = part.alternatives.map((alternative) => (alternative.kind === 'field' ? alternative.name : alternative.kind === 'extras' ? alternative.path : ''));
+    const problem =
+      names.length === 1
+        ? `is required by the key layout (placeholder {${part.source}})`
+        : `is required by the key layout: none of ${names.join(', ')} has a value (placeholder {${part.source}})`;
+    throw new MessageValidationError([{ path: names[0] ?? '', problem }]);
+  }
+
   function render(message: Message): string {
     let date: Date | undefined;
     let recipient: string | undefined;
-    const dateOf = () => (date ??= new Date(message.sent_at));
-    const recipientOf = () => (recipient ??= normalizeRecipient(message.channel, message.to));
-    const filled: { source: string; field: string; length: number }[] = [];
-    const rendered = segments.map((parts) =>
-      parts
-        .map((part) => {
-          if (part.kind === 'text') return part.text;
-          for (const alternative of part.alternatives) {
-            let value: string | undefined;
-            if (alternative.kind === 'literal') return alternative.text;
-            if (alternative.kind === 'derived') value = derived[alternative.name]!(message, dateOf, recipientOf);
-            else if (alternative.kind === 'field') value = fieldValue(message[alternative.name]);
-            else {
-              const extras = message.extras;
-              value = extras === undefined ? undefined : fieldValue(extras[alternative.name]);
-            }
-            if (value !== undefined) {
-              const field = alternative.kind === 'extras' ? `extras.${alternative.name}` : alternative.kind === 'derived' && alternative.name.includes('recipient') ? 'to' : alternative.name;
-              filled.push({ source: part.source, field, length: value.length });
-              return value;
-            }
-          }
-          const names = part.alternatives.map((alternative) => (alternative.kind === 'extras' ? `extras.${alternative.name}` : 'name' in alternative ? alternative.name : ''));
-          throw new MessageValidationError([
-            {
-              path: names[0]!,
-              problem:
-                names.length === 1
-                  ? `is required by the key layout (placeholder {${part.source}})`
-                  : `is required by the key layout: none of ${names.join(', ')} has a value (placeholder {${part.source}})`,
-            },
-          ]);
-        })
-        .join(''),
-    );
-    const key = rendered.join('/');
-    if (Buffer.byteLength(key, 'utf8') > maxObjectKeyBytes) {
-      const longest = filled.reduce((a, b) => (b.length > a.length ? b : a));
-      throw new MessageValidationError([{ path: longest.field, problem: `makes the object key longer than ${maxObjectKeyBytes} bytes (placeholder {${longest.source}})` }]);
+    const context: RenderContext = {
+      message,
+      date: () => (date ??= new Date(message.sent_at)),
+      recipient: () => (recipient ??= normalizeRecipient(message.channel, message.to)),
+    };
+    const filled: Filled[] = [];
+    const key = segments.map((parts) => parts.map((part) => (part.kind === 'text' ? part.text : fill(part, context, filled))).join('')).join('/');
+    const keyBytes = Buffer.byteLength(key, 'utf8');
+    if (keyBytes > maxObjectKeyBytes) {
+      const longest = filled.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+      throw new MessageValidationError([
+        { path: longest.field, problem: `makes the object key ${keyBytes} bytes, more than the ${maxObjectKeyBytes}-byte limit (it fills {${longest.source}}, the longest part of the key)` },
+      ]);
     }
     const problem = objectKeyProblem(key);
-    if (problem !== undefined) throw new MessageValidationError([{ path: '', problem: `the key layout produced an invalid object key: it ${problem}` }]);
+    if (problem !== undefined) throw new MessageValidationError([{ path: '', problem: `the key layout produced an invalid object key: the key ${problem}` }]);
     return key;
   }
 

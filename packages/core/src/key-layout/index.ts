@@ -4,4 +4,4 @@ export { KeyLayoutError } from './key-layout-error.js';
 export { keyLayoutPresets } from './key-layout-presets.js';
 export type { KeyLayoutPresetName } from './key-layout-presets.js';
 export { normalizeRecipient } from './normalize-recipient.js';
-export { maxSafeSegmentBytes, safeSegment } from './safe-segment.js';
+export { safeSegment } from './safe-segment.js';

@@ -1,13 +1,16 @@
-/** Names of the built-in key layouts (one per profile). */
+/** Names of the built-in key layouts (one per compatibility profile). */
 export type KeyLayoutPresetName = 'sentcopy' | 'braze' | 'clevertap' | 'iterable';
 
 /**
- * Built-in key layout templates.
- * - `sentcopy`: project, then the recipient hash early so writes spread across storage partitions.
- * - `braze`: Braze's documented layout; sends outside a campaign or Canvas step go to `unassociated`.
- * - `clevertap`: CleverTap's documented layout, channel capitalized as CleverTap writes it. CleverTap
- *   always has a campaign; a message without one goes to `unassociated` rather than being refused.
- * - `iterable`: Iterable's documented layout; sends outside a campaign go to `unassociated`.
+ * Built-in key layout templates (see `compileKeyLayout` for the template language).
+ * - `sentcopy` (the default): project, then the recipient's SHA-256 early in the key so writes
+ *   spread across storage partitions, then channel, UTC day and message.
+ * - `braze`: Braze's documented layout; a message outside a campaign and a Canvas step goes to
+ *   `unassociated`, as Braze files it.
+ * - `clevertap`: CleverTap's documented layout, with the channel capitalized as CleverTap writes it
+ *   (`Email`, `Sms`, `Push`, `WhatsApp`). CleverTap messages always have a campaign; a message
+ *   without one goes to `unassociated` (Braze's word for the case) rather than being refused.
+ * - `iterable`: Iterable's documented layout; a message outside a campaign goes to `unassociated`.
  */
 export const keyLayoutPresets: Readonly<Record<KeyLayoutPresetName, string>> = Object.freeze({
   sentcopy: '{project_id}/{sha256(recipient)}/{channel}/{yyyymmdd}/{message_id}.json.gz',

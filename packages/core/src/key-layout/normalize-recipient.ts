@@ -1,14 +1,21 @@
-import { isEmailAddress, MessageValidationError, toE164, type Channel } from '../payload/index.js';
+import { channels, isEmailAddress, MessageValidationError, toE164, type Channel } from '../payload/index.js';
 
 /**
- * The recipient as keys hash it, so the same person always maps to the same folder however the
- * sender typed the address:
- * - email: trimmed and lower-cased, the local part included (as the vendors do);
- * - SMS and WhatsApp: E.164 (`+` and digits); a number without `+` or `00` is read as including its country code;
+ * The recipient as key layouts use it (`{recipient}`, `{md5(recipient)}`, `{sha256(recipient)}`),
+ * so the same person always maps to the same folder however the sender typed the address, and a
+ * support agent can find a person's messages from their address:
+ * - email: surrounding white space trimmed and the whole address lower-cased, the local part
+ *   included (as Braze and CleverTap do), although a mail server may treat its case as significant;
+ * - SMS and WhatsApp: E.164, `+` then digits (spaces, dashes, dots and parentheses dropped; a
+ *   leading `00` read as `+`; a number without `+` or `00` read as including its country code);
  * - push: the token exactly as given.
- * Throws a `MessageValidationError` for `to` when the value is not valid for the channel (never echoing it).
+ *
+ * Throws a `MessageValidationError` with path `to` when `to` is not a recipient of the channel
+ * (or `channel` when that is not a channel): only possible for input that did not go through
+ * `parseMessage`. The problem never echoes the value.
  */
 export function normalizeRecipient(channel: Channel, to: string): string {
+  if (typeof to !== 'string') throw new MessageValidationError([{ path: 'to', problem: 'must be a string' }]);
   switch (channel) {
     case 'email':
       if (!isEmailAddress(to)) throw new MessageValidationError([{ path: 'to', problem: 'must be a valid email address' }]);
@@ -20,7 +27,9 @@ export function normalizeRecipient(channel: Channel, to: string): string {
       return phone.value;
     }
     case 'push':
-      if (to.length === 0) throw new MessageValidationError([{ path: 'to', problem: 'must not be empty' }]);
+      if (to.length === 0) throw new MessageValidationError([{ path: 'to', problem: 'must be a non-empty push token' }]);
       return to;
+    default:
+      throw new MessageValidationError([{ path: 'channel', problem: `must be one of ${channels.join(', ')}` }]);
   }
 }
