@@ -1,0 +1,2 @@
+export { createJsonLineLogger } from './worker-logger.js';
+export type { LogEntry, LogLevel, WorkerLogger } from './worker-logger.js';

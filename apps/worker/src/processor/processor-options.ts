@@ -1,0 +1,158 @@
+import type { Archiver, DestinationErrorKind, RetryPhase, RetryPolicy, ValidationIssue } from '@sentcopy/core';
+import type { WorkerLogger } from '../logging/index.js';
+import type { DeadLetterKind, MessageQueue } from '../queue/index.js';
+
+/** Options for {@link createProcessor}. */
+export interface ProcessorOptions {
+  /** Where messages come from and go back to. */
+  readonly queue: MessageQueue;
+  /**
+   * The archiver for a project's messages, or `undefined` when the project has no destination (its
+   * messages are then dead-lettered with kind `no_destination`). Create archivers with
+   * `retry: false`: retries go through the queue. Called for every message, so cache them.
+   */
+  readonly archiverFor: (project: string) => Archiver | undefined;
+  /**
+   * Most writes in flight to one destination at once; destinations are told apart by their `id`,
+   * so projects sharing a destination share the limit. @default 16
+   */
+  readonly concurrencyPerDestination?: number;
+  /**
+   * Most messages claimed at once, over all destinations; those beyond a destination's concurrency
+   * wait (leased) for a slot. @default 64
+   */
+  readonly maxInFlight?: number;
+  /** Lease taken on each claimed message, in milliseconds; renewed every third of it while the message is worked on. @default 60000 */
+  readonly leaseMs?: number;
+  /** How long one claim waits for work when nothing is ready, in milliseconds. @default 1000 */
+  readonly idleWaitMs?: number;
+  /** How failed writes are retried. @default defaultRetryPolicy */
+  readonly retryPolicy?: RetryPolicy;
+  /** The clock, in epoch milliseconds (tests inject a compressed one; use the queue's clock). @default Date.now */
+  readonly now?: () => number;
+  /** Randomness in [0, 1) for retry jitter. @default Math.random */
+  readonly random?: () => number;
+  /** Receives structured log entries. @default none */
+  readonly logger?: WorkerLogger;
+  /** Called once per settled claim, for metrics and tests. Must not throw. */
+  readonly onOutcome?: (outcome: ProcessOutcome) => void;
+}
+
+/** Which message an outcome is about. */
+export interface OutcomeMessage {
+  /** The queue's id. */
+  readonly id: string;
+  /** The project it was submitted to. */
+  readonly project: string;
+  /** Its message id. */
+  readonly messageId: string;
+  /** How many times it has been claimed, this claim included. */
+  readonly deliveries: number;
+}
+
+/** What became of one claimed message. */
+export type ProcessOutcome =
+  | {
+      /** Stored (or found already stored) and removed from the queue. */
+      readonly type: 'archived';
+      readonly message: OutcomeMessage;
+      /** The object's key. */
+      readonly key: string;
+      /** SHA-256 of the stored bytes. */
+      readonly sha256: string;
+      /** Size of the stored object, in bytes. */
+      readonly size: number;
+      /** `false` when an identical copy was already stored. */
+      readonly created: boolean;
+      /** Attempts made in total, this one included. */
+      readonly attempts: number;
+      /** How long this attempt took (prepare and write), in milliseconds. */
+      readonly durationMs: number;
+    }
+  | {
+      /** The write failed; the message waits in the queue for another attempt. */
+      readonly type: 'retry_scheduled';
+      readonly message: OutcomeMessage;
+      /** What the write failed with. */
+      readonly kind: DestinationErrorKind;
+      /** Why, in a sentence. */
+      readonly reason: string;
+      /** Failed attempts so far, this one included. */
+      readonly attempts: number;
+      /** When it will be tried again, in epoch milliseconds. */
+      readonly retryAt: number;
+      /** Which stage of the retry schedule. */
+      readonly phase: RetryPhase;
+      /** When this attempt started, in epoch milliseconds. */
+      readonly attemptAt: number;
+    }
+  | {
+      /** Given up on: moved to the dead letters. */
+      readonly type: 'dead_lettered';
+      readonly message: OutcomeMessage;
+      /** Why. */
+      readonly kind: DeadLetterKind;
+      /** Why, in a sentence. */
+      readonly reason: string;
+      /** Failed write attempts in total (0 when none was made, e.g. an invalid message). */
+      readonly attempts: number;
+      /** For an invalid message, the problems by field path. */
+      readonly issues: readonly ValidationIssue[];
+      /** When the last attempt (or the check that failed) started, in epoch milliseconds. */
+      readonly attemptAt: number;
+    }
+  | {
+      /** Returned to the queue unattempted or mid-write (shutdown); it will be claimed again. */
+      readonly type: 'returned';
+      readonly message: OutcomeMessage;
+    }
+  | {
+      /** The work finished but the lease had been lost (claimed again elsewhere); the queue was left as is. */
+      readonly type: 'lease_lost';
+      readonly message: OutcomeMessage;
+      /** What the processor tried to do. */
+      readonly settle: 'ack' | 'release' | 'reschedule' | 'dead_letter';
+    };
+
+/** Options for {@link Processor.stop}. */
+export interface StopOptions {
+  /**
+   * How long writes already under way may take to finish, in milliseconds; then they are aborted
+   * and their messages returned to the queue. Messages still waiting for a slot are returned at once.
+   * @default 10000
+   */
+  readonly timeoutMs?: number;
+}
+
+/** What {@link Processor.stop} did with the work in hand. */
+export interface StopReport {
+  /** Messages whose work finished (archived, rescheduled or dead-lettered) during the stop. */
+  readonly finished: number;
+  /** Messages returned to the queue, ready to be claimed again. */
+  readonly returned: number;
+  /**
+   * Messages whose write ignored the abort and had not ended 2 s later; they stay leased in the
+   * queue and come back when the lease runs out (or the queue is reopened).
+   */
+  readonly abandoned: number;
+}
+
+/** The loop that takes messages from the queue and archives them. */
+export interface Processor {
+  /** Starts claiming and archiving in the background until {@link Processor.stop}. */
+  start(): void;
+  /**
+   * Stops claiming, lets writes under way finish (up to `timeoutMs`), returns everything else to
+   * the queue, and resolves once nothing is held. Does not close the queue.
+   */
+  stop(options?: StopOptions): Promise<StopReport>;
+  /**
+   * Processes until nothing is ready at the current time and nothing is in flight, then resolves.
+   * For tests, tools and one-shot drains; not while started.
+   */
+  processAvailable(): Promise<void>;
+  /** Whether the background loop is running. */
+  readonly running: boolean;
+  /** Messages claimed and not yet settled. */
+  readonly inFlight: number;
+}

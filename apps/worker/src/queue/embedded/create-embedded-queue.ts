@@ -1,0 +1,609 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import type { ValidationIssue } from '@sentcopy/core';
+import {
+  deadLetterKinds,
+  type AttemptRecord,
+  type ClaimedMessage,
+  type ClaimOptions,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterKind,
+  type DeadLetterOptions,
+  type DeadLetterPage,
+  type EnqueueResult,
+  type LeaseRef,
+  type ListDeadLettersOptions,
+  type MessageQueue,
+  type QueueMessageInput,
+  type QueueStats,
+  type RescheduleOptions,
+  type ReplayResult,
+} from '../message-queue.js';
+import { QueueError } from '../queue-error.js';
+import type { EmbeddedQueueOptions } from './embedded-queue-options.js';
+import { prepareStore } from './embedded-schema.js';
+import { GroupCommit } from './group-commit.js';
+
+/** The embedded queue: a {@link MessageQueue} kept in a local file store. */
+export interface EmbeddedQueue extends MessageQueue {
+  readonly implementation: 'embedded';
+  /** The store file (`<directory>/queue.db`). */
+  readonly path: string;
+}
+
+const historyLimit = 32;
+const maxReasonLength = 2000;
+const maxProjectLength = 256;
+const maxMessageIdLength = 512;
+const maxClaimLimit = 10_000;
+const replayChunk = 500;
+const pruneChunk = 5_000;
+const pruneChunksPerRound = 10;
+const vacuumThresholdPages = 2_560;
+const vacuumPagesPerRound = 25_600;
+
+interface QueueRow {
+  id: number;
+  project: string;
+  message_id: string;
+  enqueued_at: number;
+  available_at: number;
+  lease_id: string | null;
+  deliveries: number;
+  attempts: number;
+  first_attempt_at: number | null;
+  last_attempt_at: number | null;
+  history: string;
+}
+
+interface DeadRow {
+  id: number;
+  project: string;
+  message_id: string;
+  kind: string;
+  reason: string;
+  issues: string;
+  attempts: number;
+  first_attempt_at: number | null;
+  last_attempt_at: number | null;
+  enqueued_at: number;
+  dead_at: number;
+  deliveries: number;
+  history: string;
+  payload_bytes: number | null;
+}
+
+function invalidInput(message: string): QueueError {
+  return new QueueError('invalid_input', message);
+}
+
+function mapStoreError(error: unknown): unknown {
+  if (QueueError.isInstance(error) || !(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+    return new QueueError('storage', `The queue store failed (${code}): ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function checkDuration(name: string, value: unknown, allowZero: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw invalidInput(`${name} must be a finite number of milliseconds${allowZero ? ' (0 or more)' : ' above 0'}.`);
+  }
+  return value;
+}
+
+function toRowId(id: unknown): number {
+  if (typeof id !== 'string' || !/^[1-9][0-9]{0,15}$/.test(id)) throw invalidInput('A message id from this queue is a decimal number as a string.');
+  return Number(id);
+}
+
+function checkLease(lease: LeaseRef): { id: number; leaseId: string } {
+  if (typeof lease !== 'object' || lease === null) throw invalidInput('A lease (a claimed message) is required.');
+  if (typeof lease.leaseId !== 'string' || lease.leaseId === '') throw invalidInput('The lease has no leaseId.');
+  return { id: toRowId(lease.id), leaseId: lease.leaseId };
+}
+
+function checkAttempt(attempt: unknown): AttemptRecord {
+  const record = attempt as AttemptRecord;
+  if (typeof record !== 'object' || record === null || !isTime(record.at)) throw invalidInput('attempt.at must be a time in epoch milliseconds.');
+  if (!deadLetterKinds.includes(record.kind)) throw invalidInput(`attempt.kind must be one of ${deadLetterKinds.join(', ')}.`);
+  if (typeof record.reason !== 'string') throw invalidInput('attempt.reason must be a string.');
+  return { at: record.at, kind: record.kind, reason: record.reason.slice(0, maxReasonLength) };
+}
+
+function checkIssues(issues: unknown): ValidationIssue[] {
+  if (issues === undefined) return [];
+  if (!Array.isArray(issues)) throw invalidInput('issues must be an array of { path, problem }.');
+  return issues.map((issue: ValidationIssue) => {
+    if (typeof issue?.path !== 'string' || typeof issue.problem !== 'string') throw invalidInput('issues must be an array of { path, problem } strings.');
+    return { path: issue.path.slice(0, maxReasonLength), problem: issue.problem.slice(0, maxReasonLength) };
+  });
+}
+
+function parseJsonArray<T>(text: string): T[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? (parsed as T[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function appendHistory(history: string, attempt: AttemptRecord): string {
+  return JSON.stringify([...parseJsonArray<AttemptRecord>(history), attempt].slice(-historyLimit));
+}
+
+interface PreparedInput {
+  project: string;
+  messageId: string;
+  body: Buffer;
+  notBefore: number | undefined;
+}
+
+function prepareInput(input: QueueMessageInput, index: number, maxPayloadBytes: number): PreparedInput {
+  const where = `messages[${index}]`;
+  if (typeof input !== 'object' || input === null) throw invalidInput(`${where} must be an object.`);
+  const { project, messageId, payload, notBefore } = input;
+  if (typeof project !== 'string' || project === '' || project.length > maxProjectLength) {
+    throw invalidInput(`${where}.project must be a non-empty string of at most ${maxProjectLength} characters.`);
+  }
+  if (typeof messageId !== 'string' || messageId === '' || messageId.length > maxMessageIdLength) {
+    throw invalidInput(`${where}.messageId must be a non-empty string of at most ${maxMessageIdLength} characters.`);
+  }
+  let body: Buffer;
+  if (typeof payload === 'string') body = Buffer.from(payload, 'utf8');
+  else if (payload instanceof Uint8Array) body = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  else throw invalidInput(`${where}.payload must be a Uint8Array or a string.`);
+  if (body.byteLength > maxPayloadBytes) throw invalidInput(`${where}.payload is ${body.byteLength} bytes; the queue accepts at most ${maxPayloadBytes}.`);
+  if (notBefore !== undefined && !isTime(notBefore)) throw invalidInput(`${where}.notBefore must be a time in epoch milliseconds.`);
+  return { project, messageId, body, notBefore };
+}
+
+function encodeCursor(row: { dead_at: number; id: number }): string {
+  return Buffer.from(JSON.stringify([row.dead_at, row.id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, number] {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((part) => Number.isSafeInteger(part))) return parsed as [number, number];
+  } catch {
+    // falls through to the error below
+  }
+  throw invalidInput('The cursor is not one this queue returned.');
+}
+
+/** Builds the WHERE clause (and its parameters) for a dead-letter filter. */
+function filterClause(filter: DeadLetterFilter | undefined): { sql: string; params: unknown[] } {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  if (filter === undefined) return { sql: '1', params };
+  if (typeof filter !== 'object' || filter === null) throw invalidInput('The dead-letter filter must be an object.');
+  if (filter.ids !== undefined) {
+    if (!Array.isArray(filter.ids)) throw invalidInput('filter.ids must be an array of ids.');
+    conditions.push('d.id IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(filter.ids.map(toRowId)));
+  }
+  if (filter.project !== undefined) {
+    if (typeof filter.project !== 'string') throw invalidInput('filter.project must be a string.');
+    conditions.push('d.project = ?');
+    params.push(filter.project);
+  }
+  if (filter.kind !== undefined) {
+    if (!deadLetterKinds.includes(filter.kind)) throw invalidInput(`filter.kind must be one of ${deadLetterKinds.join(', ')}.`);
+    conditions.push('d.kind = ?');
+    params.push(filter.kind);
+  }
+  if (filter.deadFrom !== undefined) {
+    if (!isTime(filter.deadFrom)) throw invalidInput('filter.deadFrom must be a time in epoch milliseconds.');
+    conditions.push('d.dead_at >= ?');
+    params.push(filter.deadFrom);
+  }
+  if (filter.deadBefore !== undefined) {
+    if (!isTime(filter.deadBefore)) throw invalidInput('filter.deadBefore must be a time in epoch milliseconds.');
+    conditions.push('d.dead_at < ?');
+    params.push(filter.deadBefore);
+  }
+  return { sql: conditions.length === 0 ? '1' : conditions.join(' AND '), params };
+}
+
+function toDeadLetter(row: DeadRow): DeadLetter {
+  return {
+    id: String(row.id),
+    project: row.project,
+    messageId: row.message_id,
+    kind: row.kind as DeadLetterKind,
+    reason: row.reason,
+    issues: parseJsonArray<ValidationIssue>(row.issues),
+    attempts: row.attempts,
+    deliveries: row.deliveries,
+    ...(row.first_attempt_at === null ? {} : { firstAttemptAt: row.first_attempt_at }),
+    ...(row.last_attempt_at === null ? {} : { lastAttemptAt: row.last_attempt_at }),
+    enqueuedAt: row.enqueued_at,
+    deadAt: row.dead_at,
+    history: parseJsonArray<AttemptRecord>(row.history),
+    payloadBytes: row.payload_bytes ?? 0,
+  };
+}
+
+function openDatabase(path: string, folder: string, cacheSizeMiB: number): SqliteDatabase {
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new Database(path, { timeout: 0 });
+    prepareStore(db, { cacheSizeMiB, folder });
+    return db;
+  } catch (error) {
+    db?.close();
+    throw mapStoreError(error);
+  }
+}
+
+/**
+ * Opens (creating if needed) the embedded queue in `options.directory`: a single-file SQLite store
+ * in WAL mode, every commit fsynced. Queued messages live on disk, not in memory; concurrent writes
+ * share commits. Leases left by a process that died are returned at once on open.
+ */
+export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promise<EmbeddedQueue> {
+  if (typeof options?.directory !== 'string' || options.directory === '') throw invalidInput('The embedded queue needs a directory.');
+  const defaultLeaseMs = checkDuration('defaultLeaseMs', options.defaultLeaseMs ?? 60_000, false);
+  const dedupeWindowMs = checkDuration('dedupeWindowMs', options.dedupeWindowMs ?? 3_600_000, true);
+  const maxPayloadBytes = options.maxPayloadBytes ?? 64 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes < 1) throw invalidInput('maxPayloadBytes must be a positive integer.');
+  const maintenanceIntervalMs = checkDuration('maintenanceIntervalMs', options.maintenanceIntervalMs ?? 30_000, false);
+  const cacheSizeMiB = options.cacheSizeMiB ?? 16;
+  if (typeof cacheSizeMiB !== 'number' || !(cacheSizeMiB > 0) || !Number.isFinite(cacheSizeMiB)) throw invalidInput('cacheSizeMiB must be a positive number.');
+  const now = options.now ?? Date.now;
+
+  const folder = resolve(options.directory);
+  await mkdir(folder, { recursive: true });
+  const path = join(folder, 'queue.db');
+  const db = openDatabase(path, folder, cacheSizeMiB);
+
+  const statement = <Row = unknown>(sql: string): Statement<unknown[], Row> => db.prepare<unknown[], Row>(sql);
+  const sql = {
+    findQueued: statement<{ id: number }>('SELECT id FROM queue WHERE project = ? AND message_id = ?'),
+    findRecent: statement<{ acked_at: number }>('SELECT acked_at FROM recent_acks WHERE project = ? AND message_id = ?'),
+    insertPayload: statement('INSERT INTO payloads (body) VALUES (?)'),
+    insertQueued: statement('INSERT INTO queue (id, project, message_id, enqueued_at, available_at) VALUES (?, ?, ?, ?, ?)'),
+    selectReady: statement<QueueRow & { body: Buffer }>(
+      'SELECT q.*, p.body FROM queue q JOIN payloads p ON p.id = q.id WHERE q.available_at <= ? ORDER BY q.available_at, q.id LIMIT ?',
+    ),
+    lease: statement('UPDATE queue SET lease_id = ?, available_at = ?, deliveries = deliveries + 1 WHERE id = ?'),
+    deleteLeased: statement<QueueRow>('DELETE FROM queue WHERE id = ? AND lease_id = ? RETURNING *'),
+    deletePayload: statement('DELETE FROM payloads WHERE id = ?'),
+    rememberAck: statement('INSERT OR REPLACE INTO recent_acks (project, message_id, acked_at) VALUES (?, ?, ?)'),
+    release: statement('UPDATE queue SET lease_id = NULL, available_at = ? WHERE id = ? AND lease_id = ?'),
+    extend: statement('UPDATE queue SET available_at = ? WHERE id = ? AND lease_id = ?'),
+    leasedHistory: statement<{ history: string }>('SELECT history FROM queue WHERE id = ? AND lease_id = ?'),
+    reschedule: statement(
+      'UPDATE queue SET lease_id = NULL, available_at = ?, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, history = ? WHERE id = ? AND lease_id = ?',
+    ),
+    insertDead: statement(
+      'INSERT INTO dead_letters (id, project, message_id, kind, reason, issues, attempts, first_attempt_at, last_attempt_at, enqueued_at, dead_at, deliveries, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    replayOne: statement(
+      'INSERT OR IGNORE INTO queue (id, project, message_id, enqueued_at, available_at) SELECT id, project, message_id, ?, ? FROM dead_letters WHERE id = ?',
+    ),
+    deleteDead: statement('DELETE FROM dead_letters WHERE id = ?'),
+    nextAvailable: statement<{ at: number | null }>('SELECT min(available_at) AS at FROM queue'),
+    oldest: statement<{ at: number | null }>('SELECT min(enqueued_at) AS at FROM queue'),
+    inFlight: statement<{ count: number }>('SELECT count(*) AS count FROM queue INDEXED BY queue_leased WHERE lease_id IS NOT NULL AND available_at > ?'),
+    countQueue: statement<{ count: number }>('SELECT count(*) AS count FROM queue'),
+    countDead: statement<{ count: number }>('SELECT count(*) AS count FROM dead_letters'),
+    resetLeases: statement('UPDATE queue SET lease_id = NULL, available_at = min(available_at, ?) WHERE lease_id IS NOT NULL'),
+    pruneAcks: statement(
+      'DELETE FROM recent_acks WHERE (project, message_id) IN (SELECT project, message_id FROM recent_acks WHERE acked_at < ? LIMIT ?)',
+    ),
+  };
+  const dynamic = new Map<string, Statement<unknown[], unknown>>();
+  const dynamicStatement = <Row>(text: string): Statement<unknown[], Row> => {
+    let found = dynamic.get(text);
+    if (!found) {
+      found = db.prepare(text);
+      dynamic.set(text, found);
+    }
+    return found as Statement<unknown[], Row>;
+  };
+
+  let depth: number;
+  let deadLetters: number;
+  try {
+    // This process holds the store's lock, so no other worker can hold these leases any more.
+    sql.resetLeases.run(now());
+    depth = sql.countQueue.get()!.count;
+    deadLetters = sql.countDead.get()!.count;
+  } catch (error) {
+    db.close();
+    throw mapStoreError(error);
+  }
+
+  const commit = new GroupCommit(db, mapStoreError);
+  let closed = false;
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  const assertOpen = () => {
+    if (closed) throw new QueueError('closed', 'The queue is closed.');
+  };
+
+  const waitForChange = (ms: number, signal: AbortSignal | undefined) =>
+    new Promise<void>((done) => {
+      const finish = () => {
+        clearTimeout(timer);
+        waiters.delete(finish);
+        signal?.removeEventListener('abort', finish);
+        done();
+      };
+      const timer = setTimeout(finish, ms);
+      waiters.add(finish);
+      signal?.addEventListener('abort', finish, { once: true });
+    });
+
+  // Runs on the event loop like every store call, so each round does a bounded amount of work.
+  const maintain = () => {
+    if (closed) return;
+    try {
+      if (dedupeWindowMs > 0) {
+        const cutoff = now() - dedupeWindowMs;
+        for (let chunk = 0; chunk < pruneChunksPerRound && sql.pruneAcks.run(cutoff, pruneChunk).changes === pruneChunk; chunk++) {
+          // each chunk is its own small transaction
+        }
+      }
+      const free = db.pragma('freelist_count', { simple: true }) as number;
+      if (free > vacuumThresholdPages) db.exec(`PRAGMA incremental_vacuum(${Math.min(free, vacuumPagesPerRound)})`);
+    } catch {
+      // Maintenance only reclaims space; the next round tries again.
+    }
+  };
+  const maintenance = setInterval(maintain, maintenanceIntervalMs);
+  maintenance.unref();
+
+  const claimNow = (limit: number, leaseMs: number): ClaimedMessage[] => {
+    const time = now();
+    const rows = sql.selectReady.all(time, limit);
+    return rows.map((row) => {
+      const leaseId = randomUUID();
+      const leaseExpiresAt = time + leaseMs;
+      sql.lease.run(leaseId, leaseExpiresAt, row.id);
+      return {
+        id: String(row.id),
+        leaseId,
+        project: row.project,
+        messageId: row.message_id,
+        payload: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength),
+        enqueuedAt: row.enqueued_at,
+        deliveries: row.deliveries + 1,
+        attempts: row.attempts,
+        ...(row.first_attempt_at === null ? {} : { firstAttemptAt: row.first_attempt_at }),
+        history: parseJsonArray<AttemptRecord>(row.history),
+        leaseExpiresAt,
+      };
+    });
+  };
+
+  const queue: EmbeddedQueue = {
+    implementation: 'embedded',
+    path,
+
+    async enqueue(messages) {
+      assertOpen();
+      if (!Array.isArray(messages)) throw invalidInput('enqueue() takes an array of messages.');
+      const inputs = messages.map((message, index) => prepareInput(message, index, maxPayloadBytes));
+      if (inputs.length === 0) return [];
+      const results = await commit.submit(() => {
+        const time = now();
+        return inputs.map((input): EnqueueResult => {
+          const queued = sql.findQueued.get(input.project, input.messageId);
+          if (queued) return { status: 'duplicate', id: String(queued.id) };
+          if (dedupeWindowMs > 0) {
+            const recent = sql.findRecent.get(input.project, input.messageId);
+            if (recent && recent.acked_at >= time - dedupeWindowMs) return { status: 'duplicate' };
+          }
+          const id = Number(sql.insertPayload.run(input.body).lastInsertRowid);
+          sql.insertQueued.run(id, input.project, input.messageId, time, input.notBefore ?? time);
+          return { status: 'accepted', id: String(id) };
+        });
+      });
+      depth += results.filter((result) => result.status === 'accepted').length;
+      wake();
+      return results;
+    },
+
+    async claim(claimOptions: ClaimOptions) {
+      assertOpen();
+      const limit = claimOptions?.limit;
+      if (!Number.isInteger(limit) || limit < 1 || limit > maxClaimLimit) throw invalidInput(`limit must be an integer from 1 to ${maxClaimLimit}.`);
+      const leaseMs = checkDuration('leaseMs', claimOptions.leaseMs ?? defaultLeaseMs, false);
+      const waitMs = checkDuration('waitMs', claimOptions.waitMs ?? 0, true);
+      const signal = claimOptions.signal;
+      const deadline = performance.now() + waitMs;
+      for (;;) {
+        if (closed) return [];
+        const claimed = await commit.submit(() => claimNow(limit, leaseMs));
+        const remaining = deadline - performance.now();
+        if (claimed.length > 0 || remaining <= 0 || closed || signal?.aborted) return claimed;
+        const next = sql.nextAvailable.get()?.at ?? null;
+        const untilReady = next === null ? remaining : Math.max(1, next - now());
+        await waitForChange(Math.min(remaining, untilReady), signal);
+      }
+    },
+
+    async ack(lease) {
+      assertOpen();
+      const { id, leaseId } = checkLease(lease);
+      const acked = await commit.submit(() => {
+        const row = sql.deleteLeased.get(id, leaseId);
+        if (!row) return false;
+        sql.deletePayload.run(id);
+        if (dedupeWindowMs > 0) sql.rememberAck.run(row.project, row.message_id, now());
+        return true;
+      });
+      if (acked) depth--;
+      return acked;
+    },
+
+    async release(lease, releaseOptions) {
+      assertOpen();
+      const { id, leaseId } = checkLease(lease);
+      const notBefore = releaseOptions?.notBefore;
+      if (notBefore !== undefined && !isTime(notBefore)) throw invalidInput('notBefore must be a time in epoch milliseconds.');
+      const released = await commit.submit(() => sql.release.run(notBefore ?? now(), id, leaseId).changes > 0);
+      if (released) wake();
+      return released;
+    },
+
+    async extendLease(lease, leaseMs) {
+      assertOpen();
+      const { id, leaseId } = checkLease(lease);
+      const duration = checkDuration('leaseMs', leaseMs, false);
+      return commit.submit(() => sql.extend.run(now() + duration, id, leaseId).changes > 0);
+    },
+
+    async reschedule(lease, rescheduleOptions: RescheduleOptions) {
+      assertOpen();
+      const { id, leaseId } = checkLease(lease);
+      if (!isTime(rescheduleOptions?.notBefore)) throw invalidInput('notBefore must be a time in epoch milliseconds.');
+      const attempt = checkAttempt(rescheduleOptions.attempt);
+      const rescheduled = await commit.submit(() => {
+        const row = sql.leasedHistory.get(id, leaseId);
+        if (!row) return false;
+        sql.reschedule.run(rescheduleOptions.notBefore, attempt.at, attempt.at, appendHistory(row.history, attempt), id, leaseId);
+        return true;
+      });
+      if (rescheduled) wake();
+      return rescheduled;
+    },
+
+    async deadLetter(lease, deadOptions: DeadLetterOptions) {
+      assertOpen();
+      const { id, leaseId } = checkLease(lease);
+      if (!deadLetterKinds.includes(deadOptions?.kind)) throw invalidInput(`kind must be one of ${deadLetterKinds.join(', ')}.`);
+      if (typeof deadOptions.reason !== 'string') throw invalidInput('reason must be a string.');
+      const attempt = deadOptions.attempt === undefined ? undefined : checkAttempt(deadOptions.attempt);
+      const issues = JSON.stringify(checkIssues(deadOptions.issues));
+      const moved = await commit.submit(() => {
+        const row = sql.deleteLeased.get(id, leaseId);
+        if (!row) return false;
+        sql.insertDead.run(
+          id,
+          row.project,
+          row.message_id,
+          deadOptions.kind,
+          deadOptions.reason.slice(0, maxReasonLength),
+          issues,
+          row.attempts + (attempt ? 1 : 0),
+          row.first_attempt_at ?? attempt?.at ?? null,
+          attempt?.at ?? row.last_attempt_at,
+          row.enqueued_at,
+          now(),
+          row.deliveries,
+          attempt ? appendHistory(row.history, attempt) : row.history,
+        );
+        return true;
+      });
+      if (moved) {
+        depth--;
+        deadLetters++;
+      }
+      return moved;
+    },
+
+    async listDeadLetters(listOptions: ListDeadLettersOptions = {}) {
+      assertOpen();
+      const limit = listOptions.limit ?? 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidInput('limit must be an integer from 1 to 1000.');
+      const where = filterClause(listOptions.filter);
+      const params = [...where.params];
+      let after = '';
+      if (listOptions.cursor !== undefined) {
+        const [deadAt, id] = decodeCursor(listOptions.cursor);
+        after = ' AND (d.dead_at, d.id) > (?, ?)';
+        params.push(deadAt, id);
+      }
+      try {
+        const rows = dynamicStatement<DeadRow>(
+          `SELECT d.*, length(p.body) AS payload_bytes FROM dead_letters d LEFT JOIN payloads p ON p.id = d.id WHERE ${where.sql}${after} ORDER BY d.dead_at, d.id LIMIT ?`,
+        ).all(...params, limit + 1);
+        const items = rows.slice(0, limit).map(toDeadLetter);
+        const last = rows[limit - 1];
+        return rows.length > limit && last ? { items, cursor: encodeCursor(last) } : { items };
+      } catch (error) {
+        throw mapStoreError(error);
+      }
+    },
+
+    async countDeadLetters(filter) {
+      assertOpen();
+      if (filter === undefined) return deadLetters;
+      const where = filterClause(filter);
+      try {
+        return dynamicStatement<{ count: number }>(`SELECT count(*) AS count FROM dead_letters d WHERE ${where.sql}`).get(...where.params)!.count;
+      } catch (error) {
+        throw mapStoreError(error);
+      }
+    },
+
+    async replayDeadLetters(filter) {
+      assertOpen();
+      const where = filterClause(filter);
+      const select = dynamicStatement<{ id: number }>(`SELECT d.id FROM dead_letters d WHERE ${where.sql} ORDER BY d.dead_at, d.id LIMIT ${replayChunk}`);
+      let replayed = 0;
+      let alreadyQueued = 0;
+      for (;;) {
+        const chunk = await commit.submit(() => {
+          const time = now();
+          const rows = select.all(...where.params);
+          let moved = 0;
+          for (const row of rows) {
+            if (sql.replayOne.run(time, time, row.id).changes > 0) moved++;
+            else sql.deletePayload.run(row.id);
+            sql.deleteDead.run(row.id);
+          }
+          return { selected: rows.length, moved };
+        });
+        replayed += chunk.moved;
+        alreadyQueued += chunk.selected - chunk.moved;
+        depth += chunk.moved;
+        deadLetters -= chunk.selected;
+        if (chunk.moved > 0) wake();
+        if (chunk.selected < replayChunk || closed) break;
+      }
+      return { replayed, alreadyQueued } satisfies ReplayResult;
+    },
+
+    async stats(): Promise<QueueStats> {
+      assertOpen();
+      try {
+        const oldest = sql.oldest.get()?.at ?? null;
+        return {
+          depth,
+          inFlight: sql.inFlight.get(now())!.count,
+          deadLetters,
+          ...(oldest === null ? {} : { oldestEnqueuedAt: oldest }),
+        };
+      } catch (error) {
+        throw mapStoreError(error);
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(maintenance);
+      wake();
+      commit.flush();
+      db.close();
+    },
+  };
+  return queue;
+}

@@ -1,0 +1,90 @@
+import type { Database } from 'better-sqlite3';
+import { QueueError } from '../queue-error.js';
+
+/** Format version of the store, in `PRAGMA user_version`. */
+export const schemaVersion = 1;
+
+// Payloads live apart from the scheduling rows: SQLite rewrites a whole row on UPDATE, so a claim
+// or a reschedule then touches a few dozen bytes instead of the whole (possibly 40 KB) message.
+// `available_at` is both the not-before time and, while leased, the lease's end: one index finds
+// fresh messages, due retries and expired leases alike.
+const schema = `
+CREATE TABLE payloads (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  body BLOB NOT NULL
+);
+CREATE TABLE queue (
+  id INTEGER PRIMARY KEY,
+  project TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  enqueued_at INTEGER NOT NULL,
+  available_at INTEGER NOT NULL,
+  lease_id TEXT,
+  deliveries INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  first_attempt_at INTEGER,
+  last_attempt_at INTEGER,
+  history TEXT NOT NULL DEFAULT '[]'
+);
+CREATE UNIQUE INDEX queue_message ON queue (project, message_id);
+CREATE INDEX queue_ready ON queue (available_at, id);
+CREATE INDEX queue_age ON queue (enqueued_at);
+CREATE INDEX queue_leased ON queue (lease_id) WHERE lease_id IS NOT NULL;
+CREATE TABLE dead_letters (
+  id INTEGER PRIMARY KEY,
+  project TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  issues TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  first_attempt_at INTEGER,
+  last_attempt_at INTEGER,
+  enqueued_at INTEGER NOT NULL,
+  dead_at INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL,
+  history TEXT NOT NULL
+);
+CREATE INDEX dead_letters_time ON dead_letters (dead_at, id);
+CREATE TABLE recent_acks (
+  project TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  acked_at INTEGER NOT NULL,
+  PRIMARY KEY (project, message_id)
+) WITHOUT ROWID;
+CREATE INDEX recent_acks_time ON recent_acks (acked_at);
+`;
+
+/** Takes the store's lock, sets durability, and creates or checks the schema. */
+export function prepareStore(db: Database, options: { cacheSizeMiB: number; folder: string }): void {
+  // EXCLUSIVE locking holds the file lock for the connection's lifetime: a second process fails at
+  // once instead of corrupting leases, and the OS drops the lock when a process dies (kill -9).
+  db.pragma('locking_mode = EXCLUSIVE');
+  let version: number;
+  try {
+    version = db.pragma('user_version', { simple: true }) as number;
+    // auto_vacuum only takes effect before the file's first write; it lets maintenance hand the
+    // space of a drained backlog back to the file system.
+    if (version === 0) db.pragma('auto_vacuum = INCREMENTAL');
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
+  } catch (error) {
+    if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
+      throw new QueueError('locked', `Another process has the queue in ${options.folder} open; only one worker may use a queue folder at a time.`, { cause: error });
+    }
+    throw error;
+  }
+  if (version > schemaVersion) {
+    throw new QueueError('incompatible', `The queue in ${options.folder} was written by a newer sentcopy (format ${version}; this one reads up to ${schemaVersion}).`);
+  }
+  db.pragma('journal_mode = WAL');
+  // FULL: each commit fsyncs the write-ahead log, so a resolved enqueue survives power loss too.
+  db.pragma('synchronous = FULL');
+  db.pragma(`cache_size = -${Math.round(options.cacheSizeMiB * 1024)}`);
+  db.pragma('temp_store = MEMORY');
+  if (version === 0) {
+    db.transaction(() => {
+      db.exec(schema);
+      db.pragma(`user_version = ${schemaVersion}`);
+    })();
+  }
+}

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Archiver, DestinationV1, Message, PutObjectInput } from '@sentcopy/core';
+import { expect } from 'vitest';
+import type { MessageQueue, QueueMessageInput } from '../src/index.js';
+
+export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** The queue entry a producer would submit for `message`: its JSON text, keyed by project and message id. */
+export function queued(message: Message | Record<string, unknown>, project?: string): QueueMessageInput {
+  const record = message as Record<string, unknown>;
+  return { project: project ?? String(record.project_id), messageId: String(record.message_id), payload: JSON.stringify(message) };
+}
+
+/** Every object key under a local-folder destination's root (its own `.sentcopy` folder left out), read with node:fs. */
+export function storedKeys(root: string): string[] {
+  const keys: string[] = [];
+  const walk = (folder: string, prefix: string) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      if (prefix === '' && entry.name === '.sentcopy') continue;
+      if (entry.isDirectory()) walk(path.join(folder, entry.name), `${prefix}${entry.name}/`);
+      else keys.push(`${prefix}${entry.name}`);
+    }
+  };
+  walk(root, '');
+  return keys.sort();
+}
+
+/**
+ * Checks through the back door (node:fs) that a local-folder root holds exactly `messages`: one
+ * object each, with the bytes `archive()` would store, and a recorded SHA-256 that verifies.
+ */
+export async function expectFolderHoldsExactly(root: string, archiver: Archiver, messages: readonly unknown[]): Promise<void> {
+  const expected = new Map<string, string>();
+  for (const message of messages) {
+    const prepared = await archiver.prepare(JSON.parse(JSON.stringify(message)));
+    expected.set(prepared.key, prepared.sha256);
+  }
+  expect(expected.size).toBe(messages.length);
+  expect(storedKeys(root)).toEqual([...expected.keys()].sort());
+  for (const [key, digest] of expected) {
+    const bytes = readFileSync(path.join(root, ...key.split('/')));
+    const sidecar = JSON.parse(readFileSync(path.join(root, '.sentcopy', 'meta', ...key.split('/')), 'utf8')) as { sha256: string };
+    if (sha256(bytes) !== digest || sidecar.sha256 !== digest) {
+      expect({ key, stored: sha256(bytes), recorded: sidecar.sha256 }).toEqual({ key, stored: digest, recorded: digest });
+    }
+  }
+}
+
+/** Polls `check` until it holds or `timeoutMs` passes. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Resolves once the queue holds nothing (no pending, scheduled or claimed message). */
+export function waitForEmptyQueue(queue: MessageQueue, timeoutMs: number): Promise<void> {
+  return waitFor(async () => (await queue.stats()).depth === 0, timeoutMs, 'the queue to drain');
+}
+
+/** Wraps a destination so tests can watch and slow down its writes. */
+export function instrumentDestination(
+  destination: DestinationV1,
+  hooks: { beforePut?: (input: PutObjectInput, signal: AbortSignal | undefined) => Promise<void> } = {},
+): DestinationV1 & { readonly puts: string[]; readonly active: () => number; readonly maxActive: () => number } {
+  const puts: string[] = [];
+  let active = 0;
+  let maxActive = 0;
+  return {
+    ...destination,
+    puts,
+    active: () => active,
+    maxActive: () => maxActive,
+    async put(input, options) {
+      puts.push(input.key);
+      active++;
+      maxActive = Math.max(maxActive, active);
+      try {
+        await hooks.beforePut?.(input, options?.signal);
+        return await destination.put(input, options);
+      } finally {
+        active--;
+      }
+    },
+  };
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+/** A seeded source of randomness in [0, 1) (mulberry32), so jittered schedules are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = state;
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
+  };
+}
