@@ -1,0 +1,2 @@
+export { apiKeyHashesEqual, hashApiKey } from './project-directory.js';
+export type { ArchiverUse, ProjectDirectory, ProjectRoute } from './project-directory.js';
