@@ -93,5 +93,5 @@ export {
   sentcopyProfile,
 } from './profiles/index.js';
 export type { Profile, ProfileName, ProfileParseContext } from './profiles/index.js';
-export { ArchiveError, archiveMetadataKeys, createArchiver } from './archiver/index.js';
-export type { ArchiveResult, Archiver, ArchiverOptions, PreparedObject } from './archiver/index.js';
+export { ArchiveError, archiveMetadataKeys, createArchiver, createPreparePool } from './archiver/index.js';
+export type { ArchiveResult, Archiver, ArchiverOptions, PreparedObject, PreparePool, PreparePoolOptions, PrepareSettings } from './archiver/index.js';

@@ -3,9 +3,10 @@ import type { DestinationV1, OperationOptions } from '../destination/destination
 import { resolveDestination } from '../destination/resolve-destination.js';
 import { getCodec, type Codec, type CodecName } from '../codecs/index.js';
 import { compileKeyLayout, type KeyLayout } from '../key-layout/index.js';
-import { parseMessage, serializeJson, sha256Hex, type Message } from '../payload/index.js';
 import { getProfile, type Profile, type ProfileName } from '../profiles/index.js';
 import { retryInline, RetryExhaustedError, type InlineRetryOptions } from '../retry/index.js';
+import { archiveMetadataKeys, createPrepare, type PreparedObject } from './prepare-object.js';
+import type { PreparePool } from './prepare-pool.js';
 
 /** Options for {@link createArchiver}. */
 export interface ArchiverOptions {
@@ -23,38 +24,13 @@ export interface ArchiverOptions {
    * @default { budgetMs: 10000, maxAttempts: 4 } with the default retry policy
    */
   readonly retry?: InlineRetryOptions | false;
-}
-
-/** Metadata keys sentcopy records with every object. */
-export const archiveMetadataKeys = {
-  /** Payload format version (`1`). */
-  payloadVersion: 'sentcopy-payload-version',
-  /** Profile the JSON was rendered with. */
-  profile: 'sentcopy-profile',
-  /** The message's channel. */
-  channel: 'sentcopy-channel',
-  /** SHA-256 of the uncompressed JSON (stays stable if a codec's output ever changes). */
-  contentSha256: 'sentcopy-content-sha256',
-} as const;
-
-/** An object ready to be written: what `prepare()` computes and `archive()` writes. */
-export interface PreparedObject {
-  /** The validated message. */
-  readonly message: Message;
-  /** Object key from the layout. */
-  readonly key: string;
-  /** The stored bytes: the rendered JSON, encoded by the codec. */
-  readonly body: Uint8Array;
-  /** SHA-256 of `body` (the stored bytes), lower-case hex. */
-  readonly sha256: string;
-  /** SHA-256 of the uncompressed JSON, lower-case hex. */
-  readonly contentSha256: string;
-  /** MIME type recorded with the object. */
-  readonly contentType: string;
-  /** Content encoding recorded with the object, if any. */
-  readonly contentEncoding?: string;
-  /** Metadata recorded with the object (see {@link archiveMetadataKeys}). */
-  readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * Prepares messages (validate, render, encode, hash, key) on the pool's worker threads instead of
+   * the calling thread, which then only writes: for high-throughput callers whose event loop is the
+   * bottleneck. Needs a built-in profile and codec (they are rebuilt by name in the threads). The
+   * pool is shared, not owned: close it yourself. @default none (prepare on the calling thread)
+   */
+  readonly preparePool?: PreparePool;
 }
 
 /** What `archive()` reports once the copy is stored. */
@@ -147,28 +123,7 @@ export function createArchiver(options: ArchiverOptions): Archiver {
   assertLayoutMatchesCodec(layout, codec);
   const retry = options.retry;
 
-  async function prepare(input: unknown): Promise<PreparedObject> {
-    const message = parseMessage(input);
-    const key = layout.render(message);
-    const json = serializeJson(profile.render(message));
-    const body = await codec.encode(json);
-    const contentSha256 = sha256Hex(json);
-    return {
-      message,
-      key,
-      body,
-      sha256: sha256Hex(body),
-      contentSha256,
-      contentType: codec.contentType,
-      ...(codec.contentEncoding === undefined ? {} : { contentEncoding: codec.contentEncoding }),
-      metadata: {
-        [archiveMetadataKeys.payloadVersion]: '1',
-        [archiveMetadataKeys.profile]: profile.name,
-        [archiveMetadataKeys.channel]: message.channel,
-        [archiveMetadataKeys.contentSha256]: contentSha256,
-      },
-    };
-  }
+  const prepare = createPrepare(profile, layout, codec, options.preparePool);
 
   async function putOnce(prepared: PreparedObject, signal: AbortSignal | undefined) {
     try {

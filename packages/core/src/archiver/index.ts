@@ -1,2 +1,6 @@
-export { archiveMetadataKeys, ArchiveError, createArchiver } from './create-archiver.js';
-export type { Archiver, ArchiverOptions, ArchiveResult, PreparedObject } from './create-archiver.js';
+export { ArchiveError, createArchiver } from './create-archiver.js';
+export type { Archiver, ArchiverOptions, ArchiveResult } from './create-archiver.js';
+export { archiveMetadataKeys } from './prepare-object.js';
+export type { PreparedObject } from './prepare-object.js';
+export { createPreparePool } from './prepare-pool.js';
+export type { PreparePool, PreparePoolOptions, PrepareSettings } from './prepare-pool.js';

@@ -1,0 +1,69 @@
+import type { Codec } from '../codecs/index.js';
+import type { KeyLayout } from '../key-layout/index.js';
+import { parseMessage, serializeJson, sha256Hex, type Message } from '../payload/index.js';
+import type { Profile } from '../profiles/index.js';
+import type { PreparePool } from './prepare-pool.js';
+
+/** Metadata keys sentcopy records with every object. */
+export const archiveMetadataKeys = {
+  /** Payload format version (`1`). */
+  payloadVersion: 'sentcopy-payload-version',
+  /** Profile the JSON was rendered with. */
+  profile: 'sentcopy-profile',
+  /** The message's channel. */
+  channel: 'sentcopy-channel',
+  /** SHA-256 of the uncompressed JSON (stays stable if a codec's output ever changes). */
+  contentSha256: 'sentcopy-content-sha256',
+} as const;
+
+/** An object ready to be written: what `prepare()` computes and `archive()` writes. */
+export interface PreparedObject {
+  /** The validated message. */
+  readonly message: Message;
+  /** Object key from the layout. */
+  readonly key: string;
+  /** The stored bytes: the rendered JSON, encoded by the codec. */
+  readonly body: Uint8Array;
+  /** SHA-256 of `body` (the stored bytes), lower-case hex. */
+  readonly sha256: string;
+  /** SHA-256 of the uncompressed JSON, lower-case hex. */
+  readonly contentSha256: string;
+  /** MIME type recorded with the object. */
+  readonly contentType: string;
+  /** Content encoding recorded with the object, if any. */
+  readonly contentEncoding?: string;
+  /** Metadata recorded with the object (see {@link archiveMetadataKeys}). */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Prepares messages on the calling thread. */
+export function prepareHere(profile: Profile, layout: KeyLayout, codec: Codec): (input: unknown) => Promise<PreparedObject> {
+  return async (input) => {
+    const message = parseMessage(input);
+    const key = layout.render(message);
+    const json = serializeJson(profile.render(message));
+    const body = await codec.encode(json);
+    const contentSha256 = sha256Hex(json);
+    return {
+      message,
+      key,
+      body,
+      sha256: sha256Hex(body),
+      contentSha256,
+      contentType: codec.contentType,
+      ...(codec.contentEncoding === undefined ? {} : { contentEncoding: codec.contentEncoding }),
+      metadata: {
+        [archiveMetadataKeys.payloadVersion]: '1',
+        [archiveMetadataKeys.profile]: profile.name,
+        [archiveMetadataKeys.channel]: message.channel,
+        [archiveMetadataKeys.contentSha256]: contentSha256,
+      },
+    };
+  };
+}
+
+/** The archiver's `prepare()`: on the pool's threads when one is given, else here. */
+export function createPrepare(profile: Profile, layout: KeyLayout, codec: Codec, pool: PreparePool | undefined): (input: unknown) => Promise<PreparedObject> {
+  if (pool === undefined) return prepareHere(profile, layout, codec);
+  return pool.preparer({ profile, layout, codec });
+}

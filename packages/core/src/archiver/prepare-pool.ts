@@ -1,0 +1,179 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { getCodec, type Codec } from '../codecs/index.js';
+import type { KeyLayout } from '../key-layout/index.js';
+import { MessageValidationError, type ValidationIssue } from '../payload/index.js';
+import { profiles, type Profile } from '../profiles/index.js';
+import { prepareHere, type PreparedObject } from './prepare-object.js';
+
+/** Options for {@link createPreparePool}. */
+export interface PreparePoolOptions {
+  /** How many worker threads prepare messages. @default one less than the available cores, at least 1 and at most 4 */
+  readonly threads?: number;
+}
+
+/** What a pool prepares messages with: a built-in profile and codec, and any key layout. */
+export interface PrepareSettings {
+  readonly profile: Profile;
+  readonly layout: KeyLayout;
+  readonly codec: Codec;
+}
+
+/**
+ * Worker threads that validate, render, encode and hash messages, so that the thread that writes
+ * to the destination spends its time writing. One pool serves any number of archivers (pass it
+ * as `preparePool` to `createArchiver`). Idle threads do not keep the process alive.
+ */
+export interface PreparePool {
+  /** Number of worker threads. */
+  readonly threads: number;
+  /**
+   * A `prepare()` that runs on the pool. Throws a `TypeError` when the profile or codec is not a
+   * built-in one (a custom one cannot be sent to a thread).
+   */
+  preparer(settings: PrepareSettings): (input: unknown) => Promise<PreparedObject>;
+  /** Stops the threads; preparations still running reject. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** One message sent to a thread. */
+export interface PrepareRequest {
+  readonly id: number;
+  readonly profile: string;
+  readonly layout: string;
+  readonly codec: string;
+  readonly input: unknown;
+}
+
+/** A thread's answer for one message. */
+export type PrepareReply =
+  | { readonly id: number; readonly ok: true; readonly prepared: PreparedObject }
+  | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string; readonly issues?: readonly ValidationIssue[] };
+
+interface Pending {
+  readonly resolve: (prepared: PreparedObject) => void;
+  readonly reject: (error: unknown) => void;
+  readonly local: (input: unknown) => Promise<PreparedObject>;
+  readonly request: PrepareRequest;
+}
+
+interface Lane {
+  worker: Worker;
+  readonly pending: Map<number, Pending>;
+  batch: Pending[];
+}
+
+function defaultThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+// Built sources live next to the thread entry; tests that run the TypeScript sources use the built one.
+function threadModule(): URL {
+  return import.meta.url.endsWith('.ts') ? new URL('../../dist/prepare-thread.js', import.meta.url) : new URL('./prepare-thread.js', import.meta.url);
+}
+
+function replyError(reply: Extract<PrepareReply, { ok: false }>): Error {
+  if (reply.issues !== undefined) return new MessageValidationError(reply.issues);
+  const error = new Error(reply.message);
+  error.name = reply.name;
+  return error;
+}
+
+/** Starts a pool of threads that prepare messages for archivers (see {@link PreparePool}). */
+export function createPreparePool(options: PreparePoolOptions = {}): PreparePool {
+  const threads = options.threads ?? defaultThreads();
+  if (!Number.isSafeInteger(threads) || threads < 1 || threads > 64) throw new RangeError('Invalid prepare pool options: threads must be a whole number from 1 to 64.');
+  const lanes: (Lane | undefined)[] = Array.from({ length: threads }, () => undefined);
+  let nextId = 0;
+  let closed = false;
+  let flushScheduled = false;
+
+  function failLane(index: number, lane: Lane, error: Error): void {
+    if (lanes[index] === lane) lanes[index] = undefined;
+    for (const entry of [...lane.pending.values(), ...lane.batch]) entry.reject(error);
+    lane.pending.clear();
+    lane.batch = [];
+  }
+
+  function startLane(index: number): Lane {
+    // Threads inherit the process's flags; --input-type (set for `node -e` scripts) makes a thread refuse to start.
+    const worker = new Worker(threadModule(), { execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')) });
+    const lane: Lane = { worker, pending: new Map(), batch: [] };
+    worker.on('message', (replies: PrepareReply[]) => {
+      for (const reply of replies) {
+        const entry = lane.pending.get(reply.id);
+        if (entry === undefined) continue;
+        lane.pending.delete(reply.id);
+        if (reply.ok) entry.resolve(reply.prepared);
+        else entry.reject(replyError(reply));
+      }
+      if (lane.pending.size === 0) worker.unref();
+    });
+    worker.on('error', (error) => failLane(index, lane, new Error(`A prepare thread failed: ${error.message}`)));
+    worker.on('exit', (code) => failLane(index, lane, new Error(closed ? 'The prepare pool was closed.' : `A prepare thread stopped unexpectedly (exit code ${code}).`)));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
+    lanes[index] = lane;
+    return lane;
+  }
+
+  function flush(): void {
+    flushScheduled = false;
+    for (const lane of lanes) {
+      if (lane === undefined || lane.batch.length === 0) continue;
+      const batch = lane.batch;
+      lane.batch = [];
+      try {
+        lane.worker.postMessage(batch.map((entry) => entry.request));
+      } catch {
+        // Something in the batch cannot be cloned (a function, a symbol…): no valid message can hold
+        // one, so prepare those here, where validation names the field.
+        for (const entry of batch) {
+          lane.pending.delete(entry.request.id);
+          entry.local(entry.request.input).then(entry.resolve, entry.reject);
+        }
+        continue;
+      }
+      lane.worker.ref();
+    }
+  }
+
+  function leastBusy(): Lane {
+    let best: Lane | undefined;
+    for (let index = 0; index < lanes.length; index++) {
+      const lane = lanes[index] ?? startLane(index);
+      if (best === undefined || lane.pending.size < best.pending.size) best = lane;
+    }
+    return best as Lane;
+  }
+
+  return {
+    threads,
+    preparer({ profile, layout, codec }) {
+      if (!Object.hasOwn(profiles, profile.name) || profiles[profile.name as keyof typeof profiles] !== profile) throw new TypeError(`A prepare pool needs a built-in profile; "${profile.name}" is a custom one. Prepare on the calling thread instead (no preparePool).`);
+      if (getCodec(codec.name) !== codec) throw new TypeError(`A prepare pool needs a built-in codec; "${codec.name}" is a custom one. Prepare on the calling thread instead (no preparePool).`);
+      const local = prepareHere(profile, layout, codec);
+      return (input) =>
+        new Promise<PreparedObject>((resolve, reject) => {
+          if (closed) {
+            reject(new Error('The prepare pool was closed.'));
+            return;
+          }
+          const request: PrepareRequest = { id: nextId++, profile: profile.name, layout: layout.template, codec: codec.name, input };
+          const lane = leastBusy();
+          const entry: Pending = { resolve, reject, local, request };
+          lane.pending.set(request.id, entry);
+          lane.batch.push(entry);
+          if (!flushScheduled) {
+            flushScheduled = true;
+            setImmediate(flush);
+          }
+        });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(lanes.map((lane) => lane?.worker.terminate()));
+    },
+  };
+}

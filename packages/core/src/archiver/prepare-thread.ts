@@ -1,0 +1,42 @@
+// Entry point of a prepare pool's worker thread (built to dist/prepare-thread.js).
+import { parentPort } from 'node:worker_threads';
+import { getCodec } from '../codecs/index.js';
+import { compileKeyLayout } from '../key-layout/index.js';
+import { MessageValidationError } from '../payload/index.js';
+import { getProfile } from '../profiles/index.js';
+import { prepareHere, type PreparedObject } from './prepare-object.js';
+import type { PrepareReply, PrepareRequest } from './prepare-pool.js';
+
+const preparers = new Map<string, (input: unknown) => Promise<PreparedObject>>();
+
+function preparerFor(request: PrepareRequest): (input: unknown) => Promise<PreparedObject> {
+  const cacheKey = `${request.profile}\n${request.codec}\n${request.layout}`;
+  let found = preparers.get(cacheKey);
+  if (found === undefined) {
+    found = prepareHere(getProfile(request.profile), compileKeyLayout(request.layout), getCodec(request.codec));
+    preparers.set(cacheKey, found);
+  }
+  return found;
+}
+
+// A body that shares its memory (Node's pooled small buffers) is copied so that transferring it detaches nothing else.
+function ownBody(body: Uint8Array): Uint8Array {
+  return body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body : body.slice();
+}
+
+async function answer(request: PrepareRequest): Promise<PrepareReply> {
+  try {
+    const prepared = await preparerFor(request)(request.input);
+    return { id: request.id, ok: true, prepared: { ...prepared, body: ownBody(prepared.body) } };
+  } catch (error) {
+    if (MessageValidationError.isInstance(error)) return { id: request.id, ok: false, name: error.name, message: error.message, issues: error.issues };
+    const failure = error instanceof Error ? error : new Error(String(error));
+    return { id: request.id, ok: false, name: failure.name, message: failure.message };
+  }
+}
+
+parentPort?.on('message', async (requests: PrepareRequest[]) => {
+  const replies = await Promise.all(requests.map(answer));
+  const transfer = replies.flatMap((reply) => (reply.ok ? [reply.prepared.body.buffer as ArrayBuffer] : []));
+  parentPort?.postMessage(replies, transfer);
+});
