@@ -24,3 +24,21 @@ export type {
   ReplayResult,
   RescheduleOptions,
 } from './queue/index.js';
+export { ConfigError, createConfigRuntime, defaultConfig, generateApiKey, loadConfigFile, parseConfigText, validateConfig, workerConfigJsonSchema } from './config/index.js';
+export type {
+  ApiKeyConfig,
+  ConfigRuntime,
+  ConfigRuntimeOptions,
+  ConfigValidationResult,
+  DestinationConfig,
+  DestinationStatus,
+  FsDestinationConfig,
+  ProbeEvent,
+  ProjectConfig,
+  ReloadEvent,
+  S3DestinationConfig,
+  SecretReference,
+  WorkerConfig,
+} from './config/index.js';
+export { apiKeyHashesEqual, hashApiKey } from './projects/index.js';
+export type { ArchiverUse, ProjectDirectory, ProjectRoute } from './projects/index.js';

@@ -54,6 +54,7 @@ export {
   maxSerializeDepth,
   maxValidationIssues,
   messageJsonSchema,
+  formatIssues,
   MessageValidationError,
   parseMessage,
   sampleHtmlEmail,

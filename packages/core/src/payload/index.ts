@@ -12,7 +12,7 @@ export type {
   WhatsAppMessage,
 } from './message.js';
 export { messageJsonSchema } from './message-json-schema.js';
-export { MessageValidationError } from './message-validation-error.js';
+export { formatIssues, MessageValidationError } from './message-validation-error.js';
 export type { ValidationIssue } from './message-validation-error.js';
 export { parseMessage } from './parse-message.js';
 export { isEmailAddress, toE164 } from './recipient-formats.js';

@@ -1,0 +1,29 @@
+// The published schema file is generated from workerConfigJsonSchema; this test keeps the two identical.
+// SENTCOPY_WRITE_SCHEMA=1 rewrites the file instead of comparing.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { workerConfigJsonSchema } from '../src/config/index.js';
+
+const schemaFile = fileURLToPath(new URL('../schema/worker-config-v1.schema.json', import.meta.url));
+const expected = `${JSON.stringify(workerConfigJsonSchema, null, 2)}\n`;
+
+describe('apps/worker/schema/worker-config-v1.schema.json', () => {
+  it('is exactly workerConfigJsonSchema, and published in the package', () => {
+    if (process.env['SENTCOPY_WRITE_SCHEMA'] === '1') {
+      mkdirSync(dirname(schemaFile), { recursive: true });
+      writeFileSync(schemaFile, expected);
+    }
+    let actual: string | undefined;
+    try {
+      actual = readFileSync(schemaFile, 'utf8');
+    } catch {
+      actual = undefined;
+    }
+    if (actual !== expected) expect.fail(`${schemaFile} is out of date. Refresh it with: SENTCOPY_WRITE_SCHEMA=1 npx vitest run apps/worker/test/config-schema-file.test.ts`);
+    const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { exports: Record<string, unknown>; files: string[] };
+    expect(manifest.exports['./schema/worker-config-v1.schema.json']).toBe('./schema/worker-config-v1.schema.json');
+    expect(manifest.files).toContain('schema');
+  });
+});
