@@ -42,3 +42,5 @@ export type {
 } from './config/index.js';
 export { apiKeyHashesEqual, hashApiKey } from './projects/index.js';
 export type { ArchiverUse, ProjectDirectory, ProjectRoute } from './projects/index.js';
+export { createIntakeServer } from './intake/index.js';
+export type { IntakeEvent, IntakeLimits, IntakeRejection, IntakeServer, IntakeServerOptions, Readiness } from './intake/index.js';

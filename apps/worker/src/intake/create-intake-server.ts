@@ -1,0 +1,287 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ArchiveError, MessageValidationError, validateMessage, type Channel, type ValidationIssue } from '@sentcopy/core';
+import type { LogLevel } from '../logging/index.js';
+import type { ProjectRoute } from '../projects/index.js';
+import { QueueError, type QueueMessageInput } from '../queue/index.js';
+import type { IntakeEvent, IntakeRejection, IntakeServer, IntakeServerOptions } from './intake-options.js';
+import { readBody } from './read-body.js';
+
+/** One field problem in an answer. */
+interface FieldError {
+  readonly field: string;
+  readonly problem: string;
+}
+
+type MessageResult =
+  | { readonly index: number; readonly message_id: string; readonly status: 'accepted' | 'duplicate' }
+  | { readonly index: number; readonly message_id?: string; readonly status: 'rejected'; readonly reason: IntakeRejection; readonly errors: readonly FieldError[] };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const routes = ['/v1/messages', '/v1/archive', '/healthz', '/readyz', '/metrics'] as const;
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const fieldErrors = (issues: readonly ValidationIssue[]): FieldError[] => issues.map((issue) => ({ field: issue.path, problem: issue.problem }));
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = `${JSON.stringify(body)}\n`;
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  response.end(text);
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  return value !== undefined && /^application\/json\s*(;|$)/i.test(value);
+}
+
+/** A readable, value-free description of a JSON syntax error (`JSON.parse` messages can quote the input). */
+function jsonProblem(error: unknown): string {
+  const position = /position (\d+)/.exec((error as Error).message)?.[1];
+  return `The body is not valid JSON${position === undefined ? '' : ` (syntax error at byte ${Number(position) + 1})`}.`;
+}
+
+/**
+ * Creates the worker's HTTP intake:
+ * - `POST /v1/messages` (after-send): a batch; answers `202` once every accepted message is durable
+ *   in the queue, with one result per message (field errors for the rejected ones).
+ * - `POST /v1/archive` (before-send): one message, stored before the answer: `201` with the key
+ *   and SHA-256, or `502 failed_to_archive` with the error kind and reason so the caller can hold the send.
+ * - `GET /healthz`, `GET /readyz`, `GET /metrics`, without authentication.
+ * Requests are authenticated with `Authorization: Bearer <API key>`; the key selects the project.
+ */
+export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
+  const { queue, directory } = options;
+  const maxBodyBytes = options.limits?.maxBodyBytes ?? 10 * 1024 * 1024;
+  const maxBatchMessages = options.limits?.maxBatchMessages ?? 1000;
+  const maxMessageBytes = options.limits?.maxMessageBytes ?? 5 * 1024 * 1024;
+  const now = options.now ?? Date.now;
+  const emit = (event: IntakeEvent) => options.onEvent?.(event);
+  const log = (level: LogLevel, event: string, message: string, fields: Record<string, unknown> = {}) => options.logger?.({ level, event, message, ...fields });
+  let closing = false;
+
+  function authenticate(request: IncomingMessage): ProjectRoute {
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const route = match?.[1] === undefined ? undefined : directory.authenticate(match[1]);
+    if (route === undefined) {
+      // One answer for a missing and an unknown key, and never the key itself.
+      throw new HttpProblem(401, 'unauthorized', 'Send a valid API key as "Authorization: Bearer <key>".', {}, { 'www-authenticate': 'Bearer realm="sentcopy"' });
+    }
+    return route;
+  }
+
+  async function readJson(request: IncomingMessage): Promise<unknown> {
+    if (!isJsonContentType(request.headers['content-type'])) throw new HttpProblem(415, 'unsupported_media_type', 'Send the body as JSON with "Content-Type: application/json".');
+    const body = await readBody(request, maxBodyBytes);
+    if (!body.ok) {
+      if (body.reason === 'too_large') throw new HttpProblem(413, 'payload_too_large', `The body is larger than the limit of ${maxBodyBytes} bytes. Send smaller batches.`, { limit_bytes: maxBodyBytes }, { connection: 'close' });
+      throw new HttpProblem(400, 'bad_request', 'The request body was not received completely.');
+    }
+    let text: string;
+    try {
+      text = utf8.decode(body.bytes);
+    } catch {
+      throw new HttpProblem(400, 'bad_request', 'The body is not UTF-8 text.');
+    }
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new HttpProblem(400, 'invalid_json', jsonProblem(error));
+    }
+  }
+
+  function requireDestination(route: ProjectRoute): void {
+    if (route.destinationId === undefined) {
+      emit({ type: 'rejected', project: route.id, reason: 'no_destination' });
+      throw new HttpProblem(409, 'no_destination', `Project "${route.id}" has no destination (it was deleted or never set), so its messages are refused. Connect a destination to the project and send again.`);
+    }
+  }
+
+  /** Checks one message for a project; returns its JSON text, or the reason and errors it is refused with. */
+  function checkMessage(value: unknown, route: ProjectRoute): { ok: true; channel: Channel; messageId: string; text: string } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel } {
+    const result = validateMessage(value);
+    if (!result.ok) return { ok: false, reason: 'invalid', errors: fieldErrors(result.issues) };
+    const message = result.message;
+    if (message.project_id !== route.id) return { ok: false, reason: 'wrong_project', channel: message.channel, errors: [{ field: 'project_id', problem: 'must be the project of the API key used' }] };
+    if (!route.channels.includes(message.channel)) {
+      return { ok: false, reason: 'channel_disabled', channel: message.channel, errors: [{ field: 'channel', problem: `is not archived for this project (enabled: ${route.channels.join(', ')})` }] };
+    }
+    // JSON.parse then JSON.stringify keeps every value exactly (strings, numbers, key order): the stored copy is what was sent.
+    const text = JSON.stringify(value);
+    if (Buffer.byteLength(text) > maxMessageBytes) return { ok: false, reason: 'too_large', channel: message.channel, errors: [{ field: '', problem: `the message is larger than the limit of ${maxMessageBytes} bytes` }] };
+    return { ok: true, channel: message.channel, messageId: message.message_id, text };
+  }
+
+  async function submitBatch(request: IncomingMessage, response: ServerResponse): Promise<number> {
+    const route = authenticate(request);
+    const body = await readJson(request);
+    const list = Array.isArray(body) ? body : typeof body === 'object' && body !== null && Array.isArray((body as { messages?: unknown }).messages) ? (body as { messages: unknown[] }).messages : undefined;
+    if (list === undefined) throw new HttpProblem(400, 'bad_request', 'The body must be a JSON array of messages, or an object with a "messages" array.');
+    if (list.length === 0) throw new HttpProblem(400, 'bad_request', 'The batch is empty: send at least one message.');
+    if (list.length > maxBatchMessages) throw new HttpProblem(413, 'batch_too_large', `The batch holds ${list.length} messages; the limit is ${maxBatchMessages}. Split it.`, { limit_messages: maxBatchMessages });
+    requireDestination(route);
+
+    const results: (MessageResult | undefined)[] = new Array(list.length);
+    const toQueue: { index: number; channel: Channel; input: QueueMessageInput }[] = [];
+    list.forEach((value, index) => {
+      const checked = checkMessage(value, route);
+      if (checked.ok) {
+        toQueue.push({ index, channel: checked.channel, input: { project: route.id, messageId: checked.messageId, payload: checked.text } });
+        return;
+      }
+      const rawId = (value as { message_id?: unknown } | null)?.message_id;
+      const messageId = typeof rawId === 'string' && rawId.length > 0 && rawId.length <= 512 && checked.reason !== 'invalid' ? rawId : undefined;
+      results[index] = { index, ...(messageId === undefined ? {} : { message_id: messageId }), status: 'rejected', reason: checked.reason, errors: checked.errors };
+      emit({ type: 'rejected', project: route.id, ...(checked.channel === undefined ? {} : { channel: checked.channel }), reason: checked.reason });
+    });
+
+    if (toQueue.length > 0) {
+      let stored;
+      try {
+        stored = await queue.enqueue(toQueue.map((entry) => entry.input));
+      } catch (error) {
+        log('error', 'intake.enqueue_failed', 'The queue could not store a batch; nothing of it was accepted.', { project: route.id, messages: toQueue.length, reason: QueueError.isInstance(error) ? error.message : 'unexpected error' });
+        throw new HttpProblem(503, 'queue_unavailable', 'The queue could not store the batch; nothing was accepted. Retry later.', {}, { 'retry-after': '5' });
+      }
+      toQueue.forEach((entry, position) => {
+        const status = stored[position]?.status ?? 'accepted';
+        results[entry.index] = { index: entry.index, message_id: entry.input.messageId, status };
+        emit({ type: status, project: route.id, channel: entry.channel });
+      });
+    }
+    const accepted = results.filter((result) => result?.status === 'accepted').length;
+    const duplicates = results.filter((result) => result?.status === 'duplicate').length;
+    const rejected = list.length - accepted - duplicates;
+    const status = accepted + duplicates > 0 ? 202 : 422;
+    log(rejected > 0 ? 'warn' : 'debug', 'intake.batch', `Batch for project "${route.id}": ${accepted} accepted, ${duplicates} duplicate, ${rejected} rejected.`, { project: route.id, accepted, duplicates, rejected });
+    send(response, status, { accepted, duplicates, rejected, results });
+    return status;
+  }
+
+  async function archiveNow(request: IncomingMessage, response: ServerResponse): Promise<number> {
+    const started = now();
+    const route = authenticate(request);
+    const body = await readJson(request);
+    requireDestination(route);
+    const checked = checkMessage(body, route);
+    if (!checked.ok) {
+      emit({ type: 'rejected', project: route.id, ...(checked.channel === undefined ? {} : { channel: checked.channel }), reason: checked.reason });
+      throw new HttpProblem(422, 'invalid_message', 'The message was refused; see errors.', { reason: checked.reason, errors: checked.errors });
+    }
+    const failed = (kind: ArchiveError['kind'], reason: string, status = 502): never => {
+      emit({ type: 'gate', project: route.id, channel: checked.channel, result: 'failed', kind, seconds: (now() - started) / 1000 });
+      log('warn', 'intake.archive_failed', `Failed to archive a message of project "${route.id}".`, { project: route.id, kind, reason });
+      throw new HttpProblem(status, 'failed_to_archive', 'The message could not be archived; hold the send or retry.', { kind, reason });
+    };
+    let archiver;
+    try {
+      archiver = directory.archiverFor(route.id, 'gate');
+    } catch (error) {
+      return failed('unreachable', error instanceof Error ? error.message : 'The destination is not ready.', 503);
+    }
+    if (archiver === undefined) return failed('invalid', `Project "${route.id}" has no destination.`, 409);
+    try {
+      const result = await archiver.archive(body);
+      emit({ type: 'gate', project: route.id, channel: checked.channel, result: 'archived', seconds: (now() - started) / 1000 });
+      send(response, 201, { key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: result.attempts });
+      return 201;
+    } catch (error) {
+      if (MessageValidationError.isInstance(error)) throw new HttpProblem(422, 'invalid_message', 'The message was refused; see errors.', { reason: 'invalid', errors: fieldErrors(error.issues) });
+      if (ArchiveError.isInstance(error)) return failed(error.kind, error.reason);
+      return failed('unknown', 'Unexpected error while archiving.');
+    }
+  }
+
+  async function readyz(response: ServerResponse): Promise<number> {
+    let readiness;
+    try {
+      readiness = options.readiness !== undefined ? await options.readiness() : (await queue.stats(), { ready: true, checks: { queue: 'ok' } });
+    } catch {
+      readiness = { ready: false, checks: { queue: 'not answering' } };
+    }
+    const status = readiness.ready && !closing ? 200 : 503;
+    send(response, status, { ready: status === 200, checks: { ...readiness.checks, ...(closing ? { shutdown: 'in progress' } : {}) } });
+    return status;
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://intake');
+    const route = (routes as readonly string[]).includes(url.pathname) ? url.pathname : 'other';
+    const method = request.method ?? 'GET';
+    let status: number;
+    try {
+      const allowed = route === '/v1/messages' || route === '/v1/archive' ? 'POST' : 'GET';
+      if (route === 'other') throw new HttpProblem(404, 'not_found', `No such route. Use POST /v1/messages, POST /v1/archive, GET /healthz, GET /readyz or GET /metrics.`);
+      if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw new HttpProblem(405, 'method_not_allowed', `Use ${allowed} for ${route}.`, {}, { allow: allowed });
+      if (closing && allowed === 'POST') throw new HttpProblem(503, 'shutting_down', 'The worker is shutting down. Retry against another worker or later.', {}, { 'retry-after': '5', connection: 'close' });
+      switch (route) {
+        case '/v1/messages':
+          status = await submitBatch(request, response);
+          break;
+        case '/v1/archive':
+          status = await archiveNow(request, response);
+          break;
+        case '/healthz':
+          send(response, 200, { status: 'ok' });
+          status = 200;
+          break;
+        case '/readyz':
+          status = await readyz(response);
+          break;
+        default: {
+          if (options.metrics === undefined) throw new HttpProblem(404, 'not_found', 'Metrics are not enabled.');
+          const text = await options.metrics.render();
+          response.writeHead(200, { 'content-type': options.metrics.contentType, 'content-length': Buffer.byteLength(text) });
+          response.end(text);
+          status = 200;
+        }
+      }
+    } catch (error) {
+      const problem = error instanceof HttpProblem ? error : new HttpProblem(500, 'internal_error', 'Unexpected error; nothing was accepted from this request.');
+      if (!(error instanceof HttpProblem)) log('error', 'intake.unexpected', 'An intake request failed unexpectedly.', { route, error: error instanceof Error ? error.name : typeof error });
+      status = problem.status;
+      if (!response.headersSent) send(response, problem.status, { error: { code: problem.code, message: problem.message, ...problem.extra } }, problem.headers);
+      // A body left unread (too large, or refused before reading) must not be drained into memory: drop the connection once answered.
+      if (!request.complete) response.once('finish', () => request.socket.destroy());
+    }
+    emit({ type: 'request', route, status });
+  }
+
+  const server = createServer((request, response) => {
+    void handle(request, response);
+  });
+  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 120_000;
+
+  return {
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+        });
+      });
+    },
+    async close({ graceMs = 10_000 } = {}) {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { Channel, DestinationErrorKind } from '@sentcopy/core';
+import type { WorkerLogger } from '../logging/index.js';
+import type { ProjectDirectory } from '../projects/index.js';
+import type { MessageQueue } from '../queue/index.js';
+
+/** Size limits of the HTTP intake. */
+export interface IntakeLimits {
+  /** Largest request body, in bytes; larger requests get 413 and are not read further. @default 10485760 (10 MiB) */
+  readonly maxBodyBytes?: number;
+  /** Most messages in one `POST /v1/messages` batch. @default 1000 */
+  readonly maxBatchMessages?: number;
+  /** Largest single message (its JSON text), in bytes. @default 5242880 (5 MiB) */
+  readonly maxMessageBytes?: number;
+}
+
+/** Why intake refused a message or a request: a small fixed set, safe as a metric label. */
+export type IntakeRejection = 'invalid' | 'wrong_project' | 'channel_disabled' | 'no_destination' | 'too_large' | 'unauthorized' | 'bad_request';
+
+/** What intake reports for metrics: one event per message decided, and one per request answered. */
+export type IntakeEvent =
+  | {
+      /** A message of a batch was stored in the queue (or was already there). */
+      readonly type: 'accepted' | 'duplicate';
+      readonly project: string;
+      readonly channel: Channel;
+    }
+  | {
+      /** A message was refused. `channel` only when the message named a valid one. */
+      readonly type: 'rejected';
+      readonly project: string;
+      readonly channel?: Channel;
+      readonly reason: IntakeRejection;
+    }
+  | {
+      /** A before-send archive call ended. */
+      readonly type: 'gate';
+      readonly project: string;
+      readonly channel: Channel;
+      /** `archived` (201) or `failed` (failed to archive). */
+      readonly result: 'archived' | 'failed';
+      /** The destination error kind when it failed. */
+      readonly kind?: DestinationErrorKind;
+      /** Time from the request's start to the answer, in seconds. */
+      readonly seconds: number;
+    }
+  | {
+      /** A request was answered. */
+      readonly type: 'request';
+      /** The route, e.g. `/v1/messages`, or `other`. */
+      readonly route: string;
+      readonly status: number;
+    };
+
+/** Readiness as reported by `GET /readyz`. */
+export interface Readiness {
+  /** `true` when the worker can take and store messages. */
+  readonly ready: boolean;
+  /** Named checks, e.g. `{ queue: 'ok', 'destination local': 'probe failed: …' }`. */
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+/** Options for {@link createIntakeServer}. */
+export interface IntakeServerOptions {
+  /** Where accepted messages go; a `202` is sent only once they are durable in it. */
+  readonly queue: MessageQueue;
+  /** Projects, API keys, channels and archivers (the live configuration). */
+  readonly directory: ProjectDirectory;
+  /** Size limits. */
+  readonly limits?: IntakeLimits;
+  /** Text served at `GET /metrics` (Prometheus exposition format). @default the route answers 404 */
+  readonly metrics?: { readonly contentType: string; readonly render: () => Promise<string> | string };
+  /** Answer of `GET /readyz`. @default ready when the queue answers */
+  readonly readiness?: () => Promise<Readiness> | Readiness;
+  /** Receives an event per message decided and per request answered, for metrics. Must not throw. */
+  readonly onEvent?: (event: IntakeEvent) => void;
+  /** Receives structured log entries (ids, counts and kinds only). @default none */
+  readonly logger?: WorkerLogger;
+  /** Clock, in epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The HTTP intake. */
+export interface IntakeServer {
+  /** Starts listening; resolves with the URL it answers on, e.g. `http://127.0.0.1:8787`. Port 0 picks a free port. */
+  listen(port: number, host?: string): Promise<string>;
+  /**
+   * Stops taking connections, lets requests in progress finish for up to `graceMs` milliseconds
+   * (default 10000), then closes the rest.
+   */
+  close(options?: { readonly graceMs?: number }): Promise<void>;
+}
