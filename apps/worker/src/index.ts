@@ -44,3 +44,5 @@ export { apiKeyHashesEqual, hashApiKey } from './projects/index.js';
 export type { ArchiverUse, ProjectDirectory, ProjectRoute } from './projects/index.js';
 export { createIntakeServer } from './intake/index.js';
 export type { IntakeEvent, IntakeLimits, IntakeRejection, IntakeServer, IntakeServerOptions, Readiness } from './intake/index.js';
+export { createWorkerMetrics } from './metrics/index.js';
+export type { WorkerMetrics, WorkerMetricsOptions } from './metrics/index.js';

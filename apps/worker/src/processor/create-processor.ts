@@ -190,7 +190,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const rejectInvalid = (message: ClaimedMessage, issues: readonly ValidationIssue[], attemptAt: number) =>
     deadLetter(message, { kind: 'invalid', reason: new MessageValidationError(issues).message, issues, attemptAt });
 
-  const failed = async (message: ClaimedMessage, error: unknown, attemptAt: number): Promise<HandleResult> => {
+  const failed = async (message: ClaimedMessage, error: unknown, attemptAt: number, destination: string): Promise<HandleResult> => {
     const failure = classifyFailure(error);
     const attempts = message.attempts + 1;
     const decision = decideRetry({
@@ -207,7 +207,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       return deadLetter(message, { kind: failure.kind, reason: `${decision.reason} Last error: ${failure.reason}`, attempt, attemptAt });
     }
     if (await settle(message, 'reschedule', () => queue.reschedule(message, { notBefore: decision.at, attempt }))) {
-      emit({ type: 'retry_scheduled', message: outcomeMessage(message), kind: failure.kind, reason: failure.reason, attempts, retryAt: decision.at, phase: decision.phase, attemptAt });
+      emit({ type: 'retry_scheduled', message: outcomeMessage(message), destination, kind: failure.kind, reason: failure.reason, attempts, retryAt: decision.at, phase: decision.phase, attemptAt });
       log('warn', 'message.retry_scheduled', 'Archiving failed; the message will be tried again.', {
         ...fieldsOf(message),
         kind: failure.kind,
@@ -241,14 +241,14 @@ export function createProcessor(options: ProcessorOptions): Processor {
       const result = await archiver.write(prepared, { signal });
       const durationMs = performance.now() - started;
       if (await settle(message, 'ack', () => queue.ack(message))) {
-        emit({ type: 'archived', message: outcomeMessage(message), key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: message.attempts + 1, durationMs });
+        emit({ type: 'archived', message: outcomeMessage(message), channel: prepared.message.channel, destination: archiver.destination.id, key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: message.attempts + 1, durationMs });
         log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), key: result.key, created: result.created, durationMs: Math.round(durationMs) });
       }
       return 'finished';
     } catch (error) {
       // Aborted by stop(): the write may or may not have landed; a later claim finds out (write-once makes that safe).
       if (signal.aborted) return await giveBack(message);
-      return await failed(message, error, attemptAt);
+      return await failed(message, error, attemptAt, archiver.destination.id);
     }
   };
 

@@ -1,4 +1,4 @@
-import type { Archiver, DestinationErrorKind, RetryPhase, RetryPolicy, ValidationIssue } from '@sentcopy/core';
+import type { Archiver, Channel, DestinationErrorKind, RetryPhase, RetryPolicy, ValidationIssue } from '@sentcopy/core';
 import type { WorkerLogger } from '../logging/index.js';
 import type { DeadLetterKind, MessageQueue } from '../queue/index.js';
 
@@ -56,6 +56,10 @@ export type ProcessOutcome =
       /** Stored (or found already stored) and removed from the queue. */
       readonly type: 'archived';
       readonly message: OutcomeMessage;
+      /** The message's channel. */
+      readonly channel: Channel;
+      /** Id of the destination written to. */
+      readonly destination: string;
       /** The object's key. */
       readonly key: string;
       /** SHA-256 of the stored bytes. */
@@ -73,6 +77,8 @@ export type ProcessOutcome =
       /** The write failed; the message waits in the queue for another attempt. */
       readonly type: 'retry_scheduled';
       readonly message: OutcomeMessage;
+      /** Id of the destination that failed. */
+      readonly destination: string;
       /** What the write failed with. */
       readonly kind: DestinationErrorKind;
       /** Why, in a sentence. */
