@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 /** Builds the `sentcopy` command line program. */
 export function createProgram(): Command {
@@ -8,5 +9,6 @@ export function createProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true });
   registerDemoCommand(program);
+  registerWorkerCommand(program);
   return program;
 }

@@ -46,3 +46,5 @@ export { createIntakeServer } from './intake/index.js';
 export type { IntakeEvent, IntakeLimits, IntakeRejection, IntakeServer, IntakeServerOptions, Readiness } from './intake/index.js';
 export { createWorkerMetrics } from './metrics/index.js';
 export type { WorkerMetrics, WorkerMetricsOptions } from './metrics/index.js';
+export { runWorker } from './run-worker.js';
+export type { RunningWorker, RunWorkerOptions } from './run-worker.js';

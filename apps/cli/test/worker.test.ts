@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-worker-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function filesUnder(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .filter((file) => !file.includes(`${path.sep}.sentcopy${path.sep}`));
+}
+
+describe('sentcopy worker', () => {
+  it('starts on defaults, takes a message over HTTP, stores it, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [bin, 'worker', '--port', '0', '--json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const started = await new Promise<{ url: string; apiKey: string; project: string; config: string }>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const line = stderr.split('\n').find((candidate) => candidate.startsWith('{'));
+        if (line !== undefined) resolve(JSON.parse(line));
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+    });
+    expect(started.project).toBe('default');
+    expect(statSync(started.config).mode & 0o777).toBe(0o600);
+    expect(readFileSync(started.config, 'utf8')).not.toContain(started.apiKey);
+
+    const message = { version: 1, channel: 'sms', message_id: 'cli-1', project_id: 'default', sent_at: 1767225600000, to: '+1 (555) 010-0000', body: 'Your code is 123456' };
+    const response = await fetch(`${started.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${started.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify([message]) });
+    expect(response.status).toBe(202);
+    const root = path.join(work, 'sentcopy-archive');
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      try {
+        if (filesUnder(root).length > 0) break;
+      } catch {
+        // Not created yet.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const [file] = filesUnder(root);
+    expect(JSON.parse(gunzipSync(readFileSync(file as string)).toString('utf8'))).toMatchObject({ message_id: 'cli-1', to: '+1 (555) 010-0000', body: 'Your code is 123456' });
+    expect(createHash('sha256').update(readFileSync(file as string)).digest('hex')).toHaveLength(64);
+
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    const events = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event);
+    expect(events).toContain('worker.started');
+    expect(events).toContain('processor.stopped');
+    expect(stdout).not.toContain(started.apiKey);
+    expect(stdout).not.toContain('010-0000');
+    expect(stdout).not.toContain('+15550100000');
+  });
+});

@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createPreparePool } from '@sentcopy/core';
+import { createConfigRuntime, defaultConfig } from './config/index.js';
+import { createIntakeServer, type IntakeLimits } from './intake/index.js';
+import type { WorkerLogger } from './logging/index.js';
+import { createWorkerMetrics } from './metrics/index.js';
+import { createProcessor } from './processor/index.js';
+import { createEmbeddedQueue } from './queue/index.js';
+
+/** Options for {@link runWorker}. */
+export interface RunWorkerOptions {
+  /** The configuration file. Created with a zero-setup default (local folder, one project, a new API key) when missing and `createConfig` is true. */
+  readonly configFile: string;
+  /** Write a default configuration when the file is missing. @default false */
+  readonly createConfig?: boolean;
+  /** Folder of the embedded queue. @default `.sentcopy/queue` next to the configuration file */
+  readonly queueDirectory?: string;
+  /** Interface the HTTP intake listens on. @default '127.0.0.1' */
+  readonly host?: string;
+  /** Port of the HTTP intake; 0 picks a free one. @default 8787 */
+  readonly port?: number;
+  /** HTTP size limits. */
+  readonly limits?: IntakeLimits;
+  /** Threads that prepare messages (validate, render, compress, hash) off the event loop; 0 prepares on it. @default one less than the cores, 1 to 4 */
+  readonly prepareThreads?: number;
+  /** Most writes in flight per destination. @default 16 */
+  readonly concurrencyPerDestination?: number;
+  /** Where `{ "env": … }` secrets are read from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Receives structured log entries. @default none */
+  readonly logger?: WorkerLogger;
+}
+
+/** A running worker. */
+export interface RunningWorker {
+  /** Base URL of the HTTP intake, e.g. `http://127.0.0.1:8787`. */
+  readonly url: string;
+  /** Absolute path of the configuration file in use. */
+  readonly configFile: string;
+  /** The API key of the default project, only when this call created the configuration (it is stored hashed, so this is the one chance to see it). */
+  readonly createdApiKey?: string;
+  /** Id of the default project, when this call created the configuration. */
+  readonly createdProject?: string;
+  /** Stops taking requests, finishes or returns the work in hand, and closes the queue and destinations. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole worker on one machine: live configuration, embedded durable queue, processing
+ * loop, HTTP intake and metrics.
+ */
+export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
+  const configFile = path.resolve(options.configFile);
+  const baseDir = path.dirname(configFile);
+  let created: { apiKey: string; project: string } | undefined;
+  if (!existsSync(configFile) && options.createConfig === true) {
+    const { config, apiKey } = defaultConfig({ root: 'sentcopy-archive' });
+    await mkdir(baseDir, { recursive: true });
+    await writeFile(configFile, `${JSON.stringify({ $schema: 'https://sentcopy.dev/schema/worker-config-v1.schema.json', ...config }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    created = { apiKey, project: Object.keys(config.projects)[0] as string };
+  }
+
+  const stack: (() => Promise<unknown>)[] = [];
+  const unwind = async () => {
+    for (const close of stack.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const queue = await createEmbeddedQueue({ directory: options.queueDirectory ?? path.join(baseDir, '.sentcopy', 'queue') });
+    stack.push(() => queue.close());
+    const metrics = createWorkerMetrics({ queue });
+    const pool = options.prepareThreads === 0 ? undefined : createPreparePool(options.prepareThreads === undefined ? {} : { threads: options.prepareThreads });
+    if (pool !== undefined) stack.push(() => pool.close());
+    const runtime = await createConfigRuntime({
+      file: configFile,
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(pool === undefined ? {} : { preparePool: pool }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      onReload: () => metrics.observeReload('applied'),
+      onReloadError: () => metrics.observeReload('refused'),
+      onProbe: (event) => metrics.setDestinationHealth(event.destination, event.ok),
+    });
+    stack.push(() => runtime.close());
+    const processor = createProcessor({
+      queue,
+      archiverFor: (project) => runtime.archiverFor(project, 'queued'),
+      ...(options.concurrencyPerDestination === undefined ? {} : { concurrencyPerDestination: options.concurrencyPerDestination }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      onOutcome: (outcome) => metrics.observeOutcome(outcome),
+    });
+    processor.start();
+    stack.push(() => processor.stop());
+    const intake = createIntakeServer({
+      queue,
+      directory: runtime,
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      metrics,
+      onEvent: (event) => metrics.observeIntake(event),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      async readiness() {
+        await queue.stats();
+        const checks: Record<string, string> = { queue: 'ok' };
+        for (const destination of runtime.destinations()) checks[`destination ${destination.name}`] = destination.ready ? 'ok' : (destination.problem ?? 'not ready');
+        // Messages for a destination that is down wait in the queue, so only the queue decides readiness.
+        return { ready: true, checks };
+      },
+    });
+    const url = await intake.listen(options.port ?? 8787, options.host ?? '127.0.0.1');
+    stack.push(() => intake.close());
+    options.logger?.({ level: 'info', event: 'worker.started', message: `The worker takes messages at ${url}.`, url });
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      configFile,
+      ...(created === undefined ? {} : { createdApiKey: created.apiKey, createdProject: created.project }),
+      stop: () => (stopping ??= unwind()),
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
