@@ -2,8 +2,10 @@
 import { runArchiverBench } from './archiver.mjs';
 import { runCodecBench } from './codecs.mjs';
 import { runS3Bench } from './s3.mjs';
+import { runWorkerBench } from './worker.mjs';
 
 console.log(`sentcopy benchmarks · node ${process.version} · ${new Date().toISOString()}`);
 await runCodecBench({ print: console.log });
 await runArchiverBench({ print: console.log });
 await runS3Bench({ print: console.log });
+await runWorkerBench({ print: console.log });

@@ -2,39 +2,10 @@
 // against a raw PutObjectCommand loop with the same bodies and headers, both aimed at one S3 stub that
 // answers 200 at once (running in a worker thread, so it does not share the client's event loop).
 import { pathToFileURL } from 'node:url';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createArchiver, createPreparePool, sampleMessages } from '@sentcopy/core';
 import { createS3Destination, sha256MetadataName } from '@sentcopy/destination-s3';
-
-if (!isMainThread && workerData?.role === 's3-stub') {
-  const { startS3Stub } = await import('@sentcopy/test-servers');
-  const stub = await startS3Stub();
-  parentPort.postMessage({ endpoint: stub.endpoint });
-  parentPort.on('message', async (message) => {
-    if (message === 'stop') {
-      await stub.stop();
-      parentPort.postMessage({ stopped: true, counts: stub.counts });
-    }
-  });
-}
-
-async function startStubWorker() {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { role: 's3-stub' } });
-  const { endpoint } = await new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  return {
-    endpoint,
-    async stop() {
-      worker.postMessage('stop');
-      const { counts } = await new Promise((resolve) => worker.once('message', resolve));
-      await worker.terminate();
-      return counts;
-    },
-  };
-}
+import { startS3StubThread } from './s3-stub-thread.mjs';
 
 async function runPool(items, concurrency, work) {
   let next = 0;
@@ -55,7 +26,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 /** Runs the benchmark; returns the figures it printed. */
 export async function runS3Bench({ print = console.log, count = 1000, concurrency = 16, rounds = 11 } = {}) {
-  const stub = await startStubWorker();
+  const stub = await startS3StubThread();
   const bucket = 'bench';
   const credentials = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-0000000000000000000000000001' };
   const clientSettings = { region: 'us-east-1', endpoint: stub.endpoint, forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED' };
@@ -140,4 +111,4 @@ export async function runS3Bench({ print = console.log, count = 1000, concurrenc
   }
 }
 
-if (isMainThread && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runS3Bench();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runS3Bench();

@@ -1,6 +1,6 @@
 export { createJsonLineLogger } from './logging/index.js';
 export type { LogEntry, LogLevel, WorkerLogger } from './logging/index.js';
-export { createProcessor, decodePayload } from './processor/index.js';
+export { createProcessor } from './processor/index.js';
 export type { OutcomeMessage, ProcessOutcome, Processor, ProcessorOptions, StopOptions, StopReport } from './processor/index.js';
 export { createEmbeddedQueue, deadLetterKinds, QueueError } from './queue/index.js';
 export type {

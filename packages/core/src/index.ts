@@ -57,6 +57,7 @@ export {
   formatIssues,
   MessageValidationError,
   parseMessage,
+  parseMessageJson,
   sampleHtmlEmail,
   sampleMessages,
   sampleSms,

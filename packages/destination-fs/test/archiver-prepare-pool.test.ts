@@ -52,6 +52,31 @@ describe('createArchiver with a prepare pool', () => {
     expect(readFileSync(fileOf(root, stored.key)).length).toBe(stored.size);
   });
 
+  it('takes a message as its JSON text in UTF-8 bytes, on the pool and in-thread alike, and names undecodable input', async () => {
+    const local = createArchiver({ destination: createFsDestination({ root: newRoot() }), retry: false });
+    const threaded = createArchiver({ destination: createFsDestination({ root: newRoot() }), retry: false, preparePool: pool });
+    for (const message of messages.slice(0, 8)) {
+      const bytes = new TextEncoder().encode(JSON.stringify(message));
+      const expected = await local.prepare(message);
+      for (const archiver of [local, threaded]) {
+        const prepared = await archiver.prepare(bytes);
+        expect({ key: prepared.key, sha256: prepared.sha256, messageId: prepared.messageId, projectId: prepared.projectId, channel: prepared.channel }).toEqual({ key: expected.key, sha256: expected.sha256, messageId: message.message_id, projectId: 'acme', channel: message.channel });
+        expect(prepared.message).toEqual(expected.message);
+      }
+      // The caller's bytes are copied, not taken: still readable after the pool used them.
+      expect(JSON.parse(new TextDecoder().decode(bytes))).toEqual(message);
+    }
+    for (const [input, problem] of [
+      [new Uint8Array([0x7b, 0xff, 0x7d]), 'must be UTF-8 text (the payload holds bytes that are not valid UTF-8)'],
+      [new TextEncoder().encode('{"version":1,'), 'must be a JSON document (the payload could not be parsed as JSON)'],
+    ] as const) {
+      for (const archiver of [local, threaded]) {
+        const error = await archiver.prepare(input).catch((caught: unknown) => caught);
+        expect((error as MessageValidationError).issues).toEqual([{ path: '', problem }]);
+      }
+    }
+  });
+
   it('refuses a custom profile, which cannot be sent to a thread', () => {
     const custom = { ...getProfile('sentcopy'), name: 'mine' as ProfileName };
     expect(() => createArchiver({ destination: createFsDestination({ root: newRoot() }), profile: custom, preparePool: pool })).toThrow(/built-in profile/);

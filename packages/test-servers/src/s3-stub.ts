@@ -20,20 +20,45 @@ const etag = `"${createHash('md5').digest('hex')}"`;
  * Starts an S3 stub for benchmarks: it stores nothing, reads each request body, and answers at
  * once — PUT 200 (with an ETag, echoing `x-amz-checksum-sha256`), HEAD 404, GET of a bucket an
  * empty listing, GET of an object 404 NoSuchKey, DELETE 204 — so a benchmark measures the client.
+ * HEAD of the bucket answers 200, and probe objects (keys under `.sentcopy-probe/`) are kept until
+ * deleted, so a destination's `probe()` can pass against the stub.
  */
 export async function startS3Stub(): Promise<S3Stub> {
   const counts: Record<string, number> = {};
+  const probeObjects = new Map<string, { body: Buffer; headers: Record<string, string> }>();
   const server = await listen((request, response) => {
     const method = request.method ?? 'GET';
     counts[method] = (counts[method] ?? 0) + 1;
-    request.resume();
+    const path = (request.url ?? '').split('?')[0] ?? '';
+    const isProbe = path.includes('/.sentcopy-probe/');
+    const chunks: Buffer[] = [];
+    if (isProbe) request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    else request.resume();
     request.on('end', () => {
-      if (method === 'PUT') {
+      const probe = isProbe ? probeObjects.get(path) : undefined;
+      if (isProbe && method === 'PUT' && probe !== undefined && request.headers['if-none-match'] === '*') {
+        const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>';
+        response.writeHead(412, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+        response.end(body);
+        return;
+      }
+      if (isProbe && method === 'PUT') {
+        const metadata = Object.fromEntries(Object.entries(request.headers).filter((entry): entry is [string, string] => entry[0].startsWith('x-amz-meta-') && typeof entry[1] === 'string'));
+        probeObjects.set(path, { body: Buffer.concat(chunks), headers: { ...metadata, 'content-type': String(request.headers['content-type'] ?? 'application/octet-stream'), etag } });
+      }
+      if (probe !== undefined && (method === 'GET' || method === 'HEAD')) {
+        response.writeHead(200, { ...probe.headers, 'content-length': probe.body.length, 'last-modified': new Date().toUTCString() });
+        response.end(method === 'GET' ? probe.body : undefined);
+      } else if (method === 'PUT') {
         const checksum = request.headers['x-amz-checksum-sha256'];
         response.writeHead(200, { etag, 'content-length': 0, ...(typeof checksum === 'string' ? { 'x-amz-checksum-sha256': checksum } : {}) });
         response.end();
       } else if (method === 'DELETE') {
+        probeObjects.delete(path);
         response.writeHead(204);
+        response.end();
+      } else if (method === 'HEAD' && /^\/[^/]+\/?$/.test(path)) {
+        response.writeHead(200, { 'content-length': 0 });
         response.end();
       } else if (method === 'HEAD') {
         response.writeHead(404, { 'content-length': 0 });

@@ -21,7 +21,7 @@ export interface ConfigRuntimeOptions {
   readonly probeRetryMs?: number;
   /** Longest `start()` waits for the first probes, in milliseconds; destinations not ready by then keep their messages queued. @default 15000 */
   readonly startupProbeWaitMs?: number;
-  /** Shared by every archiver, so preparing messages stays off the event loop. @default none */
+  /** Shared by the queue's archivers, so preparing messages stays off the event loop (the before-send gate prepares inline). @default none */
   readonly preparePool?: PreparePool;
   /** Receives structured log entries. @default none */
   readonly logger?: WorkerLogger;
@@ -269,7 +269,8 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
         ...(project.layout === undefined ? {} : { layout: project.layout }),
         ...(project.codec === undefined ? {} : { codec: project.codec }),
         ...(use === 'queued' ? { retry: false as const } : {}),
-        ...(options.preparePool === undefined ? {} : { preparePool: options.preparePool }),
+        // The gate prepares on the calling thread: one message at a time, a thread hop would only add latency.
+        ...(options.preparePool === undefined || use === 'gate' ? {} : { preparePool: options.preparePool }),
       });
       entry.archivers.set(cacheKey, archiver);
     }

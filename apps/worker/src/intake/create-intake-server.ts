@@ -107,15 +107,20 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     }
   }
 
+  /** Why a valid message may not enter this project (wrong project, channel not archived), if it may not. */
+  function routeProblem(projectId: string, channel: Channel, route: ProjectRoute): { reason: IntakeRejection; errors: FieldError[] } | undefined {
+    if (projectId !== route.id) return { reason: 'wrong_project', errors: [{ field: 'project_id', problem: 'must be the project of the API key used' }] };
+    if (!route.channels.includes(channel)) return { reason: 'channel_disabled', errors: [{ field: 'channel', problem: `is not archived for this project (enabled: ${route.channels.join(', ')})` }] };
+    return undefined;
+  }
+
   /** Checks one message for a project; returns its JSON text, or the reason and errors it is refused with. */
   function checkMessage(value: unknown, route: ProjectRoute): { ok: true; channel: Channel; messageId: string; text: string } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel } {
     const result = validateMessage(value);
     if (!result.ok) return { ok: false, reason: 'invalid', errors: fieldErrors(result.issues) };
     const message = result.message;
-    if (message.project_id !== route.id) return { ok: false, reason: 'wrong_project', channel: message.channel, errors: [{ field: 'project_id', problem: 'must be the project of the API key used' }] };
-    if (!route.channels.includes(message.channel)) {
-      return { ok: false, reason: 'channel_disabled', channel: message.channel, errors: [{ field: 'channel', problem: `is not archived for this project (enabled: ${route.channels.join(', ')})` }] };
-    }
+    const problem = routeProblem(message.project_id, message.channel, route);
+    if (problem !== undefined) return { ok: false, channel: message.channel, ...problem };
     // JSON.parse then JSON.stringify keeps every value exactly (strings, numbers, key order): the stored copy is what was sent.
     const text = JSON.stringify(value);
     if (Buffer.byteLength(text) > maxMessageBytes) return { ok: false, reason: 'too_large', channel: message.channel, errors: [{ field: '', problem: `the message is larger than the limit of ${maxMessageBytes} bytes` }] };
@@ -173,13 +178,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     const route = authenticate(request);
     const body = await readJson(request);
     requireDestination(route);
-    const checked = checkMessage(body, route);
-    if (!checked.ok) {
-      emit({ type: 'rejected', project: route.id, ...(checked.channel === undefined ? {} : { channel: checked.channel }), reason: checked.reason });
-      throw new HttpProblem(422, 'invalid_message', 'The message was refused; see errors.', { reason: checked.reason, errors: checked.errors });
-    }
-    const failed = (kind: ArchiveError['kind'], reason: string, status = 502): never => {
-      emit({ type: 'gate', project: route.id, channel: checked.channel, result: 'failed', kind, seconds: (now() - started) / 1000 });
+    const refuse = (reason: IntakeRejection, errors: readonly FieldError[], channel?: Channel): never => {
+      emit({ type: 'rejected', project: route.id, ...(channel === undefined ? {} : { channel }), reason });
+      throw new HttpProblem(422, 'invalid_message', 'The message was refused; see errors.', { reason, errors });
+    };
+    const failed = (kind: ArchiveError['kind'], reason: string, channel: Channel, status = 502): never => {
+      emit({ type: 'gate', project: route.id, channel, result: 'failed', kind, seconds: (now() - started) / 1000 });
       log('warn', 'intake.archive_failed', `Failed to archive a message of project "${route.id}".`, { project: route.id, kind, reason });
       throw new HttpProblem(status, 'failed_to_archive', 'The message could not be archived; hold the send or retry.', { kind, reason });
     };
@@ -187,18 +191,30 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     try {
       archiver = directory.archiverFor(route.id, 'gate');
     } catch (error) {
-      return failed('unreachable', error instanceof Error ? error.message : 'The destination is not ready.', 503);
+      // Not ready: an invalid message still hears why it is invalid.
+      const checked = checkMessage(body, route);
+      if (!checked.ok) return refuse(checked.reason, checked.errors, checked.channel);
+      return failed('unreachable', error instanceof Error ? error.message : 'The destination is not ready.', checked.channel, 503);
     }
-    if (archiver === undefined) return failed('invalid', `Project "${route.id}" has no destination.`, 409);
+    if (archiver === undefined) throw new HttpProblem(409, 'no_destination', `Project "${route.id}" has no destination.`);
+    // prepare() validates, so the message is checked once, on the way to being stored.
+    let prepared;
     try {
-      const result = await archiver.archive(body);
-      emit({ type: 'gate', project: route.id, channel: checked.channel, result: 'archived', seconds: (now() - started) / 1000 });
+      prepared = await archiver.prepare(body);
+    } catch (error) {
+      if (MessageValidationError.isInstance(error)) return refuse('invalid', fieldErrors(error.issues));
+      throw error;
+    }
+    const problem = routeProblem(prepared.projectId, prepared.channel, route);
+    if (problem !== undefined) return refuse(problem.reason, problem.errors, prepared.channel);
+    try {
+      const result = await archiver.write(prepared);
+      emit({ type: 'gate', project: route.id, channel: prepared.channel, result: 'archived', seconds: (now() - started) / 1000 });
       send(response, 201, { key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: result.attempts });
       return 201;
     } catch (error) {
-      if (MessageValidationError.isInstance(error)) throw new HttpProblem(422, 'invalid_message', 'The message was refused; see errors.', { reason: 'invalid', errors: fieldErrors(error.issues) });
-      if (ArchiveError.isInstance(error)) return failed(error.kind, error.reason);
-      return failed('unknown', 'Unexpected error while archiving.');
+      if (ArchiveError.isInstance(error)) return failed(error.kind, error.reason, prepared.channel);
+      return failed('unknown', 'Unexpected error while archiving.', prepared.channel);
     }
   }
 

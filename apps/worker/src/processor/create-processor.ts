@@ -6,12 +6,11 @@ import {
   MessageValidationError,
   type Archiver,
   type DestinationErrorKind,
-  type Message,
+  type PreparedObject,
   type ValidationIssue,
 } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import { QueueError, type AttemptRecord, type ClaimedMessage, type DeadLetterKind } from '../queue/index.js';
-import { decodePayload } from './decode-payload.js';
 import { DestinationSlots } from './destination-slots.js';
 import type { OutcomeMessage, ProcessOutcome, Processor, ProcessorOptions, StopReport } from './processor-options.js';
 
@@ -72,10 +71,10 @@ function classifyFailure(error: unknown): Failure {
 }
 
 /** The parsed message must be the one the queue entry was submitted as: same project, same id. */
-function identityIssues(parsed: Message, claimed: ClaimedMessage): ValidationIssue[] {
+function identityIssues(parsed: PreparedObject, claimed: ClaimedMessage): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  if (parsed.project_id !== claimed.project) issues.push({ path: 'project_id', problem: 'must be the project the message was submitted to' });
-  if (parsed.message_id !== claimed.messageId) issues.push({ path: 'message_id', problem: 'must be the message id the message was queued under' });
+  if (parsed.projectId !== claimed.project) issues.push({ path: 'project_id', problem: 'must be the project the message was submitted to' });
+  if (parsed.messageId !== claimed.messageId) issues.push({ path: 'message_id', problem: 'must be the message id the message was queued under' });
   return issues;
 }
 
@@ -220,28 +219,33 @@ export function createProcessor(options: ProcessorOptions): Processor {
     return 'finished';
   };
 
-  const archive = async (entry: InFlightEntry, archiver: Archiver): Promise<HandleResult> => {
+  const archive = async (entry: InFlightEntry, archiver: Archiver, writeDone: () => void): Promise<HandleResult> => {
     const { message, abort } = entry;
     const signal = abort.signal;
     const attemptAt = now();
     const started = performance.now();
     try {
-      const decoded = decodePayload(message.payload);
-      if (!decoded.ok) return await rejectInvalid(message, decoded.issues, attemptAt);
       let prepared;
       try {
-        prepared = await archiver.prepare(decoded.value);
+        // The payload goes to prepare() as JSON bytes, so parsing happens wherever preparing does (a prepare pool's thread).
+        prepared = await archiver.prepare(message.payload);
       } catch (error) {
         if (MessageValidationError.isInstance(error)) return await rejectInvalid(message, error.issues, attemptAt);
         throw error;
       }
-      const mismatch = identityIssues(prepared.message, message);
+      const mismatch = identityIssues(prepared, message);
       if (mismatch.length > 0) return await rejectInvalid(message, mismatch, attemptAt);
       if (signal.aborted) return await giveBack(message);
-      const result = await archiver.write(prepared, { signal });
+      let result;
+      try {
+        result = await archiver.write(prepared, { signal });
+      } finally {
+        // The destination is done with this message: let the next write start while the queue settles it.
+        writeDone();
+      }
       const durationMs = performance.now() - started;
       if (await settle(message, 'ack', () => queue.ack(message))) {
-        emit({ type: 'archived', message: outcomeMessage(message), channel: prepared.message.channel, destination: archiver.destination.id, key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: message.attempts + 1, durationMs });
+        emit({ type: 'archived', message: outcomeMessage(message), channel: prepared.channel, destination: archiver.destination.id, key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: message.attempts + 1, durationMs });
         log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), key: result.key, created: result.created, durationMs: Math.round(durationMs) });
       }
       return 'finished';
@@ -270,13 +274,18 @@ export function createProcessor(options: ProcessorOptions): Processor {
     }
     let releaseSlot: () => void;
     try {
-      releaseSlot = await slots.acquire(archiver.destination.id, abort.signal);
+      const release = await slots.acquire(archiver.destination.id, abort.signal);
+      let released = false;
+      releaseSlot = () => {
+        if (!released) release();
+        released = true;
+      };
     } catch {
       return giveBack(message);
     }
     entry.writing = true;
     try {
-      return await archive(entry, archiver);
+      return await archive(entry, archiver, releaseSlot);
     } finally {
       releaseSlot();
     }

@@ -1,3 +1,2 @@
 export { createProcessor } from './create-processor.js';
-export { decodePayload } from './decode-payload.js';
 export type { OutcomeMessage, ProcessOutcome, Processor, ProcessorOptions, StopOptions, StopReport } from './processor-options.js';

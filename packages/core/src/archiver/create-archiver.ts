@@ -57,10 +57,15 @@ export interface Archiver {
   readonly layout: KeyLayout;
   /** The codec in use. */
   readonly codec: Codec;
-  /** Validates, renders, encodes and hashes a message without writing it. Throws `MessageValidationError` on bad input. */
+  /**
+   * Validates, renders, encodes and hashes a message without writing it. Takes the message as an
+   * object, or as its JSON text in UTF-8 bytes (a `Uint8Array`, parsed here). Throws
+   * `MessageValidationError` on bad input.
+   */
   prepare(message: unknown): Promise<PreparedObject>;
   /**
-   * Stores one message, write-once. Resolves once the object is durably stored.
+   * Stores one message (an object, or its JSON text in UTF-8 bytes), write-once. Resolves once the
+   * object is durably stored.
    * Throws `MessageValidationError` for bad input and {@link ArchiveError} when the destination
    * keeps failing after the inline retries.
    */

@@ -1,6 +1,6 @@
 import type { Codec } from '../codecs/index.js';
 import type { KeyLayout } from '../key-layout/index.js';
-import { parseMessage, serializeJson, sha256Hex, type Message } from '../payload/index.js';
+import { parseMessage, parseMessageJson, serializeJson, sha256Hex, type Channel, type Message } from '../payload/index.js';
 import type { Profile } from '../profiles/index.js';
 import type { PreparePool } from './prepare-pool.js';
 
@@ -20,6 +20,12 @@ export const archiveMetadataKeys = {
 export interface PreparedObject {
   /** The validated message. */
   readonly message: Message;
+  /** The message's `message_id`. */
+  readonly messageId: string;
+  /** The message's `project_id`. */
+  readonly projectId: string;
+  /** The message's channel. */
+  readonly channel: Channel;
   /** Object key from the layout. */
   readonly key: string;
   /** The stored bytes: the rendered JSON, encoded by the codec. */
@@ -36,16 +42,24 @@ export interface PreparedObject {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/** Validates a message given as an object, or as its JSON text in UTF-8 bytes. */
+export function parseInput(input: unknown): Message {
+  return input instanceof Uint8Array ? parseMessageJson(input) : parseMessage(input);
+}
+
 /** Prepares messages on the calling thread. */
 export function prepareHere(profile: Profile, layout: KeyLayout, codec: Codec): (input: unknown) => Promise<PreparedObject> {
   return async (input) => {
-    const message = parseMessage(input);
+    const message = parseInput(input);
     const key = layout.render(message);
     const json = serializeJson(profile.render(message));
     const body = await codec.encode(json);
     const contentSha256 = sha256Hex(json);
     return {
       message,
+      messageId: message.message_id,
+      projectId: message.project_id,
+      channel: message.channel,
       key,
       body,
       sha256: sha256Hex(body),

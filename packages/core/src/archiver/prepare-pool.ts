@@ -4,7 +4,7 @@ import { getCodec, type Codec } from '../codecs/index.js';
 import type { KeyLayout } from '../key-layout/index.js';
 import { MessageValidationError, type ValidationIssue } from '../payload/index.js';
 import { profiles, type Profile } from '../profiles/index.js';
-import { prepareHere, type PreparedObject } from './prepare-object.js';
+import { parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
 
 /** Options for {@link createPreparePool}. */
 export interface PreparePoolOptions {
@@ -47,11 +47,11 @@ export interface PrepareRequest {
 
 /** A thread's answer for one message. */
 export type PrepareReply =
-  | { readonly id: number; readonly ok: true; readonly prepared: PreparedObject }
+  | { readonly id: number; readonly ok: true; readonly prepared: Omit<PreparedObject, 'message'> }
   | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string; readonly issues?: readonly ValidationIssue[] };
 
 interface Pending {
-  readonly resolve: (prepared: PreparedObject) => void;
+  readonly resolve: (prepared: Omit<PreparedObject, 'message'>) => void;
   readonly reject: (error: unknown) => void;
   readonly local: (input: unknown) => Promise<PreparedObject>;
   readonly request: PrepareRequest;
@@ -77,6 +77,15 @@ function replyError(reply: Extract<PrepareReply, { ok: false }>): Error {
   const error = new Error(reply.message);
   error.name = reply.name;
   return error;
+}
+
+/** The thread keeps the parsed message; it is parsed again here only if someone reads it. */
+function withLazyMessage(prepared: Omit<PreparedObject, 'message'>, input: unknown): PreparedObject {
+  let message: PreparedObject['message'] | undefined;
+  return Object.defineProperty({ ...prepared }, 'message', {
+    enumerable: true,
+    get: () => (message ??= parseInput(input)),
+  }) as PreparedObject;
 }
 
 /** Starts a pool of threads that prepare messages for archivers (see {@link PreparePool}). */
@@ -124,13 +133,15 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
       const batch = lane.batch;
       lane.batch = [];
       try {
-        lane.worker.postMessage(batch.map((entry) => entry.request));
+        const requests = batch.map((entry) => entry.request);
+        const transfer = requests.flatMap((request) => (request.input instanceof Uint8Array ? [request.input.buffer as ArrayBuffer] : []));
+        lane.worker.postMessage(requests, transfer);
       } catch {
         // Something in the batch cannot be cloned (a function, a symbol…): no valid message can hold
         // one, so prepare those here, where validation names the field.
         for (const entry of batch) {
           lane.pending.delete(entry.request.id);
-          entry.local(entry.request.input).then(entry.resolve, entry.reject);
+          entry.local(entry.request.input).then(({ message: _message, ...prepared }) => entry.resolve(prepared), entry.reject);
         }
         continue;
       }
@@ -154,12 +165,14 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
       if (getCodec(codec.name) !== codec) throw new TypeError(`A prepare pool needs a built-in codec; "${codec.name}" is a custom one. Prepare on the calling thread instead (no preparePool).`);
       const local = prepareHere(profile, layout, codec);
       return (input) =>
-        new Promise<PreparedObject>((resolve, reject) => {
+        new Promise<Omit<PreparedObject, 'message'>>((resolve, reject) => {
           if (closed) {
             reject(new Error('The prepare pool was closed.'));
             return;
           }
-          const request: PrepareRequest = { id: nextId++, profile: profile.name, layout: layout.template, codec: codec.name, input };
+          // JSON bytes travel as a private copy that is transferred, not cloned: cheaper, and the caller's buffer stays usable.
+          const sent = input instanceof Uint8Array ? new Uint8Array(input) : input;
+          const request: PrepareRequest = { id: nextId++, profile: profile.name, layout: layout.template, codec: codec.name, input: sent };
           const lane = leastBusy();
           const entry: Pending = { resolve, reject, local, request };
           lane.pending.set(request.id, entry);
@@ -168,7 +181,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
             flushScheduled = true;
             setImmediate(flush);
           }
-        });
+        }).then((prepared) => withLazyMessage(prepared, input));
     },
     async close() {
       if (closed) return;

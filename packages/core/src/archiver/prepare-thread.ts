@@ -26,7 +26,8 @@ function ownBody(body: Uint8Array): Uint8Array {
 
 async function answer(request: PrepareRequest): Promise<PrepareReply> {
   try {
-    const prepared = await preparerFor(request)(request.input);
+    // The message itself stays here: sending it back would cost the caller's thread a copy it rarely reads.
+    const { message: _message, ...prepared } = await preparerFor(request)(request.input);
     return { id: request.id, ok: true, prepared: { ...prepared, body: ownBody(prepared.body) } };
   } catch (error) {
     if (MessageValidationError.isInstance(error)) return { id: request.id, ok: false, name: error.name, message: error.message, issues: error.issues };

@@ -429,7 +429,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       const deadline = performance.now() + waitMs;
       for (;;) {
         if (closed) return [];
-        const claimed = await commit.submit(() => claimNow(limit, leaseMs));
+        const claimed = await commit.submit(() => claimNow(limit, leaseMs), 'lazy');
         const remaining = deadline - performance.now();
         if (claimed.length > 0 || remaining <= 0 || closed || signal?.aborted) return claimed;
         const next = sql.nextAvailable.get()?.at ?? null;
@@ -447,7 +447,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
         sql.deletePayload.run(id);
         if (dedupeWindowMs > 0) sql.rememberAck.run(row.project, row.message_id, now());
         return true;
-      });
+      }, 'lazy');
       if (acked) depth--;
       return acked;
     },
@@ -457,7 +457,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       const { id, leaseId } = checkLease(lease);
       const notBefore = releaseOptions?.notBefore;
       if (notBefore !== undefined && !isTime(notBefore)) throw invalidInput('notBefore must be a time in epoch milliseconds.');
-      const released = await commit.submit(() => sql.release.run(notBefore ?? now(), id, leaseId).changes > 0);
+      const released = await commit.submit(() => sql.release.run(notBefore ?? now(), id, leaseId).changes > 0, 'lazy');
       if (released) wake();
       return released;
     },
@@ -466,7 +466,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       assertOpen();
       const { id, leaseId } = checkLease(lease);
       const duration = checkDuration('leaseMs', leaseMs, false);
-      return commit.submit(() => sql.extend.run(now() + duration, id, leaseId).changes > 0);
+      return commit.submit(() => sql.extend.run(now() + duration, id, leaseId).changes > 0, 'lazy');
     },
 
     async reschedule(lease, rescheduleOptions: RescheduleOptions) {

@@ -77,7 +77,8 @@ export function prepareStore(db: Database, options: { cacheSizeMiB: number; fold
     throw new QueueError('incompatible', `The queue in ${options.folder} was written by a newer sentcopy (format ${version}; this one reads up to ${schemaVersion}).`);
   }
   db.pragma('journal_mode = WAL');
-  // FULL: each commit fsyncs the write-ahead log, so a resolved enqueue survives power loss too.
+  // FULL: a commit fsyncs the write-ahead log, so a resolved enqueue survives power loss too.
+  // Group commits of claims and acks alone switch to NORMAL (see GroupCommit).
   db.pragma('synchronous = FULL');
   db.pragma(`cache_size = -${Math.round(options.cacheSizeMiB * 1024)}`);
   db.pragma('temp_store = MEMORY');

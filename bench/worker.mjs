@@ -1,0 +1,201 @@
+// The worker end to end, against an S3 stub that answers at once (in a worker thread):
+// 1. HTTP batch intake → durable queue → destination, vs a raw PutObjectCommand loop of the same bodies;
+// 2. the before-send gate (POST /v1/archive) latency added over a raw PUT, p50 and p99.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createArchiver, sampleMessages } from '@sentcopy/core';
+import { createS3Destination, sha256MetadataName } from '@sentcopy/destination-s3';
+import { hashApiKey, runWorker } from '@sentcopy/worker';
+import { startS3StubThread } from './s3-stub-thread.mjs';
+
+const credentials = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-0000000000000000000000000001' };
+const apiKey = 'sc_bench_key_00000000000000000000000000000000';
+
+async function runPool(items, concurrency, work) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+// The producer runs in its own thread, as it would in its own process: its HTTP client must not share the worker's event loop.
+if (!isMainThread && workerData?.role === 'producer') {
+  const { url, headers, clients } = workerData;
+  parentPort.on('message', async (batches) => {
+    let next = 0;
+    let failure;
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (next < batches.length && failure === undefined) {
+          const response = await fetch(`${url}/v1/messages`, { method: 'POST', headers, body: batches[next++] });
+          if (response.status !== 202) failure = `intake answered ${response.status}: ${await response.text()}`;
+          else await response.arrayBuffer();
+        }
+      }),
+    );
+    parentPort.postMessage({ failure });
+  });
+}
+
+function startProducer(url, headers, clients) {
+  const thread = new Worker(new URL(import.meta.url), { workerData: { role: 'producer', url, headers, clients } });
+  return {
+    send: (batches) =>
+      new Promise((resolve, reject) => {
+        thread.once('message', ({ failure }) => (failure === undefined ? resolve() : reject(new Error(failure))));
+        thread.postMessage(batches);
+      }),
+    stop: () => thread.terminate(),
+  };
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Runs both benchmarks; returns the figures it printed. */
+export async function runWorkerBench({ print = console.log, count = 4000, batchSize = 100, clients = 4, concurrency = 16, rounds = 3, gateCount = 1000 } = {}) {
+  const stub = await startS3StubThread();
+  const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-worker-'));
+  const bucket = 'bench';
+  const configFile = path.join(folder, 'sentcopy.config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      version: 1,
+      destinations: { stub: { type: 's3', bucket, region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true } },
+      projects: { bench: { destination: 'stub', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(apiKey) }] } },
+    }),
+  );
+  const worker = await runWorker({ configFile, port: 0, concurrencyPerDestination: concurrency, env: { BENCH_ID: credentials.accessKeyId, BENCH_SECRET: credentials.secretAccessKey } });
+  const clientSettings = { region: 'us-east-1', endpoint: stub.endpoint, forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED' };
+  const agent = { keepAlive: true, maxSockets: 64 };
+  const raw = new S3Client({ ...clientSettings, maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true, httpAgent: agent, httpsAgent: agent } });
+  const preparer = createArchiver({ destination: createS3Destination({ ...clientSettings, bucket }), retry: false });
+  const rawPut = (object) =>
+    raw.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: object.key,
+        Body: object.body,
+        ContentLength: object.body.byteLength,
+        ContentType: object.contentType,
+        ...(object.contentEncoding === undefined ? {} : { ContentEncoding: object.contentEncoding }),
+        Metadata: { ...object.metadata, [sha256MetadataName]: object.sha256 },
+        ChecksumAlgorithm: 'SHA256',
+        ChecksumSHA256: Buffer.from(object.sha256, 'hex').toString('base64'),
+        IfNoneMatch: '*',
+      }),
+    );
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  const producer = startProducer(worker.url, headers, clients);
+  // Completion is read from the stub's PUT count, so checking costs the worker nothing.
+  const putsSoFar = async () => (await stub.counts()).PUT ?? 0;
+
+  try {
+    let round = 0;
+    const freshMessages = (n) => sampleMessages({ projectId: 'bench', count: n }).map((message) => ({ ...message, message_id: `r${round}-${message.message_id}` }));
+    const endToEnd = async (messages) => {
+      const before = await putsSoFar();
+      const batches = [];
+      for (let start = 0; start < messages.length; start += batchSize) batches.push(JSON.stringify(messages.slice(start, start + batchSize)));
+      const started = performance.now();
+      await producer.send(batches);
+      while ((await putsSoFar()) - before < messages.length) await new Promise((resolve) => setTimeout(resolve, 2));
+      return performance.now() - started;
+    };
+    const rawLoop = async (messages) => {
+      const objects = await Promise.all(messages.map((message) => preparer.prepare(message)));
+      const started = performance.now();
+      await runPool(objects, concurrency, rawPut);
+      return performance.now() - started;
+    };
+
+    // Warm-up, untimed.
+    round = -1;
+    await endToEnd(freshMessages(1000));
+    await rawLoop(freshMessages(1000));
+    const ratios = [];
+    const e2eRates = [];
+    const rawRates = [];
+    for (round = 0; round < rounds; round++) {
+      const messages = freshMessages(count);
+      let rawTime;
+      let e2eMs;
+      if (round % 2 === 0) {
+        rawTime = await rawLoop(messages);
+        e2eMs = await endToEnd(messages);
+      } else {
+        e2eMs = await endToEnd(messages);
+        rawTime = await rawLoop(messages);
+      }
+      ratios.push(rawTime / e2eMs);
+      e2eRates.push((count / e2eMs) * 1000);
+      rawRates.push((count / rawTime) * 1000);
+    }
+    print(
+      `\nWorker end to end (HTTP batches of ${batchSize} from ${clients} clients → SQLite queue, fsync per commit → processor → destination-s3) vs raw PutObject of the same bodies (concurrency ${concurrency}); ` +
+        `${count} sample messages, S3 stub answering at once in a worker thread, median of ${rounds} alternating rounds`,
+    );
+    print('| side | messages/s | ratio vs raw |');
+    print('|---|---:|---:|');
+    print(`| raw @aws-sdk/client-s3 PutObjectCommand (bodies prepared beforehand) | ${median(rawRates).toFixed(0)} | 1.00 |`);
+    print(`| worker: intake → queue → archive (producer in its own thread) | ${median(e2eRates).toFixed(0)} | **${median(ratios).toFixed(2)}** |`);
+    print('target: at least 0.8');
+
+    // Gate latency: one request at a time, so the numbers are latencies, not queueing.
+    round = 100;
+    const gateMessages = freshMessages(gateCount);
+    const rawObjects = await Promise.all(freshMessages(gateCount).map((message) => ({ ...message, message_id: `raw-${message.message_id}` })).map((message) => preparer.prepare(message)));
+    const gate = [];
+    const direct = [];
+    // A plain keep-alive HTTP client, as a sending service would use.
+    const gateUrl = new URL(`${worker.url}/v1/archive`);
+    const gateAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const callGate = (body) =>
+      new Promise((resolve, reject) => {
+        const call = httpRequest({ hostname: gateUrl.hostname, port: gateUrl.port, path: gateUrl.pathname, method: 'POST', agent: gateAgent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (response) => {
+          let text = '';
+          response.on('data', (chunk) => (text += chunk));
+          response.on('end', () => (response.statusCode === 201 ? resolve(text) : reject(new Error(`gate answered ${response.statusCode}: ${text}`))));
+        });
+        call.on('error', reject);
+        call.end(body);
+      });
+    for (let index = 0; index < gateCount; index++) {
+      const body = JSON.stringify(gateMessages[index]);
+      let started = performance.now();
+      await callGate(body);
+      gate.push(performance.now() - started);
+      started = performance.now();
+      await rawPut(rawObjects[index]);
+      direct.push(performance.now() - started);
+    }
+    gateAgent.destroy();
+    gate.sort((a, b) => a - b);
+    direct.sort((a, b) => a - b);
+    const added = { p50: percentile(gate, 50) - percentile(direct, 50), p99: percentile(gate, 99) - percentile(direct, 99) };
+    print(`\nBefore-send gate: POST /v1/archive (HTTP, validate, render, gzip, hash, PUT) vs a raw PutObject of the prepared body, ${gateCount} sequential calls each, interleaved`);
+    print('| | p50 ms | p99 ms |');
+    print('|---|---:|---:|');
+    print(`| raw PutObject | ${percentile(direct, 50).toFixed(2)} | ${percentile(direct, 99).toFixed(2)} |`);
+    print(`| gate | ${percentile(gate, 50).toFixed(2)} | ${percentile(gate, 99).toFixed(2)} |`);
+    print(`| **added by the gate** | **${added.p50.toFixed(2)}** | **${added.p99.toFixed(2)}** |`);
+    print('target: added p50 at most 1 ms, p99 at most 3 ms');
+    return { ratio: median(ratios), e2eRate: median(e2eRates), rawRate: median(rawRates), gate: added };
+  } finally {
+    await producer.stop();
+    await worker.stop();
+    raw.destroy();
+    await stub.stop();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+if (isMainThread && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runWorkerBench();
