@@ -14,3 +14,8 @@ export type { S3Stub } from './s3-stub.js';
 export { authenticate, parseAuthorization, signatureMatches } from './sigv4.js';
 export type { AuthenticationFailure, ParsedAuthorization, TestCredentials } from './sigv4.js';
 export { decodeAwsChunked } from './aws-chunked.js';
+export { startGcsServer } from './gcs-server.js';
+export type { GcsBucketAccess, GcsBucketOptions, GcsIamBinding, GcsRequestRecord, GcsServerObject, GcsServerOptions, GcsTestServer, GcsTestServiceAccount } from './gcs-server.js';
+export { startGcsStub } from './gcs-stub.js';
+export type { GcsStub } from './gcs-stub.js';
+export { crc32c, crc32cBase64 } from './gcs/crc32c.js';
