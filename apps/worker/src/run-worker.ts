@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createPreparePool } from '@sentcopy/core';
-import { createConfigRuntime, defaultConfig } from './config/index.js';
+import { createAlertNotifier } from './alerts/index.js';
+import { ConfigError, createConfigRuntime, defaultConfig, type SecretReference } from './config/index.js';
 import { createIntakeServer, type IntakeLimits } from './intake/index.js';
 import type { WorkerLogger } from './logging/index.js';
-import { createWorkerMetrics } from './metrics/index.js';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics/index.js';
 import { createProcessor } from './processor/index.js';
 import { createEmbeddedQueue } from './queue/index.js';
 
@@ -69,7 +70,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   try {
     const queue = await createEmbeddedQueue({ directory: options.queueDirectory ?? path.join(baseDir, '.sentcopy', 'queue') });
     stack.push(() => queue.close());
-    const metrics = createWorkerMetrics({ queue });
+    let reportTo: WorkerMetrics | undefined;
     const pool = options.prepareThreads === 0 ? undefined : createPreparePool(options.prepareThreads === undefined ? {} : { threads: options.prepareThreads });
     if (pool !== undefined) stack.push(() => pool.close());
     const runtime = await createConfigRuntime({
@@ -77,17 +78,41 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(pool === undefined ? {} : { preparePool: pool }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
-      onReload: () => metrics.observeReload('applied'),
-      onReloadError: () => metrics.observeReload('refused'),
-      onProbe: (event) => metrics.setDestinationHealth(event.destination, event.ok),
+      onReload: () => reportTo?.observeReload('applied'),
+      onReloadError: () => reportTo?.observeReload('refused'),
+      onProbe: (event) => reportTo?.setDestinationHealth(event.destination, event.ok),
     });
     stack.push(() => runtime.close());
+    // Created after the runtime (it needs the projects), so the first load is recorded here.
+    const metrics = createWorkerMetrics({ queue, isKnownProject: (id) => runtime.project(id) !== undefined });
+    reportTo = metrics;
+    for (const destination of runtime.destinations()) metrics.setDestinationHealth(destination.name, destination.ready);
+    metrics.observeReload('applied');
+    const alertsConfig = runtime.config().alerts;
+    const env = options.env ?? process.env;
+    const secret = (reference: SecretReference | undefined, field: string): string | undefined => {
+      if (reference === undefined) return undefined;
+      const value = env[reference.env];
+      if (value === undefined || value === '') throw new ConfigError(configFile, [{ path: field, problem: `reads the environment variable ${reference.env}, which is not set` }]);
+      return value;
+    };
+    const webhookUrl = secret(alertsConfig?.webhook_url, 'alerts.webhook_url');
+    const webhookSecret = secret(alertsConfig?.secret, 'alerts.secret');
+    const alerts = webhookUrl === undefined ? undefined : createAlertNotifier({ url: webhookUrl, ...(webhookSecret === undefined ? {} : { secret: webhookSecret }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
+    if (alerts !== undefined) stack.push(() => alerts.close());
+    // Labels and alerts name destinations as the configuration does; their ids can hold local paths.
+    const destinationName = (id: string | undefined) => (id === undefined ? undefined : runtime.destinations().find((destination) => destination.id === id)?.name);
     const processor = createProcessor({
       queue,
       archiverFor: (project) => runtime.archiverFor(project, 'queued'),
       ...(options.concurrencyPerDestination === undefined ? {} : { concurrencyPerDestination: options.concurrencyPerDestination }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
-      onOutcome: (outcome) => metrics.observeOutcome(outcome),
+      onOutcome: (outcome) => {
+        const name = destinationName('destination' in outcome ? outcome.destination : undefined);
+        const info = name === undefined ? {} : { destination: name };
+        metrics.observeOutcome(outcome, info);
+        alerts?.onOutcome(outcome, info);
+      },
     });
     processor.start();
     stack.push(() => processor.stop());
@@ -102,6 +127,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
         await queue.stats();
         const checks: Record<string, string> = { queue: 'ok' };
         for (const destination of runtime.destinations()) checks[`destination ${destination.name}`] = destination.ready ? 'ok' : (destination.problem ?? 'not ready');
+        for (const [name, state] of Object.entries(alerts?.health().destinations ?? {})) if (!state.healthy) checks[`destination ${name}`] = `unhealthy: ${state.reason ?? state.kind ?? 'failing'}`;
         // Messages for a destination that is down wait in the queue, so only the queue decides readiness.
         return { ready: true, checks };
       },

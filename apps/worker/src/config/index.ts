@@ -6,6 +6,7 @@ export { defaultConfig, generateApiKey } from './default-config.js';
 export { loadConfigFile, parseConfigText, validateConfig } from './validate-config.js';
 export type { ConfigValidationResult } from './validate-config.js';
 export type {
+  AlertsConfig,
   ApiKeyConfig,
   DestinationConfig,
   FsDestinationConfig,

@@ -100,6 +100,13 @@ export const workerConfigJsonSchema = {
         additionalProperties: false,
       },
     },
+    alerts: {
+      type: 'object',
+      description: 'Alert webhook, called when a destination turns unhealthy and when it recovers. Read when the worker starts.',
+      properties: { webhook_url: secretReference, secret: secretReference },
+      required: ['webhook_url'],
+      additionalProperties: false,
+    },
   },
   required: ['version', 'destinations', 'projects'],
   additionalProperties: false,

@@ -91,6 +91,14 @@ export interface ProjectConfig {
   readonly api_keys: readonly ApiKeyConfig[];
 }
 
+/** Where the worker reports a destination turning unhealthy (e.g. credentials refused) and recovering. */
+export interface AlertsConfig {
+  /** URL the worker POSTs a JSON notification to; a reference because webhook URLs usually embed a token. */
+  readonly webhook_url: SecretReference;
+  /** Shared secret: each notification is signed with `X-Sentcopy-Signature: sha256=<HMAC>`. @default unsigned */
+  readonly secret?: SecretReference;
+}
+
 /** The worker's configuration file, format version 1. */
 export interface WorkerConfig {
   /** Format version: `1`. */
@@ -99,4 +107,6 @@ export interface WorkerConfig {
   readonly destinations: Readonly<Record<string, DestinationConfig>>;
   /** Projects by id (the `project_id` messages carry). */
   readonly projects: Readonly<Record<string, ProjectConfig>>;
+  /** Alert webhook; read when the worker starts. @default no alerts */
+  readonly alerts?: AlertsConfig;
 }

@@ -1,0 +1,113 @@
+import type { WorkerLogger } from '../logging/index.js';
+import type { OutcomeInfo } from '../metrics/index.js';
+import type { ProcessOutcome } from '../processor/index.js';
+
+/** Options for {@link createAlertNotifier}. */
+export interface AlertNotifierOptions {
+  /**
+   * Where notifications are POSTed (`http:` or `https:`). Webhook URLs often hold a token, so the
+   * URL is never logged: log entries name its origin only.
+   */
+  readonly url: string | URL;
+  /**
+   * Shared secret: when set, each request carries `X-Sentcopy-Signature: sha256=<hex>`, the
+   * HMAC-SHA256 of the exact body bytes under this secret. @default no signature
+   */
+  readonly secret?: string;
+  /**
+   * Consecutive `unreachable` write failures after which a destination counts as unhealthy
+   * (`unauthorized` counts at once). @default 5
+   */
+  readonly unreachableAfterFailures?: number;
+  /**
+   * How long a run of `unreachable` failures (no write stored in between) may last before the
+   * destination counts as unhealthy, whatever their number, in milliseconds. Checked at each failure.
+   * @default 60000
+   */
+  readonly unreachableAfterMs?: number;
+  /** Time allowed for one delivery attempt (connect, send, answer), in milliseconds. @default 5000 */
+  readonly timeoutMs?: number;
+  /** Further attempts after a failed delivery (network error, timeout, 408, 429 or 5xx). @default 3 */
+  readonly retries?: number;
+  /** Wait before the first retry, in milliseconds; doubled for each further one. @default 1000 */
+  readonly retryDelayMs?: number;
+  /**
+   * Most notifications waiting to be delivered; when full, the oldest waiting one is dropped (and
+   * logged), so an unreachable receiver cannot grow memory. @default 100
+   */
+  readonly maxPending?: number;
+  /** How long {@link AlertNotifier.close} keeps delivering what is pending, in milliseconds. @default 5000 */
+  readonly closeTimeoutMs?: number;
+  /** Receives `alert.*` log entries (deliveries failed or dropped). @default none */
+  readonly logger?: WorkerLogger;
+  /** Clock, in epoch milliseconds: use the processor's clock. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Kind of a destination problem that alerts are raised for. */
+export type AlertKind = 'unauthorized' | 'unreachable';
+
+/** The JSON body POSTed to the webhook. Holds no message content, recipient or secret. */
+export interface AlertNotification {
+  /** What happened. */
+  readonly event: 'destination.unhealthy' | 'destination.recovered';
+  /** The destination's name (or id when no name was given). */
+  readonly destination: string;
+  /** What writes failed with (for `destination.recovered`: what they had failed with). */
+  readonly kind: AlertKind;
+  /** Why, in a sentence (redacted: shapes of addresses and phone numbers are masked). */
+  readonly reason: string;
+  /**
+   * ISO 8601 time the destination became unhealthy: for `destination.unhealthy`, the first failure
+   * of the run that made it so; for `destination.recovered`, when the outage began.
+   */
+  readonly since: string;
+  /** ISO 8601 time of this transition. */
+  readonly at: string;
+}
+
+/** A destination's state as the notifier sees it. */
+export interface DestinationAlertState {
+  /** `false` from the transition to unhealthy until a write started after it is stored. */
+  readonly healthy: boolean;
+  /** What writes failed with, while unhealthy. */
+  readonly kind?: AlertKind;
+  /** Why, while unhealthy (redacted). */
+  readonly reason?: string;
+  /** When it became unhealthy (first failure of the run), in epoch milliseconds, while unhealthy. */
+  readonly since?: number;
+  /** `unreachable` failures in a row so far. */
+  readonly consecutiveFailures: number;
+}
+
+/** What {@link AlertNotifier.health} reports, e.g. for `GET /readyz` checks. */
+export interface AlertNotifierHealth {
+  /** `true` when no destination the notifier has seen is unhealthy. */
+  readonly healthy: boolean;
+  /** Every destination seen, by name. */
+  readonly destinations: Readonly<Record<string, DestinationAlertState>>;
+  /** Notifications waiting to be delivered (the one being sent included). */
+  readonly pending: number;
+  /** Notifications delivered (2xx answer). */
+  readonly delivered: number;
+  /** Notifications given up on after every attempt failed. */
+  readonly failed: number;
+  /** Notifications dropped because the queue was full or `close()` ran out of time. */
+  readonly dropped: number;
+}
+
+/** Watches outcomes for destinations that turn unhealthy or recover, and tells a webhook. */
+export interface AlertNotifier {
+  /**
+   * Feeds one settled claim (wire to the processor's `onOutcome`). Returns at once: delivery happens
+   * in the background. Never throws.
+   */
+  onOutcome(outcome: ProcessOutcome, info?: OutcomeInfo): void;
+  /** Current destination states and delivery counts. */
+  health(): AlertNotifierHealth;
+  /**
+   * Stops taking outcomes and delivers what is pending, for at most `closeTimeoutMs`; whatever is
+   * left is dropped (and logged). Resolves once done.
+   */
+  close(): Promise<void>;
+}

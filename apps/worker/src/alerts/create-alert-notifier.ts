@@ -1,0 +1,285 @@
+import { createHmac } from 'node:crypto';
+import type { LogLevel } from '../logging/index.js';
+import type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierOptions, DestinationAlertState } from './alert-notifier-options.js';
+import { redactReason } from './redact-reason.js';
+
+interface MutableState {
+  healthy: boolean;
+  kind?: AlertKind;
+  reason?: string;
+  since?: number;
+  /** Notifier clock at the transition to unhealthy: only a write started after it proves recovery. */
+  unhealthyAt?: number;
+  consecutiveFailures: number;
+  /** Processor clock: when the current run of unreachable failures began. */
+  runStartedAt?: number;
+  /** Clock at the last recovery: a failure of an attempt started before it is old news. */
+  recoveredAt?: number;
+}
+
+interface PendingNotification {
+  readonly notification: AlertNotification;
+  readonly body: string;
+}
+
+function positiveInteger(name: string, value: number, allowZero = false): number {
+  if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) throw new RangeError(`Invalid alert notifier options: ${name} must be ${allowZero ? 'an integer, 0 or more' : 'a positive integer'}.`);
+  return value;
+}
+
+function duration(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`Invalid alert notifier options: ${name} must be a finite number of milliseconds above 0.`);
+  return value;
+}
+
+function parseUrl(value: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // The value itself is not echoed: webhook URLs often carry a token.
+    throw new TypeError('Invalid alert notifier options: url must be an absolute http: or https: URL.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`Invalid alert notifier options: url must use http: or https:, not ${url.protocol}`);
+  return url;
+}
+
+// Names the failure without any text that could echo the URL.
+function describeDeliveryError(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError') return 'timed out';
+    const cause = (error as { cause?: unknown }).cause;
+    const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    if (typeof code === 'string') return code;
+    return error.name;
+  }
+  return `a thrown ${typeof error}`;
+}
+
+const retryableStatus = (status: number) => status === 408 || status === 429 || status >= 500;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+/**
+ * Creates a notifier that watches processing outcomes per destination and POSTs a JSON
+ * {@link AlertNotification} to a webhook when a destination turns unhealthy (writes refused as
+ * `unauthorized`: at once; `unreachable`: after `unreachableAfterFailures` failures in a row or
+ * `unreachableAfterMs`) and when it recovers (the next write started after that is stored).
+ * Deliveries run in the background, one at a time and in order, with a timeout, retries and a
+ * bounded queue: the processor is never held up.
+ */
+export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifier {
+  const url = parseUrl(options.url);
+  const origin = url.origin;
+  const secret = options.secret;
+  if (secret !== undefined && (typeof secret !== 'string' || secret === '')) throw new TypeError('Invalid alert notifier options: secret must be a non-empty string when given.');
+  const unreachableAfterFailures = positiveInteger('unreachableAfterFailures', options.unreachableAfterFailures ?? 5);
+  const unreachableAfterMs = duration('unreachableAfterMs', options.unreachableAfterMs ?? 60_000);
+  const timeoutMs = duration('timeoutMs', options.timeoutMs ?? 5_000);
+  const retries = positiveInteger('retries', options.retries ?? 3, true);
+  const retryDelayMs = duration('retryDelayMs', options.retryDelayMs ?? 1_000);
+  const maxPending = positiveInteger('maxPending', options.maxPending ?? 100);
+  const closeTimeoutMs = duration('closeTimeoutMs', options.closeTimeoutMs ?? 5_000);
+  const now = options.now ?? Date.now;
+  const log = (level: LogLevel, event: string, message: string, fields: Record<string, unknown> = {}) => {
+    try {
+      options.logger?.({ level, event, message, webhook: origin, ...fields });
+    } catch {
+      // A failing logger must not stop deliveries.
+    }
+  };
+
+  const states = new Map<string, MutableState>();
+  const waiting: PendingNotification[] = [];
+  let sending = false;
+  let drained: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  const abort = new AbortController();
+  let delivered = 0;
+  let failed = 0;
+  let dropped = 0;
+
+  const stateOf = (name: string) => {
+    let state = states.get(name);
+    if (state === undefined) {
+      state = { healthy: true, consecutiveFailures: 0 };
+      states.set(name, state);
+    }
+    return state;
+  };
+
+  function notify(notification: AlertNotification): void {
+    if (waiting.length >= maxPending) {
+      const oldest = waiting.shift() as PendingNotification;
+      dropped++;
+      log('warn', 'alert.dropped', 'An alert notification was dropped: too many are waiting for the webhook.', { event_type: oldest.notification.event, destination: oldest.notification.destination });
+    }
+    waiting.push({ notification, body: JSON.stringify(notification) });
+    drained ??= drain();
+  }
+
+  async function drain(): Promise<void> {
+    // Yield once so `drained` is assigned before the finally below can clear it.
+    await null;
+    try {
+      while (waiting.length > 0 && !abort.signal.aborted) {
+        const next = waiting.shift() as PendingNotification;
+        sending = true;
+        try {
+          await deliver(next);
+        } finally {
+          sending = false;
+        }
+      }
+    } finally {
+      // Cleared in the same turn as the last emptiness check, so a notification queued later starts a new drain.
+      drained = undefined;
+    }
+  }
+
+  async function deliver(pending: PendingNotification): Promise<void> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'sentcopy-worker' };
+    if (secret !== undefined) headers['x-sentcopy-signature'] = `sha256=${createHmac('sha256', secret).update(pending.body).digest('hex')}`;
+    let problem = 'not attempted';
+    let attempts = 0;
+    for (let attempt = 0; attempt <= retries && !abort.signal.aborted; attempt++) {
+      if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1), abort.signal);
+      if (abort.signal.aborted) break;
+      attempts++;
+      try {
+        const response = await fetch(url, { method: 'POST', headers, body: pending.body, redirect: 'manual', signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), abort.signal]) });
+        await response.body?.cancel().catch(() => undefined);
+        if (response.status >= 200 && response.status < 300) {
+          delivered++;
+          return;
+        }
+        problem = `HTTP ${response.status}`;
+        if (!retryableStatus(response.status)) break;
+      } catch (error) {
+        problem = describeDeliveryError(error);
+      }
+    }
+    if (abort.signal.aborted) {
+      dropped++;
+      log('warn', 'alert.dropped', 'An alert notification was not delivered before shutdown.', { event_type: pending.notification.event, destination: pending.notification.destination, attempts });
+      return;
+    }
+    failed++;
+    log('error', 'alert.delivery_failed', `An alert notification could not be delivered to the webhook (${problem}).`, { event_type: pending.notification.event, destination: pending.notification.destination, attempts, problem });
+  }
+
+  function turnUnhealthy(name: string, state: MutableState, kind: AlertKind, reason: string, since: number): void {
+    const at = now();
+    state.healthy = false;
+    state.kind = kind;
+    state.reason = redactReason(reason);
+    state.since = since;
+    state.unhealthyAt = at;
+    notify({ event: 'destination.unhealthy', destination: name, kind, reason: state.reason, since: new Date(since).toISOString(), at: new Date(at).toISOString() });
+  }
+
+  return {
+    onOutcome(outcome, info = {}) {
+      if (closing !== undefined) return;
+      try {
+        const name = info.destination ?? (outcome.type === 'archived' || outcome.type === 'retry_scheduled' ? outcome.destination : undefined);
+        if (name === undefined || name === '') return;
+        if (outcome.type === 'archived') {
+          const state = states.get(name);
+          if (state === undefined) return;
+          if (!state.healthy) {
+            // A write that began before the destination failed proves nothing about it now.
+            if (now() - outcome.durationMs <= (state.unhealthyAt ?? 0)) return;
+            notify({
+              event: 'destination.recovered',
+              destination: name,
+              kind: state.kind as AlertKind,
+              reason: state.reason ?? '',
+              since: new Date(state.since ?? 0).toISOString(),
+              at: new Date(now()).toISOString(),
+            });
+            state.healthy = true;
+            state.recoveredAt = now();
+            delete state.kind;
+            delete state.reason;
+            delete state.since;
+            delete state.unhealthyAt;
+          }
+          state.consecutiveFailures = 0;
+          delete state.runStartedAt;
+          return;
+        }
+        if (outcome.type !== 'retry_scheduled' && outcome.type !== 'dead_lettered') return;
+        if (outcome.kind !== 'unauthorized' && outcome.kind !== 'unreachable') return;
+        const state = stateOf(name);
+        // Concurrent writes settle out of order: a failure of an attempt that began before the last
+        // recovery must not turn the destination unhealthy again.
+        if (state.recoveredAt !== undefined && outcome.attemptAt <= state.recoveredAt) return;
+        if (outcome.kind === 'unauthorized') {
+          if (state.healthy) turnUnhealthy(name, state, 'unauthorized', outcome.reason, outcome.attemptAt);
+        } else {
+          state.consecutiveFailures++;
+          state.runStartedAt ??= outcome.attemptAt;
+          if (state.healthy && (state.consecutiveFailures >= unreachableAfterFailures || outcome.attemptAt - state.runStartedAt >= unreachableAfterMs)) {
+            turnUnhealthy(name, state, 'unreachable', outcome.reason, state.runStartedAt);
+          }
+        }
+      } catch (error) {
+        log('error', 'alert.unexpected', 'The alert notifier failed to take an outcome.', { error: error instanceof Error ? error.name : typeof error });
+      }
+    },
+    health() {
+      const destinations: Record<string, DestinationAlertState> = {};
+      for (const [name, state] of states) {
+        destinations[name] = {
+          healthy: state.healthy,
+          consecutiveFailures: state.consecutiveFailures,
+          ...(state.kind === undefined ? {} : { kind: state.kind }),
+          ...(state.reason === undefined ? {} : { reason: state.reason }),
+          ...(state.since === undefined ? {} : { since: state.since }),
+        };
+      }
+      return {
+        healthy: [...states.values()].every((state) => state.healthy),
+        destinations,
+        pending: waiting.length + (sending ? 1 : 0),
+        delivered,
+        failed,
+        dropped,
+      };
+    },
+    close() {
+      closing ??= (async () => {
+        const inProgress = drained;
+        if (inProgress === undefined) return;
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, closeTimeoutMs);
+        });
+        await Promise.race([inProgress, timedOut]);
+        clearTimeout(timer);
+        if (drained !== undefined) {
+          const left = waiting.length;
+          abort.abort();
+          await drained;
+          dropped += left;
+          waiting.length = 0;
+          if (left > 0) log('warn', 'alert.dropped', `${left} alert notifications were not delivered before shutdown.`, { count: left });
+        }
+      })();
+      return closing;
+    },
+  };
+}

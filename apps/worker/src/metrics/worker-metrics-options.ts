@@ -1,0 +1,119 @@
+import type { Channel, DestinationErrorKind } from '@sentcopy/core';
+import type { ProcessOutcome } from '../processor/index.js';
+import type { MessageQueue } from '../queue/index.js';
+
+/** Options for {@link createWorkerMetrics}. */
+export interface WorkerMetricsOptions {
+  /** Queue whose depth, in-flight count, dead letters and oldest message are reported at scrape time. */
+  readonly queue: MessageQueue;
+  /**
+   * Most distinct `project` label values; projects beyond it are counted under `other`, so a flood of
+   * made-up project ids cannot grow the series without bound. @default 1000
+   */
+  readonly maxProjects?: number;
+  /** Most distinct `destination` label values; the rest are counted under `other`. @default 100 */
+  readonly maxDestinations?: number;
+  /**
+   * Whether a project id is one the configuration knows. When given, unknown ids are counted under
+   * `other` and never take a label value of their own (useful when ids can come from unauthenticated
+   * input). @default every id is taken, up to `maxProjects`
+   */
+  readonly isKnownProject?: (project: string) => boolean;
+  /**
+   * How long queue numbers are reused between scrapes, in milliseconds, so frequent scrapes cannot
+   * hammer the queue's store. @default 1000
+   */
+  readonly statsCacheMs?: number;
+  /** Clock, in epoch milliseconds (use the queue's clock). @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Why intake refused a message or a request. Values outside this set are counted as `other`. */
+export type MetricsRejectReason = 'invalid' | 'wrong_project' | 'channel_disabled' | 'no_destination' | 'too_large' | 'unauthorized' | 'bad_request' | 'queue_unavailable';
+
+/** Every {@link MetricsRejectReason}, in a stable order. */
+export const metricsRejectReasons: readonly MetricsRejectReason[] = ['invalid', 'wrong_project', 'channel_disabled', 'no_destination', 'too_large', 'unauthorized', 'bad_request', 'queue_unavailable'];
+
+/** Routes counted in `sentcopy_http_requests_total`; any other path is counted as `other`. */
+export type MetricsRoute = '/v1/messages' | '/v1/archive' | '/healthz' | '/readyz' | '/metrics' | 'other';
+
+/** Every {@link MetricsRoute}, in a stable order. */
+export const metricsRoutes: readonly MetricsRoute[] = ['/v1/messages', '/v1/archive', '/healthz', '/readyz', '/metrics', 'other'];
+
+/**
+ * What the metrics count from intake: one event per message decided, one per before-send archive
+ * call, and one per request answered. The intake's own events have this shape.
+ */
+export type MetricsIntakeEvent =
+  | {
+      /** A message of a batch was stored in the queue (`accepted`) or was already there (`duplicate`). */
+      readonly type: 'accepted' | 'duplicate';
+      /** The authenticated project. */
+      readonly project: string;
+      /** The message's channel. */
+      readonly channel: Channel;
+    }
+  | {
+      /** A message (or a whole request) was refused. */
+      readonly type: 'rejected';
+      /** The authenticated project; leave out when the request was not authenticated (counted as `unknown`). */
+      readonly project?: string;
+      /** The message's channel, only when it named a valid one. */
+      readonly channel?: Channel;
+      /** Why. */
+      readonly reason: MetricsRejectReason;
+    }
+  | {
+      /** A before-send archive call (`POST /v1/archive`) ended. */
+      readonly type: 'gate';
+      /** The authenticated project. */
+      readonly project: string;
+      /** The message's channel. */
+      readonly channel: Channel;
+      /** `archived` when stored, `failed` when the answer was an error. */
+      readonly result: 'archived' | 'failed';
+      /** The destination error kind, when it failed. */
+      readonly kind?: DestinationErrorKind;
+      /** Time from the request's start to the answer, in seconds. */
+      readonly seconds: number;
+    }
+  | {
+      /** An HTTP request was answered. */
+      readonly type: 'request';
+      /** The route, e.g. `/v1/messages`; any value outside {@link MetricsRoute} counts as `other`. */
+      readonly route: string;
+      /** The HTTP status answered. */
+      readonly status: number;
+    };
+
+/** What the caller knows about an outcome beyond what it carries. */
+export interface OutcomeInfo {
+  /** The message's channel, when known (outcomes other than `archived` do not carry one). */
+  readonly channel?: string;
+  /**
+   * The destination's name in the configuration (e.g. `prod`). @default the destination id the
+   * outcome carries (e.g. `s3://bucket/prefix`)
+   */
+  readonly destination?: string;
+}
+
+/** Result of a configuration reload. */
+export type ReloadResult = 'applied' | 'refused';
+
+/** The worker's Prometheus metrics. */
+export interface WorkerMetrics {
+  /** MIME type of {@link WorkerMetrics.render}'s text (Prometheus text exposition 0.0.4). */
+  readonly contentType: string;
+  /** The metrics in Prometheus text exposition format. Queue numbers are read at most once per `statsCacheMs`. */
+  render(): Promise<string>;
+  /** Counts a settled claim (wire to the processor's `onOutcome`). Never throws. */
+  observeOutcome(outcome: ProcessOutcome, info?: OutcomeInfo): void;
+  /** Counts an intake decision or request. Never throws. */
+  observeIntake(event: MetricsIntakeEvent): void;
+  /** Counts a configuration reload. */
+  observeReload(result: ReloadResult): void;
+  /** Records whether a destination (by name) currently passes its probe and takes writes. */
+  setDestinationHealth(destination: string, healthy: boolean): void;
+  /** Drops a destination's health series (after it was removed from the configuration). */
+  removeDestination(destination: string): void;
+}
