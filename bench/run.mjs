@@ -1,5 +1,6 @@
 // `pnpm bench`: every benchmark in one process, each printing ratios against a baseline measured in the same run.
 import { runArchiverBench } from './archiver.mjs';
+import { runAzureBench } from './azure.mjs';
 import { runCodecBench } from './codecs.mjs';
 import { runGcsBench } from './gcs.mjs';
 import { runS3Bench } from './s3.mjs';
@@ -9,5 +10,6 @@ console.log(`sentcopy benchmarks · node ${process.version} · ${new Date().toIS
 await runCodecBench({ print: console.log });
 await runArchiverBench({ print: console.log });
 await runS3Bench({ print: console.log });
+await runAzureBench({ print: console.log });
 await runGcsBench({ print: console.log });
 await runWorkerBench({ print: console.log });

@@ -11,14 +11,15 @@ export function utf8(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'utf8'));
 }
 
-/** Compares keys by their UTF-8 bytes, the order the contract promises for listings. */
-export function compareKeys(left: string, right: string): number {
+/** Compares keys in a listing order: by UTF-8 bytes (the default), or by UTF-16 code units. */
+export function compareKeys(left: string, right: string, order: 'utf8' | 'utf16' = 'utf8'): number {
+  if (order === 'utf16') return left < right ? -1 : left > right ? 1 : 0;
   return Buffer.compare(Buffer.from(left, 'utf8'), Buffer.from(right, 'utf8'));
 }
 
-/** A sorted copy of `keys` in UTF-8 byte order. */
-export function sortKeys(keys: Iterable<string>): string[] {
-  return [...keys].sort(compareKeys);
+/** A sorted copy of `keys` in a listing order (UTF-8 bytes by default). */
+export function sortKeys(keys: Iterable<string>, order: 'utf8' | 'utf16' = 'utf8'): string[] {
+  return [...keys].sort((left, right) => compareKeys(left, right, order));
 }
 
 /** A put input for `body`, with its SHA-256 filled in. */
@@ -122,15 +123,15 @@ export async function listAll(destination: DestinationV1, prefix: string, limit?
   }
 }
 
-/** Keys that appear more than once, or out of ascending UTF-8 byte order, in a listing. */
-export function orderProblems(keys: readonly string[]): string[] {
+/** Keys that appear more than once, or out of ascending order (UTF-8 bytes by default), in a listing. */
+export function orderProblems(keys: readonly string[], order: 'utf8' | 'utf16' = 'utf8'): string[] {
   const problems: string[] = [];
   for (let index = 1; index < keys.length; index++) {
     const previous = keys[index - 1] as string;
     const current = keys[index] as string;
-    const order = compareKeys(previous, current);
-    if (order === 0) problems.push(`${JSON.stringify(current)} listed twice`);
-    else if (order > 0) problems.push(`${JSON.stringify(previous)} listed before ${JSON.stringify(current)}`);
+    const comparison = compareKeys(previous, current, order);
+    if (comparison === 0) problems.push(`${JSON.stringify(current)} listed twice`);
+    else if (comparison > 0) problems.push(`${JSON.stringify(previous)} listed before ${JSON.stringify(current)}`);
   }
   return problems;
 }

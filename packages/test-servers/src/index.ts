@@ -14,6 +14,8 @@ export type { S3Stub } from './s3-stub.js';
 export { authenticate, parseAuthorization, signatureMatches } from './sigv4.js';
 export type { AuthenticationFailure, ParsedAuthorization, TestCredentials } from './sigv4.js';
 export { decodeAwsChunked } from './aws-chunked.js';
+export { startAzurite, type AzuriteOptions, type AzuriteServer } from './azurite.js';
+export { startAzureStub, type AzureStub } from './azure-stub.js';
 export { startGcsServer } from './gcs-server.js';
 export type { GcsBucketAccess, GcsBucketOptions, GcsIamBinding, GcsRequestRecord, GcsServerObject, GcsServerOptions, GcsTestServer, GcsTestServiceAccount } from './gcs-server.js';
 export { startGcsStub } from './gcs-stub.js';

@@ -16,6 +16,12 @@ export interface DestinationCapabilities {
   readonly publicAccessCheck: boolean;
   /** Largest object `put()` accepts, in bytes. `undefined` means no practical limit. */
   readonly maxObjectSize?: number;
+  /**
+   * Order of keys in `list()`: ascending UTF-8 bytes (S3, GCS, a local folder), or ascending UTF-16
+   * code units (Azure Blob Storage). The two differ only between characters U+E000–U+FFFF and
+   * characters above U+FFFF (emoji). @default 'utf8'
+   */
+  readonly listOrder?: 'utf8' | 'utf16';
 }
 
 /** What `put()` writes. */
@@ -96,7 +102,7 @@ export interface ListedObject {
   readonly lastModified?: Date;
 }
 
-/** One page of a listing. Keys come in ascending UTF-8 byte order. */
+/** One page of a listing. Keys come in ascending order: UTF-8 bytes, or UTF-16 code units where `capabilities.listOrder` says so. */
 export interface ListPage {
   /** The objects on this page. */
   readonly objects: readonly ListedObject[];

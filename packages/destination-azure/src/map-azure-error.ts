@@ -1,0 +1,216 @@
+import { DestinationError, type DestinationErrorKind } from '@sentcopy/core';
+
+/** What the destination was doing when an Azure call failed, for the error message. */
+export interface AzureErrorContext {
+  /** A verb phrase, e.g. `write the object`. */
+  readonly operation: string;
+  /** The container. */
+  readonly container: string;
+  /** The full blob name (prefix included), if any. Blob names may appear in messages. */
+  readonly key?: string;
+}
+
+interface ErrorFacts {
+  /** Azure's error code (`ServerBusy`), a Node.js system error code (`ECONNRESET`), or the SDK's error name. */
+  code: string | undefined;
+  status: number | undefined;
+  /** The server's message, redacted. */
+  detail: string | undefined;
+  requestId: string | undefined;
+  retryAfterMs: number | undefined;
+}
+
+/** Node.js system error codes that mean the network, not the server, failed. */
+const networkCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+]);
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * Removes anything that could be a credential from a message: SAS query parameters (`sig=…`,
+ * `se=…`), `AccountKey=…`/`SharedAccessSignature=…` pairs, bearer tokens, and long base64/hex runs
+ * (account keys, signatures, string-to-sign dumps).
+ */
+export function redact(message: string): string {
+  return message
+    .replace(/(AccountKey|SharedAccessSignature|sig|Signature)=[^;&\s"']*/gi, '$1=[redacted]')
+    .replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [redacted]')
+    .replace(/[A-Za-z0-9+/=_%-]{32,}/g, '[redacted]')
+    .slice(0, 300);
+}
+
+function header(response: unknown, name: string): string | undefined {
+  const headers = (response as { headers?: { get?: (name: string) => string | undefined } } | undefined)?.headers;
+  return typeof headers?.get === 'function' ? text(headers.get(name)) : undefined;
+}
+
+function factsOf(error: unknown): ErrorFacts {
+  const record = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  const details = (typeof record.details === 'object' && record.details !== null ? record.details : {}) as Record<string, unknown>;
+  const status = typeof record.statusCode === 'number' && record.statusCode > 0 ? record.statusCode : undefined;
+  const message = text(record.message);
+  let code = text(details.errorCode) ?? header(record.response, 'x-ms-error-code') ?? text(record.code);
+  // The SDK reports a failed send as REQUEST_SEND_ERROR; the system error code in the message is more telling.
+  if (code === undefined || code === 'REQUEST_SEND_ERROR') {
+    const cause = record.cause as Record<string, unknown> | undefined;
+    const system = text(cause?.code) ?? (message === undefined ? undefined : /\b(E[A-Z]{3,}|UND_ERR_[A-Z_]+)\b/.exec(message)?.[1]);
+    if (system !== undefined && (networkCodes.has(system) || code === undefined)) code = system;
+    else if (code === undefined && message !== undefined && /socket hang up/i.test(message)) code = 'ECONNRESET';
+  }
+  const name = text(record.name);
+  if (code === undefined && name !== undefined && name !== 'Error' && name !== 'RestError') code = name;
+  const retryAfter = header(record.response, 'retry-after');
+  const retryAfterSeconds = retryAfter === undefined ? Number.NaN : Number(retryAfter);
+  // Azure appends "RequestId:…\nTime:…" to every message; the request id is kept separately.
+  const firstLine = message?.split('\n')[0]?.trim();
+  return {
+    code,
+    status,
+    detail: firstLine === undefined || firstLine === '' || firstLine === code ? undefined : redact(firstLine),
+    requestId: header(record.response, 'x-ms-request-id') ?? text(details.requestId) ?? text(details['x-ms-request-id']),
+    retryAfterMs: Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? retryAfterSeconds * 1000 : undefined,
+  };
+}
+
+/** The kind and a human reason for an error, from its code first and its HTTP status second. */
+function classify(code: string | undefined, status: number | undefined): [DestinationErrorKind, string] {
+  switch (code) {
+    case 'ServerBusy':
+    case 'OperationTimedOut':
+    case 'TooManyRequests':
+    case 'IngressOverAccountLimit':
+    case 'EgressOverAccountLimit':
+    case 'TpsOverAccountLimit':
+    case 'ServiceUnavailable':
+      return ['rate_limited', 'the storage account asked to slow down'];
+    case 'AuthenticationFailed':
+    case 'AuthorizationFailure':
+    case 'AuthorizationPermissionMismatch':
+    case 'AuthorizationProtocolMismatch':
+    case 'AuthorizationResourceTypeMismatch':
+    case 'AuthorizationServiceMismatch':
+    case 'AuthorizationSourceIPMismatch':
+    case 'InvalidAuthenticationInfo':
+    case 'InsufficientAccountPermissions':
+    case 'AccountIsDisabled':
+    case 'NoAuthenticationInformation':
+    case 'KeyBasedAuthenticationNotPermitted':
+    case 'CredentialUnavailableError':
+    case 'AuthenticationRequiredError':
+    case 'AuthenticationError':
+    case 'ClientAuthenticationError':
+      return ['unauthorized', 'the credentials were rejected or lack permission (check the key, SAS token or role assignment, e.g. Storage Blob Data Contributor)'];
+    case 'InternalError':
+      return ['unreachable', 'the storage service reported an internal error'];
+    case 'TimeoutError':
+    case 'RequestTimeout':
+      return ['unreachable', 'the request to the storage account timed out'];
+    case 'ContainerNotFound':
+      return ['invalid', 'the container does not exist (create it first, or check the container name and the account)'];
+    case 'ContainerBeingDeleted':
+    case 'ContainerDisabled':
+      return ['invalid', 'the container is being deleted or is disabled'];
+    case 'InvalidResourceName':
+    case 'OutOfRangeInput':
+      return ['invalid', 'the container or blob name is not valid for Azure'];
+    case 'RequestBodyTooLarge':
+      return ['invalid', 'the object is larger than one request may store'];
+    case 'InvalidMetadata':
+    case 'MetadataTooLarge':
+      return ['invalid', 'the metadata is not valid for Azure (names must be C# identifiers, at most 8 KB in total)'];
+    case 'Md5Mismatch':
+    case 'InvalidMd5':
+    case 'Crc64Mismatch':
+      return ['invalid', 'the body did not match its checksum on arrival'];
+    case 'EncryptionScopeNotFound':
+    case 'EncryptionScopeDisabled':
+      return ['invalid', 'the encryption scope does not exist or is disabled'];
+    case 'ImmutabilityPolicyNotSupported':
+    case 'InvalidBlobTier':
+    case 'FeatureVersionMismatch':
+    case 'InvalidHeaderValue':
+    case 'InvalidInput':
+    case 'InvalidQueryParameterValue':
+    case 'InvalidUri':
+    case 'MissingRequiredHeader':
+    case 'UnsupportedHeader':
+    case 'InvalidOperation':
+      return ['invalid', 'the storage account refused the request as invalid (check the access tier, immutability, legal hold and encryption scope settings against the account)'];
+    case 'BlobAlreadyExists':
+    case 'ConditionNotMet':
+      return ['conflict', 'the key already holds an object'];
+    case 'BlobImmutableDueToPolicy':
+    case 'BlobImmutableDueToLegalHold':
+      return ['invalid', 'the blob is protected by an immutability policy or legal hold'];
+  }
+  // Immutability errors vary by account setup (version-level immutability off, a locked policy); none can succeed on retry.
+  if (code !== undefined && /immutab|legalhold/i.test(code)) return ['invalid', 'the container does not accept the immutability policy or legal hold as configured, or the blob is protected by one (check version-level immutability support)'];
+  if (code !== undefined && networkCodes.has(code)) return ['unreachable', 'the network connection to the storage account failed or timed out'];
+  if (status === 429 || status === 503) return ['rate_limited', 'the storage account asked to slow down'];
+  if (status === 401 || status === 403) return ['unauthorized', 'the credentials were rejected or lack permission'];
+  if (status === 400 || status === 404 || status === 413) return ['invalid', 'the storage account refused the request as invalid'];
+  if (status !== undefined && status >= 500) return ['unreachable', 'the storage service reported a server error'];
+  if (code === 'REQUEST_SEND_ERROR') return ['unreachable', 'the request could not be sent to the storage account'];
+  return ['unknown', 'the storage account answered with an unexpected error'];
+}
+
+/**
+ * Maps anything an Azure SDK call throws to a `DestinationError`: the one place where Azure error
+ * codes, HTTP statuses and network errors become kinds. Messages name the operation, container,
+ * blob, code and status; never the account key, SAS token, bearer token or connection string. The
+ * cause is reduced to the same facts (the SDK's error carries the request, SAS URL and headers
+ * included), so logging it cannot leak a credential either.
+ */
+export function mapAzureError(error: unknown, context: AzureErrorContext): DestinationError {
+  if (DestinationError.isInstance(error)) return error;
+  const facts = factsOf(error);
+  const [kind, reason] = classify(facts.code, facts.status);
+  const label = [facts.code, facts.status === undefined ? undefined : `HTTP ${facts.status}`].filter(Boolean).join(', ');
+  const where = `container "${context.container}"${context.key === undefined ? '' : `, blob "${context.key}"`}`;
+  const detail = facts.detail !== undefined && kind !== 'unreachable' ? ` Server said: ${facts.detail}` : '';
+  const cause = new Error(`${facts.code ?? 'unknown error'}${facts.status === undefined ? '' : ` (HTTP ${facts.status})`}${facts.requestId ? ` request id ${facts.requestId}` : ''}`);
+  cause.name = 'AzureErrorSummary';
+  return new DestinationError({
+    kind,
+    provider: 'azure',
+    key: context.key,
+    status: facts.status,
+    code: facts.code,
+    retryAfterMs: facts.retryAfterMs,
+    message: `Could not ${context.operation} in Azure Blob Storage (${where}): ${reason}${label === '' ? '' : ` (${label})`}.${detail}`,
+    cause,
+  });
+}
+
+/** True for the error an aborted `AbortSignal` makes the SDK throw. */
+export function isAbortError(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (signal?.aborted && error === signal.reason) return true;
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}
+
+/** The Azure error code (or system error code) and HTTP status of `error`. */
+export function azureErrorFacts(error: unknown): { code: string | undefined; status: number | undefined } {
+  const { code, status } = factsOf(error);
+  return { code, status };
+}
+
+/** True when `error` is Azure's answer that the blob does not exist (404 BlobNotFound, or a bodiless 404 to a HEAD). */
+export function isBlobNotFound(error: unknown): boolean {
+  const { code, status } = factsOf(error);
+  return code === 'BlobNotFound' || (status === 404 && code !== 'ContainerNotFound' && code !== 'ResourceNotFound');
+}
