@@ -2,7 +2,10 @@
 // Debian packages when we can (root with apt-get), so the README's test command works on a fresh machine.
 import { spawnSync } from 'node:child_process';
 
-const tools = [{ command: 'lz4', debianPackage: 'lz4', why: 'checks that LZ4 archives open with the standard lz4 tool' }];
+const tools = [
+  { command: 'lz4', debianPackage: 'lz4', why: 'checks that LZ4 archives open with the standard lz4 tool' },
+  { command: 'openssl', debianPackage: 'openssl', why: 'makes the self-signed certificate Azurite serves HTTPS with, for the token-credential tests' },
+];
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 const missing = tools.filter((tool) => !has(tool.command));
