@@ -105,6 +105,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     const processor = createProcessor({
       queue,
       archiverFor: (project) => runtime.archiverFor(project, 'queued'),
+      breakerFailures: 5,
       ...(options.concurrencyPerDestination === undefined ? {} : { concurrencyPerDestination: options.concurrencyPerDestination }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       onOutcome: (outcome) => {

@@ -244,6 +244,22 @@ export function describeQueueBehaviour(name: string, target: QueueBehaviourTarge
       expect(Date.now()).toBeGreaterThanOrEqual(notBefore - slackMs);
     });
 
+    it('hurries the waiting messages of the given projects only, leaving claimed ones and other projects alone', async () => {
+      const queue = await open();
+      const later = Date.now() + 3_600_000;
+      await queue.enqueue([message(1, 'acme', { notBefore: later }), message(2, 'acme', { notBefore: later }), message(3, 'other', { notBefore: later }), message(4, 'acme')]);
+      const [held] = await queue.claim({ limit: 1 });
+      expect(held).toMatchObject({ messageId: 'm-4' });
+      expect(await queue.claim({ limit: 10 })).toEqual([]);
+      const waiting = claimAll(queue, 2, 2_000);
+      await sleep(50);
+      expect(await queue.hurry(['acme', 'nobody'])).toBe(2);
+      expect((await waiting).map((claimed) => claimed.messageId).sort()).toEqual(['m-1', 'm-2']);
+      expect(await queue.claim({ limit: 10 })).toEqual([]);
+      expect(await queue.ack(held!)).toBe(true);
+      expect(await queue.hurry([])).toBe(0);
+    });
+
     it('records a reschedule (attempts, history, not-before) durably: it survives close and reopen', async () => {
       const { store, queue } = await openFresh();
       await queue.enqueue([message(1), message(2)]);

@@ -36,6 +36,16 @@ export interface ProcessorOptions {
   readonly logger?: WorkerLogger;
   /** Called once per settled claim, for metrics and tests. Must not throw. */
   readonly onOutcome?: (outcome: ProcessOutcome) => void;
+  /**
+   * Consecutive `unreachable` or `unauthorized` write failures after which writes to a destination
+   * pause: its messages then record a failed attempt (and follow the retry policy) without a request,
+   * so an outage costs neither the destination nor the worker a request per message. A probe every
+   * `breakerProbeMs` resumes writes once it passes, and the messages waiting for a retry are made
+   * ready at once. 0 never pauses. @default 0 (`runWorker()` uses 5)
+   */
+  readonly breakerFailures?: number;
+  /** How often a paused destination is probed, in milliseconds. @default 10000 */
+  readonly breakerProbeMs?: number;
 }
 
 /** Which message an outcome is about. */

@@ -270,6 +270,12 @@ export interface MessageQueue {
    * retry policy starts over: one (`{ ids: [id] }`), a filter, or all (`{}`).
    */
   replayDeadLetters(filter: DeadLetterFilter): Promise<ReplayResult>;
+  /**
+   * Makes every waiting message of these projects ready now: retries scheduled for later (hours, in
+   * an outage) or messages set aside while their destination was down, once it is back. Claimed
+   * messages are left alone. Resolves with how many messages it moved.
+   */
+  hurry(projects: readonly string[]): Promise<number>;
   /** Depth, claimed count, dead letters and the oldest message's age, for metrics. Cheap to call often. */
   stats(): Promise<QueueStats>;
   /**

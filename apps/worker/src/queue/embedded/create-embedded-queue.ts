@@ -282,6 +282,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
     deletePayload: statement('DELETE FROM payloads WHERE id = ?'),
     rememberAck: statement('INSERT OR REPLACE INTO recent_acks (project, message_id, acked_at) VALUES (?, ?, ?)'),
     release: statement('UPDATE queue SET lease_id = NULL, available_at = ? WHERE id = ? AND lease_id = ?'),
+    hurry: statement('UPDATE queue SET available_at = ? WHERE project = ? AND lease_id IS NULL AND available_at > ?'),
     extend: statement('UPDATE queue SET available_at = ? WHERE id = ? AND lease_id = ?'),
     leasedHistory: statement<{ history: string }>('SELECT history FROM queue WHERE id = ? AND lease_id = ?'),
     reschedule: statement(
@@ -460,6 +461,17 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       const released = await commit.submit(() => sql.release.run(notBefore ?? now(), id, leaseId).changes > 0, 'lazy');
       if (released) wake();
       return released;
+    },
+
+    async hurry(projects) {
+      assertOpen();
+      if (!Array.isArray(projects) || projects.some((project) => typeof project !== 'string')) throw invalidInput('hurry() takes an array of project ids.');
+      const moved = await commit.submit(() => {
+        const time = now();
+        return projects.reduce((total, project) => total + sql.hurry.run(time, project, time).changes, 0);
+      }, 'lazy');
+      if (moved > 0) wake();
+      return moved;
     },
 
     async extendLease(lease, leaseMs) {
