@@ -8,7 +8,7 @@ import { createIntakeServer, type IntakeLimits } from './intake/index.js';
 import type { WorkerLogger } from './logging/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics/index.js';
 import { createProcessor } from './processor/index.js';
-import { createEmbeddedQueue } from './queue/index.js';
+import { createEmbeddedQueue, type MessageQueue } from './queue/index.js';
 
 /** Options for {@link runWorker}. */
 export interface RunWorkerOptions {
@@ -16,13 +16,13 @@ export interface RunWorkerOptions {
   readonly configFile: string;
   /** Write a default configuration when the file is missing. @default false */
   readonly createConfig?: boolean;
-  /** Folder of the embedded queue. @default `.sentcopy/queue` next to the configuration file */
+  /** Folder of the embedded queue. @default the file's `queue.path`, else `.sentcopy/queue` next to the configuration file */
   readonly queueDirectory?: string;
-  /** Interface the HTTP intake listens on. @default '127.0.0.1' */
+  /** Interface the HTTP intake listens on. @default the file's `http.host`, else '127.0.0.1' */
   readonly host?: string;
-  /** Port of the HTTP intake; 0 picks a free one. @default 8787 */
+  /** Port of the HTTP intake; 0 picks a free one. @default the file's `http.port`, else 8787 */
   readonly port?: number;
-  /** HTTP size limits. */
+  /** HTTP size limits, over those of the file. */
   readonly limits?: IntakeLimits;
   /** Threads that prepare messages (validate, render, compress, hash) off the event loop; 0 prepares on it. @default one less than the cores, 1 to 4 */
   readonly prepareThreads?: number;
@@ -68,13 +68,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     for (const close of stack.reverse()) await close().catch(() => undefined);
   };
   try {
-    const queue = await createEmbeddedQueue({ directory: options.queueDirectory ?? path.join(baseDir, '.sentcopy', 'queue') });
-    stack.push(() => queue.close());
     let reportTo: WorkerMetrics | undefined;
     const pool = options.prepareThreads === 0 ? undefined : createPreparePool(options.prepareThreads === undefined ? {} : { threads: options.prepareThreads });
     if (pool !== undefined) stack.push(() => pool.close());
+    // The runtime hurries a destination's waiting messages once it is ready; the queue opens after the
+    // configuration is read, because the file may say where the queue lives.
+    let openedQueue: MessageQueue | undefined;
     const runtime = await createConfigRuntime({
       file: configFile,
+      queue: { hurry: (projects) => openedQueue?.hurry(projects) ?? Promise.resolve(0) },
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(pool === undefined ? {} : { preparePool: pool }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -83,6 +85,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       onProbe: (event) => reportTo?.setDestinationHealth(event.destination, event.ok),
     });
     stack.push(() => runtime.close());
+    const settings = runtime.settings();
+    const queue = await createEmbeddedQueue({ directory: options.queueDirectory ?? settings.queueDirectory });
+    openedQueue = queue;
+    stack.push(() => queue.close());
     // Created after the runtime (it needs the projects), so the first load is recorded here.
     const metrics = createWorkerMetrics({ queue, isKnownProject: (id) => runtime.project(id) !== undefined });
     reportTo = metrics;
@@ -105,6 +111,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     const processor = createProcessor({
       queue,
       archiverFor: (project) => runtime.archiverFor(project, 'queued'),
+      retryPolicy: settings.retryPolicy,
+      missingDestinationReason: (project) => runtime.missingDestinationReason(project),
       breakerFailures: 5,
       ...(options.concurrencyPerDestination === undefined ? {} : { concurrencyPerDestination: options.concurrencyPerDestination }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -120,7 +128,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     const intake = createIntakeServer({
       queue,
       directory: runtime,
-      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      limits: { ...settings.limits, ...options.limits },
       metrics,
       onEvent: (event) => metrics.observeIntake(event),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -133,7 +141,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
         return { ready: true, checks };
       },
     });
-    const url = await intake.listen(options.port ?? 8787, options.host ?? '127.0.0.1');
+    const url = await intake.listen(options.port ?? settings.port ?? 8787, options.host ?? settings.host ?? '127.0.0.1');
     stack.push(() => intake.close());
     options.logger?.({ level: 'info', event: 'worker.started', message: `The worker takes messages at ${url}.`, url });
     let stopping: Promise<void> | undefined;

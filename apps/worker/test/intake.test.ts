@@ -91,10 +91,10 @@ describe('POST /v1/messages', () => {
     expect(body).toMatchObject({ accepted: 2, duplicates: 0, rejected: 4 });
     expect(body.results).toEqual([
       { index: 0, message_id: 'good-1', status: 'accepted' },
-      { index: 1, status: 'rejected', reason: 'invalid', errors: [{ field: 'to', problem: expect.any(String) }] },
+      { index: 1, message_id: 'bad-to', status: 'rejected', reason: 'invalid', errors: [{ field: 'to', problem: expect.any(String) }] },
       { index: 2, message_id: 'wrong-project', status: 'rejected', reason: 'wrong_project', errors: [{ field: 'project_id', problem: 'must be the project of the API key used' }] },
       { index: 3, message_id: 'good-2', status: 'accepted' },
-      { index: 4, status: 'rejected', reason: 'invalid', errors: [{ field: 'sent_at', problem: expect.any(String) }] },
+      { index: 4, message_id: 'bad-sent-at', status: 'rejected', reason: 'invalid', errors: [{ field: 'sent_at', problem: expect.any(String) }] },
       { index: 5, status: 'rejected', reason: 'invalid', errors: [{ field: '', problem: 'the message must be a JSON object' }] },
     ]);
     expect((await setup.queue.stats()).depth).toBe(2);

@@ -3,8 +3,8 @@ import { createJsonLineLogger, runWorker, type LogLevel } from '@sentcopy/worker
 
 interface WorkerCommandOptions {
   config: string;
-  host: string;
-  port: number;
+  host?: string;
+  port?: number;
   queue?: string;
   logLevel: LogLevel;
   json: boolean;
@@ -22,9 +22,9 @@ export function registerWorkerCommand(program: Command): void {
     .command('worker')
     .description('Run the worker: take messages over HTTP, keep them in a durable local queue, and archive each one to its destination.')
     .option('-c, --config <file>', 'configuration file (written with a local-folder default when missing)', 'sentcopy.config.json')
-    .option('--host <address>', 'interface to listen on', '127.0.0.1')
-    .option('-p, --port <number>', 'port to listen on (0 picks a free one)', parsePort, 8787)
-    .option('--queue <folder>', 'folder of the durable queue (default: .sentcopy/queue next to the config)')
+    .option('--host <address>', "interface to listen on (default: the config's http.host, else 127.0.0.1)")
+    .option('-p, --port <number>', "port to listen on, 0 picks a free one (default: the config's http.port, else 8787)", parsePort)
+    .option('--queue <folder>', "folder of the durable queue (default: the config's queue.path, else .sentcopy/queue next to the config)")
     .addOption(new Option('--log-level <level>', 'lowest level of the JSON log lines written to stdout').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--json', 'print the start-up summary as one JSON line on stderr instead of text', false)
     .addHelpText(
@@ -49,7 +49,14 @@ returned to the queue.`,
 
 async function startWorker(options: WorkerCommandOptions): Promise<void> {
   const logger = createJsonLineLogger((line) => process.stdout.write(line), { level: options.logLevel });
-  const worker = await runWorker({ configFile: options.config, createConfig: true, host: options.host, port: options.port, ...(options.queue === undefined ? {} : { queueDirectory: options.queue }), logger });
+  const worker = await runWorker({
+    configFile: options.config,
+    createConfig: true,
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.queue === undefined ? {} : { queueDirectory: options.queue }),
+    logger,
+  });
   const example = JSON.stringify({ version: 1, channel: 'sms', message_id: 'msg-0001', project_id: worker.createdProject ?? '<your project>', sent_at: 1767225600000, to: '+15550100000', body: 'Your code is 123456' });
   if (options.json) {
     process.stderr.write(`${JSON.stringify({ url: worker.url, config: worker.configFile, ...(worker.createdApiKey === undefined ? {} : { project: worker.createdProject, apiKey: worker.createdApiKey }) })}\n`);

@@ -8,16 +8,37 @@ export function generateApiKey(): string {
   return `sc_${randomBytes(32).toString('base64url')}`;
 }
 
+/** Options for {@link defaultConfig}. */
+export interface DefaultConfigOptions {
+  /** Archive folder of the local destination, relative to the configuration file. @default 'sentcopy-archive' */
+  readonly root?: string;
+  /** Id of the project. @default 'default' */
+  readonly projectId?: string;
+  /** Label stored next to the key's hash. @default 'created by sentcopy worker' */
+  readonly keyLabel?: string;
+}
+
+/** A zero-setup configuration and the one chance to see its API key. */
+export interface DefaultConfig {
+  /** The configuration: one local-folder destination `local`, one project with every channel. It holds only the key's hash. */
+  readonly config: WorkerConfig;
+  /** The project's API key in plain text: show it once, it is not stored anywhere. */
+  readonly apiKey: string;
+  /** The project's id. */
+  readonly projectId: string;
+}
+
 /**
  * A configuration that works with no other setup: one local-folder destination and one project
  * (`default`, every channel) with a fresh API key, returned once in plain text next to the config.
  */
-export function defaultConfig(options: { readonly root?: string; readonly projectId?: string } = {}): { config: WorkerConfig; apiKey: string } {
+export function defaultConfig(options: DefaultConfigOptions = {}): DefaultConfig {
   const apiKey = generateApiKey();
+  const projectId = options.projectId ?? 'default';
   const config: WorkerConfig = {
     version: 1,
-    destinations: { local: { type: 'fs', root: options.root ?? 'archive', acknowledge_personal_data: true } },
-    projects: { [options.projectId ?? 'default']: { destination: 'local', channels: [...channels], api_keys: [{ sha256: hashApiKey(apiKey), label: 'created by sentcopy worker' }] } },
+    destinations: { local: { type: 'fs', root: options.root ?? 'sentcopy-archive', acknowledge_personal_data: true } },
+    projects: { [projectId]: { destination: 'local', channels: [...channels], api_keys: [{ sha256: hashApiKey(apiKey), label: options.keyLabel ?? 'created by sentcopy worker' }] } },
   };
-  return { config, apiKey };
+  return { config, apiKey, projectId };
 }

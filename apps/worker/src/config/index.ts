@@ -1,17 +1,32 @@
-export { buildDestination } from './build-destination.js';
+export { buildDestination, destinationPackages } from './build-destination.js';
+export type { BuildDestinationOptions, PackageImporter } from './build-destination.js';
 export { ConfigError } from './config-error.js';
 export { createConfigRuntime } from './config-runtime.js';
-export type { ConfigRuntime, ConfigRuntimeOptions, DestinationStatus, ProbeEvent, ReloadEvent } from './config-runtime.js';
+export type { ConfigChanges, ConfigRuntime, ConfigRuntimeOptions, DestinationStatus, ProbeEvent, ReloadEvent, StartupSettings } from './config-runtime.js';
 export { defaultConfig, generateApiKey } from './default-config.js';
-export { loadConfigFile, parseConfigText, validateConfig } from './validate-config.js';
-export type { ConfigValidationResult } from './validate-config.js';
+export type { DefaultConfig, DefaultConfigOptions } from './default-config.js';
+export { checkSecretReferences, listSecretReferences } from './secret-references.js';
+export type { SecretReferenceAt } from './secret-references.js';
+export { loadConfigFile, parseConfigText, retryPolicyFromConfig, validateConfig } from './validate-config.js';
+export type { ConfigValidationResult, ValidateConfigOptions } from './validate-config.js';
 export type {
   AlertsConfig,
   ApiKeyConfig,
+  AzureDestinationConfig,
   DestinationConfig,
+  DestinationType,
   FsDestinationConfig,
+  GcsDestinationConfig,
+  HttpConfig,
+  HttpLimitsConfig,
+  OutageRetryConfig,
   ProjectConfig,
+  QueueConfig,
+  RateLimitedRetryConfig,
+  RetentionConfig,
+  RetryConfig,
   S3DestinationConfig,
+  S3ObjectLockConfig,
   SecretReference,
   WorkerConfig,
 } from './worker-config.js';

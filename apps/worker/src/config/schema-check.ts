@@ -15,12 +15,22 @@ interface Schema {
   readonly minLength?: number;
   readonly maxLength?: number;
   readonly pattern?: string;
+  readonly minimum?: number;
+  readonly maximum?: number;
   readonly oneOf?: readonly Schema[];
   readonly 'x-secret'?: boolean;
 }
 
 const plainKey = /^[A-Za-z_$][\w$]*$/;
-const join = (path: string, key: string | number) =>
+/** Keywords `checkSchema` enforces, and annotations it may skip; the schema-file test checks the schema uses no others. */
+export const understoodSchemaKeywords: readonly string[] = [
+  'type', 'const', 'enum', 'properties', 'required', 'additionalProperties', 'propertyNames', 'items', 'minItems', 'uniqueItems',
+  'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'oneOf', 'x-secret',
+  '$schema', '$id', 'title', 'description',
+];
+
+/** Appends a key or index to a JSON path as errors show it: `a.b`, `a[1]`, `a["odd key"]`. */
+export const joinPath = (path: string, key: string | number): string =>
   typeof key === 'number' ? `${path}[${key}]` : plainKey.test(key) ? (path === '' ? key : `${path}.${key}`) : `${path}[${JSON.stringify(key)}]`;
 
 function typeOf(value: unknown): string {
@@ -54,16 +64,20 @@ export function checkSchema(value: unknown, schema: Schema, path = '', issues: V
     if (schema.maxLength !== undefined && value.length > schema.maxLength) add(`must be at most ${schema.maxLength} characters long`);
     if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) add(`must match ${schema.pattern}`);
   }
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < schema.minimum) add(`must be at least ${schema.minimum}`);
+    if (schema.maximum !== undefined && value > schema.maximum) add(`must be at most ${schema.maximum}`);
+  }
   if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems) add(`must list at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}`);
     if (schema.uniqueItems === true && new Set(value.map((item) => JSON.stringify(item))).size !== value.length) add('must not list an item twice');
-    if (schema.items !== undefined) value.forEach((item, index) => checkSchema(item, schema.items as Schema, join(path, index), issues));
+    if (schema.items !== undefined) value.forEach((item, index) => checkSchema(item, schema.items as Schema, joinPath(path, index), issues));
   }
   if (typeOf(value) === 'object') {
     const record = value as Record<string, unknown>;
-    for (const name of schema.required ?? []) if (!Object.hasOwn(record, name)) add('is required', join(path, name));
+    for (const name of schema.required ?? []) if (!Object.hasOwn(record, name)) add('is required', joinPath(path, name));
     for (const [key, child] of Object.entries(record)) {
-      const at = join(path, key);
+      const at = joinPath(path, key);
       if (schema.propertyNames !== undefined && !new RegExp(schema.propertyNames.pattern, 'u').test(key)) add(`is not a valid name (must match ${schema.propertyNames.pattern})`, at);
       const known = schema.properties?.[key];
       if (known !== undefined) checkSchema(child, known, at, issues);

@@ -9,6 +9,21 @@ const secretReference = {
   additionalProperties: false,
 } as const;
 
+const publicOverride = {
+  type: 'boolean',
+  description: 'Use a bucket or container that is publicly readable anyway; the probe refuses one otherwise.',
+} as const;
+
+const retention = {
+  type: 'object',
+  description: 'Retention (WORM) for every object written.',
+  properties: { retention_days: { type: 'integer', minimum: 1 }, mode: { enum: ['Unlocked', 'Locked'] } },
+  required: ['retention_days'],
+  additionalProperties: false,
+} as const;
+
+const milliseconds = { type: 'integer', minimum: 0 } as const;
+
 const acknowledgement = {
   const: true,
   description: 'Confirms that the archived messages hold personal data. Required.',
@@ -34,7 +49,7 @@ export const workerConfigJsonSchema = {
       additionalProperties: {
         type: 'object',
         required: ['type', 'acknowledge_personal_data'],
-        properties: { type: { enum: ['fs', 's3'] } },
+        properties: { type: { enum: ['fs', 's3', 'azure', 'gcs'] } },
         oneOf: [
           {
             properties: {
@@ -63,7 +78,59 @@ export const workerConfigJsonSchema = {
               expected_bucket_owner: { type: 'string', pattern: '^[0-9]{12}$' },
               kms_key_id: { type: 'string', minLength: 1 },
               storage_class: { type: 'string', minLength: 1 },
-              allow_public_bucket: { type: 'boolean' },
+              allow_public_bucket: publicOverride,
+              object_lock: {
+                type: 'object',
+                description: 'S3 Object Lock for every object; the bucket must have Object Lock enabled. `mode` and `retention_days` go together.',
+                properties: { mode: { enum: ['GOVERNANCE', 'COMPLIANCE'] }, retention_days: { type: 'integer', minimum: 1 }, legal_hold: { type: 'boolean' } },
+                additionalProperties: false,
+              },
+              request_checksum_calculation: { enum: ['WHEN_SUPPORTED', 'WHEN_REQUIRED'] },
+            },
+            required: ['bucket'],
+            additionalProperties: false,
+          },
+          {
+            description: 'Azure Blob Storage (package @sentcopy/destination-azure). Either connection_string, or account_url with at most one of account_key and sas_token (neither: DefaultAzureCredential).',
+            properties: {
+              type: { const: 'azure' },
+              acknowledge_personal_data: acknowledgement,
+              container: { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$' },
+              connection_string: secretReference,
+              account_url: { type: 'string', pattern: '^https?://' },
+              account_name: { type: 'string', minLength: 1 },
+              account_key: secretReference,
+              sas_token: secretReference,
+              key_prefix: { type: 'string' },
+              access_tier: { enum: ['Hot', 'Cool', 'Cold', 'Archive'] },
+              immutability: retention,
+              legal_hold: { type: 'boolean' },
+              encryption_scope: { type: 'string', minLength: 1 },
+              allow_public_bucket: publicOverride,
+            },
+            required: ['container'],
+            additionalProperties: false,
+          },
+          {
+            description: 'Google Cloud Storage (package @sentcopy/destination-gcs). client_email with private_key, or key_file, or neither (Application Default Credentials).',
+            properties: {
+              type: { const: 'gcs' },
+              acknowledge_personal_data: acknowledgement,
+              bucket: { type: 'string', minLength: 3, maxLength: 222 },
+              key_prefix: { type: 'string' },
+              project_id: { type: 'string', minLength: 1 },
+              client_email: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$' },
+              private_key: secretReference,
+              key_file: { type: 'string', minLength: 1, description: 'Service account JSON key file; relative to the configuration file.' },
+              api_endpoint: { type: 'string', pattern: '^https?://' },
+              authenticate_custom_endpoint: { type: 'boolean' },
+              universe_domain: { type: 'string', minLength: 1 },
+              retention,
+              event_based_hold: { type: 'boolean' },
+              temporary_hold: { type: 'boolean' },
+              kms_key_name: { type: 'string', minLength: 1 },
+              storage_class: { type: 'string', minLength: 1 },
+              allow_public_bucket: publicOverride,
             },
             required: ['bucket'],
             additionalProperties: false,
@@ -105,6 +172,54 @@ export const workerConfigJsonSchema = {
       description: 'Alert webhook, called when a destination turns unhealthy and when it recovers. Read when the worker starts.',
       properties: { webhook_url: secretReference, secret: secretReference },
       required: ['webhook_url'],
+      additionalProperties: false,
+    },
+    queue: {
+      type: 'object',
+      description: 'The durable queue. Read when the worker starts.',
+      properties: { path: { type: 'string', minLength: 1, description: 'Folder of the embedded queue; relative to the configuration file. Default: .sentcopy/queue' } },
+      additionalProperties: false,
+    },
+    http: {
+      type: 'object',
+      description: 'The HTTP intake. Read when the worker starts.',
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        limits: {
+          type: 'object',
+          properties: {
+            max_body_bytes: { type: 'integer', minimum: 1 },
+            max_batch_messages: { type: 'integer', minimum: 1 },
+            max_message_bytes: { type: 'integer', minimum: 1 },
+          },
+          additionalProperties: false,
+        },
+      },
+      additionalProperties: false,
+    },
+    retry: {
+      type: 'object',
+      description: "Overrides of the queue's retry policy; unset fields keep the defaults. Read when the worker starts.",
+      properties: {
+        rate_limited: {
+          type: 'object',
+          properties: { initial_delay_ms: milliseconds, multiplier: { type: 'number', minimum: 1 }, max_delay_ms: milliseconds, max_age_ms: { type: 'integer', minimum: 1 } },
+          additionalProperties: false,
+        },
+        outage: {
+          type: 'object',
+          properties: {
+            quick_retries: { type: 'integer', minimum: 0 },
+            quick_initial_delay_ms: milliseconds,
+            quick_max_delay_ms: milliseconds,
+            slow_interval_ms: { type: 'integer', minimum: 1 },
+            slow_jitter_ratio: { type: 'number', minimum: 0, maximum: 1 },
+            max_age_ms: { type: 'integer', minimum: 1 },
+          },
+          additionalProperties: false,
+        },
+      },
       additionalProperties: false,
     },
   },

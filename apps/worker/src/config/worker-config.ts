@@ -59,10 +59,111 @@ export interface S3DestinationConfig extends DestinationConfigBase {
   readonly storage_class?: string;
   /** Use a bucket that is publicly readable anyway (refused by default). @default false */
   readonly allow_public_bucket?: boolean;
+  /** Object Lock (WORM) for every object written; the bucket must have Object Lock enabled. @default none */
+  readonly object_lock?: S3ObjectLockConfig;
+  /**
+   * When the SDK computes request checksums. `WHEN_REQUIRED` suits S3-compatible stores that
+   * mishandle streaming checksums. @default 'WHEN_SUPPORTED'
+   */
+  readonly request_checksum_calculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+}
+
+/** S3 Object Lock applied to every object written. */
+export interface S3ObjectLockConfig {
+  /** `GOVERNANCE` (users with a special permission may shorten it) or `COMPLIANCE` (nobody can). Required with `retention_days`. */
+  readonly mode?: 'GOVERNANCE' | 'COMPLIANCE';
+  /** Retention in days from the write. @default none */
+  readonly retention_days?: number;
+  /** Places a legal hold on every object. @default false */
+  readonly legal_hold?: boolean;
+}
+
+/** Retention (WORM) applied to every object written to Azure or GCS. */
+export interface RetentionConfig {
+  /** Retention period in days from the moment of the write (1 or more). */
+  readonly retention_days: number;
+  /** `Unlocked` (can still be shortened by someone with permission) or `Locked` (nobody can). @default 'Unlocked' */
+  readonly mode?: 'Unlocked' | 'Locked';
+}
+
+/**
+ * An Azure Blob Storage container (needs the package `@sentcopy/destination-azure`). Give either
+ * `connection_string`, or `account_url` with at most one of `account_key` and `sas_token`; with
+ * neither, `DefaultAzureCredential` from `@azure/identity` is used (managed identity, workload
+ * identity, environment, Azure CLI).
+ */
+export interface AzureDestinationConfig extends DestinationConfigBase {
+  readonly type: 'azure';
+  /** The container (it must exist; 3–63 characters of `a-z0-9-`). */
+  readonly container: string;
+  /** A connection string; holds the account key or a SAS, hence a reference. */
+  readonly connection_string?: SecretReference;
+  /** The blob service URL, e.g. `https://myaccount.blob.core.windows.net`. */
+  readonly account_url?: string;
+  /** The storage account name. @default read from `account_url` */
+  readonly account_name?: string;
+  /** The storage account key (Shared Key), with `account_url`. */
+  readonly account_key?: SecretReference;
+  /** A shared access signature (account or container SAS), with `account_url`. */
+  readonly sas_token?: SecretReference;
+  /** Prefix of every blob name, e.g. `archive/`. @default none */
+  readonly key_prefix?: string;
+  /** Access tier of every blob. @default the account's default tier */
+  readonly access_tier?: 'Hot' | 'Cool' | 'Cold' | 'Archive';
+  /** Per-blob immutability policy; needs version-level immutability support on the container. @default none */
+  readonly immutability?: RetentionConfig;
+  /** Places a legal hold on every blob. @default false */
+  readonly legal_hold?: boolean;
+  /** Encryption scope of every blob. @default the container's default scope */
+  readonly encryption_scope?: string;
+  /** Use a container that allows anonymous public read access anyway (refused by default). @default false */
+  readonly allow_public_bucket?: boolean;
+}
+
+/**
+ * A Google Cloud Storage bucket (needs the package `@sentcopy/destination-gcs`). Credentials: a
+ * service account given as `client_email` with `private_key`, or a key file (`key_file`); with
+ * neither, Application Default Credentials are used.
+ */
+export interface GcsDestinationConfig extends DestinationConfigBase {
+  readonly type: 'gcs';
+  /** The bucket (it must exist). */
+  readonly bucket: string;
+  /** Prefix of every object name, e.g. `archive/`. @default none */
+  readonly key_prefix?: string;
+  /** The Google Cloud project. @default the credentials' project */
+  readonly project_id?: string;
+  /** The service account's email; goes with `private_key`. */
+  readonly client_email?: string;
+  /** The service account's PEM private key; goes with `client_email`. */
+  readonly private_key?: SecretReference;
+  /** Path of a service account JSON key file; relative paths are resolved against the configuration file's folder. */
+  readonly key_file?: string;
+  /** Base URL of the JSON API (Private Service Connect, a test server). @default Google's */
+  readonly api_endpoint?: string;
+  /** Whether requests to a custom `api_endpoint` carry credentials. @default true when credentials are given */
+  readonly authenticate_custom_endpoint?: boolean;
+  /** The Google Cloud universe. @default 'googleapis.com' */
+  readonly universe_domain?: string;
+  /** Object retention for every object; the bucket must have object retention enabled. @default none */
+  readonly retention?: RetentionConfig;
+  /** Places an event-based hold on every object. @default false */
+  readonly event_based_hold?: boolean;
+  /** Places a temporary hold on every object. @default false */
+  readonly temporary_hold?: boolean;
+  /** Cloud KMS key for every object (CMEK). @default the bucket's default */
+  readonly kms_key_name?: string;
+  /** Storage class of every object, e.g. `NEARLINE`. @default the bucket's default */
+  readonly storage_class?: string;
+  /** Use a bucket that is publicly readable anyway (refused by default). @default false */
+  readonly allow_public_bucket?: boolean;
 }
 
 /** One destination, by type. */
-export type DestinationConfig = FsDestinationConfig | S3DestinationConfig;
+export type DestinationConfig = FsDestinationConfig | S3DestinationConfig | AzureDestinationConfig | GcsDestinationConfig;
+
+/** The destination types a configuration may name. */
+export type DestinationType = DestinationConfig['type'];
 
 /** An API key that may submit messages to a project. Only its SHA-256 is stored. */
 export interface ApiKeyConfig {
@@ -99,6 +200,68 @@ export interface AlertsConfig {
   readonly secret?: SecretReference;
 }
 
+/** The durable queue. Read when the worker starts. */
+export interface QueueConfig {
+  /** Folder of the embedded queue; relative paths are resolved against the configuration file's folder. @default `.sentcopy/queue` */
+  readonly path?: string;
+}
+
+/** Size limits of the HTTP intake. */
+export interface HttpLimitsConfig {
+  /** Largest request body, in bytes. @default 10485760 (10 MiB) */
+  readonly max_body_bytes?: number;
+  /** Most messages in one batch. @default 1000 */
+  readonly max_batch_messages?: number;
+  /** Largest single message (its JSON text), in bytes. @default 5242880 (5 MiB) */
+  readonly max_message_bytes?: number;
+}
+
+/** The HTTP intake. Read when the worker starts. */
+export interface HttpConfig {
+  /** Interface to listen on. @default '127.0.0.1' */
+  readonly host?: string;
+  /** Port to listen on; 0 picks a free one. @default 8787 */
+  readonly port?: number;
+  /** Size limits. */
+  readonly limits?: HttpLimitsConfig;
+}
+
+/** Overrides of the retry policy for `rate_limited` errors (see core's `RateLimitedPolicy`). */
+export interface RateLimitedRetryConfig {
+  /** Delay ceiling of the first retry, in milliseconds. @default 1000 */
+  readonly initial_delay_ms?: number;
+  /** Growth of the delay ceiling per attempt. @default 2 */
+  readonly multiplier?: number;
+  /** Largest delay ceiling, in milliseconds. @default 300000 */
+  readonly max_delay_ms?: number;
+  /** Give up this long after the first attempt, in milliseconds. @default never */
+  readonly max_age_ms?: number;
+}
+
+/** Overrides of the retry policy for outages and refused credentials (see core's `OutagePolicy`). */
+export interface OutageRetryConfig {
+  /** Quick retries before the slow cadence. @default 3 */
+  readonly quick_retries?: number;
+  /** First quick retry's base delay, in milliseconds; doubles per retry. @default 1000 */
+  readonly quick_initial_delay_ms?: number;
+  /** Largest quick-retry delay, in milliseconds. @default 30000 */
+  readonly quick_max_delay_ms?: number;
+  /** Interval of the slow cadence, in milliseconds. @default 28800000 (8 hours) */
+  readonly slow_interval_ms?: number;
+  /** Random extra delay of each slow retry, as a fraction of `slow_interval_ms`. @default 0.05 */
+  readonly slow_jitter_ratio?: number;
+  /** Give up once a retry would fall later than this after the first attempt, in milliseconds. @default 604800000 (7 days) */
+  readonly max_age_ms?: number;
+}
+
+/** Overrides of the queue's retry policy; unset fields keep the defaults. */
+export interface RetryConfig {
+  /** How `rate_limited` errors are retried. */
+  readonly rate_limited?: RateLimitedRetryConfig;
+  /** How `unreachable`, `unauthorized` and `unknown` errors are retried. */
+  readonly outage?: OutageRetryConfig;
+}
+
 /** The worker's configuration file, format version 1. */
 export interface WorkerConfig {
   /** Format version: `1`. */
@@ -109,4 +272,10 @@ export interface WorkerConfig {
   readonly projects: Readonly<Record<string, ProjectConfig>>;
   /** Alert webhook; read when the worker starts. @default no alerts */
   readonly alerts?: AlertsConfig;
+  /** The durable queue; read when the worker starts. @default `.sentcopy/queue` next to this file */
+  readonly queue?: QueueConfig;
+  /** The HTTP intake; read when the worker starts. @default 127.0.0.1:8787 */
+  readonly http?: HttpConfig;
+  /** Retry policy overrides for the queue; read when the worker starts. @default core's default policy */
+  readonly retry?: RetryConfig;
 }

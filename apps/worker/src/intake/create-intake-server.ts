@@ -5,6 +5,7 @@ import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
 import type { IntakeEvent, IntakeRejection, IntakeServer, IntakeServerOptions } from './intake-options.js';
+import { findJsonSyntaxError } from './json-syntax-error.js';
 import { readBody } from './read-body.js';
 
 /** One field problem in an answer. */
@@ -40,14 +41,27 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   response.end(text);
 }
 
+/** The message's id, to help the caller match a rejection, unless the id itself is what was wrong with it. */
+function echoableMessageId(value: unknown, errors: readonly FieldError[]): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const id = (value as { message_id?: unknown }).message_id;
+  // 512 code points is core's limit; the UTF-16 length check first keeps a hostile 5 MiB id cheap to refuse.
+  if (typeof id !== 'string' || id.length === 0 || id.length > 1024 || [...id].length > 512) return undefined;
+  return errors.some((error) => error.field === 'message_id') ? undefined : id;
+}
+
 function isJsonContentType(value: string | undefined): boolean {
   return value !== undefined && /^application\/json\s*(;|$)/i.test(value);
 }
 
 /** A readable, value-free description of a JSON syntax error (`JSON.parse` messages can quote the input). */
-function jsonProblem(error: unknown): string {
-  const position = /position (\d+)/.exec((error as Error).message)?.[1];
-  return `The body is not valid JSON${position === undefined ? '' : ` (syntax error at byte ${Number(position) + 1})`}.`;
+function jsonProblem(text: string): { message: string; extra: Record<string, unknown> } {
+  const found = findJsonSyntaxError(text);
+  if (found === undefined) return { message: 'The body is not valid JSON.', extra: {} };
+  return {
+    message: `The body is not valid JSON: ${found.problem} at byte ${found.byte} (line ${found.line}, column ${found.column}).`,
+    extra: { position: { byte: found.byte, line: found.line, column: found.column } },
+  };
 }
 
 /**
@@ -68,6 +82,8 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   const emit = (event: IntakeEvent) => options.onEvent?.(event);
   const log = (level: LogLevel, event: string, message: string, fields: Record<string, unknown> = {}) => options.logger?.({ level, event, message, ...fields });
   let closing = false;
+  // While closing, every answer ends its connection, so keep-alive clients move to another worker and close() need not wait them out.
+  const reply = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => send(response, status, body, closing ? { ...headers, connection: 'close' } : headers);
 
   function authenticate(request: IncomingMessage): ProjectRoute {
     const header = request.headers.authorization;
@@ -89,14 +105,16 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     }
     let text: string;
     try {
+      // The decoder drops a leading byte order mark, which RFC 8259 lets parsers ignore.
       text = utf8.decode(body.bytes);
     } catch {
       throw new HttpProblem(400, 'bad_request', 'The body is not UTF-8 text.');
     }
     try {
       return JSON.parse(text);
-    } catch (error) {
-      throw new HttpProblem(400, 'invalid_json', jsonProblem(error));
+    } catch {
+      const problem = jsonProblem(text);
+      throw new HttpProblem(400, 'invalid_json', problem.message, problem.extra);
     }
   }
 
@@ -121,19 +139,39 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     const message = result.message;
     const problem = routeProblem(message.project_id, message.channel, route);
     if (problem !== undefined) return { ok: false, channel: message.channel, ...problem };
-    // JSON.parse then JSON.stringify keeps every value exactly (strings, numbers, key order): the stored copy is what was sent.
+    // The body was parsed once; stringifying an element gives text that parses back to the same values (validation
+    // refused the only values that would not survive: non-finite numbers and lone surrogates). Only the spelling may
+    // differ (white space, escapes, `1e2` → `100`, key order), and none of it reaches the stored copy, which is the
+    // deterministic serialization of those values: the same bytes as if the sender's own text had been queued.
     const text = JSON.stringify(value);
     if (Buffer.byteLength(text) > maxMessageBytes) return { ok: false, reason: 'too_large', channel: message.channel, errors: [{ field: '', problem: `the message is larger than the limit of ${maxMessageBytes} bytes` }] };
     return { ok: true, channel: message.channel, messageId: message.message_id, text };
   }
 
+  /** Reads an authenticated request's JSON body; a refusal is counted for the project. */
+  async function readJsonOf(request: IncomingMessage, route: ProjectRoute): Promise<unknown> {
+    try {
+      return await readJson(request);
+    } catch (error) {
+      if (error instanceof HttpProblem) emit({ type: 'rejected', project: route.id, reason: error.status === 413 ? 'too_large' : 'bad_request' });
+      throw error;
+    }
+  }
+
+  function refuseRequest(route: ProjectRoute, reason: IntakeRejection, problem: HttpProblem): never {
+    emit({ type: 'rejected', project: route.id, reason });
+    throw problem;
+  }
+
   async function submitBatch(request: IncomingMessage, response: ServerResponse): Promise<number> {
     const route = authenticate(request);
-    const body = await readJson(request);
+    const body = await readJsonOf(request, route);
     const list = Array.isArray(body) ? body : typeof body === 'object' && body !== null && Array.isArray((body as { messages?: unknown }).messages) ? (body as { messages: unknown[] }).messages : undefined;
-    if (list === undefined) throw new HttpProblem(400, 'bad_request', 'The body must be a JSON array of messages, or an object with a "messages" array.');
-    if (list.length === 0) throw new HttpProblem(400, 'bad_request', 'The batch is empty: send at least one message.');
-    if (list.length > maxBatchMessages) throw new HttpProblem(413, 'batch_too_large', `The batch holds ${list.length} messages; the limit is ${maxBatchMessages}. Split it.`, { limit_messages: maxBatchMessages });
+    if (list === undefined) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The body must be a JSON array of messages, or an object with a "messages" array.'));
+    if (list.length === 0) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The batch is empty: send at least one message.'));
+    if (list.length > maxBatchMessages) {
+      refuseRequest(route, 'too_large', new HttpProblem(413, 'batch_too_large', `The batch holds ${list.length} messages; the limit is ${maxBatchMessages}. Split it.`, { limit_messages: maxBatchMessages }));
+    }
     requireDestination(route);
 
     const results: (MessageResult | undefined)[] = new Array(list.length);
@@ -144,8 +182,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
         toQueue.push({ index, channel: checked.channel, input: { project: route.id, messageId: checked.messageId, payload: checked.text } });
         return;
       }
-      const rawId = (value as { message_id?: unknown } | null)?.message_id;
-      const messageId = typeof rawId === 'string' && rawId.length > 0 && rawId.length <= 512 && checked.reason !== 'invalid' ? rawId : undefined;
+      const messageId = echoableMessageId(value, checked.errors);
       results[index] = { index, ...(messageId === undefined ? {} : { message_id: messageId }), status: 'rejected', reason: checked.reason, errors: checked.errors };
       emit({ type: 'rejected', project: route.id, ...(checked.channel === undefined ? {} : { channel: checked.channel }), reason: checked.reason });
     });
@@ -155,6 +192,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       try {
         stored = await queue.enqueue(toQueue.map((entry) => entry.input));
       } catch (error) {
+        for (const entry of toQueue) emit({ type: 'rejected', project: route.id, channel: entry.channel, reason: 'queue_unavailable' });
         log('error', 'intake.enqueue_failed', 'The queue could not store a batch; nothing of it was accepted.', { project: route.id, messages: toQueue.length, reason: QueueError.isInstance(error) ? error.message : 'unexpected error' });
         throw new HttpProblem(503, 'queue_unavailable', 'The queue could not store the batch; nothing was accepted. Retry later.', {}, { 'retry-after': '5' });
       }
@@ -169,14 +207,14 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     const rejected = list.length - accepted - duplicates;
     const status = accepted + duplicates > 0 ? 202 : 422;
     log(rejected > 0 ? 'warn' : 'debug', 'intake.batch', `Batch for project "${route.id}": ${accepted} accepted, ${duplicates} duplicate, ${rejected} rejected.`, { project: route.id, accepted, duplicates, rejected });
-    send(response, status, { accepted, duplicates, rejected, results });
+    reply(response, status, { accepted, duplicates, rejected, results });
     return status;
   }
 
   async function archiveNow(request: IncomingMessage, response: ServerResponse): Promise<number> {
     const started = now();
     const route = authenticate(request);
-    const body = await readJson(request);
+    const body = await readJsonOf(request, route);
     requireDestination(route);
     const refuse = (reason: IntakeRejection, errors: readonly FieldError[], channel?: Channel): never => {
       emit({ type: 'rejected', project: route.id, ...(channel === undefined ? {} : { channel }), reason });
@@ -210,7 +248,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     try {
       const result = await archiver.write(prepared);
       emit({ type: 'gate', project: route.id, channel: prepared.channel, result: 'archived', seconds: (now() - started) / 1000 });
-      send(response, 201, { key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: result.attempts });
+      reply(response, 201, { key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: result.attempts });
       return 201;
     } catch (error) {
       if (ArchiveError.isInstance(error)) return failed(error.kind, error.reason, prepared.channel);
@@ -226,7 +264,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       readiness = { ready: false, checks: { queue: 'not answering' } };
     }
     const status = readiness.ready && !closing ? 200 : 503;
-    send(response, status, { ready: status === 200, checks: { ...readiness.checks, ...(closing ? { shutdown: 'in progress' } : {}) } });
+    reply(response, status, { ready: status === 200, checks: { ...readiness.checks, ...(closing ? { shutdown: 'in progress' } : {}) } });
     return status;
   }
 
@@ -248,7 +286,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
           status = await archiveNow(request, response);
           break;
         case '/healthz':
-          send(response, 200, { status: 'ok' });
+          reply(response, 200, { status: 'ok' });
           status = 200;
           break;
         case '/readyz':
@@ -257,7 +295,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
         default: {
           if (options.metrics === undefined) throw new HttpProblem(404, 'not_found', 'Metrics are not enabled.');
           const text = await options.metrics.render();
-          response.writeHead(200, { 'content-type': options.metrics.contentType, 'content-length': Buffer.byteLength(text) });
+          response.writeHead(200, { 'content-type': options.metrics.contentType, 'content-length': Buffer.byteLength(text), ...(closing ? { connection: 'close' } : {}) });
           response.end(text);
           status = 200;
         }
@@ -266,7 +304,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       const problem = error instanceof HttpProblem ? error : new HttpProblem(500, 'internal_error', 'Unexpected error; nothing was accepted from this request.');
       if (!(error instanceof HttpProblem)) log('error', 'intake.unexpected', 'An intake request failed unexpectedly.', { route, error: error instanceof Error ? error.name : typeof error });
       status = problem.status;
-      if (!response.headersSent) send(response, problem.status, { error: { code: problem.code, message: problem.message, ...problem.extra } }, problem.headers);
+      if (!response.headersSent) reply(response, problem.status, { error: { code: problem.code, message: problem.message, ...problem.extra } }, problem.headers);
       // A body left unread (too large, or refused before reading) must not be drained into memory: drop the connection once answered.
       if (!request.complete) response.once('finish', () => request.socket.destroy());
     }
@@ -281,6 +319,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   server.requestTimeout = 120_000;
 
   return {
+    server,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

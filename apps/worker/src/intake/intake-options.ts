@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { Channel, DestinationErrorKind } from '@sentcopy/core';
 import type { WorkerLogger } from '../logging/index.js';
 import type { ProjectDirectory } from '../projects/index.js';
@@ -13,8 +14,18 @@ export interface IntakeLimits {
   readonly maxMessageBytes?: number;
 }
 
-/** Why intake refused a message or a request: a small fixed set, safe as a metric label. */
-export type IntakeRejection = 'invalid' | 'wrong_project' | 'channel_disabled' | 'no_destination' | 'too_large' | 'unauthorized' | 'bad_request';
+/**
+ * Why intake refused a message or a request: a small fixed set, safe as a metric label.
+ * - `invalid`: the message failed validation (field errors say why).
+ * - `wrong_project`: its `project_id` is not the project of the API key.
+ * - `channel_disabled`: the project does not archive its channel.
+ * - `no_destination`: the project has no destination (one event per refused request).
+ * - `too_large`: the message is over `maxMessageBytes`, or the request over `maxBodyBytes` or `maxBatchMessages` (one event per request).
+ * - `bad_request`: an authenticated request that is not a JSON batch or message (not JSON, not UTF-8, wrong content type, empty batch; one event per request).
+ * - `queue_unavailable`: a valid message that was not accepted because the queue could not store its batch.
+ * - `unauthorized`: reserved for requests without a valid key; intake counts those only as `request` events with status 401.
+ */
+export type IntakeRejection = 'invalid' | 'wrong_project' | 'channel_disabled' | 'no_destination' | 'too_large' | 'unauthorized' | 'bad_request' | 'queue_unavailable';
 
 /** What intake reports for metrics: one event per message decided, and one per request answered. */
 export type IntakeEvent =
@@ -25,7 +36,7 @@ export type IntakeEvent =
       readonly channel: Channel;
     }
   | {
-      /** A message was refused. `channel` only when the message named a valid one. */
+      /** A message (or, for some reasons, a whole request) was refused. `channel` only when the message named a valid one. */
       readonly type: 'rejected';
       readonly project: string;
       readonly channel?: Channel;
@@ -81,6 +92,8 @@ export interface IntakeServerOptions {
 
 /** The HTTP intake. */
 export interface IntakeServer {
+  /** The underlying `node:http` server, e.g. to read its address or watch its connections. Use `listen()` and `close()` to start and stop it. */
+  readonly server: Server;
   /** Starts listening; resolves with the URL it answers on, e.g. `http://127.0.0.1:8787`. Port 0 picks a free port. */
   listen(port: number, host?: string): Promise<string>;
   /**

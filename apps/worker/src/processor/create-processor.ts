@@ -339,7 +339,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
       return giveBack(message, now() + routeRetryMs);
     }
     if (!archiver) {
-      return deadLetter(message, { kind: 'no_destination', reason: `No destination is configured for project "${message.project}".`, attemptAt: now() });
+      const reason = options.missingDestinationReason?.(message.project) ?? `No destination is configured for project "${message.project}".`;
+      return deadLetter(message, { kind: 'no_destination', reason, attemptAt: now() });
     }
     const breaker = breakerOf(archiver);
     breaker.projects.add(message.project);

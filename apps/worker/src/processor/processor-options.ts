@@ -34,6 +34,11 @@ export interface ProcessorOptions {
   readonly random?: () => number;
   /** Receives structured log entries. @default none */
   readonly logger?: WorkerLogger;
+  /**
+   * Why a project has no destination, for the dead-letter reason (e.g. which destination was
+   * deleted). @default a sentence naming the project
+   */
+  readonly missingDestinationReason?: (project: string) => string | undefined;
   /** Called once per settled claim, for metrics and tests. Must not throw. */
   readonly onOutcome?: (outcome: ProcessOutcome) => void;
   /**
