@@ -5,6 +5,7 @@ import { runCodecBench } from './codecs.mjs';
 import { runGcsBench } from './gcs.mjs';
 import { runS3Bench } from './s3.mjs';
 import { runWorkerBench } from './worker.mjs';
+import { runBacklogBench } from './worker-backlog.mjs';
 
 console.log(`sentcopy benchmarks · node ${process.version} · ${new Date().toISOString()}`);
 await runCodecBench({ print: console.log });
@@ -13,3 +14,4 @@ await runS3Bench({ print: console.log });
 await runAzureBench({ print: console.log });
 await runGcsBench({ print: console.log });
 await runWorkerBench({ print: console.log });
+await runBacklogBench({ print: console.log });

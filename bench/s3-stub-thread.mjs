@@ -7,6 +7,10 @@ if (!isMainThread && workerData?.role === 's3-stub') {
   parentPort.postMessage({ endpoint: stub.endpoint });
   parentPort.on('message', async (message) => {
     if (message === 'counts') parentPort.postMessage({ counts: { ...stub.counts } });
+    if (message === 'down' || message === 'up') {
+      stub.down = message === 'down';
+      parentPort.postMessage({ down: stub.down });
+    }
     if (message === 'stop') {
       await stub.stop();
       parentPort.postMessage({ stopped: true, counts: stub.counts });
@@ -14,7 +18,7 @@ if (!isMainThread && workerData?.role === 's3-stub') {
   });
 }
 
-/** Starts the stub thread; `counts()` reads its request counts by method, `stop()` ends it. */
+/** Starts the stub thread; `counts()` reads its request counts by method, `setDown()` switches an outage, `stop()` ends it. */
 export async function startS3StubThread() {
   const worker = new Worker(new URL(import.meta.url), { workerData: { role: 's3-stub' } });
   const { endpoint } = await new Promise((resolve, reject) => {
@@ -29,6 +33,8 @@ export async function startS3StubThread() {
   return {
     endpoint,
     counts: async () => (await ask('counts')).counts,
+    /** Makes every request fail with 500 InternalError (`true`) or answer normally again. */
+    setDown: (down) => ask(down ? 'down' : 'up'),
     async stop() {
       const { counts } = await ask('stop');
       await worker.terminate();

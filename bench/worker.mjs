@@ -140,7 +140,7 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
       rawRates.push((count / rawTime) * 1000);
     }
     print(
-      `\nWorker end to end (HTTP batches of ${batchSize} from ${clients} clients → SQLite queue, fsync per commit → processor → destination-s3) vs raw PutObject of the same bodies (concurrency ${concurrency}); ` +
+      `\nWorker end to end (HTTP batches of ${batchSize} from ${clients} clients → SQLite queue, enqueues fsynced → processor with a prepare pool → destination-s3) vs raw PutObject of the same bodies (concurrency ${concurrency}); ` +
         `${count} sample messages, S3 stub answering at once in a worker thread, median of ${rounds} alternating rounds`,
     );
     print('| side | messages/s | ratio vs raw |');

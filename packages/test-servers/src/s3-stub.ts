@@ -8,6 +8,8 @@ export interface S3Stub {
   readonly port: number;
   /** Requests answered so far, by method. */
   readonly counts: Readonly<Record<string, number>>;
+  /** While `true`, every request is answered 500 InternalError (an outage). */
+  down: boolean;
   /** Stops the stub. */
   stop(): Promise<void>;
 }
@@ -35,6 +37,12 @@ export async function startS3Stub(): Promise<S3Stub> {
     if (isProbe) request.on('data', (chunk: Buffer) => chunks.push(chunk));
     else request.resume();
     request.on('end', () => {
+      if (stub.down) {
+        const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>';
+        response.writeHead(500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+        response.end(method === 'HEAD' ? undefined : body);
+        return;
+      }
       const probe = isProbe ? probeObjects.get(path) : undefined;
       if (isProbe && method === 'PUT' && probe !== undefined && request.headers['if-none-match'] === '*') {
         const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>';
@@ -73,5 +81,6 @@ export async function startS3Stub(): Promise<S3Stub> {
       }
     });
   });
-  return { endpoint: server.url, port: server.port, counts, stop: () => server.close() };
+  const stub: S3Stub = { endpoint: server.url, port: server.port, counts, down: false, stop: () => server.close() };
+  return stub;
 }
