@@ -123,6 +123,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   // Keyed by the destination object: a reconfigured destination is a new object and starts closed.
   const breakers = new WeakMap<object, Breaker>();
   const openBreakers = new Set<Breaker>();
+  const routeLoggedAt = new Map<string, number>();
 
   const inFlight = new Map<string, InFlightEntry>();
   let capacityWaiters: (() => void)[] = [];
@@ -226,7 +227,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const giveBack = async (message: ClaimedMessage, notBefore?: number): Promise<HandleResult> => {
     if (await settle(message, 'release', () => queue.release(message, notBefore === undefined ? undefined : { notBefore }))) {
       emit({ type: 'returned', message: outcomeMessage(message) });
-      log('info', 'message.returned', 'The message went back to the queue unfinished.', fieldsOf(message));
+      log('debug', 'message.returned', 'The message went back to the queue unfinished.', fieldsOf(message));
     }
     return 'returned';
   };
@@ -332,10 +333,15 @@ export function createProcessor(options: ProcessorOptions): Processor {
     try {
       archiver = options.archiverFor(message.project);
     } catch (error) {
-      log('error', 'processor.route_failed', 'Looking up the destination for a project failed; its message will be tried again shortly.', {
-        ...fieldsOf(message),
-        error: describeError(error),
-      });
+      // A destination that is not ready holds back every message of its projects: say so once a minute per project, not per message.
+      const lastLogged = routeLoggedAt.get(message.project);
+      if (lastLogged === undefined || now() - lastLogged >= 60_000) {
+        routeLoggedAt.set(message.project, now());
+        log('warn', 'processor.route_failed', 'The destination of a project cannot take messages yet; they wait in the queue and are tried again shortly.', {
+          project: message.project,
+          error: describeError(error),
+        });
+      }
       return giveBack(message, now() + routeRetryMs);
     }
     if (!archiver) {
