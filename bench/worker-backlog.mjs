@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sampleMessages } from '@sentcopy/core';
 import { hashApiKey } from '@sentcopy/worker';
-import { startS3StubThread } from './s3-stub-thread.mjs';
+import { startStubThread } from './stub-thread.mjs';
 
 const bin = fileURLToPath(new URL('../apps/cli/dist/bin.js', import.meta.url));
 const apiKey = 'sc_backlog_bench_key_000000000000000000000000';
@@ -27,7 +27,7 @@ async function metric(url, name) {
 
 /** Runs the benchmark; returns the figures it printed. */
 export async function runBacklogBench({ print = console.log, count = Number(process.env.SENTCOPY_BACKLOG_COUNT ?? 1_000_000), batchSize = 1000, clients = 4, drainSeconds = 60 } = {}) {
-  const stub = await startS3StubThread();
+  const stub = await startStubThread('startS3Stub');
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-backlog-'));
   const configFile = path.join(folder, 'sentcopy.config.json');
   writeFileSync(
@@ -81,7 +81,7 @@ export async function runBacklogBench({ print = console.log, count = Number(proc
     const queueSeconds = (performance.now() - queueStarted) / 1000;
     const depth = await metric(url, 'sentcopy_queue_depth');
     const putsWhileDown = (await stub.counts()).PUT ?? 0;
-    const peakQueueing = peak;
+    const peakQueueing = Math.max(peak, rssMiB(child.pid));
 
     peak = 0;
     await stub.setDown(false);
@@ -97,6 +97,7 @@ export async function runBacklogBench({ print = console.log, count = Number(proc
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const drained = performance.now();
+    peak = Math.max(peak, rssMiB(child.pid));
     const drainRate = archived / ((drained - (firstArchiveAt ?? recovered)) / 1000);
     print(`\nBacklog while the destination is down (${count} SMS-sized messages over HTTP in batches of ${batchSize}, S3 stub answering 500 to everything, then recovering)`);
     print('| | figure |');

@@ -11,19 +11,10 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createArchiver, sampleMessages } from '@sentcopy/core';
 import { createS3Destination, sha256MetadataName } from '@sentcopy/destination-s3';
 import { hashApiKey, runWorker } from '@sentcopy/worker';
-import { startS3StubThread } from './s3-stub-thread.mjs';
+import { median, runPool, startStubThread } from './stub-thread.mjs';
 
 const credentials = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-0000000000000000000000000001' };
 const apiKey = 'sc_bench_key_00000000000000000000000000000000';
-
-async function runPool(items, concurrency, work) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++]);
-    }),
-  );
-}
 
 // The producer runs in its own thread, as it would in its own process: its HTTP client must not share the worker's event loop.
 if (!isMainThread && workerData?.role === 'producer') {
@@ -57,11 +48,10 @@ function startProducer(url, headers, clients) {
 }
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** Runs both benchmarks; returns the figures it printed. */
 export async function runWorkerBench({ print = console.log, count = 4000, batchSize = 100, clients = 4, concurrency = 16, rounds = 3, gateCount = 1000 } = {}) {
-  const stub = await startS3StubThread();
+  const stub = await startStubThread('startS3Stub');
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-worker-'));
   const bucket = 'bench';
   const configFile = path.join(folder, 'sentcopy.config.json');
