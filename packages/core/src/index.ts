@@ -2,9 +2,11 @@ export {
   assertValidObjectKey,
   DestinationError,
   destinationErrorKinds,
+  isAbortError,
   maxObjectKeyBytes,
   objectKeyProblem,
   resolveDestination,
+  sdkDestinationError,
   UnsupportedDestinationVersionError,
 } from './destination/index.js';
 export type {
@@ -21,6 +23,8 @@ export type {
   ProbeResult,
   PutObjectInput,
   PutObjectResult,
+  SdkErrorContext,
+  SdkErrorFacts,
   StoredObject,
 } from './destination/index.js';
 export {

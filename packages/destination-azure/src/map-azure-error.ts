@@ -1,4 +1,4 @@
-import { DestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { DestinationError, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
 
 /** What the destination was doing when an Azure call failed, for the error message. */
 export interface AzureErrorContext {
@@ -180,28 +180,9 @@ export function mapAzureError(error: unknown, context: AzureErrorContext): Desti
   if (DestinationError.isInstance(error)) return error;
   const facts = factsOf(error);
   const [kind, reason] = classify(facts.code, facts.status);
-  const label = [facts.code, facts.status === undefined ? undefined : `HTTP ${facts.status}`].filter(Boolean).join(', ');
-  const where = `container "${context.container}"${context.key === undefined ? '' : `, blob "${context.key}"`}`;
-  const detail = facts.detail !== undefined && kind !== 'unreachable' ? ` Server said: ${facts.detail}` : '';
-  const cause = new Error(`${facts.code ?? 'unknown error'}${facts.status === undefined ? '' : ` (HTTP ${facts.status})`}${facts.requestId ? ` request id ${facts.requestId}` : ''}`);
-  cause.name = 'AzureErrorSummary';
-  return new DestinationError({
-    kind,
-    provider: 'azure',
-    key: context.key,
-    status: facts.status,
-    code: facts.code,
-    retryAfterMs: facts.retryAfterMs,
-    message: `Could not ${context.operation} in Azure Blob Storage (${where}): ${reason}${label === '' ? '' : ` (${label})`}.${detail}`,
-    cause,
-  });
+  return sdkDestinationError({ provider: 'azure', service: 'Azure Blob Storage', operation: context.operation, where: `container "${context.container}"${context.key === undefined ? '' : `, blob "${context.key}"`}`, key: context.key }, kind, reason, facts);
 }
 
-/** True for the error an aborted `AbortSignal` makes the SDK throw. */
-export function isAbortError(error: unknown, signal: AbortSignal | undefined): boolean {
-  if (signal?.aborted && error === signal.reason) return true;
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
-}
 
 /** The Azure error code (or system error code) and HTTP status of `error`. */
 export function azureErrorFacts(error: unknown): { code: string | undefined; status: number | undefined } {

@@ -1,6 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import type { ProbeCheck } from '@sentcopy/core';
-import { azureErrorFacts, isAbortError } from './map-azure-error.js';
+import { isAbortError, type ProbeCheck } from '@sentcopy/core';
+import { azureErrorFacts } from './map-azure-error.js';
 
 interface PublicAccessContext {
   readonly container: string;

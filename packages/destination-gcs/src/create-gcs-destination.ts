@@ -3,6 +3,7 @@ import type { Bucket, File, Storage } from '@google-cloud/storage';
 import {
   assertValidObjectKey,
   DestinationError,
+  isAbortError,
   maxObjectKeyBytes,
   objectKeyProblem,
   type DestinationV1,
@@ -14,7 +15,7 @@ import {
 } from '@sentcopy/core';
 import { createGcsStorage } from './create-gcs-storage.js';
 import type { GcsDestinationSettings } from './gcs-destination-settings.js';
-import { gcsErrorFacts, isAbortError, isObjectNotFound, isPreconditionFailed, mapGcsError } from './map-gcs-error.js';
+import { gcsErrorFacts, isObjectNotFound, isPreconditionFailed, mapGcsError } from './map-gcs-error.js';
 import { checkPublicAccess } from './public-access.js';
 
 const provider = 'gcs';

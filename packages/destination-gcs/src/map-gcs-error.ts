@@ -1,4 +1,4 @@
-import { DestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { DestinationError, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
 
 /** What the destination was doing when a GCS call failed, for the error message. */
 export interface GcsErrorContext {
@@ -177,28 +177,9 @@ export function mapGcsError(error: unknown, context: GcsErrorContext): Destinati
   if (DestinationError.isInstance(error)) return error;
   const facts = gcsErrorFacts(error);
   const [kind, reason] = classify(facts.code, facts.status, facts.detail);
-  const label = [facts.code, facts.status === undefined ? undefined : `HTTP ${facts.status}`].filter(Boolean).join(', ');
-  const where = `bucket "${context.bucket}"${context.key === undefined ? '' : `, object "${context.key}"`}`;
-  const detail = facts.detail !== undefined && kind !== 'unreachable' ? ` Server said: ${facts.detail}` : '';
-  const cause = new Error(`${facts.code ?? 'unknown error'}${facts.status === undefined ? '' : ` (HTTP ${facts.status})`}`);
-  cause.name = 'GcsErrorSummary';
-  return new DestinationError({
-    kind,
-    provider: 'gcs',
-    key: context.key,
-    status: facts.status,
-    code: facts.code,
-    retryAfterMs: facts.retryAfterMs,
-    message: `Could not ${context.operation} in GCS (${where}): ${reason}${label === '' ? '' : ` (${label})`}.${detail}`,
-    cause,
-  });
+  return sdkDestinationError({ provider: 'gcs', service: 'GCS', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, object "${context.key}"`}`, key: context.key }, kind, reason, facts);
 }
 
-/** True for the error an aborted `AbortSignal` produced. */
-export function isAbortError(error: unknown, signal: AbortSignal | undefined): boolean {
-  if (signal?.aborted && error === signal.reason) return true;
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
-}
 
 /** True when `error` is GCS's answer that the object does not exist (404, not a missing bucket). */
 export function isObjectNotFound(error: unknown): boolean {

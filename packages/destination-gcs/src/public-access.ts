@@ -1,6 +1,6 @@
 import type { Bucket } from '@google-cloud/storage';
-import type { ProbeCheck } from '@sentcopy/core';
-import { gcsErrorFacts, isAbortError } from './map-gcs-error.js';
+import { isAbortError, type ProbeCheck } from '@sentcopy/core';
+import { gcsErrorFacts } from './map-gcs-error.js';
 
 /** IAM members that make a binding public. */
 const publicMembers: Readonly<Record<string, string>> = {

@@ -12,6 +12,7 @@ import {
 import {
   assertValidObjectKey,
   DestinationError,
+  isAbortError,
   maxObjectKeyBytes,
   objectKeyProblem,
   sleep,
@@ -23,7 +24,7 @@ import {
   type PutObjectResult,
 } from '@sentcopy/core';
 import { createS3Client, resolveRegion } from './create-s3-client.js';
-import { isAbortError, isNotFound, mapS3Error, s3ErrorFacts } from './map-s3-error.js';
+import { isNotFound, mapS3Error, s3ErrorFacts } from './map-s3-error.js';
 import { checkPublicAccess } from './public-access.js';
 import type { S3DestinationSettings } from './s3-destination-settings.js';
 

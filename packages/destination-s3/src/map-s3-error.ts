@@ -1,4 +1,4 @@
-import { DestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { DestinationError, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
 
 /** What the destination was doing when an S3 call failed, for the error message. */
 export interface S3ErrorContext {
@@ -169,28 +169,9 @@ export function mapS3Error(error: unknown, context: S3ErrorContext): Destination
   if (DestinationError.isInstance(error)) return error;
   const facts = factsOf(error);
   const [kind, reason] = classify(facts.code, facts.status);
-  const label = [facts.code, facts.status === undefined ? undefined : `HTTP ${facts.status}`].filter(Boolean).join(', ');
-  const where = `bucket "${context.bucket}"${context.key === undefined ? '' : `, key "${context.key}"`}`;
-  const detail = facts.detail !== undefined && kind !== 'unreachable' ? ` Server said: ${facts.detail}` : '';
-  const cause = new Error(`${facts.code ?? 'unknown error'}${facts.status === undefined ? '' : ` (HTTP ${facts.status})`}${facts.requestId ? ` request id ${facts.requestId}` : ''}`);
-  cause.name = 'S3ErrorSummary';
-  return new DestinationError({
-    kind,
-    provider: 's3',
-    key: context.key,
-    status: facts.status,
-    code: facts.code,
-    retryAfterMs: facts.retryAfterMs,
-    message: `Could not ${context.operation} in S3 (${where}): ${reason}${label === '' ? '' : ` (${label})`}.${detail}`,
-    cause,
-  });
+  return sdkDestinationError({ provider: 's3', service: 'S3', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, key "${context.key}"`}`, key: context.key }, kind, reason, facts);
 }
 
-/** True for the error an aborted `AbortSignal` makes the SDK throw. */
-export function isAbortError(error: unknown, signal: AbortSignal | undefined): boolean {
-  if (signal?.aborted && error === signal.reason) return true;
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
-}
 
 /** True when `error` is S3's answer that the object does not exist (404 NoSuchKey / NotFound). */
 export function isNotFound(error: unknown): boolean {

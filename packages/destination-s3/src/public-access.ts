@@ -1,6 +1,6 @@
 import { GetBucketAclCommand, GetBucketPolicyStatusCommand, GetPublicAccessBlockCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ProbeCheck } from '@sentcopy/core';
-import { isAbortError, s3ErrorFacts } from './map-s3-error.js';
+import { isAbortError, type ProbeCheck } from '@sentcopy/core';
+import { s3ErrorFacts } from './map-s3-error.js';
 
 /** Grantee group URIs that make an ACL grant public. */
 const publicGroups: Readonly<Record<string, string>> = {

@@ -16,3 +16,5 @@ export type {
 } from './destination-v1.js';
 export { assertValidObjectKey, maxObjectKeyBytes, objectKeyProblem } from './object-key.js';
 export { resolveDestination, UnsupportedDestinationVersionError } from './resolve-destination.js';
+export { isAbortError, sdkDestinationError } from './sdk-error.js';
+export type { SdkErrorContext, SdkErrorFacts } from './sdk-error.js';

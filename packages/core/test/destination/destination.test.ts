@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   assertValidObjectKey,
   DestinationError,
+  isAbortError,
   objectKeyProblem,
   resolveDestination,
+  sdkDestinationError,
   UnsupportedDestinationVersionError,
 } from '../../src/destination/index.js';
 
@@ -62,5 +64,32 @@ describe('resolveDestination', () => {
     expect(UnsupportedDestinationVersionError.isInstance(error)).toBe(true);
     expect((error as Error).message).toContain('"v2"');
     expect(() => resolveDestination(undefined)).toThrow(TypeError);
+  });
+});
+
+describe('sdkDestinationError', () => {
+  const context = { provider: 'azure', service: 'Azure Blob Storage', operation: 'write the object', where: 'container "c", blob "a/b"', key: 'a/b' };
+
+  it('builds one message shape and a cause that holds only the facts', () => {
+    const error = sdkDestinationError(context, 'unauthorized', 'the credentials were rejected', { code: 'AuthenticationFailed', status: 403, detail: 'Signature mismatch', requestId: 'r-1' });
+    expect(error).toMatchObject({ kind: 'unauthorized', provider: 'azure', key: 'a/b', status: 403, code: 'AuthenticationFailed' });
+    expect(error.message).toBe('Could not write the object in Azure Blob Storage (container "c", blob "a/b"): the credentials were rejected (AuthenticationFailed, HTTP 403). Server said: Signature mismatch');
+    expect((error.cause as Error).name).toBe('AzureErrorSummary');
+    expect((error.cause as Error).message).toBe('AuthenticationFailed (HTTP 403) request id r-1');
+  });
+
+  it('leaves the server text out of unreachable errors and works without code or status', () => {
+    const error = sdkDestinationError(context, 'unreachable', 'the connection was reset', { detail: 'socket hang up' });
+    expect(error.message).toBe('Could not write the object in Azure Blob Storage (container "c", blob "a/b"): the connection was reset.');
+  });
+});
+
+describe('isAbortError', () => {
+  it('recognises an aborted signal\'s reason and any AbortError, nothing else', () => {
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    expect(isAbortError(controller.signal.reason, controller.signal)).toBe(true);
+    expect(isAbortError(Object.assign(new Error('x'), { name: 'AbortError' }), undefined)).toBe(true);
+    expect(isAbortError(new Error('x'), controller.signal)).toBe(false);
   });
 });
