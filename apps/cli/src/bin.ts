@@ -1,8 +1,6 @@
+import { reportError } from './cli-kit/index.js';
 import { createProgram } from './program.js';
 
 createProgram()
   .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    console.error(`sentcopy: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  });
+  .catch((error: unknown) => reportError(error, process.argv.includes('--json')));

@@ -25,6 +25,7 @@ export type {
   RescheduleOptions,
 } from './queue/index.js';
 export {
+  buildDestination,
   checkSecretReferences,
   ConfigError,
   createConfigRuntime,
@@ -42,6 +43,7 @@ export type {
   AlertsConfig,
   ApiKeyConfig,
   AzureDestinationConfig,
+  BuildDestinationOptions,
   ConfigChanges,
   ConfigRuntime,
   ConfigRuntimeOptions,

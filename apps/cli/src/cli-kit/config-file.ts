@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DestinationV1 } from '@sentcopy/core';
+import { buildDestination, loadConfigFile, validateConfig, ConfigError, type WorkerConfig } from '@sentcopy/worker';
+import { CliError } from './cli-error.js';
+import { exitCodes } from './exit-codes.js';
+
+/** The configuration file commands use when `--config` is not given. */
+export const defaultConfigFile = 'sentcopy.config.json';
+
+/** A configuration read from its file. */
+export interface LoadedConfig {
+  /** Absolute path of the file. */
+  readonly file: string;
+  /** Folder relative paths in the configuration are resolved against. */
+  readonly baseDir: string;
+  /** The validated configuration. */
+  readonly config: WorkerConfig;
+}
+
+/**
+ * Reads and validates the configuration file. A missing file is a usage error that says how to
+ * create one; an invalid one lists every problem by path.
+ */
+export async function readConfig(file: string = defaultConfigFile): Promise<LoadedConfig> {
+  const absolute = path.resolve(file);
+  try {
+    return { file: absolute, baseDir: path.dirname(absolute), config: await loadConfigFile(absolute) };
+  } catch (error) {
+    if (ConfigError.isInstance(error) && error.issues.some((issue) => issue.path === '' && issue.problem.startsWith('the file does not exist'))) {
+      throw new CliError(`No configuration file at ${absolute}.`, { exitCode: exitCodes.usage, code: 'config_missing', hint: 'Create one with `sentcopy init`, or name yours with --config FILE.' });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Validates `config` and writes it to `file` atomically (a temporary file renamed over it, mode
+ * 0600), so a running worker watching the file never reads half of it.
+ */
+export async function writeConfig(file: string, config: WorkerConfig): Promise<void> {
+  const result = validateConfig(config);
+  if (!result.ok) throw new ConfigError(file, result.issues);
+  const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    await chmod(temporary, 0o600);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Creates the destination named `name` in the loaded configuration (secrets read from the
+ * environment). Unknown names are a `not found` error listing the configured ones.
+ */
+export async function openDestination(loaded: LoadedConfig, name: string): Promise<DestinationV1> {
+  const entry = loaded.config.destinations[name];
+  if (entry === undefined) {
+    const known = Object.keys(loaded.config.destinations);
+    throw new CliError(`No destination named "${name}" in ${loaded.file}.`, {
+      exitCode: exitCodes.notFound,
+      code: 'destination_not_found',
+      hint: known.length === 0 ? 'Add one with `sentcopy destinations connect`.' : `Configured destinations: ${known.join(', ')}.`,
+    });
+  }
+  return buildDestination(name, entry, { baseDir: loaded.baseDir });
+}
