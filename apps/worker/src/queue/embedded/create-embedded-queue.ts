@@ -23,6 +23,7 @@ import {
   type RescheduleOptions,
   type ReplayResult,
 } from '../message-queue.js';
+import { checkAttempt, checkDuration, checkIssues, historyLimit, invalidInput, isTime, maxReasonLength, prepareInput } from '../queue-checks.js';
 import { QueueError } from '../queue-error.js';
 import type { EmbeddedQueueOptions } from './embedded-queue-options.js';
 import { prepareStore } from './embedded-schema.js';
@@ -35,10 +36,6 @@ export interface EmbeddedQueue extends MessageQueue {
   readonly path: string;
 }
 
-const historyLimit = 32;
-const maxReasonLength = 2000;
-const maxProjectLength = 256;
-const maxMessageIdLength = 512;
 const maxClaimLimit = 10_000;
 const replayChunk = 500;
 const pruneChunk = 5_000;
@@ -77,10 +74,6 @@ interface DeadRow {
   payload_bytes: number | null;
 }
 
-function invalidInput(message: string): QueueError {
-  return new QueueError('invalid_input', message);
-}
-
 function mapStoreError(error: unknown): unknown {
   if (QueueError.isInstance(error) || !(error instanceof Error)) return error;
   const code = (error as { code?: unknown }).code;
@@ -88,17 +81,6 @@ function mapStoreError(error: unknown): unknown {
     return new QueueError('storage', `The queue store failed (${code}): ${error.message}`, { cause: error });
   }
   return error;
-}
-
-function isTime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-function checkDuration(name: string, value: unknown, allowZero: boolean): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw invalidInput(`${name} must be a finite number of milliseconds${allowZero ? ' (0 or more)' : ' above 0'}.`);
-  }
-  return value;
 }
 
 function toRowId(id: unknown): number {
@@ -112,23 +94,6 @@ function checkLease(lease: LeaseRef): { id: number; leaseId: string } {
   return { id: toRowId(lease.id), leaseId: lease.leaseId };
 }
 
-function checkAttempt(attempt: unknown): AttemptRecord {
-  const record = attempt as AttemptRecord;
-  if (typeof record !== 'object' || record === null || !isTime(record.at)) throw invalidInput('attempt.at must be a time in epoch milliseconds.');
-  if (!deadLetterKinds.includes(record.kind)) throw invalidInput(`attempt.kind must be one of ${deadLetterKinds.join(', ')}.`);
-  if (typeof record.reason !== 'string') throw invalidInput('attempt.reason must be a string.');
-  return { at: record.at, kind: record.kind, reason: record.reason.slice(0, maxReasonLength) };
-}
-
-function checkIssues(issues: unknown): ValidationIssue[] {
-  if (issues === undefined) return [];
-  if (!Array.isArray(issues)) throw invalidInput('issues must be an array of { path, problem }.');
-  return issues.map((issue: ValidationIssue) => {
-    if (typeof issue?.path !== 'string' || typeof issue.problem !== 'string') throw invalidInput('issues must be an array of { path, problem } strings.');
-    return { path: issue.path.slice(0, maxReasonLength), problem: issue.problem.slice(0, maxReasonLength) };
-  });
-}
-
 function parseJsonArray<T>(text: string): T[] {
   try {
     const parsed: unknown = JSON.parse(text);
@@ -140,32 +105,6 @@ function parseJsonArray<T>(text: string): T[] {
 
 function appendHistory(history: string, attempt: AttemptRecord): string {
   return JSON.stringify([...parseJsonArray<AttemptRecord>(history), attempt].slice(-historyLimit));
-}
-
-interface PreparedInput {
-  project: string;
-  messageId: string;
-  body: Buffer;
-  notBefore: number | undefined;
-}
-
-function prepareInput(input: QueueMessageInput, index: number, maxPayloadBytes: number): PreparedInput {
-  const where = `messages[${index}]`;
-  if (typeof input !== 'object' || input === null) throw invalidInput(`${where} must be an object.`);
-  const { project, messageId, payload, notBefore } = input;
-  if (typeof project !== 'string' || project === '' || project.length > maxProjectLength) {
-    throw invalidInput(`${where}.project must be a non-empty string of at most ${maxProjectLength} characters.`);
-  }
-  if (typeof messageId !== 'string' || messageId === '' || messageId.length > maxMessageIdLength) {
-    throw invalidInput(`${where}.messageId must be a non-empty string of at most ${maxMessageIdLength} characters.`);
-  }
-  let body: Buffer;
-  if (typeof payload === 'string') body = Buffer.from(payload, 'utf8');
-  else if (payload instanceof Uint8Array) body = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  else throw invalidInput(`${where}.payload must be a Uint8Array or a string.`);
-  if (body.byteLength > maxPayloadBytes) throw invalidInput(`${where}.payload is ${body.byteLength} bytes; the queue accepts at most ${maxPayloadBytes}.`);
-  if (notBefore !== undefined && !isTime(notBefore)) throw invalidInput(`${where}.notBefore must be a time in epoch milliseconds.`);
-  return { project, messageId, body, notBefore };
 }
 
 function encodeCursor(row: { dead_at: number; id: number }): string {

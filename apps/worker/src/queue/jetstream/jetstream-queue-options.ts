@@ -1,0 +1,52 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+
+/** Options for {@link createJetStreamQueue}. */
+export interface JetStreamQueueOptions {
+  /**
+   * The NATS server(s) to connect to, e.g. `nats://10.0.0.5:4222`. Credentials may be given in the
+   * URL (`nats://user:password@host:4222`); the URL is never logged. Ignored when `connection` is given.
+   */
+  readonly servers?: string | readonly string[];
+  /** An open connection to use instead of `servers`; `close()` leaves it open. */
+  readonly connection?: NatsConnection;
+  /**
+   * Names every stream, consumer and bucket this queue creates (`<NAME>_QUEUE`, `<name>-workers`…), so
+   * several deployments can share one NATS account. Letters, digits, `-` and `_`. @default 'sentcopy'
+   */
+  readonly name?: string;
+  /**
+   * How long the server waits for a worker that stopped answering (crashed, cut off) before handing
+   * its claimed messages to another worker, in milliseconds. Live workers keep their claims with
+   * heartbeats, so this only bounds recovery after a crash. @default 30000
+   */
+  readonly ackWaitMs?: number;
+  /** Lease length when `claim()` is given none, in milliseconds. @default 60000 */
+  readonly defaultLeaseMs?: number;
+  /**
+   * How long the project and message id of an archived message are remembered, so that submitting
+   * it again is reported as `duplicate`, in milliseconds. `0` remembers only messages still queued.
+   * @default 3600000 (1 hour)
+   */
+  readonly dedupeWindowMs?: number;
+  /**
+   * How long the stream keeps a message that was never archived or dead-lettered, in milliseconds;
+   * must cover the retry policy's horizon (the worker derives it from the policy). `0` keeps
+   * messages until they are settled. @default 0
+   */
+  readonly retentionMs?: number;
+  /**
+   * How long dead letters are kept, in milliseconds; `0` keeps them until they are replayed.
+   * @default 0
+   */
+  readonly deadLetterRetentionMs?: number;
+  /**
+   * Most messages handed out and not yet settled across all workers at once (the consumer's
+   * `max_ack_pending`). @default 20000
+   */
+  readonly maxInFlight?: number;
+  /**
+   * Largest payload accepted, in bytes. Capped by the server's `max_payload` (1 MiB unless the
+   * server is configured otherwise) less room for headers. @default 67108864 (64 MiB)
+   */
+  readonly maxPayloadBytes?: number;
+}

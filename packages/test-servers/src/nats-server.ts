@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Options for {@link startNatsServer}. */
+export interface NatsServerOptions {
+  /** Largest message the server accepts, in bytes. @default 8388608 (8 MiB) */
+  readonly maxPayloadBytes?: number;
+  /** The `nats-server` executable. @default `nats-server` on the PATH (Debian package `nats-server`) */
+  readonly command?: string;
+  /** Longest wait for the server to listen, in milliseconds. @default 15000 */
+  readonly startTimeoutMs?: number;
+}
+
+/** A running `nats-server -js`. */
+export interface NatsTestServer {
+  /** `nats://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** Stops the server and removes its JetStream store. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real `nats-server` with JetStream on 127.0.0.1 (random port), its store in a fresh temp
+ * folder. `.ci/run` installs the Debian package when it is missing.
+ */
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsTestServer> {
+  const workspace = await mkdtemp(join(tmpdir(), 'sentcopy-nats-'));
+  const config = join(workspace, 'nats.conf');
+  await writeFile(
+    config,
+    [
+      'listen: 127.0.0.1:-1',
+      `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
+      `jetstream { store_dir: ${JSON.stringify(join(workspace, 'store'))} }`,
+      '',
+    ].join('\n'),
+  );
+  const timeoutMs = options.startTimeoutMs ?? 15_000;
+  const child: ChildProcess = spawn(options.command ?? 'nats-server', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`nats-server did not start within ${timeoutMs} ms. Output: ${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = /Listening for client connections on [^\s]+:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      fail(error.code === 'ENOENT' ? new Error('nats-server is not installed: `apt-get install nats-server` (the test setup does this in CI).') : error),
+    );
+    child.once('exit', (code) => fail(new Error(`nats-server exited with code ${code} before listening. Output: ${output}`)));
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+          await exited;
+          clearTimeout(timer);
+        }
+        await rm(workspace, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}
