@@ -2,7 +2,7 @@ export { createJsonLineLogger } from './logging/index.js';
 export type { LogEntry, LogLevel, WorkerLogger } from './logging/index.js';
 export { createProcessor } from './processor/index.js';
 export type { OutcomeMessage, ProcessOutcome, Processor, ProcessorOptions, StopOptions, StopReport } from './processor/index.js';
-export { createEmbeddedQueue, createJetStreamQueue, deadLetterKinds, QueueError } from './queue/index.js';
+export { createEmbeddedQueue, createJetStreamQueue, deadLetterKinds, QueueError, queueRetentionMs } from './queue/index.js';
 export type {
   AttemptRecord,
   ClaimedMessage,
@@ -36,6 +36,7 @@ export {
   generateApiKey,
   listSecretReferences,
   loadConfigFile,
+  openJetStreamConfigStore,
   parseConfigText,
   retryPolicyFromConfig,
   validateConfig,
@@ -49,6 +50,7 @@ export type {
   ConfigChanges,
   ConfigRuntime,
   ConfigRuntimeOptions,
+  ConfigTextSource,
   ConfigValidationResult,
   DefaultConfig,
   DefaultConfigOptions,
@@ -59,6 +61,8 @@ export type {
   GcsDestinationConfig,
   HttpConfig,
   HttpLimitsConfig,
+  JetStreamConfigStore,
+  JetStreamConfigStoreOptions,
  
   OutageRetryConfig,
   PackageImporter,

@@ -1,14 +1,25 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createPreparePool } from '@sentcopy/core';
 import { createAlertNotifier } from './alerts/index.js';
-import { ConfigError, createConfigRuntime, defaultConfig, type SecretReference } from './config/index.js';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ConfigError, createConfigRuntime, defaultConfig, openJetStreamConfigStore, type ConfigTextSource, type SecretReference } from './config/index.js';
 import { createIntakeServer, type IntakeLimits } from './intake/index.js';
 import type { WorkerLogger } from './logging/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics/index.js';
 import { createProcessor } from './processor/index.js';
-import { createEmbeddedQueue, type MessageQueue } from './queue/index.js';
+import { createEmbeddedQueue, createJetStreamQueue, QueueError, queueRetentionMs, type MessageQueue } from './queue/index.js';
+
+/** Where a cluster of workers meets: a NATS server with JetStream. */
+export interface NatsClusterOptions {
+  /** The NATS server URL, e.g. `nats://10.0.0.5:4222` (credentials may be in it; it is never logged). */
+  readonly url: string;
+  /** Names the streams and buckets, so several deployments can share one NATS account. @default 'sentcopy' */
+  readonly name?: string;
+  /** How long before the messages a crashed worker had claimed go to another worker, in milliseconds. @default 30000 */
+  readonly ackWaitMs?: number;
+}
 
 /** Options for {@link runWorker}. */
 export interface RunWorkerOptions {
@@ -32,6 +43,13 @@ export interface RunWorkerOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Receives structured log entries. @default none */
   readonly logger?: WorkerLogger;
+  /**
+   * Run as one of a cluster of workers on NATS JetStream: messages go through the cluster's shared
+   * stream, and the configuration is read from (and watched in) its key-value bucket, so a change
+   * reaches every worker. The bucket is seeded from `configFile` when it is empty; afterwards the
+   * file is not read. @default the embedded queue and the configuration file
+   */
+  readonly nats?: NatsClusterOptions;
 }
 
 /** A running worker. */
@@ -44,29 +62,58 @@ export interface RunningWorker {
   readonly createdApiKey?: string;
   /** Id of the default project, when this call created the configuration. */
   readonly createdProject?: string;
+  /** Where the configuration is read from: the file, or the cluster's key-value bucket. */
+  readonly configSource: 'file' | 'jetstream';
   /** Stops taking requests, finishes or returns the work in hand, and closes the queue and destinations. */
   stop(): Promise<void>;
 }
 
+async function connectToNats(url: string): Promise<NatsConnection> {
+  try {
+    return await connect({ servers: url, name: 'sentcopy-worker', maxReconnectAttempts: -1 });
+  } catch (error) {
+    // The error message can quote the URL, and with it a password.
+    throw new QueueError('storage', `Cannot connect to the NATS server (${(error as { code?: string }).code ?? (error as Error).name}); check the URL and that nats-server runs with JetStream (-js).`, { cause: error });
+  }
+}
+
 /**
- * Starts the whole worker on one machine: live configuration, embedded durable queue, processing
- * loop, HTTP intake and metrics.
+ * Starts the whole worker: live configuration, durable queue (embedded, or the cluster's JetStream
+ * stream), processing loop, HTTP intake and metrics.
  */
 export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
   const configFile = path.resolve(options.configFile);
-  const baseDir = path.dirname(configFile);
   let created: { apiKey: string; project: string } | undefined;
-  if (!existsSync(configFile) && options.createConfig === true) {
-    const { config, apiKey } = defaultConfig({ root: 'sentcopy-archive' });
-    await mkdir(baseDir, { recursive: true });
-    await writeFile(configFile, `${JSON.stringify({ $schema: 'https://sentcopy.dev/schema/worker-config-v1.schema.json', ...config }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    created = { apiKey, project: Object.keys(config.projects)[0] as string };
-  }
-
   const stack: (() => Promise<unknown>)[] = [];
   const unwind = async () => {
     for (const close of stack.reverse()) await close().catch(() => undefined);
   };
+  let connection: NatsConnection | undefined;
+  let source: ConfigTextSource | undefined;
+  if (options.nats !== undefined) {
+    connection = await connectToNats(options.nats.url);
+    const opened = connection;
+    stack.push(() => opened.close());
+    try {
+      const store = await openJetStreamConfigStore({ connection, ...(options.nats.name === undefined ? {} : { name: options.nats.name }) });
+      stack.push(() => store.close());
+      source = store;
+      if ((await store.read()) === undefined) {
+        if (!existsSync(configFile) && options.createConfig === true) created = await writeDefaultConfig(configFile);
+        if (existsSync(configFile) && (await store.seed(await readFile(configFile, 'utf8')))) {
+          options.logger?.({ level: 'info', event: 'config.seeded', message: `The cluster had no configuration; stored ${configFile} in the ${store.bucket} bucket.`, bucket: store.bucket });
+        }
+      } else {
+        options.logger?.({ level: 'info', event: 'config.shared', message: `Using the cluster's configuration from the ${store.bucket} bucket.`, bucket: store.bucket });
+      }
+    } catch (error) {
+      await unwind();
+      throw error;
+    }
+  } else if (!existsSync(configFile) && options.createConfig === true) {
+    created = await writeDefaultConfig(configFile);
+  }
+
   try {
     let reportTo: WorkerMetrics | undefined;
     const pool = options.prepareThreads === 0 ? undefined : createPreparePool(options.prepareThreads === undefined ? {} : { threads: options.prepareThreads });
@@ -76,6 +123,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     let openedQueue: MessageQueue | undefined;
     const runtime = await createConfigRuntime({
       file: configFile,
+      ...(source === undefined ? {} : { source }),
       queue: { hurry: (projects) => openedQueue?.hurry(projects) ?? Promise.resolve(0) },
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(pool === undefined ? {} : { preparePool: pool }),
@@ -86,7 +134,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     });
     stack.push(() => runtime.close());
     const settings = runtime.settings();
-    const queue = await createEmbeddedQueue({ directory: options.queueDirectory ?? settings.queueDirectory });
+    const queue =
+      connection === undefined || options.nats === undefined
+        ? await createEmbeddedQueue({ directory: options.queueDirectory ?? settings.queueDirectory })
+        : await createJetStreamQueue({
+            connection,
+            retentionMs: queueRetentionMs(settings.retryPolicy),
+            ...(options.nats.name === undefined ? {} : { name: options.nats.name }),
+            ...(options.nats.ackWaitMs === undefined ? {} : { ackWaitMs: options.nats.ackWaitMs }),
+          });
     openedQueue = queue;
     stack.push(() => queue.close());
     // Created after the runtime (it needs the projects), so the first load is recorded here.
@@ -148,6 +204,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     return {
       url,
       configFile,
+      configSource: source === undefined ? 'file' : 'jetstream',
       ...(created === undefined ? {} : { createdApiKey: created.apiKey, createdProject: created.project }),
       stop: () => (stopping ??= unwind()),
     };
@@ -155,4 +212,11 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     await unwind();
     throw error;
   }
+}
+
+async function writeDefaultConfig(configFile: string): Promise<{ apiKey: string; project: string }> {
+  const { config, apiKey } = defaultConfig({ root: 'sentcopy-archive' });
+  await mkdir(path.dirname(configFile), { recursive: true });
+  await writeFile(configFile, `${JSON.stringify({ $schema: 'https://sentcopy.dev/schema/worker-config-v1.schema.json', ...config }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  return { apiKey, project: Object.keys(config.projects)[0] as string };
 }

@@ -8,6 +8,8 @@ interface WorkerCommandOptions {
   queue?: string;
   logLevel: LogLevel;
   json: boolean;
+  nats?: string;
+  natsName?: string;
 }
 
 function parsePort(value: string): number {
@@ -25,6 +27,8 @@ export function registerWorkerCommand(program: Command): void {
     .option('--host <address>', "interface to listen on (default: the config's http.host, else 127.0.0.1)")
     .option('-p, --port <number>', "port to listen on, 0 picks a free one (default: the config's http.port, else 8787)", parsePort)
     .option('--queue <folder>', "folder of the durable queue (default: the config's queue.path, else .sentcopy/queue next to the config)")
+    .addOption(new Option('--nats <url>', 'join a cluster of workers on NATS JetStream: shared queue stream, configuration in its key-value bucket').env('SENTCOPY_NATS_URL'))
+    .addOption(new Option('--nats-name <name>', 'names the streams and buckets of the cluster (several deployments can share one NATS account)').default('sentcopy'))
     .addOption(new Option('--log-level <level>', 'lowest level of the JSON log lines written to stdout').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--json', 'print the start-up summary as one JSON line on stderr instead of text', false)
     .addHelpText(
@@ -37,8 +41,14 @@ runs: changes apply within a second.
 Examples:
   $ sentcopy worker                         start on http://127.0.0.1:8787 with the default config
   $ sentcopy worker -c /etc/sentcopy.json -p 9000 --host 0.0.0.0
+  $ SENTCOPY_NATS_URL=nats://10.0.0.5:4222 sentcopy worker --host 0.0.0.0   one worker of a cluster
   $ curl -X POST http://127.0.0.1:8787/v1/messages -H "Authorization: Bearer $KEY" \\
       -H 'Content-Type: application/json' -d @messages.json
+
+Cluster: with --nats every worker takes messages, and all of them archive from one JetStream
+stream; a crashed worker's messages go to the others. The first worker stores its config file in
+the cluster's key-value bucket; after that the bucket is the configuration: change it with
+\`sentcopy config push FILE --nats URL\`, and every worker applies it within seconds.
 
 Routes: POST /v1/messages (batch, 202 once durable), POST /v1/archive (stored before the answer),
 GET /healthz, GET /readyz, GET /metrics (Prometheus). Stop with Ctrl-C: work in hand is finished or
@@ -55,13 +65,19 @@ async function startWorker(options: WorkerCommandOptions): Promise<void> {
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.queue === undefined ? {} : { queueDirectory: options.queue }),
+    ...(options.nats === undefined || options.nats === '' ? {} : { nats: { url: options.nats, ...(options.natsName === undefined ? {} : { name: options.natsName }) } }),
     logger,
   });
   const example = JSON.stringify({ version: 1, channel: 'sms', message_id: 'msg-0001', project_id: worker.createdProject ?? '<your project>', sent_at: 1767225600000, to: '+15550100000', body: 'Your code is 123456' });
   if (options.json) {
-    process.stderr.write(`${JSON.stringify({ url: worker.url, config: worker.configFile, ...(worker.createdApiKey === undefined ? {} : { project: worker.createdProject, apiKey: worker.createdApiKey }) })}\n`);
+    process.stderr.write(`${JSON.stringify({ url: worker.url, config: worker.configFile, configSource: worker.configSource, ...(worker.createdApiKey === undefined ? {} : { project: worker.createdProject, apiKey: worker.createdApiKey }) })}\n`);
   } else {
-    const lines = [`sentcopy worker listening on ${worker.url}`, `config: ${worker.configFile} (edits apply while running)`];
+    const lines = [
+      `sentcopy worker listening on ${worker.url}`,
+      worker.configSource === 'jetstream'
+        ? `config: the cluster's ${options.natsName ?? 'sentcopy'}-config bucket (change it with \`sentcopy config push\`; edits apply while running)`
+        : `config: ${worker.configFile} (edits apply while running)`,
+    ];
     if (worker.createdApiKey !== undefined) {
       lines.push(
         '',

@@ -14,8 +14,16 @@ import type { DestinationConfig, DestinationType, WorkerConfig } from './worker-
 
 /** Options for {@link createConfigRuntime}. */
 export interface ConfigRuntimeOptions {
-  /** Path of the configuration file. */
+  /**
+   * Path of the configuration file. With a `source`, only names the configuration in messages and
+   * sets the folder relative paths are resolved against.
+   */
   readonly file: string;
+  /**
+   * Where the configuration text comes from instead of the file, e.g. a JetStream key-value bucket
+   * shared by a cluster of workers. The file is then neither read nor watched. @default the file
+   */
+  readonly source?: ConfigTextSource;
   /** Where `{ "env": … }` secrets are read from. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** Follow the file with `fs.watch` (changes apply within `debounceMs`); the poll runs either way, as a fallback. @default true */
@@ -51,6 +59,14 @@ export interface ConfigRuntimeOptions {
   readonly onReloadError?: (error: ConfigError) => void;
   /** Called after every destination probe. Must not throw. */
   readonly onProbe?: (event: ProbeEvent) => void;
+}
+
+/** A configuration kept somewhere other than a local file. */
+export interface ConfigTextSource {
+  /** Reads the current configuration text; `undefined` when there is none. */
+  read(): Promise<string | undefined>;
+  /** Calls `onChange` whenever the text may have changed; returns a function that stops watching. */
+  watch(onChange: () => void): () => void;
 }
 
 /** What one reload changed, by name. */
@@ -363,7 +379,9 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   async function reloadNow(initial: boolean): Promise<boolean> {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      const read = options.source === undefined ? await readFile(file, 'utf8') : await options.source.read();
+      if (read === undefined) throw Object.assign(new Error('no configuration'), { code: 'ENOENT' });
+      text = read;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? describe(error);
       const problem = new ConfigError(file, [{ path: '', problem: code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read (${code})` }]);
@@ -416,45 +434,48 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
 
   await reload(true);
 
-  // The poll compares a stat, so it costs no read; fs.watch makes most edits apply sooner.
-  let lastStat = '';
-  const statKey = async () => {
-    const info = await stat(file).catch(() => undefined);
-    return info === undefined ? 'missing' : `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
-  };
-  lastStat = await statKey();
-  let polling = false;
-  const poll = setInterval(() => {
-    if (polling) return;
-    polling = true;
-    void statKey()
-      .then((key) => {
-        if (key !== lastStat) {
-          lastStat = key;
-          reloadInBackground();
-        }
-      })
-      .finally(() => (polling = false));
-  }, pollIntervalMs);
-  poll.unref();
-
+  let poll: NodeJS.Timeout | undefined;
   let debounce: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
-  if (options.watch !== false) {
-    try {
-      // The folder, not the file: editors often save by writing a new file and renaming it over the old one.
-      watcher = watch(baseDir, { persistent: false }, (_, name) => {
-        if (name !== null && name !== path.basename(file)) return;
-        clearTimeout(debounce);
-        debounce = setTimeout(reloadInBackground, debounceMs);
-        debounce.unref();
-      });
-      watcher.on('error', (error) => {
-        log('warn', 'config.watch_failed', `Watching the configuration file failed (${describe(error)}); changes are still picked up by polling.`, { file });
-        watcher?.close();
-      });
-    } catch (error) {
-      log('warn', 'config.watch_failed', `Cannot watch the configuration file (${describe(error)}); changes are picked up by polling.`, { file });
+  const stopSource = options.source?.watch(reloadInBackground);
+  if (options.source === undefined) {
+    // The poll compares a stat, so it costs no read; fs.watch makes most edits apply sooner.
+    const statKey = async () => {
+      const info = await stat(file).catch(() => undefined);
+      return info === undefined ? 'missing' : `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+    };
+    let lastStat = await statKey();
+    let polling = false;
+    poll = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      void statKey()
+        .then((key) => {
+          if (key !== lastStat) {
+            lastStat = key;
+            reloadInBackground();
+          }
+        })
+        .finally(() => (polling = false));
+    }, pollIntervalMs);
+    poll.unref();
+
+    if (options.watch !== false) {
+      try {
+        // The folder, not the file: editors often save by writing a new file and renaming it over the old one.
+        watcher = watch(baseDir, { persistent: false }, (_, name) => {
+          if (name !== null && name !== path.basename(file)) return;
+          clearTimeout(debounce);
+          debounce = setTimeout(reloadInBackground, debounceMs);
+          debounce.unref();
+        });
+        watcher.on('error', (error) => {
+          log('warn', 'config.watch_failed', `Watching the configuration file failed (${describe(error)}); changes are still picked up by polling.`, { file });
+          watcher?.close();
+        });
+      } catch (error) {
+        log('warn', 'config.watch_failed', `Cannot watch the configuration file (${describe(error)}); changes are picked up by polling.`, { file });
+      }
     }
   }
 
@@ -541,6 +562,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       clearInterval(poll);
       clearTimeout(debounce);
       watcher?.close();
+      stopSource?.();
       await reloading.catch(() => undefined);
       for (const entry of state?.destinations.values() ?? []) retire(entry);
       await Promise.all(

@@ -268,12 +268,25 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
   }, Math.max(50, Math.floor(ackWaitMs / 3)));
   heartbeat.unref();
 
+  const bookkeeping = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    bookkeeping.add(settled);
+    void settled.then(() => bookkeeping.delete(settled));
+  };
   const assertOpen = () => {
     if (closed) throw new QueueError('closed', 'The queue is closed.');
   };
   const nak = (reply: string, delayMs = 0) => connection.publish(reply, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(Math.ceil(delayMs)) })}` : '-NAK');
   const ackSurely = async (reply: string) => {
     await connection.request(reply, '+ACK', { timeout: 10_000 });
+  };
+  // Waits for the server to take the nak, so a claim right after a release finds the message.
+  const nakSurely = async (reply: string, delayMs: number) => {
+    await connection.request(reply, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(Math.ceil(delayMs)) })}` : '-NAK', { timeout: 10_000 });
   };
   const getState = async (key: string): Promise<{ value: MessageState; revision: number } | undefined> => {
     const entry = await state.get(key);
@@ -488,17 +501,21 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
           prepared.map(async (input, index): Promise<EnqueueResult> => {
             const key = keys[index]!;
             if (firstIndex.get(key) !== index) return { status: 'duplicate', id: key };
-            if (archived !== undefined && (await archived.get(key))?.operation === 'PUT') return { status: 'duplicate', id: key };
+            const wasArchived = archived === undefined ? Promise.resolve(false) : archived.get(key).then((entry) => entry?.operation === 'PUT');
             const enqueuedAt = Date.now();
             // Generations starting with 0 mark a first publish, whose first delivery needs no state lookup.
             const generation = `0${randomBytes(6).toString('base64url')}`;
             const initial: MessageState = { p: input.project, m: input.messageId, e: enqueuedAt, g: generation, attempts: 0, history: [], d: 0, c: 0 };
             if (input.notBefore !== undefined && input.notBefore > enqueuedAt) initial.n = input.notBefore;
-            try {
-              await state.create(key, JSON.stringify(initial));
-            } catch (error) {
+            // Both lookups at once: the archived check rarely hits, and then the new state entry is taken back.
+            const [created, archivedAlready] = await Promise.all([state.create(key, JSON.stringify(initial)).then((revision) => revision, (error: unknown) => error as Error), wasArchived]);
+            if (typeof created !== 'number') {
               if ((await getState(key)) !== undefined) return { status: 'duplicate', id: key };
-              throw error;
+              throw created;
+            }
+            if (archivedAlready) {
+              await state.delete(key);
+              return { status: 'duplicate', id: key };
             }
             try {
               await publishCopy(key, input.project, input.messageId, enqueuedAt, generation, input.body, initial.n);
@@ -576,11 +593,14 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       if (taken === undefined) return false;
       try {
         await ackSurely(taken.lease.reply);
-        if (archived !== undefined) await archived.put(taken.key, '');
-        await state.delete(taken.key);
       } catch (error) {
         throw storeError(error);
       }
+      // Bookkeeping after the ack is not awaited: if it is lost, a leftover state entry only makes a
+      // resubmission count as a duplicate (it was archived), and a missing archived mark only lets a
+      // resubmission be written again, identically, under the same key.
+      // In this order, so that a resubmission always finds one of the two.
+      track((archived === undefined ? Promise.resolve() : archived.put(taken.key, '')).then(() => state.delete(taken.key)));
       return true;
     },
 
@@ -595,7 +615,9 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         leases.set(taken.key, taken.lease);
         throw storeError(error);
       }
-      nak(taken.lease.reply, notBefore - Date.now());
+      await nakSurely(taken.lease.reply, notBefore - Date.now()).catch((error: unknown) => {
+        throw storeError(error);
+      });
       return true;
     },
 
@@ -627,7 +649,9 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         leases.set(taken.key, lease);
         throw storeError(error);
       }
-      nak(lease.reply, notBefore - Date.now());
+      await nakSurely(lease.reply, notBefore - Date.now()).catch((error: unknown) => {
+        throw storeError(error);
+      });
       return true;
     },
 
@@ -668,10 +692,10 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       try {
         await client.publish(names.deadSubject(record.project), body, { msgID: `${taken.key}.${lease.state.g}.${lease.delivered}`, headers: deadHeaders });
         await ackSurely(lease.reply);
-        await state.delete(taken.key);
       } catch (error) {
         throw storeError(error);
       }
+      track(state.delete(taken.key));
       return true;
     },
 
@@ -819,6 +843,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       }
       leases.clear();
       for (const delivery of buffer.splice(0)) nak(delivery.message.reply!);
+      await Promise.all(bookkeeping);
       try {
         await connection.flush();
         inbox.unsubscribe();

@@ -1,0 +1,121 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { openJetStreamConfigStore, parseConfigText, type JetStreamConfigStore } from '@sentcopy/worker';
+import { CliError, defaultConfigFile, emit, exitCodes } from '../cli-kit/index.js';
+
+interface ClusterOptions {
+  nats?: string;
+  natsName: string;
+  json?: boolean;
+}
+
+const natsOption = () => new Option('--nats <url>', 'NATS server of the cluster').env('SENTCOPY_NATS_URL');
+const natsNameOption = () => new Option('--nats-name <name>', 'deployment name the workers were started with').default('sentcopy');
+
+async function withStore<T>(options: ClusterOptions, use: (store: JetStreamConfigStore) => Promise<T>): Promise<T> {
+  if (options.nats === undefined || options.nats === '') {
+    throw new CliError('No NATS server given.', { exitCode: exitCodes.usage, code: 'usage', hint: 'Pass --nats nats://HOST:4222 or set SENTCOPY_NATS_URL.' });
+  }
+  let connection: NatsConnection;
+  try {
+    connection = await connect({ servers: options.nats, name: 'sentcopy-cli', timeout: 5_000 });
+  } catch (error) {
+    // Never echo the URL: it may hold a password.
+    throw new CliError(`Cannot reach the NATS server (${(error as { code?: string }).code ?? (error as Error).name}).`, {
+      exitCode: exitCodes.unavailable,
+      code: 'nats_unreachable',
+      hint: 'Check the URL and that nats-server runs with JetStream (-js).',
+    });
+  }
+  try {
+    const store = await openJetStreamConfigStore({ connection, name: options.natsName });
+    try {
+      return await use(store);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(`Cannot read ${file} (${code ?? 'unknown error'}).`, { exitCode: code === 'ENOENT' ? exitCodes.notFound : exitCodes.failure, code: 'file_unreadable' });
+  }
+}
+
+/** `sentcopy config check|push|pull`: validate a configuration, and share one with a cluster of workers. */
+export function registerConfigCommand(program: Command): void {
+  const config = program
+    .command('config')
+    .description("Check a configuration file, or read and change a cluster's shared configuration (NATS JetStream).")
+    .addHelpText(
+      'after',
+      `
+A cluster of workers (sentcopy worker --nats URL) reads its configuration from the key-value
+bucket <name>-config instead of a file. The first worker seeds it from its own file; afterwards
+pull it, edit it, and push it back: every worker applies it within seconds, and a configuration
+with problems is refused before it is stored.
+
+Examples:
+  $ sentcopy config check sentcopy.config.json
+  $ export SENTCOPY_NATS_URL=nats://10.0.0.5:4222
+  $ sentcopy config pull --out cluster.json && $EDITOR cluster.json && sentcopy config push cluster.json`,
+    );
+
+  config
+    .command('check')
+    .description('Validate a configuration file and list every problem by path.')
+    .argument('[file]', 'the configuration file', defaultConfigFile)
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, options: { json?: boolean }) => {
+      const absolute = path.resolve(file);
+      const parsed = parseConfigText(await readText(absolute), absolute);
+      emit(options, { file: absolute, ok: true, destinations: Object.keys(parsed.destinations), projects: Object.keys(parsed.projects) }, () => `${absolute} is valid: ${Object.keys(parsed.destinations).length} destination(s), ${Object.keys(parsed.projects).length} project(s).`);
+    });
+
+  config
+    .command('push')
+    .description("Validate a configuration file and make it the cluster's configuration.")
+    .argument('[file]', 'the configuration file', defaultConfigFile)
+    .addOption(natsOption())
+    .addOption(natsNameOption())
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, options: ClusterOptions) => {
+      const absolute = path.resolve(file);
+      const text = await readText(absolute);
+      parseConfigText(text, absolute);
+      const bucket = await withStore(options, async (store) => {
+        await store.write(text);
+        return store.bucket;
+      });
+      emit(options, { file: absolute, bucket, pushed: true }, () => `Stored ${absolute} in the ${bucket} bucket; every worker of the cluster applies it within seconds.`);
+    });
+
+  config
+    .command('pull')
+    .description("Print the cluster's configuration, or write it to a file.")
+    .option('-o, --out <file>', 'write it to this file (mode 0600) instead of printing it')
+    .addOption(natsOption())
+    .addOption(natsNameOption())
+    .option('--json', 'print a JSON summary instead of the configuration (with --out)')
+    .action(async (options: ClusterOptions & { out?: string }) => {
+      const { text, bucket } = await withStore(options, async (store) => ({ text: await store.read(), bucket: store.bucket }));
+      if (text === undefined) {
+        throw new CliError(`The ${bucket} bucket holds no configuration yet.`, { exitCode: exitCodes.notFound, code: 'config_missing', hint: 'Start a worker with --nats (it seeds the bucket from its file) or run `sentcopy config push FILE`.' });
+      }
+      if (options.out === undefined) {
+        process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+        return;
+      }
+      const out = path.resolve(options.out);
+      await writeFile(out, text, { mode: 0o600 });
+      emit(options, { file: out, bucket }, () => `Wrote the cluster's configuration to ${out}.`);
+    });
+}

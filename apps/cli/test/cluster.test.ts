@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
+import { hashApiKey } from '@sentcopy/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-cluster-'));
+let nats: NatsTestServer;
+const children: ChildProcess[] = [];
+beforeAll(async () => {
+  nats = await startNatsServer();
+});
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await nats?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function startWorker(cwd: string, env: NodeJS.ProcessEnv): Promise<{ url: string; configSource: string }> {
+  const child = spawn(process.execPath, [bin, 'worker', '--port', '0', '--json'], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const line = stderr.split('\n').find((candidate) => candidate.startsWith('{'));
+      if (line !== undefined) resolve(JSON.parse(line));
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+  });
+}
+
+const config = (projects: Record<string, string>, root = 'archive') => ({
+  version: 1,
+  destinations: { local: { type: 'fs', root: path.join(work, root), acknowledge_personal_data: true } },
+  projects: Object.fromEntries(Object.entries(projects).map(([id, key]) => [id, { destination: 'local', channels: ['sms'], api_keys: [{ sha256: hashApiKey(key) }] }])),
+});
+
+const send = (url: string, key: string, project: string, id: string) =>
+  fetch(`${url}/v1/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify([{ version: 1, channel: 'sms', message_id: id, project_id: project, sent_at: 1767225600000, to: '+15550100000', body: 'hi' }]),
+  });
+
+describe('sentcopy worker --nats and sentcopy config', () => {
+  it('runs two workers on one shared configuration, and `config push` changes it on both within 5 s', async () => {
+    const env = { SENTCOPY_NATS_URL: nats.url };
+    const name = `cli${randomBytes(4).toString('hex')}`;
+    const first = mkdtempSync(path.join(work, 'a-'));
+    const second = mkdtempSync(path.join(work, 'b-'));
+    const key = 'sc_cli_cluster_key_000000000000000000000000000';
+    writeFileSync(path.join(first, 'sentcopy.config.json'), JSON.stringify(config({ shop: key })));
+    const workers = [await startWorker(first, { ...env, SENTCOPY_NATS_URL: nats.url }), await startWorker(second, env)].map((worker) => worker);
+    // Both started under the default deployment name; a second deployment would pass --nats-name.
+    expect(workers.map((worker) => worker.configSource)).toEqual(['jetstream', 'jetstream']);
+    expect((await send(workers[1]!.url, key, 'shop', 'm-1')).status).toBe(202);
+
+    const pulled = await run(['config', 'pull'], work, env);
+    expect(pulled.code).toBe(0);
+    expect(JSON.parse(pulled.stdout)).toEqual(config({ shop: key }));
+
+    const newKey = 'sc_cli_cluster_new_key_0000000000000000000000';
+    const edited = path.join(work, 'edited.json');
+    writeFileSync(edited, JSON.stringify(config({ shop: key, newcomer: newKey })));
+    const pushedAt = Date.now();
+    const pushed = await run(['config', 'push', edited, '--json'], work, env);
+    expect(pushed.code).toBe(0);
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ bucket: 'sentcopy-config', pushed: true });
+    const reached = await Promise.all(
+      workers.map(async (worker, index) => {
+        while (Date.now() - pushedAt < 10_000) {
+          if ((await send(worker.url, newKey, 'newcomer', `n-${index}`)).status === 202) return Date.now() - pushedAt;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return Infinity;
+      }),
+    );
+    expect(Math.max(...reached)).toBeLessThan(5_000);
+
+    writeFileSync(edited, JSON.stringify({ version: 1, destinations: {}, projects: { x: { destination: 'nowhere' } } }));
+    const refused = await run(['config', 'push', edited, '--json', '--nats-name', name], work, env);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.stdout).error.message).toContain('projects.x.api_keys: is required');
+    expect((await run(['config', 'pull'], work, env)).stdout).toContain('newcomer');
+  }, 60_000);
+
+  it('explains what is missing instead of failing obscurely', async () => {
+    const noUrl = await run(['config', 'pull'], work, { SENTCOPY_NATS_URL: '' });
+    expect(noUrl.code).toBe(2);
+    expect(noUrl.stderr).toContain('--nats');
+    const unreachable = await run(['config', 'pull', '--nats', 'nats://user:hunter2@127.0.0.1:1'], work);
+    expect(unreachable.code).toBe(5);
+    expect(unreachable.stderr).not.toContain('hunter2');
+    const empty = await run(['config', 'pull', '--nats-name', 'nothing-here', '--nats', nats.url], work);
+    expect(empty.code).toBe(3);
+    expect(empty.stderr).toContain('holds no configuration');
+    const checked = await run(['config', 'check', path.join(work, 'missing.json')], work);
+    expect(checked.code).toBe(3);
+    writeFileSync(path.join(work, 'ok.json'), JSON.stringify(config({ shop: 'sc_x_key_0000000000000000000000000000000000000' })));
+    const ok = await run(['config', 'check', path.join(work, 'ok.json'), '--json'], work);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, projects: ['shop'] });
+    expect(readFileSync(path.join(work, 'ok.json'), 'utf8')).toContain('shop');
+  }, 30_000);
+});

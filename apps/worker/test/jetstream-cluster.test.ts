@@ -1,0 +1,171 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { createArchiver, sampleMessages } from '@sentcopy/core';
+import { createFsDestination } from '@sentcopy/destination-fs';
+import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createJetStreamQueue, hashApiKey, openJetStreamConfigStore, runWorker, type WorkerConfig } from '../src/index.js';
+import { buildFixture, removeFixture } from './build-fixture.js';
+import { expectFolderHoldsExactly, storedKeys, waitFor } from './helpers.js';
+import { tempFolders } from './temp-folders.js';
+
+const newFolder = tempFolders('jetstream-cluster');
+const apiKey = 'sc_cluster_test_key_00000000000000000000000000';
+let nats: NatsTestServer;
+let fixture: string | undefined;
+beforeAll(async () => {
+  [nats, fixture] = await Promise.all([startNatsServer(), buildFixture('http-worker-child')]);
+});
+afterAll(async () => {
+  removeFixture(fixture);
+  await nats?.stop();
+});
+
+const deploymentName = () => `c${randomBytes(5).toString('hex')}`;
+
+function clusterConfig(projects: Record<string, string>): WorkerConfig {
+  return {
+    version: 1,
+    destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true } },
+    projects: Object.fromEntries(Object.entries(projects).map(([id, key]) => [id, { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(key) }] }])),
+  };
+}
+
+async function post(url: string, key: string, body: string): Promise<Response> {
+  return fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+}
+
+function startChild(configFile: string, name: string): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
+  const child = fork(fixture!, [configFile, '0', nats.url, name, '2000'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { url: string }) => resolve({ child, url: message.url, exited }));
+    void exited.then(() => reject(new Error('The worker exited before it was ready.')));
+  });
+}
+
+async function queueStats(name: string) {
+  const queue = await createJetStreamQueue({ servers: nats.url, name });
+  try {
+    return await queue.stats();
+  } finally {
+    await queue.close();
+  }
+}
+
+describe('a cluster of workers on JetStream', () => {
+  it('shares one configuration from the key-value bucket: a change made through the bucket reaches every worker within 5 s', async () => {
+    const name = deploymentName();
+    const first = newFolder();
+    writeFileSync(path.join(first, 'sentcopy.config.json'), JSON.stringify(clusterConfig({ shop: apiKey })));
+    // The second worker has no file of its own: it runs on what the first one seeded.
+    const second = newFolder();
+    const workers = [
+      await runWorker({ configFile: path.join(first, 'sentcopy.config.json'), port: 0, prepareThreads: 0, nats: { url: nats.url, name } }),
+      await runWorker({ configFile: path.join(second, 'sentcopy.config.json'), port: 0, prepareThreads: 0, nats: { url: nats.url, name } }),
+    ];
+    const connection = await connect({ servers: nats.url });
+    try {
+      expect(workers.map((worker) => worker.configSource)).toEqual(['jetstream', 'jetstream']);
+      const [message] = sampleMessages({ projectId: 'shop', count: 1 });
+      expect((await post(workers[1]!.url, apiKey, JSON.stringify([message]))).status).toBe(202);
+      await waitFor(() => storedKeys(path.join(first, 'archive')).length === 1, 10_000, 'the message sent to the second worker');
+
+      const store = await openJetStreamConfigStore({ connection, name });
+      const newKey = 'sc_cluster_new_project_key_000000000000000000';
+      const changedAt = Date.now();
+      await store.write(JSON.stringify(clusterConfig({ shop: apiKey, newcomer: newKey })));
+      const [newcomerMessage] = sampleMessages({ projectId: 'newcomer', count: 1 });
+      const reached = await Promise.all(
+        workers.map(async (worker) => {
+          for (;;) {
+            if ((await post(worker.url, newKey, JSON.stringify([newcomerMessage]))).status === 202) return Date.now() - changedAt;
+            if (Date.now() - changedAt > 10_000) return Infinity;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }),
+      );
+      expect(Math.max(...reached)).toBeLessThan(5_000);
+
+      await expect(store.write('{"version":1,"destinations":{},"projects":{"x":{"destination":"nowhere"}}}')).rejects.toThrow(/projects\.x/);
+      expect(await store.read()).toContain('newcomer');
+      await store.close();
+    } finally {
+      await connection.close();
+      await Promise.all(workers.map((worker) => worker.stop()));
+    }
+  });
+
+  it('stores each of 20,000 messages exactly once while two workers share the stream and one is killed with -9 mid-run', async () => {
+    const total = 20_000;
+    const name = deploymentName();
+    const folder = newFolder();
+    const configFile = path.join(folder, 'sentcopy.config.json');
+    writeFileSync(configFile, JSON.stringify(clusterConfig({ crash: apiKey })));
+    const messages = sampleMessages({ projectId: 'crash', count: total, seed: 31 });
+    const batches: string[] = [];
+    for (let start = 0; start < total; start += 100) batches.push(JSON.stringify(messages.slice(start, start + 100)));
+
+    const workers = [await startChild(configFile, name), await startChild(configFile, name)];
+    onTestFinished(() => {
+      for (const worker of workers) worker.child.kill('SIGKILL');
+    });
+    const alive = [true, true];
+    const acknowledged = new Set<string>();
+    let turn = 0;
+    const producer = (async () => {
+      for (const body of batches) {
+        for (;;) {
+          const index = turn++ % 2;
+          if (!alive[index]) continue;
+          try {
+            const response = await post(workers[index]!.url, apiKey, body);
+            const answer = (await response.json()) as { results: { message_id: string; status: string }[] };
+            expect(response.status).toBe(202);
+            for (const result of answer.results) if (result.status === 'accepted' || result.status === 'duplicate') acknowledged.add(result.message_id);
+            break;
+          } catch (error) {
+            // A batch cut off by the kill may or may not be stored: the producer sends it again elsewhere.
+            if ((error as Error).name === 'AssertionError') throw error;
+          }
+        }
+      }
+    })();
+
+    const root = path.join(folder, 'archive');
+    // Kill one worker once both are busy archiving: it holds claimed messages the other must take over.
+    await waitFor(() => storedKeys(root).length > total / 4, 60_000, 'a quarter of the messages to be stored');
+    alive[0] = false;
+    workers[0]!.child.kill('SIGKILL');
+    await workers[0]!.exited;
+    await producer;
+    expect(acknowledged.size).toBe(total);
+
+    // Slow is allowed on a loaded machine; stuck is not: fail when nothing new is stored for 30 s.
+    for (let stored = storedKeys(root).length, since = Date.now(); stored < total; ) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const now = storedKeys(root).length;
+      if (now > stored) [stored, since] = [now, Date.now()];
+      else if (Date.now() - since > 30_000) throw new Error(`Stuck at ${stored} of ${total} stored: ${JSON.stringify(await queueStats(name))}`);
+    }
+    workers[1]!.child.kill('SIGTERM');
+    await workers[1]!.exited;
+    const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), retry: false });
+    await expectFolderHoldsExactly(root, archiver, messages);
+
+    const connection = await connect({ servers: nats.url });
+    try {
+      expect(await queueStats(name)).toMatchObject({ depth: 0, deadLetters: 0 });
+      // More deliveries than messages: the killed worker's claims were handed to the survivor, or the kill proved nothing.
+      const consumer = await (await jetstreamManager(connection)).consumers.info(`${name.toUpperCase()}_QUEUE`, `${name}-workers`);
+      expect(consumer.delivered.consumer_seq).toBeGreaterThan(total);
+      expect(consumer.num_ack_pending).toBe(0);
+    } finally {
+      await connection.close();
+    }
+  }, 300_000);
+});
