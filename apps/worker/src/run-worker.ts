@@ -70,7 +70,7 @@ export interface RunningWorker {
 
 async function connectToNats(url: string): Promise<NatsConnection> {
   try {
-    return await connect({ servers: url, name: 'sentcopy-worker', maxReconnectAttempts: -1 });
+    return await connect({ servers: url, name: 'sentcopy-worker', maxReconnectAttempts: -1, noAsyncTraces: true });
   } catch (error) {
     // The error message can quote the URL, and with it a password.
     throw new QueueError('storage', `Cannot connect to the NATS server (${(error as { code?: string }).code ?? (error as Error).name}); check the URL and that nats-server runs with JetStream (-js).`, { cause: error });

@@ -177,7 +177,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
 
   let connection: NatsConnection;
   try {
-    connection = options.connection ?? (await connect({ servers: options.servers as string | string[], name: 'sentcopy-worker', maxReconnectAttempts: -1 }));
+    connection = options.connection ?? (await connect({ servers: options.servers as string | string[], name: 'sentcopy-worker', maxReconnectAttempts: -1, noAsyncTraces: true }));
   } catch (error) {
     // The message of a connection error can carry the URL, and with it a password.
     throw new QueueError('storage', `Cannot connect to the NATS server (${(error as { code?: string }).code ?? (error as Error).name}).`, { cause: error });
