@@ -19,6 +19,10 @@ export interface NatsTestServer {
   readonly url: string;
   /** The port it listens on. */
   readonly port: number;
+  /** Kills the server with SIGKILL, keeping its store (a crash). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and store, after `kill()`. */
+  restart(): Promise<void>;
   /** Stops the server and removes its JetStream store. */
   stop(): Promise<void>;
 }
@@ -30,55 +34,69 @@ export interface NatsTestServer {
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsTestServer> {
   const workspace = await mkdtemp(join(tmpdir(), 'sentcopy-nats-'));
   const config = join(workspace, 'nats.conf');
-  await writeFile(
-    config,
-    [
-      'listen: 127.0.0.1:-1',
-      `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
-      `jetstream { store_dir: ${JSON.stringify(join(workspace, 'store'))} }`,
-      '',
-    ].join('\n'),
-  );
   const timeoutMs = options.startTimeoutMs ?? 15_000;
-  const child: ChildProcess = spawn(options.command ?? 'nats-server', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`nats-server did not start within ${timeoutMs} ms. Output: ${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = /Listening for client connections on [^\s]+:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(error);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      fail(error.code === 'ENOENT' ? new Error('nats-server is not installed: `apt-get install nats-server` (the test setup does this in CI).') : error),
+  const launch = async (listen: string): Promise<{ child: ChildProcess; port: number }> => {
+    await writeFile(
+      config,
+      [
+        `listen: ${listen}`,
+        `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
+        `jetstream { store_dir: ${JSON.stringify(join(workspace, 'store'))} }`,
+        '',
+      ].join('\n'),
     );
-    child.once('exit', (code) => fail(new Error(`nats-server exited with code ${code} before listening. Output: ${output}`)));
-  });
-  child.stdout?.resume();
-  child.stderr?.resume();
+    const child: ChildProcess = spawn(options.command ?? 'nats-server', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new Error(`nats-server did not start within ${timeoutMs} ms. Output: ${output}`)), timeoutMs);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        // JetStream is ready once the server says it is ready for connections.
+        const match = /Listening for client connections on [^\s]+:(\d+)[\s\S]*Server is ready/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      };
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        reject(error);
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('error', (error: NodeJS.ErrnoException) =>
+        fail(error.code === 'ENOENT' ? new Error('nats-server is not installed: `apt-get install nats-server` (the test setup does this in CI).') : error),
+      );
+      child.once('exit', (code) => fail(new Error(`nats-server exited with code ${code} before listening. Output: ${output}`)));
+    });
+    child.stdout?.resume();
+    child.stderr?.resume();
+    return { child, port };
+  };
+  const first = await launch('127.0.0.1:-1');
+  const port = first.port;
+  let child = first.child;
+  const exit = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(timer);
+  };
   let stopping: Promise<void> | undefined;
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    kill: () => exit('SIGKILL'),
+    async restart() {
+      await exit('SIGKILL');
+      ({ child } = await launch(`127.0.0.1:${port}`));
+    },
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await exit('SIGTERM');
         await rm(workspace, { recursive: true, force: true });
       })();
       return stopping;

@@ -281,13 +281,21 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     if (closed) throw new QueueError('closed', 'The queue is closed.');
   };
   const nak = (reply: string, delayMs = 0) => connection.publish(reply, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(Math.ceil(delayMs)) })}` : '-NAK');
-  const ackSurely = async (reply: string) => {
-    await connection.request(reply, '+ACK', { timeout: 10_000 });
+  // Acks and naks are idempotent, so one lost while the connection is being re-established (the
+  // reply never comes) is simply sent again.
+  const confirmed = async (reply: string, body: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await connection.request(reply, body, { timeout: 3_000 });
+        return;
+      } catch (error) {
+        if (attempt === 3 || (error as Error).name !== 'TimeoutError') throw error;
+      }
+    }
   };
+  const ackSurely = (reply: string) => confirmed(reply, '+ACK');
   // Waits for the server to take the nak, so a claim right after a release finds the message.
-  const nakSurely = async (reply: string, delayMs: number) => {
-    await connection.request(reply, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(Math.ceil(delayMs)) })}` : '-NAK', { timeout: 10_000 });
-  };
+  const nakSurely = (reply: string, delayMs: number) => confirmed(reply, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(Math.ceil(delayMs)) })}` : '-NAK');
   const getState = async (key: string): Promise<{ value: MessageState; revision: number } | undefined> => {
     const entry = await state.get(key);
     if (entry === null || entry.operation !== 'PUT' || entry.value.byteLength === 0) return undefined;
