@@ -1,6 +1,7 @@
 // `pnpm bench`: every benchmark in one process, each printing ratios against a baseline measured in the same run.
 import { runArchiverBench } from './archiver.mjs';
 import { runAzureBench } from './azure.mjs';
+import { runClusterBench } from './cluster.mjs';
 import { runCodecBench } from './codecs.mjs';
 import { runGcsBench } from './gcs.mjs';
 import { runS3Bench } from './s3.mjs';
@@ -15,3 +16,4 @@ await runAzureBench({ print: console.log });
 await runGcsBench({ print: console.log });
 await runWorkerBench({ print: console.log });
 await runBacklogBench({ print: console.log });
+await runClusterBench({ print: console.log });

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { resolveRetryPolicy } from '@sentcopy/core';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJetStreamQueue, QueueError } from '../src/index.js';
+import { createJetStreamQueue, QueueError, queueRetentionMs } from '../src/index.js';
 import { describeQueueBehaviour } from './queue-behaviour.js';
 
 let nats: NatsTestServer;
@@ -56,4 +59,26 @@ describe('JetStream queue when the NATS server crashes', () => {
       await server.stop();
     }
   }, 60_000);
+});
+
+describe('JetStream retention', () => {
+  it('keeps messages at least as long as the retry policy may retry them, and never shorter', async () => {
+    const hour = 3_600_000;
+    expect(queueRetentionMs(resolveRetryPolicy())).toBe(0);
+    const finite = resolveRetryPolicy({ rateLimited: { maxAgeMs: 24 * hour } });
+    const horizon = finite.outage.maxAgeMs + finite.outage.slowIntervalMs * (1 + finite.outage.slowJitterRatio);
+    expect(queueRetentionMs(finite)).toBeGreaterThanOrEqual(horizon);
+    expect(queueRetentionMs(resolveRetryPolicy({ rateLimited: { maxAgeMs: 30 * 24 * hour } }))).toBeGreaterThanOrEqual(30 * 24 * hour);
+
+    const name = `r${randomBytes(5).toString('hex')}`;
+    const queue = await createJetStreamQueue({ servers: nats.url, name, retentionMs: queueRetentionMs(finite) });
+    const connection = await connect({ servers: nats.url });
+    try {
+      const manager = await jetstreamManager(connection);
+      expect((await manager.streams.info(`${name.toUpperCase()}_QUEUE`)).config.max_age).toBe(queueRetentionMs(finite) * 1_000_000);
+    } finally {
+      await connection.close();
+      await queue.close();
+    }
+  });
 });
