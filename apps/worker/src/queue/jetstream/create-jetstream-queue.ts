@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, StoredMsg, StreamConfig } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, createInbox, headers, nanos, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, createInbox, Empty, headers, nanos, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { ValidationIssue } from '@sentcopy/core';
 import {
   deadLetterKinds,
@@ -268,6 +268,8 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
   }, Math.max(50, Math.floor(ackWaitMs / 3)));
   heartbeat.unref();
 
+  const deleteMarker = headers();
+  deleteMarker.set('KV-Operation', 'DEL');
   const bookkeeping = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>) => {
     const settled = work.then(
@@ -604,11 +606,14 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       } catch (error) {
         throw storeError(error);
       }
-      // Bookkeeping after the ack is not awaited: if it is lost, a leftover state entry only makes a
-      // resubmission count as a duplicate (it was archived), and a missing archived mark only lets a
-      // resubmission be written again, identically, under the same key.
-      // In this order, so that a resubmission always finds one of the two.
-      track((archived === undefined ? Promise.resolve() : archived.put(taken.key, '')).then(() => state.delete(taken.key)));
+      // Bookkeeping after the ack is published without waiting for the streams to confirm: if it is
+      // lost, a leftover state entry only makes a resubmission count as a duplicate (it was
+      // archived), and a missing archived mark only lets a resubmission be written again,
+      // identically, under the same key.
+      // The state entry goes only once the archived mark is stored, so a resubmission finds one of them.
+      const forgetState = () => connection.publish(`$KV.${names.stateBucket}.${taken.key}`, Empty, { headers: deleteMarker });
+      if (archived === undefined) forgetState();
+      else track(archived.put(taken.key, Empty).then(forgetState));
       return true;
     },
 
