@@ -167,6 +167,8 @@ describe('createWorkerMetrics, end to end (config, HTTP intake, queue, processor
       expect(value(scraped, 'sentcopy_http_requests_total', { route: '/v1/archive', status: '201' })).toBe(1);
       expect(value(scraped, 'sentcopy_http_requests_total', { route: '/v1/archive', status: '422' })).toBe(1);
       expect(value(scraped, 'sentcopy_gate_duration_seconds_count', { result: 'archived' })).toBe(1);
+      expect((await fetch(`${url}/v1/dead-letters`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      expect(value(await scrape(), 'sentcopy_http_requests_total', { route: '/v1/dead-letters', status: '401' })).toBe(1);
       expect(value(scraped, 'sentcopy_messages_archived_total', { project: 'shop', channel: gated.channel })).toBe(1);
 
       const processor = createProcessor({
@@ -188,7 +190,8 @@ describe('createWorkerMetrics, end to end (config, HTTP intake, queue, processor
       expect(value(scraped, 'sentcopy_archive_duration_seconds_bucket', { destination: 'local', le: '+Inf' })).toBe(shop.length + blogEmail.length);
       expect(value(scraped, 'sentcopy_queue_depth')).toBe(0);
       expect(value(scraped, 'sentcopy_queue_oldest_pending_age_seconds')).toBe(0);
-      expect(value(scraped, 'sentcopy_http_requests_total', { route: '/metrics', status: '200' })).toBe(1);
+      // The two earlier scrapes; a scrape is counted once it has answered.
+      expect(value(scraped, 'sentcopy_http_requests_total', { route: '/metrics', status: '200' })).toBe(2);
       expect(sumOf(scraped, 'sentcopy_archive_failures_total')).toBe(0);
       expect(sumOf(scraped, 'sentcopy_dead_lettered_total')).toBe(0);
 

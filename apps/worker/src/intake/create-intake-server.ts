@@ -4,6 +4,7 @@ import { ArchiveError, MessageValidationError, validateMessage, type Channel, ty
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
+import { createDeadLetterRoutes } from './dead-letter-routes.js';
 import type { IntakeEvent, IntakeRejection, IntakeServer, IntakeServerOptions } from './intake-options.js';
 import { findJsonSyntaxError } from './json-syntax-error.js';
 import { readBody } from './read-body.js';
@@ -84,6 +85,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   let closing = false;
   // While closing, every answer ends its connection, so keep-alive clients move to another worker and close() need not wait them out.
   const reply = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => send(response, status, body, closing ? { ...headers, connection: 'close' } : headers);
+  const deadLetters = createDeadLetterRoutes({ queue, directory, reply });
 
   function authenticate(request: IncomingMessage): ProjectRoute {
     const header = request.headers.authorization;
@@ -273,9 +275,13 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     const route = (routes as readonly string[]).includes(url.pathname) ? url.pathname : 'other';
     const method = request.method ?? 'GET';
     let status: number;
+    if (deadLetters.handles(url.pathname)) {
+      emit({ type: 'request', route: url.pathname, status: await deadLetters.handle(request, response, url) });
+      return;
+    }
     try {
       const allowed = route === '/v1/messages' || route === '/v1/archive' ? 'POST' : 'GET';
-      if (route === 'other') throw new HttpProblem(404, 'not_found', `No such route. Use POST /v1/messages, POST /v1/archive, GET /healthz, GET /readyz or GET /metrics.`);
+      if (route === 'other') throw new HttpProblem(404, 'not_found', `No such route. Use POST /v1/messages, POST /v1/archive, GET /v1/dead-letters, POST /v1/dead-letters/replay, GET /healthz, GET /readyz or GET /metrics.`);
       if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw new HttpProblem(405, 'method_not_allowed', `Use ${allowed} for ${route}.`, {}, { allow: allowed });
       if (closing && allowed === 'POST') throw new HttpProblem(503, 'shutting_down', 'The worker is shutting down. Retry against another worker or later.', {}, { 'retry-after': '5', connection: 'close' });
       switch (route) {

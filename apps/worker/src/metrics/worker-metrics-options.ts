@@ -35,10 +35,10 @@ export type MetricsRejectReason = 'invalid' | 'wrong_project' | 'channel_disable
 export const metricsRejectReasons: readonly MetricsRejectReason[] = ['invalid', 'wrong_project', 'channel_disabled', 'no_destination', 'too_large', 'unauthorized', 'bad_request', 'queue_unavailable'];
 
 /** Routes counted in `sentcopy_http_requests_total`; any other path is counted as `other`. */
-export type MetricsRoute = '/v1/messages' | '/v1/archive' | '/healthz' | '/readyz' | '/metrics' | 'other';
+export type MetricsRoute = '/v1/messages' | '/v1/archive' | '/v1/dead-letters' | '/v1/dead-letters/replay' | '/healthz' | '/readyz' | '/metrics' | 'other';
 
 /** Every {@link MetricsRoute}, in a stable order. */
-export const metricsRoutes: readonly MetricsRoute[] = ['/v1/messages', '/v1/archive', '/healthz', '/readyz', '/metrics', 'other'];
+export const metricsRoutes: readonly MetricsRoute[] = ['/v1/messages', '/v1/archive', '/v1/dead-letters', '/v1/dead-letters/replay', '/healthz', '/readyz', '/metrics', 'other'];
 
 /**
  * What the metrics count from intake: one event per message decided, one per before-send archive
