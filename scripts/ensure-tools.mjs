@@ -6,6 +6,7 @@ const tools = [
   { command: 'lz4', debianPackage: 'lz4', why: 'checks that LZ4 archives open with the standard lz4 tool' },
   { command: 'openssl', debianPackage: 'openssl', why: 'makes the self-signed certificate Azurite serves HTTPS with, for the token-credential tests' },
   { command: 'nats-server', debianPackage: 'nats-server', why: 'runs the JetStream queue tests against a real NATS server' },
+  { command: 'script', debianPackage: 'bsdutils', why: "answers the CLI's interactive prompts from a real terminal" },
 ];
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -1,6 +1,16 @@
 import { Command } from 'commander';
+import { reportUsageErrors } from './cli-kit/index.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerDestinationsCommand } from './commands/destinations/destinations-command.js';
+import { registerDlqCommand } from './commands/dlq.js';
+import { registerIngestCommand } from './commands/ingest.js';
+import { registerInitCommand } from './commands/init.js';
+import { registerLsCommand } from './commands/ls.js';
+import { registerOpenCommand } from './commands/open.js';
+import { registerShowCommand } from './commands/show.js';
+import { registerVerifyCommand } from './commands/verify.js';
 import { registerWorkerCommand } from './commands/worker.js';
 
 /** Builds the `sentcopy` command line program. */
@@ -8,9 +18,37 @@ export function createProgram(): Command {
   const program = new Command('sentcopy')
     .description('Keep an exact, immutable copy of every message you send, in a bucket you own.')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: true });
+    .configureHelp({ sortSubcommands: true })
+    .addHelpText(
+      'after',
+      `
+Every command takes --json (one JSON document on stdout, errors as {"error":{code,message,hint}})
+and --help with examples. Exit codes: 0 done, 1 failed, 2 wrong command line or configuration,
+3 not found, 4 finished but found problems (rejected lines, corrupt or missing objects),
+5 a destination or worker could not be reached (try again later).
+
+Start here:
+  $ sentcopy init                      write a configuration with a local-folder archive
+  $ sentcopy worker                    take messages over HTTP and archive them
+  $ sentcopy ls --project default      browse what was archived
+  $ sentcopy verify                    re-hash every stored object`,
+    );
+  registerBenchCommand(program);
   registerConfigCommand(program);
   registerDemoCommand(program);
+  registerDestinationsCommand(program);
+  registerDlqCommand(program);
+  registerIngestCommand(program);
+  registerInitCommand(program);
+  registerLsCommand(program);
+  registerOpenCommand(program);
+  registerShowCommand(program);
+  registerVerifyCommand(program);
   registerWorkerCommand(program);
+  const everyCommand = (command: Command): void => {
+    reportUsageErrors(command);
+    command.commands.forEach(everyCommand);
+  };
+  everyCommand(program);
   return program;
 }

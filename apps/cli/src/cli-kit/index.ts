@@ -1,4 +1,5 @@
 export { CliError } from './cli-error.js';
+export { askYesNo, canPrompt, reportUsageErrors, wholeNumber } from './command-line.js';
 export type { CliErrorOptions } from './cli-error.js';
 export { defaultConfigFile, openDestination, readConfig, writeConfig } from './config-file.js';
 export type { LoadedConfig } from './config-file.js';
@@ -6,3 +7,4 @@ export { exitCodes } from './exit-codes.js';
 export type { ExitCode } from './exit-codes.js';
 export { emit, reportError, toCliError } from './output.js';
 export type { OutputOptions } from './output.js';
+export { formatBytes, textTable } from './text-table.js';

@@ -1,0 +1,81 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { defaultConfig } from '@sentcopy/worker';
+import { CliError, defaultConfigFile, emit, exitCodes, writeConfig } from '../cli-kit/index.js';
+
+interface InitOptions {
+  readonly config: string;
+  readonly project: string;
+  readonly archive: string;
+  readonly force?: boolean;
+  readonly json?: boolean;
+}
+
+/** `sentcopy init`: writes a configuration that works at once (a local folder and one project). */
+export function registerInitCommand(program: Command): void {
+  const command = program
+    .command('init')
+    .description('Write a configuration that works at once: a local-folder destination and one project with a new API key (shown only now).')
+    .option('-c, --config <file>', 'configuration file to write', defaultConfigFile)
+    .option('--project <id>', 'id of the project (the project_id your messages carry)', 'default')
+    .option('--archive <dir>', 'archive folder of the local destination, relative to the config file', 'sentcopy-archive')
+    .option('--force', 'overwrite an existing configuration file (its projects and API keys are lost)')
+    .option('--json', 'print the result as JSON (includes the API key)');
+  command
+    .addHelpText(
+      'after',
+      `
+The file holds only the SHA-256 of the API key; the key itself is printed once. Connect a
+cloud bucket later with \`sentcopy destinations connect\`.
+
+Examples:
+  $ sentcopy init
+  $ sentcopy init --project checkout --archive /var/lib/sentcopy/archive -c /etc/sentcopy.json
+  $ KEY=$(sentcopy init --json | jq -r .apiKey)`,
+    )
+    .action(async (options: InitOptions) => init(options));
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function init(options: InitOptions): Promise<void> {
+  const file = path.resolve(options.config);
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(options.project)) {
+    throw new CliError(`--project "${options.project}" is not a valid project id: use 1 to 128 letters, digits, ".", "-" and "_".`, { exitCode: exitCodes.usage, code: 'usage', hint: 'Pick an id such as checkout or marketing-emails.' });
+  }
+  if (options.archive.trim() === '') throw new CliError('--archive must name a folder.', { exitCode: exitCodes.usage, code: 'usage' });
+  if (options.force !== true && (await exists(file))) {
+    throw new CliError(`${file} already exists; it was left unchanged.`, {
+      exitCode: exitCodes.failure,
+      code: 'config_exists',
+      hint: 'Change it with `sentcopy destinations …`, name another file with --config, or pass --force to replace it (its projects and API keys are lost).',
+    });
+  }
+  const { config, apiKey, projectId } = defaultConfig({ root: options.archive, projectId: options.project, keyLabel: 'created by sentcopy init' });
+  await writeConfig(file, config);
+  const archive = path.resolve(path.dirname(file), options.archive);
+  const configFlag = path.resolve(defaultConfigFile) === file ? '' : ` -c ${options.config}`;
+
+  emit(options, { file, project: projectId, apiKey, destination: 'local', archive }, () =>
+    [
+      `Wrote ${file}: project "${projectId}" archives into ${archive}.`,
+      '',
+      'Its API key is shown only now (the file stores its SHA-256):',
+      '',
+      `  export SENTCOPY_KEY=${apiKey}`,
+      '',
+      'Next steps:',
+      `  sentcopy worker${configFlag}                      start the worker (http://127.0.0.1:8787)`,
+      `  sentcopy destinations connect NAME --type s3 …${configFlag} --project ${projectId}   archive into your own bucket`,
+      `  sentcopy destinations show${configFlag}           see where messages go`,
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateApiKey, hashApiKey, type WorkerConfig } from '@sentcopy/worker';
+import { afterAll } from 'vitest';
+
+/** The built CLI. */
+export const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+/** What a CLI run printed and how it ended. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built CLI as a subprocess; `input` is written to its standard input. */
+export function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Fresh temp folders, removed after the test file. */
+export function tempFolders(prefix: string): () => string {
+  const folders: string[] = [];
+  afterAll(() => {
+    for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+  });
+  return () => {
+    const folder = mkdtempSync(path.join(tmpdir(), `sentcopy-cli-${prefix}-`));
+    folders.push(folder);
+    return folder;
+  };
+}
+
+/** Writes a worker configuration with one project per entry, each with a fresh API key; returns the keys. */
+export function writeWorkerConfig(file: string, config: Omit<WorkerConfig, 'version' | 'projects'> & { projects: Record<string, Omit<WorkerConfig['projects'][string], 'api_keys'>> }): Record<string, string> {
+  const keys: Record<string, string> = {};
+  const projects: Record<string, WorkerConfig['projects'][string]> = {};
+  for (const [id, project] of Object.entries(config.projects)) {
+    keys[id] = generateApiKey();
+    projects[id] = { ...project, api_keys: [{ sha256: hashApiKey(keys[id] as string), label: 'test' }] };
+  }
+  writeFileSync(file, `${JSON.stringify({ version: 1, ...config, projects }, null, 2)}\n`, { mode: 0o600 });
+  return keys;
+}
+
+/** A worker started with the built CLI (`sentcopy worker --port 0`). */
+export interface CliWorker {
+  readonly url: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `sentcopy worker -c FILE --port 0` and waits for its start-up line. */
+export async function startCliWorker(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<CliWorker> {
+  const child = spawn(process.execPath, [bin, 'worker', '-c', configFile, '--port', '0', '--json', '--log-level', 'warn'], { cwd: path.dirname(configFile), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.resume();
+  let stderr = '';
+  const started = await new Promise<{ url: string }>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const line = stderr.split('\n').find((candidate) => candidate.startsWith('{'));
+      if (line !== undefined) resolve(JSON.parse(line) as { url: string });
+    });
+    child.once('exit', (code) => reject(new Error(`the worker exited with ${code}: ${stderr}`)));
+  });
+  return {
+    url: started.url,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Every object file under a local-folder destination's root (its `.sentcopy` folder left out), as keys. */
+export function storedKeys(root: string): string[] {
+  try {
+    return readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+      .filter((key) => !key.startsWith('.sentcopy/'))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Polls `check` until it holds or `timeoutMs` passes. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-init-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function sentcopy(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('sentcopy init', { timeout: 20_000 }, () => {
+  it('writes a working configuration (mode 0600) holding only the hash of the API key it prints once', async () => {
+    const run = await sentcopy('init', '--json');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { file: string; project: string; apiKey: string; destination: string; archive: string };
+    const file = path.join(work, 'sentcopy.config.json');
+    expect(result).toMatchObject({ file, project: 'default', destination: 'local', archive: path.join(work, 'sentcopy-archive') });
+    expect(result.apiKey).toMatch(/^sc_[A-Za-z0-9_-]{43}$/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain(result.apiKey);
+    const config = JSON.parse(text);
+    expect(config).toEqual({
+      version: 1,
+      destinations: { local: { type: 'fs', root: 'sentcopy-archive', acknowledge_personal_data: true } },
+      projects: { default: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: sha256(result.apiKey), label: 'created by sentcopy init' }] } },
+    });
+
+    const check = await sentcopy('config', 'check', '--json');
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, destinations: ['local'], projects: ['default'] });
+  });
+
+  it('refuses to overwrite an existing file unless --force, which replaces it with a new key', async () => {
+    const file = path.join(work, 'sentcopy.config.json');
+    const before = readFileSync(file, 'utf8');
+    const refused = await sentcopy('init');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`sentcopy: ${file} already exists; it was left unchanged.`);
+    expect(refused.stderr).toContain('--force');
+    expect(refused.stdout).toBe('');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+
+    const refusedJson = await sentcopy('init', '--json');
+    expect(refusedJson.code).toBe(1);
+    expect(JSON.parse(refusedJson.stdout).error.code).toBe('config_exists');
+
+    const forced = await sentcopy('init', '--force', '--json');
+    expect(forced.code).toBe(0);
+    const { apiKey } = JSON.parse(forced.stdout) as { apiKey: string };
+    const after = JSON.parse(readFileSync(file, 'utf8'));
+    expect(after.projects.default.api_keys).toEqual([{ sha256: sha256(apiKey), label: 'created by sentcopy init' }]);
+    expect(readFileSync(file, 'utf8')).not.toBe(before);
+  });
+
+  it('takes --project and --archive, and prints the key and the next steps', async () => {
+    const run = await sentcopy('init', '-c', 'shop.json', '--project', 'checkout', '--archive', 'copies/shop');
+    expect(run.code).toBe(0);
+    const key = /export SENTCOPY_KEY=(sc_[A-Za-z0-9_-]+)/.exec(run.stdout)?.[1];
+    expect(key).toBeDefined();
+    expect(run.stdout).toContain(`project "checkout" archives into ${path.join(work, 'copies/shop')}`);
+    expect(run.stdout).toContain('Next steps:');
+    expect(run.stdout).toContain('sentcopy worker -c shop.json');
+    const config = JSON.parse(readFileSync(path.join(work, 'shop.json'), 'utf8'));
+    expect(config.destinations.local.root).toBe('copies/shop');
+    expect(Object.keys(config.projects)).toEqual(['checkout']);
+    expect(config.projects.checkout.api_keys[0].sha256).toBe(sha256(key as string));
+  });
+
+  it('names a bad option (exit 2) and has examples in --help', async () => {
+    const bad = await sentcopy('init', '-c', 'bad.json', '--project', 'no spaces allowed', '--json');
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout).error.message).toContain('--project "no spaces allowed" is not a valid project id');
+    const unknown = await sentcopy('init', '--bucket', 'x');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--bucket'");
+    const help = await sentcopy('init', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Examples:');
+    expect(help.stdout).toContain('--archive <dir>');
+  });
+});
