@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { runCli, tempFolders } from './ingest-fixture.js';
+import { tempFolders } from './ingest-fixture.js';
+import { runCli } from './run-cli.js';
 
 const newFolder = tempFolders('bench');
 const benchFolders = () => new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('sentcopy-bench-')));

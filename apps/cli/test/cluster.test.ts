@@ -3,12 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { hashApiKey } from '@sentcopy/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, runCli } from './run-cli.js';
 
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-cluster-'));
 let nats: NatsTestServer;
 const children: ChildProcess[] = [];
@@ -21,16 +20,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runCli(args, { cwd, env });
 
 function startWorker(cwd: string, env: NodeJS.ProcessEnv): Promise<{ url: string; configSource: string }> {
   const child = spawn(process.execPath, [bin, 'worker', '--port', '0', '--json'], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });

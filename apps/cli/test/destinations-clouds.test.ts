@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -6,10 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAzurite, startGcsServer, type AzuriteServer, type GcsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, runCli } from './run-cli.js';
 
 // `destinations connect` for Azure (Azurite) and GCS (the JSON-API test server): the per-type
 // options land in the right fields, the probe runs against the real store, public ones are refused.
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-destinations-clouds-'));
 const configFile = path.join(work, 'sentcopy.config.json');
 
@@ -23,25 +22,9 @@ let azurite: AzuriteServer;
 let gcs: GcsTestServer;
 let env: NodeJS.ProcessEnv;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+const sentcopy = (...args: string[]) => runCli(args, { cwd: work, env });
 
-function sentcopy(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const json = (run: Run) => JSON.parse(run.stdout) as Record<string, any>;
+const json = (run: CliRun) => JSON.parse(run.stdout) as Record<string, any>;
 const destinationsInFile = () => (JSON.parse(readFileSync(configFile, 'utf8')) as { destinations: Record<string, unknown> }).destinations;
 
 async function createContainer(access?: 'container' | 'blob'): Promise<string> {

@@ -2,44 +2,27 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, type CliRun, runCli } from './run-cli.js';
 
 // Command-line mistakes, the personal-data acknowledgement and delete's confirmation, on the
 // local-folder destination (the S3 and live-worker cases are in destinations.test.ts).
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-destinations-prompts-'));
 const configFile = path.join(work, 'sentcopy.config.json');
 const env = { ...process.env };
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the built CLI without a terminal (stdin closed). */
-function sentcopy(...args: string[]): Promise<Run> {
+function sentcopy(...args: string[]): Promise<CliRun> {
   return sentcopyIn(work, ...args);
 }
 
-function sentcopyIn(cwd: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const sentcopyIn = (cwd: string, ...args: string[]) => runCli(args, { cwd, env });
 
 /**
  * Runs the built CLI on a pseudo-terminal (util-linux `script`), answering its one yes/no prompt
  * with `answer` once the question appears. The terminal merges stderr into stdout.
  */
-function sentcopyOnTerminal(answer: 'y' | 'n', ...args: string[]): Promise<Run> {
+function sentcopyOnTerminal(answer: 'y' | 'n', ...args: string[]): Promise<CliRun> {
   const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
   const command = [process.execPath, bin, ...args].map(quote).join(' ');
   return new Promise((resolve, reject) => {
@@ -59,7 +42,7 @@ function sentcopyOnTerminal(answer: 'y' | 'n', ...args: string[]): Promise<Run> 
   });
 }
 
-const json = (run: Run) => JSON.parse(run.stdout) as Record<string, any>;
+const json = (run: CliRun) => JSON.parse(run.stdout) as Record<string, any>;
 const readConfigFile = () => JSON.parse(readFileSync(configFile, 'utf8')) as { destinations: Record<string, Record<string, unknown>>; projects: Record<string, { destination?: string; channels: string[]; api_keys: unknown[] }> };
 
 beforeAll(async () => {

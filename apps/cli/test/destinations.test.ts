@@ -3,12 +3,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, type CliRun, runCli } from './run-cli.js';
 
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-destinations-'));
 const configFile = path.join(work, 'sentcopy.config.json');
 const credentials = { accessKeyId: 'AKIDSENTCOPYCLITEST', secretAccessKey: `cli-secret-${createHash('sha256').update(work).digest('hex').slice(0, 16)}` };
@@ -19,26 +18,10 @@ let s3: S3TestServer;
 let worker: ChildProcessWithoutNullStreams | undefined;
 let apiKey: string;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+/** Runs the built CLI without a terminal, asynchronously so the S3 server in this process keeps answering. */
+const sentcopy = (...args: string[]) => runCli(args, { cwd: work, env });
 
-/** Runs the built CLI without a terminal (stdin closed), asynchronously so the S3 server in this process keeps answering. */
-function sentcopy(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const json = (run: Run) => JSON.parse(run.stdout) as Record<string, any>;
+const json = (run: CliRun) => JSON.parse(run.stdout) as Record<string, any>;
 const readConfigFile = () => JSON.parse(readFileSync(configFile, 'utf8')) as { destinations: Record<string, Record<string, unknown>>; projects: Record<string, { destination?: string; channels: string[] }> };
 const s3Options = (bucket: string) => ['--type', 's3', '--bucket', bucket, '--endpoint', s3.endpoint, '--force-path-style', '--region', 'us-east-1', '--access-key-id-env', 'SC_TEST_KEY_ID', '--secret-access-key-env', 'SC_TEST_SECRET'];
 const archivedKeys = (bucket: string) => s3.listKeys(bucket).filter((key) => !key.startsWith('.sentcopy-probe/'));

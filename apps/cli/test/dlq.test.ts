@@ -4,7 +4,8 @@ import { gunzipSync } from 'node:zlib';
 import { createArchiver, sampleMessages, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startCliWorker, storedKeys, tempFolders, waitFor, writeWorkerConfig, type CliWorker } from './ingest-fixture.js';
+import { startCliWorker, storedKeys, tempFolders, waitFor, writeWorkerConfig, type CliWorker } from './ingest-fixture.js';
+import { runCli } from './run-cli.js';
 
 const newFolder = tempFolders('dlq');
 

@@ -6,7 +6,8 @@ import { createArchiver, sampleMessages, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { faults, startFaultProxy, startS3Server, type TestCredentials } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startCliWorker, storedKeys, tempFolders, waitFor, writeWorkerConfig, type CliWorker } from './ingest-fixture.js';
+import { startCliWorker, storedKeys, tempFolders, waitFor, writeWorkerConfig, type CliWorker } from './ingest-fixture.js';
+import { runCli } from './run-cli.js';
 
 const newFolder = tempFolders('ingest');
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

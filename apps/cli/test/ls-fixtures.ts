@@ -1,29 +1,9 @@
 // Shared by the ls, show and verify tests: messages with known recipients, campaigns and dates,
-// archived with the real archiver, and the built CLI run as a subprocess.
-import { execFile } from 'node:child_process';
+// archived with the real archiver.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createArchiver, type DestinationV1, type ProfileName } from '@sentcopy/core';
-
-export const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-
-/** What a CLI run printed and how it exited. */
-export interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the built CLI without blocking this process (the S3 test server runs in it). */
-export function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import type { CliRun } from './run-cli.js';
 
 /** Parses a run's stdout as JSON, with the run in the error when it is not. */
 export function json<T = Record<string, unknown>>(run: CliRun): T {

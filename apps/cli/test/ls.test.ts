@@ -6,7 +6,8 @@ import { createFsDestination } from '@sentcopy/destination-fs';
 import { createS3Destination } from '@sentcopy/destination-s3';
 import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ana, archiveMessages, ben, fsEntry, json, otherPhone, phone, pushToken, runCli, s3Entry, s3Env, s3Settings, sampleArchiveMessages, writeConfigFile, type ArchivedMessage } from './ls-fixtures.js';
+import { ana, archiveMessages, ben, fsEntry, json, otherPhone, phone, pushToken, s3Entry, s3Env, s3Settings, sampleArchiveMessages, writeConfigFile, type ArchivedMessage } from './ls-fixtures.js';
+import { runCli } from './run-cli.js';
 
 interface LsJson {
   prefix: string;

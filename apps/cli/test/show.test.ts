@@ -5,7 +5,8 @@ import { createFsDestination } from '@sentcopy/destination-fs';
 import { createS3Destination } from '@sentcopy/destination-s3';
 import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ana, archiveMessages, ben, emailHtml, fsEntry, json, phone, runCli, s3Entry, s3Env, s3Settings, sampleArchiveMessages, writeConfigFile, type ArchivedMessage } from './ls-fixtures.js';
+import { ana, archiveMessages, ben, emailHtml, fsEntry, json, phone, s3Entry, s3Env, s3Settings, sampleArchiveMessages, writeConfigFile, type ArchivedMessage } from './ls-fixtures.js';
+import { runCli } from './run-cli.js';
 
 interface ShowJson {
   key: string;

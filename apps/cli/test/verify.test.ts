@@ -7,7 +7,8 @@ import { createFsDestination } from '@sentcopy/destination-fs';
 import { createS3Destination } from '@sentcopy/destination-s3';
 import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ana, archiveMessages, fsEntry, json, runCli, s3Entry, s3Env, s3Settings, sampleArchiveMessages, writeConfigFile, type ArchivedMessage } from './ls-fixtures.js';
+import { ana, archiveMessages, fsEntry, json, s3Entry, s3Env, s3Settings, sampleArchiveMessages, writeConfigFile, type ArchivedMessage } from './ls-fixtures.js';
+import { runCli } from './run-cli.js';
 
 interface VerifyJson {
   ok: boolean;
