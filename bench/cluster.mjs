@@ -5,7 +5,8 @@
 // and the medians are compared. `node bench/cluster.mjs [messages] [rounds]`; part of `pnpm bench`.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,6 +46,17 @@ async function preload(natsUrl, name, messages) {
   }
 }
 
+// Busy and total CPU time of the whole machine (Linux /proc/stat), to tell a scaling limit of the
+// software from a machine that has no idle core left.
+function machineCpu() {
+  if (!existsSync('/proc/stat')) return undefined;
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  const idle = ticks[3] + (ticks[4] ?? 0);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  return { busy: total - idle, total };
+}
+
 async function drainRound({ workers, natsUrl, stub, configFile, messages }) {
   const name = `bench${randomBytes(4).toString('hex')}`;
   await preload(natsUrl, name, messages);
@@ -56,11 +68,16 @@ async function drainRound({ workers, natsUrl, stub, configFile, messages }) {
     const low = messages.length * 0.1;
     const high = messages.length * 0.9;
     let lowAt;
+    let cpuAtLow;
     for (;;) {
       const count = await stored();
       const now = performance.now();
-      if (lowAt === undefined && count >= low) lowAt = now;
-      if (count >= high) return (high - low) / ((now - lowAt) / 1000);
+      if (lowAt === undefined && count >= low) [lowAt, cpuAtLow] = [now, machineCpu()];
+      if (count >= high) {
+        const cpu = machineCpu();
+        const busy = cpu === undefined || cpuAtLow === undefined ? undefined : (cpu.busy - cpuAtLow.busy) / (cpu.total - cpuAtLow.total);
+        return { rate: (high - low) / ((now - lowAt) / 1000), busy };
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
@@ -85,19 +102,22 @@ export async function runClusterBench({ print = console.log, count = 20_000, rou
   try {
     const messages = sampleMessages({ projectId: 'bench', count, seed: 7 });
     const rates = { 1: [], 2: [] };
+    const busy = { 1: [], 2: [] };
     for (let round = 0; round < rounds; round++) {
       for (const workers of [1, 2]) {
-        const rate = await drainRound({ workers, natsUrl: nats.url, stub, configFile, messages });
-        rates[workers].push(rate);
-        process.stderr.write(`  cluster round ${round + 1}: ${workers} worker(s) ${rate.toFixed(0)} msg/s\n`);
+        const result = await drainRound({ workers, natsUrl: nats.url, stub, configFile, messages });
+        rates[workers].push(result.rate);
+        if (result.busy !== undefined) busy[workers].push(result.busy);
+        process.stderr.write(`  cluster round ${round + 1}: ${workers} worker(s) ${result.rate.toFixed(0)} msg/s${result.busy === undefined ? '' : `, machine CPU ${(result.busy * 100).toFixed(0)}% busy`}\n`);
       }
     }
     const one = median(rates[1]);
     const two = median(rates[2]);
-    const figures = { messages: count, rounds, oneWorkerPerSecond: Math.round(one), twoWorkersPerSecond: Math.round(two), ratio: Number((two / one).toFixed(2)) };
-    print(`\ncluster (JetStream, instant S3 stub, ${count} mixed messages, median of ${rounds} rounds, steady 10–90% of the drain)`);
-    print(`  1 worker  ${figures.oneWorkerPerSecond} msg/s`);
-    print(`  2 workers ${figures.twoWorkersPerSecond} msg/s`);
+    const percent = (values) => (values.length === 0 ? 'n/a' : `${(median(values) * 100).toFixed(0)}%`);
+    const figures = { messages: count, rounds, cores: availableParallelism(), oneWorkerPerSecond: Math.round(one), twoWorkersPerSecond: Math.round(two), ratio: Number((two / one).toFixed(2)) };
+    print(`\ncluster (JetStream, instant S3 stub, ${count} mixed messages, median of ${rounds} rounds, steady 10–90% of the drain, ${figures.cores} cores)`);
+    print(`  1 worker  ${figures.oneWorkerPerSecond} msg/s, machine CPU ${percent(busy[1])} busy`);
+    print(`  2 workers ${figures.twoWorkersPerSecond} msg/s, machine CPU ${percent(busy[2])} busy`);
     print(`  ratio 2 workers / 1 worker: ${figures.ratio}`);
     return figures;
   } finally {
