@@ -226,7 +226,7 @@ export interface QueueStats {
  * `false`. A lease that ran out but was not claimed again is still held.
  *
  * Implementations: the embedded queue (`createEmbeddedQueue`, a local file store, one process)
- * and, later, NATS JetStream (many workers, one stream).
+ * and NATS JetStream (`createJetStreamQueue`, many workers, one stream).
  */
 export interface MessageQueue {
   /** Which implementation this is, e.g. `embedded`. */
@@ -235,7 +235,8 @@ export interface MessageQueue {
    * Stores a batch. Resolves once every accepted message is durably on disk (written and flushed),
    * with one result per input, in order. Messages already queued (same project and message id) or
    * archived within the de-duplication window are reported as `duplicate` and not stored again.
-   * The batch is all or nothing: on failure nothing was stored. Throws a `QueueError` of kind
+   * The embedded queue takes a batch all or nothing: on failure nothing was stored (JetStream may
+   * have stored part of it; sending the batch again answers those `duplicate`). Throws a `QueueError` of kind
    * `invalid_input`, before storing anything, when an entry is malformed or too large.
    */
   enqueue(messages: readonly QueueMessageInput[]): Promise<EnqueueResult[]>;
