@@ -133,7 +133,7 @@ describe('queue failure and graceful close', () => {
     const response = await setup.post('/v1/messages', [withId(sms, 'q-1'), withId(email, 'q-2'), { ...withId(sms, 'q-bad'), to: 5 }]);
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
-    expect(await response.json()).toEqual({ error: { code: 'queue_unavailable', message: expect.stringContaining('nothing was accepted') } });
+    expect(await response.json()).toEqual({ error: { code: 'queue_unavailable', message: expect.stringContaining('Send it again later') } });
     expect(setup.events.filter((event) => event.type === 'rejected').map((event) => (event as { reason: string }).reason).sort()).toEqual(['invalid', 'queue_unavailable', 'queue_unavailable']);
     expect(setup.events.some((event) => event.type === 'accepted')).toBe(false);
     expect(setup.logs).toContainEqual(expect.objectContaining({ level: 'error', event: 'intake.enqueue_failed', project: 'shop', messages: 2 }));
