@@ -74,6 +74,15 @@ Examples:
     .description('Validate a configuration file and list every problem by path.')
     .argument('[file]', 'the configuration file', defaultConfigFile)
     .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Exit 0 when valid, 2 with every problem by path when not, 3 when the file does not exist.
+
+Examples:
+  $ sentcopy config check
+  $ sentcopy config check /etc/sentcopy.json --json`,
+    )
     .action(async (file: string, options: { json?: boolean }) => {
       const absolute = path.resolve(file);
       const parsed = parseConfigText(await readText(absolute), absolute);
@@ -87,6 +96,16 @@ Examples:
     .addOption(natsOption())
     .addOption(natsNameOption())
     .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Nothing is stored when the file has problems (exit 2). Secrets stay { "env": "NAME" } references,
+read on each worker.
+
+Examples:
+  $ sentcopy config push cluster.json --nats nats://10.0.0.5:4222
+  $ SENTCOPY_NATS_URL=nats://10.0.0.5:4222 sentcopy config push cluster.json --nats-name staging`,
+    )
     .action(async (file: string, options: ClusterOptions) => {
       const absolute = path.resolve(file);
       const text = await readText(absolute);
@@ -105,6 +124,13 @@ Examples:
     .addOption(natsOption())
     .addOption(natsNameOption())
     .option('--json', 'print a JSON summary instead of the configuration (with --out)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ sentcopy config pull --nats nats://10.0.0.5:4222 > cluster.json
+  $ sentcopy config pull --out cluster.json --json`,
+    )
     .action(async (options: ClusterOptions & { out?: string }) => {
       const { text, bucket } = await withStore(options, async (store) => ({ text: await store.read(), bucket: store.bucket }));
       if (text === undefined) {
