@@ -64,10 +64,20 @@ describe('a cluster of workers on JetStream', () => {
     writeFileSync(path.join(first, 'sentcopy.config.json'), JSON.stringify(clusterConfig({ shop: apiKey })));
     // The second worker has no file of its own: it runs on what the first one seeded.
     const second = newFolder();
+    // Credentials in the URL (this server ignores them) must never reach a log line or an error.
+    const url = nats.url.replace('nats://', 'nats://sentcopy:hunter2-secret@');
+    const logs: string[] = [];
+    const logger = (entry: object) => logs.push(JSON.stringify(entry));
     const workers = [
-      await runWorker({ configFile: path.join(first, 'sentcopy.config.json'), port: 0, prepareThreads: 0, nats: { url: nats.url, name } }),
-      await runWorker({ configFile: path.join(second, 'sentcopy.config.json'), port: 0, prepareThreads: 0, nats: { url: nats.url, name } }),
+      await runWorker({ configFile: path.join(first, 'sentcopy.config.json'), port: 0, prepareThreads: 0, nats: { url, name }, logger }),
+      await runWorker({ configFile: path.join(second, 'sentcopy.config.json'), port: 0, prepareThreads: 0, nats: { url, name }, logger }),
     ];
+    const refused = await runWorker({ configFile: path.join(second, 'sentcopy.config.json'), port: 0, nats: { url: 'nats://sentcopy:hunter2-secret@127.0.0.1:1', name } }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(refused?.message).toMatch(/Cannot connect to the NATS server/);
+    expect(String(refused?.message)).not.toContain('hunter2');
     const connection = await connect({ servers: nats.url });
     try {
       expect(workers.map((worker) => worker.configSource)).toEqual(['jetstream', 'jetstream']);
@@ -94,6 +104,8 @@ describe('a cluster of workers on JetStream', () => {
       await expect(store.write('{"version":1,"destinations":{},"projects":{"x":{"destination":"nowhere"}}}')).rejects.toThrow(/projects\.x/);
       expect(await store.read()).toContain('newcomer');
       await store.close();
+      expect(logs.some((line) => line.includes('config.seeded'))).toBe(true);
+      expect(logs.join('\n')).not.toContain('hunter2');
     } finally {
       await connection.close();
       await Promise.all(workers.map((worker) => worker.stop()));
