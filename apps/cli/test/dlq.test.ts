@@ -3,6 +3,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createArchiver, sampleMessages, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
+import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCliWorker, storedKeys, tempFolders, waitFor, writeWorkerConfig, type CliWorker } from './ingest-fixture.js';
 import { runCli } from './run-cli.js';
@@ -18,7 +19,9 @@ interface DeadLetterJson {
   dead_at: string;
 }
 
-describe('sentcopy dlq', () => {
+// The same commands against a worker on each queue: the embedded one, and a JetStream cluster of one.
+describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq (%s queue)', (queue) => {
+  let nats: NatsTestServer | undefined;
   let work: string;
   let keys: Record<string, string>;
   let worker: CliWorker;
@@ -35,9 +38,13 @@ describe('sentcopy dlq', () => {
       destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true } },
       projects: { shop: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'] }, blog: { destination: 'local', channels: ['sms', 'email', 'push', 'whatsapp'] } },
     });
-    worker = await startCliWorker(path.join(work, 'sentcopy.config.json'));
+    if (queue === 'jetstream') nats = await startNatsServer();
+    worker = await startCliWorker(path.join(work, 'sentcopy.config.json'), nats === undefined ? {} : { SENTCOPY_NATS_URL: nats.url });
   });
-  afterAll(async () => worker?.stop());
+  afterAll(async () => {
+    await worker?.stop();
+    await nats?.stop();
+  });
 
   it('lists real dead letters with their reasons, and replays them once the cause is fixed', async () => {
     const root = path.join(work, 'archive');

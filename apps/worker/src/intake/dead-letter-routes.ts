@@ -144,7 +144,7 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLe
     let filter: DeadLetterFilter;
     if (selection.ids !== undefined) {
       const ids = selection.ids;
-      if (!Array.isArray(ids) || ids.length === 0 || ids.length > maxReplayIds || ids.some((id) => typeof id !== 'string' || id === '' || id.length > 100)) {
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > maxReplayIds || ids.some((id) => typeof id !== 'string' || id === '' || id.length > 1000)) {
         throw new RouteProblem(400, 'bad_request', `ids must be a non-empty array of at most ${maxReplayIds} dead-letter ids (strings).`);
       }
       filter = { project: route.id, ids: ids as string[] };
