@@ -490,7 +490,15 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     messageHeaders.set(header.messageId, Buffer.from(messageId, 'utf8').toString('base64url'));
     messageHeaders.set(header.enqueuedAt, String(enqueuedAt));
     if (notBefore !== undefined) messageHeaders.set(header.notBefore, String(notBefore));
-    return client.publish(names.queueSubject(project), payload, { msgID: `${key}.${generation}`, headers: messageHeaders });
+    // A publish whose acknowledgement was lost (a reconnect) is sent again under the same
+    // Nats-Msg-Id, which the stream stores once within its duplicate window.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await client.publish(names.queueSubject(project), payload, { msgID: `${key}.${generation}`, headers: messageHeaders, timeout: 4_000 });
+      } catch (error) {
+        if (attempt === 2 || (error as Error).name !== 'TimeoutError') throw error;
+      }
+    }
   };
 
   const queue: JetStreamQueue = {
