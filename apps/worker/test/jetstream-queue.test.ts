@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect, headers } from '@nats-io/transport-node';
 import { resolveRetryPolicy } from '@sentcopy/core';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +77,42 @@ describe('JetStream retention', () => {
     try {
       const manager = await jetstreamManager(connection);
       expect((await manager.streams.info(`${name.toUpperCase()}_QUEUE`)).config.max_age).toBe(queueRetentionMs(finite) * 1_000_000);
+    } finally {
+      await connection.close();
+      await queue.close();
+    }
+  });
+});
+
+describe('JetStream queue fed garbage', () => {
+  it('drops what it did not publish and survives damaged state, without holding up good messages', async () => {
+    const name = `g${randomBytes(5).toString('hex')}`;
+    const queue = await createJetStreamQueue({ servers: nats.url, name, ackWaitMs: 1_000 });
+    const connection = await connect({ servers: nats.url });
+    try {
+      const [first] = await queue.enqueue([{ project: 'acme', messageId: 'good-1', payload: '{"n":1}' }]);
+      // Someone else's messages on the queue's subjects, with and without headers that look like ours.
+      const js = jetstream(connection);
+      await js.publish(`${name}.queue.x`, new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
+      const forged = headers();
+      forged.set('Sc-Id', '../../etc/passwd');
+      forged.set('Sc-Generation', '0zzz');
+      await js.publish(`${name}.queue.eA`, '{}', { headers: forged });
+      // A damaged state entry for a queued message.
+      const damaged = await new Kvm(connection).open(`${name}-state`);
+      await damaged.put(first!.id!, 'not json {');
+      await queue.enqueue([{ project: 'acme', messageId: 'good-2', payload: '{"n":2}' }]);
+
+      const claimed: string[] = [];
+      for (let round = 0; round < 20 && claimed.length < 2; round++) {
+        for (const message of await queue.claim({ limit: 10, waitMs: 200 })) {
+          claimed.push(message.messageId);
+          expect(await queue.ack(message)).toBe(true);
+        }
+      }
+      expect(claimed.sort()).toEqual(['good-1', 'good-2']);
+      expect((await queue.enqueue([{ project: 'acme', messageId: 'good-1', payload: '{"n":1}' }]))[0]!.status).toBe('duplicate');
+      await expect.poll(async () => (await queue.stats()).depth, { timeout: 5_000 }).toBe(0);
     } finally {
       await connection.close();
       await queue.close();

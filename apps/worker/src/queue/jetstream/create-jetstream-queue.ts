@@ -103,8 +103,14 @@ function deliveryInfo(reply: string): { delivered: number; seq: number } {
   return { delivered: Number(tokens[base]), seq: Number(tokens[base + 1]) };
 }
 
-function parseState(value: Uint8Array): MessageState {
-  return JSON.parse(decoder.decode(value)) as MessageState;
+/** A state entry, or `undefined` for one that is not (written by something else, or damaged). */
+function parseState(value: Uint8Array): MessageState | undefined {
+  try {
+    const parsed = JSON.parse(decoder.decode(value)) as MessageState;
+    return typeof parsed === 'object' && parsed !== null && typeof parsed.g === 'string' && Array.isArray(parsed.history) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function filterMatches(record: StoredDeadLetter, filter: DeadLetterFilter | undefined): boolean {
@@ -300,8 +306,8 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
   const nakSurely = (reply: string, delayMs: number) => confirmed(reply, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(Math.ceil(delayMs)) })}` : '-NAK');
   const getState = async (key: string): Promise<{ value: MessageState; revision: number } | undefined> => {
     const entry = await state.get(key);
-    if (entry === null || entry.operation !== 'PUT' || entry.value.byteLength === 0) return undefined;
-    return { value: parseState(entry.value), revision: entry.revision };
+    const value = entry === null || entry.operation !== 'PUT' ? undefined : parseState(entry.value);
+    return value === undefined ? undefined : { value, revision: entry!.revision };
   };
   const putState = async (key: string, value: MessageState) => {
     await state.put(key, JSON.stringify(value));
@@ -528,7 +534,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
             // Both lookups at once: the archived check rarely hits, and then the new state entry is taken back.
             const [created, archivedAlready] = await Promise.all([state.create(key, JSON.stringify(initial)).then((revision) => revision, (error: unknown) => error as Error), wasArchived]);
             if (typeof created !== 'number') {
-              if ((await getState(key)) !== undefined) return { status: 'duplicate', id: key };
+              if ((await state.get(key))?.operation === 'PUT') return { status: 'duplicate', id: key };
               throw created;
             }
             if (archivedAlready) {
