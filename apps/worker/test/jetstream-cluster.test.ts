@@ -15,6 +15,9 @@ import { tempFolders } from './temp-folders.js';
 
 const newFolder = tempFolders('jetstream-cluster');
 const apiKey = 'sc_cluster_test_key_00000000000000000000000000';
+// `pnpm --filter @sentcopy/worker soak` kills the workers of the cluster test many times, in turn.
+const soak = process.env.SENTCOPY_SOAK === '1';
+const kills = soak ? 8 : 1;
 let nats: NatsTestServer;
 let fixture: string | undefined;
 beforeAll(async () => {
@@ -112,7 +115,7 @@ describe('a cluster of workers on JetStream', () => {
     }
   });
 
-  it('stores each of 20,000 messages exactly once while two workers share the stream and one is killed with -9 mid-run', async () => {
+  it(`stores each of 20,000 messages exactly once while two workers share the stream and ${soak ? 'they are killed with -9 in turn' : 'one is killed with -9 mid-run'}`, async () => {
     const total = 20_000;
     const name = deploymentName();
     const folder = newFolder();
@@ -149,11 +152,19 @@ describe('a cluster of workers on JetStream', () => {
     })();
 
     const root = path.join(folder, 'archive');
-    // Kill one worker once both are busy archiving: it holds claimed messages the other must take over.
-    await waitFor(() => storedKeys(root).length > total / 4, 60_000, 'a quarter of the messages to be stored');
-    alive[0] = false;
-    workers[0]!.child.kill('SIGKILL');
-    await workers[0]!.exited;
+    // Kill one worker once both are busy archiving: it holds claimed messages the other must take
+    // over. The soak kills them in turn, restarting each, as often as `kills` says.
+    for (let kill = 0; kill < kills; kill++) {
+      const victim = kill % 2;
+      await waitFor(() => storedKeys(root).length > ((kill + 1) * total) / (kills + 3), 60_000, `${kill + 1} part(s) of the messages to be stored`);
+      alive[victim] = false;
+      workers[victim]!.child.kill('SIGKILL');
+      await workers[victim]!.exited;
+      if (soak) {
+        workers[victim] = await startChild(configFile, name);
+        alive[victim] = true;
+      }
+    }
     await producer;
     expect(acknowledged.size).toBe(total);
 
@@ -164,8 +175,11 @@ describe('a cluster of workers on JetStream', () => {
       if (now > stored) [stored, since] = [now, Date.now()];
       else if (Date.now() - since > 30_000) throw new Error(`Stuck at ${stored} of ${total} stored: ${JSON.stringify(await queueStats(name))}`);
     }
-    workers[1]!.child.kill('SIGTERM');
-    await workers[1]!.exited;
+    for (const [index, worker] of workers.entries()) {
+      if (!alive[index]) continue;
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
     const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), retry: false });
     await expectFolderHoldsExactly(root, archiver, messages);
 
@@ -179,5 +193,5 @@ describe('a cluster of workers on JetStream', () => {
     } finally {
       await connection.close();
     }
-  }, 300_000);
+  }, soak ? 900_000 : 300_000);
 });

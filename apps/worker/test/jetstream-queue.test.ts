@@ -6,6 +6,7 @@ import { resolveRetryPolicy } from '@sentcopy/core';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJetStreamQueue, QueueError, queueRetentionMs } from '../src/index.js';
+import { messageKey } from '../src/queue/jetstream/jetstream-names.js';
 import { describeQueueBehaviour } from './queue-behaviour.js';
 
 let nats: NatsTestServer;
@@ -113,6 +114,39 @@ describe('JetStream queue fed garbage', () => {
       expect(claimed.sort()).toEqual(['good-1', 'good-2']);
       expect((await queue.enqueue([{ project: 'acme', messageId: 'good-1', payload: '{"n":1}' }]))[0]!.status).toBe('duplicate');
       await expect.poll(async () => (await queue.stats()).depth, { timeout: 5_000 }).toBe(0);
+    } finally {
+      await connection.close();
+      await queue.close();
+    }
+  });
+});
+
+describe('JetStream queue after a worker died between recording a message and publishing it', () => {
+  it('publishes the message when it is submitted again, so the duplicate answer never hides a loss', async () => {
+    const name = `u${randomBytes(5).toString('hex')}`;
+    const queue = await createJetStreamQueue({ servers: nats.url, name });
+    const connection = await connect({ servers: nats.url });
+    try {
+      const message = { project: 'acme', messageId: 'm-1', payload: '{"n":1,"text":"héllo"}' };
+      // Recreate what the dead worker left: the state entry of m-1, still marked unpublished, and
+      // nothing in the stream (shaped like the entry of a message that was queued for real).
+      const [template] = await queue.enqueue([{ project: 'acme', messageId: 'm-0', payload: '{}' }]);
+      const entries = await new Kvm(connection).open(`${name}-state`);
+      const shape = (await entries.get(template!.id!))!.json<Record<string, unknown>>();
+      const first = { id: messageKey('acme', 'm-1') };
+      await entries.put(first.id, JSON.stringify({ ...shape, m: 'm-1', g: '0died', e: Date.now(), u: 1 }));
+      const [zero] = await queue.claim({ limit: 1 });
+      expect(await queue.ack(zero!)).toBe(true);
+      expect((await queue.stats()).depth).toBe(0);
+
+      expect((await queue.enqueue([message]))[0]).toEqual({ status: 'duplicate', id: first.id });
+      const [claimed] = await queue.claim({ limit: 1, waitMs: 3_000 });
+      expect(claimed).toMatchObject({ id: first.id, messageId: 'm-1' });
+      expect(Buffer.from(claimed!.payload).toString('utf8')).toBe(message.payload);
+      expect(await queue.ack(claimed!)).toBe(true);
+      // Submitted once more: published copies are not multiplied.
+      expect((await queue.enqueue([message]))[0]!.status).toBe('duplicate');
+      expect((await queue.stats()).depth).toBe(0);
     } finally {
       await connection.close();
       await queue.close();

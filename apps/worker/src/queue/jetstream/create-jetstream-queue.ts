@@ -40,8 +40,14 @@ interface MessageState {
   m: string;
   /** enqueued at */
   e: number;
-  /** generation: changes whenever a new copy is published (replay, hurry); older copies are dropped */
+  /** generation: a new one for each life of the message (enqueue, replay); copies of another are dropped */
   g: string;
+  /**
+   * 1 until the copy of this generation is known to be in the stream: a worker that dies between
+   * writing this entry and publishing leaves it set, and whoever meets the entry publishes again
+   * (under the same Nats-Msg-Id, so the stream keeps one copy).
+   */
+  u?: 1;
   /** not before (epoch ms), when it has to wait */
   n?: number;
   /** stream sequence of the copy held back by a delayed nak, so `hurry()` can republish it */
@@ -78,6 +84,8 @@ interface Delivery {
 
 const header = {
   id: 'Sc-Id',
+  /** Set on a copy published again (`hurry`): its first delivery reads the state. */
+  copy: 'Sc-Copy',
   generation: 'Sc-Generation',
   messageId: 'Sc-Message-Id',
   enqueuedAt: 'Sc-Enqueued-At',
@@ -366,39 +374,53 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       d: 0,
       c: 0,
     };
-    const fresh = delivered === 1 && headerNotBefore <= now && generation.startsWith('0');
+    const fresh = delivered === 1 && headerNotBefore <= now && generation.startsWith('0') && headerOf(header.copy) === '';
     if (!fresh) {
-      const found = await getState(key);
-      if (found !== undefined && found.value.g !== generation) {
-        // A newer copy of this message was published (hurry, replay): this one is obsolete.
-        connection.publish(reply, '+ACK');
-        return undefined;
-      }
-      if (found !== undefined) current = found.value;
-      const notBefore = found === undefined ? headerNotBefore : (current.n ?? 0);
-      if (notBefore > now) {
-        // Deliveries between the last count and this one were handed out (and lost with a crash).
-        const waiting: MessageState = { ...current, s: seq, d: current.d + Math.max(0, delivered - 1 - current.c), c: delivered };
-        if (found === undefined) await putState(key, waiting);
-        else if (!(await state.update(key, JSON.stringify(waiting), found.revision).then(() => true, () => false))) {
+      // Reads the entry and writes the decision with a compare-and-set; when someone else wrote
+      // the entry meanwhile (hurry(), another copy's delivery), decides again on what is there now.
+      for (let attempt = 0; ; attempt++) {
+        const found = await getState(key);
+        if (found !== undefined && found.value.g !== generation) {
+          // A copy from another life of this message (before a dead letter was replayed): obsolete.
           connection.publish(reply, '+ACK');
           return undefined;
         }
-        nak(reply, notBefore - now);
-        return undefined;
-      }
-      if (found !== undefined && (current.s !== undefined || current.n !== undefined)) {
-        const settled: MessageState = { ...current, d: current.d + (delivered - current.c), c: delivered };
-        delete settled.s;
-        delete settled.n;
-        try {
-          await state.update(key, JSON.stringify(settled), found.revision);
-        } catch {
-          // hurry() republished it meanwhile; the new copy will be delivered instead.
+        if (found === undefined && attempt > 0) {
+          // The entry went while we looked: another copy was archived or dead-lettered.
           connection.publish(reply, '+ACK');
           return undefined;
         }
-        current = settled;
+        const base = found?.value ?? current;
+        // A copy published by hurry() is due now, whatever the entry still says.
+        const notBefore = headerOf(header.copy) !== '' ? 0 : found === undefined ? headerNotBefore : (base.n ?? 0);
+        let next: MessageState | undefined;
+        if (notBefore > now) {
+          // Deliveries between the last count and this one were handed out (and lost with a crash).
+          next = { ...base, s: seq, d: base.d + Math.max(0, delivered - 1 - base.c), c: delivered };
+        } else if (found !== undefined && (base.s !== undefined || base.n !== undefined || base.u !== undefined)) {
+          next = { ...base, d: base.d + (delivered - base.c), c: delivered };
+          delete next.s;
+          delete next.n;
+        }
+        if (next !== undefined) delete next.u;
+        const written =
+          next === undefined ||
+          (found === undefined
+            ? await putState(key, next).then(() => true)
+            : await state.update(key, JSON.stringify(next), found.revision).then(
+                () => true,
+                () => false,
+              ));
+        if (!written) {
+          if (attempt < 5) continue;
+          throw new QueueError('storage', 'The state of a message kept changing while it was delivered.');
+        }
+        if (notBefore > now) {
+          nak(reply, notBefore - now);
+          return undefined;
+        }
+        current = next ?? base;
+        break;
       }
     }
     const deliveries = current.d + (delivered - current.c);
@@ -450,6 +472,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
 
   const waitingState = (lease: Lease, notBefore: number, changes: Partial<MessageState> = {}): MessageState => {
     const next: MessageState = { ...lease.state, ...changes, d: lease.deliveries, c: lease.delivered };
+    delete next.u;
     if (notBefore > Date.now()) {
       next.n = notBefore;
       next.s = lease.seq;
@@ -489,8 +512,9 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     }
   };
 
-  const publishCopy = async (key: string, project: string, messageId: string, enqueuedAt: number, generation: string, payload: Uint8Array, notBefore?: number) => {
+  const publishCopy = async (key: string, project: string, messageId: string, enqueuedAt: number, generation: string, payload: Uint8Array, notBefore?: number, copyOf?: number) => {
     const messageHeaders: MsgHdrs = headers();
+    if (copyOf !== undefined) messageHeaders.set(header.copy, String(copyOf));
     messageHeaders.set(header.id, key);
     messageHeaders.set(header.generation, generation);
     messageHeaders.set(header.messageId, Buffer.from(messageId, 'utf8').toString('base64url'));
@@ -500,11 +524,27 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     // Nats-Msg-Id, which the stream stores once within its duplicate window.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await client.publish(names.queueSubject(project), payload, { msgID: `${key}.${generation}`, headers: messageHeaders, timeout: 4_000 });
+        return await client.publish(names.queueSubject(project), payload, { msgID: `${key}.${generation}${copyOf === undefined ? '' : `.${copyOf}`}`, headers: messageHeaders, timeout: 4_000 });
       } catch (error) {
         if (attempt === 2 || (error as Error).name !== 'TimeoutError') throw error;
       }
     }
+  };
+
+  // Clears the `u` mark once the copy is stored, without waiting: only if nobody wrote the entry
+  // since (a worker that did has seen the copy delivered, and cleared the mark itself).
+  const confirmPublished = (key: string, value: MessageState, revision: number) => {
+    const confirmed = { ...value };
+    delete confirmed.u;
+    const expect = headers();
+    expect.set('Nats-Expected-Last-Subject-Sequence', String(revision));
+    connection.publish(`$KV.${names.stateBucket}.${key}`, JSON.stringify(confirmed), { headers: expect });
+  };
+  /** Publishes the copy of an entry that may never have been published (its writer died first). */
+  const publishUnconfirmed = async (key: string, found: { value: MessageState; revision: number }, payload: Uint8Array) => {
+    const { value } = found;
+    await publishCopy(key, value.p, value.m, value.e, value.g, payload, value.n);
+    confirmPublished(key, value, found.revision);
   };
 
   const queue: JetStreamQueue = {
@@ -529,13 +569,18 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
             const enqueuedAt = Date.now();
             // Generations starting with 0 mark a first publish, whose first delivery needs no state lookup.
             const generation = `0${randomBytes(6).toString('base64url')}`;
-            const initial: MessageState = { p: input.project, m: input.messageId, e: enqueuedAt, g: generation, attempts: 0, history: [], d: 0, c: 0 };
+            const initial: MessageState = { p: input.project, m: input.messageId, e: enqueuedAt, g: generation, u: 1, attempts: 0, history: [], d: 0, c: 0 };
             if (input.notBefore !== undefined && input.notBefore > enqueuedAt) initial.n = input.notBefore;
             // Both lookups at once: the archived check rarely hits, and then the new state entry is taken back.
             const [created, archivedAlready] = await Promise.all([state.create(key, JSON.stringify(initial)).then((revision) => revision, (error: unknown) => error as Error), wasArchived]);
             if (typeof created !== 'number') {
-              if ((await state.get(key))?.operation === 'PUT') return { status: 'duplicate', id: key };
-              throw created;
+              const existing = await state.get(key);
+              if (existing?.operation !== 'PUT') throw created;
+              const found = await getState(key);
+              // Queued by a worker that may have died before publishing: publish it now, so the
+              // `duplicate` answer is true.
+              if (found?.value.u === 1) await publishUnconfirmed(key, found, input.body);
+              return { status: 'duplicate', id: key };
             }
             if (archivedAlready) {
               await state.delete(key);
@@ -547,6 +592,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
               await state.delete(key).catch(() => undefined);
               throw error;
             }
+            confirmPublished(key, initial, created);
             return { status: 'accepted', id: key };
           }),
         );
@@ -779,16 +825,19 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         await scanDeadLetters(checked, 1, async (record, seq, payload) => {
           const generation = newGeneration();
           const enqueuedAt = Date.now();
-          let queuedAgain = (await getState(record.id)) !== undefined;
-          if (!queuedAgain) {
-            const fresh: MessageState = { p: record.project, m: record.messageId, e: enqueuedAt, g: generation, attempts: 0, history: [], d: 0, c: 0 };
-            try {
-              await state.create(record.id, JSON.stringify(fresh));
-              await publishCopy(record.id, record.project, record.messageId, enqueuedAt, generation, payload);
-            } catch (error) {
-              if ((await getState(record.id))?.value.g === generation) throw error;
-              queuedAgain = true;
-            }
+          const fresh: MessageState = { p: record.project, m: record.messageId, e: enqueuedAt, g: generation, u: 1, attempts: 0, history: [], d: 0, c: 0 };
+          const created = await state.create(record.id, JSON.stringify(fresh)).then(
+            (revision) => revision,
+            () => undefined,
+          );
+          const queuedAgain = created === undefined;
+          if (created === undefined) {
+            const found = await getState(record.id);
+            if (found === undefined) throw new QueueError('storage', 'The state of a replayed dead letter could not be written.');
+            if (found.value.u === 1) await publishUnconfirmed(record.id, found, payload);
+          } else {
+            await publishCopy(record.id, record.project, record.messageId, enqueuedAt, generation, payload);
+            confirmPublished(record.id, fresh, created);
           }
           await manager.streams.deleteMessage(names.deadStream, seq, false);
           if (queuedAgain) alreadyQueued++;
@@ -823,13 +872,22 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
             }
             const held = await manager.direct.getMessage(names.queueStream, { seq: current.s });
             if (held === null) continue;
-            const generation = newGeneration();
-            const next: MessageState = { ...current, g: generation, c: 0 };
+            // The copy goes first and keeps the generation: whatever happens next (a crash, a worker
+            // claiming the held copy meanwhile), one of the two is delivered; both at worst, which the
+            // write-once destination absorbs.
+            await publishCopy(key, current.p, current.m, current.e, current.g, held.data, undefined, current.s);
+            const next: MessageState = { ...current, c: 0 };
             delete next.n;
             delete next.s;
-            if (!(await state.update(key, JSON.stringify(next), found.revision).then(() => true, () => false))) continue;
-            await publishCopy(key, current.p, current.m, current.e, generation, held.data);
-            // The held copy is obsolete now; removing it keeps the depth honest (a late delivery is dropped anyway).
+            delete next.u;
+            let revision = found.revision;
+            for (let attempt = 0; attempt < 3; attempt++) {
+              if (await state.update(key, JSON.stringify(next), revision).then(() => true, () => false)) break;
+              // The copy may already have been delivered (which clears the schedule) or archived.
+              const now = await getState(key);
+              if (now === undefined || now.value.n === undefined) break;
+              revision = now.revision;
+            }
             await manager.streams.deleteMessage(names.queueStream, current.s, false).catch(() => false);
             moved++;
           }
