@@ -153,3 +153,22 @@ describe('JetStream queue after a worker died between recording a message and pu
     }
   });
 });
+
+describe('JetStream queue on a server without JetStream', () => {
+  it('says how to start the server, instead of failing obscurely', async () => {
+    const plain = await startNatsServer({ jetstream: false });
+    try {
+      const error = await createJetStreamQueue({ servers: plain.url, name: 'x' }).then(
+        async (queue) => {
+          await queue.close();
+          return undefined;
+        },
+        (caught: unknown) => caught,
+      );
+      expect(QueueError.isInstance(error) && error.kind).toBe('storage');
+      expect((error as Error).message).toContain('nats-server -js');
+    } finally {
+      await plain.stop();
+    }
+  });
+});

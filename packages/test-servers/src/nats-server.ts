@@ -5,6 +5,8 @@ import { join } from 'node:path';
 
 /** Options for {@link startNatsServer}. */
 export interface NatsServerOptions {
+  /** Run JetStream; `false` starts a server without it (to test the error). @default true */
+  readonly jetstream?: boolean;
   /** Largest message the server accepts, in bytes. @default 8388608 (8 MiB) */
   readonly maxPayloadBytes?: number;
   /** The `nats-server` executable. @default `nats-server` on the PATH (Debian package `nats-server`) */
@@ -41,7 +43,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       [
         `listen: ${listen}`,
         `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
-        `jetstream { store_dir: ${JSON.stringify(join(workspace, 'store'))} }`,
+        options.jetstream === false ? '' : `jetstream { store_dir: ${JSON.stringify(join(workspace, 'store'))} }`,
         '',
       ].join('\n'),
     );

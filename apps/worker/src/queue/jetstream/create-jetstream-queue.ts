@@ -197,7 +197,15 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     throw new QueueError('storage', `Cannot connect to the NATS server (${(error as { code?: string }).code ?? (error as Error).name}).`, { cause: error });
   }
   const ownsConnection = options.connection === undefined;
-  const manager = await jetstreamManager(connection);
+  let manager: JetStreamManager;
+  try {
+    manager = await jetstreamManager(connection);
+  } catch (error) {
+    if (ownsConnection) await connection.close().catch(() => undefined);
+    throw /jetstream.*not enabled|no responders/i.test(String((error as Error).message))
+      ? new QueueError('storage', 'The NATS server does not run JetStream: start it with `nats-server -js` (and a store folder, `-sd DIR`).', { cause: error })
+      : storeError(error);
+  }
   const client: JetStreamClient = jetstream(connection);
   const serverMaxPayload = connection.info?.max_payload ?? 1024 * 1024;
   const maxPayloadBytes = Math.min(options.maxPayloadBytes ?? 64 * 1024 * 1024, serverMaxPayload - headerRoomBytes);
@@ -207,7 +215,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
   try {
     await ensureStream(manager, {
       name: names.queueStream,
-      subjects: [names.queueSubject('*').replace(/\.[^.]+$/, '.>')],
+      subjects: [names.queueSubject()],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
@@ -906,7 +914,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         const depth = queueInfo.state.messages;
         let oldestEnqueuedAt: number | undefined;
         if (depth > 0) {
-          const first = await manager.direct.getMessage(names.queueStream, { seq: queueInfo.state.first_seq, next_by_subj: `${names.queueSubject('x').replace(/\.[^.]+$/, '.>')}` });
+          const first = await manager.direct.getMessage(names.queueStream, { seq: queueInfo.state.first_seq, next_by_subj: names.queueSubject() });
           const enqueued = Number(first?.header?.get(header.enqueuedAt) ?? NaN);
           oldestEnqueuedAt = Number.isFinite(enqueued) ? enqueued : first?.time.getTime();
         }

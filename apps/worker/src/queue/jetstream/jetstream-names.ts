@@ -13,8 +13,8 @@ export interface JetStreamNames {
   readonly stateBucket: string;
   /** Key-value bucket of archived ids, kept for the de-duplication window. */
   readonly archivedBucket: string;
-  /** Subject of a project's queued messages. */
-  queueSubject(project: string): string;
+  /** Subject of a project's queued messages (`project` omitted: all of them). */
+  queueSubject(project?: string): string;
   /** Subject of a project's dead letters (`project` omitted: all of them). */
   deadSubject(project?: string): string;
 }
@@ -31,7 +31,7 @@ export function jetStreamNames(name: string): JetStreamNames {
     consumer: `${name}-workers`,
     stateBucket: `${name}-state`,
     archivedBucket: `${name}-archived`,
-    queueSubject: (project) => `${name}.queue.${projectToken(project)}`,
+    queueSubject: (project) => `${name}.queue.${project === undefined ? '>' : projectToken(project)}`,
     deadSubject: (project) => `${name}.dead.${project === undefined ? '>' : projectToken(project)}`,
   };
 }
