@@ -77,11 +77,6 @@ interface Lease {
   timer: NodeJS.Timeout;
 }
 
-interface Delivery {
-  readonly message: Msg;
-  readonly receivedAt: number;
-}
-
 const header = {
   id: 'Sc-Id',
   /** Set on a copy published again (`hurry`): its first delivery reads the state. */
@@ -256,7 +251,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
 
   const nextSubject = `$JS.API.CONSUMER.MSG.NEXT.${names.queueStream}.${names.consumer}`;
   const inboxPrefix = createInbox();
-  const buffer: Delivery[] = [];
+  const buffer: Msg[] = [];
   const pulls = new Map<string, { done: boolean }>();
   const leases = new Map<string, Lease>();
   const wakers = new Set<() => void>();
@@ -277,7 +272,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       } else if (closed) {
         connection.publish(message.reply, '-NAK');
       } else {
-        buffer.push({ message, receivedAt: Date.now() });
+        buffer.push(message);
       }
       wake();
     },
@@ -286,7 +281,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
   // Live workers keep their claims (and deliveries not handed out yet) from the server's ack wait.
   const heartbeat = setInterval(() => {
     for (const lease of leases.values()) connection.publish(lease.reply, '+WPI');
-    for (const delivery of buffer) connection.publish(delivery.message.reply!, '+WPI');
+    for (const message of buffer) connection.publish(message.reply!, '+WPI');
   }, Math.max(50, Math.floor(ackWaitMs / 3)));
   heartbeat.unref();
 
@@ -357,8 +352,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     });
 
   /** Decides what a delivery is: a message to hand out, or one to hold back (not ready) or drop (stale copy). */
-  const examine = async (delivery: Delivery, leaseMs: number): Promise<ClaimedMessage | undefined> => {
-    const { message } = delivery;
+  const examine = async (message: Msg, leaseMs: number): Promise<ClaimedMessage | undefined> => {
     const reply = message.reply!;
     const { delivered, seq } = deliveryInfo(reply);
     const headerOf = (name: string) => message.headers?.get(name) ?? '';
@@ -624,7 +618,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       const drainBuffer = async () => {
         while (buffer.length > 0 && claimed.length < limit && !closed) {
           const batch = buffer.splice(0, limit - claimed.length);
-          const results = await Promise.all(batch.map((delivery) => examine(delivery, leaseMs)));
+          const results = await Promise.all(batch.map((message) => examine(message, leaseMs)));
           for (const result of results) if (result !== undefined) claimed.push(result);
         }
       };
@@ -935,7 +929,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         nak(lease.reply, lease.expiresAt - now);
       }
       leases.clear();
-      for (const delivery of buffer.splice(0)) nak(delivery.message.reply!);
+      for (const message of buffer.splice(0)) nak(message.reply!);
       await Promise.all(bookkeeping);
       try {
         await connection.flush();
