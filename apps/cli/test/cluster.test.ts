@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
@@ -83,6 +83,24 @@ describe('sentcopy worker --nats and sentcopy config', () => {
       }),
     );
     expect(Math.max(...reached)).toBeLessThan(5_000);
+
+    // The destinations commands change the cluster's configuration directly with --nats; the
+    // workers apply it live (the probe runs here, against the folder the workers write to).
+    const moved = path.join(work, 'moved-archive');
+    const connected = await run(['destinations', 'connect', 'moved', '--type', 'fs', '--root', moved, '--project', 'newcomer', '--acknowledge-pii', '--nats', nats.url, '--json'], work);
+    expect(connected.code).toBe(0);
+    expect(JSON.parse(connected.stdout)).toMatchObject({ destination: 'moved', projects: ['newcomer'] });
+    const shown = await run(['destinations', 'show', '--json', '--nats', nats.url], work);
+    expect((JSON.parse(shown.stdout).destinations as { name: string }[]).map((entry) => entry.name)).toEqual(['local', 'moved']);
+    const connectedAt = Date.now();
+    let landed = false;
+    for (let attempt = 0; !landed && Date.now() - connectedAt < 10_000; attempt++) {
+      await send(workers[attempt % 2]!.url, newKey, 'newcomer', `moved-${attempt}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      landed = existsSync(moved) && readdirSync(moved, { recursive: true }).some((entry) => String(entry).endsWith('.json.gz'));
+    }
+    expect(landed).toBe(true);
+    expect(Date.now() - connectedAt).toBeLessThan(5_000);
 
     writeFileSync(edited, JSON.stringify({ version: 1, destinations: {}, projects: { x: { destination: 'nowhere' } } }));
     const refused = await run(['config', 'push', edited, '--json', '--nats-name', name], work, env);

@@ -2,17 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationV1 } from '@sentcopy/core';
-import { buildDestination, loadConfigFile, validateConfig, ConfigError, type WorkerConfig } from '@sentcopy/worker';
+import { buildDestination, loadConfigFile, parseConfigText, validateConfig, ConfigError, type WorkerConfig } from '@sentcopy/worker';
 import { CliError } from './cli-error.js';
+import { withClusterStore, type ClusterLocation } from './cluster-config.js';
 import { exitCodes } from './exit-codes.js';
 
 /** The configuration file commands use when `--config` is not given. */
 export const defaultConfigFile = 'sentcopy.config.json';
 
-/** A configuration read from its file. */
+/** A configuration read from its file, or from a cluster's key-value bucket. */
 export interface LoadedConfig {
-  /** Absolute path of the file. */
+  /** Absolute path of the file, or for a cluster a phrase naming its bucket (for messages). */
   readonly file: string;
+  /** The cluster it was read from, when it was; {@link saveConfig} writes it back there. */
+  readonly cluster?: ClusterLocation;
   /** Folder relative paths in the configuration are resolved against. */
   readonly baseDir: string;
   /** The validated configuration. */
@@ -20,10 +23,21 @@ export interface LoadedConfig {
 }
 
 /**
- * Reads and validates the configuration file. A missing file is a usage error that says how to
- * create one; an invalid one lists every problem by path.
+ * Reads and validates the configuration file, or with `cluster` the configuration a cluster of
+ * workers shares. A missing file is a usage error that says how to create one; an invalid one lists
+ * every problem by path.
  */
-export async function readConfig(file: string = defaultConfigFile): Promise<LoadedConfig> {
+export async function readConfig(file: string = defaultConfigFile, cluster?: ClusterLocation): Promise<LoadedConfig> {
+  if (cluster !== undefined) {
+    return withClusterStore(cluster, async (store) => {
+      const text = await store.read();
+      const where = `the cluster's ${store.bucket} bucket`;
+      if (text === undefined) {
+        throw new CliError(`${where[0]!.toUpperCase()}${where.slice(1)} holds no configuration yet.`, { exitCode: exitCodes.notFound, code: 'config_missing', hint: 'Start a worker with --nats (it seeds the bucket from its file) or run `sentcopy config push FILE`.' });
+      }
+      return { file: where, cluster, baseDir: process.cwd(), config: parseConfigText(text, where) };
+    });
+  }
   const absolute = path.resolve(file);
   try {
     return { file: absolute, baseDir: path.dirname(absolute), config: await loadConfigFile(absolute) };
@@ -51,6 +65,17 @@ export async function writeConfig(file: string, config: WorkerConfig): Promise<v
     await rm(temporary, { force: true });
     throw error;
   }
+}
+
+/**
+ * Saves a changed configuration where it was read from: the file (see {@link writeConfig}), or the
+ * cluster's bucket, which every worker of the cluster watches.
+ */
+export async function saveConfig(loaded: LoadedConfig, config: WorkerConfig): Promise<void> {
+  if (loaded.cluster === undefined) return writeConfig(loaded.file, config);
+  const result = validateConfig(config);
+  if (!result.ok) throw new ConfigError(loaded.file, result.issues);
+  await withClusterStore(loaded.cluster, (store) => store.write(`${JSON.stringify(config, null, 2)}\n`));
 }
 
 /**

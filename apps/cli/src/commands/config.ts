@@ -1,9 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, Option } from 'commander';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { openJetStreamConfigStore, parseConfigText, type JetStreamConfigStore } from '@sentcopy/worker';
-import { CliError, defaultConfigFile, emit, exitCodes } from '../cli-kit/index.js';
+import type { Command } from 'commander';
+import { parseConfigText } from '@sentcopy/worker';
+import { addClusterOptions, CliError, clusterOf, defaultConfigFile, emit, exitCodes, withClusterStore, type ClusterLocation } from '../cli-kit/index.js';
 
 interface ClusterOptions {
   nats?: string;
@@ -11,34 +10,12 @@ interface ClusterOptions {
   json?: boolean;
 }
 
-const natsOption = () => new Option('--nats <url>', 'NATS server of the cluster').env('SENTCOPY_NATS_URL');
-const natsNameOption = () => new Option('--nats-name <name>', 'deployment name the workers were started with').default('sentcopy');
-
-async function withStore<T>(options: ClusterOptions, use: (store: JetStreamConfigStore) => Promise<T>): Promise<T> {
-  if (options.nats === undefined || options.nats === '') {
+function requireCluster(options: ClusterOptions): ClusterLocation {
+  const cluster = clusterOf(options);
+  if (cluster === undefined) {
     throw new CliError('No NATS server given.', { exitCode: exitCodes.usage, code: 'usage', hint: 'Pass --nats nats://HOST:4222 or set SENTCOPY_NATS_URL.' });
   }
-  let connection: NatsConnection;
-  try {
-    connection = await connect({ servers: options.nats, name: 'sentcopy-cli', timeout: 5_000 });
-  } catch (error) {
-    // Never echo the URL: it may hold a password.
-    throw new CliError(`Cannot reach the NATS server (${(error as { code?: string }).code ?? (error as Error).name}).`, {
-      exitCode: exitCodes.unavailable,
-      code: 'nats_unreachable',
-      hint: 'Check the URL and that nats-server runs with JetStream (-js).',
-    });
-  }
-  try {
-    const store = await openJetStreamConfigStore({ connection, name: options.natsName });
-    try {
-      return await use(store);
-    } finally {
-      await store.close();
-    }
-  } finally {
-    await connection.close();
-  }
+  return cluster;
 }
 
 async function readText(file: string): Promise<string> {
@@ -89,12 +66,11 @@ Examples:
       emit(options, { file: absolute, ok: true, destinations: Object.keys(parsed.destinations), projects: Object.keys(parsed.projects) }, () => `${absolute} is valid: ${Object.keys(parsed.destinations).length} destination(s), ${Object.keys(parsed.projects).length} project(s).`);
     });
 
-  config
+  const push = config
     .command('push')
     .description("Validate a configuration file and make it the cluster's configuration.")
-    .argument('[file]', 'the configuration file', defaultConfigFile)
-    .addOption(natsOption())
-    .addOption(natsNameOption())
+    .argument('[file]', 'the configuration file', defaultConfigFile);
+  addClusterOptions(push, true)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -110,19 +86,18 @@ Examples:
       const absolute = path.resolve(file);
       const text = await readText(absolute);
       parseConfigText(text, absolute);
-      const bucket = await withStore(options, async (store) => {
+      const bucket = await withClusterStore(requireCluster(options), async (store) => {
         await store.write(text);
         return store.bucket;
       });
       emit(options, { file: absolute, bucket, pushed: true }, () => `Stored ${absolute} in the ${bucket} bucket; every worker of the cluster applies it within seconds.`);
     });
 
-  config
+  const pull = config
     .command('pull')
     .description("Print the cluster's configuration, or write it to a file.")
-    .option('-o, --out <file>', 'write it to this file (mode 0600) instead of printing it')
-    .addOption(natsOption())
-    .addOption(natsNameOption())
+    .option('-o, --out <file>', 'write it to this file (mode 0600) instead of printing it');
+  addClusterOptions(pull, true)
     .option('--json', 'print a JSON summary instead of the configuration (with --out)')
     .addHelpText(
       'after',
@@ -132,7 +107,7 @@ Examples:
   $ sentcopy config pull --out cluster.json --json`,
     )
     .action(async (options: ClusterOptions & { out?: string }) => {
-      const { text, bucket } = await withStore(options, async (store) => ({ text: await store.read(), bucket: store.bucket }));
+      const { text, bucket } = await withClusterStore(requireCluster(options), async (store) => ({ text: await store.read(), bucket: store.bucket }));
       if (text === undefined) {
         throw new CliError(`The ${bucket} bucket holds no configuration yet.`, { exitCode: exitCodes.notFound, code: 'config_missing', hint: 'Start a worker with --nats (it seeds the bucket from its file) or run `sentcopy config push FILE`.' });
       }

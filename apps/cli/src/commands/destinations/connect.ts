@@ -1,12 +1,14 @@
 import { Command, Option } from 'commander';
 import type { DestinationType } from '@sentcopy/worker';
-import { askYesNo, canPrompt, CliError, defaultConfigFile, emit, exitCodes, readConfig } from '../../cli-kit/index.js';
+import { addClusterOptions, askYesNo, canPrompt, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig } from '../../cli-kit/index.js';
 import { addFieldOptions, addProjectOptions, applyFieldOptions, applyProjectOptions, checkRequiredOptions, destinationTypes, type ParsedOptions } from './destination-options.js';
 import { describeSettings } from './describe-destination.js';
 import { checkConfig, probeAndSave } from './save-destination.js';
 
 interface ConnectOptions extends ParsedOptions {
   readonly config: string;
+  readonly nats?: string;
+  readonly natsName?: string;
   readonly type: DestinationType;
   readonly acknowledgePii?: boolean;
   readonly skipProbe?: boolean;
@@ -28,6 +30,7 @@ export function registerConnectCommand(destinations: Command): void {
     .option('--json', 'print the result as JSON');
   addProjectOptions(command);
   addFieldOptions(command);
+  addClusterOptions(command);
   command
     .addHelpText(
       'after',
@@ -60,7 +63,7 @@ async function connect(name: string, options: ConnectOptions): Promise<void> {
   if (!namePattern.test(name)) {
     throw new CliError(`"${name}" cannot name a destination: use 1 to 64 letters, digits, - and _.`, { exitCode: exitCodes.usage, code: 'usage', hint: 'Pick a name such as prod-s3.' });
   }
-  const loaded = await readConfig(options.config);
+  const loaded = await readConfig(options.config, clusterOf(options));
   if (Object.hasOwn(loaded.config.destinations, name)) {
     throw new CliError(`A destination named "${name}" already exists in ${loaded.file}.`, {
       exitCode: exitCodes.usage,

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { WorkerConfig } from '@sentcopy/worker';
-import { askYesNo, canPrompt, CliError, defaultConfigFile, emit, exitCodes, readConfig, writeConfig } from '../../cli-kit/index.js';
+import { addClusterOptions, askYesNo, canPrompt, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig, saveConfig } from '../../cli-kit/index.js';
 import { findDestination, projectsUsing } from './destination-options.js';
 
 interface DeleteOptions {
   readonly config: string;
+  readonly nats?: string;
+  readonly natsName?: string;
   readonly yes?: boolean;
   readonly force?: boolean;
   readonly json?: boolean;
@@ -20,6 +22,7 @@ export function registerDeleteCommand(destinations: Command): void {
     .option('-y, --yes', 'do not ask for confirmation (required when no terminal can ask)')
     .option('--force', 'delete it although projects use it: they are left without a destination, their new messages are refused and the worker dead-letters their queued ones')
     .option('--json', 'print the result as JSON');
+  addClusterOptions(command);
   command
     .addHelpText(
       'after',
@@ -38,7 +41,7 @@ Examples:
 }
 
 async function remove(name: string, options: DeleteOptions): Promise<void> {
-  const loaded = await readConfig(options.config);
+  const loaded = await readConfig(options.config, clusterOf(options));
   findDestination(loaded.config, loaded.file, name);
   const users = projectsUsing(loaded.config, name);
   if (users.length > 0 && options.force !== true) {
@@ -64,7 +67,7 @@ async function remove(name: string, options: DeleteOptions): Promise<void> {
       projects[id] = rest;
     } else projects[id] = project;
   }
-  await writeConfig(loaded.file, { ...loaded.config, destinations, projects });
+  await saveConfig(loaded, { ...loaded.config, destinations, projects });
   emit(options, { file: loaded.file, deleted: name, detachedProjects: users }, () =>
     [
       `Deleted destination "${name}" from ${loaded.file}; the objects archived in it were not touched.`,

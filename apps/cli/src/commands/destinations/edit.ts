@@ -1,11 +1,13 @@
 import { Command, Option } from 'commander';
-import { CliError, defaultConfigFile, emit, exitCodes, readConfig } from '../../cli-kit/index.js';
+import { addClusterOptions, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig } from '../../cli-kit/index.js';
 import { addFieldOptions, addProjectOptions, anyChangeGiven, applyFieldOptions, applyProjectOptions, clearList, findDestination, projectsUsing, type ParsedOptions } from './destination-options.js';
 import { describeSettings } from './describe-destination.js';
 import { probeAndSave } from './save-destination.js';
 
 interface EditOptions extends ParsedOptions {
   readonly config: string;
+  readonly nats?: string;
+  readonly natsName?: string;
   readonly clear?: string[];
   readonly skipProbe?: boolean;
   readonly json?: boolean;
@@ -23,6 +25,7 @@ export function registerEditCommand(destinations: Command): void {
     .option('--json', 'print the result as JSON');
   addProjectOptions(command);
   addFieldOptions(command);
+  addClusterOptions(command);
   command
     .addHelpText(
       'after',
@@ -40,7 +43,7 @@ Examples:
 }
 
 async function edit(name: string, options: EditOptions): Promise<void> {
-  const loaded = await readConfig(options.config);
+  const loaded = await readConfig(options.config, clusterOf(options));
   const current = findDestination(loaded.config, loaded.file, name);
   const clear = options.clear ?? [];
   if (!anyChangeGiven(options) && clear.length === 0) {

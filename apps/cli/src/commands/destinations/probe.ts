@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import { defaultConfigFile, emit, type ExitCode, exitCodes, readConfig, textTable } from '../../cli-kit/index.js';
+import { addClusterOptions, clusterOf, defaultConfigFile, emit, type ExitCode, exitCodes, readConfig, textTable } from '../../cli-kit/index.js';
 import { findDestination } from './destination-options.js';
 import { exitCodeForProbe, probeDestination, type ProbeReport } from './probe-destination.js';
 
 interface ProbeOptions {
   readonly config: string;
+  readonly nats?: string;
+  readonly natsName?: string;
   readonly json?: boolean;
 }
 
@@ -16,6 +18,7 @@ export function registerProbeCommand(destinations: Command): void {
     .argument('[name]', 'the destination to probe (default: every one)')
     .option('-c, --config <file>', 'configuration file', defaultConfigFile)
     .option('--json', 'print every check of every destination as JSON');
+  addClusterOptions(command);
   command
     .addHelpText(
       'after',
@@ -44,7 +47,7 @@ function worstExitCode(reports: readonly ProbeReport[]): ExitCode {
 const labels: Record<ProbeReport['status'], string> = { ok: 'ok', public: 'PUBLIC', refused: 'REFUSED', unreachable: 'UNREACHABLE', misconfigured: 'MISCONFIGURED' };
 
 async function probe(name: string | undefined, options: ProbeOptions): Promise<void> {
-  const loaded = await readConfig(options.config);
+  const loaded = await readConfig(options.config, clusterOf(options));
   const { config } = loaded;
   if (name !== undefined) findDestination(config, loaded.file, name);
   const names = name === undefined ? Object.keys(config.destinations) : [name];

@@ -1,5 +1,5 @@
 import { validateConfig, type DestinationConfig, type WorkerConfig } from '@sentcopy/worker';
-import { CliError, exitCodes, type LoadedConfig, writeConfig } from '../../cli-kit/index.js';
+import { CliError, exitCodes, type LoadedConfig, saveConfig } from '../../cli-kit/index.js';
 import { optionForField } from './destination-options.js';
 import { exitCodeForProbe, probeDestination, type ProbeReport } from './probe-destination.js';
 
@@ -23,8 +23,9 @@ export function checkConfig(config: WorkerConfig, name: string, entry: Destinati
 export type ProbeOutcome = { readonly skipped: true } | (ProbeReport & { readonly skipped?: false });
 
 /**
- * Probes the destination (unless `skipProbe`) and writes the configuration atomically, so a worker
- * watching the file applies it without a restart. A destination that fails its probe is not
+ * Probes the destination (unless `skipProbe`) and saves the configuration where it came from: the
+ * file, written atomically, or the cluster's bucket; the workers watching either apply it without a
+ * restart. A destination that fails its probe is not
  * written: the error carries the probe's reason and the matching exit code.
  */
 export async function probeAndSave(loaded: LoadedConfig, config: WorkerConfig, name: string, entry: DestinationConfig, skipProbe: boolean): Promise<ProbeOutcome> {
@@ -35,7 +36,7 @@ export async function probeAndSave(loaded: LoadedConfig, config: WorkerConfig, n
     if (report.status !== 'ok') throw refusal(report);
     outcome = report;
   }
-  await writeConfig(loaded.file, config);
+  await saveConfig(loaded, config);
   return outcome;
 }
 

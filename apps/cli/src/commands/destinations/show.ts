@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import { defaultConfigFile, emit, readConfig, textTable } from '../../cli-kit/index.js';
+import { addClusterOptions, clusterOf, defaultConfigFile, emit, readConfig, textTable } from '../../cli-kit/index.js';
 import { findDestination } from './destination-options.js';
 import { describeLocation, describeSettings } from './describe-destination.js';
 
 interface ShowOptions {
   readonly config: string;
+  readonly nats?: string;
+  readonly natsName?: string;
   readonly json?: boolean;
 }
 
@@ -16,6 +18,7 @@ export function registerShowCommand(destinations: Command): void {
     .argument('[name]', 'the destination to show (default: list every one)')
     .option('-c, --config <file>', 'configuration file', defaultConfigFile)
     .option('--json', 'print the result as JSON');
+  addClusterOptions(command);
   command
     .addHelpText(
       'after',
@@ -29,7 +32,7 @@ Examples:
 }
 
 async function show(name: string | undefined, options: ShowOptions): Promise<void> {
-  const loaded = await readConfig(options.config);
+  const loaded = await readConfig(options.config, clusterOf(options));
   const { config } = loaded;
   const names = name === undefined ? Object.keys(config.destinations) : [(findDestination(config, loaded.file, name), name)];
   const destinations = names.map((destination) => {

@@ -1,0 +1,52 @@
+import { Option, type Command } from 'commander';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { openJetStreamConfigStore, type JetStreamConfigStore } from '@sentcopy/worker';
+import { CliError } from './cli-error.js';
+import { exitCodes } from './exit-codes.js';
+
+/** Where a cluster of workers keeps its configuration: a NATS server and the deployment name. */
+export interface ClusterLocation {
+  /** The NATS server URL (it may hold credentials: never printed). */
+  readonly url: string;
+  /** The deployment name the workers were started with. @default 'sentcopy' */
+  readonly name?: string;
+}
+
+/**
+ * Adds `--nats <url>` and `--nats-name <name>` to a command. With `fromEnvironment`, `--nats` also
+ * reads SENTCOPY_NATS_URL (for commands that only make sense on a cluster).
+ */
+export function addClusterOptions(command: Command, fromEnvironment = false): Command {
+  const nats = new Option('--nats <url>', fromEnvironment ? 'NATS server of the cluster' : "use the cluster's configuration (its key-value bucket on this NATS server) instead of a file");
+  return command.addOption(fromEnvironment ? nats.env('SENTCOPY_NATS_URL') : nats).addOption(new Option('--nats-name <name>', 'deployment name the workers were started with').default('sentcopy'));
+}
+
+/** The cluster the options name, if `--nats` was given. */
+export function clusterOf(options: { readonly nats?: string; readonly natsName?: string }): ClusterLocation | undefined {
+  return options.nats === undefined || options.nats === '' ? undefined : { url: options.nats, ...(options.natsName === undefined ? {} : { name: options.natsName }) };
+}
+
+/** Opens the cluster's configuration bucket for `use`, and closes it (and the connection) after. */
+export async function withClusterStore<T>(cluster: ClusterLocation, use: (store: JetStreamConfigStore) => Promise<T>): Promise<T> {
+  let connection: NatsConnection;
+  try {
+    connection = await connect({ servers: cluster.url, name: 'sentcopy-cli', timeout: 5_000 });
+  } catch (error) {
+    // Never echo the URL: it may hold a password.
+    throw new CliError(`Cannot reach the NATS server (${(error as { code?: string }).code ?? (error as Error).name}).`, {
+      exitCode: exitCodes.unavailable,
+      code: 'nats_unreachable',
+      hint: 'Check the URL and that nats-server runs with JetStream (-js).',
+    });
+  }
+  try {
+    const store = await openJetStreamConfigStore({ connection, ...(cluster.name === undefined ? {} : { name: cluster.name }) });
+    try {
+      return await use(store);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await connection.close();
+  }
+}
