@@ -629,7 +629,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
           if (claimed.length >= limit || closed) break;
           const immediate = pull(limit - claimed.length, 0);
           await waitForDelivery(Date.now() + 5_000, () => immediate.finished() || buffer.length >= limit - claimed.length, undefined);
-          // A no-wait pull ends with a status unless it was filled; give the last messages a moment to land.
+          // A no-wait pull ends with a status, or by being filled.
           immediate.forget();
           const before = claimed.length;
           const arrived = buffer.length;
