@@ -101,6 +101,12 @@ describe('sentcopy worker --nats and sentcopy config', () => {
     }
     expect(landed).toBe(true);
     expect(Date.now() - connectedAt).toBeLessThan(5_000);
+    // Browsing reads the cluster's configuration too.
+    const listed = await run(['ls', '--project', 'newcomer', '--nats', nats.url, '--json'], work);
+    expect(listed.code).toBe(0);
+    const keys = (JSON.parse(listed.stdout).objects as { key: string }[]).map((object) => object.key);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.every((key) => key.startsWith('newcomer/') && key.includes('/sms/'))).toBe(true);
 
     writeFileSync(edited, JSON.stringify({ version: 1, destinations: {}, projects: { x: { destination: 'nowhere' } } }));
     const refused = await run(['config', 'push', edited, '--json', '--nats-name', name], work, env);

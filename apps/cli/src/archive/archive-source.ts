@@ -1,12 +1,16 @@
 import { Option, type Command } from 'commander';
 import { DestinationError, getProfile, KeyLayoutError, retryInline, RetryExhaustedError, type DestinationV1, type ProfileName } from '@sentcopy/core';
-import { CliError, defaultConfigFile, exitCodes, openDestination, readConfig } from '../cli-kit/index.js';
+import { addClusterOptions, CliError, clusterOf, defaultConfigFile, exitCodes, openDestination, readConfig } from '../cli-kit/index.js';
 import { createLayoutReader, presetName, type LayoutReader } from './layout-reader.js';
 
 /** Options that choose which archive a browsing command reads. */
 export interface SourceOptions {
   /** Configuration file. */
   readonly config: string;
+  /** NATS server of a cluster whose configuration to read instead of the file. */
+  readonly nats?: string;
+  /** The cluster's deployment name. */
+  readonly natsName?: string;
   /** Destination name in the configuration. */
   readonly destination?: string;
   /** Project id: picks its destination and layout, and filters by it. */
@@ -29,9 +33,9 @@ export interface ArchiveSource {
   close(): Promise<void>;
 }
 
-/** Adds `-c/--config`, `--destination`, `--project` and `--layout` to a command. */
+/** Adds `-c/--config` (or `--nats` for a cluster's), `--destination`, `--project` and `--layout` to a command. */
 export function addSourceOptions(command: Command): Command {
-  return command
+  return addClusterOptions(command)
     .option('-c, --config <file>', 'configuration file', defaultConfigFile)
     .option('-d, --destination <name>', 'destination to read (default: the destination of --project, else the one destination projects write to, else the only one configured)')
     .option('-p, --project <id>', "project: reads its destination with its layout, and keeps only its messages")
@@ -42,7 +46,7 @@ export function addSourceOptions(command: Command): Command {
 
 /** Opens the archive the options name. Errors say which option to fix. */
 export async function openArchiveSource(options: SourceOptions): Promise<ArchiveSource> {
-  const loaded = await readConfig(options.config);
+  const loaded = await readConfig(options.config, clusterOf(options));
   const { destinations, projects } = loaded.config;
   const destinationNames = Object.keys(destinations);
   const project = options.project === undefined ? undefined : projects[options.project];

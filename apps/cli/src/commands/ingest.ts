@@ -3,7 +3,7 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CliError, defaultConfigFile, emit, exitCodes, readConfig } from '../cli-kit/index.js';
+import { CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig } from '../cli-kit/index.js';
 import { checkLine, isChecked, type RejectRecord } from './ingest/check-line.js';
 import { createDirectSink } from './ingest/direct-sink.js';
 import { createIngestProgress } from './ingest/ingest-progress.js';
@@ -16,6 +16,8 @@ interface IngestOptions {
   apiKeyEnv: string;
   direct: boolean;
   config: string;
+  nats?: string;
+  natsName?: string;
   rejects?: string;
   rejectsIncludeMessage: boolean;
   batchSize: number;
@@ -62,6 +64,8 @@ export function registerIngestCommand(program: Command): void {
     .option('--api-key-env <var>', 'environment variable holding the project\'s API key (with --worker)', defaultApiKeyEnv)
     .option('--direct', 'archive straight into the destination of each message\'s project, as configured in --config', false)
     .option('-c, --config <file>', 'configuration file (with --direct)', defaultConfigFile)
+    .addOption(new Option('--nats <url>', "with --direct: use the cluster's configuration (its key-value bucket on this NATS server) instead of a file"))
+    .addOption(new Option('--nats-name <name>', 'deployment name the workers were started with').default('sentcopy'))
     .option('--rejects <file>', 'where rejected lines are written, one JSON object per line (default: FILE.rejects.jsonl; replaced on every run)')
     .option('--rejects-include-message', 'also copy each rejected line\'s message into the rejects file (it holds personal data)', false)
     .option('--batch-size <number>', 'messages per request to the worker (lowered to the worker\'s limit if it refuses)', integer('--batch-size', 1, 10_000), 500)
@@ -166,7 +170,7 @@ async function runIngest(file: string, options: IngestOptions): Promise<void> {
   const started = performance.now();
   try {
     if (options.direct) {
-      const loaded = await readConfig(options.config);
+      const loaded = await readConfig(options.config, clusterOf(options));
       sink = createDirectSink({ loaded, concurrency: options.concurrency ?? 16, tally, ...(options.threads === undefined ? {} : { threads: options.threads }) });
     } else {
       const connection = resolveWorkerConnection({ ...(options.worker === undefined ? {} : { worker: options.worker }), apiKeyEnv: options.apiKeyEnv });
