@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopChild, waitForOutput } from './child-server.js';
 
 /** Azurite's well-known development account (public, documented by Microsoft; never a real secret). */
 const devAccountName = 'devstoreaccount1';
@@ -69,30 +70,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   if (options.https) args.push('--cert', options.https.certPath, '--key', options.https.keyPath);
   if (options.oauth) args.push('--oauth', options.oauth);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'], env: withoutSqlDatabase(process.env) });
-  let output = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${options.startTimeoutMs ?? 30_000} ms. Output: ${output}`)), options.startTimeoutMs ?? 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = /successfully listens on https?:\/\/[^:]+:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(error);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('error', fail);
-    child.once('exit', (code) => fail(new Error(`Azurite exited with code ${code} before listening. Output: ${output}`)));
-  });
-  // Keep draining its output so a full pipe never blocks it.
-  child.stdout?.resume();
-  child.stderr?.resume();
+  const match = await waitForOutput(child, /successfully listens on https?:\/\/[^:]+:(\d+)/, { name: 'Azurite', timeoutMs: options.startTimeoutMs ?? 30_000 });
+  const port = Number(match[1]);
   const scheme = options.https ? 'https' : 'http';
   const blobEndpoint = `${scheme}://127.0.0.1:${port}/${devAccountName}`;
   let stopping: Promise<void> | undefined;
@@ -104,13 +83,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     port,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await stopChild(child);
         await rm(workspace, { recursive: true, force: true });
       })();
       return stopping;

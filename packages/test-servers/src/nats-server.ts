@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopChild, waitForOutput } from './child-server.js';
 
 /** Options for {@link startNatsServer}. */
 export interface NatsServerOptions {
@@ -48,57 +49,29 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       ].join('\n'),
     );
     const child: ChildProcess = spawn(options.command ?? 'nats-server', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`nats-server did not start within ${timeoutMs} ms. Output: ${output}`)), timeoutMs);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        // JetStream is ready once the server says it is ready for connections.
-        const match = /Listening for client connections on [^\s]+:(\d+)[\s\S]*Server is ready/.exec(output);
-        if (match) {
-          clearTimeout(timer);
-          resolve(Number(match[1]));
-        }
-      };
-      const fail = (error: Error) => {
-        clearTimeout(timer);
-        child.kill('SIGKILL');
-        reject(error);
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('error', (error: NodeJS.ErrnoException) =>
-        fail(error.code === 'ENOENT' ? new Error('nats-server is not installed: `apt-get install nats-server` (the test setup does this in CI).') : error),
-      );
-      child.once('exit', (code) => fail(new Error(`nats-server exited with code ${code} before listening. Output: ${output}`)));
+    // JetStream is ready once the server says it is ready for connections.
+    const match = await waitForOutput(child, /Listening for client connections on [^\s]+:(\d+)[\s\S]*Server is ready/, {
+      name: 'nats-server',
+      timeoutMs,
+      notInstalled: 'nats-server is not installed: `apt-get install nats-server` (the test setup does this in CI).',
     });
-    child.stdout?.resume();
-    child.stderr?.resume();
-    return { child, port };
+    return { child, port: Number(match[1]) };
   };
   const first = await launch('127.0.0.1:-1');
   const port = first.port;
   let child = first.child;
-  const exit = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    await exited;
-    clearTimeout(timer);
-  };
   let stopping: Promise<void> | undefined;
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
-    kill: () => exit('SIGKILL'),
+    kill: () => stopChild(child, 'SIGKILL'),
     async restart() {
-      await exit('SIGKILL');
+      await stopChild(child, 'SIGKILL');
       ({ child } = await launch(`127.0.0.1:${port}`));
     },
     stop() {
       stopping ??= (async () => {
-        await exit('SIGTERM');
+        await stopChild(child);
         await rm(workspace, { recursive: true, force: true });
       })();
       return stopping;
