@@ -328,6 +328,40 @@ export function createS3Destination(settings: S3DestinationSettings): Destinatio
     }
   };
 
+  /**
+   * Writes a probe object with the Object Lock headers archived objects carry, so a bucket without
+   * Object Lock (or credentials without s3:PutObjectRetention / s3:PutObjectLegalHold) fails the
+   * probe instead of every message. The retention lasts two seconds and the legal hold is sent as
+   * OFF, so the object can be deleted again once the retention has passed.
+   */
+  const probeObjectLock = async (signal: AbortSignal | undefined, describe: (error: unknown, operation: string, key?: string) => string): Promise<ProbeCheck> => {
+    const lock = settings.objectLock!;
+    const key = `${prefix}${probeFolder}${randomUUID()}`;
+    const body = new Uint8Array(Buffer.from(`sentcopy object lock probe ${new Date().toISOString()}\n`, 'utf8'));
+    const retainUntil = new Date(Date.now() + 2_000);
+    const extra: Partial<PutObjectCommandInput> = { ...writeOptions() };
+    if (lock.mode !== undefined) Object.assign(extra, { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: retainUntil });
+    if (lock.legalHold) extra.ObjectLockLegalHoldStatus = 'OFF';
+    let versionId: string | undefined;
+    try {
+      versionId = (await conditionalPut(key, { body, sha256: sha256Hex(body), contentType: 'text/plain' }, extra, signal)).VersionId;
+    } catch (error) {
+      if (isAbortError(error, signal)) throw error;
+      const { code } = s3ErrorFacts(error);
+      const hint = code === 'InvalidRequest' ? ' The bucket has no Object Lock configuration: Object Lock is enabled when a bucket is created, so use a bucket created with it, or remove objectLock from the settings.' : '';
+      return { name: 'object-lock', status: 'failed', detail: `Writing an object with the configured Object Lock settings failed: ${describe(error, 'write an Object Lock probe object', key)}${hint}` };
+    }
+    const wait = retainUntil.getTime() + 250 - Date.now();
+    if (lock.mode !== undefined && wait > 0) await sleep(wait, signal);
+    try {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(versionId === undefined ? {} : { VersionId: versionId }), ...owner }), { abortSignal: signal });
+    } catch (error) {
+      if (isAbortError(error, signal)) throw error;
+      return { name: 'object-lock', status: 'passed', detail: `Wrote an object with the configured Object Lock settings; removing it afterwards failed (${describe(error, 'delete the Object Lock probe object', key)}), so ${key} is left behind.` };
+    }
+    return { name: 'object-lock', status: 'passed', detail: `Wrote (and removed) an object with the configured Object Lock settings${lock.mode === undefined ? '' : ` (${lock.mode} retention)`}${lock.legalHold ? ' and a legal hold header' : ''}.` };
+  };
+
   const probe: DestinationV1['probe'] = async (options) => {
     const signal = options?.signal;
     const checks: ProbeCheck[] = [];
@@ -378,6 +412,8 @@ export function createS3Destination(settings: S3DestinationSettings): Destinatio
       if (code === 'PreconditionFailed' || status === 412) checks.push({ name: 'write-once', status: 'passed', detail: 'A second write of the probe key was refused with 412 PreconditionFailed.' });
       else checks.push({ name: 'write-once', status: 'failed', detail: `A second conditional write of the probe key failed unexpectedly: ${describe(error, 'test a conditional write', probeKey)}` });
     }
+
+    if (settings.objectLock !== undefined) checks.push(await probeObjectLock(signal, describe));
 
     try {
       const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: probeKey, ...owner }), { abortSignal: signal });

@@ -250,6 +250,18 @@ describe('probe()', () => {
     expect(fixture.server.listKeys(fixture.bucket).filter((key) => key.startsWith('probe-private/'))).toEqual([]);
   });
 
+  it('writes with the Object Lock settings it will archive with: a bucket without Object Lock fails the probe, a locked one passes and is left clean', async () => {
+    const settings = { objectLock: { mode: 'COMPLIANCE' as const, retentionDays: 30, legalHold: true } };
+    const refused = await destination({ keyPrefix: 'probe-no-lock/', ...settings }).probe();
+    expect(summary(refused)).toMatchObject({ ok: false, checks: expect.arrayContaining(['write:passed', 'object-lock:failed']) });
+    expect(refused.checks.find((check) => check.name === 'object-lock')?.detail).toMatch(/no Object Lock configuration.*remove objectLock/);
+    expect(fixture.server.listKeys(fixture.bucket).filter((key) => key.startsWith('probe-no-lock/'))).toEqual([]);
+
+    const passed = await destination({ keyPrefix: 'probe-lock/', ...settings }, lockedFixture).probe();
+    expect(summary(passed)).toMatchObject({ ok: true, checks: expect.arrayContaining(['object-lock:passed', 'delete:passed']) });
+    expect(lockedFixture.server.listKeys(lockedFixture.bucket).filter((key) => key.startsWith('probe-lock/'))).toEqual([]);
+  });
+
   it('refuses a bucket whose policy is public, unless allowPublicBucket is set', async () => {
     const server = await startS3Server();
     try {
