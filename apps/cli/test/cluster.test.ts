@@ -132,5 +132,29 @@ describe('sentcopy worker --nats and sentcopy config', () => {
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, projects: ['shop'] });
     expect(readFileSync(path.join(work, 'ok.json'), 'utf8')).toContain('shop');
+    // The worker refuses a file whose secret references name unset variables: so does the check.
+    const withSecret = { ...config({ shop: 'sc_x_key_0000000000000000000000000000000000000' }), alerts: { webhook_url: { env: 'SC_CHECK_UNSET_HOOK' } } };
+    writeFileSync(path.join(work, 'secret.json'), JSON.stringify(withSecret));
+    const unset = await run(['config', 'check', path.join(work, 'secret.json'), '--json'], work);
+    expect(unset.code).toBe(2);
+    expect(JSON.parse(unset.stdout).error.message).toContain('alerts.webhook_url: reads the environment variable SC_CHECK_UNSET_HOOK, which is not set');
+    expect((await run(['config', 'check', path.join(work, 'secret.json')], work, { SC_CHECK_UNSET_HOOK: 'https://hooks.example/x' })).code).toBe(0);
+    expect((await run(['config', 'check', path.join(work, 'secret.json'), '--no-env'], work)).code).toBe(0);
+  }, 30_000);
+
+  it("refuses a relative local-folder root in a cluster's configuration, naming the option", async () => {
+    const env = { SENTCOPY_NATS_URL: nats.url };
+    const name = `rel${randomBytes(4).toString('hex')}`;
+    const key = 'sc_cli_relative_key_00000000000000000000000000';
+    writeFileSync(path.join(work, 'relative.json'), JSON.stringify({ ...config({ shop: key }), destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true } } }));
+    const pushed = await run(['config', 'push', path.join(work, 'relative.json'), '--nats-name', name, '--json'], work, env);
+    expect(pushed.code).toBe(2);
+    expect(JSON.parse(pushed.stdout).error.message).toContain('destinations.local.root: must be an absolute path');
+    writeFileSync(path.join(work, 'absolute.json'), JSON.stringify(config({ shop: key })));
+    expect((await run(['config', 'push', path.join(work, 'absolute.json'), '--nats-name', name], work, env)).code).toBe(0);
+    const connected = await run(['destinations', 'connect', 'here', '--type', 'fs', '--root', 'relative-archive', '--acknowledge-pii', '--skip-probe', '--nats', nats.url, '--nats-name', name, '--json'], work);
+    expect(connected.code).toBe(2);
+    expect(JSON.parse(connected.stdout).error.message).toMatch(/--root \(destinations\.here\.root\): must be an absolute path/);
+    expect((await run(['config', 'pull', '--nats-name', name], work, env)).stdout).not.toContain('relative-archive');
   }, 30_000);
 });

@@ -35,7 +35,8 @@ describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq (%s queue)', (qu
   beforeAll(async () => {
     work = newFolder();
     keys = writeWorkerConfig(path.join(work, 'sentcopy.config.json'), {
-      destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true } },
+      // Absolute: a cluster's shared configuration refuses relative folders.
+      destinations: { local: { type: 'fs', root: path.join(work, 'archive'), acknowledge_personal_data: true } },
       projects: { shop: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'] }, blog: { destination: 'local', channels: ['sms', 'email', 'push', 'whatsapp'] } },
     });
     if (queue === 'jetstream') nats = await startNatsServer();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createPreparePool } from '@sentcopy/core';
 import { createAlertNotifier } from './alerts/index.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ConfigError, createConfigRuntime, defaultConfig, openJetStreamConfigStore, type ConfigTextSource, type SecretReference } from './config/index.js';
+import { ConfigError, createConfigRuntime, defaultConfig, openJetStreamConfigStore, type ConfigTextSource, type JetStreamConfigStore, type SecretReference } from './config/index.js';
 import { createIntakeServer, type IntakeLimits } from './intake/index.js';
 import type { WorkerLogger } from './logging/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics/index.js';
@@ -46,8 +46,10 @@ export interface RunWorkerOptions {
   /**
    * Run as one of a cluster of workers on NATS JetStream: messages go through the cluster's shared
    * stream, and the configuration is read from (and watched in) its key-value bucket, so a change
-   * reaches every worker. The bucket is seeded from `configFile` when it is empty; afterwards the
-   * file is not read. @default the embedded queue and the configuration file
+   * reaches every worker. When the bucket is empty it is seeded from `configFile` if that file
+   * exists (`createConfig` is ignored: a worker never invents a cluster's configuration); without
+   * one, the worker waits until a configuration is pushed. Afterwards the file is not read.
+   * @default the embedded queue and the configuration file
    */
   readonly nats?: NatsClusterOptions;
 }
@@ -99,10 +101,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       stack.push(() => store.close());
       source = store;
       if ((await store.read()) === undefined) {
-        if (!existsSync(configFile) && options.createConfig === true) created = await writeDefaultConfig(configFile);
+        // The cluster's configuration is the operator's: a worker seeds it only from a file the operator
+        // wrote, never from a default it made up (that would replace the real projects' keys for every worker).
         if (existsSync(configFile) && (await store.seed(await readFile(configFile, 'utf8')))) {
           options.logger?.({ level: 'info', event: 'config.seeded', message: `The cluster had no configuration; stored ${configFile} in the ${store.bucket} bucket.`, bucket: store.bucket });
         }
+        await waitForClusterConfig(store, options.logger);
       } else {
         options.logger?.({ level: 'info', event: 'config.shared', message: `Using the cluster's configuration from the ${store.bucket} bucket.`, bucket: store.bucket });
       }
@@ -211,6 +215,28 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   } catch (error) {
     await unwind();
     throw error;
+  }
+}
+
+/** How often a worker of a cluster without a configuration looks for one, in milliseconds. */
+const clusterConfigPollMs = 1_000;
+/** How often it says that it is still waiting, in milliseconds. */
+const clusterConfigNagMs = 30_000;
+
+/** Waits until the cluster's bucket holds a configuration (pushed by the operator, or seeded by another worker). */
+async function waitForClusterConfig(store: JetStreamConfigStore, logger: WorkerLogger | undefined): Promise<void> {
+  let nagged = 0;
+  while ((await store.read()) === undefined) {
+    if (Date.now() - nagged >= clusterConfigNagMs) {
+      nagged = Date.now();
+      logger?.({
+        level: 'warn',
+        event: 'config.waiting',
+        message: `The cluster's ${store.bucket} bucket holds no configuration, and this worker has no configuration file to start it with; waiting for one. Push one with \`sentcopy config push FILE --nats URL\`.`,
+        bucket: store.bucket,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, clusterConfigPollMs));
   }
 }
 

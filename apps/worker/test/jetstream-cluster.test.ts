@@ -30,10 +30,11 @@ afterAll(async () => {
 
 const deploymentName = () => `c${randomBytes(5).toString('hex')}`;
 
-function clusterConfig(projects: Record<string, string>): WorkerConfig {
+/** A cluster's configuration: its local-folder root must be absolute, the same folder for every worker. */
+function clusterConfig(projects: Record<string, string>, root: string): WorkerConfig {
   return {
     version: 1,
-    destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true } },
+    destinations: { local: { type: 'fs', root, acknowledge_personal_data: true } },
     projects: Object.fromEntries(Object.entries(projects).map(([id, key]) => [id, { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(key) }] }])),
   };
 }
@@ -64,7 +65,7 @@ describe('a cluster of workers on JetStream', () => {
   it('shares one configuration from the key-value bucket: a change made through the bucket reaches every worker within 5 s', async () => {
     const name = deploymentName();
     const first = newFolder();
-    writeFileSync(path.join(first, 'sentcopy.config.json'), JSON.stringify(clusterConfig({ shop: apiKey })));
+    writeFileSync(path.join(first, 'sentcopy.config.json'), JSON.stringify(clusterConfig({ shop: apiKey }, path.join(first, 'archive'))));
     // The second worker has no file of its own: it runs on what the first one seeded.
     const second = newFolder();
     // Credentials in the URL (this server ignores them) must never reach a log line or an error.
@@ -91,7 +92,7 @@ describe('a cluster of workers on JetStream', () => {
       const store = await openJetStreamConfigStore({ connection, name });
       const newKey = 'sc_cluster_new_project_key_000000000000000000';
       const changedAt = Date.now();
-      await store.write(JSON.stringify(clusterConfig({ shop: apiKey, newcomer: newKey })));
+      await store.write(JSON.stringify(clusterConfig({ shop: apiKey, newcomer: newKey }, path.join(first, 'archive'))));
       const [newcomerMessage] = sampleMessages({ projectId: 'newcomer', count: 1 });
       const reached = await Promise.all(
         workers.map(async (worker) => {
@@ -120,7 +121,7 @@ describe('a cluster of workers on JetStream', () => {
     const name = deploymentName();
     const folder = newFolder();
     const configFile = path.join(folder, 'sentcopy.config.json');
-    writeFileSync(configFile, JSON.stringify(clusterConfig({ crash: apiKey })));
+    writeFileSync(configFile, JSON.stringify(clusterConfig({ crash: apiKey }, path.join(folder, 'archive'))));
     const messages = sampleMessages({ projectId: 'crash', count: total, seed: 31 });
     const batches: string[] = [];
     for (let start = 0; start < total; start += 100) batches.push(JSON.stringify(messages.slice(start, start + 100)));

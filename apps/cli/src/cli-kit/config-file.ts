@@ -35,7 +35,7 @@ export async function readConfig(file: string = defaultConfigFile, cluster?: Clu
       if (text === undefined) {
         throw new CliError(`${where[0]!.toUpperCase()}${where.slice(1)} holds no configuration yet.`, { exitCode: exitCodes.notFound, code: 'config_missing', hint: 'Start a worker with --nats (it seeds the bucket from its file) or run `sentcopy config push FILE`.' });
       }
-      return { file: where, cluster, baseDir: process.cwd(), config: parseConfigText(text, where) };
+      return { file: where, cluster, baseDir: process.cwd(), config: parseConfigText(text, where, { shared: true }) };
     });
   }
   const absolute = path.resolve(file);
@@ -73,7 +73,7 @@ export async function writeConfig(file: string, config: WorkerConfig): Promise<v
  */
 export async function saveConfig(loaded: LoadedConfig, config: WorkerConfig): Promise<void> {
   if (loaded.cluster === undefined) return writeConfig(loaded.file, config);
-  const result = validateConfig(config);
+  const result = validateConfig(config, { shared: true });
   if (!result.ok) throw new ConfigError(loaded.file, result.issues);
   await withClusterStore(loaded.cluster, (store) => store.write(`${JSON.stringify(config, null, 2)}\n`));
 }

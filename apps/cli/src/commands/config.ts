@@ -48,21 +48,25 @@ Examples:
 
   config
     .command('check')
-    .description('Validate a configuration file and list every problem by path.')
+    .description('Validate a configuration file and list every problem by path, as the worker will.')
     .argument('[file]', 'the configuration file', defaultConfigFile)
+    .option('--no-env', 'do not check that the environment variables the file names are set (for a file meant for another machine)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       `
+The worker refuses a configuration whose { "env": "NAME" } secrets name variables that are not
+set, so this check reads this shell's environment too; pass --no-env for a file that runs elsewhere.
 Exit 0 when valid, 2 with every problem by path when not, 3 when the file does not exist.
 
 Examples:
   $ sentcopy config check
-  $ sentcopy config check /etc/sentcopy.json --json`,
+  $ sentcopy config check /etc/sentcopy.json --json
+  $ sentcopy config check cluster.json --no-env`,
     )
-    .action(async (file: string, options: { json?: boolean }) => {
+    .action(async (file: string, options: { json?: boolean; env: boolean }) => {
       const absolute = path.resolve(file);
-      const parsed = parseConfigText(await readText(absolute), absolute);
+      const parsed = parseConfigText(await readText(absolute), absolute, options.env ? { env: process.env } : {});
       emit(options, { file: absolute, ok: true, destinations: Object.keys(parsed.destinations), projects: Object.keys(parsed.projects) }, () => `${absolute} is valid: ${Object.keys(parsed.destinations).length} destination(s), ${Object.keys(parsed.projects).length} project(s).`);
     });
 

@@ -47,7 +47,8 @@ Examples:
 
 Cluster: with --nats every worker takes messages, and all of them archive from one JetStream
 stream; a crashed worker's messages go to the others. The first worker stores its config file in
-the cluster's key-value bucket; after that the bucket is the configuration: change it with
+the cluster's key-value bucket (a worker without one waits for \`sentcopy config push\`; it never
+writes a default there); after that the bucket is the configuration: change it with
 \`sentcopy config push FILE --nats URL\`, and every worker applies it within seconds.
 
 Routes: POST /v1/messages (batch, 202 once durable), POST /v1/archive (stored before the answer),

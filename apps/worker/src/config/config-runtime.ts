@@ -65,6 +65,8 @@ export interface ConfigRuntimeOptions {
 export interface ConfigTextSource {
   /** Reads the current configuration text; `undefined` when there is none. */
   read(): Promise<string | undefined>;
+  /** The text is shared by a cluster of workers, so it is validated as such (no relative paths). @default false */
+  readonly shared?: boolean;
   /** Calls `onChange` whenever the text may have changed; returns a function that stops watching. */
   watch(onChange: () => void): () => void;
 }
@@ -395,7 +397,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     const version = (state?.version ?? 0) + 1;
     let prepared: Awaited<ReturnType<typeof prepare>>;
     try {
-      prepared = await prepare(parseConfigText(text, file, { env }), version);
+      prepared = await prepare(parseConfigText(text, file, { env, shared: options.source?.shared === true }), version);
     } catch (error) {
       if (initial || !ConfigError.isInstance(error)) throw error;
       lastText = text;

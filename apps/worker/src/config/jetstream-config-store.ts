@@ -35,9 +35,10 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
   const bucket = `${options.name ?? 'sentcopy'}-config`;
   const kv: KV = await new Kvm(options.connection).create(bucket, { history: 10 });
   const watches = new Set<QueuedIterator<KvWatchEntry>>();
-  const check = (text: string) => parseConfigText(text, `the ${bucket} bucket`);
+  const check = (text: string) => parseConfigText(text, `the ${bucket} bucket`, { shared: true });
   return {
     bucket,
+    shared: true,
     async read() {
       const entry = await kv.get(configKey);
       return entry === null || entry.operation !== 'PUT' ? undefined : entry.string();

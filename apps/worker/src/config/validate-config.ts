@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { compileKeyLayout, KeyLayoutError, resolveRetryPolicy, type RetryPolicy, type RetryPolicyOverrides, type ValidationIssue } from '@sentcopy/core';
 import { ConfigError } from './config-error.js';
 import { checkSchema, joinPath } from './schema-check.js';
@@ -17,6 +18,12 @@ export interface ValidateConfigOptions {
    * for another machine. @default references are not resolved
    */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The configuration is shared by a cluster of workers (kept in its key-value bucket): relative
+   * paths are refused, since every worker would resolve them against its own folder and the
+   * archive would be split between machines. @default false
+   */
+  readonly shared?: boolean;
 }
 
 const camel = (name: string) => name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -78,7 +85,12 @@ export function validateConfig(value: unknown, options: ValidateConfigOptions = 
   const issues = checkSchema(value, workerConfigJsonSchema as never);
   if (issues.length === 0) {
     const config = value as WorkerConfig;
-    for (const [name, destination] of Object.entries(config.destinations)) checkDestination(name, destination, issues);
+    for (const [name, destination] of Object.entries(config.destinations)) {
+      checkDestination(name, destination, issues);
+      if (options.shared === true && destination.type === 'fs' && !path.isAbsolute(destination.root)) {
+        issues.push({ path: `${joinPath(joinPath('destinations', name), 'root')}`, problem: 'must be an absolute path in a cluster\'s shared configuration (each worker would resolve a relative one against its own folder)' });
+      }
+    }
     for (const [id, project] of Object.entries(config.projects)) {
       const at = joinPath('projects', id);
       if (project.destination !== undefined && !Object.hasOwn(config.destinations, project.destination)) {

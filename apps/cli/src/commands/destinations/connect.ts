@@ -76,7 +76,7 @@ async function connect(name: string, options: ConnectOptions): Promise<void> {
   const withDestination = { ...loaded.config, destinations: { ...loaded.config.destinations, [name]: entry } };
   const { config, projects } = applyProjectOptions(withDestination, name, options);
 
-  checkConfig(config, name, entry);
+  checkConfig(config, name, entry, loaded.cluster !== undefined);
   await acknowledgePersonalData(name, options);
   const probe = await probeAndSave(loaded, config, name, entry, options.skipProbe === true);
 

@@ -4,11 +4,12 @@ import { optionForField } from './destination-options.js';
 import { exitCodeForProbe, probeDestination, type ProbeReport } from './probe-destination.js';
 
 /**
- * Validates the whole configuration with the new entry; every problem is named by its path and, for
- * the destination's own fields, by the option that sets it.
+ * Validates the whole configuration with the new entry (as a cluster's shared configuration when
+ * `shared`); every problem is named by its path and, for the destination's own fields, by the
+ * option that sets it.
  */
-export function checkConfig(config: WorkerConfig, name: string, entry: DestinationConfig): void {
-  const result = validateConfig(config);
+export function checkConfig(config: WorkerConfig, name: string, entry: DestinationConfig, shared = false): void {
+  const result = validateConfig(config, { shared });
   if (result.ok) return;
   const prefixes = [`destinations.${name}.`, `destinations[${JSON.stringify(name)}].`];
   const lines = result.issues.map((issue) => {
@@ -29,7 +30,7 @@ export type ProbeOutcome = { readonly skipped: true } | (ProbeReport & { readonl
  * written: the error carries the probe's reason and the matching exit code.
  */
 export async function probeAndSave(loaded: LoadedConfig, config: WorkerConfig, name: string, entry: DestinationConfig, skipProbe: boolean): Promise<ProbeOutcome> {
-  checkConfig(config, name, entry);
+  checkConfig(config, name, entry, loaded.cluster !== undefined);
   let outcome: ProbeOutcome = { skipped: true };
   if (!skipProbe) {
     const report = await probeDestination(name, entry, loaded.baseDir);
