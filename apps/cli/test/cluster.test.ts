@@ -72,7 +72,9 @@ describe('sentcopy worker --nats and sentcopy config', () => {
     const pushedAt = Date.now();
     const pushed = await run(['config', 'push', edited, '--json'], work, env);
     expect(pushed.code).toBe(0);
-    expect(JSON.parse(pushed.stdout)).toMatchObject({ bucket: 'sentcopy-config', pushed: true });
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ bucket: 'sentcopy-config', pushed: true, workers: { refused: [], pending: [] } });
+    // Each worker reported that it applied it before push returned.
+    expect(JSON.parse(pushed.stdout).workers.applied).toHaveLength(2);
     const reached = await Promise.all(
       workers.map(async (worker, index) => {
         while (Date.now() - pushedAt < 10_000) {

@@ -36,6 +36,7 @@ export {
   generateApiKey,
   listSecretReferences,
   loadConfigFile,
+  configTextSha256,
   openJetStreamConfigStore,
   parseConfigText,
   retryPolicyFromConfig,
@@ -63,6 +64,7 @@ export type {
   HttpLimitsConfig,
   JetStreamConfigStore,
   JetStreamConfigStoreOptions,
+  WorkerConfigStatus,
  
   OutageRetryConfig,
   PackageImporter,

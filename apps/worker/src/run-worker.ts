@@ -197,8 +197,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
         const checks: Record<string, string> = { queue: 'ok' };
         for (const destination of runtime.destinations()) checks[`destination ${destination.name}`] = destination.ready ? 'ok' : (destination.problem ?? 'not ready');
         for (const [name, state] of Object.entries(alerts?.health().destinations ?? {})) if (!state.healthy) checks[`destination ${name}`] = `unhealthy: ${state.reason ?? state.kind ?? 'failing'}`;
-        // Messages for a destination that is down wait in the queue, so only the queue decides readiness.
-        return { ready: true, checks };
+        // In a cluster, a worker that refused the shared configuration cannot serve what it adds (new
+        // projects, keys): it leaves the traffic to the workers that applied it. Alone, it keeps serving the old one.
+        const refused = runtime.configProblem();
+        if (refused !== undefined) checks['config'] = `refused the current configuration since ${new Date(refused.since).toISOString()}: ${refused.problem}`;
+        // Messages for a destination that is down wait in the queue, so it does not decide readiness.
+        return { ready: refused === undefined || source === undefined, checks };
       },
     });
     const url = await intake.listen(options.port ?? settings.port ?? 8787, options.host ?? settings.host ?? '127.0.0.1');

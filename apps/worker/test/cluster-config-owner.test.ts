@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { sampleMessages } from '@sentcopy/core';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey, openJetStreamConfigStore, runWorker, type RunningWorker, type WorkerConfig } from '../src/index.js';
+import { configTextSha256, createJetStreamQueue, hashApiKey, openJetStreamConfigStore, runWorker, type RunningWorker, type WorkerConfig } from '../src/index.js';
 import { storedKeys, waitFor } from './helpers.js';
 import { tempFolders } from './temp-folders.js';
 
@@ -85,4 +85,50 @@ describe("a cluster's configuration", () => {
       await store.close();
     }
   });
+
+  it('a worker that refuses a pushed configuration gives the new project\'s messages back instead of dead-lettering them, says so on /readyz, and reports it to the bucket', async () => {
+    const name = deploymentName();
+    const folder = newFolder();
+    const root = path.join(folder, 'archive');
+    const store = await openJetStreamConfigStore({ connection, name });
+    await store.write(JSON.stringify(config(root)));
+    const hook = 'http://127.0.0.1:9/hook';
+    const start = (env: NodeJS.ProcessEnv) => runWorker({ configFile: path.join(newFolder(), 'none.json'), port: 0, prepareThreads: 0, env, nats: { url: nats.url, name } });
+    const able = await start({ SC_OWNER_HOOK: hook });
+    const unable = await start({});
+    try {
+      // The new project's configuration names a variable only the first worker has.
+      const newKey = 'sc_owner_newcomer_key_000000000000000000000000';
+      const pushed = { ...config(root), alerts: { webhook_url: { env: 'SC_OWNER_HOOK' } }, projects: { ...config(root).projects, newcomer: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(newKey) }] } } } as WorkerConfig;
+      const text = JSON.stringify(pushed);
+      await store.write(text);
+      await waitFor(async () => (await store.workerStatuses()).filter((status) => status.applied === configTextSha256(text) || status.refused?.sha256 === configTextSha256(text)).length === 2, 10_000, 'both workers to report on the pushed configuration');
+      const statuses = await store.workerStatuses();
+      expect(statuses.filter((status) => status.applied === configTextSha256(text))).toHaveLength(1);
+      const refusal = statuses.find((status) => status.refused?.sha256 === configTextSha256(text));
+      expect(refusal?.refused?.problem).toContain('alerts.webhook_url: reads the environment variable SC_OWNER_HOOK');
+      expect(JSON.stringify(statuses)).not.toContain(hook);
+
+      const ready = await fetch(`${unable.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { checks: Record<string, string> }).checks['config']).toContain('SC_OWNER_HOOK');
+      expect((await fetch(`${able.url}/readyz`)).status).toBe(200);
+
+      const messages = sampleMessages({ projectId: 'newcomer', count: 200, seed: 5 });
+      for (let start = 0; start < messages.length; start += 50) {
+        const answer = await fetch(`${able.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${newKey}`, 'content-type': 'application/json' }, body: JSON.stringify(messages.slice(start, start + 50)) });
+        expect(answer.status).toBe(202);
+      }
+      await waitFor(() => storedKeys(root).filter((key) => key.startsWith('newcomer/')).length === 200, 30_000, 'every message of the new project to be archived');
+      const queue = await createJetStreamQueue({ servers: nats.url, name });
+      try {
+        expect((await queue.stats()).deadLetters).toBe(0);
+      } finally {
+        await queue.close();
+      }
+    } finally {
+      await store.close();
+      await Promise.all([able.stop(), unable.stop()]);
+    }
+  }, 60_000);
 });

@@ -50,3 +50,41 @@ export async function withClusterStore<T>(cluster: ClusterLocation, use: (store:
     await connection.close();
   }
 }
+
+/** What the workers of a cluster did with a pushed configuration. */
+export interface PushOutcome {
+  /** Workers that run it now. */
+  readonly applied: readonly string[];
+  /** Workers that refused it (and keep running an older one), with their problems. */
+  readonly refused: readonly { readonly worker: string; readonly problem: string }[];
+  /** Workers that did not report on it within the wait (busy, cut off, or an older version without reports). */
+  readonly pending: readonly string[];
+}
+
+/**
+ * Waits up to `waitMs` milliseconds for every live worker of the cluster to report that it applied
+ * or refused the configuration whose text has SHA-256 `sha256`.
+ */
+export async function awaitWorkers(store: JetStreamConfigStore, sha256: string, waitMs: number): Promise<PushOutcome> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const statuses = await store.workerStatuses();
+    const outcome: PushOutcome = {
+      applied: statuses.filter((status) => status.applied === sha256).map((status) => status.worker),
+      refused: statuses.filter((status) => status.refused?.sha256 === sha256).map((status) => ({ worker: status.worker, problem: status.refused!.problem })),
+      pending: statuses.filter((status) => status.applied !== sha256 && status.refused?.sha256 !== sha256).map((status) => status.worker),
+    };
+    if (outcome.pending.length === 0 || Date.now() >= deadline) return outcome;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** The human lines for a {@link PushOutcome}. */
+export function describePushOutcome(outcome: PushOutcome): string[] {
+  const total = outcome.applied.length + outcome.refused.length + outcome.pending.length;
+  if (total === 0) return ['No worker of the cluster is running; workers apply it when they start.'];
+  const lines = [`Applied by ${outcome.applied.length} of ${total} worker(s).`];
+  for (const { worker, problem } of outcome.refused) lines.push(`Refused by ${worker} (it keeps running its previous configuration and is not ready): ${problem}`);
+  for (const worker of outcome.pending) lines.push(`No answer yet from ${worker}.`);
+  return lines;
+}

@@ -1,8 +1,8 @@
 export { CliError } from './cli-error.js';
 export { askYesNo, canPrompt, reportUsageErrors, wholeNumber } from './command-line.js';
 export type { CliErrorOptions } from './cli-error.js';
-export { addClusterOptions, clusterOf, withClusterStore } from './cluster-config.js';
-export type { ClusterLocation } from './cluster-config.js';
+export { addClusterOptions, awaitWorkers, clusterOf, describePushOutcome, withClusterStore } from './cluster-config.js';
+export type { ClusterLocation, PushOutcome } from './cluster-config.js';
 export { defaultConfigFile, openDestination, readConfig, saveConfig, writeConfig } from './config-file.js';
 export type { LoadedConfig } from './config-file.js';
 export { exitCodes } from './exit-codes.js';

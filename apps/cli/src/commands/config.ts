@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { parseConfigText } from '@sentcopy/worker';
-import { addClusterOptions, CliError, clusterOf, defaultConfigFile, emit, exitCodes, withClusterStore, type ClusterLocation } from '../cli-kit/index.js';
+import { configTextSha256, parseConfigText } from '@sentcopy/worker';
+import { addClusterOptions, awaitWorkers, CliError, clusterOf, defaultConfigFile, describePushOutcome, emit, exitCodes, wholeNumber, withClusterStore, type ClusterLocation } from '../cli-kit/index.js';
 
 interface ClusterOptions {
   nats?: string;
@@ -75,26 +75,30 @@ Examples:
     .description("Validate a configuration file and make it the cluster's configuration.")
     .argument('[file]', 'the configuration file', defaultConfigFile);
   addClusterOptions(push, true)
+    .option('--wait <seconds>', 'how long to wait for the workers to report (0 to 600)', wholeNumber(0, 600), 10)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       `
 Nothing is stored when the file has problems (exit 2). Secrets stay { "env": "NAME" } references,
-read on each worker.
+read on each worker. After storing it, waits (--wait seconds) for every running worker to report
+that it applied it; exit 4 when a worker refused it (say, a variable unset on that machine: it
+keeps its previous configuration and reports not ready) or did not answer in time.
 
 Examples:
   $ sentcopy config push cluster.json --nats nats://10.0.0.5:4222
   $ SENTCOPY_NATS_URL=nats://10.0.0.5:4222 sentcopy config push cluster.json --nats-name staging`,
     )
-    .action(async (file: string, options: ClusterOptions) => {
+    .action(async (file: string, options: ClusterOptions & { wait: number }) => {
       const absolute = path.resolve(file);
       const text = await readText(absolute);
-      parseConfigText(text, absolute);
-      const bucket = await withClusterStore(requireCluster(options), async (store) => {
+      parseConfigText(text, absolute, { shared: true });
+      const { bucket, workers } = await withClusterStore(requireCluster(options), async (store) => {
         await store.write(text);
-        return store.bucket;
+        return { bucket: store.bucket, workers: await awaitWorkers(store, configTextSha256(text), options.wait * 1000) };
       });
-      emit(options, { file: absolute, bucket, pushed: true }, () => `Stored ${absolute} in the ${bucket} bucket; every worker of the cluster applies it within seconds.`);
+      emit(options, { file: absolute, bucket, pushed: true, workers }, () => [`Stored ${absolute} in the ${bucket} bucket.`, ...describePushOutcome(workers)].join('\n'));
+      if (workers.refused.length > 0 || workers.pending.length > 0) process.exitCode = exitCodes.problemsFound;
     });
 
   const pull = config

@@ -67,6 +67,8 @@ export interface ConfigTextSource {
   read(): Promise<string | undefined>;
   /** The text is shared by a cluster of workers, so it is validated as such (no relative paths). @default false */
   readonly shared?: boolean;
+  /** Told what became of each new text: applied, or refused with the problems (paths, never values). */
+  report?(outcome: { readonly text: string; readonly problem?: string }): void;
   /** Calls `onChange` whenever the text may have changed; returns a function that stops watching. */
   watch(onChange: () => void): () => void;
 }
@@ -164,6 +166,13 @@ export interface ConfigRuntime extends ProjectDirectory {
    * destination when that is the cause; `undefined` when the project has a destination.
    */
   missingDestinationReason(projectId: string): string | undefined;
+  /**
+   * Why the current configuration text (the file, or the cluster's bucket) could not be applied,
+   * while the previous one keeps running; `undefined` when the text in use is the current one.
+   * Meanwhile `archiverFor()` throws for projects the running configuration cannot serve, so their
+   * messages wait instead of being dead-lettered.
+   */
+  configProblem(): { readonly since: number; readonly problem: string } | undefined;
   /** Reads the file now and applies it if it changed. Resolves `false` (and reports) when the file is refused. */
   reload(): Promise<boolean>;
   /** Stops watching and probing, and closes every destination. */
@@ -234,6 +243,8 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   let state: State | undefined;
   let lastText: string | undefined;
   let closed = false;
+  /** The current text, refused: when and why (values never appear, only paths and problems). */
+  let refused: { readonly at: number; readonly problem: string } | undefined;
   let reloading: Promise<boolean> = Promise.resolve(true);
   const retiring = new Set<{ timer: NodeJS.Timeout; close: () => Promise<void> }>();
 
@@ -375,6 +386,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
 
   function refuse(error: ConfigError): void {
     log('error', 'config.refused', 'The changed configuration was refused; the previous one keeps running.', { file, issues: error.issues });
+    refused = { at: Date.now(), problem: error.issues.map((issue) => (issue.path === '' ? issue.problem : `${issue.path}: ${issue.problem}`)).join('; ') };
     call(options.onReloadError, error);
   }
 
@@ -393,7 +405,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       lastText = `\0${code}`;
       return false;
     }
-    if (text === lastText) return true;
+    if (text === lastText) return refused === undefined;
     const version = (state?.version ?? 0) + 1;
     let prepared: Awaited<ReturnType<typeof prepare>>;
     try {
@@ -402,6 +414,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       if (initial || !ConfigError.isInstance(error)) throw error;
       lastText = text;
       refuse(error);
+      options.source?.report?.({ text, problem: refused?.problem ?? 'refused' });
       return false;
     }
     lastText = text;
@@ -411,6 +424,8 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     }
     const { next, created, removed, changes } = prepared;
     state = next;
+    refused = undefined;
+    options.source?.report?.({ text });
     for (const entry of removed) retire(entry);
     const event: ReloadEvent = { version, changes, destinationsCreated: created.map((entry) => entry.name), destinationsRemoved: removed.map((entry) => entry.name), projects: next.routes.size };
     log('info', initial ? 'config.loaded' : 'config.reloaded', initial ? 'Configuration loaded.' : 'Configuration reloaded.', { file, version, ...changes });
@@ -486,7 +501,13 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   function archiverFor(projectId: string, use: ArchiverUse): Archiver | undefined {
     const { config, destinations } = current();
     const project = Object.hasOwn(config.projects, projectId) ? config.projects[projectId] : undefined;
-    if (project?.destination === undefined) return undefined;
+    if (project?.destination === undefined) {
+      // The configuration this worker refused may well give the project a destination (a cluster's
+      // other workers run on it): the message waits for a worker that can serve it, never dead-lettered here.
+      // Given back after a second, so a worker that applied it takes it soon.
+      if (refused !== undefined) throw Object.assign(new Error(`This worker refused the current configuration (${refused.problem}), and the one it runs has no destination for project "${projectId}".`), { retryAfterMs: 1_000 });
+      return undefined;
+    }
     const entry = destinations.get(project.destination) as DestinationEntry;
     if (!entry.ready) {
       throw new Error(`Destination "${entry.name}" of project "${projectId}" is not ready. ${entry.problem ?? 'Its probe has not finished yet.'}`);
@@ -557,6 +578,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
         ? `Project "${projectId}" was disconnected from destination "${lost.destination}" (configuration version ${lost.version}) and has no destination now.`
         : `Destination "${lost.destination}" of project "${projectId}" was deleted from the configuration (version ${lost.version}); the project has no destination now.`;
     },
+    configProblem: () => (refused === undefined ? undefined : { since: refused.at, problem: refused.problem }),
     reload: () => reload(),
     async close() {
       if (closed) return;

@@ -3,8 +3,8 @@ export type { BuildDestinationOptions, PackageImporter } from './build-destinati
 export { ConfigError } from './config-error.js';
 export { createConfigRuntime } from './config-runtime.js';
 export type { ConfigChanges, ConfigRuntime, ConfigRuntimeOptions, ConfigTextSource, DestinationStatus, ProbeEvent, ReloadEvent, StartupSettings } from './config-runtime.js';
-export { openJetStreamConfigStore } from './jetstream-config-store.js';
-export type { JetStreamConfigStore, JetStreamConfigStoreOptions } from './jetstream-config-store.js';
+export { configTextSha256, openJetStreamConfigStore } from './jetstream-config-store.js';
+export type { JetStreamConfigStore, JetStreamConfigStoreOptions, WorkerConfigStatus } from './jetstream-config-store.js';
 export { defaultConfig, generateApiKey } from './default-config.js';
 export type { DefaultConfig, DefaultConfigOptions } from './default-config.js';
 export { checkSecretReferences, listSecretReferences } from './secret-references.js';

@@ -1,3 +1,5 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import type { ConfigTextSource } from './config-runtime.js';
@@ -18,9 +20,34 @@ export interface JetStreamConfigStore extends ConfigTextSource {
   write(text: string): Promise<void>;
   /** Stores `text` only when the bucket has no configuration yet; resolves whether it did. */
   seed(text: string): Promise<boolean>;
+  /**
+   * What every live worker of the cluster last did with the configuration: applied it or refused
+   * it, by the SHA-256 of the text. A worker's entry disappears about a minute after it stops.
+   */
+  workerStatuses(): Promise<WorkerConfigStatus[]>;
   /** Stops every watch. Leaves the connection open. */
   close(): Promise<void>;
 }
+
+/** What one worker of a cluster did with the cluster's configuration, as it reports it. */
+export interface WorkerConfigStatus {
+  /** The worker's id: host name, process id and a random part, unique per process. */
+  readonly worker: string;
+  /** SHA-256 (hex) of the configuration text the worker runs on. */
+  readonly applied?: string;
+  /** The newest text it refused, while it runs on an older one: its SHA-256 and the problems (paths, never values). */
+  readonly refused?: { readonly sha256: string; readonly problem: string };
+  /** When the worker last reported, in epoch milliseconds. */
+  readonly at: number;
+}
+
+/** SHA-256 (hex) of a configuration text, as {@link WorkerConfigStatus} names texts. */
+export const configTextSha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** How long a worker's status outlives its last report, in milliseconds. */
+const statusTtlMs = 60_000;
+/** How often a running worker reports its status again, in milliseconds. */
+const statusHeartbeatMs = 20_000;
 
 /** Options for {@link openJetStreamConfigStore}. */
 export interface JetStreamConfigStoreOptions {
@@ -36,6 +63,16 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
   const kv: KV = await new Kvm(options.connection).create(bucket, { history: 10 });
   const watches = new Set<QueuedIterator<KvWatchEntry>>();
   const check = (text: string) => parseConfigText(text, `the ${bucket} bucket`, { shared: true });
+  // Created on first use by whichever side comes first; the TTL makes a dead worker's entry go away.
+  let statusBucket: Promise<KV> | undefined;
+  const statuses = () => (statusBucket ??= new Kvm(options.connection).create(`${options.name ?? 'sentcopy'}-workers`, { history: 1, ttl: statusTtlMs }));
+  const worker = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  let lastStatus: WorkerConfigStatus | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const putStatus = async () => {
+    if (lastStatus === undefined) return;
+    await (await statuses()).put(worker, JSON.stringify({ ...lastStatus, at: Date.now() }));
+  };
   return {
     bucket,
     shared: true,
@@ -73,9 +110,31 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
         throw error;
       }
     },
+    report(outcome) {
+      const sha256 = configTextSha256(outcome.text);
+      lastStatus = outcome.problem === undefined ? { worker, applied: sha256, at: Date.now() } : { worker, ...(lastStatus?.applied === undefined ? {} : { applied: lastStatus.applied }), refused: { sha256, problem: outcome.problem }, at: Date.now() };
+      heartbeat ??= setInterval(() => void putStatus().catch(() => undefined), statusHeartbeatMs).unref();
+      void putStatus().catch(() => undefined);
+    },
+    async workerStatuses() {
+      const kv = await statuses();
+      const found: WorkerConfigStatus[] = [];
+      for await (const key of await kv.keys()) {
+        const entry = await kv.get(key);
+        if (entry === null || entry.operation !== 'PUT') continue;
+        try {
+          found.push(JSON.parse(entry.string()) as WorkerConfigStatus);
+        } catch {
+          // Not written by a worker: left out.
+        }
+      }
+      return found.sort((left, right) => left.worker.localeCompare(right.worker));
+    },
     async close() {
       for (const watch of watches) watch.stop();
       watches.clear();
+      clearInterval(heartbeat);
+      if (lastStatus !== undefined) await (await statuses()).delete(worker).catch(() => undefined);
     },
   };
 }

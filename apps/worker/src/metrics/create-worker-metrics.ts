@@ -89,6 +89,8 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
   });
   const requests = new Counter({ name: 'sentcopy_http_requests_total', help: 'Intake HTTP requests answered, by route and status.', labelNames: ['route', 'status'], registers: [registry] });
   const reloads = new Counter({ name: 'sentcopy_config_reloads_total', help: 'Configuration reloads, applied or refused.', labelNames: ['result'], registers: [registry] });
+  const current = new Gauge({ name: 'sentcopy_config_current', help: '1 when the worker runs the newest configuration, 0 while it refuses the newest one and keeps running an older one.', registers: [registry] });
+  current.set(1);
   const healthy = new Gauge({ name: 'sentcopy_destination_healthy', help: '1 when the destination passes its probe and takes writes, else 0.', labelNames: ['destination'], registers: [registry] });
   const statsFailures = new Counter({ name: 'sentcopy_queue_stats_failures_total', help: 'Scrapes whose queue numbers could not be read (the queue gauges then keep their last values).', registers: [registry] });
   for (const [name, help, read] of [
@@ -155,7 +157,10 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
           break;
       }
     },
-    observeReload: (result) => reloads.inc({ result: result === 'applied' ? 'applied' : 'refused' }),
+    observeReload(result) {
+      reloads.inc({ result: result === 'applied' ? 'applied' : 'refused' });
+      current.set(result === 'applied' ? 1 : 0);
+    },
     setDestinationHealth: (name, isHealthy) => healthy.set({ destination: destination(name) }, isHealthy ? 1 : 0),
     removeDestination(name) {
       healthy.remove({ destination: name });

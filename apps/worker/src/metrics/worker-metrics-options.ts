@@ -110,7 +110,7 @@ export interface WorkerMetrics {
   observeOutcome(outcome: ProcessOutcome, info?: OutcomeInfo): void;
   /** Counts an intake decision or request. Never throws. */
   observeIntake(event: MetricsIntakeEvent): void;
-  /** Counts a configuration reload. */
+  /** Counts a configuration reload, and sets `sentcopy_config_current` (0 after a refusal, 1 after an applied one). */
   observeReload(result: ReloadResult): void;
   /** Records whether a destination (by name) currently passes its probe and takes writes. */
   setDestinationHealth(destination: string, healthy: boolean): void;

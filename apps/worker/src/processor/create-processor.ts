@@ -342,7 +342,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
           error: describeError(error),
         });
       }
-      return giveBack(message, now() + routeRetryMs);
+      const retryAfterMs = (error as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+      return giveBack(message, now() + (typeof retryAfterMs === 'number' ? retryAfterMs : routeRetryMs));
     }
     if (!archiver) {
       const reason = options.missingDestinationReason?.(message.project) ?? `No destination is configured for project "${message.project}".`;

@@ -9,7 +9,8 @@ export interface ProcessorOptions {
   /**
    * The archiver for a project's messages, or `undefined` when the project has no destination (its
    * messages are then dead-lettered with kind `no_destination`). Create archivers with
-   * `retry: false`: retries go through the queue. Called for every message, so cache them.
+   * `retry: false`: retries go through the queue. Called for every message, so cache them. When it
+   * throws, the message goes back to the queue untried, for 5 seconds or the error's `retryAfterMs`.
    */
   readonly archiverFor: (project: string) => Archiver | undefined;
   /**
