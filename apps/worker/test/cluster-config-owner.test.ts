@@ -79,8 +79,14 @@ describe("a cluster's configuration", () => {
       // Written straight into the bucket (an old CLI, or by hand): the worker refuses to start on it.
       const kv = await new Kvm(connection).open(`${name}-config`);
       await kv.put('worker-config', JSON.stringify(config('archive')));
-      await expect(runWorker({ configFile: path.join(newFolder(), 'none.json'), port: 0, prepareThreads: 0, nats: { url: nats.url, name } })).rejects.toThrow(/destinations\.local\.root: must be an absolute path/);
+      const refused = await runWorker({ configFile: path.join(newFolder(), 'none.json'), port: 0, prepareThreads: 0, nats: { url: nats.url, name } }).catch((error: unknown) => error as Error);
+      expect(String(refused)).toMatch(/destinations\.local\.root: must be an absolute path/);
       expect(existsSync(path.join(folder, 'archive'))).toBe(false);
+      // Garbage in the bucket is reported as the bucket's, not as a local file that does not exist.
+      await kv.put('worker-config', 'not json {');
+      const garbage = await runWorker({ configFile: path.join(newFolder(), 'none.json'), port: 0, prepareThreads: 0, nats: { url: nats.url, name } }).catch((error: unknown) => error as Error);
+      expect(String(garbage)).toContain(`the ${name}-config bucket`);
+      expect(String(garbage)).not.toContain('none.json');
     } finally {
       await store.close();
     }

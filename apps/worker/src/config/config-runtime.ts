@@ -65,6 +65,8 @@ export interface ConfigRuntimeOptions {
 export interface ConfigTextSource {
   /** Reads the current configuration text; `undefined` when there is none. */
   read(): Promise<string | undefined>;
+  /** Names the source in errors and logs, e.g. `the sentcopy-config bucket`. @default the file's path */
+  readonly description?: string;
   /** The text is shared by a cluster of workers, so it is validated as such (no relative paths). @default false */
   readonly shared?: boolean;
   /** Told what became of each new text: applied, or refused with the problems (paths, never values). */
@@ -224,6 +226,7 @@ const names = (list: readonly string[]) => list.map((name) => `"${name}"`).join(
  */
 export async function createConfigRuntime(options: ConfigRuntimeOptions): Promise<ConfigRuntime> {
   const file = path.resolve(options.file);
+  const where = options.source?.description ?? file;
   const baseDir = path.dirname(file);
   const env = options.env ?? process.env;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
@@ -336,7 +339,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     }
     if (issues.length > 0) {
       await Promise.all(created.map((entry) => entry.destination.close?.().catch(() => undefined)));
-      throw new ConfigError(file, issues);
+      throw new ConfigError(where, issues);
     }
     const removed = [...before.values()].filter((entry) => destinations.get(entry.name) !== entry);
 
@@ -385,7 +388,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   }
 
   function refuse(error: ConfigError): void {
-    log('error', 'config.refused', 'The changed configuration was refused; the previous one keeps running.', { file, issues: error.issues });
+    log('error', 'config.refused', 'The changed configuration was refused; the previous one keeps running.', { file: where, issues: error.issues });
     refused = { at: Date.now(), problem: error.issues.map((issue) => (issue.path === '' ? issue.problem : `${issue.path}: ${issue.problem}`)).join('; ') };
     call(options.onReloadError, error);
   }
@@ -398,7 +401,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       text = read;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? describe(error);
-      const problem = new ConfigError(file, [{ path: '', problem: code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read (${code})` }]);
+      const problem = new ConfigError(where, [{ path: '', problem: code === 'ENOENT' ? (options.source === undefined ? 'the file does not exist' : 'it holds no configuration') : `${options.source === undefined ? 'the file' : 'it'} cannot be read (${code})` }]);
       if (initial) throw problem;
       // Reported once, not on every poll; the previous configuration keeps running.
       if (lastText !== `\0${code}`) refuse(problem);
@@ -409,7 +412,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     const version = (state?.version ?? 0) + 1;
     let prepared: Awaited<ReturnType<typeof prepare>>;
     try {
-      prepared = await prepare(parseConfigText(text, file, { env, shared: options.source?.shared === true }), version);
+      prepared = await prepare(parseConfigText(text, where, { env, shared: options.source?.shared === true }), version);
     } catch (error) {
       if (initial || !ConfigError.isInstance(error)) throw error;
       lastText = text;
@@ -428,7 +431,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     options.source?.report?.({ text });
     for (const entry of removed) retire(entry);
     const event: ReloadEvent = { version, changes, destinationsCreated: created.map((entry) => entry.name), destinationsRemoved: removed.map((entry) => entry.name), projects: next.routes.size };
-    log('info', initial ? 'config.loaded' : 'config.reloaded', initial ? 'Configuration loaded.' : 'Configuration reloaded.', { file, version, ...changes });
+    log('info', initial ? 'config.loaded' : 'config.reloaded', initial ? 'Configuration loaded.' : 'Configuration reloaded.', { file: where, version, ...changes });
     call(options.onReload, event);
     const probes = created.map((entry) => probe(entry));
     const gone = [...changes.projectsDetached, ...changes.projectsRemoved];
@@ -447,7 +450,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     return reloading;
   };
   const reloadInBackground = () =>
-    void reload().catch((error: unknown) => log('error', 'config.reload_failed', `Reloading the configuration failed: ${describe(error)}`, { file }));
+    void reload().catch((error: unknown) => log('error', 'config.reload_failed', `Reloading the configuration failed: ${describe(error)}`, { file: where }));
 
   await reload(true);
 

@@ -75,6 +75,7 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
   };
   return {
     bucket,
+    description: `the ${bucket} bucket`,
     shared: true,
     async read() {
       const entry = await kv.get(configKey);
