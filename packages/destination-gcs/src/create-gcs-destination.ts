@@ -6,6 +6,7 @@ import {
   isAbortError,
   maxObjectKeyBytes,
   objectKeyProblem,
+  sleep,
   type DestinationV1,
   type ListedObject,
   type ObjectInfo,
@@ -396,6 +397,34 @@ export function createGcsDestination(settings: GcsDestinationSettings): Destinat
     }
   };
 
+  /**
+   * Writes a probe object with the retention archived objects carry (a two-second one, in the
+   * configured mode), so a bucket without object retention fails the probe instead of every
+   * message; the object is deleted once the retention has passed.
+   */
+  const probeRetention = async (signal: AbortSignal | undefined, describe: (error: unknown, operation: string, key?: string) => string): Promise<ProbeCheck> => {
+    const retention = settings.retention!;
+    const name = `${prefix}${probeFolder}${randomUUID()}`;
+    const body = new Uint8Array(Buffer.from(`sentcopy retention probe ${new Date().toISOString()}\n`, 'utf8'));
+    const retainUntil = new Date(Date.now() + 2_000);
+    const resource = { ...writeResource({ body, sha256: sha256Hex(body), contentType: 'text/plain' }, false), retention: { mode: retention.mode ?? 'Unlocked', retainUntilTime: retainUntil.toISOString() } };
+    try {
+      await conditionalUpload(name, body, resource, signal);
+    } catch (error) {
+      if (isAbortError(error, signal)) throw error;
+      return { name: 'retention', status: 'failed', detail: `Writing an object with the configured retention failed: ${describe(error, 'write a retention probe object', name)} Object retention must be enabled on the bucket (gcloud storage buckets create --enable-per-object-retention), or remove retention from the settings.` };
+    }
+    const wait = retainUntil.getTime() + 250 - Date.now();
+    if (wait > 0) await sleep(wait, signal);
+    try {
+      await call(signal)(() => fileOf(name).delete());
+    } catch (error) {
+      if (isAbortError(error, signal)) throw error;
+      return { name: 'retention', status: 'passed', detail: `Wrote an object with the configured retention; removing it afterwards failed (${describe(error, 'delete the retention probe object', name)}), so ${name} is left behind.` };
+    }
+    return { name: 'retention', status: 'passed', detail: `Wrote (and removed) an object with the configured ${retention.mode ?? 'Unlocked'} retention.` };
+  };
+
   const probe: DestinationV1['probe'] = async (options) => {
     const signal = options?.signal;
     const checks: ProbeCheck[] = [];
@@ -456,6 +485,8 @@ export function createGcsDestination(settings: GcsDestinationSettings): Destinat
       if (isPreconditionFailed(error)) checks.push({ name: 'write-once', status: 'passed', detail: 'A second write of the probe object was refused with 412 conditionNotMet.' });
       else checks.push({ name: 'write-once', status: 'failed', detail: `A second conditional write of the probe object failed unexpectedly: ${describe(error, 'test a conditional write', probeName)}` });
     }
+
+    if (settings.retention !== undefined) checks.push(await probeRetention(signal, describe));
 
     try {
       const read = await download(probeName, signal);

@@ -149,10 +149,13 @@ describe('retention, holds, KMS key and storage class reach the object', () => {
         ['reachable', 'passed'],
         ['write', 'passed'],
         ['write-once', 'passed'],
+        ['retention', 'passed'],
         ['read', 'passed'],
         ['delete', 'passed'],
         ['public-access', 'passed'],
       ]);
+      // The retention probe object was removed once its two seconds had passed.
+      expect(locked.server.listObjects(locked.bucket).filter((name) => name.includes('.sentcopy-probe/'))).toEqual([]);
       // A retained object cannot be removed: the server refuses, as GCS does.
       expect(await kindOf(archived.delete!('r/k'))).toBe('unauthorized');
     } finally {
@@ -165,6 +168,10 @@ describe('retention, holds, KMS key and storage class reach the object', () => {
     const error = await errorOf(plain.put(input('r/plain', 'x')));
     expect(DestinationError.isInstance(error) && [error.kind, error.status, error.code]).toEqual(['invalid', 400, 'invalid']);
     expect((error as Error).message).toMatch(/Object retention is not enabled/);
+    // The probe writes with the same retention, so it finds this before any message is archived.
+    const probe = await plain.probe();
+    expect({ ok: probe.ok, retention: probe.checks.find((check) => check.name === 'retention')?.status }).toEqual({ ok: false, retention: 'failed' });
+    expect(probe.checks.find((check) => check.name === 'retention')?.detail).toMatch(/Object retention is not enabled.*enable-per-object-retention/);
   });
 });
 
