@@ -176,6 +176,14 @@ describe('sentcopy destinations', { timeout: 30_000 }, () => {
     expect(all.stdout).toMatch(/local\s+fs\s+ok/);
     expect(all.stdout).toMatch(/archive-s3\s+s3\s+ok/);
     expect(all.stdout).toMatch(/offline\s+s3\s+UNREACHABLE/);
+
+    // Saved unprobed with a variable this shell does not set: the worker would refuse the file, and the command says so.
+    const unset = await sentcopy('destinations', 'connect', 'unsetsecret', ...options.map((option) => (option === 'SC_TEST_SECRET' ? 'SC_NOT_SET_ANYWHERE' : option)), '--skip-probe', '--json');
+    expect(unset.code).toBe(0);
+    expect(json(unset).unsetVariables).toEqual(['destinations.unsetsecret.secret_access_key: reads the environment variable SC_NOT_SET_ANYWHERE, which is not set (or empty)']);
+    const human = await sentcopy('destinations', 'edit', 'unsetsecret', '--bucket', 'other-bucket', '--skip-probe');
+    expect(human.stdout).toContain('a worker started from this shell would refuse this configuration');
+    await sentcopy('destinations', 'delete', 'unsetsecret', '--yes');
   });
 
   it('probe exits 1 when a destination turned public, which wins over unreachable ones', async () => {

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationV1 } from '@sentcopy/core';
-import { buildDestination, loadConfigFile, parseConfigText, validateConfig, ConfigError, type WorkerConfig } from '@sentcopy/worker';
+import { buildDestination, configTextSha256, loadConfigFile, parseConfigText, validateConfig, ConfigError, type WorkerConfig } from '@sentcopy/worker';
 import { CliError } from './cli-error.js';
-import { withClusterStore, type ClusterLocation } from './cluster-config.js';
+import { awaitWorkers, describePushOutcome, withClusterStore, type ClusterLocation, type PushOutcome } from './cluster-config.js';
 import { exitCodes } from './exit-codes.js';
 
 /** The configuration file commands use when `--config` is not given. */
@@ -67,15 +67,50 @@ export async function writeConfig(file: string, config: WorkerConfig): Promise<v
   }
 }
 
+/** What {@link saveConfig} learned about how the workers take the saved configuration. */
+export interface SaveReport {
+  /** A cluster's workers: which applied it, refused it, or did not answer within the wait. */
+  readonly workers?: PushOutcome;
+  /**
+   * A file: the `{ "env": … }` references whose variables are not set in this shell, as `path:
+   * problem` lines. A worker started from this shell would refuse the file (and keep its previous one).
+   */
+  readonly unsetVariables?: readonly string[];
+}
+
+/** How long {@link saveConfig} waits for a cluster's workers to report, in milliseconds. */
+const workerReportWaitMs = 10_000;
+
 /**
  * Saves a changed configuration where it was read from: the file (see {@link writeConfig}), or the
- * cluster's bucket, which every worker of the cluster watches.
+ * cluster's bucket, which every worker of the cluster watches; then reports what the workers will
+ * make of it (see {@link SaveReport}).
  */
-export async function saveConfig(loaded: LoadedConfig, config: WorkerConfig): Promise<void> {
-  if (loaded.cluster === undefined) return writeConfig(loaded.file, config);
+export async function saveConfig(loaded: LoadedConfig, config: WorkerConfig): Promise<SaveReport> {
+  if (loaded.cluster === undefined) {
+    await writeConfig(loaded.file, config);
+    const checked = validateConfig(config, { env: process.env });
+    return checked.ok ? {} : { unsetVariables: checked.issues.map((issue) => `${issue.path}: ${issue.problem}`) };
+  }
   const result = validateConfig(config, { shared: true });
   if (!result.ok) throw new ConfigError(loaded.file, result.issues);
-  await withClusterStore(loaded.cluster, (store) => store.write(`${JSON.stringify(config, null, 2)}\n`));
+  const text = `${JSON.stringify(config, null, 2)}\n`;
+  return withClusterStore(loaded.cluster, async (store) => {
+    await store.write(text);
+    return { workers: await awaitWorkers(store, configTextSha256(text), workerReportWaitMs) };
+  });
+}
+
+/** The human lines of a {@link SaveReport} (none when there is nothing to say). */
+export function describeSaveReport(report: SaveReport): string[] {
+  if (report.workers !== undefined) return describePushOutcome(report.workers);
+  if (report.unsetVariables === undefined) return [];
+  return ['Warning: a worker started from this shell would refuse this configuration and keep its previous one:', ...report.unsetVariables.map((line) => `  ${line}`)];
+}
+
+/** Exit code for a saved configuration: 4 when a worker refused it or did not answer. */
+export function saveReportExitCode(report: SaveReport): number {
+  return report.workers !== undefined && (report.workers.refused.length > 0 || report.workers.pending.length > 0) ? exitCodes.problemsFound : exitCodes.ok;
 }
 
 /**

@@ -3,8 +3,8 @@ export { askYesNo, canPrompt, reportUsageErrors, wholeNumber } from './command-l
 export type { CliErrorOptions } from './cli-error.js';
 export { addClusterOptions, awaitWorkers, clusterOf, describePushOutcome, withClusterStore } from './cluster-config.js';
 export type { ClusterLocation, PushOutcome } from './cluster-config.js';
-export { defaultConfigFile, openDestination, readConfig, saveConfig, writeConfig } from './config-file.js';
-export type { LoadedConfig } from './config-file.js';
+export { defaultConfigFile, describeSaveReport, openDestination, readConfig, saveConfig, saveReportExitCode, writeConfig } from './config-file.js';
+export type { LoadedConfig, SaveReport } from './config-file.js';
 export { exitCodes } from './exit-codes.js';
 export type { ExitCode } from './exit-codes.js';
 export { emit, reportError, toCliError } from './output.js';

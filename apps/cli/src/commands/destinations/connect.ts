@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import type { DestinationType } from '@sentcopy/worker';
-import { addClusterOptions, askYesNo, canPrompt, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig } from '../../cli-kit/index.js';
+import { addClusterOptions, askYesNo, canPrompt, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig, describeSaveReport, saveReportExitCode } from '../../cli-kit/index.js';
 import { addFieldOptions, addProjectOptions, applyFieldOptions, applyProjectOptions, checkRequiredOptions, destinationTypes, type ParsedOptions } from './destination-options.js';
 import { describeSettings } from './describe-destination.js';
 import { checkConfig, probeAndSave } from './save-destination.js';
@@ -78,15 +78,17 @@ async function connect(name: string, options: ConnectOptions): Promise<void> {
 
   checkConfig(config, name, entry, loaded.cluster !== undefined);
   await acknowledgePersonalData(name, options);
-  const probe = await probeAndSave(loaded, config, name, entry, options.skipProbe === true);
+  const { probe, saved } = await probeAndSave(loaded, config, name, entry, options.skipProbe === true);
 
-  emit(options, { file: loaded.file, destination: name, type: entry.type, settings: entry, projects, probe }, () => {
+  emit(options, { file: loaded.file, destination: name, type: entry.type, settings: entry, projects, probe, ...saved }, () => {
     const lines = [`Connected destination "${name}" (${entry.type}) in ${loaded.file}.`, ...describeSettings(entry).map((line) => `  ${line}`)];
     lines.push(probe.skipped === true ? 'Probe skipped: the worker probes it before use and keeps its messages queued until it passes.' : `Probe passed (${probe.checks.map((check) => `${check.name} ${check.status}`).join(', ')}).`);
     if (projects.length > 0) lines.push(`Project(s) ${projects.join(', ')} now archive here; a running worker applies this within seconds.`);
     else lines.push('', 'No project uses it yet. Point one at it:', '', `  sentcopy destinations edit ${name} --project <project-id>`);
+    lines.push(...describeSaveReport(saved));
     return lines.join('\n');
   });
+  process.exitCode = saveReportExitCode(saved);
 }
 
 async function acknowledgePersonalData(name: string, options: ConnectOptions): Promise<void> {

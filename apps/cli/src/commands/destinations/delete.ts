@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { WorkerConfig } from '@sentcopy/worker';
-import { addClusterOptions, askYesNo, canPrompt, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig, saveConfig } from '../../cli-kit/index.js';
+import { addClusterOptions, askYesNo, canPrompt, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig, saveConfig, describeSaveReport, saveReportExitCode } from '../../cli-kit/index.js';
 import { findDestination, projectsUsing } from './destination-options.js';
 
 interface DeleteOptions {
@@ -67,11 +67,13 @@ async function remove(name: string, options: DeleteOptions): Promise<void> {
       projects[id] = rest;
     } else projects[id] = project;
   }
-  await saveConfig(loaded, { ...loaded.config, destinations, projects });
-  emit(options, { file: loaded.file, deleted: name, detachedProjects: users }, () =>
+  const saved = await saveConfig(loaded, { ...loaded.config, destinations, projects });
+  emit(options, { file: loaded.file, deleted: name, detachedProjects: users, ...saved }, () =>
     [
       `Deleted destination "${name}" from ${loaded.file}; the objects archived in it were not touched.`,
       ...(users.length === 0 ? [] : [`Project(s) ${users.join(', ')} now have no destination: a running worker refuses their new messages and dead-letters their queued ones.`]),
+      ...describeSaveReport(saved),
     ].join('\n'),
   );
+  process.exitCode = saveReportExitCode(saved);
 }

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { addClusterOptions, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig } from '../../cli-kit/index.js';
+import { addClusterOptions, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig, describeSaveReport, saveReportExitCode } from '../../cli-kit/index.js';
 import { addFieldOptions, addProjectOptions, anyChangeGiven, applyFieldOptions, applyProjectOptions, clearList, findDestination, projectsUsing, type ParsedOptions } from './destination-options.js';
 import { describeSettings } from './describe-destination.js';
 import { probeAndSave } from './save-destination.js';
@@ -52,13 +52,15 @@ async function edit(name: string, options: EditOptions): Promise<void> {
   const entry = applyFieldOptions(current.type, current, options, loaded.baseDir, clear);
   const withDestination = { ...loaded.config, destinations: { ...loaded.config.destinations, [name]: entry } };
   const { config, projects } = applyProjectOptions(withDestination, name, options);
-  const probe = await probeAndSave(loaded, config, name, entry, options.skipProbe === true);
+  const { probe, saved } = await probeAndSave(loaded, config, name, entry, options.skipProbe === true);
   const users = projectsUsing(config, name);
 
-  emit(options, { file: loaded.file, destination: name, type: entry.type, settings: entry, projectsAdded: projects, projects: users, probe }, () => {
+  emit(options, { file: loaded.file, destination: name, type: entry.type, settings: entry, projectsAdded: projects, projects: users, probe, ...saved }, () => {
     const lines = [`Updated destination "${name}" (${entry.type}) in ${loaded.file}.`, ...describeSettings(entry).map((line) => `  ${line}`)];
     lines.push(probe.skipped === true ? 'Probe skipped: the worker probes it before use and keeps its messages queued until it passes.' : 'Probe passed.');
     lines.push(users.length > 0 ? `Used by project(s) ${users.join(', ')}; a running worker applies this within seconds.` : 'No project uses it.');
+    lines.push(...describeSaveReport(saved));
     return lines.join('\n');
   });
+  process.exitCode = saveReportExitCode(saved);
 }

@@ -1,5 +1,5 @@
 import { validateConfig, type DestinationConfig, type WorkerConfig } from '@sentcopy/worker';
-import { CliError, exitCodes, type LoadedConfig, saveConfig } from '../../cli-kit/index.js';
+import { CliError, exitCodes, type LoadedConfig, saveConfig, type SaveReport } from '../../cli-kit/index.js';
 import { optionForField } from './destination-options.js';
 import { exitCodeForProbe, probeDestination, type ProbeReport } from './probe-destination.js';
 
@@ -29,7 +29,7 @@ export type ProbeOutcome = { readonly skipped: true } | (ProbeReport & { readonl
  * restart. A destination that fails its probe is not
  * written: the error carries the probe's reason and the matching exit code.
  */
-export async function probeAndSave(loaded: LoadedConfig, config: WorkerConfig, name: string, entry: DestinationConfig, skipProbe: boolean): Promise<ProbeOutcome> {
+export async function probeAndSave(loaded: LoadedConfig, config: WorkerConfig, name: string, entry: DestinationConfig, skipProbe: boolean): Promise<{ probe: ProbeOutcome; saved: SaveReport }> {
   checkConfig(config, name, entry, loaded.cluster !== undefined);
   let outcome: ProbeOutcome = { skipped: true };
   if (!skipProbe) {
@@ -37,8 +37,7 @@ export async function probeAndSave(loaded: LoadedConfig, config: WorkerConfig, n
     if (report.status !== 'ok') throw refusal(report);
     outcome = report;
   }
-  await saveConfig(loaded, config);
-  return outcome;
+  return { probe: outcome, saved: await saveConfig(loaded, config) };
 }
 
 function refusal(report: ProbeReport): CliError {
