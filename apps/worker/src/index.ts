@@ -61,6 +61,7 @@ export type {
   GcsDestinationConfig,
   HttpConfig,
   HttpLimitsConfig,
+  HttpMetricsConfig,
   JetStreamConfigStore,
   JetStreamConfigStoreOptions,
  
