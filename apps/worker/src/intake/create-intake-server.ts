@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ArchiveError, defaultMaxMessageBytes, messageIdProblem, MessageValidationError, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
@@ -433,6 +434,13 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => answerUnexpected(request, response, error));
+  });
+  // CONNECT is answered like any other request to a route that does not exist, rather than by a silently dropped connection.
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    const text = `${JSON.stringify({ error: { code: 'method_not_allowed', message: 'CONNECT is not supported; this is the sentcopy intake, not a proxy.' } })}\n`;
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    emit({ type: 'request', route: 'other', status: 405 });
   });
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 30_000;
