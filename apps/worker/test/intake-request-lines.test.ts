@@ -4,7 +4,9 @@ import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { sampleMessages } from '@sentcopy/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey, type WorkerConfig } from '../src/index.js';
+import { createFsDestination } from '@sentcopy/destination-fs';
+import { createEmbeddedQueue, createIntakeServer, hashApiKey, type WorkerConfig } from '../src/index.js';
+import { plainDirectory } from './fixtures/intake-directory.js';
 import { buildFixture, removeFixture } from './build-fixture.js';
 import { storedKeys, waitFor } from './helpers.js';
 import { tempFolders } from './temp-folders.js';
@@ -143,4 +145,31 @@ describe('request lines the URL parser refuses', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await expectAlive();
   }, 60_000);
+
+  it('answers when the code around a request throws (a failing metrics hook): 500 or the answer already sent, never an unhandled rejection', async () => {
+    const queue = await createEmbeddedQueue({ directory: newFolder() });
+    const directory = plainDirectory({ shop: { channels: ['sms'], apiKeys: [apiKey], destination: createFsDestination({ root: newFolder() }) } });
+    let throwing = true;
+    const intake = createIntakeServer({
+      queue,
+      directory,
+      onEvent: () => {
+        if (throwing) throw new Error('metrics hook failed');
+      },
+    });
+    const url = await intake.listen(0);
+    try {
+      // The answer is sent before the request event, so it arrives intact.
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      // A rejection event is emitted before the answer: the error path answers 500 instead.
+      const refused = await fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: '[{"version":1}]' });
+      expect(refused.status).toBe(500);
+      expect(await refused.json()).toEqual({ error: { code: 'internal_error', message: 'Unexpected error; nothing was accepted from this request.' } });
+      throwing = false;
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      await intake.close({ graceMs: 100 });
+      await queue.close();
+    }
+  });
 });
