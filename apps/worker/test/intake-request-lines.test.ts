@@ -146,30 +146,45 @@ describe('request lines the URL parser refuses', () => {
     await expectAlive();
   }, 60_000);
 
-  it('answers when the code around a request throws (a failing metrics hook): 500 or the answer already sent, never an unhandled rejection', async () => {
+  it('keeps answering when the metrics hook throws: each request gets its usual answer, never an unhandled rejection', async () => {
     const queue = await createEmbeddedQueue({ directory: newFolder() });
     const directory = plainDirectory({ shop: { channels: ['sms'], apiKeys: [apiKey], destination: createFsDestination({ root: newFolder() }) } });
-    let throwing = true;
+    const logged: string[] = [];
     const intake = createIntakeServer({
       queue,
       directory,
       onEvent: () => {
-        if (throwing) throw new Error('metrics hook failed');
+        throw new Error('metrics hook failed');
       },
+      logger: (entry) => logged.push(entry.event),
     });
     const url = await intake.listen(0);
     try {
-      // The answer is sent before the request event, so it arrives intact.
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      // A rejection event is emitted before the answer: the error path answers 500 instead.
       const refused = await fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: '[{"version":1}]' });
-      expect(refused.status).toBe(500);
-      expect(await refused.json()).toEqual({ error: { code: 'internal_error', message: 'Unexpected error; nothing was accepted from this request.' } });
-      throwing = false;
-      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect(refused.status).toBe(422);
+      const [sms] = sampleMessages({ projectId: 'shop', count: 8, seed: 43 }).filter((message) => message.channel === 'sms');
+      const accepted = await fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify([sms]) });
+      expect(accepted.status).toBe(202);
+      expect((await queue.stats()).depth).toBe(1);
+      expect(await rawExchangeTo(url, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 405 /);
+      expect(logged).toContain('intake.event_failed');
     } finally {
       await intake.close({ graceMs: 100 });
       await queue.close();
     }
   });
 });
+
+/** Sends raw bytes to the server at `url` and resolves with what it answers before closing. */
+function rawExchangeTo(url: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.write(bytes, 'latin1');
+  });
+}

@@ -94,8 +94,15 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   const maxMessageBytes = options.limits?.maxMessageBytes ?? defaultMaxMessageBytes;
   const metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
   const now = options.now ?? Date.now;
-  const emit = (event: IntakeEvent) => options.onEvent?.(event);
   const log = (level: LogLevel, event: string, message: string, fields: Record<string, unknown> = {}) => options.logger?.({ level, event, message, ...fields });
+  // A failing metrics hook must cost a metric, not the answer to a request (or, outside one, the process).
+  const emit = (event: IntakeEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch (error) {
+      log('error', 'intake.event_failed', 'The intake event hook failed; the event was not counted.', { type: event.type, error: error instanceof Error ? error.name : typeof error });
+    }
+  };
   let closing = false;
   // While closing, every answer ends its connection, so keep-alive clients move to another worker and close() need not wait them out.
   const reply = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => send(response, status, body, closing ? { ...headers, connection: 'close' } : headers);
