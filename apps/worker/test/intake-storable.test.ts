@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { createArchiver, maxMessageIdLength, sampleMessages, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
@@ -111,6 +112,44 @@ describe('messages the project cannot store are refused at intake (issue #14 ite
     expect(storedKeys(root).filter((key) => key.startsWith('laid/'))).toEqual([`laid/spring/eu/${laid[0]!.message_id}.json.gz`, `laid/spring/us/${laid[4]!.message_id}.json.gz`]);
     expect(await deadLetterTotal(worker, 'braze')).toBe(0);
     expect(await deadLetterTotal(worker, 'laid')).toBe(0);
+  }, 60_000);
+});
+
+describe('while the destination is not ready', () => {
+  it("still refuses what the project's profile cannot store, and queues the rest to wait", async () => {
+    const folder = newFolder();
+    const configFile = path.join(folder, 'sentcopy.config.json');
+    // Nothing listens on this port, so the probe fails and the destination stays not ready.
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const config: WorkerConfig = {
+      version: 1,
+      destinations: {
+        down: { type: 's3', bucket: 'nowhere', region: 'us-east-1', endpoint: `http://127.0.0.1:${closedPort}`, force_path_style: true, access_key_id: { env: 'SC_ID' }, secret_access_key: { env: 'SC_SECRET' }, acknowledge_personal_data: true },
+      },
+      projects: { braze: { destination: 'down', channels: [...channels], profile: 'braze', api_keys: [{ sha256: hashApiKey(keys.braze) }] } },
+    };
+    writeFileSync(configFile, JSON.stringify(config));
+    const worker = await runWorker({ configFile, port: 0, prepareThreads: 0, env: { SC_ID: 'id', SC_SECRET: 'secret' } });
+    closers.push(() => worker.stop());
+    const [good, bad] = smsOf('braze', 23, 2) as [Message, Message];
+    const post = (route: string, body: unknown) => fetch(`${worker.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${keys.braze}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answer = await post('/v1/messages', [good, withFields(bad, { dispatch_id: 'theirs' })]);
+    expect(answer.status).toBe(202);
+    const body = (await answer.json()) as BatchAnswer;
+    expect(body.results.map((result) => [result.status, result.errors?.[0]?.field])).toEqual([
+      ['accepted', undefined],
+      ['rejected', 'dispatch_id'],
+    ]);
+    const gate = await post('/v1/archive', withFields(bad, { dispatch_id: 'theirs' }));
+    expect(gate.status).toBe(422);
+    expect(((await gate.json()) as { error: { errors: unknown } }).error.errors).toEqual(body.results[1]!.errors);
+    const waiting = await post('/v1/archive', good);
+    expect(waiting.status).toBe(503);
   }, 60_000);
 });
 

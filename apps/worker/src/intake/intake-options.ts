@@ -96,7 +96,7 @@ export interface IntakeServerOptions {
   readonly metricsToken?: string;
   /** Answer of `GET /readyz`. @default ready when the queue answers */
   readonly readiness?: () => Promise<Readiness> | Readiness;
-  /** Receives an event per message decided and per request answered, for metrics. Must not throw. */
+  /** Receives an event per message decided and per request answered, for metrics. Should not throw: a throw is logged (`intake.event_failed`) and the event is lost. */
   readonly onEvent?: (event: IntakeEvent) => void;
   /** Receives structured log entries (ids, counts and kinds only). @default none */
   readonly logger?: WorkerLogger;
