@@ -62,6 +62,7 @@ export type {
   GcsDestinationConfig,
   HttpConfig,
   HttpLimitsConfig,
+  HttpMetricsConfig,
   JetStreamConfigStore,
   JetStreamConfigStoreOptions,
   WorkerConfigStatus,

@@ -164,6 +164,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     };
     const webhookUrl = secret(alertsConfig?.webhook_url, 'alerts.webhook_url');
     const webhookSecret = secret(alertsConfig?.secret, 'alerts.secret');
+    const metricsToken = secret(runtime.config().http?.metrics?.token, 'http.metrics.token');
     const alerts = webhookUrl === undefined ? undefined : createAlertNotifier({ url: webhookUrl, ...(webhookSecret === undefined ? {} : { secret: webhookSecret }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
     if (alerts !== undefined) stack.push(() => alerts.close());
     // Labels and alerts name destinations as the configuration does; their ids can hold local paths.
@@ -190,6 +191,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       directory: runtime,
       limits: { ...settings.limits, ...options.limits },
       metrics,
+      ...(metricsToken === undefined ? {} : { metricsToken }),
       onEvent: (event) => metrics.observeIntake(event),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       async readiness() {

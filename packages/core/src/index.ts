@@ -86,6 +86,7 @@ export type {
   ValidationIssue,
   WhatsAppMessage,
 } from './payload/index.js';
+export { codePointLength, defaultMaxMessageBytes, exceedsCodePoints, maxMessageIdLength, messageIdProblem } from './limits/index.js';
 export { compileKeyLayout, KeyLayoutError, keyLayoutPresets, normalizeRecipient, safeSegment } from './key-layout/index.js';
 export type { KeyLayout, KeyLayoutPresetName } from './key-layout/index.js';
 export {
@@ -100,4 +101,4 @@ export {
 } from './profiles/index.js';
 export type { Profile, ProfileName, ProfileParseContext } from './profiles/index.js';
 export { ArchiveError, archiveMetadataKeys, createArchiver, createPreparePool } from './archiver/index.js';
-export type { ArchiveResult, Archiver, ArchiverOptions, PreparedObject, PreparePool, PreparePoolOptions, PrepareSettings } from './archiver/index.js';
+export type { ArchiveResult, Archiver, ArchiverOptions, CheckedMessage, PreparedObject, PreparePool, PreparePoolOptions, PrepareSettings } from './archiver/index.js';

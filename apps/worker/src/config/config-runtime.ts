@@ -512,9 +512,11 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       return undefined;
     }
     const entry = destinations.get(project.destination) as DestinationEntry;
-    if (!entry.ready) {
+    if (!entry.ready && use !== 'check') {
       throw new Error(`Destination "${entry.name}" of project "${projectId}" is not ready. ${entry.problem ?? 'Its probe has not finished yet.'}`);
     }
+    // Checking needs no archiver of its own: the queue's has the same profile, layout and codec.
+    if (use === 'check') use = 'queued';
     const cacheKey = `${use}\n${projectId}\n${project.profile ?? ''}\n${project.layout ?? ''}\n${project.codec ?? ''}`;
     let archiver = entry.archivers.get(cacheKey);
     if (archiver === undefined) {

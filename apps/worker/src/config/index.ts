@@ -21,6 +21,7 @@ export type {
   GcsDestinationConfig,
   HttpConfig,
   HttpLimitsConfig,
+  HttpMetricsConfig,
   OutageRetryConfig,
   ProjectConfig,
   QueueConfig,

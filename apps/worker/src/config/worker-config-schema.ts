@@ -195,6 +195,13 @@ export const workerConfigJsonSchema = {
           },
           additionalProperties: false,
         },
+        metrics: {
+          type: 'object',
+          description: 'Protects GET /metrics and the checks of GET /readyz, which name projects, destinations and buckets. Without it both answer anyone.',
+          properties: { token: { ...secretReference, description: 'Bearer token GET /metrics and the detail of GET /readyz require; read from an environment variable.' } },
+          required: ['token'],
+          additionalProperties: false,
+        },
       },
       additionalProperties: false,
     },

@@ -212,7 +212,7 @@ export interface HttpLimitsConfig {
   readonly max_body_bytes?: number;
   /** Most messages in one batch. @default 1000 */
   readonly max_batch_messages?: number;
-  /** Largest single message (its JSON text), in bytes. @default 5242880 (5 MiB) */
+  /** Largest single message (its JSON text), in bytes; checked before validation. @default 5242880 (5 MiB) */
   readonly max_message_bytes?: number;
 }
 
@@ -224,6 +224,17 @@ export interface HttpConfig {
   readonly port?: number;
   /** Size limits. */
   readonly limits?: HttpLimitsConfig;
+  /** Who may read `GET /metrics` and the checks of `GET /readyz`. @default anyone who reaches the port */
+  readonly metrics?: HttpMetricsConfig;
+}
+
+/** Access to the metrics and readiness detail, which name projects, destinations and buckets. */
+export interface HttpMetricsConfig {
+  /**
+   * Bearer token (from an environment variable) that `GET /metrics` and the detail of
+   * `GET /readyz` require; `/readyz` still answers 200/503 without it, with no names.
+   */
+  readonly token: SecretReference;
 }
 
 /** Overrides of the retry policy for `rate_limited` errors (see core's `RateLimitedPolicy`). */

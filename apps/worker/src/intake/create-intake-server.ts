@@ -1,13 +1,17 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ArchiveError, MessageValidationError, validateMessage, type Channel, type ValidationIssue } from '@sentcopy/core';
+import type { Duplex } from 'node:stream';
+import { ArchiveError, defaultMaxMessageBytes, messageIdProblem, MessageValidationError, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
+import { entryProblem } from '../queue/queue-checks.js';
 import { createDeadLetterRoutes } from './dead-letter-routes.js';
 import type { IntakeEvent, IntakeRejection, IntakeServer, IntakeServerOptions } from './intake-options.js';
 import { findJsonSyntaxError } from './json-syntax-error.js';
 import { readBody } from './read-body.js';
+import { parseRequestTarget } from './request-target.js';
 
 /** One field problem in an answer. */
 interface FieldError {
@@ -46,10 +50,19 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
 function echoableMessageId(value: unknown, errors: readonly FieldError[]): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const id = (value as { message_id?: unknown }).message_id;
-  // 512 code points is core's limit; the UTF-16 length check first keeps a hostile 5 MiB id cheap to refuse.
-  if (typeof id !== 'string' || id.length === 0 || id.length > 1024 || [...id].length > 512) return undefined;
+  if (typeof id !== 'string' || messageIdProblem(id) !== undefined) return undefined;
   return errors.some((error) => error.field === 'message_id') ? undefined : id;
 }
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/** Whether a request carries `Authorization: Bearer <token>`, compared in constant time. */
+function hasBearerToken(request: IncomingMessage, token: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), token);
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 function isJsonContentType(value: string | undefined): boolean {
   return value !== undefined && /^application\/json\s*(;|$)/i.test(value);
@@ -78,10 +91,18 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   const { queue, directory } = options;
   const maxBodyBytes = options.limits?.maxBodyBytes ?? 10 * 1024 * 1024;
   const maxBatchMessages = options.limits?.maxBatchMessages ?? 1000;
-  const maxMessageBytes = options.limits?.maxMessageBytes ?? 5 * 1024 * 1024;
+  const maxMessageBytes = options.limits?.maxMessageBytes ?? defaultMaxMessageBytes;
+  const metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
   const now = options.now ?? Date.now;
-  const emit = (event: IntakeEvent) => options.onEvent?.(event);
   const log = (level: LogLevel, event: string, message: string, fields: Record<string, unknown> = {}) => options.logger?.({ level, event, message, ...fields });
+  // A failing metrics hook must cost a metric, not the answer to a request (or, outside one, the process).
+  const emit = (event: IntakeEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch (error) {
+      log('error', 'intake.event_failed', 'The intake event hook failed; the event was not counted.', { type: event.type, error: error instanceof Error ? error.name : typeof error });
+    }
+  };
   let closing = false;
   // While closing, every answer ends its connection, so keep-alive clients move to another worker and close() need not wait them out.
   const reply = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => send(response, status, body, closing ? { ...headers, connection: 'close' } : headers);
@@ -98,11 +119,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     return route;
   }
 
-  async function readJson(request: IncomingMessage): Promise<unknown> {
+  /** Reads a JSON body of at most `limitBytes`; `tooLarge` is the answer to a larger one. */
+  async function readJson(request: IncomingMessage, limitBytes: number, tooLarge: () => HttpProblem): Promise<unknown> {
     if (!isJsonContentType(request.headers['content-type'])) throw new HttpProblem(415, 'unsupported_media_type', 'Send the body as JSON with "Content-Type: application/json".');
-    const body = await readBody(request, maxBodyBytes);
+    const body = await readBody(request, limitBytes);
     if (!body.ok) {
-      if (body.reason === 'too_large') throw new HttpProblem(413, 'payload_too_large', `The body is larger than the limit of ${maxBodyBytes} bytes. Send smaller batches.`, { limit_bytes: maxBodyBytes }, { connection: 'close' });
+      if (body.reason === 'too_large') throw tooLarge();
       throw new HttpProblem(400, 'bad_request', 'The request body was not received completely.');
     }
     let text: string;
@@ -134,26 +156,87 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     return undefined;
   }
 
-  /** Checks one message for a project; returns its JSON text, or the reason and errors it is refused with. */
-  function checkMessage(value: unknown, route: ProjectRoute): { ok: true; channel: Channel; messageId: string; text: string } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel } {
-    const result = validateMessage(value);
-    if (!result.ok) return { ok: false, reason: 'invalid', errors: fieldErrors(result.issues) };
-    const message = result.message;
-    const problem = routeProblem(message.project_id, message.channel, route);
-    if (problem !== undefined) return { ok: false, channel: message.channel, ...problem };
+  const messageTooLarge = (bytes: number): FieldError => ({
+    field: '',
+    problem: `the message is ${bytes} bytes of JSON, more than limits.max_message_bytes (${maxMessageBytes} bytes); raise that setting in the worker's configuration to archive messages this large`,
+  });
+
+  /** Why the queue cannot hold a message of this size, naming the setting to raise. */
+  const queueTooLarge = (bytes: number): FieldError => ({
+    field: '',
+    problem:
+      queue.implementation === 'jetstream'
+        ? `the message is ${bytes} bytes of JSON; the JetStream queue holds at most ${queue.maxPayloadBytes} bytes per message (nats-server's max_payload less room for headers): raise max_payload in the NATS server's configuration`
+        : `the message is ${bytes} bytes of JSON; the ${queue.implementation} queue holds at most ${queue.maxPayloadBytes} bytes per message (its maxPayloadBytes option)`,
+  });
+
+  /**
+   * The project's archiver, to run its checks (validation, profile, key layout) before a message is
+   * accepted; `undefined` when the project has no destination (the caller refuses the request then).
+   */
+  function checkerFor(route: ProjectRoute): Archiver | undefined {
+    try {
+      return directory.archiverFor(route.id, 'check');
+    } catch (error) {
+      // Configuration validation makes this unreachable; should it happen, validation alone still guards the queue.
+      log('warn', 'intake.checker_unavailable', `The archiver of project "${route.id}" could not be built; messages are validated without its profile and key checks.`, { project: route.id, error: error instanceof Error ? error.name : typeof error });
+      return undefined;
+    }
+  }
+
+  /** Validates a message and renders its key as the project's archiver would: field errors when it cannot be stored. */
+  function storable(value: unknown, archiver: Archiver | undefined): { ok: true; channel: Channel; messageId: string; projectId: string } | { ok: false; errors: FieldError[] } {
+    if (archiver === undefined) {
+      const result = validateMessage(value);
+      return result.ok ? { ok: true, channel: result.message.channel, messageId: result.message.message_id, projectId: result.message.project_id } : { ok: false, errors: fieldErrors(result.issues) };
+    }
+    try {
+      const checked = archiver.check(value);
+      return { ok: true, channel: checked.channel, messageId: checked.messageId, projectId: checked.projectId };
+    } catch (error) {
+      if (MessageValidationError.isInstance(error)) return { ok: false, errors: fieldErrors(error.issues) };
+      throw error;
+    }
+  }
+
+  /**
+   * Checks one message of a batch, cheapest first: its size (before any validation, so a huge
+   * message costs no validation), then what the project's archiver checks (fields, profile, key),
+   * the project and channel, and what the queue checks. Returns the entry to queue, or the reason
+   * and errors it is refused with; never throws for a bad message.
+   */
+  function checkMessage(value: unknown, route: ProjectRoute, archiver: Archiver | undefined): { ok: true; channel: Channel; input: QueueMessageInput } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel } {
     // The body was parsed once; stringifying an element gives text that parses back to the same values (validation
-    // refused the only values that would not survive: non-finite numbers and lone surrogates). Only the spelling may
+    // refuses the only values that would not survive: non-finite numbers and lone surrogates). Only the spelling may
     // differ (white space, escapes, `1e2` → `100`, key order), and none of it reaches the stored copy, which is the
     // deterministic serialization of those values: the same bytes as if the sender's own text had been queued.
-    const text = JSON.stringify(value);
-    if (Buffer.byteLength(text) > maxMessageBytes) return { ok: false, reason: 'too_large', channel: message.channel, errors: [{ field: '', problem: `the message is larger than the limit of ${maxMessageBytes} bytes` }] };
-    return { ok: true, channel: message.channel, messageId: message.message_id, text };
+    let text: string;
+    try {
+      text = JSON.stringify(value);
+    } catch {
+      // Only nesting deep enough to exhaust the stack gets here; validation would refuse it too.
+      return { ok: false, reason: 'invalid', errors: [{ field: '', problem: 'nests too deeply to be read' }] };
+    }
+    const bytes = Buffer.byteLength(text);
+    if (bytes > maxMessageBytes) return { ok: false, reason: 'too_large', errors: [messageTooLarge(bytes)] };
+    const result = storable(value, archiver);
+    if (!result.ok) return { ok: false, reason: 'invalid', errors: result.errors };
+    const problem = routeProblem(result.projectId, result.channel, route);
+    if (problem !== undefined) return { ok: false, channel: result.channel, ...problem };
+    const input: QueueMessageInput = { project: route.id, messageId: result.messageId, payload: text };
+    const refused = entryProblem(input, queue.maxPayloadBytes);
+    if (refused !== undefined) {
+      if (refused.tooLarge) return { ok: false, reason: 'too_large', channel: result.channel, errors: [queueTooLarge(bytes)] };
+      const field = refused.field === 'messageId' ? 'message_id' : refused.field === 'project' ? 'project_id' : '';
+      return { ok: false, reason: 'invalid', channel: result.channel, errors: [{ field, problem: `cannot be queued: ${refused.problem}` }] };
+    }
+    return { ok: true, channel: result.channel, input };
   }
 
   /** Reads an authenticated request's JSON body; a refusal is counted for the project. */
-  async function readJsonOf(request: IncomingMessage, route: ProjectRoute): Promise<unknown> {
+  async function readJsonOf(request: IncomingMessage, route: ProjectRoute, limitBytes: number, tooLarge: () => HttpProblem): Promise<unknown> {
     try {
-      return await readJson(request);
+      return await readJson(request, limitBytes, tooLarge);
     } catch (error) {
       if (error instanceof HttpProblem) emit({ type: 'rejected', project: route.id, reason: error.status === 413 ? 'too_large' : 'bad_request' });
       throw error;
@@ -167,7 +250,15 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
 
   async function submitBatch(request: IncomingMessage, response: ServerResponse): Promise<number> {
     const route = authenticate(request);
-    const body = await readJsonOf(request, route);
+    const body = await readJsonOf(request, route, maxBodyBytes, () =>
+      new HttpProblem(
+        413,
+        'payload_too_large',
+        `The body is larger than limits.max_body_bytes (${maxBodyBytes} bytes). Send the messages in smaller batches; one message may be up to ${Math.min(maxMessageBytes, queue.maxPayloadBytes)} bytes of JSON.`,
+        { limit_bytes: maxBodyBytes },
+        { connection: 'close' },
+      ),
+    );
     const list = Array.isArray(body) ? body : typeof body === 'object' && body !== null && Array.isArray((body as { messages?: unknown }).messages) ? (body as { messages: unknown[] }).messages : undefined;
     if (list === undefined) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The body must be a JSON array of messages, or an object with a "messages" array.'));
     if (list.length === 0) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The batch is empty: send at least one message.'));
@@ -175,13 +266,14 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       refuseRequest(route, 'too_large', new HttpProblem(413, 'batch_too_large', `The batch holds ${list.length} messages; the limit is ${maxBatchMessages}. Split it.`, { limit_messages: maxBatchMessages }));
     }
     requireDestination(route);
+    const archiver = checkerFor(route);
 
     const results: (MessageResult | undefined)[] = new Array(list.length);
     const toQueue: { index: number; channel: Channel; input: QueueMessageInput }[] = [];
     list.forEach((value, index) => {
-      const checked = checkMessage(value, route);
+      const checked = checkMessage(value, route, archiver);
       if (checked.ok) {
-        toQueue.push({ index, channel: checked.channel, input: { project: route.id, messageId: checked.messageId, payload: checked.text } });
+        toQueue.push({ index, channel: checked.channel, input: checked.input });
         return;
       }
       const messageId = echoableMessageId(value, checked.errors);
@@ -216,7 +308,17 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   async function archiveNow(request: IncomingMessage, response: ServerResponse): Promise<number> {
     const started = now();
     const route = authenticate(request);
-    const body = await readJsonOf(request, route);
+    // The body is the message: one over the message limit is refused before it is read, parsed or validated.
+    const limitBytes = Math.min(maxBodyBytes, maxMessageBytes);
+    const body = await readJsonOf(request, route, limitBytes, () =>
+      new HttpProblem(
+        413,
+        'message_too_large',
+        `The message is larger than ${limitBytes} bytes (limits.max_message_bytes: ${maxMessageBytes}, limits.max_body_bytes: ${maxBodyBytes}), so it cannot be archived as it is: raise these settings in the worker's configuration to archive messages this large.`,
+        { reason: 'too_large', limit_bytes: limitBytes },
+        { connection: 'close' },
+      ),
+    );
     requireDestination(route);
     const refuse = (reason: IntakeRejection, errors: readonly FieldError[], channel?: Channel): never => {
       emit({ type: 'rejected', project: route.id, ...(channel === undefined ? {} : { channel }), reason });
@@ -231,9 +333,11 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     try {
       archiver = directory.archiverFor(route.id, 'gate');
     } catch (error) {
-      // Not ready: an invalid message still hears why it is invalid.
-      const checked = checkMessage(body, route);
-      if (!checked.ok) return refuse(checked.reason, checked.errors, checked.channel);
+      // Not ready: a message that cannot be stored still hears why.
+      const checked = storable(body, checkerFor(route));
+      if (!checked.ok) return refuse('invalid', checked.errors);
+      const problem = routeProblem(checked.projectId, checked.channel, route);
+      if (problem !== undefined) return refuse(problem.reason, problem.errors, checked.channel);
       return failed('unreachable', error instanceof Error ? error.message : 'The destination is not ready.', checked.channel, 503);
     }
     if (archiver === undefined) throw new HttpProblem(409, 'no_destination', `Project "${route.id}" has no destination.`);
@@ -258,7 +362,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     }
   }
 
-  async function readyz(response: ServerResponse): Promise<number> {
+  async function readyz(request: IncomingMessage, response: ServerResponse): Promise<number> {
     let readiness;
     try {
       readiness = options.readiness !== undefined ? await options.readiness() : (await queue.stats(), { ready: true, checks: { queue: 'ok' } });
@@ -266,20 +370,23 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       readiness = { ready: false, checks: { queue: 'not answering' } };
     }
     const status = readiness.ready && !closing ? 200 : 503;
-    reply(response, status, { ready: status === 200, checks: { ...readiness.checks, ...(closing ? { shutdown: 'in progress' } : {}) } });
+    // The checks name projects, destinations and buckets: with a metrics token, only its holder sees them.
+    const detailed = metricsToken === undefined || hasBearerToken(request, metricsToken);
+    reply(response, status, detailed ? { ready: status === 200, checks: { ...readiness.checks, ...(closing ? { shutdown: 'in progress' } : {}) } } : { ready: status === 200 });
     return status;
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://intake');
-    const route = (routes as readonly string[]).includes(url.pathname) ? url.pathname : 'other';
+    const target = parseRequestTarget(request.url);
+    const route = target !== undefined && (routes as readonly string[]).includes(target.pathname) ? target.pathname : 'other';
     const method = request.method ?? 'GET';
     let status: number;
-    if (deadLetters.handles(url.pathname)) {
-      emit({ type: 'request', route: url.pathname, status: await deadLetters.handle(request, response, url) });
+    if (target !== undefined && deadLetters.handles(target.pathname)) {
+      emit({ type: 'request', route: target.pathname, status: await deadLetters.handle(request, response, target) });
       return;
     }
     try {
+      if (target === undefined) throw new HttpProblem(400, 'bad_request', 'The request target is not a path (such as /v1/messages) or an http:// URL.');
       const allowed = route === '/v1/messages' || route === '/v1/archive' ? 'POST' : 'GET';
       if (route === 'other') throw new HttpProblem(404, 'not_found', `No such route. Use POST /v1/messages, POST /v1/archive, GET /v1/dead-letters, POST /v1/dead-letters/replay, GET /healthz, GET /readyz or GET /metrics.`);
       if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw new HttpProblem(405, 'method_not_allowed', `Use ${allowed} for ${route}.`, {}, { allow: allowed });
@@ -296,10 +403,13 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
           status = 200;
           break;
         case '/readyz':
-          status = await readyz(response);
+          status = await readyz(request, response);
           break;
         default: {
           if (options.metrics === undefined) throw new HttpProblem(404, 'not_found', 'Metrics are not enabled.');
+          if (metricsToken !== undefined && !hasBearerToken(request, metricsToken)) {
+            throw new HttpProblem(401, 'unauthorized', 'Send the metrics token as "Authorization: Bearer <token>".', {}, { 'www-authenticate': 'Bearer realm="sentcopy-metrics"' });
+          }
           const text = await options.metrics.render();
           response.writeHead(200, { 'content-type': options.metrics.contentType, 'content-length': Buffer.byteLength(text), ...(closing ? { connection: 'close' } : {}) });
           response.end(text);
@@ -312,13 +422,32 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       status = problem.status;
       if (!response.headersSent) reply(response, problem.status, { error: { code: problem.code, message: problem.message, ...problem.extra } }, problem.headers);
       // A body left unread (too large, or refused before reading) must not be drained into memory: drop the connection once answered.
-      if (!request.complete) response.once('finish', () => request.socket.destroy());
+      if (!request.complete) response.once('finish', () => request.socket?.destroy());
     }
     emit({ type: 'request', route, status });
   }
 
+  /** The last line of defence: whatever escaped the error paths above is answered (or the connection closed), never left to crash the process. */
+  function answerUnexpected(request: IncomingMessage, response: ServerResponse, error: unknown): void {
+    try {
+      log('error', 'intake.unexpected', 'An intake request failed unexpectedly.', { error: error instanceof Error ? error.name : typeof error });
+      if (!response.headersSent) reply(response, 500, { error: { code: 'internal_error', message: 'Unexpected error; nothing was accepted from this request.' } });
+      else response.destroy();
+      if (!request.complete) response.once('finish', () => request.socket?.destroy());
+    } catch {
+      request.socket?.destroy();
+    }
+  }
+
   const server = createServer((request, response) => {
-    void handle(request, response);
+    handle(request, response).catch((error: unknown) => answerUnexpected(request, response, error));
+  });
+  // CONNECT is answered like any other request to a route that does not exist, rather than by a silently dropped connection.
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    const text = `${JSON.stringify({ error: { code: 'method_not_allowed', message: 'CONNECT is not supported; this is the sentcopy intake, not a proxy.' } })}\n`;
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    emit({ type: 'request', route: 'other', status: 405 });
   });
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 30_000;
@@ -331,6 +460,9 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
+          if (metricsToken === undefined && options.metrics !== undefined && !isLoopback(host)) {
+            log('warn', 'intake.metrics_open', `GET /metrics and GET /readyz answer anyone who reaches ${host} and name projects, destinations and buckets. Set http.metrics.token to require a token.`, { host });
+          }
           const address = server.address() as AddressInfo;
           resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
         });

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProjectDirectory, ProjectRoute } from '../projects/index.js';
 import { deadLetterKinds, QueueError, type DeadLetter, type DeadLetterFilter, type DeadLetterKind, type MessageQueue } from '../queue/index.js';
 import { readBody } from './read-body.js';
+import type { RequestTarget } from './request-target.js';
 
 /** Paths the dead-letter routes answer. */
 export const deadLetterPaths = ['/v1/dead-letters', '/v1/dead-letters/replay'] as const;
@@ -21,7 +22,7 @@ export interface DeadLetterRoutes {
   /** `true` when `pathname` is one of these routes. */
   handles(pathname: string): boolean;
   /** Answers the request (errors included); resolves with the status sent. */
-  handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<number>;
+  handle(request: IncomingMessage, response: ServerResponse, target: RequestTarget): Promise<number>;
 }
 
 class RouteProblem extends Error {
@@ -103,9 +104,9 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLe
     return route;
   }
 
-  async function list(request: IncomingMessage, response: ServerResponse, url: URL): Promise<number> {
+  async function list(request: IncomingMessage, response: ServerResponse, target: RequestTarget): Promise<number> {
     const route = authenticate(request);
-    const query = url.searchParams;
+    const query = target.query;
     for (const name of query.keys()) {
       if (!['kind', 'from', 'to', 'limit', 'cursor'].includes(name)) throw new RouteProblem(400, 'bad_request', `Unknown query parameter "${name}". Use kind, from, to, limit and cursor.`);
     }
@@ -168,13 +169,13 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLe
 
   return {
     handles: (pathname) => (deadLetterPaths as readonly string[]).includes(pathname),
-    async handle(request, response, url) {
-      const isReplay = url.pathname === '/v1/dead-letters/replay';
+    async handle(request, response, target) {
+      const isReplay = target.pathname === '/v1/dead-letters/replay';
       const allowed = isReplay ? 'POST' : 'GET';
       try {
         const method = request.method ?? 'GET';
-        if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw new RouteProblem(405, 'method_not_allowed', `Use ${allowed} for ${url.pathname}.`, { allow: allowed });
-        return isReplay ? await replay(request, response) : await list(request, response, url);
+        if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw new RouteProblem(405, 'method_not_allowed', `Use ${allowed} for ${target.pathname}.`, { allow: allowed });
+        return isReplay ? await replay(request, response) : await list(request, response, target);
       } catch (error) {
         let problem: RouteProblem;
         if (error instanceof RouteProblem) problem = error;
@@ -182,7 +183,7 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLe
         else if (QueueError.isInstance(error)) problem = new RouteProblem(503, 'queue_unavailable', 'The queue could not answer. Retry later.', { 'retry-after': '5' });
         else problem = new RouteProblem(500, 'internal_error', 'Unexpected error; nothing was changed by this request.');
         if (!response.headersSent) reply(response, problem.status, { error: { code: problem.code, message: problem.message } }, problem.headers);
-        if (!request.complete) response.once('finish', () => request.socket.destroy());
+        if (!request.complete) response.once('finish', () => request.socket?.destroy());
         return problem.status;
       }
     },

@@ -10,17 +10,23 @@ export interface IntakeLimits {
   readonly maxBodyBytes?: number;
   /** Most messages in one `POST /v1/messages` batch. @default 1000 */
   readonly maxBatchMessages?: number;
-  /** Largest single message (its JSON text), in bytes. @default 5242880 (5 MiB) */
+  /**
+   * Largest single message, in bytes of its JSON text: the body of `POST /v1/archive`, or each
+   * element of a batch as it is queued (compact JSON). Checked before the message is validated,
+   * so an oversized message costs no validation. A batch refuses such a message on its own
+   * (`too_large`, naming this setting); the archive call answers 413. In a batch, the queue's own
+   * limit (`MessageQueue.maxPayloadBytes`) applies as well. @default 5242880 (5 MiB, core's `defaultMaxMessageBytes`)
+   */
   readonly maxMessageBytes?: number;
 }
 
 /**
  * Why intake refused a message or a request: a small fixed set, safe as a metric label.
- * - `invalid`: the message failed validation (field errors say why).
+ * - `invalid`: the message cannot be stored: it failed validation, or the project's profile or key layout cannot store it (field errors say why).
  * - `wrong_project`: its `project_id` is not the project of the API key.
  * - `channel_disabled`: the project does not archive its channel.
  * - `no_destination`: the project has no destination (one event per refused request).
- * - `too_large`: the message is over `maxMessageBytes`, or the request over `maxBodyBytes` or `maxBatchMessages` (one event per request).
+ * - `too_large`: the message is over `maxMessageBytes` or the queue's `maxPayloadBytes`, or the request over `maxBodyBytes` or `maxBatchMessages` (one event per request).
  * - `bad_request`: an authenticated request that is not a JSON batch or message (not JSON, not UTF-8, wrong content type, empty batch; one event per request).
  * - `queue_unavailable`: a valid message that was not accepted because the queue could not store its batch.
  * - `unauthorized`: reserved for requests without a valid key; intake counts those only as `request` events with status 401.
@@ -80,9 +86,17 @@ export interface IntakeServerOptions {
   readonly limits?: IntakeLimits;
   /** Text served at `GET /metrics` (Prometheus exposition format). @default the route answers 404 */
   readonly metrics?: { readonly contentType: string; readonly render: () => Promise<string> | string };
+  /**
+   * Token that `GET /metrics` and the detail of `GET /readyz` require, sent as
+   * `Authorization: Bearer <token>`. With it, `/metrics` answers 401 without the token, and
+   * `/readyz` still answers 200 or 503 to anyone but shows its checks (which name projects,
+   * destinations and buckets) only to the token's holder. `/healthz` never needs it.
+   * @default none: both routes answer anyone, checks included
+   */
+  readonly metricsToken?: string;
   /** Answer of `GET /readyz`. @default ready when the queue answers */
   readonly readiness?: () => Promise<Readiness> | Readiness;
-  /** Receives an event per message decided and per request answered, for metrics. Must not throw. */
+  /** Receives an event per message decided and per request answered, for metrics. Should not throw: a throw is logged (`intake.event_failed`) and the event is lost. */
   readonly onEvent?: (event: IntakeEvent) => void;
   /** Receives structured log entries (ids, counts and kinds only). @default none */
   readonly logger?: WorkerLogger;

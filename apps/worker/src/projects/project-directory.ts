@@ -19,8 +19,12 @@ export interface ProjectRoute {
   readonly ready?: boolean;
 }
 
-/** How the archiver will be used: by the queue's processor (no inline retries) or by the before-send gate (quick inline retries). */
-export type ArchiverUse = 'queued' | 'gate';
+/**
+ * How the archiver will be used: by the queue's processor (no inline retries), by the before-send
+ * gate (quick inline retries), or by the intake only to `check()` messages before accepting them
+ * (given even while the destination is not ready; never written with).
+ */
+export type ArchiverUse = 'queued' | 'gate' | 'check';
 
 /**
  * The worker's current view of its configuration, read on every request and every message, so a
@@ -36,7 +40,8 @@ export interface ProjectDirectory {
   authenticate(apiKey: string): ProjectRoute | undefined;
   /**
    * The archiver for a project's messages; `undefined` when the project has no destination. Throws
-   * when the destination exists but is not ready yet (the processor then retries later).
+   * when the destination exists but is not ready yet (the processor then retries later), except for
+   * the `check` use.
    */
   archiverFor(projectId: string, use: ArchiverUse): Archiver | undefined;
 }

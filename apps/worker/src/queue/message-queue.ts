@@ -26,7 +26,8 @@ export interface QueueMessageInput {
   readonly project: string;
   /**
    * The message's `message_id` (the producer's idempotency key). With `project`, the
-   * de-duplication key. A non-empty string of at most 512 UTF-16 code units.
+   * de-duplication key. A non-empty string of at most 512 characters (Unicode code points, as
+   * core's `maxMessageIdLength` counts them), so every valid `message_id` fits.
    */
   readonly messageId: string;
   /**
@@ -231,6 +232,12 @@ export interface QueueStats {
 export interface MessageQueue {
   /** Which implementation this is, e.g. `embedded`. */
   readonly implementation: string;
+  /**
+   * Largest payload one entry may have, in bytes: `enqueue()` refuses a batch holding a larger one.
+   * The embedded queue's `maxPayloadBytes` option (64 MiB by default); for JetStream, the NATS
+   * server's `max_payload` less room for the headers. The intake refuses a larger message on its own.
+   */
+  readonly maxPayloadBytes: number;
   /**
    * Stores a batch. Resolves once every accepted message is durably on disk (written and flushed),
    * with one result per input, in order. Messages already queued (same project and message id) or

@@ -1,4 +1,4 @@
-import type { ValidationIssue } from '@sentcopy/core';
+import { exceedsCodePoints, maxMessageIdLength, type ValidationIssue } from '@sentcopy/core';
 import { deadLetterKinds, type AttemptRecord, type QueueMessageInput } from './message-queue.js';
 import { QueueError } from './queue-error.js';
 
@@ -6,8 +6,8 @@ import { QueueError } from './queue-error.js';
 export const historyLimit = 32;
 /** Longest reason, issue path or problem kept, in UTF-16 code units. */
 export const maxReasonLength = 2000;
+/** Longest project id, in UTF-16 code units (configured project ids are at most 128 ASCII characters). */
 const maxProjectLength = 256;
-const maxMessageIdLength = 512;
 
 export function invalidInput(message: string): QueueError {
   return new QueueError('invalid_input', message);
@@ -49,21 +49,41 @@ export interface PreparedInput {
   notBefore: number | undefined;
 }
 
-export function prepareInput(input: QueueMessageInput, index: number, maxPayloadBytes: number): PreparedInput {
-  const where = `messages[${index}]`;
-  if (typeof input !== 'object' || input === null) throw invalidInput(`${where} must be an object.`);
+/** Why a queue refuses one entry: the field of {@link QueueMessageInput} and the problem; `too_large` for a payload over the queue's limit. */
+export interface EntryProblem {
+  readonly field: 'entry' | 'project' | 'messageId' | 'payload' | 'notBefore';
+  readonly problem: string;
+  readonly tooLarge: boolean;
+}
+
+/** UTF-8 size of a payload, in bytes. */
+export function payloadBytes(payload: Uint8Array | string): number {
+  return typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength;
+}
+
+/**
+ * What the queue would refuse about one entry, or `undefined` when it takes it: the one set of
+ * checks both queues run in `enqueue()` and the intake runs on each message first, so that one
+ * entry the queue would refuse is refused on its own, never failing its batch.
+ */
+export function entryProblem(input: QueueMessageInput, maxPayloadBytes: number): EntryProblem | undefined {
+  const refuse = (field: EntryProblem['field'], problem: string, tooLarge = false): EntryProblem => ({ field, problem, tooLarge });
+  if (typeof input !== 'object' || input === null) return refuse('entry', 'must be an object');
   const { project, messageId, payload, notBefore } = input;
-  if (typeof project !== 'string' || project === '' || project.length > maxProjectLength) {
-    throw invalidInput(`${where}.project must be a non-empty string of at most ${maxProjectLength} characters.`);
-  }
-  if (typeof messageId !== 'string' || messageId === '' || messageId.length > maxMessageIdLength) {
-    throw invalidInput(`${where}.messageId must be a non-empty string of at most ${maxMessageIdLength} characters.`);
-  }
-  let body: Buffer;
-  if (typeof payload === 'string') body = Buffer.from(payload, 'utf8');
-  else if (payload instanceof Uint8Array) body = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  else throw invalidInput(`${where}.payload must be a Uint8Array or a string.`);
-  if (body.byteLength > maxPayloadBytes) throw invalidInput(`${where}.payload is ${body.byteLength} bytes; the queue accepts at most ${maxPayloadBytes}.`);
-  if (notBefore !== undefined && !isTime(notBefore)) throw invalidInput(`${where}.notBefore must be a time in epoch milliseconds.`);
+  if (typeof project !== 'string' || project === '' || project.length > maxProjectLength) return refuse('project', `must be a non-empty string of at most ${maxProjectLength} characters`);
+  // Counted in code points, as core's validator counts message_id: every valid message id is a valid queue id.
+  if (typeof messageId !== 'string' || messageId === '' || exceedsCodePoints(messageId, maxMessageIdLength)) return refuse('messageId', `must be a non-empty string of at most ${maxMessageIdLength} characters`);
+  if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) return refuse('payload', 'must be a Uint8Array or a string');
+  const bytes = payloadBytes(payload);
+  if (bytes > maxPayloadBytes) return refuse('payload', `is ${bytes} bytes; the queue accepts at most ${maxPayloadBytes}`, true);
+  if (notBefore !== undefined && !isTime(notBefore)) return refuse('notBefore', 'must be a time in epoch milliseconds');
+  return undefined;
+}
+
+export function prepareInput(input: QueueMessageInput, index: number, maxPayloadBytes: number): PreparedInput {
+  const problem = entryProblem(input, maxPayloadBytes);
+  if (problem !== undefined) throw invalidInput(`messages[${index}]${problem.field === 'entry' ? '' : `.${problem.field}`} ${problem.problem}.`);
+  const { project, messageId, payload, notBefore } = input;
+  const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   return { project, messageId, body, notBefore };
 }

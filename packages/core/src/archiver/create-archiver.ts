@@ -5,7 +5,7 @@ import { getCodec, type Codec, type CodecName } from '../codecs/index.js';
 import { compileKeyLayout, type KeyLayout } from '../key-layout/index.js';
 import { getProfile, type Profile, type ProfileName } from '../profiles/index.js';
 import { retryInline, RetryExhaustedError, type InlineRetryOptions } from '../retry/index.js';
-import { archiveMetadataKeys, createPrepare, type PreparedObject } from './prepare-object.js';
+import { archiveMetadataKeys, checkHere, createPrepare, type CheckedMessage, type PreparedObject } from './prepare-object.js';
 import type { PreparePool } from './prepare-pool.js';
 
 /** Options for {@link createArchiver}. */
@@ -63,6 +63,14 @@ export interface Archiver {
    * `MessageValidationError` on bad input.
    */
   prepare(message: unknown): Promise<PreparedObject>;
+  /**
+   * Runs the steps of `prepare()` that can refuse a message (validation, the profile's rendering,
+   * the key layout) on the calling thread, without serializing, compressing or writing, and
+   * returns the key the message would be stored under. A message `check()` accepts is one
+   * `prepare()` accepts. Takes the same input as `prepare()`; throws the same
+   * `MessageValidationError` (field paths and problems, never values).
+   */
+  check(message: unknown): CheckedMessage;
   /**
    * Stores one message (an object, or its JSON text in UTF-8 bytes), write-once. Resolves once the
    * object is durably stored.
@@ -187,6 +195,7 @@ export function createArchiver(options: ArchiverOptions): Archiver {
     layout,
     codec,
     prepare,
+    check: checkHere(profile, layout),
     write,
     archive: async (message, callOptions) => write(await prepare(message), callOptions),
   };

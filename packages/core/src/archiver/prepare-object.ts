@@ -1,6 +1,6 @@
 import type { Codec } from '../codecs/index.js';
 import type { KeyLayout } from '../key-layout/index.js';
-import { parseMessage, parseMessageJson, serializeJson, sha256Hex, type Channel, type Message } from '../payload/index.js';
+import { parseMessage, parseMessageJson, serializeJson, sha256Hex, type Channel, type JsonObject, type Message } from '../payload/index.js';
 import type { Profile } from '../profiles/index.js';
 import type { PreparePool } from './prepare-pool.js';
 
@@ -42,17 +42,45 @@ export interface PreparedObject {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/** What `check()` found: the message can be stored, under this key. */
+export interface CheckedMessage {
+  /** The validated message. */
+  readonly message: Message;
+  /** The message's `message_id`. */
+  readonly messageId: string;
+  /** The message's `project_id`. */
+  readonly projectId: string;
+  /** The message's channel. */
+  readonly channel: Channel;
+  /** Object key from the layout. */
+  readonly key: string;
+}
+
 /** Validates a message given as an object, or as its JSON text in UTF-8 bytes. */
 export function parseInput(input: unknown): Message {
   return input instanceof Uint8Array ? parseMessageJson(input) : parseMessage(input);
 }
 
+/** Everything `prepare()` does before it serializes and compresses: validate, key, render with the profile. */
+function checkAndRender(profile: Profile, layout: KeyLayout, input: unknown): { message: Message; key: string; document: JsonObject } {
+  const message = parseInput(input);
+  const key = layout.render(message);
+  return { message, key, document: profile.render(message) };
+}
+
+/** The archiver's `check()`: the steps of `prepare()` that can refuse a message, on the calling thread. */
+export function checkHere(profile: Profile, layout: KeyLayout): (input: unknown) => CheckedMessage {
+  return (input) => {
+    const { message, key } = checkAndRender(profile, layout, input);
+    return { message, messageId: message.message_id, projectId: message.project_id, channel: message.channel, key };
+  };
+}
+
 /** Prepares messages on the calling thread. */
 export function prepareHere(profile: Profile, layout: KeyLayout, codec: Codec): (input: unknown) => Promise<PreparedObject> {
   return async (input) => {
-    const message = parseInput(input);
-    const key = layout.render(message);
-    const json = serializeJson(profile.render(message));
+    const { message, key, document } = checkAndRender(profile, layout, input);
+    const json = serializeJson(document);
     const body = await codec.encode(json);
     const contentSha256 = sha256Hex(json);
     return {

@@ -18,8 +18,8 @@ export type FieldRule =
   | 'json-list-or-object'
   | 'attachments';
 
-/** Longest `message_id`, in characters (Unicode code points, as JSON Schema's `maxLength` counts). */
-export const maxMessageIdLength = 512;
+// Defined with the other message limits; re-exported here for the validator and the JSON Schema.
+export { maxMessageIdLength } from '../limits/index.js';
 
 /** Smallest accepted `sent_at`: 1e11 ms is March 1973; anything smaller is almost certainly epoch seconds. */
 export const minSentAt = 100_000_000_000;

@@ -1,4 +1,5 @@
 import { channels, isChannel, type Channel } from './channel.js';
+import { exceedsCodePoints } from '../limits/index.js';
 import { indexPath, keyPath } from './field-path.js';
 import type { Message } from './message.js';
 import {
@@ -212,7 +213,7 @@ function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueL
       return;
     case 'message-id':
       // JSON Schema's maxLength counts code points, so the validator does too.
-      if (checkString(value, path, issues, true) && value.length > maxMessageIdLength && [...value].length > maxMessageIdLength) {
+      if (checkString(value, path, issues, true) && exceedsCodePoints(value, maxMessageIdLength)) {
         issues.add(path, `must be at most ${maxMessageIdLength} characters`);
       }
       return;

@@ -333,6 +333,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
 
   const queue: EmbeddedQueue = {
     implementation: 'embedded',
+    maxPayloadBytes,
     path,
 
     async enqueue(messages) {

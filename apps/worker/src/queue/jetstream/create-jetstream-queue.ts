@@ -551,6 +551,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
 
   const queue: JetStreamQueue = {
     implementation: 'jetstream',
+    maxPayloadBytes,
 
     async enqueue(messages: readonly QueueMessageInput[]): Promise<EnqueueResult[]> {
       assertOpen();

@@ -1,0 +1,1 @@
+export { codePointLength, defaultMaxMessageBytes, exceedsCodePoints, maxMessageIdLength, messageIdProblem } from './message-limits.js';
