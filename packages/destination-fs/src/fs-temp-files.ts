@@ -20,7 +20,7 @@ let cachedWriterTag: string | null | undefined;
  * temp file's pid can be checked for liveness only by processes that see the same pids. Two
  * containers or hosts sharing one folder get different tags and fall back to the age rule.
  */
-function writerTag(): string | undefined {
+export function writerTag(): string | undefined {
   if (cachedWriterTag === undefined) {
     try {
       const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
