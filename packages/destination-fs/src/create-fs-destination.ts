@@ -305,8 +305,9 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
     signal?.throwIfAborted();
     let mode: number;
     try {
-      await assertRoot();
+      await guard.assertWritable();
       mode = (await stat(root)).mode & 0o777;
+      cleanedOnce = true;
       const removed = await removeStaleFiles();
       checks.push({
         name: 'reachable',
