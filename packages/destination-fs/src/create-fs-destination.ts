@@ -66,7 +66,7 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
   const fileMode = permissionBits(settings.fileMode, 0o600, 'fileMode');
   const directoryMode = permissionBits(settings.directoryMode, 0o700, 'directoryMode');
   const layout = createFsLayout(root);
-  const guard = createRootGuard({ root, createRoot: settings.createRoot ?? true, directoryMode, fsync });
+  const guard = createRootGuard({ root, createRoot: settings.createRoot ?? true, requireMountPoint: settings.requireMountPoint ?? false, directoryMode, fsync });
   const folders = createFolderMaker({ root, mode: directoryMode, fsync });
   const tempFiles = createTempFiles(layout.tempFolder);
   let cleanedOnce = false;

@@ -20,6 +20,15 @@ export interface FsDestinationSettings {
    */
   createRoot?: boolean;
   /**
+   * Whether `root` must be a mount point (Linux: listed in `/proc/self/mountinfo`, bind mounts
+   * included; elsewhere: on another device than its parent) for the first `probe()` or `put()` to
+   * accept it. Turn on when the root is a dedicated volume: a worker started while the volume is not
+   * mounted then waits (its probe fails `unreachable`) instead of archiving into the empty mount
+   * point on the disk beneath.
+   * @default false
+   */
+  requireMountPoint?: boolean;
+  /**
    * Whether to fsync each object, its metadata sidecar, every folder the write created and the
    * folders that received new entries, before `put()` resolves, so an acknowledged object survives
    * a power loss. Turn off only for throwaway folders (tests).

@@ -1,4 +1,4 @@
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DestinationError } from '@sentcopy/core';
 import { fsyncFolder } from './fs-files.js';
@@ -14,6 +14,8 @@ export interface RootGuardOptions {
   readonly directoryMode: number;
   /** fsync a root it creates and the folder holding it. */
   readonly fsync: boolean;
+  /** Accept the root at first use only if it is a mount point. */
+  readonly requireMountPoint: boolean;
 }
 
 /** Which folder the root was when first used: `stat()`'s device and inode. */
@@ -46,6 +48,27 @@ function unreachable(message: string, code?: string, cause?: unknown): Destinati
 
 function invalid(message: string): DestinationError {
   return new DestinationError({ kind: 'invalid', provider, message });
+}
+
+/** Mount points as /proc/self/mountinfo lists them (field 5, with octal escapes such as `\040`). */
+async function linuxMountPoints(): Promise<Set<string> | undefined> {
+  let text: string;
+  try {
+    text = await readFile('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+  return new Set(text.split('\n').flatMap((line) => (line === '' ? [] : [unescape(line.split(' ')[4] ?? '')])));
+}
+
+/** Whether `folder` is a mount point (bind mounts included where the system lists them). */
+export async function isMountPoint(folder: string): Promise<boolean> {
+  const real = await realpath(folder);
+  const listed = await linuxMountPoints();
+  if (listed !== undefined) return listed.has(real);
+  if (real === dirname(real)) return true;
+  return (await stat(real)).dev !== (await stat(dirname(real))).dev;
 }
 
 const waitNote = 'Writes wait (messages stay queued) until it is back; restart the worker or re-save the destination to accept a new folder';
@@ -105,7 +128,8 @@ export function createRootGuard(options: RootGuardOptions): RootGuard {
 
   const establish = async (): Promise<RootIdentity> => {
     let found = await inspect();
-    if (DestinationError.isInstance(found) && found.code === 'ENOENT' && options.createRoot) {
+    // A mount point that does not exist cannot hold a mounted volume: never create one.
+    if (DestinationError.isInstance(found) && found.code === 'ENOENT' && options.createRoot && !options.requireMountPoint) {
       try {
         await createMissingRoot();
       } catch (error) {
@@ -114,6 +138,9 @@ export function createRootGuard(options: RootGuardOptions): RootGuard {
       found = await inspect();
     }
     if (DestinationError.isInstance(found)) throw found;
+    if (options.requireMountPoint && !(await isMountPoint(root).catch(() => false))) {
+      throw unreachable('The destination folder is not a mount point, and requireMountPoint is on; is the volume mounted? Nothing is written until it is.');
+    }
     identity ??= found;
     return found;
   };

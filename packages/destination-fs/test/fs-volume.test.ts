@@ -132,6 +132,22 @@ describe.skipIf(mountRefusal !== undefined)('a local folder on a volume that goe
     expect(existsSync(missing)).toBe(false);
   });
 
+  it('with requireMountPoint, a worker started while the volume is not mounted waits, and starts archiving once it is', async () => {
+    const { root, volume, bind } = await setup();
+    await unmountRoot(root);
+    const destination = createFsDestination({ root, requireMountPoint: true });
+    const probe = await destination.probe();
+    expect({ ok: probe.ok, checks: probe.checks.map((check) => `${check.name}:${check.status}`) }).toEqual({ ok: false, checks: ['reachable:failed'] });
+    expect(probe.checks[0]?.detail).toContain('not a mount point');
+    const refused = await failureOf(destination.put(input('a', 'early message')));
+    expect(refused.kind).toBe('unreachable');
+    expect(readdirSync(root)).toEqual([]);
+    await bind();
+    expect((await destination.probe()).ok).toBe(true);
+    expect((await destination.put(input('a', 'early message'))).created).toBe(true);
+    expect(readFileSync(join(volume, 'a'), 'utf8')).toBe('early message');
+  });
+
   it('on a full disk (1 MiB tmpfs) fails with a retryable kind and leaves no partial object or temp file; after freeing space the same put stores identical bytes', async () => {
     const { volume, root } = await setup('1m');
     const destination = createFsDestination({ root });
