@@ -46,19 +46,20 @@ function decodeCursor(cursor: string): string {
   return key;
 }
 
-/**
- * Creates a destination that archives objects as files under a local folder, write-once.
- *
- * Layout under `root`: each object at `<root>/<key>`; its SHA-256, content type, encoding and
- * metadata in `<root>/.sentcopy/meta/<key>` (JSON); temporary files in `<root>/.sentcopy/tmp/`;
- * probe objects in `<root>/.sentcopy/probe/`. Keys starting with `.sentcopy` are refused.
- */
 function permissionBits(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 0 || value > 0o777) throw invalid(`The fs destination setting ${name} must be permission bits between 0 and 0o777 (e.g. 0o600).`);
   return value;
 }
 
+/**
+ * Creates a destination that archives objects as files under a local folder, write-once.
+ *
+ * Layout under `root`: each object at `<root>/<key>`; its SHA-256, content type, encoding and
+ * metadata in `<root>/.sentcopy/meta/<key>` (JSON); temporary files in `<root>/.sentcopy/tmp/`;
+ * probe objects in `<root>/.sentcopy/probe/`. Keys starting with `.sentcopy` are refused. The root
+ * is checked before every write to be the folder first used (see {@link FsDestinationSettings.root}).
+ */
 export function createFsDestination(settings: FsDestinationSettings): DestinationV1 {
   if (typeof settings?.root !== 'string' || settings.root === '') throw invalid('The fs destination needs a root folder.');
   const root = resolve(settings.root);
@@ -139,6 +140,8 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
     // The winner may have crashed between publishing and writing the sidecar: restore it, without
     // overwriting one a live winner is about to rename into place.
     await link(sidecarTemp, layout.sidecarPath(input.key)).catch(() => undefined);
+    // The winner may still be about to flush the folder entry; this answer must not come first.
+    if (fsync) await fsyncFolder(dirname(objectPath));
     return { key: input.key, size: input.body.byteLength, sha256: input.sha256, created: false };
   };
 
