@@ -26,8 +26,8 @@ afterAll(() => {
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
 });
 
-function startWriter(root: string): { child: ChildProcess; ready: Promise<void>; exited: Promise<void> } {
-  const child = spawn(process.execPath, [fixture!, 'write-forever', root, '6', String(2 * 1024 * 1024)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startWriter(root: string, bytes: number): { child: ChildProcess; ready: Promise<void>; exited: Promise<void> } {
+  const child = spawn(process.execPath, [fixture!, 'write-forever', root, '6', String(bytes)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -62,7 +62,7 @@ describe('leftovers of a crash', () => {
     const root = join(newFolder(), 'archive');
     const temp = join(root, '.sentcopy', 'tmp');
     for (let kill = 0; kill < 3; kill++) {
-      const writer = startWriter(root);
+      const writer = startWriter(root, 2 * 1024 * 1024);
       await writer.ready;
       // Kill while writes are in flight: wait until temp files are there.
       for (let tries = 0; tries < 500 && readdirSync(temp).length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 2));
@@ -106,7 +106,7 @@ describe('leftovers of a crash', () => {
         utimesSync(join(temp, name), at, at);
       }
       // A real second process writes into the same folder while this one probes again and again.
-      const writer = startWriter(root);
+      const writer = startWriter(root, 256 * 1024);
       await writer.ready;
       const destination = createFsDestination({ root });
       for (let round = 0; round < 20; round++) expect((await destination.probe()).ok).toBe(true);
