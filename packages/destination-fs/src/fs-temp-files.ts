@@ -15,6 +15,10 @@ const namePattern = /^([0-9a-f]{12})-([1-9][0-9]*)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a
 
 let cachedWriterTag: string | null | undefined;
 
+// Shared by every destination of this process: a reconfigured destination (a new instance on the
+// same root) must not take the old instance's in-flight temp files for a crash's.
+const inUse = new Set<string>();
+
 /**
  * Names the pid namespace this process runs in on this boot (Linux: boot id + pid namespace), so a
  * temp file's pid can be checked for liveness only by processes that see the same pids. Two
@@ -58,26 +62,24 @@ export interface TempFiles {
 
 /** Creates the {@link TempFiles} of the temp folder `folder`. */
 export function createTempFiles(folder: string): TempFiles {
-  const inUse = new Set<string>();
-
-  const isStale = (name: string, modifiedAt: number, now: number): boolean => {
+  const isStale = (path: string, name: string, modifiedAt: number, now: number): boolean => {
     if (now - modifiedAt > staleTempFileAgeMs) return true;
     const match = namePattern.exec(name);
     const tag = writerTag();
     if (match === null || tag === undefined || match[1] !== tag) return false;
     const pid = Number(match[2]);
-    if (pid === process.pid) return !inUse.has(name);
+    if (pid === process.pid) return !inUse.has(path);
     return !isAlive(pid);
   };
 
   return {
     newPath() {
-      const name = `${writerTag() ?? 'notag'}-${process.pid}-${randomUUID()}`;
-      inUse.add(name);
-      return join(folder, name);
+      const path = join(folder, `${writerTag() ?? 'notag'}-${process.pid}-${randomUUID()}`);
+      inUse.add(path);
+      return path;
     },
     release(path) {
-      inUse.delete(path.slice(folder.length + 1));
+      inUse.delete(path);
     },
     async removeStale(folders, now = Date.now()) {
       let removed = 0;
@@ -92,7 +94,7 @@ export function createTempFiles(folder: string): TempFiles {
         for (const name of names) {
           const path = join(scanned, name);
           const stats = await lstat(path).catch(() => undefined);
-          if (stats === undefined || !stats.isFile() || !isStale(name, stats.mtimeMs, now)) continue;
+          if (stats === undefined || !stats.isFile() || !isStale(path, name, stats.mtimeMs, now)) continue;
           await removeFile(path);
           removed++;
         }

@@ -120,6 +120,26 @@ describe('leftovers of a crash', () => {
     }
   }, 60_000);
 
+  it('a second destination on the same root in this process (a reconfigured one) leaves the first one\'s in-flight temp files alone', async () => {
+    const root = join(newFolder(), 'archive');
+    const first = createFsDestination({ root });
+    const second = createFsDestination({ root });
+    const temp = join(root, '.sentcopy', 'tmp');
+    expect((await first.probe()).ok).toBe(true);
+    let sawInFlight = 0;
+    for (let round = 0; round < 4; round++) {
+      const body = new Uint8Array(Buffer.alloc(16 * 1024 * 1024, round));
+      let settled = false;
+      const writing = first.put({ key: `big/${round}`, body, sha256: sha256(body), contentType: 'application/octet-stream' }).finally(() => (settled = true));
+      while (!settled) {
+        if (readdirSync(temp).length > 0) sawInFlight++;
+        expect((await second.probe()).ok).toBe(true);
+      }
+      expect((await writing).created).toBe(true);
+    }
+    expect(sawInFlight).toBeGreaterThan(0);
+  }, 60_000);
+
   it('fsyncs every folder a put creates, and the parent of each, before put() resolves (strace)', async (context) => {
     const strace = await runShell('command -v strace');
     if (strace.code !== 0) {
