@@ -1,5 +1,5 @@
 import { chmod, lstat, mkdir } from 'node:fs/promises';
-import { dirname, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fsyncFolder } from './fs-files.js';
 import { errorCode } from './map-fs-error.js';
 
@@ -30,17 +30,18 @@ function notAFolder(path: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR' });
 }
 
+/** Folders this process is creating, until they are durable; shared by every destination instance. */
+const pending = new Map<string, Promise<void>>();
+
 /** Creates a {@link FolderMaker}. */
 export function createFolderMaker(options: FolderMakerOptions): FolderMaker {
   const { root, mode, fsync } = options;
-  /** Folders this process is creating, until they are durable. */
-  const pending = new Map<string, Promise<void>>();
 
   const chainBelowRoot = (folder: string): string[] => {
     const fromRoot = relative(root, folder);
     if (fromRoot === '') return [];
     const parts = fromRoot.split(sep);
-    return parts.map((_, index) => `${root}${sep}${parts.slice(0, index + 1).join(sep)}`);
+    return parts.map((_, index) => join(root, ...parts.slice(0, index + 1)));
   };
 
   const waitForPending = async (chain: readonly string[]): Promise<void> => {
