@@ -57,6 +57,52 @@ function expectEveryObjectWhole(root: string): number {
   return count;
 }
 
+/**
+ * Runs the child fixture under strace and reports the folders it created (mkdir succeeded) and
+ * which of them, or of their parents, were not fsynced before the first put() resolved.
+ */
+async function traceChild(context: { skip: () => void }, base: string, args: string): Promise<{ stdout: string; created: string[]; unsyncedBeforeFirstResolve: string[] }> {
+  if ((await runShell('command -v strace')).code !== 0) {
+    console.warn('[destination-fs] skipping the fsync trace: strace is not installed');
+    context.skip();
+  }
+  const trace = join(base, `trace-${Math.random().toString(36).slice(2)}.txt`);
+  const run = await runShell(`strace -f -y -qq -s 64 -e trace=mkdir,mkdirat,fsync,write -o ${quote(trace)} ${quote(process.execPath)} ${quote(fixture!)} ${args}`);
+  if (run.code !== 0 && /ptrace|Operation not permitted/.test(run.stderr)) {
+    console.warn(`[destination-fs] skipping the fsync trace: ${run.stderr.trim()}`);
+    context.skip();
+  }
+  // Rebuild each call from its line, or from its "unfinished"/"resumed" halves.
+  const calls: { name: string; text: string; result: string }[] = [];
+  const open = new Map<string, { name: string; text: string }>();
+  for (const line of readFileSync(trace, 'utf8').split('\n')) {
+    const match = /^(\d+)\s+(.*)$/.exec(line);
+    if (!match) continue;
+    const [, pid, rest] = match as unknown as [string, string, string];
+    const unfinished = /^(\w+)\((.*) <unfinished \.\.\.>$/.exec(rest);
+    if (unfinished) {
+      open.set(pid, { name: unfinished[1]!, text: unfinished[2]! });
+      continue;
+    }
+    const resumed = /^<\.\.\. (\w+) resumed>(.*)\)\s+= (.*)$/.exec(rest);
+    if (resumed) {
+      const started = open.get(pid);
+      open.delete(pid);
+      if (started) calls.push({ name: started.name, text: started.text + resumed[2], result: resumed[3]! });
+      continue;
+    }
+    const whole = /^(\w+)\((.*)\)\s+= (.*)$/.exec(rest);
+    if (whole) calls.push({ name: whole[1]!, text: whole[2]!, result: whole[3]! });
+  }
+  const resolvedAt = calls.findIndex((call) => call.name === 'write' && call.text.includes('PUT-RESOLVED'));
+  expect(resolvedAt).toBeGreaterThan(0);
+  const before = calls.slice(0, resolvedAt);
+  const created = calls.filter((call) => (call.name === 'mkdir' || call.name === 'mkdirat') && call.result.startsWith('0')).map((call) => /"([^"]+)"/.exec(call.text)![1]!);
+  const synced = new Set(before.filter((call) => call.name === 'fsync' && call.result.startsWith('0')).map((call) => /^\d+<(.+)>$/.exec(call.text)?.[1]));
+  const unsyncedBeforeFirstResolve = [...new Set(created.flatMap((folder) => [folder, dirname(folder)]))].filter((folder) => !synced.has(folder));
+  return { stdout: run.stdout, created, unsyncedBeforeFirstResolve };
+}
+
 describe('leftovers of a crash', () => {
   it('removes the temp files of writers killed with -9 mid-write at the next probe, and keeps every published object whole', async () => {
     const root = join(newFolder(), 'archive');
@@ -141,50 +187,22 @@ describe('leftovers of a crash', () => {
   }, 60_000);
 
   it('fsyncs every folder a put creates, and the parent of each, before put() resolves (strace)', async (context) => {
-    const strace = await runShell('command -v strace');
-    if (strace.code !== 0) {
-      console.warn('[destination-fs] skipping the fsync trace: strace is not installed');
-      context.skip();
-    }
     const base = newFolder();
     const root = join(base, 'new', 'archive');
-    const trace = join(base, 'trace.txt');
-    const run = await runShell(`strace -f -y -qq -s 64 -e trace=mkdir,mkdirat,fsync,write -o ${quote(trace)} ${quote(process.execPath)} ${quote(fixture!)} put-once ${quote(root)} a/b/c/object.bin 100`);
-    if (run.code !== 0 && /ptrace|Operation not permitted/.test(run.stderr)) {
-      console.warn(`[destination-fs] skipping the fsync trace: ${run.stderr.trim()}`);
-      context.skip();
-    }
-    expect(run.stdout).toContain('{"ok":true}');
-    // Rebuild each call from its line, or from its "unfinished"/"resumed" halves.
-    const calls: { name: string; text: string; result: string }[] = [];
-    const open = new Map<string, { name: string; text: string }>();
-    for (const line of readFileSync(trace, 'utf8').split('\n')) {
-      const match = /^(\d+)\s+(.*)$/.exec(line);
-      if (!match) continue;
-      const [, pid, rest] = match as unknown as [string, string, string];
-      const unfinished = /^(\w+)\((.*) <unfinished \.\.\.>$/.exec(rest);
-      if (unfinished) {
-        open.set(pid, { name: unfinished[1]!, text: unfinished[2]! });
-        continue;
-      }
-      const resumed = /^<\.\.\. (\w+) resumed>(.*)\)\s+= (.*)$/.exec(rest);
-      if (resumed) {
-        const started = open.get(pid);
-        open.delete(pid);
-        if (started) calls.push({ name: started.name, text: started.text + resumed[2], result: resumed[3]! });
-        continue;
-      }
-      const whole = /^(\w+)\((.*)\)\s+= (.*)$/.exec(rest);
-      if (whole) calls.push({ name: whole[1]!, text: whole[2]!, result: whole[3]! });
-    }
-    const resolvedAt = calls.findIndex((call) => call.name === 'write' && call.text.includes('PUT-RESOLVED'));
-    expect(resolvedAt).toBeGreaterThan(0);
-    const before = calls.slice(0, resolvedAt);
-    const created = before.filter((call) => (call.name === 'mkdir' || call.name === 'mkdirat') && call.result.startsWith('0')).map((call) => /"([^"]+)"/.exec(call.text)![1]!);
-    const synced = new Set(before.filter((call) => call.name === 'fsync' && call.result.startsWith('0')).map((call) => /^\d+<(.+)>$/.exec(call.text)?.[1]));
-    expect(created).toEqual(expect.arrayContaining([join(root, 'a', 'b', 'c'), join(root, '.sentcopy', 'meta', 'a', 'b', 'c'), join(root, '.sentcopy', 'tmp'), root, dirname(root)]));
-    const unsynced = created.flatMap((folder) => [folder, dirname(folder)]).filter((folder) => !synced.has(folder));
-    expect(unsynced).toEqual([]);
+    const traced = await traceChild(context, base, `put-once ${quote(root)} a/b/c/object.bin 100`);
+    expect(traced.stdout).toContain('{"ok":true}');
+    expect(traced.created).toEqual(expect.arrayContaining([join(root, 'a', 'b', 'c'), join(root, '.sentcopy', 'meta', 'a', 'b', 'c'), join(root, '.sentcopy', 'tmp'), root, dirname(root)]));
+    expect(traced.unsyncedBeforeFirstResolve).toEqual([]);
+  }, 60_000);
+
+  it('lets no concurrent put into the same new folders resolve before those folders are fsynced (strace)', async (context) => {
+    const base = newFolder();
+    const root = join(base, 'archive');
+    mkdirSync(root);
+    const traced = await traceChild(context, base, `put-concurrently ${quote(root)} 12`);
+    expect(traced.stdout).toContain('{"ok":true}');
+    expect(traced.created).toEqual(expect.arrayContaining([join(root, 'shared', 'new', 'chain'), join(root, '.sentcopy', 'meta', 'shared', 'new', 'chain')]));
+    expect(traced.unsyncedBeforeFirstResolve).toEqual([]);
   }, 60_000);
 
   it('turns EMFILE (a child with ulimit -n 64 and every descriptor taken) into a retryable error, and writes once descriptors are free', async () => {
