@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import { link, lstat, open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -14,7 +14,10 @@ import {
 } from '@sentcopy/core';
 import type { FsDestinationSettings } from './fs-destination-settings.js';
 import { fsyncFolder, removeFile, sha256Hex, sha256OfFile, writeNewFile } from './fs-files.js';
+import { createFolderMaker } from './fs-folders.js';
 import { assertFsObjectKey, createFsLayout } from './fs-layout.js';
+import { createRootGuard, type RootIdentity } from './fs-root-guard.js';
+import { createTempFiles } from './fs-temp-files.js';
 import { readSidecar, serializeSidecar } from './fs-sidecar.js';
 import { listFsKeys } from './list-fs-keys.js';
 import { errorCode, mapFsError } from './map-fs-error.js';
@@ -43,30 +46,48 @@ function decodeCursor(cursor: string): string {
   return key;
 }
 
+function permissionBits(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0 || value > 0o777) throw invalid(`The fs destination setting ${name} must be permission bits between 0 and 0o777 (e.g. 0o600).`);
+  return value;
+}
+
 /**
  * Creates a destination that archives objects as files under a local folder, write-once.
  *
  * Layout under `root`: each object at `<root>/<key>`; its SHA-256, content type, encoding and
  * metadata in `<root>/.sentcopy/meta/<key>` (JSON); temporary files in `<root>/.sentcopy/tmp/`;
- * probe objects in `<root>/.sentcopy/probe/`. Keys starting with `.sentcopy` are refused.
+ * probe objects in `<root>/.sentcopy/probe/`. Keys starting with `.sentcopy` are refused. The root
+ * is checked before every write to be the folder first used (see {@link FsDestinationSettings.root}).
  */
 export function createFsDestination(settings: FsDestinationSettings): DestinationV1 {
   if (typeof settings?.root !== 'string' || settings.root === '') throw invalid('The fs destination needs a root folder.');
   const root = resolve(settings.root);
   const fsync = settings.fsync ?? true;
+  const fileMode = permissionBits(settings.fileMode, 0o600, 'fileMode');
+  const directoryMode = permissionBits(settings.directoryMode, 0o700, 'directoryMode');
   const layout = createFsLayout(root);
+  const guard = createRootGuard({ root, createRoot: settings.createRoot ?? true, requireMountPoint: settings.requireMountPoint ?? false, directoryMode, fsync });
+  const folders = createFolderMaker({ root, mode: directoryMode, fsync });
+  const tempFiles = createTempFiles(layout.tempFolder);
+  let cleanedOnce = false;
 
-  const rootProblem = async (): Promise<DestinationError | undefined> => {
+  /** Before a write: the root is the folder first used, and (once per instance) crash leftovers are gone. */
+  const assertRoot = async (): Promise<RootIdentity> => {
+    const identity = await guard.assertWritable();
+    if (!cleanedOnce) {
+      cleanedOnce = true;
+      await removeStaleFiles();
+    }
+    return identity;
+  };
+
+  const removeStaleFiles = async (): Promise<number> => {
     try {
-      if ((await stat(root)).isDirectory()) return undefined;
-      return invalid('The destination root exists but is not a folder.');
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === 'ENOENT') {
-        return new DestinationError({ kind: 'unreachable', provider, code, message: 'The destination folder does not exist; is the volume mounted?', cause: error });
-      }
-      if (code === 'ENOTDIR') return invalid('A parent of the destination root is a file, not a folder.');
-      return mapFsError(error, { operation: 'open the destination folder' });
+      return await tempFiles.removeStale([layout.tempFolder, layout.probeFolder]);
+    } catch {
+      // Leftovers only cost disk space; the next probe tries again.
+      return 0;
     }
   };
 
@@ -76,19 +97,19 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
     if ((signal?.aborted && error === signal.reason) || (error instanceof Error && error.name === 'AbortError')) return error;
     const code = errorCode(error);
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EEXIST') {
-      const problem = await rootProblem();
+      const problem = await guard.problem();
       if (problem) return problem;
     }
     return mapFsError(error, { operation, key });
   };
 
-  const ensureFolders = async (folders: readonly string[], key: string | undefined): Promise<void> => {
-    for (const folder of folders) {
+  const ensureFolders = async (paths: readonly string[], key: string | undefined): Promise<void> => {
+    for (const folder of paths) {
       try {
-        await mkdir(folder, { recursive: true });
+        await folders.ensure(folder);
       } catch (error) {
         const code = errorCode(error);
-        if ((code === 'ENOTDIR' || code === 'EEXIST') && !(await rootProblem())) {
+        if ((code === 'ENOTDIR' || code === 'EEXIST') && !(await guard.problem())) {
           throw invalid('Part of the key is already an object; a local folder cannot hold keys below an object.', key);
         }
         throw error;
@@ -96,7 +117,12 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
     }
   };
 
-  const temporaryPath = (): string => join(layout.tempFolder, randomUUID());
+  /** Fails when a file just written landed on another file system than the root's. */
+  const assertSameDevice = (device: number, identity: RootIdentity): void => {
+    if (device !== identity.device) {
+      throw new DestinationError({ kind: 'unreachable', provider, message: 'The destination folder changed file system during the write (the volume was unmounted or replaced); nothing was published.' });
+    }
+  };
 
   const compareWithExisting = async (input: PutObjectInput, objectPath: string, sidecarTemp: string): Promise<PutObjectResult> => {
     if ((await lstat(objectPath)).isDirectory()) {
@@ -114,27 +140,34 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
     // The winner may have crashed between publishing and writing the sidecar: restore it, without
     // overwriting one a live winner is about to rename into place.
     await link(sidecarTemp, layout.sidecarPath(input.key)).catch(() => undefined);
+    // The winner may still be about to flush the folder entry; this answer must not come first.
+    if (fsync) await fsyncFolder(dirname(objectPath));
     return { key: input.key, size: input.body.byteLength, sha256: input.sha256, created: false };
   };
 
   const put: DestinationV1['put'] = async (input, options) => {
     const signal = options?.signal;
-    const objectTemp = temporaryPath();
-    const sidecarTemp = temporaryPath();
+    const objectTemp = tempFiles.newPath();
+    const sidecarTemp = tempFiles.newPath();
     try {
       signal?.throwIfAborted();
       assertPutInput(input);
       const objectPath = layout.objectPath(input.key);
       const sidecarPath = layout.sidecarPath(input.key);
+      const identity = await assertRoot();
       await ensureFolders([layout.tempFolder], input.key);
-      await writeNewFile(objectTemp, input.body, { fsync, signal });
-      await writeNewFile(sidecarTemp, serializeSidecar(input), { fsync, signal });
+      assertSameDevice(await writeNewFile(objectTemp, input.body, { fsync, mode: fileMode, signal }), identity);
+      await writeNewFile(sidecarTemp, serializeSidecar(input), { fsync, mode: fileMode, signal });
       await ensureFolders([dirname(objectPath), dirname(sidecarPath)], input.key);
       signal?.throwIfAborted();
+      // Checked again just before publishing: a volume unmounted since the first check now shows
+      // its mount point, and whatever was written there must not become an "archived" object.
+      await guard.assertWritable();
       // Publish with link(), not rename(): rename() silently replaces an existing file on POSIX,
       // while link() fails with EEXIST, giving an atomic create-if-absent (Node has no
       // renameat2(RENAME_NOREPLACE)). The temp file is complete and fsynced, so a partial object
-      // can never become visible, whatever happens to this process.
+      // can never become visible, whatever happens to this process. link() never crosses file
+      // systems, so an object published from the temp file checked above is on the root's.
       try {
         await link(objectTemp, objectPath);
       } catch (error) {
@@ -152,6 +185,8 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
       throw await failure(error, 'write the object', input?.key, signal);
     } finally {
       await Promise.all([removeFile(objectTemp), removeFile(sidecarTemp)]).catch(() => undefined);
+      tempFiles.release(objectTemp);
+      tempFiles.release(sidecarTemp);
     }
   };
 
@@ -183,7 +218,7 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
         stats = await lstat(layout.objectPath(key));
       } catch (error) {
         if (!isAbsence(error)) throw error;
-        const problem = await rootProblem();
+        const problem = await guard.problem();
         if (problem) throw problem;
         return undefined;
       }
@@ -203,7 +238,7 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
         handle = await open(layout.objectPath(key), constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
       } catch (error) {
         if (!isAbsence(error)) throw error;
-        const problem = await rootProblem();
+        const problem = await guard.problem();
         if (problem) throw problem;
         return undefined;
       }
@@ -228,7 +263,7 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
       if (!Number.isInteger(limit) || limit < 1) throw invalid('The list limit must be a positive integer.');
       const pageSize = Math.min(limit, maxListLimit);
       const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-      const problem = await rootProblem();
+      const problem = await guard.problem();
       if (problem) throw problem;
       const found = await listFsKeys(root, { prefix, after, limit: pageSize, signal: options.signal });
       const objects = found.slice(0, pageSize);
@@ -273,31 +308,38 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
     signal?.throwIfAborted();
     let mode: number;
     try {
-      await mkdir(root, { recursive: true });
-      const stats = await stat(root);
-      if (!stats.isDirectory()) throw invalid('The destination root exists but is not a folder.');
-      mode = stats.mode & 0o777;
-      checks.push({ name: 'reachable', status: 'passed', detail: `The folder exists (mode ${mode.toString(8).padStart(4, '0')}).` });
+      await guard.assertWritable();
+      mode = (await stat(root)).mode & 0o777;
+      cleanedOnce = true;
+      const removed = await removeStaleFiles();
+      checks.push({
+        name: 'reachable',
+        status: 'passed',
+        detail: `The folder exists (mode ${mode.toString(8).padStart(4, '0')}) and is the one first used.${removed > 0 ? ` Removed ${removed} temporary file(s) left by a crash.` : ''}`,
+      });
     } catch (error) {
       checks.push({ name: 'reachable', status: 'failed', detail: await failedDetail(error, 'open the destination folder') });
       return result();
     }
 
     const probePath = join(layout.probeFolder, randomUUID());
-    const temp = temporaryPath();
+    const temp = tempFiles.newPath();
     const body = new Uint8Array(Buffer.from(`sentcopy probe ${new Date().toISOString()}\n`, 'utf8'));
     try {
       await ensureFolders([layout.tempFolder, layout.probeFolder], undefined);
-      await writeNewFile(temp, body, { fsync, signal });
+      const identity = await guard.assertWritable();
+      assertSameDevice(await writeNewFile(temp, body, { fsync, mode: fileMode, signal }), identity);
       await link(temp, probePath);
       checks.push({ name: 'write', status: 'passed', detail: 'Created a file exclusively and published it with a hard link.' });
     } catch (error) {
       checks.push({ name: 'write', status: 'failed', detail: await failedDetail(error, 'write a probe object') });
       await removeFile(temp).catch(() => undefined);
+      tempFiles.release(temp);
       return result();
     }
     try {
       await removeFile(temp);
+      tempFiles.release(temp);
       const read = await readFile(probePath);
       if (!read.equals(body)) throw new DestinationError({ kind: 'unknown', provider, message: 'The probe object read back differs from what was written.' });
       checks.push({ name: 'read', status: 'passed' });

@@ -17,13 +17,25 @@ export async function sha256OfFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** Options for {@link writeNewFile}. */
+export interface WriteNewFileOptions {
+  /** fsync the file before closing it. */
+  fsync: boolean;
+  /** Permission bits, applied exactly (the umask only narrows them until the explicit chmod). */
+  mode: number;
+  /** Checked between chunks, so an abort stops a large write early. */
+  signal?: AbortSignal;
+}
+
 /**
- * Creates `path` exclusively (`wx`) and writes `body`, checking `signal` between chunks so an
- * abort stops a large write early. The caller removes the file on failure.
+ * Creates `path` exclusively (`wx`) with `options.mode` and writes `body`. Returns the device
+ * number of the file system the file landed on. The caller removes the file on failure.
  */
-export async function writeNewFile(path: string, body: Uint8Array, options: { fsync: boolean; signal?: AbortSignal }): Promise<void> {
-  const handle = await open(path, 'wx');
+export async function writeNewFile(path: string, body: Uint8Array, options: WriteNewFileOptions): Promise<number> {
+  const handle = await open(path, 'wx', options.mode);
   try {
+    // Before any byte is written: the umask may have left the file narrower than asked, never wider.
+    await handle.chmod(options.mode);
     let offset = 0;
     while (offset < body.byteLength) {
       options.signal?.throwIfAborted();
@@ -31,6 +43,7 @@ export async function writeNewFile(path: string, body: Uint8Array, options: { fs
       offset += bytesWritten;
     }
     if (options.fsync) await handle.sync();
+    return (await handle.stat()).dev;
   } finally {
     await handle.close();
   }

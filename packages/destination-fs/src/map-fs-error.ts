@@ -21,6 +21,10 @@ const classification: Readonly<Record<string, readonly [DestinationErrorKind, st
   EDQUOT: ['unreachable', 'the disk quota is exhausted'],
   EROFS: ['unreachable', 'the file system is mounted read-only'],
   EIO: ['unreachable', 'the disk reported an I/O error'],
+  // Too many open files is pressure on this process, not a verdict on the object: back off and retry
+  // (rate_limited retries with capped backoff, without the long outage cadence).
+  EMFILE: ['rate_limited', 'the process has too many open files (raise ulimit -n, or lower the write concurrency)'],
+  ENFILE: ['rate_limited', 'the system has too many open files'],
   ENAMETOOLONG: ['invalid', 'the path is too long for this file system'],
   ENOENT: ['unknown', 'a file or folder disappeared while in use'],
   ENOTSUP: ['invalid', 'the file system does not support an operation write-once publishing needs (hard links)'],
