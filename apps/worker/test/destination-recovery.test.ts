@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createArchiver, resolveRetryPolicy, sampleMessages, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { faults, s3ErrorResponse, type ProxiedRequest } from '@sentcopy/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createEmbeddedQueue, createProcessor, type ProcessOutcome, type WorkerConfig } from '../src/index.js';
 import { expectFolderHoldsExactly, queued, sha256, storedKeys, waitFor } from './helpers.js';
 import { createS3Destination, goodCredentials, startS3Setup, type S3Setup } from './s3-fixture.js';
@@ -94,6 +94,10 @@ describe('messages set back by a short outage are archived as soon as the destin
       const messages = sampleMessages({ projectId: 'shop', count: 20, seed: 53 });
       expect(await started.send(messages)).toBe(202);
       await waitFor(() => started.parked(7 * hour).size === messages.length, 30_000, 'every message to be parked for 8 hours');
+      const down = await started.readiness();
+      expect(down.status).toBe(200);
+      expect(down.body.checks['destination cloud']).toMatch(/^unhealthy: writes fail with unknown since .*OperationAborted|^unhealthy: writes fail with unknown since .*unexpected error/);
+      expect(metricValue(await started.metrics(), 'sentcopy_destination_healthy{destination="cloud"}')).toBe(0);
       // The probe still passes: only the writes of messages fail.
       const probe = createS3Destination({ ...s3.settings({ through: 'proxy' }), bucket });
       expect((await probe.probe()).ok).toBe(true);
@@ -105,6 +109,8 @@ describe('messages set back by a short outage are archived as soon as the destin
       const metrics = await started.metrics();
       expect(metricValue(metrics, 'sentcopy_dead_letters')).toBe(0);
       expect(metricValue(metrics, 'sentcopy_messages_hurried_total{destination="cloud"}')).toBeGreaterThan(0);
+      expect(metricValue(metrics, 'sentcopy_destination_healthy{destination="cloud"}')).toBe(1);
+      expect((await started.readiness()).body.checks['destination cloud']).toBe('ok');
     } finally {
       fault.remove();
       await started.worker.stop();
@@ -137,7 +143,7 @@ describe('messages set back by a short outage are archived as soon as the destin
   }, 90_000);
 });
 
-/** Mounts a small tmpfs (we are root in CI); `undefined`, with the reason printed, where the machine forbids it. */
+/** Mounts a small tmpfs for the running test, unmounted when it ends; `undefined`, with the reason printed, where the machine forbids it. */
 function mountTinyDisk(bytes: number): string | undefined {
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-worker-tinydisk-'));
   try {
@@ -147,12 +153,8 @@ function mountTinyDisk(bytes: number): string | undefined {
     console.warn(`Skipping the full-disk test: cannot mount a tmpfs here (${(error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message}).`);
     return undefined;
   }
-  afterAll(() => {
-    try {
-      execFileSync('umount', ['-l', folder], { stdio: 'pipe' });
-    } catch {
-      // Already gone.
-    }
+  onTestFinished(() => {
+    execFileSync('umount', [folder], { stdio: 'pipe' });
     rmSync(folder, { recursive: true, force: true });
   });
   return folder;
