@@ -1,7 +1,7 @@
 import { sampleMessages } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { describe, expect, it } from 'vitest';
-import { createDestinationHealth, createEmbeddedQueue, type DestinationHealthEvent, type MessageQueue } from '../src/index.js';
+import { createDestinationHealth, createEmbeddedQueue, createProcessor, type DestinationHealthEvent, type MessageQueue } from '../src/index.js';
 import { queued, waitFor } from './helpers.js';
 import { tempFolders } from './temp-folders.js';
 
@@ -110,7 +110,10 @@ describe('createDestinationHealth', () => {
     expect(events).toEqual([{ type: 'removed', destination: 'local' }]);
   });
 
-  it('refuses bad options with the field named', () => {
+  it('refuses bad options with the field named', async () => {
+    const queue = await createEmbeddedQueue({ directory: newFolder() });
+    expect(() => createProcessor({ queue, archiverFor: () => undefined, health: createDestinationHealth(), breakerFailures: 5 })).toThrow(/breakerFailures and breakerProbeMs configure the processor's own destination health/);
+    await queue.close();
     expect(() => createDestinationHealth({ unhealthyAfterFailures: 0 })).toThrow(/unhealthyAfterFailures must be a positive integer/);
     expect(() => createDestinationHealth({ pauseAfterFailures: -1 })).toThrow(/pauseAfterFailures must be a whole number, 0 or more/);
     expect(() => createDestinationHealth({ hurryIntervalMs: Number.NaN })).toThrow(/hurryIntervalMs must be a finite number of milliseconds, 0 or more/);
