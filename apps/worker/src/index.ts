@@ -90,6 +90,8 @@ export { createIntakeServer } from './intake/index.js';
 export type { IntakeEvent, IntakeLimits, IntakeRejection, IntakeServer, IntakeServerOptions, Readiness } from './intake/index.js';
 export { createWorkerMetrics, metricsRejectReasons, metricsRoutes } from './metrics/index.js';
 export type { MetricsIntakeEvent, MetricsRejectReason, MetricsRoute, OutcomeInfo, ReloadResult, WorkerMetrics, WorkerMetricsOptions } from './metrics/index.js';
+export { createDestinationHealth } from './destination-health/index.js';
+export type { DestinationHealth, DestinationHealthEvent, DestinationHealthOptions, DestinationHealthState, DestinationProblemKind, WriteReport } from './destination-health/index.js';
 export { createAlertNotifier } from './alerts/index.js';
 export type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierHealth, AlertNotifierOptions, DestinationAlertState } from './alerts/index.js';
 export { runWorker } from './run-worker.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createPreparePool } from '@sentcopy/core';
 import { createAlertNotifier } from './alerts/index.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createDestinationHealth, type DestinationHealthState } from './destination-health/index.js';
 import { ConfigError, createConfigRuntime, defaultConfig, openJetStreamConfigStore, type ConfigTextSource, type JetStreamConfigStore, type SecretReference } from './config/index.js';
 import { createIntakeServer, type IntakeLimits } from './intake/index.js';
 import type { WorkerLogger } from './logging/index.js';
@@ -41,6 +42,8 @@ export interface RunWorkerOptions {
   readonly concurrencyPerDestination?: number;
   /** Where `{ "env": … }` secrets are read from. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /** How long to wait before probing a destination again after its probe failed, in milliseconds. @default 30000 */
+  readonly probeRetryMs?: number;
   /** Receives structured log entries. @default none */
   readonly logger?: WorkerLogger;
   /**
@@ -122,19 +125,23 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     let reportTo: WorkerMetrics | undefined;
     const pool = options.prepareThreads === 0 ? undefined : createPreparePool(options.prepareThreads === undefined ? {} : { threads: options.prepareThreads });
     if (pool !== undefined) stack.push(() => pool.close());
-    // The runtime hurries a destination's waiting messages once it is ready; the queue opens after the
-    // configuration is read, because the file may say where the queue lives.
+    // One owner of each destination's health: the runtime reports probes, the processor writes;
+    // readiness, metrics and alerts read it. It hurries waiting messages once a destination takes writes.
+    const health = createDestinationHealth({ pauseAfterFailures: 5, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+    stack.push(async () => health.close());
+    // The queue opens after the configuration is read, because the file may say where the queue lives.
     let openedQueue: MessageQueue | undefined;
     const runtime = await createConfigRuntime({
       file: configFile,
       ...(source === undefined ? {} : { source }),
+      health,
       queue: { hurry: (projects) => openedQueue?.hurry(projects) ?? Promise.resolve(0) },
+      ...(options.probeRetryMs === undefined ? {} : { probeRetryMs: options.probeRetryMs }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(pool === undefined ? {} : { preparePool: pool }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       onReload: () => reportTo?.observeReload('applied'),
       onReloadError: () => reportTo?.observeReload('refused'),
-      onProbe: (event) => reportTo?.setDestinationHealth(event.destination, event.ok),
     });
     stack.push(() => runtime.close());
     const settings = runtime.settings();
@@ -149,10 +156,11 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
           });
     openedQueue = queue;
     stack.push(() => queue.close());
+    // Destinations that passed their probe before the queue opened (a restart) get their parked messages back now.
+    health.connectQueue(queue);
     // Created after the runtime (it needs the projects), so the first load is recorded here.
-    const metrics = createWorkerMetrics({ queue, isKnownProject: (id) => runtime.project(id) !== undefined });
+    const metrics = createWorkerMetrics({ queue, isKnownProject: (id) => runtime.project(id) !== undefined, destinationHealth: health });
     reportTo = metrics;
-    for (const destination of runtime.destinations()) metrics.setDestinationHealth(destination.name, destination.ready);
     metrics.observeReload('applied');
     const alertsConfig = runtime.config().alerts;
     const env = options.env ?? process.env;
@@ -165,7 +173,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     const webhookUrl = secret(alertsConfig?.webhook_url, 'alerts.webhook_url');
     const webhookSecret = secret(alertsConfig?.secret, 'alerts.secret');
     const metricsToken = secret(runtime.config().http?.metrics?.token, 'http.metrics.token');
-    const alerts = webhookUrl === undefined ? undefined : createAlertNotifier({ url: webhookUrl, ...(webhookSecret === undefined ? {} : { secret: webhookSecret }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
+    const alerts = webhookUrl === undefined ? undefined : createAlertNotifier({ url: webhookUrl, health, ...(webhookSecret === undefined ? {} : { secret: webhookSecret }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
     if (alerts !== undefined) stack.push(() => alerts.close());
     // Labels and alerts name destinations as the configuration does; their ids can hold local paths.
     const destinationName = (id: string | undefined) => (id === undefined ? undefined : runtime.destinations().find((destination) => destination.id === id)?.name);
@@ -174,14 +182,13 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       archiverFor: (project) => runtime.archiverFor(project, 'queued'),
       retryPolicy: settings.retryPolicy,
       missingDestinationReason: (project) => runtime.missingDestinationReason(project),
-      breakerFailures: 5,
+      health,
       ...(options.concurrencyPerDestination === undefined ? {} : { concurrencyPerDestination: options.concurrencyPerDestination }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       onOutcome: (outcome) => {
         const name = destinationName('destination' in outcome ? outcome.destination : undefined);
         const info = name === undefined ? {} : { destination: name };
         metrics.observeOutcome(outcome, info);
-        alerts?.onOutcome(outcome, info);
       },
     });
     processor.start();
@@ -197,13 +204,13 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       async readiness() {
         await queue.stats();
         const checks: Record<string, string> = { queue: 'ok' };
-        for (const destination of runtime.destinations()) checks[`destination ${destination.name}`] = destination.ready ? 'ok' : (destination.problem ?? 'not ready');
-        for (const [name, state] of Object.entries(alerts?.health().destinations ?? {})) if (!state.healthy) checks[`destination ${name}`] = `unhealthy: ${state.reason ?? state.kind ?? 'failing'}`;
+        for (const destination of runtime.destinations()) checks[`destination ${destination.name}`] = destinationCheck(destination.ready, destination.problem, health.state(destination.name));
         // In a cluster, a worker that refused the shared configuration cannot serve what it adds (new
         // projects, keys): it leaves the traffic to the workers that applied it. Alone, it keeps serving the old one.
         const refused = runtime.configProblem();
         if (refused !== undefined) checks['config'] = `refused the current configuration since ${new Date(refused.since).toISOString()}: ${refused.problem}`;
-        // Messages for a destination that is down wait in the queue, so it does not decide readiness.
+        // Messages for a destination that is down wait in the queue (every worker shares the destination,
+        // so taking this one out of rotation would not help): the destination checks say what is wrong.
         return { ready: refused === undefined || source === undefined, checks };
       },
     });
@@ -244,6 +251,18 @@ async function waitForClusterConfig(store: JetStreamConfigStore, logger: WorkerL
     }
     await new Promise((resolve) => setTimeout(resolve, clusterConfigPollMs));
   }
+}
+
+/** A destination's line in `/readyz`: `ok`, why its probe has not passed, or why its writes are failing. */
+function destinationCheck(ready: boolean, problem: string | undefined, state: DestinationHealthState | undefined): string {
+  if (state?.kind !== undefined && state.kind !== 'probe_failed') {
+    const since = state.since === undefined ? '' : ` since ${new Date(state.since).toISOString()}`;
+    const paused = state.paused ? '; writes are paused until a probe passes' : '';
+    const count = state.consecutiveFailures > 0 ? ` (${state.consecutiveFailures} in a row)` : '';
+    return `unhealthy: writes fail with ${state.kind}${since}${count}: ${state.reason ?? 'failing'}${paused}; messages wait in the queue`;
+  }
+  if (!ready) return problem ?? 'not ready';
+  return 'ok';
 }
 
 async function writeDefaultConfig(configFile: string): Promise<{ apiKey: string; project: string }> {

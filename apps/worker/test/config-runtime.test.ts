@@ -249,7 +249,7 @@ describe('createConfigRuntime: destinations', () => {
       writeConfig(file, baseConfig({ destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true }, cloud: s3Destination(bucket, { allow_public_bucket: true }) }, projects }));
       await eventually(async () => (await queue.stats()).depth === 0, 'the queue to drain', 10_000);
       // Made ready at once when the probe passed, rather than at the processor's 5-second route retry.
-      expect(logged).toContainEqual(expect.objectContaining({ event: 'config.queue_hurried', projects: ['shop'], moved: messages.length }));
+      expect(logged).toContainEqual(expect.objectContaining({ event: 'destination.queue_hurried', destination: 'cloud', projects: ['shop'], moved: messages.length }));
       await expectBucketHolds(bucket, runtime.archiverFor('shop', 'queued')!, messages);
       expect(await queue.countDeadLetters()).toBe(0);
       expect(storedKeys(path.join(folder, 'archive'))).toEqual([]);

@@ -91,7 +91,7 @@ describe('no raw recipient or secret leaks', () => {
       writeFileSync(exportFile, JSON.stringify(deadLetters, null, 2));
 
       // The search below only means something if every path that writes was taken.
-      expect(new Set(seen.map((entry) => entry.event))).toEqual(new Set(['message.archived', 'message.retry_scheduled', 'message.dead_lettered']));
+      expect(new Set(seen.map((entry) => entry.event))).toEqual(new Set(['message.archived', 'message.retry_scheduled', 'message.dead_lettered', 'destination.unhealthy']));
       expect(new Set(deadLetters.map((deadLetter) => deadLetter.kind))).toEqual(new Set(['unauthorized', 'no_destination', 'invalid']));
       expect(deadLetters).toHaveLength(refused.length + unroutable.length + invalid.length);
 

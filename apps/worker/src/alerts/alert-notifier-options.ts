@@ -1,3 +1,4 @@
+import type { DestinationHealth, DestinationProblemKind } from '../destination-health/index.js';
 import type { WorkerLogger } from '../logging/index.js';
 import type { OutcomeInfo } from '../metrics/index.js';
 import type { ProcessOutcome } from '../processor/index.js';
@@ -15,14 +16,21 @@ export interface AlertNotifierOptions {
    */
   readonly secret?: string;
   /**
-   * Consecutive `unreachable` write failures after which a destination counts as unhealthy
-   * (`unauthorized` counts at once). @default 5
+   * The destination health to follow: the notifier tells the webhook about its `unhealthy` and
+   * `recovered` transitions (a destination already unhealthy when the notifier is created is
+   * notified at once), and {@link AlertNotifier.onOutcome} is then not needed and ignored.
+   * @default one of the notifier's own, fed by `onOutcome` and set up by the two options below
+   */
+  readonly health?: DestinationHealth;
+  /**
+   * Consecutive `unreachable` or `unknown` write failures after which a destination counts as
+   * unhealthy (`unauthorized` counts at once). Only without `health`. @default 5
    */
   readonly unreachableAfterFailures?: number;
   /**
-   * How long a run of `unreachable` failures (no write stored in between) may last before the
-   * destination counts as unhealthy, whatever their number, in milliseconds. Checked at each failure.
-   * @default 60000
+   * How long a run of failures (no write stored in between) may last before the destination counts
+   * as unhealthy, whatever their number, in milliseconds. Checked at each failure. Only without
+   * `health`. @default 60000
    */
   readonly unreachableAfterMs?: number;
   /** Time allowed for one delivery attempt (connect, send, answer), in milliseconds. @default 5000 */
@@ -44,8 +52,11 @@ export interface AlertNotifierOptions {
   readonly now?: () => number;
 }
 
-/** Kind of a destination problem that alerts are raised for. */
-export type AlertKind = 'unauthorized' | 'unreachable';
+/**
+ * Kind of a destination problem that alerts are raised for: what its writes failed with
+ * (`unauthorized`, `unreachable`, `unknown`), or `probe_failed` when it did not pass its probe.
+ */
+export type AlertKind = DestinationProblemKind;
 
 /** The JSON body POSTed to the webhook. Holds no message content, recipient or secret. */
 export interface AlertNotification {
@@ -76,7 +87,7 @@ export interface DestinationAlertState {
   readonly reason?: string;
   /** When it became unhealthy (first failure of the run), in epoch milliseconds, while unhealthy. */
   readonly since?: number;
-  /** `unreachable` failures in a row so far. */
+  /** Failed writes in a row so far (`unreachable`, `unauthorized` or `unknown`). */
   readonly consecutiveFailures: number;
 }
 
@@ -99,8 +110,8 @@ export interface AlertNotifierHealth {
 /** Watches outcomes for destinations that turn unhealthy or recover, and tells a webhook. */
 export interface AlertNotifier {
   /**
-   * Feeds one settled claim (wire to the processor's `onOutcome`). Returns at once: delivery happens
-   * in the background. Never throws.
+   * Feeds one settled claim (wire to the processor's `onOutcome`) when the notifier has no shared
+   * `health`; ignored otherwise. Returns at once: delivery happens in the background. Never throws.
    */
   onOutcome(outcome: ProcessOutcome, info?: OutcomeInfo): void;
   /** Current destination states and delivery counts. */

@@ -1,21 +1,8 @@
 import { createHmac } from 'node:crypto';
 import type { LogLevel } from '../logging/index.js';
-import type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierOptions, DestinationAlertState } from './alert-notifier-options.js';
+import { createDestinationHealth, type DestinationHealth, type DestinationHealthEvent } from '../destination-health/index.js';
+import type { AlertNotification, AlertNotifier, AlertNotifierOptions, DestinationAlertState } from './alert-notifier-options.js';
 import { redactReason } from './redact-reason.js';
-
-interface MutableState {
-  healthy: boolean;
-  kind?: AlertKind;
-  reason?: string;
-  since?: number;
-  /** Notifier clock at the transition to unhealthy: only a write started after it proves recovery. */
-  unhealthyAt?: number;
-  consecutiveFailures: number;
-  /** Processor clock: when the current run of unreachable failures began. */
-  runStartedAt?: number;
-  /** Clock at the last recovery: a failure of an attempt started before it is old news. */
-  recoveredAt?: number;
-}
 
 interface PendingNotification {
   readonly notification: AlertNotification;
@@ -73,10 +60,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Creates a notifier that watches processing outcomes per destination and POSTs a JSON
- * {@link AlertNotification} to a webhook when a destination turns unhealthy (writes refused as
- * `unauthorized`: at once; `unreachable`: after `unreachableAfterFailures` failures in a row or
- * `unreachableAfterMs`) and when it recovers (the next write started after that is stored).
+ * Creates a notifier that follows destination health (a shared {@link DestinationHealth}, or its
+ * own fed by processing outcomes) and POSTs a JSON {@link AlertNotification} to a webhook when a
+ * destination turns unhealthy (its probe fails; writes refused as `unauthorized`: at once;
+ * `unreachable` or `unknown`: after `unreachableAfterFailures` failures in a row or
+ * `unreachableAfterMs`) and when it recovers (the next write started after that is stored, or, for
+ * a failed probe, the probe passes).
  * Deliveries run in the background, one at a time and in order, with a timeout, retries and a
  * bounded queue: the processor is never held up.
  */
@@ -87,6 +76,7 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
   if (secret !== undefined && (typeof secret !== 'string' || secret === '')) throw new TypeError('Invalid alert notifier options: secret must be a non-empty string when given.');
   const unreachableAfterFailures = positiveInteger('unreachableAfterFailures', options.unreachableAfterFailures ?? 5);
   const unreachableAfterMs = duration('unreachableAfterMs', options.unreachableAfterMs ?? 60_000);
+  const shared = options.health !== undefined;
   const timeoutMs = duration('timeoutMs', options.timeoutMs ?? 5_000);
   const retries = positiveInteger('retries', options.retries ?? 3, true);
   const retryDelayMs = duration('retryDelayMs', options.retryDelayMs ?? 1_000);
@@ -101,7 +91,6 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
     }
   };
 
-  const states = new Map<string, MutableState>();
   const waiting: PendingNotification[] = [];
   let sending = false;
   let drained: Promise<void> | undefined;
@@ -110,15 +99,6 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
   let delivered = 0;
   let failed = 0;
   let dropped = 0;
-
-  const stateOf = (name: string) => {
-    let state = states.get(name);
-    if (state === undefined) {
-      state = { healthy: true, consecutiveFailures: 0 };
-      states.set(name, state);
-    }
-    return state;
-  };
 
   function notify(notification: AlertNotification): void {
     if (waiting.length >= maxPending) {
@@ -180,71 +160,42 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
     log('error', 'alert.delivery_failed', `An alert notification could not be delivered to the webhook (${problem}).`, { event_type: pending.notification.event, destination: pending.notification.destination, attempts, problem });
   }
 
-  function turnUnhealthy(name: string, state: MutableState, kind: AlertKind, reason: string, since: number): void {
-    const at = now();
-    state.healthy = false;
-    state.kind = kind;
-    state.reason = redactReason(reason);
-    state.since = since;
-    state.unhealthyAt = at;
-    notify({ event: 'destination.unhealthy', destination: name, kind, reason: state.reason, since: new Date(since).toISOString(), at: new Date(at).toISOString() });
+  // The notifier's own health (without a shared one) counts failures by the notifier's clock and options.
+  const health =
+    options.health ??
+    createDestinationHealth({ unhealthyAfterFailures: unreachableAfterFailures, unhealthyAfterMs: unreachableAfterMs, now });
+  const onHealth = (event: DestinationHealthEvent) => {
+    if (closing !== undefined || (event.type !== 'unhealthy' && event.type !== 'recovered')) return;
+    notify({
+      event: event.type === 'unhealthy' ? 'destination.unhealthy' : 'destination.recovered',
+      destination: event.destination,
+      kind: event.kind,
+      reason: redactReason(event.reason),
+      since: new Date(event.since).toISOString(),
+      at: new Date(event.at).toISOString(),
+    });
+  };
+  // A destination that is failing already (e.g. its probe failed at start-up, before the notifier existed) is reported now.
+  for (const state of health.snapshot()) {
+    if (state.kind !== undefined && state.since !== undefined) onHealth({ type: 'unhealthy', destination: state.name, kind: state.kind, reason: state.reason ?? '', since: state.since, at: now() });
   }
+  const unsubscribe = health.subscribe(onHealth);
 
   return {
     onOutcome(outcome, info = {}) {
-      if (closing !== undefined) return;
+      if (closing !== undefined || shared) return;
       try {
-        const name = info.destination ?? (outcome.type === 'archived' || outcome.type === 'retry_scheduled' ? outcome.destination : undefined);
-        if (name === undefined || name === '') return;
-        if (outcome.type === 'archived') {
-          const state = states.get(name);
-          if (state === undefined) return;
-          if (!state.healthy) {
-            // A write that began before the destination failed proves nothing about it now.
-            if (now() - outcome.durationMs <= (state.unhealthyAt ?? 0)) return;
-            notify({
-              event: 'destination.recovered',
-              destination: name,
-              kind: state.kind as AlertKind,
-              reason: state.reason ?? '',
-              since: new Date(state.since ?? 0).toISOString(),
-              at: new Date(now()).toISOString(),
-            });
-            state.healthy = true;
-            state.recoveredAt = now();
-            delete state.kind;
-            delete state.reason;
-            delete state.since;
-            delete state.unhealthyAt;
-          }
-          state.consecutiveFailures = 0;
-          delete state.runStartedAt;
-          return;
-        }
-        if (outcome.type !== 'retry_scheduled' && outcome.type !== 'dead_lettered') return;
-        if (outcome.kind !== 'unauthorized' && outcome.kind !== 'unreachable') return;
-        const state = stateOf(name);
-        // Concurrent writes settle out of order: a failure of an attempt that began before the last
-        // recovery must not turn the destination unhealthy again.
-        if (state.recoveredAt !== undefined && outcome.attemptAt <= state.recoveredAt) return;
-        if (outcome.kind === 'unauthorized') {
-          if (state.healthy) turnUnhealthy(name, state, 'unauthorized', outcome.reason, outcome.attemptAt);
-        } else {
-          state.consecutiveFailures++;
-          state.runStartedAt ??= outcome.attemptAt;
-          if (state.healthy && (state.consecutiveFailures >= unreachableAfterFailures || outcome.attemptAt - state.runStartedAt >= unreachableAfterMs)) {
-            turnUnhealthy(name, state, 'unreachable', outcome.reason, state.runStartedAt);
-          }
-        }
+        health.observeOutcome(outcome, info);
       } catch (error) {
         log('error', 'alert.unexpected', 'The alert notifier failed to take an outcome.', { error: error instanceof Error ? error.name : typeof error });
       }
     },
     health() {
       const destinations: Record<string, DestinationAlertState> = {};
-      for (const [name, state] of states) {
-        destinations[name] = {
-          healthy: state.healthy,
+      const states = health.snapshot();
+      for (const state of states) {
+        destinations[state.name] = {
+          healthy: state.kind === undefined,
           consecutiveFailures: state.consecutiveFailures,
           ...(state.kind === undefined ? {} : { kind: state.kind }),
           ...(state.reason === undefined ? {} : { reason: state.reason }),
@@ -252,7 +203,7 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
         };
       }
       return {
-        healthy: [...states.values()].every((state) => state.healthy),
+        healthy: states.every((state) => state.kind === undefined),
         destinations,
         pending: waiting.length + (sending ? 1 : 0),
         delivered,
@@ -262,6 +213,8 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
     },
     close() {
       closing ??= (async () => {
+        unsubscribe();
+        if (!shared) health.close();
         const inProgress = drained;
         if (inProgress === undefined) return;
         let timer: NodeJS.Timeout | undefined;

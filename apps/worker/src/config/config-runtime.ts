@@ -3,6 +3,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createArchiver, type Archiver, type DestinationV1, type PreparePool, type ProbeCheck, type ProbeResult, type RetryPolicy, type ValidationIssue } from '@sentcopy/core';
+import { createDestinationHealth, type DestinationHealth } from '../destination-health/index.js';
 import type { LogLevel, WorkerLogger } from '../logging/index.js';
 import type { MessageQueue } from '../queue/index.js';
 import { apiKeyHashesEqual, hashApiKey, type ArchiverUse, type ProjectDirectory, type ProjectRoute } from '../projects/index.js';
@@ -44,11 +45,17 @@ export interface ConfigRuntimeOptions {
   /** Shared by the queue's archivers, so preparing messages stays off the event loop (the before-send gate prepares inline). @default none */
   readonly preparePool?: PreparePool;
   /**
-   * The worker's queue. When a destination passes its probe, the waiting messages of its projects
-   * are made ready at once; when projects lose their destination, their waiting messages are made
-   * ready so the processor dead-letters them now rather than at their next retry. @default none
+   * The worker's queue. When projects lose their destination, their waiting messages are made ready
+   * so the processor dead-letters them now rather than at their next retry; without `health`, it is
+   * also the queue the runtime's own destination health hurries. @default none
    */
   readonly queue?: Pick<MessageQueue, 'hurry'>;
+  /**
+   * Where destinations are registered (name, projects) and their probe results reported. When a
+   * destination passes its probe, the health makes the waiting messages of its projects ready at once.
+   * Share it with the processor, readiness, metrics and alerts. @default one of the runtime's own, hurrying `queue`
+   */
+  readonly health?: DestinationHealth;
   /** How destination packages are imported (bundled deployments, tests). @default `import(name)` */
   readonly importPackage?: PackageImporter;
   /** Receives structured log entries. @default none */
@@ -250,6 +257,8 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   let refused: { readonly at: number; readonly problem: string } | undefined;
   let reloading: Promise<boolean> = Promise.resolve(true);
   const retiring = new Set<{ timer: NodeJS.Timeout; close: () => Promise<void> }>();
+  const ownHealth = options.health === undefined;
+  const health = options.health ?? createDestinationHealth({ ...(options.queue === undefined ? {} : { queue: options.queue }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
 
   const projectsOf = (entry: DestinationEntry): string[] =>
     state === undefined ? [] : Object.entries(state.config.projects).filter(([, project]) => project.destination === entry.name && state?.destinations.get(entry.name) === entry).map(([id]) => id);
@@ -276,7 +285,6 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       event = { destination: entry.name, ok: false, checks: [], reason: describe(error) };
     }
     if (entry.retired) return;
-    const wasReady = entry.ready;
     entry.ready = event.ok;
     if (event.ok) {
       delete entry.problem;
@@ -289,9 +297,9 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       entry.retryTimer = setTimeout(() => void probe(entry), probeRetryMs);
       entry.retryTimer.unref();
     }
+    // The health makes the messages held back while it was not ready (or parked by an outage before a restart) ready now.
+    health.recordProbe(entry.destination, event.ok ? { ok: true } : { ok: false, ...(event.reason === undefined ? {} : { reason: event.reason }) });
     call(options.onProbe, event);
-    // Messages held back while it was not ready wait a few seconds each; let them through now.
-    if (event.ok && !wasReady) await hurry(projectsOf(entry), `destination "${entry.name}" is ready`);
   }
 
   function retire(entry: DestinationEntry): void {
@@ -429,7 +437,12 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     state = next;
     refused = undefined;
     options.source?.report?.({ text });
-    for (const entry of removed) retire(entry);
+    // Tracked before the old instances are forgotten, so a destination edited under the same name keeps its health record.
+    for (const entry of next.destinations.values()) health.track(entry.destination, { name: entry.name, projects: projectsOf(entry) });
+    for (const entry of removed) {
+      retire(entry);
+      health.untrack(entry.destination);
+    }
     const event: ReloadEvent = { version, changes, destinationsCreated: created.map((entry) => entry.name), destinationsRemoved: removed.map((entry) => entry.name), projects: next.routes.size };
     log('info', initial ? 'config.loaded' : 'config.reloaded', initial ? 'Configuration loaded.' : 'Configuration reloaded.', { file: where, version, ...changes });
     call(options.onReload, event);
@@ -594,6 +607,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       stopSource?.();
       await reloading.catch(() => undefined);
       for (const entry of state?.destinations.values() ?? []) retire(entry);
+      if (ownHealth) health.close();
       await Promise.all(
         [...retiring].map((item) => {
           clearTimeout(item.timer);

@@ -91,7 +91,44 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
   const reloads = new Counter({ name: 'sentcopy_config_reloads_total', help: 'Configuration reloads, applied or refused.', labelNames: ['result'], registers: [registry] });
   const current = new Gauge({ name: 'sentcopy_config_current', help: '1 when the worker runs the newest configuration, 0 while it refuses the newest one and keeps running an older one.', registers: [registry] });
   current.set(1);
-  const healthy = new Gauge({ name: 'sentcopy_destination_healthy', help: '1 when the destination passes its probe and takes writes, else 0.', labelNames: ['destination'], registers: [registry] });
+  const health = options.destinationHealth;
+  const healthy = new Gauge({
+    name: 'sentcopy_destination_healthy',
+    help: '1 when the destination passed its probe and its writes are not failing, else 0 (its probe failed or is pending, or writes keep failing).',
+    labelNames: ['destination'],
+    registers: [registry],
+    collect() {
+      if (health === undefined) return;
+      this.reset();
+      for (const state of health.snapshot()) this.set({ destination: destination(state.name) }, state.healthy ? 1 : 0);
+    },
+  });
+  if (health !== undefined) {
+    new Gauge({
+      name: 'sentcopy_destination_consecutive_failures',
+      help: 'Failed writes in a row (unreachable, unauthorized or unknown) to the destination; 0 after a stored write.',
+      labelNames: ['destination'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const state of health.snapshot()) this.set({ destination: destination(state.name) }, state.consecutiveFailures);
+      },
+    });
+    new Gauge({
+      name: 'sentcopy_destination_paused',
+      help: '1 while writes to the destination are paused after repeated failures (its messages wait in the queue; a probe resumes them).',
+      labelNames: ['destination'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const state of health.snapshot()) this.set({ destination: destination(state.name) }, state.paused ? 1 : 0);
+      },
+    });
+    const hurried = new Counter({ name: 'sentcopy_messages_hurried_total', help: 'Messages waiting for a retry made ready at once because their destination took writes again.', labelNames: ['destination'], registers: [registry] });
+    health.subscribe((event) => {
+      if (event.type === 'hurried') hurried.inc({ destination: destination(event.destination) }, event.moved);
+    });
+  }
   const statsFailures = new Counter({ name: 'sentcopy_queue_stats_failures_total', help: 'Scrapes whose queue numbers could not be read (the queue gauges then keep their last values).', registers: [registry] });
   for (const [name, help, read] of [
     ['sentcopy_queue_depth', 'Messages in the queue: ready, waiting for a retry, or in flight.', (value: QueueStats) => value.depth],

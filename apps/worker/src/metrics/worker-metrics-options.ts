@@ -1,4 +1,5 @@
 import type { Channel, DestinationErrorKind } from '@sentcopy/core';
+import type { DestinationHealth } from '../destination-health/index.js';
 import type { ProcessOutcome } from '../processor/index.js';
 import type { MessageQueue } from '../queue/index.js';
 
@@ -26,6 +27,13 @@ export interface WorkerMetricsOptions {
   readonly statsCacheMs?: number;
   /** Clock, in epoch milliseconds (use the queue's clock). @default Date.now */
   readonly now?: () => number;
+  /**
+   * The destination health to report: `sentcopy_destination_healthy`,
+   * `sentcopy_destination_consecutive_failures` and `sentcopy_destination_paused` are read from it
+   * at scrape time, and `sentcopy_messages_hurried_total` counts its hurries. @default none: only
+   * {@link WorkerMetrics.setDestinationHealth} sets the healthy gauge
+   */
+  readonly destinationHealth?: DestinationHealth;
 }
 
 /** Why intake refused a message or a request. Values outside this set are counted as `other`. */
@@ -112,7 +120,7 @@ export interface WorkerMetrics {
   observeIntake(event: MetricsIntakeEvent): void;
   /** Counts a configuration reload, and sets `sentcopy_config_current` (0 after a refusal, 1 after an applied one). */
   observeReload(result: ReloadResult): void;
-  /** Records whether a destination (by name) currently passes its probe and takes writes. */
+  /** Records whether a destination (by name) currently passes its probe and takes writes (without `destinationHealth`). */
   setDestinationHealth(destination: string, healthy: boolean): void;
   /** Drops a destination's health series (after it was removed from the configuration). */
   removeDestination(destination: string): void;

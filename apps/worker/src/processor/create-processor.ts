@@ -3,7 +3,6 @@ import {
   decideRetry,
   defaultRetryPolicy,
   DestinationError,
-  formatDuration,
   MessageValidationError,
   type Archiver,
   type DestinationErrorKind,
@@ -11,20 +10,10 @@ import {
   type ValidationIssue,
 } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
+import { createDestinationHealth } from '../destination-health/index.js';
 import { QueueError, type AttemptRecord, type ClaimedMessage, type DeadLetterKind } from '../queue/index.js';
 import { DestinationSlots } from './destination-slots.js';
 import type { OutcomeMessage, ProcessOutcome, Processor, ProcessorOptions, StopReport } from './processor-options.js';
-
-/** Whether writes to one destination are paused after an outage (see `breakerFailures`). */
-interface Breaker {
-  failures: number;
-  open: boolean;
-  /** What the messages of a paused destination are failed with. */
-  error?: DestinationError;
-  timer?: NodeJS.Timeout;
-  /** Projects whose messages went to this destination, to hurry when it is back. */
-  readonly projects: Set<string>;
-}
 
 interface InFlightEntry {
   readonly message: ClaimedMessage;
@@ -117,12 +106,16 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const slots = new DestinationSlots(concurrency);
+  if (options.health !== undefined && (options.breakerFailures !== undefined || options.breakerProbeMs !== undefined)) {
+    throw new RangeError('Invalid processor options: breakerFailures and breakerProbeMs configure the processor\'s own destination health; with `health`, set pauseAfterFailures and pauseProbeMs on it instead.');
+  }
   const breakerFailures = options.breakerFailures ?? 0;
   if (!Number.isSafeInteger(breakerFailures) || breakerFailures < 0) throw new RangeError('Invalid processor options: breakerFailures must be a whole number, 0 or more.');
   const breakerProbeMs = positiveDuration('breakerProbeMs', options.breakerProbeMs ?? 10_000);
-  // Keyed by the destination object: a reconfigured destination is a new object and starts closed.
-  const breakers = new WeakMap<object, Breaker>();
-  const openBreakers = new Set<Breaker>();
+  const ownHealth = options.health === undefined;
+  const health =
+    options.health ??
+    createDestinationHealth({ queue, pauseAfterFailures: breakerFailures, pauseProbeMs: breakerProbeMs, now, ...(options.logger === undefined ? {} : { logger: options.logger }) });
   const routeLoggedAt = new Map<string, number>();
 
   const inFlight = new Map<string, InFlightEntry>();
@@ -175,53 +168,6 @@ export function createProcessor(options: ProcessorOptions): Processor {
       });
       return false;
     }
-  };
-
-  const breakerOf = (archiver: Archiver): Breaker => {
-    let breaker = breakers.get(archiver.destination);
-    if (breaker === undefined) {
-      breaker = { failures: 0, open: false, projects: new Set() };
-      breakers.set(archiver.destination, breaker);
-    }
-    return breaker;
-  };
-
-  const closeBreaker = (breaker: Breaker, destination: string) => {
-    breaker.failures = 0;
-    if (!breaker.open) return;
-    breaker.open = false;
-    clearTimeout(breaker.timer);
-    openBreakers.delete(breaker);
-    log('info', 'destination.resumed', 'Writes to the destination resume; messages waiting for a retry are ready now.', { destination });
-    void queue.hurry([...breaker.projects]).catch((error: unknown) => log('error', 'processor.hurry_failed', `Could not make waiting messages ready: ${describeError(error)}`, { destination }));
-  };
-
-  const probeLater = (breaker: Breaker, archiver: Archiver) => {
-    breaker.timer = setTimeout(() => {
-      void archiver.destination.probe().then(
-        (result) => (result.ok ? closeBreaker(breaker, archiver.destination.id) : probeLater(breaker, archiver)),
-        () => probeLater(breaker, archiver),
-      );
-    }, breakerProbeMs);
-    breaker.timer.unref();
-  };
-
-  const noteWrite = (archiver: Archiver, error?: unknown) => {
-    const breaker = breakerOf(archiver);
-    if (error === undefined) return closeBreaker(breaker, archiver.destination.id);
-    const failure = classifyFailure(error);
-    if (failure.kind !== 'unreachable' && failure.kind !== 'unauthorized') return;
-    breaker.failures++;
-    if (breakerFailures === 0 || breaker.open || breaker.failures < breakerFailures) return;
-    breaker.open = true;
-    breaker.error = new DestinationError({
-      kind: failure.kind,
-      provider: archiver.destination.provider,
-      message: `Writes are paused after ${breaker.failures} failures in a row (last: ${failure.reason}); a probe every ${formatDuration(breakerProbeMs)} resumes them`,
-    });
-    openBreakers.add(breaker);
-    log('warn', 'destination.paused', 'Writes to the destination are paused after repeated failures; its messages wait in the queue.', { destination: archiver.destination.id, kind: failure.kind, reason: failure.reason });
-    probeLater(breaker, archiver);
   };
 
   const giveBack = async (message: ClaimedMessage, notBefore?: number): Promise<HandleResult> => {
@@ -306,13 +252,17 @@ export function createProcessor(options: ProcessorOptions): Processor {
       try {
         result = await archiver.write(prepared, { signal });
       } catch (error) {
-        if (!signal.aborted) noteWrite(archiver, error);
-        throw error;
+        writeDone();
+        if (signal.aborted) throw error;
+        // Reported once the retry is on the queue, so a hurry the report sets off cannot miss this message.
+        const settled = await failed(message, error, attemptAt, archiver.destination.id);
+        health.recordWrite(archiver.destination, { project: message.project, startedAt: attemptAt, failure: classifyFailure(error) });
+        return settled;
       } finally {
         // The destination is done with this message: let the next write start while the queue settles it.
         writeDone();
       }
-      noteWrite(archiver);
+      health.recordWrite(archiver.destination, { project: message.project, startedAt: attemptAt });
       const durationMs = performance.now() - started;
       if (await settle(message, 'ack', () => queue.ack(message))) {
         emit({ type: 'archived', message: outcomeMessage(message), channel: prepared.channel, destination: archiver.destination.id, key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: message.attempts + 1, durationMs });
@@ -349,9 +299,14 @@ export function createProcessor(options: ProcessorOptions): Processor {
       const reason = options.missingDestinationReason?.(message.project) ?? `No destination is configured for project "${message.project}".`;
       return deadLetter(message, { kind: 'no_destination', reason, attemptAt: now() });
     }
-    const breaker = breakerOf(archiver);
-    breaker.projects.add(message.project);
-    if (breaker.open) return failed(message, breaker.error, now(), archiver.destination.id);
+    const destination = archiver.destination;
+    const waitPaused = async (error: Error): Promise<HandleResult> => {
+      const result = await failed(message, error, now(), destination.id);
+      health.recordWaiting(destination, message.project);
+      return result;
+    };
+    const pausedBefore = health.pausedError(destination);
+    if (pausedBefore !== undefined) return waitPaused(pausedBefore);
     let releaseSlot: () => void;
     try {
       const release = await slots.acquire(archiver.destination.id, abort.signal);
@@ -364,9 +319,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
       return giveBack(message);
     }
     // The destination may have been paused while this message waited for a slot.
-    if (breaker.open) {
+    const pausedAfter = health.pausedError(destination);
+    if (pausedAfter !== undefined) {
       releaseSlot();
-      return failed(message, breaker.error, now(), archiver.destination.id);
+      return waitPaused(pausedAfter);
     }
     entry.writing = true;
     try {
@@ -414,7 +370,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const stopHeartbeat = () => {
     clearInterval(heartbeat);
     heartbeat = undefined;
-    for (const breaker of openBreakers) clearTimeout(breaker.timer);
+    if (ownHealth) health.close();
   };
 
   const waitUntilIdle = async (ms: number): Promise<void> => {

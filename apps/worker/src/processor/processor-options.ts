@@ -1,4 +1,5 @@
 import type { Archiver, Channel, DestinationErrorKind, RetryPhase, RetryPolicy, ValidationIssue } from '@sentcopy/core';
+import type { DestinationHealth } from '../destination-health/index.js';
 import type { WorkerLogger } from '../logging/index.js';
 import type { DeadLetterKind, MessageQueue } from '../queue/index.js';
 
@@ -43,14 +44,22 @@ export interface ProcessorOptions {
   /** Called once per settled claim, for metrics and tests. Must not throw. */
   readonly onOutcome?: (outcome: ProcessOutcome) => void;
   /**
-   * Consecutive `unreachable` or `unauthorized` write failures after which writes to a destination
-   * pause: its messages then record a failed attempt (and follow the retry policy) without a request,
-   * so an outage costs neither the destination nor the worker a request per message. A probe every
-   * `breakerProbeMs` resumes writes once it passes, and the messages waiting for a retry are made
-   * ready at once. 0 never pauses. @default 0 (`runWorker()` uses 5)
+   * Where every write's result is reported, and which says whether writes to a destination are
+   * paused. Share one with the configuration runtime, readiness, metrics and alerts (`runWorker()`
+   * does). Whatever failure set messages back, they are made ready at once when their destination
+   * stores a write again or passes a probe. @default one of the processor's own, which hurries `queue`
+   */
+  readonly health?: DestinationHealth;
+  /**
+   * Consecutive `unreachable`, `unauthorized` or `unknown` write failures after which writes to a
+   * destination pause: its messages then record a failed attempt (and follow the retry policy)
+   * without a request, so an outage costs neither the destination nor the worker a request per
+   * message. A probe every `breakerProbeMs` resumes writes once it passes, and the messages waiting
+   * for a retry are made ready at once. 0 never pauses. Only for the processor's own destination
+   * health: with `health`, set its `pauseAfterFailures` instead. @default 0
    */
   readonly breakerFailures?: number;
-  /** How often a paused destination is probed, in milliseconds. @default 10000 */
+  /** How often a paused destination is probed, in milliseconds (the processor's own destination health only). @default 10000 */
   readonly breakerProbeMs?: number;
 }
 
