@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ArchiveError, MessageValidationError, validateMessage, type Channel, type ValidationIssue } from '@sentcopy/core';
+import { ArchiveError, MessageValidationError, parseJson, stringifyJson, validateMessage, type Channel, type ValidationIssue } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
@@ -113,7 +113,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       throw new HttpProblem(400, 'bad_request', 'The body is not UTF-8 text.');
     }
     try {
-      return JSON.parse(text);
+      return parseJson(text);
     } catch {
       const problem = jsonProblem(text);
       throw new HttpProblem(400, 'invalid_json', problem.message, problem.extra);
@@ -145,7 +145,8 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     // refused the only values that would not survive: non-finite numbers and lone surrogates). Only the spelling may
     // differ (white space, escapes, `1e2` → `100`, key order), and none of it reaches the stored copy, which is the
     // deterministic serialization of those values: the same bytes as if the sender's own text had been queued.
-    const text = JSON.stringify(value);
+    // Numbers a double cannot hold were parsed as JsonNumbers, which stringifyJson writes as their exact text.
+    const text = stringifyJson(value);
     if (Buffer.byteLength(text) > maxMessageBytes) return { ok: false, reason: 'too_large', channel: message.channel, errors: [{ field: '', problem: `the message is larger than the limit of ${maxMessageBytes} bytes` }] };
     return { ok: true, channel: message.channel, messageId: message.message_id, text };
   }
