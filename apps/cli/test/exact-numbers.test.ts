@@ -61,7 +61,7 @@ describe('numbers keep their exact text through the worker and the CLI', () => {
       projects: { shop: { destination: 'local', channels: ['push'] }, legacy: { destination: 'local', channels: ['push'], profile: 'braze' } },
     });
     worker = await startCliWorker(path.join(work, 'sentcopy.config.json'));
-  });
+  }, 60_000);
   afterAll(async () => worker?.stop());
 
   /** The stored object of `messageId`, found through node:fs by its file name, gunzipped to text. */
@@ -100,7 +100,7 @@ describe('numbers keep their exact text through the worker and the CLI', () => {
     expect(again.status).toBe(201);
     expect(await again.json()).toMatchObject({ key: gated.key, sha256: sha256(gated.bytes), created: false });
     expect(storedKeys(root).filter((key) => key.includes(`${project}-gated`))).toEqual([gated.key]);
-  });
+  }, 60_000);
 
   it('sentcopy ingest --worker and --direct store the exact number text, and both agree with the HTTP routes', async () => {
     writeFileSync(path.join(work, 'to-worker.jsonl'), `${pushText('shop', 'shop-ingested')}\n`);
@@ -119,7 +119,30 @@ describe('numbers keep their exact text through the worker and the CLI', () => {
       expect(JSON.parse(direct.stdout)).toMatchObject({ mode: 'direct', stored: 1, rejected: 0 });
       expect(storedDocument(messageId).json).toBe(storedSentcopy('shop', messageId));
     }
-  });
+  }, 60_000);
+
+  it('sentcopy verify finds every such object intact, and sentcopy show prints the numbers exactly', async () => {
+    const checked: number[] = [];
+    for (const project of ['shop', 'legacy']) {
+      const report = await runCli(['verify', '--project', project, '--json'], { cwd: work });
+      const verified = JSON.parse(report.stdout || '{}') as { checked: number };
+      expect({ stderr: report.stderr, report: verified }).toMatchObject({ stderr: '', report: { ok: true, intact: verified.checked, problems: [] } });
+      expect(report.code).toBe(0);
+      checked.push(verified.checked);
+    }
+    expect(Math.min(...checked)).toBeGreaterThanOrEqual(2);
+    const shown = await runCli(['show', storedDocument('shop-gated').key, '--project', 'shop', '--json'], { cwd: work });
+    expect(shown.code).toBe(0);
+    const shownJson = JSON.parse(shown.stdout) as { valid: boolean };
+    expect(shownJson.valid).toBe(true);
+    // Numbers, not strings, and not rounded.
+    for (const number of exactTexts) expect(shown.stdout).toMatch(new RegExp(`: ${number.replace('.', '\\.')},?\\n`));
+    expect(shown.stdout).not.toContain('12345678901234567000');
+    const human = await runCli(['show', storedDocument('shop-gated').key, '--project', 'shop'], { cwd: work });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`"order": ${bigInteger},`);
+    expect(human.stdout).toContain(`"ratio":${longDecimal}`);
+  }, 60_000);
 
   it('refuses a sent_at written with more digits than a double holds, naming the field, on every route', async () => {
     const text = pushText('shop', 'shop-bad-time').replace(`"sent_at":${sentAt}`, `"sent_at":${sentAt}.0000000000001`);
@@ -136,5 +159,5 @@ describe('numbers keep their exact text through the worker and the CLI', () => {
     expect(readFileSync(path.join(work, 'bad-time.jsonl.rejects.jsonl'), 'utf8')).toContain('sent_at: must be a whole number of epoch milliseconds');
     await waitFor(() => storedKeys(root).some((key) => key.endsWith('shop-beside-bad-time.json.gz')), 30_000, 'the good message beside it to be stored');
     expect(storedKeys(root).some((key) => key.includes('shop-bad-time'))).toBe(false);
-  });
+  }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { indexPath, keyPath } from './field-path.js';
 import { isJsonNumberText, JsonNumber, resetJsonNumberStringified, wasJsonNumberStringified } from './json-value.js';
 
@@ -104,14 +105,29 @@ export function serializeJson(value: unknown): Uint8Array {
 }
 
 /**
- * `JSON.stringify(value)`, except that a {@link JsonNumber} is written as its number text (where
- * `JSON.stringify` alone writes it as a string). Keys keep their order; no white space. For values
- * that hold no JsonNumber this is exactly one `JSON.stringify` call; otherwise the text is written
- * again as `serializeJson` writes it (keys sorted). Throws a `TypeError` naming the path for what
- * JSON cannot represent, in that second case only; validate first.
+ * `JSON.stringify(value, null, space)`, except that a {@link JsonNumber} is written as its number
+ * text (where `JSON.stringify` alone writes it as a string). Keys keep their order. For values that
+ * hold no JsonNumber this is exactly one `JSON.stringify` call; otherwise a second one marks each
+ * JsonNumber with a random placeholder string and puts its text in the placeholder's place.
+ *
+ * @param space Indentation, as for `JSON.stringify` (a number of spaces or a string). @default none (compact)
  */
-export function stringifyJson(value: unknown): string {
+export function stringifyJson(value: unknown, space?: number | string): string {
   resetJsonNumberStringified();
-  const text = JSON.stringify(value);
-  return wasJsonNumberStringified() ? write(value, [], new Set()) : text;
+  const text = JSON.stringify(value, null, space);
+  if (!wasJsonNumberStringified()) return text;
+  // The value exists before the nonce does, so no string in it can pose as a placeholder.
+  const nonce = randomUUID();
+  const texts: string[] = [];
+  const marked = JSON.stringify(
+    value,
+    function (this: Record<string, unknown>, key: string, item: unknown) {
+      const original = this[key];
+      if (!JsonNumber.isInstance(original)) return item;
+      texts.push(jsonNumberText(original, [key]));
+      return `${nonce}:${texts.length - 1}`;
+    },
+    space,
+  );
+  return marked.replace(new RegExp(`"${nonce}:(\\d+)"`, 'g'), (_placeholder, index: string) => texts[Number(index)] as string);
 }

@@ -169,15 +169,12 @@ describe('serializeJson and stringifyJson with JsonNumbers', () => {
   it('writes a JsonNumber\'s text verbatim, in place of a number', () => {
     const value = { b: new JsonNumber(bigInteger), a: [new JsonNumber(longDecimal), 1.5] };
     expect(decodeUtf8(serializeJson(value))).toBe(`{"a":[${longDecimal},1.5],"b":${bigInteger}}`);
-    expect(stringifyJson(value)).toBe(`{"a":[${longDecimal},1.5],"b":${bigInteger}}`);
+    expect(stringifyJson(value)).toBe(`{"b":${bigInteger},"a":[${longDecimal},1.5]}`);
   });
 
   it('refuses a forged JsonNumber (another copy\'s marker, text that is not a number) rather than inject its text', () => {
-    class ForgedNumber {
-      readonly [Symbol.for('sentcopy.json-number')] = true;
-      readonly text = '1,"admin":true';
-    }
-    const forged = new ForgedNumber();
+    // An instance (not a plain object) carrying the marker, as another copy's JsonNumber does.
+    const forged: unknown = Object.assign(Object.create({ kind: 'forged' }) as object, { [Symbol.for('sentcopy.json-number')]: true, text: '1,"admin":true' });
     expect(() => serializeJson({ n: forged })).toThrow('Cannot serialize the value at n as JSON: its JsonNumber text is not a JSON number.');
     const result = validateMessage({ ...(parseJson(pushText()) as object), extras: { n: forged } });
     expect(result.ok ? [] : result.issues).toEqual([{ path: 'extras.n', problem: 'must be a JSON value (a JsonNumber whose text is not a JSON number)' }]);
@@ -185,6 +182,12 @@ describe('serializeJson and stringifyJson with JsonNumbers', () => {
 
   it('stringifyJson is one JSON.stringify for values without JsonNumbers', () => {
     for (const message of sampleMessages({ projectId: 'acme', count: 8 })) expect(stringifyJson(message)).toBe(JSON.stringify(message));
+  });
+
+  it('stringifyJson indents as JSON.stringify does, keeps key order, and no string can pose as a JsonNumber', () => {
+    const value = { z: new JsonNumber(bigInteger), a: ['x', new JsonNumber(beyondDouble)], s: '0:0', t: `"${bigInteger}"` };
+    expect(stringifyJson(value, 2)).toBe(JSON.stringify({ z: 1, a: ['x', 2], s: '0:0', t: `"${bigInteger}"` }, null, 2).replace(': 1,', `: ${bigInteger},`).replace('    2\n', `    ${beyondDouble}\n`));
+    expect(stringifyJson(value)).toBe(`{"z":${bigInteger},"a":["x",${beyondDouble}],"s":"0:0","t":"\\"${bigInteger}\\""}`);
   });
 
   it('stringifyJson text parses back to the same numbers, exactly', () => {
