@@ -71,7 +71,7 @@ function readProperty(container: object, key: string | number, path: string, iss
 }
 
 /**
- * Copies `value` as pure JSON data (plain objects, arrays, strings, finite numbers, booleans, null),
+ * Copies `value` as pure JSON data (plain objects, arrays, strings, finite numbers, JsonNumbers, booleans, null),
  * reporting everything that is not. Object properties holding `undefined` are left out, as
  * `JSON.stringify` does.
  */
@@ -338,6 +338,9 @@ function checkMessage(message: Record<string, unknown>, unreadable: ReadonlySet<
  * Checks that `input` is a valid payload-format-v1 message and returns a deep copy of it as pure
  * JSON data. Reports every problem found (up to {@link maxValidationIssues}), each with the field
  * path and a sentence that never repeats the value. Unknown fields are kept as received.
+ *
+ * A {@link JsonNumber} is a number: it is kept when a double cannot hold its value, and becomes a
+ * JS number when one can (so each value has one stored form).
  *
  * Never throws: any input, including proxies whose traps throw, is answered with a result.
  * A `__proto__` key (as `JSON.parse` creates it) is kept as an ordinary field.
