@@ -16,7 +16,7 @@ import {
   validateMessage,
 } from '../../src/payload/index.js';
 import { getProfile, profileNames, type ProfileName } from '../../src/profiles/index.js';
-import { decodeUtf8, documentedSentAt } from './fixtures.js';
+import { decodeUtf8, documentedSentAt, pick, randomSource } from './fixtures.js';
 
 // Issue #14, item 9: numbers keep their exact text. A double holds about 15.9 significant digits and
 // magnitudes up to 1.8e308; JSON.parse silently rounds everything else, and the copy was not exact.
@@ -126,6 +126,29 @@ describe('parseJson', () => {
   it('says so, without quoting the text, when a text with a long number nests deeper than it can read exactly', () => {
     const text = `{"secret":${bigInteger},"deep":${'['.repeat(20000)}${']'.repeat(20000)}}`;
     expect(() => parseJson(text)).toThrow('The JSON text nests too deeply to be read with exact numbers.');
+  });
+});
+
+/** A random JSON number literal: 1 to 24 digits, maybe a fraction, maybe an exponent up to ±420, sometimes zeros. */
+function randomNumberText(next: () => number): string {
+  const digits = (count: number) => Array.from({ length: count }, () => String(Math.floor(next() * 10))).join('');
+  const integer = next() < 0.2 ? '0' : String(1 + Math.floor(next() * 9)) + digits(Math.floor(next() * 23));
+  const fraction = next() < 0.5 ? `.${digits(1 + Math.floor(next() * 20))}` : '';
+  const exponent = next() < 0.4 ? `${pick(next, ['e', 'E'])}${pick(next, ['', '+', '-'])}${Math.floor(next() * (next() < 0.5 ? 30 : 420))}` : '';
+  return `${next() < 0.3 ? '-' : ''}${integer}${fraction}${exponent}`;
+}
+
+describe('one stored form per number, whichever way the text is read', () => {
+  it('writes each of 5,000 random numbers the same alone, beside a long number, and as JSON.parse would when a double holds it (seeded)', () => {
+    const next = randomSource(9);
+    for (let round = 0; round < 5000; round++) {
+      const text = randomNumberText(next);
+      const alone = decodeUtf8(serializeJson(parseJson(`[${text}]`)));
+      const beside = decodeUtf8(serializeJson(parseJson(`[${text},${bigInteger}]`)));
+      expect(beside).toBe(`${alone.slice(0, -1)},${bigInteger}]`);
+      // Either the double's shortest form (what JSON.parse then serializeJson wrote before), or the text itself.
+      expect(alone).toBe(keepsValueAsDouble(text) ? `[${JSON.stringify(JSON.parse(text))}]` : `[${text}]`);
+    }
   });
 });
 
