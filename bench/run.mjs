@@ -4,12 +4,14 @@ import { runAzureBench } from './azure.mjs';
 import { runClusterBench } from './cluster.mjs';
 import { runCodecBench } from './codecs.mjs';
 import { runGcsBench } from './gcs.mjs';
+import { runParseJsonBench } from './parse-json.mjs';
 import { runS3Bench } from './s3.mjs';
 import { runWorkerBench } from './worker.mjs';
 import { runBacklogBench } from './worker-backlog.mjs';
 
 console.log(`sentcopy benchmarks · node ${process.version} · ${new Date().toISOString()}`);
 await runCodecBench({ print: console.log });
+await runParseJsonBench({ print: console.log });
 await runArchiverBench({ print: console.log });
 await runS3Bench({ print: console.log });
 await runAzureBench({ print: console.log });

@@ -8,7 +8,9 @@ import {
   getProfile,
   isChannel,
   isProfileName,
+  JsonNumber,
   MessageValidationError,
+  parseJson,
   type Channel,
   type CodecName,
   type DestinationV1,
@@ -127,7 +129,8 @@ export async function inspectObject(destination: DestinationV1, object: StoredOb
     const contentSha256 = object.metadata[archiveMetadataKeys.contentSha256];
     if (contentSha256 !== undefined && sha256Hex(json) !== contentSha256) corruption.push('its decoded JSON does not match the recorded content SHA-256');
     try {
-      const parsed: unknown = JSON.parse(Buffer.from(json).toString('utf8'));
+      // Exact numbers: a stored 12345678901234567891 must not read back rounded (or 1e400 as Infinity, which fails validation).
+      const parsed: unknown = parseJson(Buffer.from(json).toString('utf8'));
       if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) document = parsed as Record<string, unknown>;
       else corruption.push('its JSON is not an object');
     } catch {
@@ -165,7 +168,7 @@ export interface DocumentFields {
 
 /** Reads filterable fields straight from a document, without validating it. */
 export function documentFields(document: Record<string, unknown>, profile: ProfileName): DocumentFields {
-  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined);
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : JsonNumber.isInstance(value) ? value.text : undefined);
   const sentAt = typeof document['sent_at'] === 'number' ? (profile === 'braze' ? Math.round(document['sent_at'] * 1000) : document['sent_at']) : undefined;
   const channel = document['channel'];
   const campaign = text(document['campaign_id']) ?? text(document['canvas_step_id']);

@@ -1,3 +1,4 @@
+import { stringifyJson } from '@sentcopy/core';
 import { ConfigError } from '@sentcopy/worker';
 import { CliError } from './cli-error.js';
 import { exitCodes } from './exit-codes.js';
@@ -14,7 +15,7 @@ export interface OutputOptions {
  */
 export function emit(options: OutputOptions, value: unknown, human: () => string): void {
   if (options.json === true) {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    process.stdout.write(`${stringifyJson(value, 2)}\n`);
     return;
   }
   const text = human();

@@ -1,3 +1,4 @@
+import { JsonNumber, stringifyJson } from '@sentcopy/core';
 import { Command } from 'commander';
 import { CliError, emit, exitCodes, formatBytes } from '../cli-kit/index.js';
 import { addSourceOptions, openArchiveSource, type SourceOptions } from '../archive/archive-source.js';
@@ -42,6 +43,7 @@ const shownElsewhere = new Set([
 function text(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (JsonNumber.isInstance(value)) return value.text;
   return undefined;
 }
 
@@ -106,18 +108,18 @@ function renderHuman(found: FoundObject, destinationName: string, reveal: boolea
   } else if (channel === 'push') {
     add('Platform', text(document['platform']));
     add('App id', text(document['app_id']));
-    bodyText = JSON.stringify(document['payload'], null, 2);
+    bodyText = stringifyJson(document['payload'], 2);
   } else {
     add('Provider', text(document['provider']));
     add('Template', text(document['template_name']));
-    if (document['template_params'] !== undefined) add('Parameters', JSON.stringify(document['template_params']));
+    if (document['template_params'] !== undefined) add('Parameters', stringifyJson(document['template_params']));
     add('Group', text(document['subscription_group']));
     const media = document['media_urls'];
     if (Array.isArray(media)) for (const url of media) add('Media', text(url));
     bodyText = text(document['body']);
   }
-  if (document['extras'] !== undefined) add('Extras', JSON.stringify(document['extras']));
-  for (const [field, value] of Object.entries(document)) if (!shownElsewhere.has(field)) add(field, text(value) ?? JSON.stringify(value));
+  if (document['extras'] !== undefined) add('Extras', stringifyJson(document['extras']));
+  for (const [field, value] of Object.entries(document)) if (!shownElsewhere.has(field)) add(field, text(value) ?? stringifyJson(value));
 
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const lines = rows.map(([label, value]) => (label === '' ? '' : `${label.padEnd(width)}${value.replaceAll('\n', `\n${' '.repeat(width)}`)}`));

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ArchiveError, defaultMaxMessageBytes, messageIdProblem, MessageValidationError, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
+import { ArchiveError, defaultMaxMessageBytes, messageIdProblem, MessageValidationError, parseJson, stringifyJson, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
@@ -135,7 +135,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       throw new HttpProblem(400, 'bad_request', 'The body is not UTF-8 text.');
     }
     try {
-      return JSON.parse(text);
+      return parseJson(text);
     } catch {
       const problem = jsonProblem(text);
       throw new HttpProblem(400, 'invalid_json', problem.message, problem.extra);
@@ -212,7 +212,8 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     // deterministic serialization of those values: the same bytes as if the sender's own text had been queued.
     let text: string;
     try {
-      text = JSON.stringify(value);
+      // Numbers a double cannot hold were parsed as JsonNumbers, which stringifyJson writes as their exact text.
+      text = stringifyJson(value);
     } catch {
       // Only nesting deep enough to exhaust the stack gets here; validation would refuse it too.
       return { ok: false, reason: 'invalid', errors: [{ field: '', problem: 'nests too deeply to be read' }] };

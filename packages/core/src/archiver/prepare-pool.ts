@@ -126,26 +126,42 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
     return lane;
   }
 
+  /** Posts `batch` to the lane's thread; `false` when something in it cannot be cloned (nothing is sent then). */
+  function post(lane: Lane, batch: readonly Pending[]): boolean {
+    const requests = batch.map((entry) => entry.request);
+    const transfer = requests.flatMap((request) => (request.input instanceof Uint8Array ? [request.input.buffer as ArrayBuffer] : []));
+    try {
+      lane.worker.postMessage(requests, transfer);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   function flush(): void {
     flushScheduled = false;
     for (const lane of lanes) {
       if (lane === undefined || lane.batch.length === 0) continue;
       const batch = lane.batch;
       lane.batch = [];
-      try {
-        const requests = batch.map((entry) => entry.request);
-        const transfer = requests.flatMap((request) => (request.input instanceof Uint8Array ? [request.input.buffer as ArrayBuffer] : []));
-        lane.worker.postMessage(requests, transfer);
-      } catch {
-        // Something in the batch cannot be cloned (a function, a symbol…): no valid message can hold
-        // one, so prepare those here, where validation names the field.
-        for (const entry of batch) {
-          lane.pending.delete(entry.request.id);
-          entry.local(entry.request.input).then(({ message: _message, ...prepared }) => entry.resolve(prepared), entry.reject);
-        }
+      if (post(lane, batch)) {
+        lane.worker.ref();
         continue;
       }
-      lane.worker.ref();
+      // Something in the batch cannot be cloned: a function or symbol (no valid message holds one),
+      // or a JsonNumber (it refuses to be cloned into a plain object). Send each message on its own
+      // and prepare the ones that still cannot go here, where validation names the field and
+      // JsonNumbers keep their text.
+      let posted = false;
+      for (const entry of batch) {
+        if (post(lane, [entry])) {
+          posted = true;
+          continue;
+        }
+        lane.pending.delete(entry.request.id);
+        entry.local(entry.request.input).then(({ message: _message, ...prepared }) => entry.resolve(prepared), entry.reject);
+      }
+      if (posted) lane.worker.ref();
     }
   }
 

@@ -1,6 +1,6 @@
 import { maxObjectKeyBytes, objectKeyProblem } from '../destination/object-key.js';
 import { keyPath } from '../payload/field-path.js';
-import { md5Hex, MessageValidationError, sha256Hex, type Channel, type Message } from '../payload/index.js';
+import { JsonNumber, md5Hex, MessageValidationError, sha256Hex, type Channel, type Message } from '../payload/index.js';
 import { baseFieldRules, channelFieldRules, type FieldRule } from '../payload/message-fields.js';
 import { KeyLayoutError } from './key-layout-error.js';
 import { normalizeRecipient } from './normalize-recipient.js';
@@ -163,6 +163,7 @@ function hasOwnValue(container: unknown, key: string): string | undefined {
   const value: unknown = (container as Record<string, unknown>)[key];
   if (typeof value === 'string' && value.length > 0) return safeSegment(value);
   if (typeof value === 'number' && Number.isFinite(value)) return safeSegment(String(value));
+  if (JsonNumber.isInstance(value)) return safeSegment(value.text);
   return undefined;
 }
 
@@ -185,7 +186,7 @@ type Filled = { readonly field: string; readonly source: string; readonly bytes:
  * - UTC parts of `sent_at`: `{yyyy}`, `{mm}`, `{dd}`, `{hh}`, `{yyyymm}`, `{yyyymmdd}`.
  *
  * `{a|b|c}` takes the first alternative with a value (a non-empty string or a finite number,
- * written with `String()`). The last alternative may be literal text (letters, digits, `-`, `_`,
+ * written with `String()`, or a `JsonNumber`, written as its exact text). The last alternative may be literal text (letters, digits, `-`, `_`,
  * `.`) such as `unassociated`; any other alternative must be a placeholder name. Field values go
  * through `safeSegment()`, so message data can never add, remove or escape a segment.
  * `{message_id}` is required, so two messages never share a key. The template may not be empty,

@@ -1,6 +1,7 @@
 export { channels, isChannel } from './channel.js';
 export type { Channel } from './channel.js';
 export { md5Hex, sha256Hex } from './hashes.js';
+export { isJsonNumberText, JsonNumber } from './json-value.js';
 export type { JsonObject, JsonValue } from './json-value.js';
 export type {
   EmailAttachment,
@@ -15,10 +16,11 @@ export { messageJsonSchema } from './message-json-schema.js';
 export { formatIssues, MessageValidationError } from './message-validation-error.js';
 export type { ValidationIssue } from './message-validation-error.js';
 export { parseMessage, parseMessageJson } from './parse-message.js';
+export { keepsValueAsDouble, parseJson } from './parse-json.js';
 export { isEmailAddress, toE164 } from './recipient-formats.js';
 export type { E164Result } from './recipient-formats.js';
 export { sampleHtmlEmail, sampleMessages, sampleSms } from './sample-messages.js';
 export type { SampleMessagesOptions } from './sample-messages.js';
-export { maxSerializeDepth, serializeJson } from './serialize-json.js';
+export { maxSerializeDepth, serializeJson, stringifyJson } from './serialize-json.js';
 export { maxMessageDepth, maxValidationIssues, validateMessage } from './validate-message.js';
 export type { MessageValidationResult } from './validate-message.js';

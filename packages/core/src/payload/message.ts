@@ -1,5 +1,5 @@
 import type { Channel } from './channel.js';
-import type { JsonObject, JsonValue } from './json-value.js';
+import type { JsonNumber, JsonObject, JsonValue } from './json-value.js';
 
 /**
  * Fields every message has, whatever its channel (payload format v1).
@@ -27,8 +27,11 @@ export interface MessageBase {
    * (E.164 preferred) or a push token, depending on the channel.
    */
   to: string;
-  /** The campaign the message belongs to, kept exactly as received (string or number). Absent for unassociated sends. */
-  campaign_id?: string | number;
+  /**
+   * The campaign the message belongs to, kept exactly as received (string or number; a number a
+   * double cannot hold exactly is a {@link JsonNumber}). Absent for unassociated sends.
+   */
+  campaign_id?: string | number | JsonNumber;
   /** Human-readable campaign name. */
   campaign_name?: string;
   /** Braze-style Canvas (multi-step flow) id. */
@@ -39,14 +42,14 @@ export interface MessageBase {
   canvas_variation_id?: string;
   /** Id of the message variation (A/B test arm) that was sent. */
   message_variation_id?: string;
-  /** CleverTap-style journey id, kept exactly as received (string or number). */
-  journey_id?: string | number;
-  /** CleverTap-style journey node id, kept exactly as received (string or number). */
-  journey_node_id?: string | number;
+  /** CleverTap-style journey id, kept exactly as received (string, number or {@link JsonNumber}). */
+  journey_id?: string | number | JsonNumber;
+  /** CleverTap-style journey node id, kept exactly as received (string, number or {@link JsonNumber}). */
+  journey_node_id?: string | number | JsonNumber;
   /** Human-readable journey name. */
   journey_name?: string;
-  /** The sender's id for the recipient user, kept exactly as received (string or number). */
-  user_id?: string | number;
+  /** The sender's id for the recipient user, kept exactly as received (string, number or {@link JsonNumber}). */
+  user_id?: string | number | JsonNumber;
   /** Free-form key/value data the sender attached (any JSON values). */
   extras?: JsonObject;
   /** Any other field: kept, untouched, exactly as received. */

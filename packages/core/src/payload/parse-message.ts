@@ -1,5 +1,6 @@
 import type { Message } from './message.js';
 import { MessageValidationError } from './message-validation-error.js';
+import { parseJson } from './parse-json.js';
 import { validateMessage } from './validate-message.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -15,7 +16,8 @@ export function parseMessage(input: unknown): Message {
 }
 
 /**
- * Parses a message from its JSON text (UTF-8 bytes or a string) and validates it. Text that is not
+ * Parses a message from its JSON text (UTF-8 bytes or a string) and validates it. Numbers a double
+ * cannot hold exactly are kept as their text (see `parseJson` and `JsonNumber`). Text that is not
  * UTF-8 or not JSON is a {@link MessageValidationError} whose issue describes the problem without
  * quoting the text (it holds personal data).
  */
@@ -31,7 +33,7 @@ export function parseMessageJson(text: Uint8Array | string): Message {
   }
   let value: unknown;
   try {
-    value = JSON.parse(decoded);
+    value = parseJson(decoded);
   } catch {
     throw new MessageValidationError([{ path: '', problem: 'must be a JSON document (the payload could not be parsed as JSON)' }]);
   }

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { indexPath, keyPath } from './field-path.js';
+import { isJsonNumberText, JsonNumber, resetJsonNumberStringified, wasJsonNumberStringified } from './json-value.js';
 
 /** Deepest nesting `serializeJson` accepts; deeper values are refused rather than risking a stack overflow. */
 export const maxSerializeDepth = 1000;
@@ -17,6 +19,12 @@ function describe(trail: Trail): string {
 function isPlainObject(value: object): boolean {
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === null || Object.getPrototypeOf(prototype) === null;
+}
+
+// Checked again here: a JsonNumber from another copy of this package, or a forged one, must not inject text.
+function jsonNumberText(value: JsonNumber, trail: Trail): string {
+  if (!isJsonNumberText(value.text)) throw new TypeError(`Cannot serialize ${describe(trail)} as JSON: its JsonNumber text is not a JSON number.`);
+  return value.text;
 }
 
 // Returns the JSON text; strings are concatenated (V8 ropes) and paths are built only on failure, since this runs for every archived message.
@@ -55,6 +63,10 @@ function write(value: unknown, trail: Trail, ancestors: Set<object>): string {
     text += ']';
   } else {
     if (!isPlainObject(container)) {
+      if (JsonNumber.isInstance(container)) {
+        ancestors.delete(container);
+        return jsonNumberText(container, trail);
+      }
       throw new TypeError(`Cannot serialize ${describe(trail)} as JSON: only plain objects are accepted, not instances such as a Date, Map or Buffer.`);
     }
     const record = container as Record<string, unknown>;
@@ -79,7 +91,9 @@ function write(value: unknown, trail: Trail, ancestors: Set<object>): string {
 /**
  * Serializes `value` as deterministic, compact UTF-8 JSON: object keys sorted recursively by
  * UTF-16 code unit order, no white space, arrays in order, strings exactly as given (only the
- * escapes JSON requires). The same value always yields the same bytes.
+ * escapes JSON requires), numbers in their shortest form (`String(number)`, so `1.50` is written
+ * `1.5` and `1e2` is written `100`) and a {@link JsonNumber} as its text, verbatim. The same value
+ * always yields the same bytes.
  *
  * Object properties holding `undefined` are left out (as `JSON.stringify` does). Throws a
  * `TypeError` naming the path for anything JSON cannot represent: `undefined`, functions,
@@ -88,4 +102,32 @@ function write(value: unknown, trail: Trail, ancestors: Set<object>): string {
  */
 export function serializeJson(value: unknown): Uint8Array {
   return encoder.encode(write(value, [], new Set()));
+}
+
+/**
+ * `JSON.stringify(value, null, space)`, except that a {@link JsonNumber} is written as its number
+ * text (where `JSON.stringify` alone writes it as a string). Keys keep their order. For values that
+ * hold no JsonNumber this is exactly one `JSON.stringify` call; otherwise a second one marks each
+ * JsonNumber with a random placeholder string and puts its text in the placeholder's place.
+ *
+ * @param space Indentation, as for `JSON.stringify` (a number of spaces or a string). @default none (compact)
+ */
+export function stringifyJson(value: unknown, space?: number | string): string {
+  resetJsonNumberStringified();
+  const text = JSON.stringify(value, null, space);
+  if (!wasJsonNumberStringified()) return text;
+  // The value exists before the nonce does, so no string in it can pose as a placeholder.
+  const nonce = randomUUID();
+  const texts: string[] = [];
+  const marked = JSON.stringify(
+    value,
+    function (this: Record<string, unknown>, key: string, item: unknown) {
+      const original = this[key];
+      if (!JsonNumber.isInstance(original)) return item;
+      texts.push(jsonNumberText(original, [key]));
+      return `${nonce}:${texts.length - 1}`;
+    },
+    space,
+  );
+  return marked.replace(new RegExp(`"${nonce}:(\\d+)"`, 'g'), (_placeholder, index: string) => texts[Number(index)] as string);
 }

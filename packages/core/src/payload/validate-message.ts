@@ -14,6 +14,8 @@ import {
   type FieldRule,
 } from './message-fields.js';
 import type { ValidationIssue } from './message-validation-error.js';
+import { isJsonNumberText, JsonNumber } from './json-value.js';
+import { readJsonNumber, toDecimal } from './parse-json.js';
 import { isBase64, isEmailAddress, toE164 } from './recipient-formats.js';
 
 /** The outcome of {@link validateMessage}: the validated message, or every problem found. */
@@ -70,7 +72,7 @@ function readProperty(container: object, key: string | number, path: string, iss
 }
 
 /**
- * Copies `value` as pure JSON data (plain objects, arrays, strings, finite numbers, booleans, null),
+ * Copies `value` as pure JSON data (plain objects, arrays, strings, finite numbers, JsonNumbers, booleans, null),
  * reporting everything that is not. Object properties holding `undefined` are left out, as
  * `JSON.stringify` does.
  */
@@ -101,6 +103,15 @@ function copyJson(value: unknown, path: string, depth: number, ancestors: Set<ob
   }
   if (value === null) return null;
   const container = value as object;
+  let exactNumber: boolean;
+  try {
+    // instanceof, not isInstance: a proxy's get trap must only be met at the property it guards (a JsonNumber of another copy of this package is recognised below).
+    exactNumber = container instanceof JsonNumber;
+  } catch {
+    issues.add(path, unreadableProblem);
+    return invalid;
+  }
+  if (exactNumber) return copyJsonNumber(container as JsonNumber, path, issues);
   if (depth >= maxMessageDepth) {
     issues.add(path, `nests too deeply (more than ${maxMessageDepth} levels)`);
     return invalid;
@@ -122,6 +133,16 @@ function copyJson(value: unknown, path: string, depth: number, ancestors: Set<ob
   }
 }
 
+/** A JsonNumber as its validated copy: a JS number when a double holds its value exactly (one spelling per value), else a JsonNumber of this package. */
+function copyJsonNumber(value: JsonNumber, path: string, issues: IssueList): Copied | typeof invalid {
+  const text: unknown = value.text;
+  if (!isJsonNumberText(text)) {
+    issues.add(path, 'must be a JSON value (a JsonNumber whose text is not a JSON number)');
+    return invalid;
+  }
+  return readJsonNumber(text);
+}
+
 function copyContainer(container: object, path: string, depth: number, ancestors: Set<object>, issues: IssueList): Copied | typeof invalid {
   if (Array.isArray(container)) {
     const copy: unknown[] = [];
@@ -141,6 +162,7 @@ function copyContainer(container: object, path: string, depth: number, ancestors
     return valid ? copy : invalid;
   }
   if (!isPlainObject(container)) {
+    if (JsonNumber.isInstance(container)) return copyJsonNumber(container, path, issues);
     issues.add(path, 'must be a JSON value (a plain object, not an instance such as a Date, Map or Buffer)');
     return invalid;
   }
@@ -162,8 +184,9 @@ function copyContainer(container: object, path: string, depth: number, ancestors
   return valid ? copy : invalid;
 }
 
+// The copy holds only this package's JsonNumbers, so instanceof suffices.
 function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof JsonNumber);
 }
 
 function checkString(value: unknown, path: string, issues: IssueList, nonEmpty: boolean): value is string {
@@ -203,6 +226,17 @@ function checkAttachments(value: unknown, path: string, issues: IssueList): void
   });
 }
 
+/**
+ * `sent_at` given as a JsonNumber: a double could not hold it, so it is a fraction, negative, or
+ * far beyond the year 9999 (every whole number up to `maxSentAt` is exact as a double).
+ */
+function checkExactEpochMilliseconds(value: JsonNumber, path: string, issues: IssueList): void {
+  const decimal = toDecimal(value.text);
+  if (decimal.exponent < 0) issues.add(path, 'must be a whole number of epoch milliseconds');
+  else if (decimal.negative) issues.add(path, 'must not be negative (epoch milliseconds)');
+  else issues.add(path, 'must be epoch milliseconds before the year 10000');
+}
+
 function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueList): void {
   switch (rule) {
     case 'version':
@@ -218,7 +252,8 @@ function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueL
       }
       return;
     case 'epoch-milliseconds':
-      if (typeof value !== 'number') issues.add(path, 'must be a number of epoch milliseconds');
+      if (value instanceof JsonNumber) checkExactEpochMilliseconds(value, path, issues);
+      else if (typeof value !== 'number') issues.add(path, 'must be a number of epoch milliseconds');
       else if (!Number.isInteger(value)) issues.add(path, 'must be a whole number of epoch milliseconds');
       else if (value < 0) issues.add(path, 'must not be negative (epoch milliseconds)');
       else if (value < minSentAt) issues.add(path, 'must be epoch milliseconds; this looks like epoch seconds (multiply by 1000)');
@@ -231,7 +266,7 @@ function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueL
       checkString(value, path, issues, true);
       return;
     case 'identifier':
-      if (typeof value === 'number') return;
+      if (typeof value === 'number' || value instanceof JsonNumber) return;
       if (typeof value !== 'string') issues.add(path, 'must be a string or a number');
       else if (value.length === 0) issues.add(path, 'must not be empty (leave the field out instead)');
       return;
@@ -256,7 +291,7 @@ function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueL
       if (!isJsonObject(value)) issues.add(path, 'must be a JSON object');
       return;
     case 'json-list-or-object':
-      if (typeof value !== 'object' || value === null) issues.add(path, 'must be an array or an object');
+      if (!Array.isArray(value) && !isJsonObject(value)) issues.add(path, 'must be an array or an object');
       return;
     case 'attachments':
       checkAttachments(value, path, issues);
@@ -304,6 +339,9 @@ function checkMessage(message: Record<string, unknown>, unreadable: ReadonlySet<
  * Checks that `input` is a valid payload-format-v1 message and returns a deep copy of it as pure
  * JSON data. Reports every problem found (up to {@link maxValidationIssues}), each with the field
  * path and a sentence that never repeats the value. Unknown fields are kept as received.
+ *
+ * A {@link JsonNumber} is a number: it is kept when a double cannot hold its value, and becomes a
+ * JS number when one can (so each value has one stored form).
  *
  * Never throws: any input, including proxies whose traps throw, is answered with a result.
  * A `__proto__` key (as `JSON.parse` creates it) is kept as an ordinary field.

@@ -1,5 +1,5 @@
 import { keyLayoutPresets } from '../key-layout/index.js';
-import { MessageValidationError, type JsonObject, type Message } from '../payload/index.js';
+import { JsonNumber, MessageValidationError, type JsonObject, type Message } from '../payload/index.js';
 import { isStoredObject, parseWithContext } from './parse-with-context.js';
 import type { Profile, ProfileParseContext } from './profile.js';
 
@@ -27,10 +27,12 @@ function parse(stored: unknown, context?: ProfileParseContext): Message {
   const input: Record<string, unknown> = { ...rest };
   if (dispatchId !== undefined) input['message_id'] = dispatchId;
   if (sentAt !== undefined) {
-    if (typeof sentAt !== 'number' || !Number.isFinite(sentAt)) {
+    // Braze writes fractional seconds; more digits than a double holds (a JsonNumber) only refine the milliseconds, which are rounded anyway.
+    const seconds = JsonNumber.isInstance(sentAt) ? Number(sentAt.text) : sentAt;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {
       throw new MessageValidationError([{ path: 'sent_at', problem: 'must be a number of epoch seconds' }]);
     }
-    input['sent_at'] = Math.round(sentAt * 1000);
+    input['sent_at'] = Math.round(seconds * 1000);
   }
   try {
     return parseWithContext(input, context);

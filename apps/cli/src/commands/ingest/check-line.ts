@@ -1,4 +1,4 @@
-import { formatIssues, validateMessage, type Channel, type ValidationIssue } from '@sentcopy/core';
+import { formatIssues, parseJson, validateMessage, type Channel, type ValidationIssue } from '@sentcopy/core';
 
 /** Why a line was not ingested (a small fixed set, as in the rejects file). */
 export type RejectReason =
@@ -77,7 +77,8 @@ function echoableId(value: unknown, issues: readonly ValidationIssue[]): string 
 export function checkLine(text: string, line: number): CheckedLine | RejectRecord {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // The line itself is what is sent; parsing exactly only makes these checks match the ones the worker or the archiver makes (a sent_at of 20 digits is refused here too).
+    value = parseJson(text);
   } catch (error) {
     return { line, reason: 'invalid_json', error: `Line ${line} is ${describeJsonError(error)}.`, issues: [] };
   }
