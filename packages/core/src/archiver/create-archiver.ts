@@ -168,8 +168,8 @@ export function createArchiver(options: ArchiverOptions): Archiver {
     readonly originalKey?: string;
   }
 
-  /** Puts the prepared object under `key`; `undefined` when the key holds a different copy. */
-  async function putAt(prepared: PreparedObject, key: string, signal: AbortSignal | undefined): Promise<{ key: string; size: number; sha256: string; created: boolean } | undefined> {
+  /** Puts the prepared object under `key`; the destination's `conflict` error when the key holds a different copy. */
+  async function putAt(prepared: PreparedObject, key: string, signal: AbortSignal | undefined): Promise<{ key: string; size: number; sha256: string; created: boolean } | DestinationError> {
     try {
       return await destination.put(
         {
@@ -191,7 +191,7 @@ export function createArchiver(options: ArchiverOptions): Archiver {
       }
       // Gone between the put and the head (a probe's delete, a lifecycle rule): the error stands, and a retry decides.
       if (existing === undefined) throw error;
-      return undefined;
+      return error;
     }
   }
 
@@ -201,16 +201,14 @@ export function createArchiver(options: ArchiverOptions): Archiver {
 
   async function putOnce(prepared: PreparedObject, signal: AbortSignal | undefined): Promise<Stored> {
     const stored = await putAt(prepared, prepared.key, signal);
-    if (stored !== undefined) return { ...stored, version: false };
-    if (onConflict === 'fail') {
-      throw conflictError(prepared.key, `The key ${prepared.key} already holds a different copy of message ${JSON.stringify(prepared.messageId)}; write-once refuses to overwrite it.`);
-    }
+    if (!DestinationError.isInstance(stored)) return { ...stored, version: false };
+    if (onConflict === 'fail') throw stored;
     const alternate = versionKey(prepared.key, prepared.contentSha256);
     if (alternate === undefined) {
       throw conflictError(prepared.key, `The key ${prepared.key} already holds a different copy of this message, and a version key next to it would exceed the 1024-byte key limit.`);
     }
     const version = await putAt(prepared, alternate, signal);
-    if (version === undefined) {
+    if (DestinationError.isInstance(version)) {
       throw conflictError(alternate, `Both ${prepared.key} and its version key ${alternate} hold different copies (their content SHA-256 share the first 64 bits); nothing was overwritten.`);
     }
     return { ...version, version: true, originalKey: prepared.key };
