@@ -155,3 +155,29 @@ describe.each([
     }
   }, 90_000);
 });
+
+describe('same message id, different content, through the before-send gate (POST /v1/archive)', () => {
+  it('stores the second as a version and says so; a repeat stores nothing', async () => {
+    const folder = newFolder();
+    const store = fsStore(folder);
+    const { worker, metric } = await startWorker(folder, store, newFolder());
+    try {
+      const archive = async (message: Message) => {
+        const response = await fetch(`${worker.url}/v1/archive`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(message) });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      const first = await archive(sms('gate-1', 'Your code is 111111'));
+      expect(first).toMatchObject({ status: 201, body: { created: true } });
+      expect(first.body['version']).toBeUndefined();
+      const second = await archive(sms('gate-1', 'Your code is 222222'));
+      expect(second).toMatchObject({ status: 201, body: { created: true, version: true, original_key: first.body['key'] } });
+      expect(parseVersionKey(String(second.body['key']))?.originalKey).toBe(first.body['key']);
+      expect(await archive(sms('gate-1', 'Your code is 222222'))).toMatchObject({ status: 201, body: { created: false, version: true, key: second.body['key'] } });
+      expect(store.keys()).toEqual([String(first.body['key']), String(second.body['key'])].sort());
+      expect(sha256(store.bytes(String(first.body['key'])))).toBe(first.body['sha256']);
+      expect(await metric('sentcopy_message_versions_total{project="shop",channel="sms",stage="archive"}')).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+  }, 60_000);
+});
