@@ -38,7 +38,9 @@ export interface EmbeddedQueue extends MessageQueue {
   readonly implementation: 'embedded';
   /** The store file (`<directory>/queue.db`). */
   readonly path: string;
+  /** Removes dead letters for good with a required reason, keeping a record of each (see {@link MessageQueue.discardDeadLetters}). */
   discardDeadLetters(filter: DeadLetterFilter, reason: string): Promise<DiscardResult>;
+  /** The records of discarded dead letters, oldest discarded first. */
   listDiscardedDeadLetters(options?: ListDiscardedOptions): Promise<DiscardedPage>;
 }
 
