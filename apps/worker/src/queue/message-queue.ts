@@ -204,7 +204,7 @@ export interface DeadLetterPage {
 export interface ReplayResult {
   /** Dead letters moved back into the queue, ready now, with a fresh attempt history. */
   readonly replayed: number;
-  /** Dead letters dropped because the same project and message id was already queued again. */
+  /** Dead letters dropped because the same message (project, message id and, on the embedded queue, payload) was already queued again. */
   readonly alreadyQueued: number;
 }
 
