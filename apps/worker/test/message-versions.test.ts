@@ -87,7 +87,7 @@ describe.each([
     const second = { a: sms('m-a', 'Your code is 222222'), b: sms('m-b', 'Your order shipped (corrected)') };
 
     const firstB = await archiver.prepare(first.b);
-    let firstBBytes = Buffer.alloc(0);
+    let firstBBytes: Buffer = Buffer.alloc(0);
     const one = await startWorker(folder, store, newFolder());
     try {
       // Within the de-duplication window, both still queued: one batch holds both contents and a resend.
