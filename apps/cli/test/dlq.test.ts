@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { createArchiver, sampleMessages, type Message } from '@sentcopy/core';
+import { createArchiver, sampleMessages, versionKey, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,8 +49,10 @@ describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq (%s queue)', (qu
 
   it('lists real dead letters with their reasons, and replays them once the cause is fixed', async () => {
     const root = path.join(work, 'archive');
-    // Earlier, different copies under the keys of five messages (written with --direct, as another tool would have):
-    // the worker cannot store the later versions, write-once, and gives up on them as conflicts.
+    // Earlier, different copies under the keys of five messages (written with --direct, as another tool would have),
+    // and other copies under the version keys the later messages would take (as a 64-bit hash-prefix collision
+    // would): the worker can store the later messages neither at their keys nor next to them, write-once, and
+    // gives up on them as conflicts.
     const messages = sampleMessages({ projectId: 'shop', count: 5, seed: 21 });
     const earlier = messages.map((message) => ({ ...message, sent_at: message.sent_at + 1 }) as Message);
     writeFileSync(path.join(work, 'earlier.jsonl'), earlier.map((message) => JSON.stringify(message)).join('\n'));
@@ -59,6 +61,8 @@ describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq (%s queue)', (qu
     const prepared = await Promise.all(messages.map((message) => archiver.prepare(message)));
     const earlierPrepared = await Promise.all(earlier.map((message) => archiver.prepare(message)));
     expect(prepared.map((entry) => entry.key)).toEqual(earlierPrepared.map((entry) => entry.key));
+    const archive = createFsDestination({ root });
+    for (const [index, entry] of prepared.entries()) await archive.put({ ...earlierPrepared[index]!, key: versionKey(entry.key, entry.contentSha256)! });
 
     writeFileSync(path.join(work, 'later.jsonl'), messages.map((message) => JSON.stringify(message)).join('\n'));
     const sent = await cli(['ingest', 'later.jsonl', '--json']);
@@ -123,7 +127,7 @@ describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq (%s queue)', (qu
       const again = await list();
       return again.total === 3 && again.items.every((item) => !all.items.slice(2).some((old) => old.id === item.id && old.dead_at === item.dead_at));
     }, 15_000, 'the three to be dead letters again');
-    expect(storedKeys(root)).toHaveLength(5);
+    expect(storedKeys(root)).toHaveLength(10);
 
     const everything = await cli(['dlq', 'replay', '--all', '--yes', '--json']);
     expect(JSON.parse(everything.stdout)).toMatchObject({ replayed: 3 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { createArchiver, sampleMessages, type Message } from '@sentcopy/core';
+import { createArchiver, sampleMessages, versionKey, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { faults, startFaultProxy, startS3Server, type TestCredentials } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,12 +219,16 @@ describe('sentcopy ingest --direct', () => {
       expect(JSON.parse(again.stdout)).toMatchObject({ stored: 0, duplicates: taken.length });
       expect(s3.listKeys(bucket)).toHaveLength(taken.length);
 
-      // A message whose key already holds a different copy is a conflict, not an overwrite.
+      // A message whose key already holds a different copy is never an overwrite: both were sent, so it is stored as a version next to the first.
       const changed = { ...(taken[0] as Message), sent_at: (taken[0] as Message).sent_at + 1 } as Message;
       writeFileSync(path.join(work, 'changed.jsonl'), `${JSON.stringify(changed)}\n`);
-      const conflict = await runCli(['ingest', 'changed.jsonl', '--direct', '--json'], { cwd: work, env });
-      expect(conflict.code).toBe(4);
-      expect(readRejects(path.join(work, 'changed.jsonl.rejects.jsonl'))).toEqual([expect.objectContaining({ line: 1, reason: 'conflict', message_id: changed.message_id })]);
+      const version = await runCli(['ingest', 'changed.jsonl', '--direct', '--json'], { cwd: work, env });
+      expect(version.code).toBe(0);
+      expect(JSON.parse(version.stdout)).toMatchObject({ stored: 1, rejected: 0 });
+      const changedPrepared = await archiver.prepare(changed);
+      expect(changedPrepared.key).toBe(expected[0]?.key);
+      expect(s3.listKeys(bucket)).toContain(versionKey(changedPrepared.key, changedPrepared.contentSha256));
+      expect(s3.listKeys(bucket)).toHaveLength(taken.length + 1);
       expect(sha256(s3.getObject(bucket, expected[0]?.key as string)?.body as Uint8Array)).toBe(expected[0]?.sha256);
     } finally {
       await s3.stop();

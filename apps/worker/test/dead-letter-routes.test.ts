@@ -23,8 +23,9 @@ async function start() {
   const archiveRoot = newFolder();
   const local = createFsDestination({ root: archiveRoot });
   const directory = plainDirectory({
-    shop: { channels: ['email', 'sms', 'push', 'whatsapp'], apiKeys: [shopKey], destination: local },
-    blog: { channels: ['sms'], apiKeys: [blogKey], destination: local },
+    // Strict conflicts, so that a different copy under a key makes a dead letter to list and replay.
+    shop: { channels: ['email', 'sms', 'push', 'whatsapp'], apiKeys: [shopKey], destination: local, onConflict: 'fail' },
+    blog: { channels: ['sms'], apiKeys: [blogKey], destination: local, onConflict: 'fail' },
   });
   const queue = await createEmbeddedQueue({ directory: newFolder() });
   const intake = createIntakeServer({ queue, directory });

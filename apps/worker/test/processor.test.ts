@@ -55,9 +55,9 @@ describe('processor', () => {
     await expectFolderHoldsExactly(root, archiver, [message]);
   });
 
-  it('sends a conflict straight to the dead letters, leaving the stored object untouched', async () => {
+  it('with onConflict "fail", sends a conflict straight to the dead letters, leaving the stored object untouched', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false, onConflict: 'fail' });
     const message = sampleMessages({ projectId: 'acme', count: 2 })[1]!;
     await archiver.archive(message);
     const queue = await openQueue();
@@ -68,6 +68,22 @@ describe('processor', () => {
     expect(items[0]).toMatchObject({ kind: 'conflict', attempts: 1, messageId: message.message_id });
     expect(items[0]!.reason).toMatch(/never overwrites/);
     await expectFolderHoldsExactly(root, archiver, [message]);
+  });
+
+  it('stores a different copy under an existing key as a version next to it and acks it; the outcome says so', async () => {
+    const root = newFolder();
+    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const message = sampleMessages({ projectId: 'acme', count: 2 })[1]!;
+    const first = await archiver.archive(message);
+    const queue = await openQueue();
+    await queue.enqueue([queued({ ...message, body: `${String(message.body)} (edited)` })]);
+    const outcomes: ProcessOutcome[] = [];
+    await createProcessor({ queue, archiverFor: () => archiver, onOutcome: (outcome) => outcomes.push(outcome) }).processAvailable();
+    expect(outcomes).toEqual([expect.objectContaining({ type: 'archived', created: true, version: true, originalKey: first.key })]);
+    expect(await queue.stats()).toMatchObject({ depth: 0, deadLetters: 0 });
+    const versionKey = (outcomes[0] as Extract<ProcessOutcome, { type: 'archived' }>).key;
+    expect(storedKeys(root)).toEqual([first.key, versionKey].sort());
+    expect((await archiver.destination.get(first.key))?.sha256).toBe(first.sha256);
   });
 
   it('dead-letters messages of a project without a destination, and those whose JSON names another project or id', async () => {

@@ -62,9 +62,9 @@ describe('createArchiver with the fs destination', () => {
     }
   });
 
-  it('stores a repeated message once and refuses different content under the same key', async () => {
+  it('stores a repeated message once and, with onConflict "fail", refuses different content under the same key', async () => {
     const root = newRoot();
-    const archiver = createArchiver({ destination: createFsDestination({ root }) });
+    const archiver = createArchiver({ destination: createFsDestination({ root }), onConflict: 'fail' });
     const message = messages.find((candidate) => candidate.channel === 'sms')!;
     const first = await archiver.archive(message);
     const second = await archiver.archive(structuredClone(message));
@@ -74,6 +74,7 @@ describe('createArchiver with the fs destination', () => {
     expect(ArchiveError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ kind: 'conflict', attempts: 1, key: first.key });
     expect(sha256(readFileSync(fileOf(root, first.key)))).toBe(first.sha256);
+    expect(readdirSync(path.dirname(fileOf(root, first.key)))).toEqual([path.basename(first.key)]);
   });
 
   it('treats a copy of the same JSON compressed differently as already stored', async () => {

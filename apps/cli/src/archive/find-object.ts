@@ -9,7 +9,15 @@ import { inspectObject, type ReadResult } from './read-object.js';
 export interface FoundObject {
   readonly read: ReadResult;
   readonly fields?: KeyFields;
+  /**
+   * Found by message id, when that id was sent more than once with different content: the other
+   * copies (versions), in key order. The object itself is then the first copy (plain key).
+   */
+  readonly otherVersions?: readonly FoundObject[];
 }
+
+/** Most copies of one message id `show` reads. */
+const maxVersions = 50;
 
 async function getIfValidKey(source: ArchiveSource, key: string): Promise<StoredObject | undefined> {
   try {
@@ -44,14 +52,22 @@ export async function findObject(source: ArchiveSource, reference: string, filte
     if (stored !== undefined) return inspect(stored);
   }
 
-  const listed = await listArchive(source, { filters: { ...filters, messageId: reference }, limit: 10 });
+  const listed = await listArchive(source, { filters: { ...filters, messageId: reference }, limit: maxVersions });
   const [first, second] = listed.entries;
-  if (first !== undefined && second === undefined) {
-    const stored = await withRetries(source, `read ${first.key}`, () => getObject(source.destination, first.key));
+  const read = async (key: string) => {
+    const stored = await withRetries(source, `read ${key}`, () => getObject(source.destination, key));
     if (stored === undefined) {
-      throw new CliError(`The object ${first.key} was listed but is gone.`, { exitCode: exitCodes.notFound, code: 'object_missing', hint: 'Run `sentcopy verify` on this archive.' });
+      throw new CliError(`The object ${key} was listed but is gone.`, { exitCode: exitCodes.notFound, code: 'object_missing', hint: 'Run `sentcopy verify` on this archive.' });
     }
     return inspect(stored);
+  };
+  if (first !== undefined && second === undefined) return read(first.key);
+  // One message id sent with different contents: the first copy and its versions, all shown.
+  const groups = new Set(listed.entries.map((entry) => entry.fields?.originalKey ?? entry.key));
+  if (first !== undefined && groups.size === 1 && listed.cursor === undefined) {
+    const ordered = [...listed.entries].sort((a, b) => Number(a.fields?.versionId !== undefined) - Number(b.fields?.versionId !== undefined));
+    const [head, ...rest] = await Promise.all(ordered.map((entry) => read(entry.key)));
+    return { ...head!, otherVersions: rest };
   }
   const where = `destination "${source.destinationName}"${listed.prefix === '' ? '' : ` under "${listed.prefix}"`}`;
   if (first === undefined) {
@@ -66,6 +82,6 @@ export async function findObject(source: ArchiveSource, reference: string, filte
   throw new CliError(`Several objects in ${where} have that message id:\n${listed.entries.map((entry) => `  ${entry.key}`).join('\n')}`, {
     exitCode: exitCodes.notFound,
     code: 'message_ambiguous',
-    hint: 'Give the object key instead, or narrow with --project, --channel, --recipient or --from/--to (`sentcopy verify` reports such duplicates as conflicting).',
+    hint: 'Give the object key instead, or narrow with --project, --channel, --recipient or --from/--to (`sentcopy verify` reports one message id under keys the layout does not explain as conflicting).',
   });
 }

@@ -1,4 +1,4 @@
-import { compileKeyLayout, keyLayoutPresets, safeSegment, type Channel, type KeyLayout, type KeyLayoutPresetName } from '@sentcopy/core';
+import { compileKeyLayout, keyLayoutPresets, parseVersionKey, safeSegment, type Channel, type KeyLayout, type KeyLayoutPresetName } from '@sentcopy/core';
 
 /** How a key names the recipient: a hash of the normalized recipient, or the normalized recipient itself. */
 export type RecipientEncoding = 'md5' | 'sha256' | 'clear';
@@ -19,6 +19,13 @@ export interface KeyFields {
   readonly dateRange?: { readonly start: number; readonly end: number };
   /** The key's date as text, as precise as the layout: `2026-01-31`, `2026-01`, `2026-01-31T09`. */
   readonly dateText?: string;
+  /**
+   * For a version key (a second, different message stored next to the first under the same message
+   * id): the version id, 16 hex digits of its content SHA-256. The other fields are those of the first copy's key.
+   */
+  readonly versionId?: string;
+  /** For a version key: the key of the first copy it sits next to. */
+  readonly originalKey?: string;
 }
 
 type Part = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'placeholder'; readonly source: string; readonly alternatives: readonly string[] };
@@ -35,7 +42,7 @@ export interface LayoutReader {
   readonly recipientEncoding?: RecipientEncoding;
   /** Which filterable fields the keys hold. */
   readonly has: { readonly channel: boolean; readonly projectId: boolean; readonly campaign: boolean; readonly recipient: boolean; readonly date: boolean };
-  /** The fields of `key`, or `undefined` when the key does not fit the layout. */
+  /** The fields of `key` (a first copy's or a version's), or `undefined` when the key does not fit the layout. */
   parseKey(key: string): KeyFields | undefined;
   /** The longest prefix every key matching `known` starts with. */
   prefixFor(known: PrefixFilters): string;
@@ -169,6 +176,15 @@ export function createLayoutReader(layout: string): LayoutReader {
   const recipientEncoding: RecipientEncoding | undefined = recipientSource === undefined ? undefined : recipientSource === 'recipient' ? 'clear' : recipientSource === 'md5(recipient)' ? 'md5' : 'sha256';
 
   function parseKey(key: string): KeyFields | undefined {
+    const version = parseVersionKey(key);
+    if (version !== undefined) {
+      const fields = parseOriginalKey(version.originalKey);
+      return fields === undefined ? undefined : { ...fields, versionId: version.versionId, originalKey: version.originalKey };
+    }
+    return parseOriginalKey(key);
+  }
+
+  function parseOriginalKey(key: string): KeyFields | undefined {
     const match = matcher.exec(key);
     if (match === null) return undefined;
     const values = new Map<string, string>();

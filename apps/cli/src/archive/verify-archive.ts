@@ -1,4 +1,4 @@
-import { DestinationError, retryInline, RetryExhaustedError, type ListedObject } from '@sentcopy/core';
+import { archiveMetadataKeys, DestinationError, retryInline, RetryExhaustedError, type ListedObject } from '@sentcopy/core';
 import { ChecksumFailureError, destinationFailure, getObject, withRetries, type ArchiveSource } from './archive-source.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { inspectObject } from './read-object.js';
@@ -10,7 +10,8 @@ export interface VerifyProblem {
    * - `missing`: expected (listed, or in the manifest) but absent or unreadable;
    * - `corrupt`: its bytes do not match the recorded (or manifest) SHA-256, or do not decode;
    * - `conflicting`: intact, but it contradicts the archive: its content belongs under another key
-   *   of the layout, or its message id is stored under several keys.
+   *   of the layout, or its message id is stored under several keys (a version next to its first
+   *   copy is not a conflict: see `versions`), or a version's id is not its content's hash.
    */
   readonly kind: 'missing' | 'corrupt' | 'conflicting';
   readonly reason: string;
@@ -50,6 +51,11 @@ export interface VerifyReport {
   readonly unverified: readonly string[];
   /** Objects whose key does not fit the layout (conflict checks skipped for them). */
   readonly unrecognized: readonly string[];
+  /**
+   * Intact versions: a message id sent again with other content, stored next to its first copy
+   * (`…~v-<16 hex of its content SHA-256>…`). Both copies were sent, so both are expected.
+   */
+  readonly versions: readonly { readonly key: string; readonly originalKey: string }[];
   /** Intact objects whose JSON is not a valid message, with why. */
   readonly invalid: readonly { readonly key: string; readonly reason: string }[];
   /** Every intact object, for `--write-manifest`. */
@@ -67,6 +73,10 @@ type Checked =
       readonly invalid?: string;
       readonly expectedKey?: string;
       readonly duplicateScope?: string;
+      /** For a version: the first copy's key. */
+      readonly versionOf?: string;
+      /** For a version whose id is not its recorded content SHA-256: why. */
+      readonly versionMismatch?: string;
     };
 
 /**
@@ -84,6 +94,7 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
   const manifestOut: Required<ManifestEntry>[] = [];
   const seen = new Set<string>();
   const byMessage = new Map<string, string[]>();
+  const versions: { key: string; originalKey: string }[] = [];
   let listed = 0;
   let checked = 0;
 
@@ -112,6 +123,11 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
         expectedKey = undefined;
       }
     }
+    const contentSha256 = read.metadata[archiveMetadataKeys.contentSha256];
+    const versionMismatch =
+      fields?.versionId !== undefined && contentSha256 !== undefined && !contentSha256.startsWith(fields.versionId)
+        ? `its version id ${fields.versionId} is not the start of its content SHA-256 ${contentSha256.slice(0, 16)}…`
+        : undefined;
     return {
       state: 'read',
       sha256: read.sha256,
@@ -121,6 +137,8 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
       ...(read.invalid === undefined ? {} : { invalid: read.invalid }),
       ...(expectedKey === undefined ? {} : { expectedKey }),
       ...(fields?.messageId === undefined ? {} : { duplicateScope: `${reader.has.projectId ? `${fields.projectId ?? ''}\u0000` : ''}${fields.messageId}` }),
+      ...(fields?.originalKey === undefined ? {} : { versionOf: fields.originalKey }),
+      ...(versionMismatch === undefined ? {} : { versionMismatch }),
     };
   };
 
@@ -150,14 +168,17 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
       if (!result.verified) unverified.push(object.key);
       if (result.invalid !== undefined) invalid.push({ key: object.key, reason: result.invalid });
       if (result.duplicateScope === undefined) unrecognized.push(object.key);
+      else if (result.versionOf !== undefined) versions.push({ key: object.key, originalKey: result.versionOf });
       else {
         const keys = byMessage.get(result.duplicateScope);
         if (keys === undefined) byMessage.set(result.duplicateScope, [object.key]);
         else keys.push(object.key);
       }
-      if (result.expectedKey !== undefined && result.expectedKey !== object.key) {
+      const ownKey = result.versionOf ?? object.key;
+      if (result.expectedKey !== undefined && result.expectedKey !== ownKey) {
         problems.push({ key: object.key, kind: 'conflicting', reason: `its content belongs at ${result.expectedKey} under the layout ${reader.template}` });
       }
+      if (result.versionMismatch !== undefined) problems.push({ key: object.key, kind: 'conflicting', reason: result.versionMismatch });
     }
     cursor = page.cursor;
   } while (cursor !== undefined);
@@ -166,6 +187,12 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
     if (keys.length < 2) continue;
     for (const key of keys) problems.push({ key, kind: 'conflicting', reason: `its message id is also stored at ${keys.filter((other) => other !== key).join(', ')}` });
   }
+  // A version without its first copy: the first copy was deleted (or never listed).
+  const orphans = new Map<string, string[]>();
+  for (const version of versions) {
+    if (version.originalKey.startsWith(options.prefix) && !seen.has(version.originalKey)) orphans.set(version.originalKey, [...(orphans.get(version.originalKey) ?? []), version.key]);
+  }
+  for (const [key, keys] of orphans) problems.push({ key, kind: 'missing', reason: `later versions of this message are stored (${keys.join(', ')}), but this first copy is not` });
   if (options.manifest !== undefined) {
     for (const entry of options.manifest.values()) {
       if (entry.key.startsWith(options.prefix) && !seen.has(entry.key)) problems.push({ key: entry.key, kind: 'missing', reason: 'in the manifest, but not in the store' });
@@ -181,6 +208,7 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
     problems,
     unverified,
     unrecognized,
+    versions,
     invalid,
     manifest: manifestOut,
   };

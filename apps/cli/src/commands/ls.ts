@@ -33,6 +33,8 @@ function describeEntry(entry: ArchiveEntry) {
     campaign: fields?.campaign ?? content?.campaign ?? null,
     size: entry.size,
     lastModified: entry.lastModified?.toISOString() ?? null,
+    version: fields?.versionId ?? null,
+    originalKey: fields?.originalKey ?? null,
   };
 }
 
@@ -57,6 +59,10 @@ directly); the others are matched on each key, and a filter whose field is not i
 (--campaign with the default layout, --from with braze's) is matched by reading each object.
 --recipient is normalized (lower-cased email, E.164 phone) and hashed here exactly as the layout
 does it; only the hash is compared with keys or sent to the store.
+
+A message id sent twice with different content is stored twice: the first copy under its key, the
+other next to it as a version (\`…/m-1~v-<16 hex of its SHA-256>.json.gz\`), listed as
+"m-1 (version …)" (--json: "version" and "originalKey").
 
 Examples:
   $ sentcopy ls --project shop --recipient ana.garcia@example.com
@@ -89,11 +95,13 @@ async function runLs(options: LsOptions): Promise<void> {
         if (objects.length === 0) return `No messages match${result.scanned === 0 ? ` (nothing stored under "${result.prefix}")` : ` (${result.scanned} object(s) looked at)`}.`;
         const table = textTable(
           ['KEY', 'CHANNEL', 'DATE', 'MESSAGE ID', 'SIZE'],
-          objects.map((object) => [object.key, object.channel ?? '-', object.date ?? object.lastModified?.slice(0, 10) ?? '-', object.messageId ?? '-', formatBytes(object.size)]),
+          objects.map((object) => [object.key, object.channel ?? '-', object.date ?? object.lastModified?.slice(0, 10) ?? '-', object.messageId === null ? '-' : object.version === null ? object.messageId : `${object.messageId} (version ${object.version})`, formatBytes(object.size)]),
           new Set([4]),
         );
         const more = result.cursor === undefined ? `${objects.length} message(s).` : `${objects.length} message(s) on this page. Next page: --cursor ${result.cursor}`;
-        return `${table}\n\n${more}`;
+        const versions = objects.filter((object) => object.version !== null).length;
+        const note = versions === 0 ? '' : `\n${versions} of them ${versions === 1 ? 'is a version' : 'are versions'}: the same message id was sent again with other content, and both copies are kept (the first under the plain key).`;
+        return `${table}\n\n${more}${note}`;
       },
     );
   } finally {

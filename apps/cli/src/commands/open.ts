@@ -52,8 +52,12 @@ async function runOpen(reference: string, options: OpenOptions): Promise<void> {
   let bytes: number;
   let key: string;
   try {
-    const { read } = await findObject(source, reference, filtersFrom(options, source));
+    const { read, otherVersions } = await findObject(source, reference, filtersFrom(options, source));
     key = read.key;
+    // A message id sent again with other content has versions: this opens the first copy, and says which others exist.
+    if (otherVersions !== undefined && otherVersions.length > 0) {
+      process.stderr.write(`note: this message id has ${otherVersions.length + 1} copies; opening the first. Open another by its key:\n${otherVersions.map((entry) => `  ${entry.read.key}`).join('\n')}\n`);
+    }
     if (read.document === undefined) {
       throw new CliError(`The object ${read.key} is corrupt: ${read.corruption.join('; ')}.`, { exitCode: exitCodes.problemsFound, code: 'object_corrupt', hint: 'Run `sentcopy verify` on this archive to find any others.' });
     }

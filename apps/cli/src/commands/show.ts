@@ -48,12 +48,22 @@ function text(value: unknown): string | undefined {
 }
 
 function renderHuman(found: FoundObject, destinationName: string, reveal: boolean): string {
+  const versions = [found, ...(found.otherVersions ?? [])];
+  if (versions.length === 1) return renderOne(found, destinationName, reveal);
+  const title = (index: number, entry: FoundObject) =>
+    entry.fields?.versionId === undefined ? `══ Copy ${index + 1} of ${versions.length}: the first copy ` : `══ Copy ${index + 1} of ${versions.length}: version ${entry.fields.versionId}, sent later with other content `;
+  const intro = `This message id was sent ${versions.length} times with different content; every copy is kept and shown below.`;
+  return [intro, ...versions.map((entry, index) => `\n${title(index, entry).padEnd(72, '═')}\n${renderOne(entry, destinationName, reveal)}`)].join('\n');
+}
+
+function renderOne(found: FoundObject, destinationName: string, reveal: boolean): string {
   const { read } = found;
   const rows: [string, string][] = [];
   const add = (label: string, value: string | undefined) => {
     if (value !== undefined && value !== '') rows.push([label, value]);
   };
   add('Key', read.key);
+  if (found.fields?.versionId !== undefined) add('Version', `${found.fields.versionId}: the same message id was stored before with other content, at ${found.fields.originalKey ?? 'the plain key'}`);
   add('Destination', destinationName);
   add('Stored', `${formatBytes(read.size)}, ${read.codec}, ${read.profile} profile${read.lastModified === undefined ? '' : `, written ${read.lastModified.toISOString()}`}`);
   add('Integrity', integrityLine(read));
@@ -141,7 +151,9 @@ export function registerShowCommand(program: Command): void {
       'after',
       `
 A message id is looked up on the keys' {message_id} segment under the prefix the filters give, so
-narrow it (--project, --recipient, --channel, --from/--to) on a large archive. Recipients are masked
+narrow it (--project, --recipient, --channel, --from/--to) on a large archive. A message id sent
+more than once with different content has several copies (the first, and versions next to it):
+all of them are shown, the first copy first (--json: "versions" and "otherVersions"). Recipients are masked
 (j***@example.com) unless --reveal-recipients. Exits 4 when the object is corrupt, 3 when no
 object (or more than one) matches.
 
@@ -158,31 +170,36 @@ async function runShow(reference: string, options: ShowOptions): Promise<void> {
   const source = await openArchiveSource(options);
   try {
     const found = await findObject(source, reference, filtersFrom(options, source));
-    const { read } = found;
     const reveal = options.revealRecipients === true;
-    if (read.document === undefined) {
+    const all = [found, ...(found.otherVersions ?? [])];
+    const unreadable = all.find((entry) => entry.read.document === undefined);
+    if (unreadable !== undefined && all.length === 1) {
+      const { read } = unreadable;
       throw new CliError(`The object ${read.key} is corrupt: ${read.corruption.join('; ')}.`, { exitCode: exitCodes.problemsFound, code: 'object_corrupt', hint: 'Run `sentcopy verify` on this archive to find any others.' });
     }
+    const toJson = ({ read, fields }: FoundObject) => ({
+      key: read.key,
+      version: fields?.versionId ?? null,
+      originalKey: fields?.originalKey ?? null,
+      destination: source.destinationName,
+      size: read.size,
+      codec: read.codec,
+      profile: read.profile,
+      sha256: read.sha256,
+      recordedSha256: read.recordedSha256 ?? null,
+      integrity: read.corruption.length > 0 ? 'corrupt' : read.recordedSha256 === undefined ? 'unverified' : 'ok',
+      corruption: read.corruption,
+      valid: read.invalid === undefined,
+      ...(read.invalid === undefined ? {} : { invalid: read.invalid }),
+      recipientsMasked: !reveal,
+      message: read.document === undefined ? null : reveal ? read.document : maskDocument(read.document),
+    });
     emit(
       options,
-      {
-        key: read.key,
-        destination: source.destinationName,
-        size: read.size,
-        codec: read.codec,
-        profile: read.profile,
-        sha256: read.sha256,
-        recordedSha256: read.recordedSha256 ?? null,
-        integrity: read.corruption.length > 0 ? 'corrupt' : read.recordedSha256 === undefined ? 'unverified' : 'ok',
-        corruption: read.corruption,
-        valid: read.invalid === undefined,
-        ...(read.invalid === undefined ? {} : { invalid: read.invalid }),
-        recipientsMasked: !reveal,
-        message: reveal ? read.document : maskDocument(read.document),
-      },
+      { ...toJson(found), ...(all.length > 1 ? { versions: all.length, otherVersions: all.slice(1).map(toJson) } : {}) },
       () => renderHuman(found, source.destinationName, reveal),
     );
-    if (read.corruption.length > 0) process.exitCode = exitCodes.problemsFound;
+    if (all.some((entry) => entry.read.corruption.length > 0)) process.exitCode = exitCodes.problemsFound;
   } finally {
     await source.close();
   }

@@ -76,6 +76,7 @@ function humanReport(report: VerifyReport, destinationName: string, strict: bool
   if (report.unverified.length > 0) lines.push(`  unverified   ${report.unverified.length} (no SHA-256 recorded with them${strict ? '' : '; --strict counts them as problems'})`);
   if (report.unrecognized.length > 0) lines.push(`  other keys   ${report.unrecognized.length} (do not fit the layout${strict ? '' : '; --strict counts them as problems'})`);
   if (report.invalid.length > 0) lines.push(`  not v1       ${report.invalid.length} (intact, but not a valid payload format v1 message)`);
+  if (report.versions.length > 0) lines.push(`  versions     ${report.versions.length} (intact; a message id sent again with other content, kept next to its first copy)`);
   if (report.problems.length > 0) {
     lines.push('', 'Problems:');
     for (const problem of report.problems) lines.push(`  ${problem.kind.padEnd(12)} ${problem.key}`, `  ${''.padEnd(12)} ${problem.reason}`);
@@ -114,6 +115,9 @@ message belongs at its key under the layout; and that no message id is stored un
   corrupt      bytes that do not match their SHA-256, or do not decode
   conflicting  intact, but stored under a key its content does not produce, or one message id
                under several keys
+A message id sent again with other content is stored as a version next to its first copy
+(…~v-<16 hex of its content SHA-256>…): both are checked like any object, counted as versions, and
+never reported as conflicting; a version whose first copy is gone makes that first copy missing.
 A store cannot show an object that was deleted before the walk: keep a manifest
 (--write-manifest) and check against it (--manifest) to catch deletions.
 
@@ -168,6 +172,7 @@ async function runVerify(prefix: string, options: VerifyOptions): Promise<void> 
       problems: report.problems,
       unverified: report.unverified,
       unrecognized: report.unrecognized,
+      versions: report.versions,
       invalid: report.invalid,
       elapsedMs: Math.round(elapsedMs),
       ...(options.writeManifest === undefined ? {} : { manifestWritten: path.resolve(options.writeManifest), manifestEntries: report.manifest.length }),

@@ -20,7 +20,7 @@ interface FieldError {
 }
 
 type MessageResult =
-  | { readonly index: number; readonly message_id: string; readonly status: 'accepted' | 'duplicate' }
+  | { readonly index: number; readonly message_id: string; readonly status: 'accepted' | 'duplicate'; readonly version?: true }
   | { readonly index: number; readonly message_id?: string; readonly status: 'rejected'; readonly reason: IntakeRejection; readonly errors: readonly FieldError[] };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -106,7 +106,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   let closing = false;
   // While closing, every answer ends its connection, so keep-alive clients move to another worker and close() need not wait them out.
   const reply = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => send(response, status, body, closing ? { ...headers, connection: 'close' } : headers);
-  const deadLetters = createDeadLetterRoutes({ queue, directory, reply });
+  const deadLetters = createDeadLetterRoutes({ queue, directory, reply, ...(options.logger === undefined ? {} : { logger: options.logger }) });
 
   function authenticate(request: IncomingMessage): ProjectRoute {
     const header = request.headers.authorization;
@@ -293,16 +293,19 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       }
       toQueue.forEach((entry, position) => {
         const status = stored[position]?.status ?? 'accepted';
-        results[entry.index] = { index: entry.index, message_id: entry.input.messageId, status };
-        emit({ type: status, project: route.id, channel: entry.channel });
+        // Same id, different content: both were sent, so the second is kept as a version; say so.
+        const version = status === 'accepted' && stored[position]?.version === true;
+        results[entry.index] = { index: entry.index, message_id: entry.input.messageId, status, ...(version ? { version: true as const } : {}) };
+        emit({ type: status, project: route.id, channel: entry.channel, ...(version ? { version: true as const } : {}) });
       });
     }
     const accepted = results.filter((result) => result?.status === 'accepted').length;
+    const versions = results.filter((result) => result?.status === 'accepted' && result.version === true).length;
     const duplicates = results.filter((result) => result?.status === 'duplicate').length;
     const rejected = list.length - accepted - duplicates;
     const status = accepted + duplicates > 0 ? 202 : 422;
-    log(rejected > 0 ? 'warn' : 'debug', 'intake.batch', `Batch for project "${route.id}": ${accepted} accepted, ${duplicates} duplicate, ${rejected} rejected.`, { project: route.id, accepted, duplicates, rejected });
-    reply(response, status, { accepted, duplicates, rejected, results });
+    log(rejected > 0 || versions > 0 ? 'warn' : 'debug', 'intake.batch', `Batch for project "${route.id}": ${accepted} accepted${versions > 0 ? ` (${versions} of them a second version of a message id already sent with other content)` : ''}, ${duplicates} duplicate, ${rejected} rejected.`, { project: route.id, accepted, versions, duplicates, rejected });
+    reply(response, status, { accepted, duplicates, rejected, ...(versions > 0 ? { versions } : {}), results });
     return status;
   }
 
@@ -354,8 +357,9 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     if (problem !== undefined) return refuse(problem.reason, problem.errors, prepared.channel);
     try {
       const result = await archiver.write(prepared);
-      emit({ type: 'gate', project: route.id, channel: prepared.channel, result: 'archived', seconds: (now() - started) / 1000 });
-      reply(response, 201, { key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: result.attempts });
+      if (result.version) log('warn', 'intake.version_stored', `A message of project "${route.id}" reused a message id with other content; it is stored as a version next to the first copy.`, { project: route.id, key: result.key, originalKey: result.originalKey });
+      emit({ type: 'gate', project: route.id, channel: prepared.channel, result: 'archived', seconds: (now() - started) / 1000, ...(result.version && result.created ? { version: true as const } : {}) });
+      reply(response, 201, { key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: result.attempts, ...(result.version ? { version: true, original_key: result.originalKey } : {}) });
       return 201;
     } catch (error) {
       if (ArchiveError.isInstance(error)) return failed(error.kind, error.reason, prepared.channel);
@@ -389,7 +393,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     try {
       if (target === undefined) throw new HttpProblem(400, 'bad_request', 'The request target is not a path (such as /v1/messages) or an http:// URL.');
       const allowed = route === '/v1/messages' || route === '/v1/archive' ? 'POST' : 'GET';
-      if (route === 'other') throw new HttpProblem(404, 'not_found', `No such route. Use POST /v1/messages, POST /v1/archive, GET /v1/dead-letters, POST /v1/dead-letters/replay, GET /healthz, GET /readyz or GET /metrics.`);
+      if (route === 'other') throw new HttpProblem(404, 'not_found', `No such route. Use POST /v1/messages, POST /v1/archive, GET /v1/dead-letters, POST /v1/dead-letters/replay, POST /v1/dead-letters/discard, GET /v1/dead-letters/discarded, GET /healthz, GET /readyz or GET /metrics.`);
       if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw new HttpProblem(405, 'method_not_allowed', `Use ${allowed} for ${route}.`, {}, { allow: allowed });
       if (closing && allowed === 'POST') throw new HttpProblem(503, 'shutting_down', 'The worker is shutting down. Retry against another worker or later.', {}, { 'retry-after': '5', connection: 'close' });
       switch (route) {

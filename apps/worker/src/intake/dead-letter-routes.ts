@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProjectDirectory, ProjectRoute } from '../projects/index.js';
-import { deadLetterKinds, QueueError, type DeadLetter, type DeadLetterFilter, type DeadLetterKind, type MessageQueue } from '../queue/index.js';
+import type { WorkerLogger } from '../logging/index.js';
+import { deadLetterKinds, QueueError, type DeadLetter, type DeadLetterFilter, type DeadLetterKind, type DiscardedDeadLetter, type MessageQueue } from '../queue/index.js';
 import { readBody } from './read-body.js';
 import type { RequestTarget } from './request-target.js';
 
 /** Paths the dead-letter routes answer. */
-export const deadLetterPaths = ['/v1/dead-letters', '/v1/dead-letters/replay'] as const;
+export const deadLetterPaths = ['/v1/dead-letters', '/v1/dead-letters/replay', '/v1/dead-letters/discard', '/v1/dead-letters/discarded'] as const;
 
 /** Options for {@link createDeadLetterRoutes}. */
 export interface DeadLetterRoutesOptions {
@@ -15,6 +16,8 @@ export interface DeadLetterRoutesOptions {
   readonly directory: ProjectDirectory;
   /** Writes a JSON answer (the intake's `reply`, which adds `connection: close` while shutting down). */
   readonly reply: (response: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) => void;
+  /** Receives the log line each discard leaves (ids, counts and the reason; never message content). @default none */
+  readonly logger?: WorkerLogger;
 }
 
 /** The dead-letter routes of the intake server. */
@@ -38,6 +41,25 @@ class RouteProblem extends Error {
 
 const maxReplayBodyBytes = 1024 * 1024;
 const maxReplayIds = 10_000;
+const maxDiscardReasonLength = 500;
+
+/** A discarded dead letter's record as the HTTP API shows it. */
+function discardedToJson(record: DiscardedDeadLetter): Record<string, unknown> {
+  return {
+    id: record.id,
+    project: record.project,
+    message_id: record.messageId,
+    kind: record.kind,
+    reason: record.reason,
+    discard_reason: record.discardReason,
+    discarded_at: new Date(record.discardedAt).toISOString(),
+    dead_at: new Date(record.deadAt).toISOString(),
+    enqueued_at: new Date(record.enqueuedAt).toISOString(),
+    attempts: record.attempts,
+    ...(record.payloadSha256 === undefined ? {} : { payload_sha256: record.payloadSha256 }),
+    payload_bytes: record.payloadBytes,
+  };
+}
 
 /** A dead letter as the HTTP API shows it: snake_case, times as ISO 8601. Holds no message content. */
 function toJson(letter: DeadLetter): Record<string, unknown> {
@@ -92,6 +114,10 @@ function rangeFilter(source: { kind?: unknown; from?: unknown; to?: unknown }, p
  *   with the total matching the filter and a cursor for the next page.
  * - `POST /v1/dead-letters/replay` with `{"ids": [...]}`, `{"filter": {"kind", "from", "to"}}` or
  *   `{"all": true}`: moves them back into the queue, ready now, and says how many.
+ * - `POST /v1/dead-letters/discard` with the same selection and a required `"reason"`: removes them
+ *   for good (payloads too), logs it, and keeps a record of each (id, message id, kind, reasons,
+ *   time, payload SHA-256).
+ * - `GET /v1/dead-letters/discarded?limit=&cursor=`: those records, oldest discarded first.
  */
 export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLetterRoutes {
   const { queue, directory, reply } = options;
@@ -123,13 +149,13 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLe
     return 200;
   }
 
-  async function replay(request: IncomingMessage, response: ServerResponse): Promise<number> {
-    const route = authenticate(request);
+  /** Reads a replay or discard body: which dead letters of the key's project (ids, a filter, or all), and the other fields given. */
+  async function readSelection(request: IncomingMessage, route: ProjectRoute, action: 'replay' | 'discard'): Promise<{ filter: DeadLetterFilter; body: Record<string, unknown> }> {
     const contentType = request.headers['content-type'];
     if (contentType === undefined || !/^application\/json\s*(;|$)/i.test(contentType)) throw new RouteProblem(415, 'unsupported_media_type', 'Send the body as JSON with "Content-Type: application/json".');
     const body = await readBody(request, maxReplayBodyBytes);
     if (!body.ok) {
-      if (body.reason === 'too_large') throw new RouteProblem(413, 'payload_too_large', `The body is larger than ${maxReplayBodyBytes} bytes. Replay fewer ids at a time.`, { connection: 'close' });
+      if (body.reason === 'too_large') throw new RouteProblem(413, 'payload_too_large', `The body is larger than ${maxReplayBodyBytes} bytes. ${action === 'replay' ? 'Replay' : 'Discard'} fewer ids at a time.`, { connection: 'close' });
       throw new RouteProblem(400, 'bad_request', 'The request body was not received completely.');
     }
     let value: unknown;
@@ -138,10 +164,11 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLe
     } catch {
       throw new RouteProblem(400, 'invalid_json', 'The body is not valid JSON.');
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RouteProblem(400, 'bad_request', 'The body must be an object: {"ids": [...]}, {"filter": {...}} or {"all": true}.');
+    const extra = action === 'discard' ? ', "reason": "..."' : '';
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RouteProblem(400, 'bad_request', `The body must be an object: {"ids": [...]${extra}}, {"filter": {...}${extra}} or {"all": true${extra}}.`);
     const selection = value as { ids?: unknown; filter?: unknown; all?: unknown };
     const given = (['ids', 'filter', 'all'] as const).filter((name) => selection[name] !== undefined);
-    if (given.length !== 1) throw new RouteProblem(400, 'bad_request', 'Give exactly one of "ids", "filter" or "all": {"ids": [...]}, {"filter": {"kind", "from", "to"}} or {"all": true}.');
+    if (given.length !== 1) throw new RouteProblem(400, 'bad_request', `Give exactly one of "ids", "filter" or "all": {"ids": [...]${extra}}, {"filter": {"kind", "from", "to"}${extra}} or {"all": true${extra}}.`);
     let filter: DeadLetterFilter;
     if (selection.ids !== undefined) {
       const ids = selection.ids;
@@ -155,27 +182,84 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLe
       const unknown = Object.keys(source).filter((name) => !['kind', 'from', 'to'].includes(name));
       if (unknown.length > 0) throw new RouteProblem(400, 'bad_request', `filter.${unknown[0]} is not a filter field. Use kind, from and to.`);
       const range = rangeFilter(source as { kind?: unknown; from?: unknown; to?: unknown }, 'filter.');
-      // An empty filter would replay everything: that takes an explicit {"all": true}.
-      if (Object.keys(range).length === 0) throw new RouteProblem(400, 'bad_request', 'filter must set kind, from or to; to replay every dead letter send {"all": true}.');
+      // An empty filter would select everything: that takes an explicit {"all": true}.
+      if (Object.keys(range).length === 0) throw new RouteProblem(400, 'bad_request', `filter must set kind, from or to; to ${action} every dead letter send {"all": true}.`);
       filter = { project: route.id, ...range };
     } else {
       if (selection.all !== true) throw new RouteProblem(400, 'bad_request', 'all must be true.');
       filter = { project: route.id };
     }
+    return { filter, body: value as Record<string, unknown> };
+  }
+
+  async function replay(request: IncomingMessage, response: ServerResponse): Promise<number> {
+    const route = authenticate(request);
+    const { filter } = await readSelection(request, route, 'replay');
     const result = await queue.replayDeadLetters(filter);
     reply(response, 200, { project: route.id, replayed: result.replayed, already_queued: result.alreadyQueued });
+    return 200;
+  }
+
+  function requireDiscard(): Required<Pick<MessageQueue, 'discardDeadLetters' | 'listDiscardedDeadLetters'>> {
+    if (queue.discardDeadLetters === undefined || queue.listDiscardedDeadLetters === undefined) {
+      throw new RouteProblem(501, 'not_implemented', `The ${queue.implementation} queue cannot discard dead letters yet; replay them, or use the embedded queue.`);
+    }
+    return { discardDeadLetters: queue.discardDeadLetters.bind(queue), listDiscardedDeadLetters: queue.listDiscardedDeadLetters.bind(queue) };
+  }
+
+  async function discard(request: IncomingMessage, response: ServerResponse): Promise<number> {
+    const route = authenticate(request);
+    const { filter, body } = await readSelection(request, route, 'discard');
+    const unknown = Object.keys(body).filter((name) => !['ids', 'filter', 'all', 'reason'].includes(name));
+    if (unknown.length > 0) throw new RouteProblem(400, 'bad_request', `"${unknown[0]}" is not a discard field. Give "ids", "filter" or "all", and "reason".`);
+    const reason = body['reason'];
+    if (typeof reason !== 'string' || reason.trim() === '') throw new RouteProblem(400, 'bad_request', 'reason is required: say why these dead letters are given up on for good (it is kept with their record).');
+    if (reason.length > maxDiscardReasonLength) throw new RouteProblem(400, 'bad_request', `reason must be at most ${maxDiscardReasonLength} characters.`);
+    const result = await requireDiscard().discardDeadLetters(filter, reason);
+    if (result.discarded > 0) {
+      try {
+        options.logger?.({ level: 'warn', event: 'dead_letters.discarded', message: `${result.discarded} dead letter(s) of project "${route.id}" were discarded for good: ${reason.trim()}`, project: route.id, discarded: result.discarded, ids: result.ids, reason: reason.trim() });
+      } catch {
+        // A failing logger must not undo an answer: the record is kept in the queue.
+      }
+    }
+    reply(response, 200, { project: route.id, discarded: result.discarded, ids: result.ids, reason: reason.trim() });
+    return 200;
+  }
+
+  async function listDiscarded(request: IncomingMessage, response: ServerResponse, target: RequestTarget): Promise<number> {
+    const route = authenticate(request);
+    const query = target.query;
+    for (const name of query.keys()) {
+      if (!['limit', 'cursor'].includes(name)) throw new RouteProblem(400, 'bad_request', `Unknown query parameter "${name}". Use limit and cursor.`);
+    }
+    const limitText = query.get('limit');
+    const limit = limitText === null || limitText === '' ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RouteProblem(400, 'bad_request', 'limit must be a whole number from 1 to 1000.');
+    const cursor = query.get('cursor');
+    const page = await requireDiscard().listDiscardedDeadLetters({ project: route.id, limit, ...(cursor === null || cursor === '' ? {} : { cursor }) });
+    reply(response, 200, { project: route.id, items: page.items.map(discardedToJson), ...(page.cursor === undefined ? {} : { cursor: page.cursor }) });
     return 200;
   }
 
   return {
     handles: (pathname) => (deadLetterPaths as readonly string[]).includes(pathname),
     async handle(request, response, target) {
-      const isReplay = target.pathname === '/v1/dead-letters/replay';
-      const allowed = isReplay ? 'POST' : 'GET';
+      const isPost = target.pathname === '/v1/dead-letters/replay' || target.pathname === '/v1/dead-letters/discard';
+      const allowed = isPost ? 'POST' : 'GET';
       try {
         const method = request.method ?? 'GET';
         if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw new RouteProblem(405, 'method_not_allowed', `Use ${allowed} for ${target.pathname}.`, { allow: allowed });
-        return isReplay ? await replay(request, response) : await list(request, response, target);
+        switch (target.pathname) {
+          case '/v1/dead-letters/replay':
+            return await replay(request, response);
+          case '/v1/dead-letters/discard':
+            return await discard(request, response);
+          case '/v1/dead-letters/discarded':
+            return await listDiscarded(request, response, target);
+          default:
+            return await list(request, response, target);
+        }
       } catch (error) {
         let problem: RouteProblem;
         if (error instanceof RouteProblem) problem = error;

@@ -40,6 +40,8 @@ export type IntakeEvent =
       readonly type: 'accepted' | 'duplicate';
       readonly project: string;
       readonly channel: Channel;
+      /** `true` on an accepted message that is a second version: its message id was already queued or recently archived with other content. */
+      readonly version?: true;
     }
   | {
       /** A message (or, for some reasons, a whole request) was refused. `channel` only when the message named a valid one. */
@@ -59,6 +61,8 @@ export type IntakeEvent =
       readonly kind?: DestinationErrorKind;
       /** Time from the request's start to the answer, in seconds. */
       readonly seconds: number;
+      /** `true` when it was stored as a version next to a different copy under the same key. */
+      readonly version?: true;
     }
   | {
       /** A request was answered. */

@@ -69,6 +69,12 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
 
   const archived = new Counter({ name: 'sentcopy_messages_archived_total', help: 'Messages stored (or found already stored) and removed from the queue, or stored by a before-send archive call.', labelNames: ['project', 'channel'], registers: [registry] });
   const accepted = new Counter({ name: 'sentcopy_messages_accepted_total', help: 'Messages accepted at intake (durable in the queue); result is accepted or duplicate.', labelNames: ['project', 'channel', 'result'], registers: [registry] });
+  const versions = new Counter({
+    name: 'sentcopy_message_versions_total',
+    help: 'Messages whose id was already sent with other content, kept as a second version: stage "intake" when the queue accepted one (within its de-duplication window), "archive" when one was stored under a version key.',
+    labelNames: ['project', 'channel', 'stage'],
+    registers: [registry],
+  });
   const rejected = new Counter({ name: 'sentcopy_messages_rejected_total', help: 'Messages refused at intake, by reason.', labelNames: ['project', 'channel', 'reason'], registers: [registry] });
   const failures = new Counter({ name: 'sentcopy_archive_failures_total', help: 'Failed write attempts, by destination error kind.', labelNames: ['project', 'kind'], registers: [registry] });
   const retries = new Counter({ name: 'sentcopy_retries_scheduled_total', help: 'Retries scheduled through the queue, by the kind of the failure.', labelNames: ['project', 'kind'], registers: [registry] });
@@ -158,6 +164,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
       switch (outcome.type) {
         case 'archived':
           archived.inc({ project: id, channel: channel(outcome.channel ?? info.channel) });
+          if (outcome.version && outcome.created) versions.inc({ project: id, channel: channel(outcome.channel ?? info.channel), stage: 'archive' });
           putSeconds.observe({ destination: destination(info.destination ?? outcome.destination) }, outcome.durationMs / 1000);
           break;
         case 'retry_scheduled':
@@ -178,6 +185,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
         case 'accepted':
         case 'duplicate':
           accepted.inc({ project: project(event.project), channel: channel(event.channel), result: event.type });
+          if (event.type === 'accepted' && event.version === true) versions.inc({ project: project(event.project), channel: channel(event.channel), stage: 'intake' });
           break;
         case 'rejected':
           rejected.inc({ project: project(event.project), channel: channel(event.channel), reason: reason(event.reason) });
@@ -185,6 +193,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
         case 'gate':
           gateSeconds.observe({ result: event.result === 'archived' ? 'archived' : 'failed' }, event.seconds);
           if (event.result === 'archived') archived.inc({ project: project(event.project), channel: channel(event.channel) });
+          if (event.result === 'archived' && event.version === true) versions.inc({ project: project(event.project), channel: channel(event.channel), stage: 'archive' });
           else if (event.kind !== undefined) failures.inc({ project: project(event.project), kind: kind(event.kind) });
           break;
         case 'request':

@@ -43,10 +43,10 @@ export type MetricsRejectReason = 'invalid' | 'wrong_project' | 'channel_disable
 export const metricsRejectReasons: readonly MetricsRejectReason[] = ['invalid', 'wrong_project', 'channel_disabled', 'no_destination', 'too_large', 'unauthorized', 'bad_request', 'queue_unavailable'];
 
 /** Routes counted in `sentcopy_http_requests_total`; any other path is counted as `other`. */
-export type MetricsRoute = '/v1/messages' | '/v1/archive' | '/v1/dead-letters' | '/v1/dead-letters/replay' | '/healthz' | '/readyz' | '/metrics' | 'other';
+export type MetricsRoute = '/v1/messages' | '/v1/archive' | '/v1/dead-letters' | '/v1/dead-letters/replay' | '/v1/dead-letters/discard' | '/v1/dead-letters/discarded' | '/healthz' | '/readyz' | '/metrics' | 'other';
 
 /** Every {@link MetricsRoute}, in a stable order. */
-export const metricsRoutes: readonly MetricsRoute[] = ['/v1/messages', '/v1/archive', '/v1/dead-letters', '/v1/dead-letters/replay', '/healthz', '/readyz', '/metrics', 'other'];
+export const metricsRoutes: readonly MetricsRoute[] = ['/v1/messages', '/v1/archive', '/v1/dead-letters', '/v1/dead-letters/replay', '/v1/dead-letters/discard', '/v1/dead-letters/discarded', '/healthz', '/readyz', '/metrics', 'other'];
 
 /**
  * What the metrics count from intake: one event per message decided, one per before-send archive
@@ -60,6 +60,8 @@ export type MetricsIntakeEvent =
       readonly project: string;
       /** The message's channel. */
       readonly channel: Channel;
+      /** `true` on an accepted second version (same message id, other content); also counted in `sentcopy_message_versions_total`. */
+      readonly version?: true;
     }
   | {
       /** A message (or a whole request) was refused. */
@@ -84,6 +86,8 @@ export type MetricsIntakeEvent =
       readonly kind?: DestinationErrorKind;
       /** Time from the request's start to the answer, in seconds. */
       readonly seconds: number;
+      /** `true` when it was stored as a version next to a different copy. */
+      readonly version?: true;
     }
   | {
       /** An HTTP request was answered. */

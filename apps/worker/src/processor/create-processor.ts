@@ -265,8 +265,27 @@ export function createProcessor(options: ProcessorOptions): Processor {
       health.recordWrite(archiver.destination, { project: message.project, startedAt: attemptAt });
       const durationMs = performance.now() - started;
       if (await settle(message, 'ack', () => queue.ack(message))) {
-        emit({ type: 'archived', message: outcomeMessage(message), channel: prepared.channel, destination: archiver.destination.id, key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: message.attempts + 1, durationMs });
-        log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), key: result.key, created: result.created, durationMs: Math.round(durationMs) });
+        const version = result.version === true;
+        emit({
+          type: 'archived',
+          message: outcomeMessage(message),
+          channel: prepared.channel,
+          destination: archiver.destination.id,
+          key: result.key,
+          sha256: result.sha256,
+          size: result.size,
+          created: result.created,
+          version,
+          ...(result.originalKey === undefined ? {} : { originalKey: result.originalKey }),
+          attempts: message.attempts + 1,
+          durationMs,
+        });
+        if (version) {
+          // Not an error, but worth a look: a producer reused a message id for other content.
+          log('warn', 'message.version_stored', 'The message id was already stored with other content; this copy is kept as a version next to the first.', { ...fieldsOf(message), key: result.key, originalKey: result.originalKey, created: result.created });
+        } else {
+          log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), key: result.key, created: result.created, durationMs: Math.round(durationMs) });
+        }
       }
       return 'finished';
     } catch (error) {

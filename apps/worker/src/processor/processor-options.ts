@@ -93,6 +93,14 @@ export type ProcessOutcome =
       readonly size: number;
       /** `false` when an identical copy was already stored. */
       readonly created: boolean;
+      /**
+       * `true` when the message's key already held a different copy (its message id was sent
+       * before with other content): it is stored under a version key next to the first.
+       * @default false
+       */
+      readonly version?: boolean;
+      /** The first copy's key, when `version` is `true`. */
+      readonly originalKey?: string;
       /** Attempts made in total, this one included. */
       readonly attempts: number;
       /** How long this attempt took (prepare and write), in milliseconds. */

@@ -42,13 +42,19 @@ export interface QueueMessageInput {
 /** What happened to one message of an {@link MessageQueue.enqueue} batch. */
 export interface EnqueueResult {
   /**
-   * `accepted`: stored durably, will be delivered. `duplicate`: a message with the same project and
-   * message id is already queued (pending or claimed) or was archived within the de-duplication
-   * window; nothing was stored.
+   * `accepted`: stored durably, will be delivered. `duplicate`: a message with the same project,
+   * message id and payload (the same SHA-256 of its bytes) is already queued (pending or claimed)
+   * or was archived within the de-duplication window; nothing was stored.
    */
   readonly status: 'accepted' | 'duplicate';
   /** The queue's id for the stored entry; for a duplicate, the id of the queued one when known. */
   readonly id?: string;
+  /**
+   * `true` on an accepted message when another, different payload under the same project and
+   * message id is queued or was archived within the de-duplication window: this one is a second
+   * version, kept as a new entry (the archive stores it next to the first). Absent otherwise.
+   */
+  readonly version?: true;
 }
 
 /** Options for {@link MessageQueue.claim}. */
@@ -198,8 +204,62 @@ export interface DeadLetterPage {
 export interface ReplayResult {
   /** Dead letters moved back into the queue, ready now, with a fresh attempt history. */
   readonly replayed: number;
-  /** Dead letters dropped because the same project and message id was already queued again. */
+  /** Dead letters dropped because the same message (project, message id and, on the embedded queue, payload) was already queued again. */
   readonly alreadyQueued: number;
+}
+
+/** What {@link MessageQueue.discardDeadLetters} did. */
+export interface DiscardResult {
+  /** Dead letters removed for good (their payload too), each recorded as discarded. */
+  readonly discarded: number;
+  /** Their ids. */
+  readonly ids: readonly string[];
+}
+
+/** The record a discarded dead letter leaves: who it was, why it died, why it was discarded, when. Holds no message content. */
+export interface DiscardedDeadLetter {
+  /** The dead letter's id. */
+  readonly id: string;
+  /** The project it was submitted to. */
+  readonly project: string;
+  /** Its message id. */
+  readonly messageId: string;
+  /** Why it had been given up on. */
+  readonly kind: DeadLetterKind;
+  /** The dead letter's reason. */
+  readonly reason: string;
+  /** The reason given when it was discarded. */
+  readonly discardReason: string;
+  /** When it was discarded, in epoch milliseconds. */
+  readonly discardedAt: number;
+  /** When it had been moved to the dead letters, in epoch milliseconds. */
+  readonly deadAt: number;
+  /** When it entered the queue, in epoch milliseconds. */
+  readonly enqueuedAt: number;
+  /** Failed archive attempts made. */
+  readonly attempts: number;
+  /** SHA-256 of the discarded payload, lower-case hex, when known: proves which bytes were given up. */
+  readonly payloadSha256?: string;
+  /** Size of the discarded payload, in bytes. */
+  readonly payloadBytes: number;
+}
+
+/** Options for {@link MessageQueue.listDiscardedDeadLetters}. */
+export interface ListDiscardedOptions {
+  /** Only this project's. @default all */
+  readonly project?: string;
+  /** Most records per page, 1 to 1000. @default 100 */
+  readonly limit?: number;
+  /** Where the previous page ended (its `cursor`). */
+  readonly cursor?: string;
+}
+
+/** One page of discarded dead letters, oldest discarded first. */
+export interface DiscardedPage {
+  /** The records. */
+  readonly items: readonly DiscardedDeadLetter[];
+  /** Pass to the next call to continue; `undefined` on the last page. */
+  readonly cursor?: string;
 }
 
 /** Numbers for metrics and health checks. */
@@ -240,8 +300,10 @@ export interface MessageQueue {
   readonly maxPayloadBytes: number;
   /**
    * Stores a batch. Resolves once every accepted message is durably on disk (written and flushed),
-   * with one result per input, in order. Messages already queued (same project and message id) or
-   * archived within the de-duplication window are reported as `duplicate` and not stored again.
+   * with one result per input, in order. Messages already queued (same project, message id and
+   * payload bytes) or archived within the de-duplication window are reported as `duplicate` and not
+   * stored again; a different payload under a queued or recently archived message id is accepted
+   * as a new entry with `version: true`.
    * The embedded queue takes a batch all or nothing: on failure nothing was stored (JetStream may
    * have stored part of it; sending the batch again answers those `duplicate`). Throws a `QueueError` of kind
    * `invalid_input`, before storing anything, when an entry is malformed or too large.
@@ -278,6 +340,15 @@ export interface MessageQueue {
    * retry policy starts over: one (`{ ids: [id] }`), a filter, or all (`{}`).
    */
   replayDeadLetters(filter: DeadLetterFilter): Promise<ReplayResult>;
+  /**
+   * Removes the dead letters matching `filter` for good — their payloads too — and keeps a record
+   * of each (ids, kinds, reasons, `reason` and the time) that {@link listDiscardedDeadLetters}
+   * shows. `reason` is required (non-empty; at most 500 characters are kept). Optional while not
+   * every queue implements it: the intake answers 501 for a queue without it.
+   */
+  discardDeadLetters?(filter: DeadLetterFilter, reason: string): Promise<DiscardResult>;
+  /** Lists the records of discarded dead letters, oldest discarded first. Present with `discardDeadLetters`. */
+  listDiscardedDeadLetters?(options?: ListDiscardedOptions): Promise<DiscardedPage>;
   /**
    * Makes every waiting message of these projects ready now: retries scheduled for later (hours, in
    * an outage) or messages set aside while their destination was down, once it is back. Claimed

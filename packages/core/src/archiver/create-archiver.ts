@@ -2,7 +2,7 @@ import { DestinationError } from '../destination/destination-error.js';
 import type { DestinationV1, OperationOptions } from '../destination/destination-v1.js';
 import { resolveDestination } from '../destination/resolve-destination.js';
 import { getCodec, type Codec, type CodecName } from '../codecs/index.js';
-import { compileKeyLayout, type KeyLayout } from '../key-layout/index.js';
+import { compileKeyLayout, versionKey, type KeyLayout } from '../key-layout/index.js';
 import { getProfile, type Profile, type ProfileName } from '../profiles/index.js';
 import { retryInline, RetryExhaustedError, type InlineRetryOptions } from '../retry/index.js';
 import { archiveMetadataKeys, checkHere, createPrepare, type CheckedMessage, type PreparedObject } from './prepare-object.js';
@@ -31,6 +31,17 @@ export interface ArchiverOptions {
    * pool is shared, not owned: close it yourself. @default none (prepare on the calling thread)
    */
   readonly preparePool?: PreparePool;
+  /**
+   * What happens when the message's key already holds a different copy (the same `message_id` was
+   * sent twice with different content). `'version'`: both were sent, so both are kept — the first
+   * stays untouched and the new one is stored write-once next to it under a version key (see
+   * `versionKey`: `…/msg-1~v-<16 hex of its content SHA-256>.json.gz`); the result says
+   * `version: true`. `'fail'`: the write fails with an {@link ArchiveError} of kind `conflict`
+   * (the behaviour before versions existed). A conflict on the version key itself (two different
+   * contents sharing 64 bits of SHA-256) is always a `conflict`.
+   * @default 'version'
+   */
+  readonly onConflict?: 'version' | 'fail';
 }
 
 /** What `archive()` reports once the copy is stored. */
@@ -45,6 +56,13 @@ export interface ArchiveResult {
   readonly created: boolean;
   /** Attempts made, the first included. */
   readonly attempts: number;
+  /**
+   * `true` when the message's own key already held a different copy, so this one was stored (or,
+   * on a repeat, found) under a version key next to it; `key` is then the version key.
+   */
+  readonly version: boolean;
+  /** The key of the first copy, when `version` is `true`. */
+  readonly originalKey?: string;
 }
 
 /** Archives messages into one destination. */
@@ -138,11 +156,24 @@ export function createArchiver(options: ArchiverOptions): Archiver {
 
   const prepare = createPrepare(profile, layout, codec, options.preparePool);
 
-  async function putOnce(prepared: PreparedObject, signal: AbortSignal | undefined) {
+  const onConflict = options.onConflict ?? 'version';
+  if (onConflict !== 'version' && onConflict !== 'fail') throw new TypeError(`onConflict must be "version" or "fail", not ${JSON.stringify(onConflict)}.`);
+
+  interface Stored {
+    readonly key: string;
+    readonly size: number;
+    readonly sha256: string;
+    readonly created: boolean;
+    readonly version: boolean;
+    readonly originalKey?: string;
+  }
+
+  /** Puts the prepared object under `key`; the destination's `conflict` error when the key holds a different copy. */
+  async function putAt(prepared: PreparedObject, key: string, signal: AbortSignal | undefined): Promise<{ key: string; size: number; sha256: string; created: boolean } | DestinationError> {
     try {
       return await destination.put(
         {
-          key: prepared.key,
+          key,
           body: prepared.body,
           sha256: prepared.sha256,
           contentType: prepared.contentType,
@@ -152,26 +183,55 @@ export function createArchiver(options: ArchiverOptions): Archiver {
         { signal },
       );
     } catch (error) {
+      if (!DestinationError.isInstance(error) || error.kind !== 'conflict') throw error;
       // A copy written by another sentcopy version may be compressed differently; same JSON is the same copy.
-      if (DestinationError.isInstance(error) && error.kind === 'conflict') {
-        const existing = await destination.head(prepared.key, { signal });
-        if (existing?.metadata[archiveMetadataKeys.contentSha256] === prepared.contentSha256) {
-          return { key: prepared.key, size: existing.size, sha256: existing.sha256 ?? prepared.sha256, created: false };
-        }
+      const existing = await destination.head(key, { signal });
+      if (existing?.metadata[archiveMetadataKeys.contentSha256] === prepared.contentSha256) {
+        return { key, size: existing.size, sha256: existing.sha256 ?? prepared.sha256, created: false };
       }
-      throw error;
+      // Gone between the put and the head (a probe's delete, a lifecycle rule): the error stands, and a retry decides.
+      if (existing === undefined) throw error;
+      return error;
     }
   }
+
+  function conflictError(key: string, message: string): DestinationError {
+    return new DestinationError({ kind: 'conflict', provider: destination.provider, key, message });
+  }
+
+  async function putOnce(prepared: PreparedObject, signal: AbortSignal | undefined): Promise<Stored> {
+    const stored = await putAt(prepared, prepared.key, signal);
+    if (!DestinationError.isInstance(stored)) return { ...stored, version: false };
+    if (onConflict === 'fail') throw stored;
+    const alternate = versionKey(prepared.key, prepared.contentSha256);
+    if (alternate === undefined) {
+      throw conflictError(prepared.key, `The key ${prepared.key} already holds a different copy of this message, and a version key next to it would exceed the 1024-byte key limit.`);
+    }
+    const version = await putAt(prepared, alternate, signal);
+    if (DestinationError.isInstance(version)) {
+      throw conflictError(alternate, `Both ${prepared.key} and its version key ${alternate} hold different copies (their content SHA-256 share the first 64 bits); nothing was overwritten.`);
+    }
+    return { ...version, version: true, originalKey: prepared.key };
+  }
+
+  const toResult = (stored: Stored, attempts: number): ArchiveResult => ({
+    key: stored.key,
+    size: stored.size,
+    sha256: stored.sha256,
+    created: stored.created,
+    attempts,
+    version: stored.version,
+    ...(stored.originalKey === undefined ? {} : { originalKey: stored.originalKey }),
+  });
 
   async function write(prepared: PreparedObject, callOptions: OperationOptions = {}): Promise<ArchiveResult> {
     const signal = callOptions.signal;
     try {
       if (retry === false) {
-        const stored = await putOnce(prepared, signal);
-        return { key: stored.key, size: stored.size, sha256: stored.sha256, created: stored.created, attempts: 1 };
+        return toResult(await putOnce(prepared, signal), 1);
       }
       const { value, attempts } = await retryInline(() => putOnce(prepared, signal), { ...retry, signal: signal ?? retry?.signal });
-      return { key: value.key, size: value.size, sha256: value.sha256, created: value.created, attempts };
+      return toResult(value, attempts);
     } catch (error) {
       if (RetryExhaustedError.isInstance(error)) {
         throw new ArchiveError({

@@ -5,6 +5,7 @@ import { baseFieldRules, channelFieldRules, type FieldRule } from '../payload/me
 import { KeyLayoutError } from './key-layout-error.js';
 import { normalizeRecipient } from './normalize-recipient.js';
 import { safeSegment } from './safe-segment.js';
+import { escapeVersionLikeKey } from './version-key.js';
 
 /** A compiled key layout: turns a validated message into its object key. */
 export interface KeyLayout {
@@ -189,7 +190,9 @@ type Filled = { readonly field: string; readonly source: string; readonly bytes:
  * written with `String()`, or a `JsonNumber`, written as its exact text). The last alternative may be literal text (letters, digits, `-`, `_`,
  * `.`) such as `unassociated`; any other alternative must be a placeholder name. Field values go
  * through `safeSegment()`, so message data can never add, remove or escape a segment.
- * `{message_id}` is required, so two messages never share a key. The template may not be empty,
+ * `{message_id}` is required, so two messages never share a key. A key that would end like a
+ * version key (`~v-` and 16 hex digits before the extension, see `versionKey`) has that `~`
+ * percent-encoded, so first copies and versions can always be told apart. The template may not be empty,
  * start or end with `/`, contain `//`, `.` or `..` segments, unbalanced or nested braces, control
  * characters or a backslash, or more literal text than fits in a key.
  */
@@ -240,7 +243,8 @@ export function compileKeyLayout(template: string): KeyLayout {
       recipient: () => (recipient ??= normalizeRecipient(message.channel, message.to)),
     };
     const filled: Filled[] = [];
-    const key = segments.map((parts) => parts.map((part) => (part.kind === 'text' ? part.text : fill(part, context, filled))).join('')).join('/');
+    // Version keys (a second copy next to the first) end in "~v-<hex>"; no first copy may look like one.
+    const key = escapeVersionLikeKey(segments.map((parts) => parts.map((part) => (part.kind === 'text' ? part.text : fill(part, context, filled))).join('')).join('/'));
     const keyBytes = Buffer.byteLength(key, 'utf8');
     if (keyBytes > maxObjectKeyBytes) {
       const longest = filled.reduce((a, b) => (b.bytes > a.bytes ? b : a));

@@ -5,3 +5,5 @@ export { keyLayoutPresets } from './key-layout-presets.js';
 export type { KeyLayoutPresetName } from './key-layout-presets.js';
 export { normalizeRecipient } from './normalize-recipient.js';
 export { safeSegment } from './safe-segment.js';
+export { escapeVersionLikeKey, parseVersionKey, versionIdDigits, versionKey } from './version-key.js';
+export type { VersionKeyParts } from './version-key.js';

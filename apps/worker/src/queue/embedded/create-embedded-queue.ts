@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,9 +14,13 @@ import {
   type DeadLetterKind,
   type DeadLetterOptions,
   type DeadLetterPage,
+  type DiscardedDeadLetter,
+  type DiscardedPage,
+  type DiscardResult,
   type EnqueueResult,
   type LeaseRef,
   type ListDeadLettersOptions,
+  type ListDiscardedOptions,
   type MessageQueue,
   type QueueMessageInput,
   type QueueStats,
@@ -34,6 +38,10 @@ export interface EmbeddedQueue extends MessageQueue {
   readonly implementation: 'embedded';
   /** The store file (`<directory>/queue.db`). */
   readonly path: string;
+  /** Removes dead letters for good with a required reason, keeping a record of each (see {@link MessageQueue.discardDeadLetters}). */
+  discardDeadLetters(filter: DeadLetterFilter, reason: string): Promise<DiscardResult>;
+  /** The records of discarded dead letters, oldest discarded first. */
+  listDiscardedDeadLetters(options?: ListDiscardedOptions): Promise<DiscardedPage>;
 }
 
 const maxClaimLimit = 10_000;
@@ -55,6 +63,7 @@ interface QueueRow {
   first_attempt_at: number | null;
   last_attempt_at: number | null;
   history: string;
+  payload_sha256: string | null;
 }
 
 interface DeadRow {
@@ -72,6 +81,42 @@ interface DeadRow {
   deliveries: number;
   history: string;
   payload_bytes: number | null;
+}
+
+interface DiscardedRow {
+  id: number;
+  project: string;
+  message_id: string;
+  kind: string;
+  reason: string;
+  discard_reason: string;
+  discarded_at: number;
+  dead_at: number;
+  enqueued_at: number;
+  attempts: number;
+  payload_sha256: string | null;
+  payload_bytes: number;
+}
+
+const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+/** Longest discard reason kept, in UTF-16 code units. */
+const maxDiscardReasonLength = 500;
+
+function toDiscarded(row: DiscardedRow): DiscardedDeadLetter {
+  return {
+    id: String(row.id),
+    project: row.project,
+    messageId: row.message_id,
+    kind: row.kind as DeadLetterKind,
+    reason: row.reason,
+    discardReason: row.discard_reason,
+    discardedAt: row.discarded_at,
+    deadAt: row.dead_at,
+    enqueuedAt: row.enqueued_at,
+    attempts: row.attempts,
+    ...(row.payload_sha256 === null ? {} : { payloadSha256: row.payload_sha256 }),
+    payloadBytes: row.payload_bytes,
+  };
 }
 
 function mapStoreError(error: unknown): unknown {
@@ -209,17 +254,18 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
 
   const statement = <Row = unknown>(sql: string): Statement<unknown[], Row> => db.prepare<unknown[], Row>(sql);
   const sql = {
-    findQueued: statement<{ id: number }>('SELECT id FROM queue WHERE project = ? AND message_id = ?'),
-    findRecent: statement<{ acked_at: number }>('SELECT acked_at FROM recent_acks WHERE project = ? AND message_id = ?'),
+    findQueued: statement<{ id: number; payload_sha256: string | null }>('SELECT id, payload_sha256 FROM queue WHERE project = ? AND message_id = ?'),
+    findRecent: statement<{ payload_sha256: string; acked_at: number }>('SELECT payload_sha256, acked_at FROM recent_acks WHERE project = ? AND message_id = ? AND acked_at >= ?'),
+    payloadBody: statement<{ body: Buffer }>('SELECT body FROM payloads WHERE id = ?'),
     insertPayload: statement('INSERT INTO payloads (body) VALUES (?)'),
-    insertQueued: statement('INSERT INTO queue (id, project, message_id, enqueued_at, available_at) VALUES (?, ?, ?, ?, ?)'),
+    insertQueued: statement('INSERT INTO queue (id, project, message_id, enqueued_at, available_at, payload_sha256) VALUES (?, ?, ?, ?, ?, ?)'),
     selectReady: statement<QueueRow & { body: Buffer }>(
       'SELECT q.*, p.body FROM queue q JOIN payloads p ON p.id = q.id WHERE q.available_at <= ? ORDER BY q.available_at, q.id LIMIT ?',
     ),
     lease: statement('UPDATE queue SET lease_id = ?, available_at = ?, deliveries = deliveries + 1 WHERE id = ?'),
     deleteLeased: statement<QueueRow>('DELETE FROM queue WHERE id = ? AND lease_id = ? RETURNING *'),
     deletePayload: statement('DELETE FROM payloads WHERE id = ?'),
-    rememberAck: statement('INSERT OR REPLACE INTO recent_acks (project, message_id, acked_at) VALUES (?, ?, ?)'),
+    rememberAck: statement('INSERT OR REPLACE INTO recent_acks (project, message_id, payload_sha256, acked_at) VALUES (?, ?, ?, ?)'),
     release: statement('UPDATE queue SET lease_id = NULL, available_at = ? WHERE id = ? AND lease_id = ?'),
     hurry: statement('UPDATE queue SET available_at = ? WHERE project = ? AND lease_id IS NULL AND available_at > ?'),
     extend: statement('UPDATE queue SET available_at = ? WHERE id = ? AND lease_id = ?'),
@@ -228,10 +274,15 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       'UPDATE queue SET lease_id = NULL, available_at = ?, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, history = ? WHERE id = ? AND lease_id = ?',
     ),
     insertDead: statement(
-      'INSERT INTO dead_letters (id, project, message_id, kind, reason, issues, attempts, first_attempt_at, last_attempt_at, enqueued_at, dead_at, deliveries, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO dead_letters (id, project, message_id, kind, reason, issues, attempts, first_attempt_at, last_attempt_at, enqueued_at, dead_at, deliveries, history, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
+    deadIdentity: statement<{ project: string; message_id: string; payload_sha256: string | null }>('SELECT project, message_id, payload_sha256 FROM dead_letters WHERE id = ?'),
     replayOne: statement(
-      'INSERT OR IGNORE INTO queue (id, project, message_id, enqueued_at, available_at) SELECT id, project, message_id, ?, ? FROM dead_letters WHERE id = ?',
+      'INSERT INTO queue (id, project, message_id, enqueued_at, available_at, payload_sha256) SELECT id, project, message_id, ?, ?, ? FROM dead_letters WHERE id = ?',
+    ),
+    discardOne: statement(
+      'INSERT OR REPLACE INTO discarded_dead_letters (id, project, message_id, kind, reason, discard_reason, discarded_at, dead_at, enqueued_at, attempts, payload_sha256, payload_bytes) ' +
+        'SELECT d.id, d.project, d.message_id, d.kind, d.reason, ?, ?, d.dead_at, d.enqueued_at, d.attempts, ?, coalesce(length(p.body), 0) FROM dead_letters d LEFT JOIN payloads p ON p.id = d.id WHERE d.id = ?',
     ),
     deleteDead: statement('DELETE FROM dead_letters WHERE id = ?'),
     nextAvailable: statement<{ at: number | null }>('SELECT min(available_at) AS at FROM queue'),
@@ -241,7 +292,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
     countDead: statement<{ count: number }>('SELECT count(*) AS count FROM dead_letters'),
     resetLeases: statement('UPDATE queue SET lease_id = NULL, available_at = min(available_at, ?) WHERE lease_id IS NOT NULL'),
     pruneAcks: statement(
-      'DELETE FROM recent_acks WHERE (project, message_id) IN (SELECT project, message_id FROM recent_acks WHERE acked_at < ? LIMIT ?)',
+      'DELETE FROM recent_acks WHERE (project, message_id, payload_sha256) IN (SELECT project, message_id, payload_sha256 FROM recent_acks WHERE acked_at < ? LIMIT ?)',
     ),
   };
   const dynamic = new Map<string, Statement<unknown[], unknown>>();
@@ -252,6 +303,13 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       dynamic.set(text, found);
     }
     return found as Statement<unknown[], Row>;
+  };
+
+  // Rows written before payload hashes were kept (store format 1) have none: hash the payload itself.
+  const payloadHash = (id: number, recorded: string | null): string | undefined => {
+    if (recorded !== null) return recorded;
+    const payload = sql.payloadBody.get(id);
+    return payload === undefined ? undefined : sha256Hex(payload.body);
   };
 
   let depth: number;
@@ -344,15 +402,16 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       const results = await commit.submit(() => {
         const time = now();
         return inputs.map((input): EnqueueResult => {
-          const queued = sql.findQueued.get(input.project, input.messageId);
-          if (queued) return { status: 'duplicate', id: String(queued.id) };
-          if (dedupeWindowMs > 0) {
-            const recent = sql.findRecent.get(input.project, input.messageId);
-            if (recent && recent.acked_at >= time - dedupeWindowMs) return { status: 'duplicate' };
-          }
+          // Same id and same bytes is a resend (duplicate); same id and other bytes is a second version, kept too.
+          const hash = sha256Hex(input.body);
+          const queued = sql.findQueued.all(input.project, input.messageId);
+          const same = queued.find((row) => payloadHash(row.id, row.payload_sha256) === hash);
+          if (same) return { status: 'duplicate', id: String(same.id) };
+          const recent = dedupeWindowMs > 0 ? sql.findRecent.all(input.project, input.messageId, time - dedupeWindowMs) : [];
+          if (recent.some((row) => row.payload_sha256 === hash)) return { status: 'duplicate' };
           const id = Number(sql.insertPayload.run(input.body).lastInsertRowid);
-          sql.insertQueued.run(id, input.project, input.messageId, time, input.notBefore ?? time);
-          return { status: 'accepted', id: String(id) };
+          sql.insertQueued.run(id, input.project, input.messageId, time, input.notBefore ?? time, hash);
+          return queued.length > 0 || recent.length > 0 ? { status: 'accepted', id: String(id), version: true } : { status: 'accepted', id: String(id) };
         });
       });
       depth += results.filter((result) => result.status === 'accepted').length;
@@ -385,8 +444,9 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       const acked = await commit.submit(() => {
         const row = sql.deleteLeased.get(id, leaseId);
         if (!row) return false;
+        const hash = dedupeWindowMs > 0 ? payloadHash(id, row.payload_sha256) : undefined;
         sql.deletePayload.run(id);
-        if (dedupeWindowMs > 0) sql.rememberAck.run(row.project, row.message_id, now());
+        if (hash !== undefined) sql.rememberAck.run(row.project, row.message_id, hash, now());
         return true;
       }, 'lazy');
       if (acked) depth--;
@@ -460,6 +520,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
           now(),
           row.deliveries,
           attempt ? appendHistory(row.history, attempt) : row.history,
+          row.payload_sha256,
         );
         return true;
       });
@@ -517,7 +578,10 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
           const rows = select.all(...where.params);
           let moved = 0;
           for (const row of rows) {
-            if (sql.replayOne.run(time, time, row.id).changes > 0) moved++;
+            const dead = sql.deadIdentity.get(row.id)!;
+            const hash = payloadHash(row.id, dead.payload_sha256);
+            const queuedAgain = sql.findQueued.all(dead.project, dead.message_id).some((queued) => payloadHash(queued.id, queued.payload_sha256) === hash);
+            if (!queuedAgain && sql.replayOne.run(time, time, hash ?? null, row.id).changes > 0) moved++;
             else sql.deletePayload.run(row.id);
             sql.deleteDead.run(row.id);
           }
@@ -531,6 +595,57 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
         if (chunk.selected < replayChunk || closed) break;
       }
       return { replayed, alreadyQueued } satisfies ReplayResult;
+    },
+
+    async discardDeadLetters(filter, reason) {
+      assertOpen();
+      if (typeof reason !== 'string' || reason.trim() === '') throw invalidInput('A reason is required to discard dead letters: say why they are given up on for good.');
+      const why = reason.trim().slice(0, maxDiscardReasonLength);
+      const where = filterClause(filter);
+      const select = dynamicStatement<{ id: number }>(`SELECT d.id FROM dead_letters d WHERE ${where.sql} ORDER BY d.dead_at, d.id LIMIT ${replayChunk}`);
+      const ids: string[] = [];
+      for (;;) {
+        const chunk = await commit.submit(() => {
+          const time = now();
+          const rows = select.all(...where.params);
+          for (const row of rows) {
+            const dead = sql.deadIdentity.get(row.id)!;
+            sql.discardOne.run(why, time, payloadHash(row.id, dead.payload_sha256) ?? null, row.id);
+            sql.deletePayload.run(row.id);
+            sql.deleteDead.run(row.id);
+          }
+          return rows.map((row) => String(row.id));
+        });
+        ids.push(...chunk);
+        deadLetters -= chunk.length;
+        if (chunk.length < replayChunk || closed) break;
+      }
+      return { discarded: ids.length, ids } satisfies DiscardResult;
+    },
+
+    async listDiscardedDeadLetters(listOptions: ListDiscardedOptions = {}): Promise<DiscardedPage> {
+      assertOpen();
+      const limit = listOptions.limit ?? 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidInput('limit must be an integer from 1 to 1000.');
+      const project = listOptions.project;
+      if (project !== undefined && typeof project !== 'string') throw invalidInput('project must be a string.');
+      const params: unknown[] = project === undefined ? [] : [project];
+      let after = '';
+      if (listOptions.cursor !== undefined) {
+        const [discardedAt, id] = decodeCursor(listOptions.cursor);
+        after = ' AND (discarded_at, id) > (?, ?)';
+        params.push(discardedAt, id);
+      }
+      try {
+        const rows = dynamicStatement<DiscardedRow>(
+          `SELECT * FROM discarded_dead_letters WHERE ${project === undefined ? '1' : 'project = ?'}${after} ORDER BY discarded_at, id LIMIT ?`,
+        ).all(...params, limit + 1);
+        const items = rows.slice(0, limit).map(toDiscarded);
+        const last = rows[limit - 1];
+        return rows.length > limit && last ? { items, cursor: encodeCursor({ dead_at: last.discarded_at, id: last.id }) } : { items };
+      } catch (error) {
+        throw mapStoreError(error);
+      }
     },
 
     async stats(): Promise<QueueStats> {

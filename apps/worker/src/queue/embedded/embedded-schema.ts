@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { QueueError } from '../queue-error.js';
 
-/** Format version of the store, in `PRAGMA user_version`. */
-export const schemaVersion = 1;
+/** Format version of the store, in `PRAGMA user_version`. 2: payload hashes (versions), discarded dead letters. */
+export const schemaVersion = 2;
 
 // Payloads live apart from the scheduling rows: SQLite rewrites a whole row on UPDATE, so a claim
 // or a reschedule then touches a few dozen bytes instead of the whole (possibly 40 KB) message.
@@ -26,7 +26,6 @@ CREATE TABLE queue (
   last_attempt_at INTEGER,
   history TEXT NOT NULL DEFAULT '[]'
 );
-CREATE UNIQUE INDEX queue_message ON queue (project, message_id);
 CREATE INDEX queue_ready ON queue (available_at, id);
 CREATE INDEX queue_age ON queue (enqueued_at);
 CREATE INDEX queue_leased ON queue (lease_id) WHERE lease_id IS NOT NULL;
@@ -46,13 +45,42 @@ CREATE TABLE dead_letters (
   history TEXT NOT NULL
 );
 CREATE INDEX dead_letters_time ON dead_letters (dead_at, id);
+`;
+
+// Version 2: the same message id with different content is a second version, not a duplicate, so
+// de-duplication compares the SHA-256 of the queued bytes too. Rows written by version 1 have no
+// hash (NULL): the queue hashes their payload when it needs to compare. Acks remembered by version
+// 1 are dropped: without their hash they cannot tell a resend from a new version, and accepting a
+// resend again is safe (the write-once archive answers "already stored").
+const schemaV2 = `
+ALTER TABLE queue ADD COLUMN payload_sha256 TEXT;
+ALTER TABLE dead_letters ADD COLUMN payload_sha256 TEXT;
+DROP INDEX IF EXISTS queue_message;
+CREATE INDEX queue_message ON queue (project, message_id);
+DROP TABLE IF EXISTS recent_acks;
 CREATE TABLE recent_acks (
   project TEXT NOT NULL,
   message_id TEXT NOT NULL,
+  payload_sha256 TEXT NOT NULL,
   acked_at INTEGER NOT NULL,
-  PRIMARY KEY (project, message_id)
+  PRIMARY KEY (project, message_id, payload_sha256)
 ) WITHOUT ROWID;
 CREATE INDEX recent_acks_time ON recent_acks (acked_at);
+CREATE TABLE discarded_dead_letters (
+  id INTEGER PRIMARY KEY,
+  project TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  discard_reason TEXT NOT NULL,
+  discarded_at INTEGER NOT NULL,
+  dead_at INTEGER NOT NULL,
+  enqueued_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  payload_sha256 TEXT,
+  payload_bytes INTEGER NOT NULL
+);
+CREATE INDEX discarded_time ON discarded_dead_letters (discarded_at, id);
 `;
 
 /** Takes the store's lock, sets durability, and creates or checks the schema. */
@@ -82,9 +110,10 @@ export function prepareStore(db: Database, options: { cacheSizeMiB: number; fold
   db.pragma('synchronous = FULL');
   db.pragma(`cache_size = -${Math.round(options.cacheSizeMiB * 1024)}`);
   db.pragma('temp_store = MEMORY');
-  if (version === 0) {
+  if (version < schemaVersion) {
     db.transaction(() => {
-      db.exec(schema);
+      if (version === 0) db.exec(schema);
+      if (version < 2) db.exec(schemaV2);
       db.pragma(`user_version = ${schemaVersion}`);
     })();
   }
