@@ -161,7 +161,8 @@ describe('safeSegment', () => {
         expect(seen.get(segments[1]!) ?? value).toBe(value);
         seen.set(segments[1]!, value);
       }
-    });
+      // Thousands of renders: seconds on a loaded machine, so more than the default 5 s.
+    }, 30_000);
   });
 });
 
