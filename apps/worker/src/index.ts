@@ -2,7 +2,7 @@ export { createJsonLineLogger } from './logging/index.js';
 export type { LogEntry, LogLevel, WorkerLogger } from './logging/index.js';
 export { createProcessor } from './processor/index.js';
 export type { OutcomeMessage, ProcessOutcome, Processor, ProcessorOptions, StopOptions, StopReport } from './processor/index.js';
-export { createEmbeddedQueue, createJetStreamQueue, deadLetterKinds, QueueError, queueRetentionMs } from './queue/index.js';
+export { createEmbeddedQueue, createJetStreamQueue, deadLetterKinds, QueueError, queueProblems, queueRetentionMs, salvageEmbeddedQueue } from './queue/index.js';
 export type {
   AttemptRecord,
   ClaimedMessage,
@@ -21,10 +21,16 @@ export type {
   ListDeadLettersOptions,
   MessageQueue,
   QueueErrorKind,
+  QueueHealth,
   QueueMessageInput,
+  QueueProblem,
   QueueStats,
   ReplayResult,
   RescheduleOptions,
+  SalvageDamagedRange,
+  SalvageEmbeddedQueueOptions,
+  SalvageLostMessage,
+  SalvageReport,
 } from './queue/index.js';
 export {
   buildDestination,
@@ -87,7 +93,7 @@ export { createIntakeServer } from './intake/index.js';
 export type { IntakeEvent, IntakeLimits, IntakeRejection, IntakeServer, IntakeServerOptions, Readiness } from './intake/index.js';
 export { createWorkerMetrics, metricsRejectReasons, metricsRoutes } from './metrics/index.js';
 export type { MetricsIntakeEvent, MetricsRejectReason, MetricsRoute, OutcomeInfo, ReloadResult, WorkerMetrics, WorkerMetricsOptions } from './metrics/index.js';
-export { createAlertNotifier } from './alerts/index.js';
-export type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierHealth, AlertNotifierOptions, DestinationAlertState } from './alerts/index.js';
+export { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
+export type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierHealth, AlertNotifierOptions, DestinationAlertState, QueueAlertNotification, QueueHealthWatch, WatchQueueHealthOptions } from './alerts/index.js';
 export { runWorker } from './run-worker.js';
 export type { RunningWorker, RunWorkerOptions } from './run-worker.js';

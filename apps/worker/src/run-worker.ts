@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createPreparePool } from '@sentcopy/core';
-import { createAlertNotifier } from './alerts/index.js';
+import { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ConfigError, createConfigRuntime, defaultConfig, openJetStreamConfigStore, type ConfigTextSource, type SecretReference } from './config/index.js';
 import { createIntakeServer, type IntakeLimits } from './intake/index.js';
@@ -162,6 +162,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     const webhookSecret = secret(alertsConfig?.secret, 'alerts.secret');
     const alerts = webhookUrl === undefined ? undefined : createAlertNotifier({ url: webhookUrl, ...(webhookSecret === undefined ? {} : { secret: webhookSecret }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
     if (alerts !== undefined) stack.push(() => alerts.close());
+    const queueWatch = watchQueueHealth({
+      queue,
+      onChange(health, previous) {
+        if (!health.ok) options.logger?.({ level: 'error', event: 'queue.unhealthy', message: health.reason ?? 'The queue refuses new messages.', problem: health.problem });
+        else if (previous !== undefined) options.logger?.({ level: 'info', event: 'queue.recovered', message: 'The queue stores new messages again.', problem: previous.problem });
+        alerts?.onQueueHealth(health);
+      },
+    });
+    stack.push(async () => queueWatch.stop());
     // Labels and alerts name destinations as the configuration does; their ids can hold local paths.
     const destinationName = (id: string | undefined) => (id === undefined ? undefined : runtime.destinations().find((destination) => destination.id === id)?.name);
     const processor = createProcessor({
@@ -189,12 +198,14 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       onEvent: (event) => metrics.observeIntake(event),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       async readiness() {
-        await queue.stats();
-        const checks: Record<string, string> = { queue: 'ok' };
+        // A store that is damaged, gone or full refuses new messages: the worker is not ready, and says why.
+        const queueHealth = queue.health?.() ?? { ok: true };
+        if (queueHealth.ok) await queue.stats();
+        const checks: Record<string, string> = { queue: queueHealth.ok ? 'ok' : `${queueHealth.problem}: ${queueHealth.reason}` };
         for (const destination of runtime.destinations()) checks[`destination ${destination.name}`] = destination.ready ? 'ok' : (destination.problem ?? 'not ready');
         for (const [name, state] of Object.entries(alerts?.health().destinations ?? {})) if (!state.healthy) checks[`destination ${name}`] = `unhealthy: ${state.reason ?? state.kind ?? 'failing'}`;
         // Messages for a destination that is down wait in the queue, so only the queue decides readiness.
-        return { ready: true, checks };
+        return { ready: queueHealth.ok, checks };
       },
     });
     const url = await intake.listen(options.port ?? settings.port ?? 8787, options.host ?? settings.host ?? '127.0.0.1');

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { LogLevel } from '../logging/index.js';
-import type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierOptions, DestinationAlertState } from './alert-notifier-options.js';
+import type { QueueHealth } from '../queue/index.js';
+import type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierOptions, DestinationAlertState, QueueAlertNotification } from './alert-notifier-options.js';
 import { redactReason } from './redact-reason.js';
 
 interface MutableState {
@@ -18,7 +19,7 @@ interface MutableState {
 }
 
 interface PendingNotification {
-  readonly notification: AlertNotification;
+  readonly notification: AlertNotification | QueueAlertNotification;
   readonly body: string;
 }
 
@@ -102,6 +103,7 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
   };
 
   const states = new Map<string, MutableState>();
+  let queueState: QueueHealth = { ok: true };
   const waiting: PendingNotification[] = [];
   let sending = false;
   let drained: Promise<void> | undefined;
@@ -120,11 +122,13 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
     return state;
   };
 
-  function notify(notification: AlertNotification): void {
+  const about = (notification: AlertNotification | QueueAlertNotification) => ('destination' in notification ? { destination: notification.destination } : { problem: notification.problem });
+
+  function notify(notification: AlertNotification | QueueAlertNotification): void {
     if (waiting.length >= maxPending) {
       const oldest = waiting.shift() as PendingNotification;
       dropped++;
-      log('warn', 'alert.dropped', 'An alert notification was dropped: too many are waiting for the webhook.', { event_type: oldest.notification.event, destination: oldest.notification.destination });
+      log('warn', 'alert.dropped', 'An alert notification was dropped: too many are waiting for the webhook.', { event_type: oldest.notification.event, ...about(oldest.notification) });
     }
     waiting.push({ notification, body: JSON.stringify(notification) });
     drained ??= drain();
@@ -173,11 +177,11 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
     }
     if (abort.signal.aborted) {
       dropped++;
-      log('warn', 'alert.dropped', 'An alert notification was not delivered before shutdown.', { event_type: pending.notification.event, destination: pending.notification.destination, attempts });
+      log('warn', 'alert.dropped', 'An alert notification was not delivered before shutdown.', { event_type: pending.notification.event, ...about(pending.notification), attempts });
       return;
     }
     failed++;
-    log('error', 'alert.delivery_failed', `An alert notification could not be delivered to the webhook (${problem}).`, { event_type: pending.notification.event, destination: pending.notification.destination, attempts, problem });
+    log('error', 'alert.delivery_failed', `An alert notification could not be delivered to the webhook (${problem}).`, { event_type: pending.notification.event, ...about(pending.notification), attempts, problem });
   }
 
   function turnUnhealthy(name: string, state: MutableState, kind: AlertKind, reason: string, since: number): void {
@@ -238,6 +242,22 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
         }
       } catch (error) {
         log('error', 'alert.unexpected', 'The alert notifier failed to take an outcome.', { error: error instanceof Error ? error.name : typeof error });
+      }
+    },
+    onQueueHealth(health) {
+      if (closing !== undefined) return;
+      try {
+        const previous = queueState;
+        if (health.ok === previous.ok && health.problem === previous.problem) return;
+        queueState = health;
+        const at = new Date(now()).toISOString();
+        if (!health.ok && health.problem !== undefined) {
+          notify({ event: 'queue.unhealthy', problem: health.problem, reason: health.reason ?? '', since: new Date(health.since ?? now()).toISOString(), at });
+        } else if (health.ok && previous.problem !== undefined) {
+          notify({ event: 'queue.recovered', problem: previous.problem, reason: previous.reason ?? '', since: new Date(previous.since ?? now()).toISOString(), at });
+        }
+      } catch (error) {
+        log('error', 'alert.unexpected', 'The alert notifier failed to take a queue health change.', { error: error instanceof Error ? error.name : typeof error });
       }
     },
     health() {
