@@ -187,6 +187,7 @@ function openDatabase(path: string, folder: string, cacheSizeMiB: number, health
     db = new Database(path, { timeout: 0 });
     prepareStore(db, { cacheSizeMiB, folder });
     health.rememberFile();
+    if (!health.hasRoomFor(0)) health.set('disk_full');
     if (checkOnOpen) {
       // A damaged page may sit under messages that are claimed only much later: look before taking new ones.
       const result = db.pragma('quick_check(1)', { simple: true });
@@ -266,7 +267,7 @@ function degradedQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQu
     try {
       const problem = health.problem!;
       inner = openQueue(settings, health);
-      health.clear(problem);
+      if (problem !== 'disk_full' || health.hasRoomFor(0)) health.clear(problem);
       clearInterval(retry);
       for (const wake of [...opened]) wake();
     } catch {
@@ -468,6 +469,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
   const checkHealth = () => {
     if (closed || probing) return;
     if (!health.checkFile()) return;
+    if (health.problem === undefined && !health.hasRoomFor(0)) health.set('disk_full');
     const problem = health.problem;
     if (problem === undefined || !transientProblems.has(problem)) return;
     if (problem === 'disk_full' && !health.hasRoomFor(0)) return;
