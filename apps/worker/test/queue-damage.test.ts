@@ -1,4 +1,4 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createArchiver, sampleMessages, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
@@ -98,6 +98,36 @@ describe('a damaged queue file', () => {
     expect(report.recovered.queued + lostQueued).toBe(total - 2 - archivedBefore.size);
   }, 120_000);
 
+  it('met while running (no check at open): the failing claim marks the queue damaged, and new messages are refused from then on', async () => {
+    const folder = newFolder();
+    const messages = sampleMessages({ projectId: 'shop', count: 200, seed: 8 });
+    const seeded = await createEmbeddedQueue({ directory: folder });
+    await seeded.enqueue(messages.map((message) => queued(message)));
+    await seeded.close();
+    const file = path.join(folder, 'queue.db');
+    const pages = leafPages(file, 'payloads');
+    damagePage(file, pages[Math.floor(pages.length / 2)]!, 0, 1024);
+
+    const queue = await createEmbeddedQueue({ directory: folder, checkOnOpen: false });
+    try {
+      expect(queue.health()).toEqual({ ok: true });
+      let failure: unknown;
+      for (let round = 0; round < 100 && failure === undefined; round++) {
+        try {
+          const claimed = await queue.claim({ limit: 10 });
+          for (const message of claimed) await queue.ack(message);
+        } catch (error) {
+          failure = error;
+        }
+      }
+      expect(failure).toMatchObject({ kind: 'storage', problem: 'damaged' });
+      expect(queue.health()).toMatchObject({ ok: false, problem: 'damaged', reason: expect.stringContaining('sentcopy queue salvage') });
+      await expect(queue.enqueue([queued(sampleMessages({ projectId: 'shop', count: 1, seed: 9 })[0]!)])).rejects.toMatchObject({ kind: 'storage', problem: 'damaged' });
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('deleted under a running worker: detected, reported, and no 202 afterwards', async () => {
     const folder = newFolder();
     const { configFile, archiveRoot } = writeConfig(folder);
@@ -144,6 +174,40 @@ describe('a damaged queue file', () => {
       expect((await queue.stats()).depth).toBe(0);
     } finally {
       await queue.close();
+    }
+    // The other file is left alone; the queue's own content was copied beside it.
+    expect(readFileSync(path.join(folder, 'queue.db'), 'utf8')).toBe('not the queue');
+    expect(readdirSync(folder).filter((name) => name.startsWith('queue.db.rescued-')).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('deleted under a running queue: a copy is made when it is noticed, and what is still queued is written back when the queue closes', async () => {
+    const folder = newFolder();
+    const file = path.join(folder, 'queue.db');
+    const messages = sampleMessages({ projectId: 'shop', count: 5, seed: 6 });
+    const queue = await createEmbeddedQueue({ directory: folder });
+    await queue.enqueue(messages.map((message) => queued(message)));
+    rmSync(folder, { recursive: true });
+    const health = queue.health();
+    expect(health).toMatchObject({ ok: false, problem: 'file_missing' });
+    const copy = /is in (\S+queue\.db\.rescued-\S+), in case/.exec(health.reason ?? '')?.[1];
+    expect(copy).toBeDefined();
+    // Two are archived (acked) after the deletion; three are still queued when the queue closes.
+    const claimed = await queue.claim({ limit: 2 });
+    for (const message of claimed) expect(await queue.ack(message)).toBe(true);
+    await queue.close();
+    expect(existsSync(file)).toBe(true);
+
+    const salvaged = salvageEmbeddedQueue({ from: copy!, into: newFolder() });
+    expect(salvaged).toMatchObject({ complete: true, recovered: { queued: 5 } });
+    const reopened = await createEmbeddedQueue({ directory: folder });
+    try {
+      expect(reopened.health()).toEqual({ ok: true });
+      const left = await reopened.claim({ limit: 10 });
+      const archived = new Set(claimed.map((message) => message.messageId));
+      expect(left.map((message) => message.messageId).sort()).toEqual(messages.map((message) => message.message_id).filter((id) => !archived.has(id)).sort());
+      for (const message of left) expect(Buffer.from(message.payload).toString('utf8')).toBe(JSON.stringify(messages.find((entry) => entry.message_id === message.messageId)));
+    } finally {
+      await reopened.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -400,6 +401,23 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
   }
 
   const commit = new GroupCommit(db, mapError);
+
+  // SQLite keeps using an open file that was deleted or replaced: what it holds survives only as
+  // long as this process, unless it is copied out.
+  const copyOut = (target: string): boolean => {
+    try {
+      mkdirSync(folder, { recursive: true });
+      db.exec(`VACUUM INTO '${target.replaceAll("'", "''")}'`);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const asideName = () => `${path}.rescued-${new Date(now()).toISOString().replace(/[:.]/g, '-')}`;
+  health.onFileLost = () => {
+    const target = asideName();
+    return copyOut(target) ? `A copy as of ${new Date(now()).toISOString()} is in ${target}, in case the worker dies before it stops (salvage it with \`sentcopy queue salvage --from ${target} --into <new folder>\`).` : undefined;
+  };
   let closed = false;
   const waiters = new Set<() => void>();
   const wake = () => {
@@ -759,6 +777,9 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
       clearTimeout(drainCheckpoint);
       wake();
       commit.flush();
+      const lost = health.problem;
+      if (lost === 'file_missing' && !existsSync(path)) copyOut(path);
+      else if (lost === 'file_replaced') copyOut(asideName());
       try {
         db.close();
       } catch (error) {

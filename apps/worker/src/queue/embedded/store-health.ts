@@ -32,6 +32,11 @@ interface FileIdentity {
 export class StoreHealth {
   private current: { problem: QueueProblem; reason: string; since: number } | undefined;
   private identity: FileIdentity | undefined;
+  /**
+   * Called once when the file is found deleted or replaced, to save what the open file holds;
+   * returns a sentence for the reason (where the copy is), if one was made.
+   */
+  onFileLost: (() => string | undefined) | undefined;
 
   constructor(
     private readonly file: string,
@@ -54,6 +59,10 @@ export class StoreHealth {
   set(problem: QueueProblem, detail?: string): void {
     if (this.current !== undefined && severity.indexOf(this.current.problem) <= severity.indexOf(problem)) return;
     this.current = { problem, reason: this.describe(problem, detail), since: this.now() };
+    if ((problem === 'file_missing' || problem === 'file_replaced') && this.onFileLost !== undefined) {
+      const saved = this.onFileLost();
+      if (saved !== undefined) this.current.reason += ` ${saved}`;
+    }
   }
 
   /** Clears `problem` if it is the one recorded. */
@@ -124,9 +133,9 @@ export class StoreHealth {
       case 'damaged':
         return `The queue's store file ${this.file} is damaged${code}. New messages are refused. Stop the worker, copy out what is readable with \`sentcopy queue salvage --from ${this.file} --into <new folder>\`, and start the worker on the new folder (--queue or queue.path); the damaged file is kept.`;
       case 'file_missing':
-        return `The queue's store file ${this.file} was deleted while the worker ran. New messages are refused; messages already queued are still archived from the open file, but what it still holds is lost when the worker stops: keep it running until sentcopy_queue_depth is 0, then restart it.`;
+        return `The queue's store file ${this.file} was deleted while the worker ran. New messages are refused; messages already queued are still archived from the open file, and when the worker stops, what the queue still holds is written back to ${this.file}, so a restart carries on.`;
       case 'file_replaced':
-        return `Another file now sits at ${this.file}, not the queue's store the worker opened. New messages are refused; messages already queued are still archived from the open file, but what it still holds is lost when the worker stops: keep it running until sentcopy_queue_depth is 0, then restart it.`;
+        return `Another file now sits at ${this.file}, not the queue's store the worker opened. New messages are refused; messages already queued are still archived from the open file, and when the worker stops, what the queue still holds is copied to ${this.file}.rescued-<time> beside it (the other file is left alone): salvage that copy with \`sentcopy queue salvage\` into a new folder.`;
       case 'disk_full':
         return `The file system of the queue (${this.folder}) is full${code} or has less than ${Math.round(this.reserveBytes / 1024 / 1024)} MiB free. New messages are refused until space is freed; the worker then resumes by itself.`;
       case 'io_error':
