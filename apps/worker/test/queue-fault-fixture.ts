@@ -27,7 +27,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // The notifier keeps its connection alive; close would otherwise wait for it to idle out.
+        server.closeAllConnections();
+      }),
   };
 }
 

@@ -294,12 +294,12 @@ function degradedQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQu
         const finish = () => {
           clearTimeout(timer);
           opened.delete(finish);
-          claimOptions.signal?.removeEventListener('abort', finish);
+          claimOptions?.signal?.removeEventListener('abort', finish);
           done();
         };
         const timer = setTimeout(finish, waitMs);
         opened.add(finish);
-        claimOptions.signal?.addEventListener('abort', finish, { once: true });
+        claimOptions?.signal?.addEventListener('abort', finish, { once: true });
       });
       return inner === undefined || closed ? [] : (inner as EmbeddedQueue).claim({ ...claimOptions, waitMs: 0 });
     },
