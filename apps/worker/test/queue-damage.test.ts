@@ -5,8 +5,7 @@ import { createFsDestination } from '@sentcopy/destination-fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedQueue, runWorker, salvageEmbeddedQueue, type LogEntry } from '../src/index.js';
 import { expectFolderHoldsExactly, queued, storedKeys, waitFor } from './helpers.js';
-import { damagePage, leafPages, postBatch, readyz, startWebhookReceiver, writeConfig, type WebhookReceiver } from './queue-fault-fixture.js';
-import { tempFolders } from './temp-folders.js';
+import { damagePage, leafPages, postBatch, readyz, startWebhookReceiver, tempFolders, writeConfig, type WebhookReceiver } from './queue-fault-fixture.js';
 
 // `pnpm --filter @sentcopy/worker soak` runs more messages and damages several pages (SENTCOPY_SOAK=1).
 const soak = process.env.SENTCOPY_SOAK === '1';

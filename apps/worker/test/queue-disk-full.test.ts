@@ -6,8 +6,7 @@ import { createFsDestination } from '@sentcopy/destination-fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedQueue, runWorker, type LogEntry } from '../src/index.js';
 import { expectFolderHoldsExactly, queued, storedKeys, waitFor } from './helpers.js';
-import { postBatch, readyz, startWebhookReceiver, writeConfig, type WebhookReceiver } from './queue-fault-fixture.js';
-import { tempFolders } from './temp-folders.js';
+import { postBatch, readyz, startWebhookReceiver, tempFolders, writeConfig, type WebhookReceiver } from './queue-fault-fixture.js';
 
 // `pnpm --filter @sentcopy/worker soak` queues more messages before the disk fills (SENTCOPY_SOAK=1).
 const soak = process.env.SENTCOPY_SOAK === '1';

@@ -1,8 +1,10 @@
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { afterAll } from 'vitest';
 import type { Message } from '@sentcopy/core';
 import { hashApiKey, type WorkerConfig } from '../src/index.js';
 
@@ -83,4 +85,20 @@ export function damagePage(file: string, page: number, offset = 0, length = 4096
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Fresh temp folders, removed after the test file. Like `tempFolders` of temp-folders.ts, with time
+ * to remove the thousands of archived objects of a soak run on a busy machine.
+ */
+export function tempFolders(prefix: string): () => string {
+  const folders: string[] = [];
+  afterAll(() => {
+    for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+  }, 120_000);
+  return () => {
+    const folder = mkdtempSync(path.join(tmpdir(), `sentcopy-worker-${prefix}-`));
+    folders.push(folder);
+    return folder;
+  };
 }
