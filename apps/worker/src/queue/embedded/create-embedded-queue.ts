@@ -49,6 +49,8 @@ const vacuumThresholdPages = 2_560;
 const vacuumPagesPerRound = 25_600;
 /** Time between a drain and the checkpoint that truncates the write-ahead log, in milliseconds. */
 const drainCheckpointDelayMs = 1_000;
+/** Log pages between automatic checkpoints while the disk is short of space (SQLite's default is 1000). */
+const tightCheckpointPages = 16;
 
 interface QueueRow {
   id: number;
@@ -449,6 +451,20 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
       health.note(error);
     }
   };
+  // Short of space, the log is checkpointed every few pages instead of every ~4 MiB, so the claims and
+  // acks that archive what is queued fit in what is left.
+  let tight = false;
+  const fitLogToSpace = () => {
+    const short = health.problem === 'disk_full';
+    if (short === tight || closed) return;
+    try {
+      db.pragma(`wal_autocheckpoint = ${short ? tightCheckpointPages : 1000}`);
+      tight = short;
+      if (short) checkpoint();
+    } catch (error) {
+      health.note(error);
+    }
+  };
   let drainCheckpoint: NodeJS.Timeout | undefined;
   const drained = () => {
     if (depth !== 0 || drainCheckpoint !== undefined || closed) return;
@@ -488,6 +504,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
     if (closed || probing) return;
     if (!health.checkFile()) return;
     if (health.problem === undefined && !health.hasRoomFor(0)) health.set('disk_full');
+    fitLogToSpace();
     const problem = health.problem;
     if (problem === undefined || !transientProblems.has(problem)) return;
     if (problem === 'disk_full' && !health.hasRoomFor(0)) return;
@@ -497,6 +514,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
       .then(() => {
         health.clear(problem);
         if (problem === 'disk_full') checkpoint();
+        fitLogToSpace();
       })
       .catch(() => undefined)
       .finally(() => (probing = false));
@@ -509,8 +527,10 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
     if (closed) return;
     health.checkFile();
     if (health.problem === undefined && !health.hasRoomFor(bytes)) health.set('disk_full');
+    fitLogToSpace();
     if (health.problem !== undefined) throw health.refusal();
   };
+  fitLogToSpace();
 
   const claimNow = (limit: number, leaseMs: number): ClaimedMessage[] => {
     const time = now();
