@@ -9,6 +9,7 @@ import { registerIngestCommand } from './commands/ingest.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerOpenCommand } from './commands/open.js';
+import { registerQueueCommand } from './commands/queue.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWorkerCommand } from './commands/worker.js';
@@ -42,6 +43,7 @@ Start here:
   registerInitCommand(program);
   registerLsCommand(program);
   registerOpenCommand(program);
+  registerQueueCommand(program);
   registerShowCommand(program);
   registerVerifyCommand(program);
   registerWorkerCommand(program);

@@ -2,7 +2,7 @@ export { createJsonLineLogger } from './logging/index.js';
 export type { LogEntry, LogLevel, WorkerLogger } from './logging/index.js';
 export { createProcessor } from './processor/index.js';
 export type { OutcomeMessage, ProcessOutcome, Processor, ProcessorOptions, StopOptions, StopReport } from './processor/index.js';
-export { createEmbeddedQueue, createJetStreamQueue, deadLetterKinds, QueueError, queueRetentionMs } from './queue/index.js';
+export { createEmbeddedQueue, createJetStreamQueue, deadLetterKinds, QueueError, queueProblems, queueRetentionMs, salvageEmbeddedQueue } from './queue/index.js';
 export type {
   AttemptRecord,
   ClaimedMessage,
@@ -25,10 +25,16 @@ export type {
   ListDiscardedOptions,
   MessageQueue,
   QueueErrorKind,
+  QueueHealth,
   QueueMessageInput,
+  QueueProblem,
   QueueStats,
   ReplayResult,
   RescheduleOptions,
+  SalvageDamagedRange,
+  SalvageEmbeddedQueueOptions,
+  SalvageLostMessage,
+  SalvageReport,
 } from './queue/index.js';
 export {
   buildDestination,
@@ -96,7 +102,7 @@ export { createWorkerMetrics, metricsRejectReasons, metricsRoutes } from './metr
 export type { MetricsIntakeEvent, MetricsRejectReason, MetricsRoute, OutcomeInfo, ReloadResult, WorkerMetrics, WorkerMetricsOptions } from './metrics/index.js';
 export { createDestinationHealth } from './destination-health/index.js';
 export type { DestinationHealth, DestinationHealthEvent, DestinationHealthOptions, DestinationHealthState, DestinationProblemKind, WriteReport } from './destination-health/index.js';
-export { createAlertNotifier } from './alerts/index.js';
-export type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierHealth, AlertNotifierOptions, DestinationAlertState } from './alerts/index.js';
+export { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
+export type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierHealth, AlertNotifierOptions, DestinationAlertState, QueueAlertNotification, QueueHealthWatch, WatchQueueHealthOptions } from './alerts/index.js';
 export { runWorker } from './run-worker.js';
 export type { RunningWorker, RunWorkerOptions } from './run-worker.js';

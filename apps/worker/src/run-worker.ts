@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createPreparePool } from '@sentcopy/core';
-import { createAlertNotifier } from './alerts/index.js';
+import { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createDestinationHealth, type DestinationHealthState } from './destination-health/index.js';
 import { ConfigError, createConfigRuntime, defaultConfig, openJetStreamConfigStore, type ConfigTextSource, type JetStreamConfigStore, type SecretReference } from './config/index.js';
@@ -175,6 +175,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     const metricsToken = secret(runtime.config().http?.metrics?.token, 'http.metrics.token');
     const alerts = webhookUrl === undefined ? undefined : createAlertNotifier({ url: webhookUrl, health, ...(webhookSecret === undefined ? {} : { secret: webhookSecret }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
     if (alerts !== undefined) stack.push(() => alerts.close());
+    const queueWatch = watchQueueHealth({
+      queue,
+      onChange(health, previous) {
+        if (!health.ok) options.logger?.({ level: 'error', event: 'queue.unhealthy', message: health.reason ?? 'The queue refuses new messages.', problem: health.problem });
+        else if (previous !== undefined) options.logger?.({ level: 'info', event: 'queue.recovered', message: 'The queue stores new messages again.', problem: previous.problem });
+        alerts?.onQueueHealth(health);
+      },
+    });
+    stack.push(async () => queueWatch.stop());
     // Labels and alerts name destinations as the configuration does; their ids can hold local paths.
     const destinationName = (id: string | undefined) => (id === undefined ? undefined : runtime.destinations().find((destination) => destination.id === id)?.name);
     const processor = createProcessor({
@@ -202,8 +211,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       onEvent: (event) => metrics.observeIntake(event),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       async readiness() {
-        await queue.stats();
-        const checks: Record<string, string> = { queue: 'ok' };
+        // A store that is damaged, gone or full refuses new messages: the worker is not ready, and says why.
+        const queueHealth = queue.health?.() ?? { ok: true };
+        if (queueHealth.ok) await queue.stats();
+        const checks: Record<string, string> = { queue: queueHealth.ok ? 'ok' : `${queueHealth.problem}: ${queueHealth.reason}` };
         for (const destination of runtime.destinations()) checks[`destination ${destination.name}`] = destinationCheck(destination.ready, destination.problem, health.state(destination.name));
         // In a cluster, a worker that refused the shared configuration cannot serve what it adds (new
         // projects, keys): it leaves the traffic to the workers that applied it. Alone, it keeps serving the old one.
@@ -211,7 +222,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
         if (refused !== undefined) checks['config'] = `refused the current configuration since ${new Date(refused.since).toISOString()}: ${refused.problem}`;
         // Messages for a destination that is down wait in the queue (every worker shares the destination,
         // so taking this one out of rotation would not help): the destination checks say what is wrong.
-        return { ready: refused === undefined || source === undefined, checks };
+        return { ready: queueHealth.ok && (refused === undefined || source === undefined), checks };
       },
     });
     const url = await intake.listen(options.port ?? settings.port ?? 8787, options.host ?? settings.host ?? '127.0.0.1');

@@ -2,6 +2,7 @@ import type { DestinationHealth, DestinationProblemKind } from '../destination-h
 import type { WorkerLogger } from '../logging/index.js';
 import type { OutcomeInfo } from '../metrics/index.js';
 import type { ProcessOutcome } from '../processor/index.js';
+import type { QueueHealth, QueueProblem } from '../queue/index.js';
 
 /** Options for {@link createAlertNotifier}. */
 export interface AlertNotifierOptions {
@@ -77,6 +78,24 @@ export interface AlertNotification {
   readonly at: string;
 }
 
+/**
+ * The JSON body POSTed when the queue's store turns unhealthy (damaged, deleted or replaced file,
+ * full disk, I/O errors: new messages are refused) or works again. Holds no message content,
+ * recipient or secret.
+ */
+export interface QueueAlertNotification {
+  /** What happened. */
+  readonly event: 'queue.unhealthy' | 'queue.recovered';
+  /** What is (for `queue.recovered`: was) wrong. */
+  readonly problem: QueueProblem;
+  /** What is wrong and how to recover, in a sentence written by the worker (names the queue's file or folder). */
+  readonly reason: string;
+  /** ISO 8601 time the problem was first seen. */
+  readonly since: string;
+  /** ISO 8601 time of this transition. */
+  readonly at: string;
+}
+
 /** A destination's state as the notifier sees it. */
 export interface DestinationAlertState {
   /** `false` from the transition to unhealthy until a write started after it is stored. */
@@ -114,6 +133,11 @@ export interface AlertNotifier {
    * `health`; ignored otherwise. Returns at once: delivery happens in the background. Never throws.
    */
   onOutcome(outcome: ProcessOutcome, info?: OutcomeInfo): void;
+  /**
+   * Feeds the queue's current health (poll `MessageQueue.health()`): a change to unhealthy, or to
+   * another problem, sends `queue.unhealthy`; the return to healthy sends `queue.recovered`. Never throws.
+   */
+  onQueueHealth(health: QueueHealth): void;
   /** Current destination states and delivery counts. */
   health(): AlertNotifierHealth;
   /**

@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
 import type { LogLevel } from '../logging/index.js';
 import { createDestinationHealth, type DestinationHealth, type DestinationHealthEvent } from '../destination-health/index.js';
-import type { AlertNotification, AlertNotifier, AlertNotifierOptions, DestinationAlertState } from './alert-notifier-options.js';
+import type { QueueHealth } from '../queue/index.js';
+import type { AlertNotification, AlertNotifier, AlertNotifierOptions, DestinationAlertState, QueueAlertNotification } from './alert-notifier-options.js';
 import { redactReason } from './redact-reason.js';
 
 interface PendingNotification {
-  readonly notification: AlertNotification;
+  readonly notification: AlertNotification | QueueAlertNotification;
   readonly body: string;
 }
 
@@ -91,6 +92,7 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
     }
   };
 
+  let queueState: QueueHealth = { ok: true };
   const waiting: PendingNotification[] = [];
   let sending = false;
   let drained: Promise<void> | undefined;
@@ -100,11 +102,13 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
   let failed = 0;
   let dropped = 0;
 
-  function notify(notification: AlertNotification): void {
+  const about = (notification: AlertNotification | QueueAlertNotification) => ('destination' in notification ? { destination: notification.destination } : { problem: notification.problem });
+
+  function notify(notification: AlertNotification | QueueAlertNotification): void {
     if (waiting.length >= maxPending) {
       const oldest = waiting.shift() as PendingNotification;
       dropped++;
-      log('warn', 'alert.dropped', 'An alert notification was dropped: too many are waiting for the webhook.', { event_type: oldest.notification.event, destination: oldest.notification.destination });
+      log('warn', 'alert.dropped', 'An alert notification was dropped: too many are waiting for the webhook.', { event_type: oldest.notification.event, ...about(oldest.notification) });
     }
     waiting.push({ notification, body: JSON.stringify(notification) });
     drained ??= drain();
@@ -153,11 +157,11 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
     }
     if (abort.signal.aborted) {
       dropped++;
-      log('warn', 'alert.dropped', 'An alert notification was not delivered before shutdown.', { event_type: pending.notification.event, destination: pending.notification.destination, attempts });
+      log('warn', 'alert.dropped', 'An alert notification was not delivered before shutdown.', { event_type: pending.notification.event, ...about(pending.notification), attempts });
       return;
     }
     failed++;
-    log('error', 'alert.delivery_failed', `An alert notification could not be delivered to the webhook (${problem}).`, { event_type: pending.notification.event, destination: pending.notification.destination, attempts, problem });
+    log('error', 'alert.delivery_failed', `An alert notification could not be delivered to the webhook (${problem}).`, { event_type: pending.notification.event, ...about(pending.notification), attempts, problem });
   }
 
   // The notifier's own health (without a shared one) counts failures by the notifier's clock and options.
@@ -188,6 +192,22 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
         health.observeOutcome(outcome, info);
       } catch (error) {
         log('error', 'alert.unexpected', 'The alert notifier failed to take an outcome.', { error: error instanceof Error ? error.name : typeof error });
+      }
+    },
+    onQueueHealth(health) {
+      if (closing !== undefined) return;
+      try {
+        const previous = queueState;
+        if (health.ok === previous.ok && health.problem === previous.problem) return;
+        queueState = health;
+        const at = new Date(now()).toISOString();
+        if (!health.ok && health.problem !== undefined) {
+          notify({ event: 'queue.unhealthy', problem: health.problem, reason: health.reason ?? '', since: new Date(health.since ?? now()).toISOString(), at });
+        } else if (health.ok && previous.problem !== undefined) {
+          notify({ event: 'queue.recovered', problem: previous.problem, reason: previous.reason ?? '', since: new Date(previous.since ?? now()).toISOString(), at });
+        }
+      } catch (error) {
+        log('error', 'alert.unexpected', 'The alert notifier failed to take a queue health change.', { error: error instanceof Error ? error.name : typeof error });
       }
     },
     health() {

@@ -289,7 +289,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       } catch (error) {
         for (const entry of toQueue) emit({ type: 'rejected', project: route.id, channel: entry.channel, reason: 'queue_unavailable' });
         log('error', 'intake.enqueue_failed', 'The queue could not store a batch; nothing of it was accepted.', { project: route.id, messages: toQueue.length, reason: QueueError.isInstance(error) ? error.message : 'unexpected error' });
-        throw new HttpProblem(503, 'queue_unavailable', 'The queue could not store the batch. Send it again later: messages already stored are then answered duplicate, never stored twice.', {}, { 'retry-after': '5' });
+        throw new HttpProblem(503, 'queue_unavailable', 'The queue could not store the batch. Send it again later: messages already stored are then answered duplicate, never stored twice.', QueueError.isInstance(error) && error.problem !== undefined ? { problem: error.problem } : {}, { 'retry-after': '5' });
       }
       toQueue.forEach((entry, position) => {
         const status = stored[position]?.status ?? 'accepted';

@@ -1,6 +1,6 @@
 import { channels } from '@sentcopy/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { deadLetterKinds, type QueueStats } from '../queue/index.js';
+import { deadLetterKinds, queueProblems, type QueueHealth, type QueueStats } from '../queue/index.js';
 import { metricsRejectReasons, metricsRoutes, type WorkerMetrics, type WorkerMetricsOptions } from './worker-metrics-options.js';
 
 const knownChannels = new Set<string>(channels);
@@ -151,6 +151,32 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
       },
     });
   }
+  // Read at scrape time from the queue itself, so a damaged, vanished or full store shows even when no stats can be read.
+  const queueHealth = (): QueueHealth => {
+    try {
+      return options.queue.health?.() ?? { ok: true };
+    } catch {
+      return { ok: true };
+    }
+  };
+  new Gauge({
+    name: 'sentcopy_queue_healthy',
+    help: '1 while the queue stores new messages; 0 while it refuses them because its store is damaged, deleted, replaced, full or failing (see sentcopy_queue_problem).',
+    registers: [registry],
+    collect() {
+      this.set(queueHealth().ok ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'sentcopy_queue_problem',
+    help: "1 for what is wrong with the queue's store (damaged, file_missing, file_replaced, disk_full, io_error), 0 for the others.",
+    labelNames: ['problem'],
+    registers: [registry],
+    collect() {
+      const current = queueHealth();
+      for (const problem of queueProblems) this.set({ problem }, !current.ok && current.problem === problem ? 1 : 0);
+    },
+  });
   for (const result of ['applied', 'refused']) reloads.inc({ result }, 0);
 
   return {

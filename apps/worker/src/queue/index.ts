@@ -1,4 +1,4 @@
-export { deadLetterKinds } from './message-queue.js';
+export { deadLetterKinds, queueProblems } from './message-queue.js';
 export type {
   AttemptRecord,
   ClaimedMessage,
@@ -16,14 +16,16 @@ export type {
   ListDeadLettersOptions,
   ListDiscardedOptions,
   MessageQueue,
+  QueueHealth,
   QueueMessageInput,
+  QueueProblem,
   QueueStats,
   ReplayResult,
   RescheduleOptions,
 } from './message-queue.js';
 export { QueueError } from './queue-error.js';
 export type { QueueErrorKind } from './queue-error.js';
-export { createEmbeddedQueue } from './embedded/index.js';
-export type { EmbeddedQueue, EmbeddedQueueOptions } from './embedded/index.js';
+export { createEmbeddedQueue, salvageEmbeddedQueue } from './embedded/index.js';
+export type { EmbeddedQueue, EmbeddedQueueOptions, SalvageDamagedRange, SalvageEmbeddedQueueOptions, SalvageLostMessage, SalvageReport } from './embedded/index.js';
 export { createJetStreamQueue, queueRetentionMs } from './jetstream/index.js';
 export type { JetStreamQueue, JetStreamQueueOptions } from './jetstream/index.js';

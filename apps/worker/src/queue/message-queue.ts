@@ -275,6 +275,36 @@ export interface QueueStats {
 }
 
 /**
+ * What is wrong with a queue's store, as {@link MessageQueue.health} reports it.
+ * - `damaged`: the store file is corrupt (SQLite `SQLITE_CORRUPT`/`SQLITE_NOTADB`); recover the
+ *   readable messages with `sentcopy queue salvage`.
+ * - `file_missing`: the store file was deleted while the queue had it open; what it held is only
+ *   in the open file until the process exits.
+ * - `file_replaced`: another file now sits at the store's path.
+ * - `disk_full`: the store's file system has no room (or less than the reserve) for new messages.
+ * - `io_error`: the file system answers reads or writes with I/O errors.
+ */
+export type QueueProblem = 'damaged' | 'file_missing' | 'file_replaced' | 'disk_full' | 'io_error';
+
+/** Every {@link QueueProblem}, in a stable order (for metrics). */
+export const queueProblems: readonly QueueProblem[] = ['damaged', 'file_missing', 'file_replaced', 'disk_full', 'io_error'];
+
+/** Whether a queue's store works, for readiness, metrics and alerts. */
+export interface QueueHealth {
+  /** `true` while the queue stores new messages and hands them out normally. */
+  readonly ok: boolean;
+  /** What is wrong, while not ok. */
+  readonly problem?: QueueProblem;
+  /**
+   * A sentence for operators saying what is wrong and how to recover, while not ok. Holds no
+   * message content, recipient or secret.
+   */
+  readonly reason?: string;
+  /** When the problem was first seen, in epoch milliseconds, while not ok. */
+  readonly since?: number;
+}
+
+/**
  * A durable queue of messages waiting to be archived. The worker's intake puts messages in; the
  * processor claims them, archives them, and settles each claim exactly one way: `ack` (stored),
  * `release` (not attempted), `reschedule` (failed, try again later) or `deadLetter` (give up).
@@ -357,6 +387,13 @@ export interface MessageQueue {
   hurry(projects: readonly string[]): Promise<number>;
   /** Depth, claimed count, dead letters and the oldest message's age, for metrics. Cheap to call often. */
   stats(): Promise<QueueStats>;
+  /**
+   * Optional: whether the store works. An implementation that can tell reports a damaged, missing,
+   * replaced or full store here, and refuses `enqueue()` with a `QueueError` of kind `storage` (whose
+   * `problem` names it) for as long as it lasts, so nothing is acknowledged that it may not keep.
+   * Synchronous and cheap: readiness, metrics and alerts call it often. @default not reported
+   */
+  health?(): QueueHealth;
   /**
    * Finishes pending writes and releases the store. Claims still held are not settled: they come
    * back when their lease runs out (the embedded queue hands them out again as soon as it is

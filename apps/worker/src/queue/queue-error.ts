@@ -1,3 +1,5 @@
+import type { QueueProblem } from './message-queue.js';
+
 const marker = Symbol.for('sentcopy.queue-error');
 
 /**
@@ -15,11 +17,14 @@ export class QueueError extends Error {
   private readonly [marker] = true;
   /** What went wrong. */
   readonly kind: QueueErrorKind;
+  /** For a `storage` error: what is wrong with the store, when the queue could tell. */
+  readonly problem?: QueueProblem;
 
-  constructor(kind: QueueErrorKind, message: string, options?: { cause?: unknown }) {
+  constructor(kind: QueueErrorKind, message: string, options?: { cause?: unknown; problem?: QueueProblem }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'QueueError';
     this.kind = kind;
+    if (options?.problem !== undefined) this.problem = options.problem;
   }
 
   /** True for a `QueueError` from any copy of this package. */

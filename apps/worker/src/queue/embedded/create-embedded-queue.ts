@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -22,6 +23,7 @@ import {
   type ListDeadLettersOptions,
   type ListDiscardedOptions,
   type MessageQueue,
+  type QueueHealth,
   type QueueMessageInput,
   type QueueStats,
   type RescheduleOptions,
@@ -32,6 +34,7 @@ import { QueueError } from '../queue-error.js';
 import type { EmbeddedQueueOptions } from './embedded-queue-options.js';
 import { prepareStore } from './embedded-schema.js';
 import { GroupCommit } from './group-commit.js';
+import { problemOf, StoreHealth, transientProblems } from './store-health.js';
 
 /** The embedded queue: a {@link MessageQueue} kept in a local file store. */
 export interface EmbeddedQueue extends MessageQueue {
@@ -42,6 +45,8 @@ export interface EmbeddedQueue extends MessageQueue {
   discardDeadLetters(filter: DeadLetterFilter, reason: string): Promise<DiscardResult>;
   /** The records of discarded dead letters, oldest discarded first. */
   listDiscardedDeadLetters(options?: ListDiscardedOptions): Promise<DiscardedPage>;
+  /** Whether the store works: damaged, deleted or replaced file, full disk, I/O errors. */
+  health(): QueueHealth;
 }
 
 const maxClaimLimit = 10_000;
@@ -50,6 +55,10 @@ const pruneChunk = 5_000;
 const pruneChunksPerRound = 10;
 const vacuumThresholdPages = 2_560;
 const vacuumPagesPerRound = 25_600;
+/** Time between a drain and the checkpoint that truncates the write-ahead log, in milliseconds. */
+const drainCheckpointDelayMs = 1_000;
+/** Log pages between automatic checkpoints while the disk is short of space (SQLite's default is 1000). */
+const tightCheckpointPages = 16;
 
 interface QueueRow {
   id: number;
@@ -123,7 +132,8 @@ function mapStoreError(error: unknown): unknown {
   if (QueueError.isInstance(error) || !(error instanceof Error)) return error;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('SQLITE_')) {
-    return new QueueError('storage', `The queue store failed (${code}): ${error.message}`, { cause: error });
+    const problem = problemOf(error);
+    return new QueueError('storage', `The queue store failed (${code}): ${error.message}`, { cause: error, ...(problem === undefined ? {} : { problem }) });
   }
   return error;
 }
@@ -219,16 +229,41 @@ function toDeadLetter(row: DeadRow): DeadLetter {
   };
 }
 
-function openDatabase(path: string, folder: string, cacheSizeMiB: number): SqliteDatabase {
+function openDatabase(path: string, folder: string, cacheSizeMiB: number, health: StoreHealth, checkOnOpen: boolean): SqliteDatabase {
   let db: SqliteDatabase | undefined;
   try {
     db = new Database(path, { timeout: 0 });
     prepareStore(db, { cacheSizeMiB, folder });
+    health.rememberFile();
+    if (!health.hasRoomFor(0)) health.set('disk_full');
+    if (checkOnOpen) {
+      // A damaged page may sit under messages that are claimed only much later: look before taking new ones.
+      const result = db.pragma('quick_check(1)', { simple: true });
+      if (result !== 'ok') health.set('damaged', 'quick_check');
+    }
     return db;
   } catch (error) {
     db?.close();
+    health.note(error);
     throw mapStoreError(error);
   }
+}
+
+interface QueueSettings {
+  readonly folder: string;
+  readonly path: string;
+  readonly defaultLeaseMs: number;
+  readonly dedupeWindowMs: number;
+  readonly maxPayloadBytes: number;
+  readonly maintenanceIntervalMs: number;
+  readonly healthCheckIntervalMs: number;
+  readonly cacheSizeMiB: number;
+  readonly checkOnOpen: boolean;
+  readonly now: () => number;
+}
+
+function unavailable(health: StoreHealth): QueueError {
+  return health.problem === undefined ? new QueueError('storage', 'The queue store is not open.') : health.refusal();
 }
 
 /**
@@ -238,6 +273,9 @@ function openDatabase(path: string, folder: string, cacheSizeMiB: number): Sqlit
  */
 export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promise<EmbeddedQueue> {
   if (typeof options?.directory !== 'string' || options.directory === '') throw invalidInput('The embedded queue needs a directory.');
+  const healthCheckIntervalMs = checkDuration('healthCheckIntervalMs', options.healthCheckIntervalMs ?? 1_000, false);
+  const reserveBytes = options.reserveBytes ?? 16 * 1024 * 1024;
+  if (!Number.isSafeInteger(reserveBytes) || reserveBytes < 0) throw invalidInput('reserveBytes must be an integer, 0 or more.');
   const defaultLeaseMs = checkDuration('defaultLeaseMs', options.defaultLeaseMs ?? 60_000, false);
   const dedupeWindowMs = checkDuration('dedupeWindowMs', options.dedupeWindowMs ?? 3_600_000, true);
   const maxPayloadBytes = options.maxPayloadBytes ?? 64 * 1024 * 1024;
@@ -250,9 +288,109 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
   const folder = resolve(options.directory);
   await mkdir(folder, { recursive: true });
   const path = join(folder, 'queue.db');
-  const db = openDatabase(path, folder, cacheSizeMiB);
+  const health = new StoreHealth(path, folder, reserveBytes, now);
+  const settings: QueueSettings = { folder, path, defaultLeaseMs, dedupeWindowMs, maxPayloadBytes, maintenanceIntervalMs, healthCheckIntervalMs, cacheSizeMiB, checkOnOpen: options.checkOnOpen ?? true, now };
+  let inner: EmbeddedQueue | undefined;
+  try {
+    inner = openQueue(settings, health);
+  } catch (error) {
+    // A full disk, an I/O error or a damaged file must not crash-loop the worker under a supervisor:
+    // it runs, says what is wrong (health, readiness, alerts), and opens the store once it can.
+    if (!QueueError.isInstance(error) || error.kind !== 'storage' || health.problem === undefined) throw error;
+  }
+  if (inner !== undefined) return inner;
+  return degradedQueue(settings, health);
+}
 
-  const statement = <Row = unknown>(sql: string): Statement<unknown[], Row> => db.prepare<unknown[], Row>(sql);
+/**
+ * A queue whose store could not be opened (full disk, I/O errors, damaged file): it refuses new
+ * messages, hands out none, and tries to open the store again while the problem may clear by itself.
+ */
+function degradedQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue {
+  let inner: EmbeddedQueue | undefined;
+  let closed = false;
+  const opened = new Set<() => void>();
+  const retry = setInterval(() => {
+    if (closed || inner !== undefined || !transientProblems.has(health.problem!)) return;
+    try {
+      const problem = health.problem!;
+      inner = openQueue(settings, health);
+      if (problem !== 'disk_full' || health.hasRoomFor(0)) health.clear(problem);
+      clearInterval(retry);
+      for (const wake of [...opened]) wake();
+    } catch {
+      // health records why; the next round tries again.
+    }
+  }, settings.healthCheckIntervalMs);
+  retry.unref();
+  const use = (): EmbeddedQueue => {
+    if (closed) throw new QueueError('closed', 'The queue is closed.');
+    if (inner === undefined) throw unavailable(health);
+    return inner;
+  };
+  return {
+    implementation: 'embedded',
+    path: settings.path,
+    enqueue: async (messages) => use().enqueue(messages),
+    async claim(claimOptions) {
+      if (closed) throw new QueueError('closed', 'The queue is closed.');
+      if (inner !== undefined) return inner.claim(claimOptions);
+      // Nothing can be handed out before the store opens: wait as a claim on an empty queue would.
+      const waitMs = checkDuration('waitMs', claimOptions?.waitMs ?? 0, true);
+      await new Promise<void>((done) => {
+        const finish = () => {
+          clearTimeout(timer);
+          opened.delete(finish);
+          claimOptions?.signal?.removeEventListener('abort', finish);
+          done();
+        };
+        const timer = setTimeout(finish, waitMs);
+        opened.add(finish);
+        claimOptions?.signal?.addEventListener('abort', finish, { once: true });
+      });
+      return inner === undefined || closed ? [] : (inner as EmbeddedQueue).claim({ ...claimOptions, waitMs: 0 });
+    },
+    ack: async (lease) => use().ack(lease),
+    release: async (lease, releaseOptions) => use().release(lease, releaseOptions),
+    extendLease: async (lease, leaseMs) => use().extendLease(lease, leaseMs),
+    reschedule: async (lease, rescheduleOptions) => use().reschedule(lease, rescheduleOptions),
+    deadLetter: async (lease, deadOptions) => use().deadLetter(lease, deadOptions),
+    listDeadLetters: async (listOptions) => use().listDeadLetters(listOptions),
+    countDeadLetters: async (filter) => use().countDeadLetters(filter),
+    replayDeadLetters: async (filter) => use().replayDeadLetters(filter),
+    discardDeadLetters: async (filter, reason) => use().discardDeadLetters(filter, reason),
+    listDiscardedDeadLetters: async (listOptions) => use().listDiscardedDeadLetters(listOptions),
+    hurry: async (projects) => use().hurry(projects),
+    stats: async () => use().stats(),
+    health: () => (inner === undefined ? health.snapshot() : inner.health()),
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(retry);
+      for (const wake of [...opened]) wake();
+      await inner?.close();
+    },
+  };
+}
+
+/** Opens the store and builds the queue on it; throws (a `QueueError`) when the store cannot be opened. */
+function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue {
+  const { folder, path, defaultLeaseMs, dedupeWindowMs, maxPayloadBytes, maintenanceIntervalMs, healthCheckIntervalMs, cacheSizeMiB, now } = settings;
+  const db = openDatabase(path, folder, cacheSizeMiB, health, settings.checkOnOpen);
+  const mapError = (error: unknown): unknown => {
+    health.note(error);
+    return mapStoreError(error);
+  };
+
+  const statement = <Row = unknown>(text: string): Statement<unknown[], Row> => {
+    try {
+      return db.prepare<unknown[], Row>(text);
+    } catch (error) {
+      // A damaged schema page fails here, before any message is read.
+      if (db.open) db.close();
+      throw mapError(error);
+    }
+  };
   const sql = {
     findQueued: statement<{ id: number; payload_sha256: string | null }>('SELECT id, payload_sha256 FROM queue WHERE project = ? AND message_id = ?'),
     findRecent: statement<{ payload_sha256: string; acked_at: number }>('SELECT payload_sha256, acked_at FROM recent_acks WHERE project = ? AND message_id = ? AND acked_at >= ?'),
@@ -321,10 +459,27 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
     deadLetters = sql.countDead.get()!.count;
   } catch (error) {
     db.close();
-    throw mapStoreError(error);
+    throw mapError(error);
   }
 
-  const commit = new GroupCommit(db, mapStoreError);
+  const commit = new GroupCommit(db, mapError);
+
+  // SQLite keeps using an open file that was deleted or replaced: what it holds survives only as
+  // long as this process, unless it is copied out.
+  const copyOut = (target: string): boolean => {
+    try {
+      mkdirSync(folder, { recursive: true });
+      db.exec(`VACUUM INTO '${target.replaceAll("'", "''")}'`);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const asideName = () => `${path}.rescued-${new Date(now()).toISOString().replace(/[:.]/g, '-')}`;
+  health.onFileLost = () => {
+    const target = asideName();
+    return copyOut(target) ? `A copy as of ${new Date(now()).toISOString()} is in ${target}, in case the worker dies before it stops (salvage it with \`sentcopy queue salvage --from ${target} --into <new folder>\`).` : undefined;
+  };
   let closed = false;
   const waiters = new Set<() => void>();
   const wake = () => {
@@ -347,6 +502,39 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       signal?.addEventListener('abort', finish, { once: true });
     });
 
+  // Truncates the write-ahead log: without it the log keeps the size of its largest burst, and on a
+  // full disk that is space a drained queue never gives back.
+  const checkpoint = () => {
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (error) {
+      health.note(error);
+    }
+  };
+  // Short of space, the log is checkpointed every few pages instead of every ~4 MiB, so the claims and
+  // acks that archive what is queued fit in what is left.
+  let tight = false;
+  const fitLogToSpace = () => {
+    const short = health.problem === 'disk_full';
+    if (short === tight || closed) return;
+    try {
+      db.pragma(`wal_autocheckpoint = ${short ? tightCheckpointPages : 1000}`);
+      tight = short;
+      if (short) checkpoint();
+    } catch (error) {
+      health.note(error);
+    }
+  };
+  let drainCheckpoint: NodeJS.Timeout | undefined;
+  const drained = () => {
+    if (depth !== 0 || drainCheckpoint !== undefined || closed) return;
+    drainCheckpoint = setTimeout(() => {
+      drainCheckpoint = undefined;
+      if (!closed && depth === 0) checkpoint();
+    }, drainCheckpointDelayMs);
+    drainCheckpoint.unref();
+  };
+
   // Runs on the event loop like every store call, so each round does a bounded amount of work.
   const maintain = () => {
     if (closed) return;
@@ -359,12 +547,50 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       }
       const free = db.pragma('freelist_count', { simple: true }) as number;
       if (free > vacuumThresholdPages) db.exec(`PRAGMA incremental_vacuum(${Math.min(free, vacuumPagesPerRound)})`);
-    } catch {
+    } catch (error) {
       // Maintenance only reclaims space; the next round tries again.
+      health.note(error);
     }
+    checkpoint();
   };
   const maintenance = setInterval(maintain, maintenanceIntervalMs);
   maintenance.unref();
+
+  // Notices a deleted or replaced file while nothing is written, and whether a transient problem
+  // (full disk, I/O errors) has cleared: a small fsynced write must succeed before new messages are
+  // taken again. Claims and acks go on meanwhile, so what is queued keeps being archived.
+  let probing = false;
+  const checkHealth = () => {
+    if (closed || probing) return;
+    if (!health.checkFile()) return;
+    if (health.problem === undefined && !health.hasRoomFor(0)) health.set('disk_full');
+    fitLogToSpace();
+    const problem = health.problem;
+    if (problem === undefined || !transientProblems.has(problem)) return;
+    if (problem === 'disk_full' && !health.hasRoomFor(0)) return;
+    probing = true;
+    commit
+      .submit(() => db.pragma(`user_version = ${db.pragma('user_version', { simple: true }) as number}`))
+      .then(() => {
+        health.clear(problem);
+        if (problem === 'disk_full') checkpoint();
+        fitLogToSpace();
+      })
+      .catch(() => undefined)
+      .finally(() => (probing = false));
+  };
+  const healthCheck = setInterval(checkHealth, healthCheckIntervalMs);
+  healthCheck.unref();
+
+  /** Refuses new messages while the store has a problem or the disk lacks room for them. */
+  const admit = (bytes: number) => {
+    if (closed) return;
+    health.checkFile();
+    if (health.problem === undefined && !health.hasRoomFor(bytes)) health.set('disk_full');
+    fitLogToSpace();
+    if (health.problem !== undefined) throw health.refusal();
+  };
+  fitLogToSpace();
 
   const claimNow = (limit: number, leaseMs: number): ClaimedMessage[] => {
     const time = now();
@@ -399,6 +625,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       if (!Array.isArray(messages)) throw invalidInput('enqueue() takes an array of messages.');
       const inputs = messages.map((message, index) => prepareInput(message, index, maxPayloadBytes));
       if (inputs.length === 0) return [];
+      admit(inputs.reduce((total, input) => total + input.body.byteLength, 0));
       const results = await commit.submit(() => {
         const time = now();
         return inputs.map((input): EnqueueResult => {
@@ -416,6 +643,9 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       });
       depth += results.filter((result) => result.status === 'accepted').length;
       wake();
+      // Committed, but to a file that is no longer at the store's path: it would not survive a restart,
+      // so it is not acknowledged (a resend is stored once the queue is healthy again).
+      if (!health.checkFile()) throw health.refusal();
       return results;
     },
 
@@ -432,7 +662,12 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
         const claimed = await commit.submit(() => claimNow(limit, leaseMs), 'lazy');
         const remaining = deadline - performance.now();
         if (claimed.length > 0 || remaining <= 0 || closed || signal?.aborted) return claimed;
-        const next = sql.nextAvailable.get()?.at ?? null;
+        let next: number | null;
+        try {
+          next = sql.nextAvailable.get()?.at ?? null;
+        } catch (error) {
+          throw mapError(error);
+        }
         const untilReady = next === null ? remaining : Math.max(1, next - now());
         await waitForChange(Math.min(remaining, untilReady), signal);
       }
@@ -449,7 +684,10 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
         if (hash !== undefined) sql.rememberAck.run(row.project, row.message_id, hash, now());
         return true;
       }, 'lazy');
-      if (acked) depth--;
+      if (acked) {
+        depth--;
+        drained();
+      }
       return acked;
     },
 
@@ -527,6 +765,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       if (moved) {
         depth--;
         deadLetters++;
+        drained();
       }
       return moved;
     },
@@ -551,7 +790,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
         const last = rows[limit - 1];
         return rows.length > limit && last ? { items, cursor: encodeCursor(last) } : { items };
       } catch (error) {
-        throw mapStoreError(error);
+        throw mapError(error);
       }
     },
 
@@ -562,7 +801,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       try {
         return dynamicStatement<{ count: number }>(`SELECT count(*) AS count FROM dead_letters d WHERE ${where.sql}`).get(...where.params)!.count;
       } catch (error) {
-        throw mapStoreError(error);
+        throw mapError(error);
       }
     },
 
@@ -659,17 +898,32 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
           ...(oldest === null ? {} : { oldestEnqueuedAt: oldest }),
         };
       } catch (error) {
-        throw mapStoreError(error);
+        throw mapError(error);
       }
+    },
+
+    health() {
+      if (!closed) health.checkFile();
+      return health.snapshot();
     },
 
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(maintenance);
+      clearInterval(healthCheck);
+      clearTimeout(drainCheckpoint);
       wake();
       commit.flush();
-      db.close();
+      const lost = health.problem;
+      if (lost === 'file_missing' && !existsSync(path)) copyOut(path);
+      else if (lost === 'file_replaced') copyOut(asideName());
+      try {
+        db.close();
+      } catch (error) {
+        // The log could not be checkpointed (full disk): it stays beside the file and is replayed on the next open.
+        health.note(error);
+      }
     },
   };
   return queue;

@@ -28,6 +28,22 @@ export interface EmbeddedQueueOptions {
    * milliseconds. @default 30000
    */
   readonly maintenanceIntervalMs?: number;
+  /**
+   * Free space kept on the queue's file system for claims, acks and checkpoints, in bytes: a batch
+   * that would leave less is refused (`QueueError` kind `storage`, problem `disk_full`), so the
+   * messages already queued can still be archived and the write-ahead log emptied. @default 16777216 (16 MiB)
+   */
+  readonly reserveBytes?: number;
+  /**
+   * How often the queue checks that its file is still the one it opened (not deleted or replaced)
+   * and whether a full disk or I/O errors have cleared, in milliseconds. @default 1000
+   */
+  readonly healthCheckIntervalMs?: number;
+  /**
+   * Run SQLite's `quick_check` on open, so a damaged file is reported before new messages are taken
+   * (reads the whole file: about a second per GB). @default true
+   */
+  readonly checkOnOpen?: boolean;
   /** The clock, in epoch milliseconds; tests inject a compressed one. @default Date.now */
   readonly now?: () => number;
 }

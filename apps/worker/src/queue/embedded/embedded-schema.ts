@@ -4,6 +4,9 @@ import { QueueError } from '../queue-error.js';
 /** Format version of the store, in `PRAGMA user_version`. 2: payload hashes (versions), discarded dead letters. */
 export const schemaVersion = 2;
 
+/** Size the write-ahead log is cut back to after a checkpoint, in bytes. */
+const journalSizeLimitBytes = 4 * 1024 * 1024;
+
 // Payloads live apart from the scheduling rows: SQLite rewrites a whole row on UPDATE, so a claim
 // or a reschedule then touches a few dozen bytes instead of the whole (possibly 40 KB) message.
 // `available_at` is both the not-before time and, while leased, the lease's end: one index finds
@@ -108,6 +111,8 @@ export function prepareStore(db: Database, options: { cacheSizeMiB: number; fold
   // FULL: a commit fsyncs the write-ahead log, so a resolved enqueue survives power loss too.
   // Group commits of claims and acks alone switch to NORMAL (see GroupCommit).
   db.pragma('synchronous = FULL');
+  // After a checkpoint the log is cut back to this size, so one large batch does not keep its space for good.
+  db.pragma(`journal_size_limit = ${journalSizeLimitBytes}`);
   db.pragma(`cache_size = -${Math.round(options.cacheSizeMiB * 1024)}`);
   db.pragma('temp_store = MEMORY');
   if (version < schemaVersion) {
