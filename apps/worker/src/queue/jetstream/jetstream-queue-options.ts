@@ -41,9 +41,16 @@ export interface JetStreamQueueOptions {
   readonly deadLetterRetentionMs?: number;
   /**
    * Most messages handed out and not yet settled across all workers at once (the consumer's
-   * `max_ack_pending`). @default 20000
+   * `max_ack_pending`). Messages waiting for a retry do not count: they wait in a stream of their
+   * own. @default 20000
    */
   readonly maxInFlight?: number;
+  /**
+   * How often a claiming queue looks for messages a crash of nats-server left in the streams after
+   * they were acknowledged (they would otherwise count in the depth forever), in milliseconds.
+   * @default 60000
+   */
+  readonly repairIntervalMs?: number;
   /**
    * Largest payload accepted, in bytes. Capped by the server's `max_payload` (1 MiB unless the
    * server is configured otherwise) less room for headers. @default 67108864 (64 MiB)
