@@ -22,25 +22,21 @@ export async function repairPhantoms(context: QueueContext, registry: QueuedRegi
     [names.queueStream, names.consumer, true],
     [names.heldStream, names.scheduler, false],
   ] as const) {
-    const [streamInfo, consumerInfo] = await Promise.all([manager.streams.info(stream), manager.consumers.info(stream, consumer)]);
-    const floor = consumerInfo.ack_floor.stream_seq;
-    let seq = streamInfo.state.first_seq;
-    if (streamInfo.state.messages === 0 || seq > floor) continue;
+    // The oldest message is the one a crash leaves behind; each removal moves the first sequence on,
+    // so this reads only phantoms. (Their subject index can be lost with them: they are read by
+    // sequence, not by subject.)
     for (;;) {
-      const stored = await manager.direct.getMessage(stream, { seq, next_by_subj: `${names.deployment}.${ready ? 'queue' : 'held'}.>` });
-      if (stored === null || stored.seq > floor) break;
-      seq = stored.seq + 1;
-      const copy = readCopy(stored.header);
-      if (ready && copy !== undefined && (await registry.isCurrent(copy.dedupeKey, copy.generation)) && !(await registry.wasArchived(copy.dedupeKey))) {
-        await publishAgain(context, copy, stored.data, stored.seq);
+      const [streamInfo, consumerInfo] = await Promise.all([manager.streams.info(stream), manager.consumers.info(stream, consumer)]);
+      const seq = streamInfo.state.first_seq;
+      if (streamInfo.state.messages === 0 || seq > consumerInfo.ack_floor.stream_seq) break;
+      const stored = await manager.streams.getMessage(stream, { seq }).catch(() => null);
+      const copy = stored === null ? undefined : readCopy(stored.header);
+      if (ready && stored !== null && copy !== undefined && (await registry.isCurrent(copy.dedupeKey, copy.generation)) && !(await registry.wasArchived(copy.dedupeKey))) {
+        await moveToQueue(context, copy, stored.data, -seq);
       }
-      if (await manager.streams.deleteMessage(stream, stored.seq, false).catch(() => false)) repaired++;
+      if (!(await manager.streams.deleteMessage(stream, seq, false).catch(() => false))) break;
+      repaired++;
     }
   }
   return repaired;
-}
-
-async function publishAgain(context: QueueContext, copy: NonNullable<ReturnType<typeof readCopy>>, payload: Uint8Array, seq: number): Promise<void> {
-  // Same shape as a held message made ready; the Nats-Msg-Id names the phantom.
-  await moveToQueue(context, copy, payload, -seq);
 }
