@@ -21,5 +21,5 @@ export { QueueError } from './queue-error.js';
 export type { QueueErrorKind } from './queue-error.js';
 export { createEmbeddedQueue } from './embedded/index.js';
 export type { EmbeddedQueue, EmbeddedQueueOptions } from './embedded/index.js';
-export { createJetStreamQueue, queueRetentionMs } from './jetstream/index.js';
-export type { JetStreamQueue, JetStreamQueueOptions } from './jetstream/index.js';
+export { assertJetStream, createJetStreamQueue, natsConnectOptions, queueRetentionMs, workerPermissions } from './jetstream/index.js';
+export type { JetStreamQueue, JetStreamQueueOptions, NatsPermissions } from './jetstream/index.js';

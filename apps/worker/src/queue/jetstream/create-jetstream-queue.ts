@@ -27,6 +27,7 @@ import { DeliveryBuffer } from './delivery-buffer.js';
 import { HeldScheduler } from './held-messages.js';
 import type { JetStreamQueueOptions } from './jetstream-queue-options.js';
 import { jetStreamNames } from './jetstream-names.js';
+import { natsConnectOptions } from './nats-connection.js';
 import { enqueuedAtOf, headerRoomBytes, type MessageCopy } from './message-copy.js';
 import { identify } from './message-identity.js';
 import { repairPhantoms } from './phantom-repair.js';
@@ -82,7 +83,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
 
   let connection: NatsConnection;
   try {
-    connection = options.connection ?? (await connect({ servers: options.servers as string | string[], name: 'sentcopy-worker', maxReconnectAttempts: -1, noAsyncTraces: true }));
+    connection = options.connection ?? (await connect({ ...natsConnectOptions(options.servers!), name: 'sentcopy-worker', maxReconnectAttempts: -1, noAsyncTraces: true }));
   } catch (error) {
     // The message of a connection error can carry the URL, and with it a password.
     throw new QueueError('storage', `Cannot connect to the NATS server (${(error as { code?: string }).code ?? (error as Error).name}).`, { cause: error });

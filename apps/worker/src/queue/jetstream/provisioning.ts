@@ -1,7 +1,7 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { ConsumerConfig, JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { nanos } from '@nats-io/transport-node';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { QueueError } from '../queue-error.js';
 import type { JetStreamNames } from './jetstream-names.js';
 
@@ -99,4 +99,16 @@ export async function provision(manager: JetStreamManager, client: JetStreamClie
   const queued = await buckets.create(names.queuedBucket, { history: 1, ttl: settings.retentionMs, storage: StorageType.File });
   const archived = settings.dedupeWindowMs === 0 ? undefined : await buckets.create(names.archivedBucket, { history: 1, ttl: settings.dedupeWindowMs, storage: StorageType.File });
   return { queued, archived };
+}
+
+/**
+ * Fails with the friendly error when the server does not run JetStream (or the user may not use
+ * its API), before anything else (the configuration bucket, the queue) tries to use it.
+ */
+export async function assertJetStream(connection: NatsConnection): Promise<void> {
+  try {
+    await jetstreamManager(connection);
+  } catch (error) {
+    throw jetStreamError(error);
+  }
 }
