@@ -67,9 +67,13 @@ export class QueuedRegistry {
 
   /** Removes the entry of this generation, without leaving a tombstone. */
   async forget(dedupeKey: string, generation: string): Promise<void> {
-    const found = await this.read(dedupeKey);
-    if (found === undefined || (found.entry !== undefined && found.entry.g !== generation)) return;
-    await this.context.manager.streams.deleteMessage(`KV_${this.context.names.queuedBucket}`, found.revision, false).catch(() => false);
+    // The unpublished mark may be cleared (a new revision) between the read and the delete: read again
+    // until no entry of this generation is left.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const found = await this.read(dedupeKey);
+      if (found === undefined || (found.entry !== undefined && found.entry.g !== generation)) return;
+      await this.context.manager.streams.deleteMessage(`KV_${this.context.names.queuedBucket}`, found.revision, false).catch(() => false);
+    }
   }
 
   /** Whether the message was archived within the de-duplication window. */
