@@ -27,6 +27,14 @@ const refusal = (promise: Promise<unknown>) =>
     (error: unknown) => String((error as Error).message),
   );
 
+describe('NATS URLs with credentials', () => {
+  it('passes them to the client as user and password (or token), and keeps them out of the server URLs', () => {
+    expect(natsConnectOptions('nats://worker:p%40ss@10.0.0.5:4222')).toEqual({ servers: ['nats://10.0.0.5:4222'], user: 'worker', pass: 'p@ss' });
+    expect(natsConnectOptions('nats://s3cr3t@10.0.0.5:4222,nats://10.0.0.6:4222')).toEqual({ servers: ['nats://10.0.0.5:4222', 'nats://10.0.0.6:4222'], token: 's3cr3t' });
+    expect(natsConnectOptions(['10.0.0.5:4222'])).toEqual({ servers: ['nats://10.0.0.5:4222'] });
+  });
+});
+
 describe('a locked-down NATS deployment', () => {
   it('lets a worker with the documented permissions do all of its work', async () => {
     const url = nats.urlFor('worker');
