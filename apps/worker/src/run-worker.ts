@@ -143,6 +143,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
             retentionMs: queueRetentionMs(settings.retryPolicy),
             ...(options.nats.name === undefined ? {} : { name: options.nats.name }),
             ...(options.nats.ackWaitMs === undefined ? {} : { ackWaitMs: options.nats.ackWaitMs }),
+            onBackgroundError: (error) => options.logger?.({ level: 'error', event: 'queue.background_failed', message: `The JetStream queue's own work failed (it retries): ${error.message}` }),
           });
     openedQueue = queue;
     stack.push(() => queue.close());

@@ -107,11 +107,11 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
   const leases = new Leases(registry);
   const buffer = new DeliveryBuffer(context);
   const deadLetters = new DeadLetterStore(context);
-  let lastFailure: unknown;
-  const scheduler = new HeldScheduler(context, (error) => {
-    lastFailure = error;
-  });
   let closed = false;
+  const reportBackground = (error: unknown) => {
+    if (!closed) options.onBackgroundError?.(jetStreamError(error));
+  };
+  const scheduler = new HeldScheduler(context, reportBackground);
   let claiming = false;
   let repairTimer: NodeJS.Timeout | undefined;
   const bookkeeping = new Set<Promise<unknown>>();
@@ -142,7 +142,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     if (claiming) return;
     claiming = true;
     scheduler.start();
-    const repairNow = () => track(repairPhantoms(context, registry).catch((error: unknown) => (lastFailure = error)));
+    const repairNow = () => track(repairPhantoms(context, registry).catch(reportBackground));
     repairNow();
     repairTimer = setInterval(repairNow, repairIntervalMs);
     repairTimer.unref();
@@ -202,7 +202,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       await registry.forget(dedupeKey, generation).catch(() => undefined);
       throw error;
     }
-    track(registry.confirm(dedupeKey, generation, revision));
+    track(registry.confirm(dedupeKey, generation, revision).catch(reportBackground));
     return { status: 'accepted', id };
   };
 
@@ -279,7 +279,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       }
       // The queued entry goes only once the archived mark is stored, so a resubmission meets one of them.
       const { dedupeKey, generation } = lease.copy;
-      track(registry.markArchived(dedupeKey).then(() => registry.forget(dedupeKey, generation)));
+      track(registry.markArchived(dedupeKey).then(() => registry.forget(dedupeKey, generation)).catch(reportBackground));
       return true;
     },
 
@@ -505,6 +505,5 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       }
     },
   };
-  void lastFailure;
   return queue;
 }

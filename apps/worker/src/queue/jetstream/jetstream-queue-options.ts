@@ -52,6 +52,12 @@ export interface JetStreamQueueOptions {
    */
   readonly repairIntervalMs?: number;
   /**
+   * Called when work the queue does on its own fails: moving due retries back to the queue, or
+   * repairing what a crash of nats-server left behind. It is retried on its own; this is for logs
+   * and alerts. The error never holds a URL or a credential. @default none
+   */
+  readonly onBackgroundError?: (error: Error) => void;
+  /**
    * Largest payload accepted, in bytes. Capped by the server's `max_payload` (1 MiB unless the
    * server is configured otherwise) less room for headers. @default 67108864 (64 MiB)
    */
