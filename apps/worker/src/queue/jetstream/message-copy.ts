@@ -39,7 +39,7 @@ const name = {
   notBefore: 'Sc-Not-Before',
   deliveries: 'Sc-Deliveries',
   attempts: 'Sc-Attempts',
-  copy: 'Sc-Copy',
+  copy: 'Sc-Is-Copy',
 } as const;
 
 /** Room the headers of a copy may take; the payload limit leaves this much of the server's `max_payload`. */
