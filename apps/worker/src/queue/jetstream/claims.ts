@@ -32,23 +32,28 @@ export class Leases {
   }
 
   /**
-   * Turns a delivery into a claimed message, or settles it at once: `term` what this queue did not
-   * publish, `ack` a copy of a life that is over (archived, dead-lettered, replaced by a replay) or
-   * a second copy of a message this process already holds.
+   * Whether a delivery is a copy of a life that is over (archived, dead-lettered, replaced by a
+   * replay). Only copies need the lookup: the first delivery of what `enqueue()` published is current.
    */
-  async examine(message: JsMsg, leaseMs: number): Promise<ClaimedMessage | undefined> {
+  async isStale(message: JsMsg): Promise<boolean> {
+    const copy = readCopy(message.headers);
+    return copy !== undefined && copy.isCopy && message.info.deliveryCount === 1 && !(await this.registry.isCurrent(copy.dedupeKey, copy.generation));
+  }
+
+  /**
+   * Turns a delivery into a claimed message, or settles it at once: `term` what this queue did not
+   * publish, `ack` a stale copy (see {@link isStale}, decided by the caller) or a second copy of a
+   * message this process already holds.
+   */
+  examine(message: JsMsg, leaseMs: number, stale: boolean): ClaimedMessage | undefined {
     const copy = readCopy(message.headers);
     if (copy === undefined) {
       message.term();
       return undefined;
     }
     const current = this.held.get(copy.id);
-    if (current !== undefined && current.message.seq !== message.seq && current.expiresAt >= Date.now() && current.copy.generation === copy.generation) {
-      // Another copy of the same life is in hand: settling that one settles the message.
-      message.ack();
-      return undefined;
-    }
-    if (copy.isCopy && message.info.deliveryCount === 1 && !(await this.registry.isCurrent(copy.dedupeKey, copy.generation))) {
+    if (stale || (current !== undefined && current.message.seq !== message.seq && current.expiresAt >= Date.now() && current.copy.generation === copy.generation)) {
+      // Settling the copy in hand settles the message; a stale copy has nothing left to do.
       message.ack();
       return undefined;
     }

@@ -246,10 +246,15 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       const claimed: ClaimedMessage[] = [];
       try {
         for (;;) {
-          for (const message of buffer.take(limit - claimed.length)) {
-            const result = await leases.examine(message, leaseMs);
+          const taken = buffer.take(limit - claimed.length);
+          const stale = await Promise.all(taken.map((message) => leases.isStale(message))).catch((error: unknown) => {
+            for (const message of taken) message.nak();
+            throw error;
+          });
+          taken.forEach((message, index) => {
+            const result = leases.examine(message, leaseMs, stale[index]!);
             if (result !== undefined) claimed.push(result);
-          }
+          });
           if (claimed.length >= limit || closed || signal?.aborted === true) break;
           buffer.request(limit - claimed.length, deadline - Date.now());
           const now = Date.now();
