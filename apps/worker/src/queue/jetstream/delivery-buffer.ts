@@ -61,9 +61,12 @@ export class DeliveryBuffer {
         this.wake();
       }
     } catch (error) {
-      this.consumer = undefined;
-      this.failure = error;
-      this.retryAt = Date.now() + retryAfterFailureMs;
+      // Missed heartbeats end a pull on a busy machine; the next pull is the remedy, not an error.
+      if (!/heartbeat/i.test(String((error as Error).message))) {
+        this.consumer = undefined;
+        this.failure = error;
+        this.retryAt = Date.now() + retryAfterFailureMs;
+      }
     } finally {
       if (pull !== undefined) this.pulls.delete(pull);
       this.requested -= outstanding;
