@@ -284,7 +284,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       }
       // The queued entry goes only once the archived mark is stored, so a resubmission meets one of them.
       const { dedupeKey, generation } = lease.copy;
-      track(registry.markArchived(dedupeKey).then(() => registry.forget(dedupeKey, generation)).catch(reportBackground));
+      track(registry.markArchived(dedupeKey).then(() => registry.forgetLater(dedupeKey, generation, reportBackground), reportBackground));
       return true;
     },
 
@@ -502,6 +502,9 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       await scheduler.close();
       leases.releaseAll();
       await Promise.all(bookkeeping);
+      // Entries not removed by then stay (a resubmission of those archived messages answers
+      // `duplicate`, which is true); a worker that stops under load does not wait for all of them.
+      await registry.settle(5_000);
       try {
         await connection.flush();
         if (ownsConnection) await connection.drain();

@@ -30,7 +30,37 @@ function parse(value: Uint8Array): QueuedEntry | undefined {
  * bucket holds only what is queued.
  */
 export class QueuedRegistry {
+  private readonly toForget: { dedupeKey: string; generation: string }[] = [];
+  private forgetting: Promise<void> | undefined;
+
   constructor(private readonly context: QueueContext) {}
+
+  /**
+   * Removes entries in the background, one at a time: each removal is a JetStream API call, and
+   * a burst of them (one per archived message) slows the server's API for everything else.
+   */
+  forgetLater(dedupeKey: string, generation: string, onError: (error: unknown) => void): void {
+    this.toForget.push({ dedupeKey, generation });
+    this.forgetting ??= (async () => {
+      for (let next = this.toForget.shift(); next !== undefined; next = this.toForget.shift()) {
+        await this.forget(next.dedupeKey, next.generation).catch(onError);
+      }
+      this.forgetting = undefined;
+    })();
+  }
+
+  /** How many removals wait in the background. */
+  get pendingRemovals(): number {
+    return this.toForget.length;
+  }
+
+  /** Waits for the background removals, at most `ms` milliseconds. */
+  async settle(ms: number): Promise<void> {
+    if (this.forgetting === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.forgetting, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
 
   /** Creates the entry; its revision, or `undefined` when the message is already queued. */
   async create(dedupeKey: string, generation: string): Promise<number | undefined> {
