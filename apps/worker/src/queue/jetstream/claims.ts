@@ -127,12 +127,12 @@ export class Leases {
     for (const lease of this.held.values()) lease.message.working();
   }
 
-  /** Gives every lease back, each ready when its lease would have run out. */
-  releaseAll(): void {
+  /** Gives every lease back, each ready when its lease would have run out, and not before `notBefore`. */
+  releaseAll(notBefore = 0): void {
     const now = Date.now();
     for (const lease of this.held.values()) {
       clearTimeout(lease.timer);
-      lease.message.nak(Math.max(0, lease.expiresAt - now));
+      lease.message.nak(Math.max(0, lease.expiresAt - now, notBefore - now));
     }
     this.held.clear();
   }

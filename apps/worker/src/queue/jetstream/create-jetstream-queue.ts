@@ -53,6 +53,7 @@ export interface JetStreamQueue extends MessageQueue {
 
 // A claim that has messages gathers what arrives within this gap, then returns.
 const burstGapMs = 20;
+const maxBurstGapMs = 200;
 // A claim with no wait still gives the server this long to deliver what is ready.
 const settleMs = 150;
 
@@ -244,6 +245,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       const started = Date.now();
       const deadline = started + Math.max(waitMs, settleMs);
       const claimed: ClaimedMessage[] = [];
+      let firstAt: number | undefined;
       try {
         for (;;) {
           const taken = buffer.take(limit - claimed.length);
@@ -258,11 +260,15 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
           if (claimed.length >= limit || closed || signal?.aborted === true) break;
           buffer.request(limit - claimed.length, deadline - Date.now());
           const now = Date.now();
-          const until = claimed.length > 0 ? Math.min(now + burstGapMs, deadline) : deadline;
+          firstAt ??= claimed.length > 0 ? now : undefined;
+          // A busy machine spreads a burst out: the gap allowed grows with how long the first took.
+          const gap = firstAt === undefined ? 0 : Math.min(maxBurstGapMs, Math.max(burstGapMs, firstAt - started));
+          const until = claimed.length > 0 ? now + gap : deadline;
+          // Deliveries that arrived while the last ones were examined are taken before any wait.
+          if (buffer.size > 0) continue;
           if (now >= until) break;
-          const before = buffer.size;
           await buffer.wait(until, signal);
-          if (claimed.length > 0 && buffer.size === before) break;
+          if (claimed.length > 0 && buffer.size === 0) break;
         }
       } catch (error) {
         for (const message of claimed) leases.take(message)?.message.nak();
@@ -500,7 +506,9 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       if (repairTimer !== undefined) clearInterval(repairTimer);
       buffer.close();
       await scheduler.close();
-      leases.releaseAll();
+      // Given back once the pulls this queue opened have ended, so no other worker's claim can
+      // lose them to this closing queue; bounded by the ack wait, which would give them back anyway.
+      leases.releaseAll(Math.min(buffer.pullsOpenUntil, Date.now() + ackWaitMs));
       await Promise.all(bookkeeping);
       // Entries not removed by then stay (a resubmission of those archived messages answers
       // `duplicate`, which is true); a worker that stops under load does not wait for all of them.

@@ -18,6 +18,7 @@ export class DeliveryBuffer {
   private readonly pulls = new Set<ConsumerMessages>();
   private consumer: Promise<Consumer> | undefined;
   private requested = 0;
+  private openUntil = 0;
   private retryAt = 0;
   private closed = false;
   /** The last failure of a pull, cleared by the next delivery. */
@@ -39,7 +40,9 @@ export class DeliveryBuffer {
     const missing = want - this.messages.length - this.requested;
     if (this.closed || missing <= 0 || Date.now() < this.retryAt) return;
     this.requested += missing;
-    void this.pull(missing, Math.min(longestPullMs, Math.max(minimumPullMs, Math.ceil(waitMs))));
+    const expires = Math.min(longestPullMs, Math.max(minimumPullMs, Math.ceil(waitMs)));
+    this.openUntil = Math.max(this.openUntil, Date.now() + expires);
+    void this.pull(missing, expires);
   }
 
   private async pull(count: number, expires: number): Promise<void> {
@@ -92,6 +95,14 @@ export class DeliveryBuffer {
 
   private wake(): void {
     for (const waiter of [...this.waiters]) waiter();
+  }
+
+  /**
+   * When the last pull this buffer opened ends on the server. A message given back before then
+   * could be delivered to a pull of a queue that is closing (and counted as one more delivery).
+   */
+  get pullsOpenUntil(): number {
+    return this.openUntil;
   }
 
   /** Tells the server the buffered deliveries are still wanted. */
