@@ -2,7 +2,7 @@ export { createJsonLineLogger } from './logging/index.js';
 export type { LogEntry, LogLevel, WorkerLogger } from './logging/index.js';
 export { createProcessor } from './processor/index.js';
 export type { OutcomeMessage, ProcessOutcome, Processor, ProcessorOptions, StopOptions, StopReport } from './processor/index.js';
-export { createEmbeddedQueue, createJetStreamQueue, deadLetterKinds, QueueError, queueProblems, queueRetentionMs, salvageEmbeddedQueue } from './queue/index.js';
+export { createEmbeddedQueue, createJetStreamQueue, deadLetterKinds, natsConnectOptions, QueueError, queueProblems, queueRetentionMs, salvageEmbeddedQueue, workerPermissions } from './queue/index.js';
 export type {
   AttemptRecord,
   ClaimedMessage,
@@ -20,6 +20,7 @@ export type {
   EnqueueResult,
   JetStreamQueue,
   JetStreamQueueOptions,
+  NatsPermissions,
   LeaseRef,
   ListDeadLettersOptions,
   ListDiscardedOptions,

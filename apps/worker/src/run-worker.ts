@@ -10,7 +10,7 @@ import { createIntakeServer, type IntakeLimits } from './intake/index.js';
 import type { WorkerLogger } from './logging/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics/index.js';
 import { createProcessor } from './processor/index.js';
-import { createEmbeddedQueue, createJetStreamQueue, QueueError, queueRetentionMs, type MessageQueue } from './queue/index.js';
+import { assertJetStream, createEmbeddedQueue, createJetStreamQueue, natsConnectOptions, QueueError, queueRetentionMs, type MessageQueue } from './queue/index.js';
 
 /** Where a cluster of workers meets: a NATS server with JetStream. */
 export interface NatsClusterOptions {
@@ -75,7 +75,7 @@ export interface RunningWorker {
 
 async function connectToNats(url: string): Promise<NatsConnection> {
   try {
-    return await connect({ servers: url, name: 'sentcopy-worker', maxReconnectAttempts: -1, noAsyncTraces: true });
+    return await connect({ ...natsConnectOptions(url), name: 'sentcopy-worker', maxReconnectAttempts: -1, noAsyncTraces: true });
   } catch (error) {
     // The error message can quote the URL, and with it a password.
     throw new QueueError('storage', `Cannot connect to the NATS server (${(error as { code?: string }).code ?? (error as Error).name}); check the URL and that nats-server runs with JetStream (-js).`, { cause: error });
@@ -100,6 +100,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     const opened = connection;
     stack.push(() => opened.close());
     try {
+      await assertJetStream(connection);
       const store = await openJetStreamConfigStore({ connection, ...(options.nats.name === undefined ? {} : { name: options.nats.name }) });
       stack.push(() => store.close());
       source = store;
@@ -153,6 +154,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
             retentionMs: queueRetentionMs(settings.retryPolicy),
             ...(options.nats.name === undefined ? {} : { name: options.nats.name }),
             ...(options.nats.ackWaitMs === undefined ? {} : { ackWaitMs: options.nats.ackWaitMs }),
+            onBackgroundError: (error) => options.logger?.({ level: 'error', event: 'queue.background_failed', message: `The JetStream queue's own work failed (it retries): ${error.message}` }),
           });
     openedQueue = queue;
     stack.push(() => queue.close());

@@ -8,7 +8,8 @@ import { createArchiver, sampleMessages } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createJetStreamQueue, hashApiKey, openJetStreamConfigStore, runWorker, type WorkerConfig } from '../src/index.js';
+import { createJetStreamQueue, hashApiKey, openJetStreamConfigStore, runWorker, workerPermissions, type WorkerConfig } from '../src/index.js';
+import { natsConnectOptions } from '../src/queue/index.js';
 import { buildFixture, removeFixture } from './build-fixture.js';
 import { expectFolderHoldsExactly, storedKeys, waitFor } from './helpers.js';
 import { tempFolders } from './temp-folders.js';
@@ -20,15 +21,22 @@ const soak = process.env.SENTCOPY_SOAK === '1';
 const kills = soak ? 8 : 1;
 let nats: NatsTestServer;
 let fixture: string | undefined;
+// The server requires credentials: workers connect as a user with only the permissions
+// docs/cluster.md lists (for the deployments these tests use); the test inspects as an operator.
+const deploymentNames = [0, 1].map(() => `c${randomBytes(5).toString('hex')}`);
+const workerUrl = () => nats.urlFor('sentcopy');
+const operatorConnection = () => connect(natsConnectOptions(nats.urlFor('operator')));
 beforeAll(async () => {
-  [nats, fixture] = await Promise.all([startNatsServer(), buildFixture('http-worker-child')]);
+  const permissions = deploymentNames.map((name) => workerPermissions(name));
+  const worker = { user: 'sentcopy', password: 'hunter2-secret', publish: permissions.flatMap((entry) => entry.publish), subscribe: ['_INBOX.>'] };
+  [nats, fixture] = await Promise.all([startNatsServer({ users: [worker, { user: 'operator', password: 'operator-secret' }] }), buildFixture('http-worker-child')]);
 });
 afterAll(async () => {
   removeFixture(fixture);
   await nats?.stop();
 });
 
-const deploymentName = () => `c${randomBytes(5).toString('hex')}`;
+const deploymentName = () => deploymentNames.shift()!;
 
 /** A cluster's configuration: its local-folder root must be absolute, the same folder for every worker. */
 function clusterConfig(projects: Record<string, string>, root: string): WorkerConfig {
@@ -44,7 +52,7 @@ async function post(url: string, key: string, body: string): Promise<Response> {
 }
 
 function startChild(configFile: string, name: string): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
-  const child = fork(fixture!, [configFile, '0', nats.url, name, '2000'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(fixture!, [configFile, '0', workerUrl(), name, '2000'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return new Promise((resolve, reject) => {
     child.once('message', (message: { url: string }) => resolve({ child, url: message.url, exited }));
@@ -53,7 +61,7 @@ function startChild(configFile: string, name: string): Promise<{ child: ChildPro
 }
 
 async function queueStats(name: string) {
-  const queue = await createJetStreamQueue({ servers: nats.url, name });
+  const queue = await createJetStreamQueue({ servers: workerUrl(), name });
   try {
     return await queue.stats();
   } finally {
@@ -68,7 +76,7 @@ describe('a cluster of workers on JetStream', () => {
     writeFileSync(path.join(first, 'sentcopy.config.json'), JSON.stringify(clusterConfig({ shop: apiKey }, path.join(first, 'archive'))));
     // The second worker has no file of its own: it runs on what the first one seeded.
     const second = newFolder();
-    // Credentials in the URL (this server ignores them) must never reach a log line or an error.
+    // Credentials in the URL (the server requires them) must never reach a log line or an error.
     const url = nats.url.replace('nats://', 'nats://sentcopy:hunter2-secret@');
     const logs: string[] = [];
     const logger = (entry: object) => logs.push(JSON.stringify(entry));
@@ -82,7 +90,7 @@ describe('a cluster of workers on JetStream', () => {
     );
     expect(refused?.message).toMatch(/Cannot connect to the NATS server/);
     expect(String(refused?.message)).not.toContain('hunter2');
-    const connection = await connect({ servers: nats.url });
+    const connection = await operatorConnection();
     try {
       expect(workers.map((worker) => worker.configSource)).toEqual(['jetstream', 'jetstream']);
       const [message] = sampleMessages({ projectId: 'shop', count: 1 });
@@ -184,7 +192,7 @@ describe('a cluster of workers on JetStream', () => {
     const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), retry: false });
     await expectFolderHoldsExactly(root, archiver, messages);
 
-    const connection = await connect({ servers: nats.url });
+    const connection = await operatorConnection();
     try {
       expect(await queueStats(name)).toMatchObject({ depth: 0, deadLetters: 0 });
       // More deliveries than messages: the killed worker's claims were handed to the survivor, or the kill proved nothing.

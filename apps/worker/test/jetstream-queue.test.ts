@@ -99,8 +99,8 @@ describe('JetStream queue fed garbage', () => {
       forged.set('Sc-Id', '../../etc/passwd');
       forged.set('Sc-Generation', '0zzz');
       await js.publish(`${name}.queue.eA`, '{}', { headers: forged });
-      // A damaged state entry for a queued message.
-      const damaged = await new Kvm(connection).open(`${name}-state`);
+      // A damaged queued-ids entry for a queued message.
+      const damaged = await new Kvm(connection).open(`${name}-queued`);
       await damaged.put(first!.id!, 'not json {');
       await queue.enqueue([{ project: 'acme', messageId: 'good-2', payload: '{"n":2}' }]);
 
@@ -128,13 +128,13 @@ describe('JetStream queue after a worker died between recording a message and pu
     const connection = await connect({ servers: nats.url });
     try {
       const message = { project: 'acme', messageId: 'm-1', payload: '{"n":1,"text":"héllo"}' };
-      // Recreate what the dead worker left: the state entry of m-1, still marked unpublished, and
-      // nothing in the stream (shaped like the entry of a message that was queued for real).
+      // Recreate what the dead worker left: the queued-ids entry of m-1, still marked unpublished,
+      // and nothing in the stream.
       const [template] = await queue.enqueue([{ project: 'acme', messageId: 'm-0', payload: '{}' }]);
-      const entries = await new Kvm(connection).open(`${name}-state`);
+      const entries = await new Kvm(connection).open(`${name}-queued`);
       const shape = (await entries.get(template!.id!))!.json<Record<string, unknown>>();
       const first = { id: messageKey('acme', 'm-1') };
-      await entries.put(first.id, JSON.stringify({ ...shape, m: 'm-1', g: '0died', e: Date.now(), u: 1 }));
+      await entries.put(first.id, JSON.stringify({ ...shape, g: 'died', u: 1 }));
       const [zero] = await queue.claim({ limit: 1 });
       expect(await queue.ack(zero!)).toBe(true);
       expect((await queue.stats()).depth).toBe(0);

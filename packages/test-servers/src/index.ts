@@ -21,4 +21,4 @@ export type { GcsBucketAccess, GcsBucketOptions, GcsIamBinding, GcsRequestRecord
 export { startGcsStub } from './gcs-stub.js';
 export type { GcsStub } from './gcs-stub.js';
 export { crc32c, crc32cBase64 } from './gcs/crc32c.js';
-export { startNatsServer, type NatsServerOptions, type NatsTestServer } from './nats-server.js';
+export { startNatsServer, type NatsServerOptions, type NatsTestServer, type NatsTestUser } from './nats-server.js';

@@ -14,6 +14,23 @@ export interface NatsServerOptions {
   readonly command?: string;
   /** Longest wait for the server to listen, in milliseconds. @default 15000 */
   readonly startTimeoutMs?: number;
+  /**
+   * Users the server requires (with their permissions); without any, it lets anyone in with every
+   * right. Connect with {@link NatsTestServer.urlFor}. @default none
+   */
+  readonly users?: readonly NatsTestUser[];
+}
+
+/** A user of the test server, with what it may publish and subscribe to. */
+export interface NatsTestUser {
+  /** User name. */
+  readonly user: string;
+  /** Password. */
+  readonly password: string;
+  /** Subjects it may publish to; every subject when omitted. */
+  readonly publish?: readonly string[];
+  /** Subjects it may subscribe to; every subject when omitted. */
+  readonly subscribe?: readonly string[];
 }
 
 /** A running `nats-server -js`. */
@@ -22,12 +39,23 @@ export interface NatsTestServer {
   readonly url: string;
   /** The port it listens on. */
   readonly port: number;
+  /** `nats://user:password@127.0.0.1:<port>` for one of the configured users. */
+  urlFor(user: string): string;
   /** Kills the server with SIGKILL, keeping its store (a crash). */
   kill(): Promise<void>;
   /** Starts it again on the same port and store, after `kill()`. */
   restart(): Promise<void>;
   /** Stops the server and removes its JetStream store. */
   stop(): Promise<void>;
+}
+
+function userBlock(user: NatsTestUser): object {
+  const permissions: Record<string, unknown> = {};
+  if (user.publish !== undefined) permissions.publish = { allow: user.publish };
+  if (user.subscribe !== undefined) permissions.subscribe = { allow: user.subscribe };
+  // Replies to requests (the JetStream API answers) are allowed without listing inboxes.
+  if (Object.keys(permissions).length > 0) permissions.allow_responses = true;
+  return { user: user.user, password: user.password, ...(Object.keys(permissions).length === 0 ? {} : { permissions }) };
 }
 
 /**
@@ -45,6 +73,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
         `listen: ${listen}`,
         `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
         options.jetstream === false ? '' : `jetstream { store_dir: ${JSON.stringify(join(workspace, 'store'))} }`,
+        options.users === undefined || options.users.length === 0 ? '' : `authorization { users: ${JSON.stringify(options.users.map(userBlock))} }`,
         '',
       ].join('\n'),
     );
@@ -64,6 +93,11 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    urlFor(name) {
+      const user = options.users?.find((candidate) => candidate.user === name);
+      if (user === undefined) throw new Error(`No user ${name} on this test server.`);
+      return `nats://${encodeURIComponent(user.user)}:${encodeURIComponent(user.password)}@127.0.0.1:${port}`;
+    },
     kill: () => stopChild(child, 'SIGKILL'),
     async restart() {
       await stopChild(child, 'SIGKILL');

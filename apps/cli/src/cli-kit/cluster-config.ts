@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { openJetStreamConfigStore, type JetStreamConfigStore } from '@sentcopy/worker';
+import { natsConnectOptions, openJetStreamConfigStore, type JetStreamConfigStore } from '@sentcopy/worker';
 import { CliError } from './cli-error.js';
 import { exitCodes } from './exit-codes.js';
 
@@ -30,7 +30,7 @@ export function clusterOf(options: { readonly nats?: string; readonly natsName?:
 export async function withClusterStore<T>(cluster: ClusterLocation, use: (store: JetStreamConfigStore) => Promise<T>): Promise<T> {
   let connection: NatsConnection;
   try {
-    connection = await connect({ servers: cluster.url, name: 'sentcopy-cli', timeout: 5_000 });
+    connection = await connect({ ...natsConnectOptions(cluster.url), name: 'sentcopy-cli', timeout: 5_000 });
   } catch (error) {
     // Never echo the URL: it may hold a password.
     throw new CliError(`Cannot reach the NATS server (${(error as { code?: string }).code ?? (error as Error).name}).`, {

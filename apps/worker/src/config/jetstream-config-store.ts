@@ -65,7 +65,7 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
   const check = (text: string) => parseConfigText(text, `the ${bucket} bucket`, { shared: true });
   // Created on first use by whichever side comes first; the TTL makes a dead worker's entry go away.
   let statusBucket: Promise<KV> | undefined;
-  const statuses = () => (statusBucket ??= new Kvm(options.connection).create(`${options.name ?? 'sentcopy'}-workers`, { history: 1, ttl: statusTtlMs }));
+  const statuses = () => (statusBucket ??= new Kvm(options.connection).create(`${options.name ?? 'sentcopy'}-worker-status`, { history: 1, ttl: statusTtlMs }));
   const worker = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   let lastStatus: WorkerConfigStatus | undefined;
   let heartbeat: NodeJS.Timeout | undefined;

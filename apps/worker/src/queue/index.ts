@@ -27,5 +27,5 @@ export { QueueError } from './queue-error.js';
 export type { QueueErrorKind } from './queue-error.js';
 export { createEmbeddedQueue, salvageEmbeddedQueue } from './embedded/index.js';
 export type { EmbeddedQueue, EmbeddedQueueOptions, SalvageDamagedRange, SalvageEmbeddedQueueOptions, SalvageLostMessage, SalvageReport } from './embedded/index.js';
-export { createJetStreamQueue, queueRetentionMs } from './jetstream/index.js';
-export type { JetStreamQueue, JetStreamQueueOptions } from './jetstream/index.js';
+export { assertJetStream, createJetStreamQueue, natsConnectOptions, queueRetentionMs, workerPermissions } from './jetstream/index.js';
+export type { JetStreamQueue, JetStreamQueueOptions, NatsPermissions } from './jetstream/index.js';

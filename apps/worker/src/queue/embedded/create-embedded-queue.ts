@@ -331,6 +331,7 @@ function degradedQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQu
   return {
     implementation: 'embedded',
     path: settings.path,
+    maxPayloadBytes: settings.maxPayloadBytes,
     enqueue: async (messages) => use().enqueue(messages),
     async claim(claimOptions) {
       if (closed) throw new QueueError('closed', 'The queue is closed.');

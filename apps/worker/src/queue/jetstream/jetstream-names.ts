@@ -3,20 +3,30 @@ import { QueueError } from '../queue-error.js';
 
 /** Names of everything one queue deployment keeps on the NATS server. */
 export interface JetStreamNames {
-  /** Work-queue stream of messages waiting to be archived. */
+  /** The deployment name every other name derives from. */
+  readonly deployment: string;
+  /** Work-queue stream of messages ready to be archived (or claimed). */
   readonly queueStream: string;
-  /** Stream of dead letters (record and payload). */
+  /** Work-queue stream of messages waiting for a later time (retries, releases with a not-before). */
+  readonly heldStream: string;
+  /** Stream of dead letters: records and, beside each, its payload. */
   readonly deadStream: string;
-  /** The durable pull consumer every worker shares. */
+  /** The durable pull consumer every worker claims from. */
   readonly consumer: string;
-  /** Key-value bucket of per-message state (attempts, schedule), one key per queued message. */
-  readonly stateBucket: string;
+  /** The durable pull consumer that moves held messages back to the queue when they are due. */
+  readonly scheduler: string;
+  /** Key-value bucket with one entry per queued message (de-duplication while it is queued). */
+  readonly queuedBucket: string;
   /** Key-value bucket of archived ids, kept for the de-duplication window. */
   readonly archivedBucket: string;
-  /** Subject of a project's queued messages (`project` omitted: all of them). */
+  /** Subject of a project's ready messages (`project` omitted: all of them). */
   queueSubject(project?: string): string;
-  /** Subject of a project's dead letters (`project` omitted: all of them). */
-  deadSubject(project?: string): string;
+  /** Subject of a project's held messages (`project` omitted: all of them). */
+  heldSubject(project?: string): string;
+  /** Subject of a project's dead-letter records (`project` omitted: all of them). */
+  deadRecordSubject(project?: string): string;
+  /** Subject of a project's dead-letter payloads (`project` omitted: all of them). */
+  deadPayloadSubject(project?: string): string;
 }
 
 const validName = /^[A-Za-z0-9_-]{1,64}$/;
@@ -25,14 +35,20 @@ const validName = /^[A-Za-z0-9_-]{1,64}$/;
 export function jetStreamNames(name: string): JetStreamNames {
   if (!validName.test(name)) throw new QueueError('invalid_input', 'name must be 1 to 64 letters, digits, "-" or "_".');
   const upper = name.toUpperCase();
+  const token = (project: string | undefined) => (project === undefined ? '*' : projectToken(project));
   return {
+    deployment: name,
     queueStream: `${upper}_QUEUE`,
+    heldStream: `${upper}_HELD`,
     deadStream: `${upper}_DEAD`,
     consumer: `${name}-workers`,
-    stateBucket: `${name}-state`,
+    scheduler: `${name}-scheduler`,
+    queuedBucket: `${name}-queued`,
     archivedBucket: `${name}-archived`,
-    queueSubject: (project) => `${name}.queue.${project === undefined ? '>' : projectToken(project)}`,
-    deadSubject: (project) => `${name}.dead.${project === undefined ? '>' : projectToken(project)}`,
+    queueSubject: (project) => `${name}.queue.${token(project)}`,
+    heldSubject: (project) => `${name}.held.${token(project)}`,
+    deadRecordSubject: (project) => `${name}.dead.record.${token(project)}`,
+    deadPayloadSubject: (project) => `${name}.dead.payload.${token(project)}`,
   };
 }
 
@@ -43,7 +59,7 @@ export function projectToken(project: string): string {
 
 /**
  * The queue's id for a message: the project token and a hash of project and message id. Stable, so
- * a message keeps its id through retries, hurries and replays, and doubles as its state key.
+ * a message keeps its id through retries, hurries and replays.
  */
 export function messageKey(project: string, messageId: string): string {
   const digest = createHash('sha256').update(project).update('\0').update(messageId).digest('base64url').slice(0, 32);
@@ -54,4 +70,9 @@ export function messageKey(project: string, messageId: string): string {
 export function projectOfKey(key: string): string | undefined {
   const match = /^([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]{32}$/.exec(key);
   return match === null ? undefined : Buffer.from(match[1]!, 'base64url').toString('utf8');
+}
+
+/** The project a subject token stands for, or `undefined` for a token that is not one. */
+export function projectOfToken(token: string): string | undefined {
+  return /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : undefined;
 }

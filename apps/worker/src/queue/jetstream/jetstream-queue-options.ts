@@ -41,9 +41,22 @@ export interface JetStreamQueueOptions {
   readonly deadLetterRetentionMs?: number;
   /**
    * Most messages handed out and not yet settled across all workers at once (the consumer's
-   * `max_ack_pending`). @default 20000
+   * `max_ack_pending`). Messages waiting for a retry do not count: they wait in a stream of their
+   * own. @default 20000
    */
   readonly maxInFlight?: number;
+  /**
+   * How often a claiming queue looks for messages a crash of nats-server left in the streams after
+   * they were acknowledged (they would otherwise count in the depth forever), in milliseconds.
+   * @default 60000
+   */
+  readonly repairIntervalMs?: number;
+  /**
+   * Called when work the queue does on its own fails: moving due retries back to the queue, or
+   * repairing what a crash of nats-server left behind. It is retried on its own; this is for logs
+   * and alerts. The error never holds a URL or a credential. @default none
+   */
+  readonly onBackgroundError?: (error: Error) => void;
   /**
    * Largest payload accepted, in bytes. Capped by the server's `max_payload` (1 MiB unless the
    * server is configured otherwise) less room for headers. @default 67108864 (64 MiB)
