@@ -86,8 +86,8 @@ export type {
   ValidationIssue,
   WhatsAppMessage,
 } from './payload/index.js';
-export { compileKeyLayout, KeyLayoutError, keyLayoutPresets, normalizeRecipient, safeSegment } from './key-layout/index.js';
-export type { KeyLayout, KeyLayoutPresetName } from './key-layout/index.js';
+export { compileKeyLayout, isKeyLayoutPresetName, KeyLayoutError, keyLayoutPresets, normalizeRecipient, RecipientKeyError, safeSegment } from './key-layout/index.js';
+export type { KeyLayout, KeyLayoutOptions, KeyLayoutPresetName } from './key-layout/index.js';
 export {
   brazeProfile,
   clevertapProfile,
