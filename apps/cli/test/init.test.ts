@@ -26,6 +26,7 @@ describe('sentcopy init', { timeout: 20_000 }, () => {
     const config = JSON.parse(text);
     expect(config).toEqual({
       version: 1,
+      recipient_hash_key: { env: 'SENTCOPY_RECIPIENT_KEY' },
       destinations: { local: { type: 'fs', root: 'sentcopy-archive', acknowledge_personal_data: true } },
       projects: { default: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: sha256(result.apiKey), label: 'created by sentcopy init' }] } },
     });
@@ -49,12 +50,17 @@ describe('sentcopy init', { timeout: 20_000 }, () => {
     expect(refusedJson.code).toBe(1);
     expect(JSON.parse(refusedJson.stdout).error.code).toBe('config_exists');
 
+    const envFile = path.join(work, 'sentcopy.config.env');
+    const secretBefore = readFileSync(envFile, 'utf8');
     const forced = await sentcopy('init', '--force', '--json');
     expect(forced.code).toBe(0);
     const { apiKey } = JSON.parse(forced.stdout) as { apiKey: string };
     const after = JSON.parse(readFileSync(file, 'utf8'));
     expect(after.projects.default.api_keys).toEqual([{ sha256: sha256(apiKey), label: 'created by sentcopy init' }]);
     expect(readFileSync(file, 'utf8')).not.toBe(before);
+    // The recipient key is kept: a new one would hide every message stored so far from --recipient.
+    expect(readFileSync(envFile, 'utf8')).toBe(secretBefore);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ recipientKeyFile: envFile, recipientKeyCreated: false });
   });
 
   it('takes --project and --archive, and prints the key and the next steps', async () => {

@@ -180,7 +180,7 @@ describe('a cluster of workers on JetStream', () => {
       worker.child.kill('SIGTERM');
       await worker.exited;
     }
-    const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newFolder() }), retry: false });
     await expectFolderHoldsExactly(root, archiver, messages);
 
     const connection = await connect({ servers: nats.url });

@@ -316,7 +316,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
       const durationMs = performance.now() - started;
       if (await settle(message, 'ack', () => queue.ack(message))) {
         emit({ type: 'archived', message: outcomeMessage(message), channel: prepared.channel, destination: archiver.destination.id, key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: message.attempts + 1, durationMs });
-        log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), key: result.key, created: result.created, durationMs: Math.round(durationMs) });
+        // Redacted: an unkeyed hash of a recipient in a key (vendor layouts) is as good as the phone number.
+        log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), key: archiver.layout.redact(result.key), created: result.created, durationMs: Math.round(durationMs) });
       }
       return 'finished';
     } catch (error) {
