@@ -49,10 +49,13 @@ export async function readEnvFile(file: string): Promise<Record<string, string>>
 
 /**
  * The environment secrets are read from: `env` over the values of the configuration's env file
- * (a variable set in the environment wins over the file).
+ * (a variable set and not empty in the environment wins over the file; an empty one, which secret
+ * references treat as unset, does not hide the file's value).
  */
 export async function environmentWithEnvFile(configFile: string, env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
-  return { ...(await readEnvFile(envFileFor(configFile))), ...env };
+  const merged: NodeJS.ProcessEnv = { ...(await readEnvFile(envFileFor(configFile))) };
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && (value !== '' || merged[name] === undefined)) merged[name] = value;
+  return merged;
 }
 
 /** A new recipient key: 32 random bytes in base64url (43 characters). */
