@@ -41,7 +41,7 @@ export function addSourceOptions(command: Command): Command {
     .option('-d, --destination <name>', 'destination to read (default: the destination of --project, else the one destination projects write to, else the only one configured)')
     .option('-p, --project <id>', "project: reads its destination with its layout, and keeps only its messages")
     .addOption(
-      new Option('--layout <layout>', "key layout of the archive: sentcopy, braze, clevertap, iterable, or a template such as '{project_id}/{yyyymmdd}/{message_id}.json.gz' (default: the project's layout in the config)"),
+      new Option('--layout <layout>', "key layout of the archive: sentcopy, sentcopy-unkeyed, braze, clevertap, iterable, or a template such as '{project_id}/{yyyymmdd}/{message_id}.json.gz' (default: the project's layout in the config)"),
     );
 }
 
@@ -93,7 +93,7 @@ export async function openArchiveSource(options: SourceOptions): Promise<Archive
       throw new CliError(`The projects writing to "${destinationName}" use different key layouts; which one should be read?`, {
         exitCode: exitCodes.usage,
         code: 'layout_required',
-        hint: 'Pass --project ID to read one project, or --layout sentcopy|braze|clevertap|iterable|TEMPLATE.',
+        hint: 'Pass --project ID to read one project, or --layout sentcopy|sentcopy-unkeyed|braze|clevertap|iterable|TEMPLATE.',
       });
     }
     layout = [...layouts][0] ?? 'sentcopy';
@@ -114,7 +114,7 @@ export async function openArchiveSource(options: SourceOptions): Promise<Archive
       throw new CliError(`recipient_hash_key: ${error.message}`, { exitCode: exitCodes.usage, code: 'invalid_recipient_key', hint: 'Use the secret the archive was written with (at least 16 bytes).' });
     }
     if (KeyLayoutError.isInstance(error)) {
-      throw new CliError(`--layout: ${error.message}`, { exitCode: exitCodes.usage, code: 'invalid_layout', hint: 'Use a preset (sentcopy, braze, clevertap, iterable) or a template like the one in your configuration.' });
+      throw new CliError(`--layout: ${error.message}`, { exitCode: exitCodes.usage, code: 'invalid_layout', hint: 'Use a preset (sentcopy, sentcopy-unkeyed, braze, clevertap, iterable) or a template like the one in your configuration.' });
     }
     throw error;
   }
