@@ -87,6 +87,14 @@ describe('sentcopy and the recipient key', { timeout: 60_000 }, () => {
     expect(all.code, all.stderr).toBe(0);
     expect((JSON.parse(all.stdout) as LsJson).objects).toHaveLength(2);
 
+    // verify cannot check where a message belongs without the secret: it says so instead of skipping the check.
+    const unverifiable = await runCli(['verify', '--json'], { cwd: elsewhere, env: withoutKey });
+    expect(unverifiable.code).toBe(2);
+    expect((JSON.parse(unverifiable.stdout) as { error: { code: string } }).error.code).toBe('recipient_key_required');
+    const verified = await runCli(['verify', '--json'], { cwd: elsewhere, env: { SENTCOPY_RECIPIENT_KEY: secret } });
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, checked: 2, intact: 2, conflicting: 0 });
+
     // The secret from the environment works as well as the env file.
     const viaEnv = await runCli(['ls', '--recipient', '+15550100107', '--json'], { cwd: elsewhere, env: { SENTCOPY_RECIPIENT_KEY: secret } });
     expect(viaEnv.code, viaEnv.stderr).toBe(0);
