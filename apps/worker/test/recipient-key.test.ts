@@ -1,9 +1,11 @@
 import { createHash, createHmac } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { faults, s3ErrorResponse } from '@sentcopy/test-servers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, createJsonLineLogger, hashApiKey, readEnvFile, runWorker, validateConfig, type WorkerConfig } from '../src/index.js';
 import { storedKeys } from './helpers.js';
+import { goodCredentials, startS3Setup } from './s3-fixture.js';
 import { tempFolders } from './temp-folders.js';
 
 // Keyed recipient hashes in the worker: the first-run configuration generates and references a
@@ -127,6 +129,36 @@ describe('the worker and the recipient key', () => {
     expect(archived.key).toBe('sent_messages/sms/{md5(recipient)}/unassociated/braze-1.json.gz');
     expect(storedKeys(path.join(folder, 'archive'))).toEqual([`sent_messages/sms/${md5}/unassociated/braze-1.json.gz`]);
     expect(lines.join('')).not.toContain(md5);
+  });
+});
+
+describe('failure reasons and the recipient hash', () => {
+  it('redacts the key an S3 error names from the retry log of an unkeyed layout', async () => {
+    const s3 = await startS3Setup();
+    try {
+      const folder = newFolder();
+      const configFile = path.join(folder, 'sentcopy.config.json');
+      const apiKey = 'sc_s3_redact_test_key_0000000000000000000000000';
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          version: 1,
+          destinations: { cloud: { type: 's3', bucket: s3.bucket, region: 'us-east-1', endpoint: s3.proxy.url, force_path_style: true, access_key_id: { env: 'ID' }, secret_access_key: { env: 'SECRET' }, request_checksum_calculation: 'WHEN_REQUIRED', acknowledge_personal_data: true } },
+          projects: { shop: { destination: 'cloud', channels: ['sms'], profile: 'braze', api_keys: [{ sha256: hashApiKey(apiKey) }] } },
+        }),
+      );
+      const { worker, lines } = await start(configFile, { env: { ID: goodCredentials.accessKeyId, SECRET: goodCredentials.secretAccessKey } });
+      s3.proxy.inject(faults.respond(s3ErrorResponse('AccessDenied')), { match: (request) => request.method === 'PUT' && request.url.includes(s3.bucket) });
+      await fetch(`${worker.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify([sms('denied-1', 'shop')]) });
+      const retry = JSON.parse(await waitForLine(lines, /"event":"message.retry_scheduled"/)) as { reason: string };
+      // The S3 error names the key; the log names its placeholder instead of the recipient's MD5.
+      expect(retry.reason).toContain('key "sent_messages/sms/{md5(recipient)}/unassociated/denied-1.json.gz"');
+      const md5 = createHash('md5').update(e164).digest('hex');
+      expect(lines.join('')).not.toContain(md5);
+      await worker.stop();
+    } finally {
+      await s3.stop();
+    }
   });
 });
 

@@ -70,7 +70,19 @@ interface Failure {
   readonly retryAfterMs?: number;
 }
 
-function classifyFailure(error: unknown): Failure {
+/**
+ * The failure of an attempt, its reason with the object key redacted by the archiver's layout:
+ * adapters name the key in their errors, and a key in an unkeyed layout holds a recipient's hash.
+ */
+function classifyFailure(error: unknown, archiver?: Archiver): Failure {
+  const failure = classifyUnredacted(error);
+  const key = ArchiveError.isInstance(error) || DestinationError.isInstance(error) ? error.key : undefined;
+  if (key === undefined || key === '' || typeof archiver?.layout.redact !== 'function') return failure;
+  const redacted = archiver.layout.redact(key);
+  return redacted === key ? failure : { ...failure, reason: failure.reason.replaceAll(key, redacted) };
+}
+
+function classifyUnredacted(error: unknown): Failure {
   if (ArchiveError.isInstance(error)) {
     const cause = error.cause;
     const retryAfterMs = DestinationError.isInstance(cause) ? cause.retryAfterMs : undefined;
@@ -209,7 +221,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const noteWrite = (archiver: Archiver, error?: unknown) => {
     const breaker = breakerOf(archiver);
     if (error === undefined) return closeBreaker(breaker, archiver.destination.id);
-    const failure = classifyFailure(error);
+    const failure = classifyFailure(error, archiver);
     if (failure.kind !== 'unreachable' && failure.kind !== 'unauthorized') return;
     breaker.failures++;
     if (breakerFailures === 0 || breaker.open || breaker.failures < breakerFailures) return;
@@ -255,8 +267,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const rejectInvalid = (message: ClaimedMessage, issues: readonly ValidationIssue[], attemptAt: number) =>
     deadLetter(message, { kind: 'invalid', reason: new MessageValidationError(issues).message, issues, attemptAt });
 
-  const failed = async (message: ClaimedMessage, error: unknown, attemptAt: number, destination: string): Promise<HandleResult> => {
-    const failure = classifyFailure(error);
+  const failed = async (message: ClaimedMessage, error: unknown, attemptAt: number, archiver: Archiver): Promise<HandleResult> => {
+    const destination = archiver.destination.id;
+    const failure = classifyFailure(error, archiver);
     const attempts = message.attempts + 1;
     const decision = decideRetry({
       kind: failure.kind,
@@ -316,14 +329,15 @@ export function createProcessor(options: ProcessorOptions): Processor {
       const durationMs = performance.now() - started;
       if (await settle(message, 'ack', () => queue.ack(message))) {
         emit({ type: 'archived', message: outcomeMessage(message), channel: prepared.channel, destination: archiver.destination.id, key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: message.attempts + 1, durationMs });
-        // Redacted: an unkeyed hash of a recipient in a key (vendor layouts) is as good as the phone number.
-        log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), key: archiver.layout.redact(result.key), created: result.created, durationMs: Math.round(durationMs) });
+        // Redacted: an unkeyed hash of a recipient in a key (vendor layouts) is as good as the phone number. A hand-made layout without redact() logs no key.
+        const loggedKey = typeof archiver.layout.redact === 'function' ? { key: archiver.layout.redact(result.key) } : {};
+        log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), ...loggedKey, created: result.created, durationMs: Math.round(durationMs) });
       }
       return 'finished';
     } catch (error) {
       // Aborted by stop(): the write may or may not have landed; a later claim finds out (write-once makes that safe).
       if (signal.aborted) return await giveBack(message);
-      return await failed(message, error, attemptAt, archiver.destination.id);
+      return await failed(message, error, attemptAt, archiver);
     }
   };
 
@@ -351,7 +365,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     }
     const breaker = breakerOf(archiver);
     breaker.projects.add(message.project);
-    if (breaker.open) return failed(message, breaker.error, now(), archiver.destination.id);
+    if (breaker.open) return failed(message, breaker.error, now(), archiver);
     let releaseSlot: () => void;
     try {
       const release = await slots.acquire(archiver.destination.id, abort.signal);
@@ -366,7 +380,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     // The destination may have been paused while this message waited for a slot.
     if (breaker.open) {
       releaseSlot();
-      return failed(message, breaker.error, now(), archiver.destination.id);
+      return failed(message, breaker.error, now(), archiver);
     }
     entry.writing = true;
     try {
