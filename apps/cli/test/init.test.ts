@@ -31,6 +31,15 @@ describe('sentcopy init', { timeout: 20_000 }, () => {
       projects: { default: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: sha256(result.apiKey), label: 'created by sentcopy init' }] } },
     });
 
+    // The recipient key: generated into the env file beside the configuration (0600), never printed, never in the configuration.
+    const envFile = path.join(work, 'sentcopy.config.env');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    const secret = /^SENTCOPY_RECIPIENT_KEY=([A-Za-z0-9_-]{43})$/m.exec(readFileSync(envFile, 'utf8'))?.[1] as string;
+    expect(secret).toBeDefined();
+    expect(run.stdout + run.stderr).not.toContain(secret);
+    expect(text).not.toContain(secret);
+    expect(result).toMatchObject({ recipientKeyFile: envFile, recipientKeyCreated: true });
+
     const check = await sentcopy('config', 'check', '--json');
     expect(check.code).toBe(0);
     expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, destinations: ['local'], projects: ['default'] });
