@@ -55,7 +55,7 @@ export interface KeyLayoutOptions {
   readonly recipientKey?: string | Uint8Array;
 }
 
-type RenderContext = { readonly message: Message; readonly date: () => Date; readonly recipient: () => string; readonly recipientHmac: () => string };
+type RenderContext = { readonly message: Message; readonly date: () => Date; readonly recipient: () => string; readonly hmacKey: Uint8Array | undefined };
 
 /** A placeholder computed from the message rather than copied from a field; its value is always key-safe. */
 interface DerivedPlaceholder {
@@ -76,7 +76,8 @@ const derivedPlaceholders: ReadonlyMap<string, DerivedPlaceholder> = new Map<str
   ['recipient', { field: 'to', value: ({ recipient }) => safeSegment(recipient()) }],
   ['md5(recipient)', { field: 'to', value: ({ recipient }) => md5Hex(recipient()) }],
   ['sha256(recipient)', { field: 'to', value: ({ recipient }) => sha256Hex(Buffer.from(recipient(), 'utf8')) }],
-  ['hmac(recipient)', { field: 'to', value: ({ recipientHmac }) => recipientHmac() }],
+  // Only compiled with a key (compileKeyLayout refuses the placeholder without one).
+  ['hmac(recipient)', { field: 'to', value: ({ recipient, hmacKey }) => createHmac('sha256', hmacKey as Uint8Array).update(recipient(), 'utf8').digest('hex') }],
   ['yyyy', { field: 'sent_at', value: ({ date }) => year(date()) }],
   ['mm', { field: 'sent_at', value: ({ date }) => month(date()) }],
   ['dd', { field: 'sent_at', value: ({ date }) => day(date()) }],
@@ -315,7 +316,7 @@ export function compileKeyLayout(templateOrPreset: string, options: KeyLayoutOpt
       message,
       date: () => (date ??= new Date(message.sent_at)),
       recipient: () => (recipient ??= normalizeRecipient(message.channel, message.to)),
-      recipientHmac: () => createHmac('sha256', hmacKey as Uint8Array).update(context.recipient(), 'utf8').digest('hex'),
+      hmacKey,
     };
     const filled: Filled[] = [];
     const key = segments.map((parts) => parts.map((part) => (part.kind === 'text' ? part.text : fill(part, context, filled))).join('')).join('/');
