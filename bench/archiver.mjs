@@ -40,7 +40,7 @@ export async function runArchiverBench({ print = console.log, count = 2000, conc
     for (let round = 0; round < rounds; round++) {
       // Bodies for the raw loop are prepared up front: the raw side pays nothing but the put.
       const prepared = await withDestination(fsync, async (destination) => {
-        const archiver = createArchiver({ destination });
+        const archiver = createArchiver({ destination, recipientKey: 'bench-recipient-key-0123456789' });
         return Promise.all(messages.map((message) => archiver.prepare(message)));
       });
       const rawMs = await withDestination(fsync, (destination) =>
@@ -51,7 +51,7 @@ export async function runArchiverBench({ print = console.log, count = 2000, conc
         ),
       );
       const archiveMs = await withDestination(fsync, async (destination) => {
-        const archiver = createArchiver({ destination });
+        const archiver = createArchiver({ destination, recipientKey: 'bench-recipient-key-0123456789' });
         return timed(() => pool(messages, concurrency, (message) => archiver.archive(message)));
       });
       rawRate = (count / rawMs) * 1000;

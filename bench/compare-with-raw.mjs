@@ -1,5 +1,6 @@
 // The shape every destination benchmark shares: archive() (on the calling thread and with a prepare
 // pool) and write(prepared) through the destination, each against a raw SDK loop of the same bodies.
+import { randomBytes } from 'node:crypto';
 import { createArchiver, createPreparePool, sampleMessages } from '@sentcopy/core';
 import { median, runPool } from './stub-thread.mjs';
 
@@ -14,9 +15,11 @@ async function timed(work) {
  * same bytes and headers the destination sends. Returns the figures.
  */
 export async function compareWithRaw({ print, title, rawName, unit = 'PUT/s', destination, rawPut, count, concurrency, rounds }) {
-  const archiver = createArchiver({ destination, retry: false });
+  // Generated messages: a one-off secret keys their recipients as a deployment's would.
+  const recipientKey = randomBytes(32);
+  const archiver = createArchiver({ destination, recipientKey, retry: false });
   const pool = createPreparePool();
-  const pooled = createArchiver({ destination, retry: false, preparePool: pool });
+  const pooled = createArchiver({ destination, recipientKey, retry: false, preparePool: pool });
   const messages = sampleMessages({ projectId: 'bench', count });
   // The raw loop sends exactly the bytes archive() stores, prepared up front.
   const objects = await Promise.all(messages.map((message) => archiver.prepare(message)));

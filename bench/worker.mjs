@@ -55,19 +55,21 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-worker-'));
   const bucket = 'bench';
   const configFile = path.join(folder, 'sentcopy.config.json');
+  const recipientKey = 'bench-recipient-key-0123456789';
   writeFileSync(
     configFile,
     JSON.stringify({
       version: 1,
+      recipient_hash_key: { env: 'BENCH_RECIPIENT_KEY' },
       destinations: { stub: { type: 's3', bucket, region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true } },
       projects: { bench: { destination: 'stub', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(apiKey) }] } },
     }),
   );
-  const worker = await runWorker({ configFile, port: 0, concurrencyPerDestination: concurrency, env: { BENCH_ID: credentials.accessKeyId, BENCH_SECRET: credentials.secretAccessKey } });
+  const worker = await runWorker({ configFile, port: 0, concurrencyPerDestination: concurrency, env: { BENCH_ID: credentials.accessKeyId, BENCH_SECRET: credentials.secretAccessKey, BENCH_RECIPIENT_KEY: recipientKey } });
   const clientSettings = { region: 'us-east-1', endpoint: stub.endpoint, forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED' };
   const agent = { keepAlive: true, maxSockets: 64 };
   const raw = new S3Client({ ...clientSettings, maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true, httpAgent: agent, httpsAgent: agent } });
-  const preparer = createArchiver({ destination: createS3Destination({ ...clientSettings, bucket }), retry: false });
+  const preparer = createArchiver({ destination: createS3Destination({ ...clientSettings, bucket }), recipientKey, retry: false });
   const rawPut = (object) =>
     raw.send(
       new PutObjectCommand({

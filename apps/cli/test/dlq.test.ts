@@ -57,7 +57,7 @@ describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq (%s queue)', (qu
     const earlier = messages.map((message) => ({ ...message, sent_at: message.sent_at + 1 }) as Message);
     writeFileSync(path.join(work, 'earlier.jsonl'), earlier.map((message) => JSON.stringify(message)).join('\n'));
     expect((await cli(['ingest', 'earlier.jsonl', '--direct'])).code).toBe(0);
-    const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }) });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newFolder() }) });
     const prepared = await Promise.all(messages.map((message) => archiver.prepare(message)));
     const earlierPrepared = await Promise.all(earlier.map((message) => archiver.prepare(message)));
     expect(prepared.map((entry) => entry.key)).toEqual(earlierPrepared.map((entry) => entry.key));

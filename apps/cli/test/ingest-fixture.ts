@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { generateApiKey, hashApiKey, type WorkerConfig } from '@sentcopy/worker';
+import { envFileFor, generateApiKey, hashApiKey, type WorkerConfig } from '@sentcopy/worker';
 import { afterAll } from 'vitest';
 import { bin } from './run-cli.js';
 
@@ -19,7 +19,15 @@ export function tempFolders(prefix: string): () => string {
   };
 }
 
-/** Writes a worker configuration with one project per entry, each with a fresh API key; returns the keys. */
+/** The recipient key test configurations reference (through the env file beside them) and test archivers use. */
+export const testRecipientKey = 'sentcopy-test-recipient-key';
+
+/** Writes the env file beside `configFile` (mode 0600) with `SENTCOPY_RECIPIENT_KEY`, as `sentcopy init` does. */
+export function writeRecipientKeyEnvFile(configFile: string): void {
+  writeFileSync(envFileFor(configFile), `SENTCOPY_RECIPIENT_KEY=${testRecipientKey}\n`, { mode: 0o600 });
+}
+
+/** Writes a worker configuration with one project per entry, each with a fresh API key and the test recipient key; returns the keys. */
 export function writeWorkerConfig(file: string, config: Omit<WorkerConfig, 'version' | 'projects'> & { projects: Record<string, Omit<WorkerConfig['projects'][string], 'api_keys'>> }): Record<string, string> {
   const keys: Record<string, string> = {};
   const projects: Record<string, WorkerConfig['projects'][string]> = {};
@@ -27,7 +35,8 @@ export function writeWorkerConfig(file: string, config: Omit<WorkerConfig, 'vers
     keys[id] = generateApiKey();
     projects[id] = { ...project, api_keys: [{ sha256: hashApiKey(keys[id] as string), label: 'test' }] };
   }
-  writeFileSync(file, `${JSON.stringify({ version: 1, ...config, projects }, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(file, `${JSON.stringify({ version: 1, recipient_hash_key: { env: 'SENTCOPY_RECIPIENT_KEY' }, ...config, projects }, null, 2)}\n`, { mode: 0o600 });
+  writeRecipientKeyEnvFile(file);
   return keys;
 }
 

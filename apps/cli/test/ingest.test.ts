@@ -45,7 +45,7 @@ const readRejects = (file: string): Rejected[] =>
 
 /** Checks through node:fs that each message is stored once, with the bytes archive() writes for it. */
 async function expectStored(root: string, messages: readonly Message[]): Promise<void> {
-  const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }) });
+  const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newFolder() }) });
   const expected = await Promise.all(messages.map((message) => archiver.prepare(message)));
   expect(storedKeys(root)).toEqual(expected.map((prepared) => prepared.key).sort());
   for (const [index, prepared] of expected.entries()) {
@@ -204,7 +204,7 @@ describe('sentcopy ingest --direct', () => {
         messages.filter((message) => message.channel === 'whatsapp').map((message) => message.message_id).sort(),
       );
 
-      const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }) });
+      const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newFolder() }) });
       const expected = await Promise.all(taken.map((message) => archiver.prepare(message)));
       expect(s3.listKeys(bucket).sort()).toEqual(expected.map((prepared) => prepared.key).sort());
       for (const prepared of expected) {

@@ -26,9 +26,19 @@ describe('sentcopy init', { timeout: 20_000 }, () => {
     const config = JSON.parse(text);
     expect(config).toEqual({
       version: 1,
+      recipient_hash_key: { env: 'SENTCOPY_RECIPIENT_KEY' },
       destinations: { local: { type: 'fs', root: 'sentcopy-archive', acknowledge_personal_data: true } },
       projects: { default: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: sha256(result.apiKey), label: 'created by sentcopy init' }] } },
     });
+
+    // The recipient key: generated into the env file beside the configuration (0600), never printed, never in the configuration.
+    const envFile = path.join(work, 'sentcopy.config.env');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    const secret = /^SENTCOPY_RECIPIENT_KEY=([A-Za-z0-9_-]{43})$/m.exec(readFileSync(envFile, 'utf8'))?.[1] as string;
+    expect(secret).toBeDefined();
+    expect(run.stdout + run.stderr).not.toContain(secret);
+    expect(text).not.toContain(secret);
+    expect(result).toMatchObject({ recipientKeyFile: envFile, recipientKeyCreated: true });
 
     const check = await sentcopy('config', 'check', '--json');
     expect(check.code).toBe(0);
@@ -49,12 +59,17 @@ describe('sentcopy init', { timeout: 20_000 }, () => {
     expect(refusedJson.code).toBe(1);
     expect(JSON.parse(refusedJson.stdout).error.code).toBe('config_exists');
 
+    const envFile = path.join(work, 'sentcopy.config.env');
+    const secretBefore = readFileSync(envFile, 'utf8');
     const forced = await sentcopy('init', '--force', '--json');
     expect(forced.code).toBe(0);
     const { apiKey } = JSON.parse(forced.stdout) as { apiKey: string };
     const after = JSON.parse(readFileSync(file, 'utf8'));
     expect(after.projects.default.api_keys).toEqual([{ sha256: sha256(apiKey), label: 'created by sentcopy init' }]);
     expect(readFileSync(file, 'utf8')).not.toBe(before);
+    // The recipient key is kept: a new one would hide every message stored so far from --recipient.
+    expect(readFileSync(envFile, 'utf8')).toBe(secretBefore);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ recipientKeyFile: envFile, recipientKeyCreated: false });
   });
 
   it('takes --project and --archive, and prints the key and the next steps', async () => {

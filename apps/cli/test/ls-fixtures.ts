@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createArchiver, type DestinationV1, type ProfileName } from '@sentcopy/core';
+import { writeRecipientKeyEnvFile } from './ingest-fixture.js';
 import type { CliRun } from './run-cli.js';
 
 /** Parses a run's stdout as JSON, with the run in the error when it is not. */
@@ -73,7 +74,7 @@ export interface ArchivedMessage {
 
 /** Archives `messages` with the real archiver and the given profile (its layout and codec). */
 export async function archiveMessages(destination: DestinationV1, profile: ProfileName, messages: readonly Record<string, unknown>[]): Promise<ArchivedMessage[]> {
-  const archiver = createArchiver({ destination, profile, retry: false });
+  const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, profile, retry: false });
   const archived: ArchivedMessage[] = [];
   for (const message of messages) {
     const result = await archiver.archive(message);
@@ -82,10 +83,11 @@ export async function archiveMessages(destination: DestinationV1, profile: Profi
   return archived;
 }
 
-/** Writes `sentcopy.config.json` into `folder`. */
+/** Writes `sentcopy.config.json` into `folder`, referencing the test recipient key kept in the env file beside it. */
 export function writeConfigFile(folder: string, config: Record<string, unknown>): string {
   const file = path.join(folder, 'sentcopy.config.json');
-  writeFileSync(file, `${JSON.stringify({ version: 1, ...config }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ version: 1, recipient_hash_key: { env: 'SENTCOPY_RECIPIENT_KEY' }, ...config }, null, 2)}\n`);
+  writeRecipientKeyEnvFile(file);
   return file;
 }
 

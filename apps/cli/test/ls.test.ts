@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { createS3Destination } from '@sentcopy/destination-s3';
 import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ana, archiveMessages, ben, fsEntry, json, otherPhone, phone, pushToken, s3Entry, s3Env, s3Settings, sampleArchiveMessages, writeConfigFile, type ArchivedMessage } from './ls-fixtures.js';
+import { testRecipientKey } from './ingest-fixture.js';
 import { runCli } from './run-cli.js';
 
 interface LsJson {
@@ -85,7 +86,8 @@ describe('sentcopy ls (local folder, sentcopy layout)', { timeout: 30_000 }, () 
     const listed = json<LsJson>(run);
     expect(sorted(listed)).toEqual(keysOf(archives.local, (message) => message.to === ana));
     expect(listed.objects.length).toBe(4);
-    const hash = createHash('sha256').update('ana.garcia@example.com').digest('hex');
+    // The sentcopy layout keys recipients: HMAC-SHA-256 under the deployment's secret, not their plain SHA-256.
+    const hash = createHmac('sha256', testRecipientKey).update('ana.garcia@example.com').digest('hex');
     expect(listed.prefix).toBe(`shop/${hash}/`);
     expect(run.stdout.toLowerCase()).not.toContain('ana.garcia');
     expect(run.stderr.toLowerCase()).not.toContain('ana.garcia');

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { createS3Destination } from '@sentcopy/destination-s3';
 import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ana, archiveMessages, fsEntry, json, s3Entry, s3Env, s3Settings, sampleArchiveMessages, writeConfigFile, type ArchivedMessage } from './ls-fixtures.js';
+import { testRecipientKey } from './ingest-fixture.js';
 import { runCli } from './run-cli.js';
 
 interface VerifyJson {
@@ -75,7 +76,7 @@ describe('sentcopy verify (local folder)', { timeout: 30_000 }, () => {
     expect(human.stdout).toMatch(/Checked 24 object\(s\) in destination "local"/);
     expect(human.stdout).toMatch(/intact\s+24/);
 
-    const oneRecipient = json<VerifyJson>(await verify(`shop/${createHash('sha256').update(ana.toLowerCase()).digest('hex')}/`, '--json'));
+    const oneRecipient = json<VerifyJson>(await verify(`shop/${createHmac('sha256', testRecipientKey).update(ana.toLowerCase()).digest('hex')}/`, '--json'));
     expect(oneRecipient.checked).toBe(4);
   });
 
@@ -106,7 +107,7 @@ describe('sentcopy verify (local folder)', { timeout: 30_000 }, () => {
   it('reports conflicting objects: one message id under two keys, and content stored under a key it does not belong at', async () => {
     const conflicts = destinations.conflicts!;
     const twice = await archiveMessages(conflicts, 'sentcopy', [extra('dup-1', '+15550109999'), extra('dup-1', '+15550108888')]);
-    const archiver = createArchiver({ destination: conflicts, profile: 'sentcopy' });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: conflicts, profile: 'sentcopy' });
     const prepared = await archiver.prepare(extra('moved-1', '+15550107777'));
     const wrongKey = prepared.key.replace('/20260301/', '/20260302/');
     expect(wrongKey).not.toBe(prepared.key);
@@ -172,7 +173,7 @@ describe('sentcopy verify (S3 test server)', { timeout: 60_000 }, () => {
     flipByte(backing, 25);
     await destinations.s3!.delete!(deleted.key);
     // A store without write-once lets a raw put replace an object (the put records the new SHA-256).
-    const other = await createArchiver({ destination: destinations.s3!, profile: 'sentcopy' }).prepare(extra('intruder-1', '+15550106666'));
+    const other = await createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: destinations.s3!, profile: 'sentcopy' }).prepare(extra('intruder-1', '+15550106666'));
     await destinations.s3!.put({ key: rewritten.key, body: other.body, sha256: other.sha256, contentType: other.contentType, contentEncoding: other.contentEncoding!, metadata: other.metadata });
     expect(server.getObject(bucket, rewritten.key)!.body.equals(Buffer.from(other.body))).toBe(true);
 

@@ -5,7 +5,7 @@ import { createPreparePool } from '@sentcopy/core';
 import { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createDestinationHealth, type DestinationHealthState } from './destination-health/index.js';
-import { ConfigError, createConfigRuntime, defaultConfig, openJetStreamConfigStore, type ConfigTextSource, type JetStreamConfigStore, type SecretReference } from './config/index.js';
+import { ConfigError, createConfigRuntime, defaultConfig, defaultRecipientKeyVariable, ensureRecipientKeyInEnvFile, envFileFor, environmentWithEnvFile, openJetStreamConfigStore, type ConfigTextSource, type JetStreamConfigStore, type SecretReference } from './config/index.js';
 import { createIntakeServer, type IntakeLimits } from './intake/index.js';
 import type { WorkerLogger } from './logging/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics/index.js';
@@ -24,7 +24,11 @@ export interface NatsClusterOptions {
 
 /** Options for {@link runWorker}. */
 export interface RunWorkerOptions {
-  /** The configuration file. Created with a zero-setup default (local folder, one project, a new API key) when missing and `createConfig` is true. */
+  /**
+   * The configuration file. Created with a zero-setup default (local folder, one project, a new API
+   * key, keyed recipient hashes) when missing and `createConfig` is true; the recipient key then
+   * goes to the env file beside it (`sentcopy.config.env`, mode 0600), never into the file itself.
+   */
   readonly configFile: string;
   /** Write a default configuration when the file is missing. @default false */
   readonly createConfig?: boolean;
@@ -40,7 +44,7 @@ export interface RunWorkerOptions {
   readonly prepareThreads?: number;
   /** Most writes in flight per destination. @default 16 */
   readonly concurrencyPerDestination?: number;
-  /** Where `{ "env": … }` secrets are read from. @default process.env */
+  /** Where `{ "env": … }` secrets are read from; variables it lacks are read from the env file beside the configuration file. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** How long to wait before probing a destination again after its probe failed, in milliseconds. @default 30000 */
   readonly probeRetryMs?: number;
@@ -165,7 +169,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     reportTo = metrics;
     metrics.observeReload('applied');
     const alertsConfig = runtime.config().alerts;
-    const env = options.env ?? process.env;
+    const env = await environmentWithEnvFile(configFile, options.env ?? process.env);
     const secret = (reference: SecretReference | undefined, field: string): string | undefined => {
       if (reference === undefined) return undefined;
       const value = env[reference.env];
@@ -281,6 +285,8 @@ function destinationCheck(ready: boolean, problem: string | undefined, state: De
 async function writeDefaultConfig(configFile: string): Promise<{ apiKey: string; project: string }> {
   const { config, apiKey } = defaultConfig({ root: 'sentcopy-archive' });
   await mkdir(path.dirname(configFile), { recursive: true });
+  // The secret goes first, so the configuration never references a variable that is nowhere.
+  await ensureRecipientKeyInEnvFile(envFileFor(configFile), defaultRecipientKeyVariable);
   await writeFile(configFile, `${JSON.stringify({ $schema: 'https://sentcopy.dev/schema/worker-config-v1.schema.json', ...config }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   return { apiKey, project: Object.keys(config.projects)[0] as string };
 }

@@ -85,7 +85,7 @@ describe('createAlertNotifier with a real processor against S3', () => {
     const logs: LogEntry[] = [];
     const notifier = createAlertNotifier({ url: `${receiver.url}${hookPath}?token=${token}`, secret: sharedSecret, logger: (entry) => logs.push(entry) });
     const destination = createS3Destination(s3.settings({ through: 'proxy' }));
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
     const queue = await createEmbeddedQueue({ directory: newFolder() });
     const bucketBefore = s3.server.listKeys(s3.bucket).length;
     const outcomes: ProcessOutcome[] = [];
@@ -147,7 +147,7 @@ describe('createAlertNotifier with a real processor against S3', () => {
     const receiver = await startReceiver();
     const notifier = createAlertNotifier({ url: receiver.url, unreachableAfterFailures: 4 });
     const destination = createS3Destination(s3.settings({ through: 'proxy' }));
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
     const queue = await createEmbeddedQueue({ directory: newFolder() });
     let failures = 0;
     let failuresAtTransition: number | undefined;
@@ -196,7 +196,7 @@ describe('createAlertNotifier with a real processor against S3', () => {
     const logs: LogEntry[] = [];
     const notifier = createAlertNotifier({ url: `${receiver.url}${hookPath}?token=${token}`, timeoutMs: 30_000, closeTimeoutMs: 300, logger: (entry) => logs.push(entry) });
     const destination = createS3Destination(s3.settings({ through: 'proxy' }));
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
     const queue = await createEmbeddedQueue({ directory: newFolder() });
     const bucketBefore = s3.server.listKeys(s3.bucket).length;
     const processor = createProcessor({ queue, archiverFor: () => archiver, retryPolicy, idleWaitMs: 20, onOutcome: (outcome) => notifier.onOutcome(outcome, { destination: 'cloud' }) });

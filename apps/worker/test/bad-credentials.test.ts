@@ -26,7 +26,7 @@ describe('bad credentials', () => {
       const now = () => clock;
       const queue = await createEmbeddedQueue({ directory: newFolder(), now });
       const broken = createS3Destination(s3.settings({ credentials: wrongCredentials }));
-      let archiver: Archiver = createArchiver({ destination: broken, retry: false });
+      let archiver: Archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: broken, retry: false });
       const outcomes: ProcessOutcome[] = [];
       const processor = createProcessor({ queue, archiverFor: () => archiver, now, random: seededRandom(5), onOutcome: (outcome) => outcomes.push(outcome) });
       const messages = sampleMessages({ projectId: 'acme', count: 12 });
@@ -84,7 +84,7 @@ describe('bad credentials', () => {
 
       // The operator fixes the credentials and replays.
       const fixed = createS3Destination(s3.settings());
-      archiver = createArchiver({ destination: fixed, retry: false });
+      archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: fixed, retry: false });
       expect(await queue.replayDeadLetters({ kind: 'unauthorized' })).toEqual({ replayed: messages.length, alreadyQueued: 0 });
       await processor.processAvailable();
       expect(await queue.stats()).toMatchObject({ depth: 0, deadLetters: 0 });

@@ -110,7 +110,7 @@ describe('crash safety', () => {
       expect(interruptedEnqueues + backlogAtRestart.filter((depth) => depth > 0).length).toBeGreaterThanOrEqual(kills);
 
       const messages = sampleMessages({ projectId: 'crash', count: total, seed });
-      const archiver = createArchiver({ destination: createFsDestination({ root: archiveFolder }), retry: false });
+      const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: archiveFolder }), retry: false });
       await expectFolderHoldsExactly(archiveFolder, archiver, messages);
       const queue = await createEmbeddedQueue({ directory: queueFolder });
       expect(await queue.stats()).toMatchObject({ depth: 0, inFlight: 0, deadLetters: 0 });

@@ -54,7 +54,7 @@ describe('dead-letter routes', () => {
   it('list a project\'s dead letters with reasons and pages, and replay them by id, filter or all once the cause is fixed', async () => {
     const setup = await start();
     // A conflict: a different copy already sits under each message's key (written straight to the folder).
-    const archiver = createArchiver({ destination: setup.local });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: setup.local });
     const conflicting = [0, 1, 2].map((index) => sms('shop', index));
     const firstCopies = await Promise.all(conflicting.map((message) => archiver.archive({ ...message, body: 'an earlier, different copy' })));
     // An invalid payload (the queue takes whatever intake gave it) and another project's conflict.

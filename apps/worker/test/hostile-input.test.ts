@@ -70,7 +70,7 @@ describe('hostile input', () => {
     'rejects 1,000 malformed messages interleaved with valid ones: no crash, each rejection names the field, every valid one stored',
     async () => {
       const root = newFolder();
-      const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false, layout: '{project_id}/{campaign_id|unassociated}/{message_id}.json.gz' });
+      const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false, layout: '{project_id}/{campaign_id|unassociated}/{message_id}.json.gz' });
       const queue = await createEmbeddedQueue({ directory: newFolder() });
       const valid: Message[] = [...sampleMessages({ projectId: project, count: 200, seed: 3 }), ...Array.from({ length: 12 }, (_, index) => hostileButValid(index))];
       const bad = Array.from({ length: 1_000 }, (_, index) => hostile(index));

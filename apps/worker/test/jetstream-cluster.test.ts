@@ -189,7 +189,8 @@ describe('a cluster of workers on JetStream', () => {
       worker.child.kill('SIGTERM');
       await worker.exited;
     }
-    const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), retry: false });
+    // The configuration above has no recipient_hash_key, so the worker writes the unkeyed layout of earlier versions.
+    const archiver = createArchiver({ layout: 'sentcopy-unkeyed', destination: createFsDestination({ root: newFolder() }), retry: false });
     await expectFolderHoldsExactly(root, archiver, messages);
 
     const connection = await operatorConnection();

@@ -220,7 +220,7 @@ describe('createWorkerMetrics, end to end (config, HTTP intake, queue, processor
 describe('createWorkerMetrics against S3 (through a fault proxy)', () => {
   it('counts every failed attempt and scheduled retry exactly, and one histogram observation per stored object', async () => {
     const destination = createS3Destination(s3.settings({ through: 'proxy' }));
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
     const queue = await createEmbeddedQueue({ directory: newFolder() });
     const metrics = createWorkerMetrics({ queue, statsCacheMs: 0 });
     const messages = sampleMessages({ projectId: 'acme', count: 20, seed: 21 });
@@ -277,7 +277,7 @@ describe('createWorkerMetrics, queue gauges', () => {
     expect(calls()).toBe(1);
 
     // Dead-letter the broken one with a real processor.
-    const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newFolder() }), retry: false });
     const processor = createProcessor({ queue: real, archiverFor: () => archiver, now: () => clock, onOutcome: (outcome) => metrics.observeOutcome(outcome) });
     await processor.processAvailable();
     clock += 1_001;

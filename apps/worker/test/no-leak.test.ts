@@ -47,8 +47,8 @@ describe('no raw recipient or secret leaks', () => {
 
       const locked = createS3Destination(s3.settings({ credentials: wrongCredentials }));
       const archivers: Record<string, Archiver> = {
-        good: createArchiver({ destination: createFsDestination({ root: path.join(work, 'archive') }), retry: false }),
-        locked: createArchiver({ destination: locked, retry: false }),
+        good: createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: path.join(work, 'archive') }), retry: false }),
+        locked: createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: locked, retry: false }),
       };
       const messagesFor = (project: string, seed: number) => sampleMessages({ projectId: project, count: 16, seed });
       const good = messagesFor('good', 1);

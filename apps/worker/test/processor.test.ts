@@ -26,7 +26,7 @@ describe('processor', () => {
 
   it('archives every queued message once: the bytes archive() would store, a SHA-256 that verifies, an empty queue', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false });
     const queue = await openQueue();
     const messages = sampleMessages({ projectId: 'acme', count: 40 });
     await queue.enqueue(messages.map((message) => queued(message)));
@@ -43,7 +43,7 @@ describe('processor', () => {
 
   it('acks a message whose identical copy is already stored (created: false)', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false });
     const [message] = sampleMessages({ projectId: 'acme', count: 1 });
     await archiver.archive(message);
     const queue = await openQueue();
@@ -57,7 +57,7 @@ describe('processor', () => {
 
   it('with onConflict "fail", sends a conflict straight to the dead letters, leaving the stored object untouched', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false, onConflict: 'fail' });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false, onConflict: 'fail' });
     const message = sampleMessages({ projectId: 'acme', count: 2 })[1]!;
     await archiver.archive(message);
     const queue = await openQueue();
@@ -88,7 +88,7 @@ describe('processor', () => {
 
   it('dead-letters messages of a project without a destination, and those whose JSON names another project or id', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false });
     const [first, second, third] = sampleMessages({ projectId: 'acme', count: 3 });
     const queue = await openQueue();
     await queue.enqueue([queued(first!, 'unknown-project'), queued(second!, 'other-project'), { ...queued(third!), messageId: 'another-id' }]);
@@ -108,8 +108,8 @@ describe('processor', () => {
       instrumentDestination(createFsDestination({ root }), { beforePut: (_input, signal) => abortableDelay(25, signal) });
     const destinations = { alpha: slow(newFolder()), beta: slow(newFolder()) };
     const archivers: Record<string, Archiver> = {
-      alpha: createArchiver({ destination: destinations.alpha, retry: false }),
-      beta: createArchiver({ destination: destinations.beta, retry: false }),
+      alpha: createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: destinations.alpha, retry: false }),
+      beta: createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: destinations.beta, retry: false }),
     };
     const queue = await openQueue();
     const messages = [...sampleMessages({ projectId: 'alpha', count: 30, seed: 1 }), ...sampleMessages({ projectId: 'beta', count: 30, seed: 2 })];
@@ -131,7 +131,7 @@ describe('processor', () => {
   it('on stop, lets writes under way finish within the timeout and returns the waiting ones to the queue', async () => {
     const root = newFolder();
     const destination = instrumentDestination(createFsDestination({ root }), { beforePut: (_input, signal) => abortableDelay(150, signal) });
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
     const queue = await openQueue();
     const messages = sampleMessages({ projectId: 'acme', count: 12 });
     await queue.enqueue(messages.map((message) => queued(message)));
@@ -155,7 +155,7 @@ describe('processor', () => {
         while (gate) await abortableDelay(20, signal);
       },
     });
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
     const queue = await openQueue();
     const messages = sampleMessages({ projectId: 'acme', count: 6 });
     await queue.enqueue(messages.map((message) => queued(message)));
@@ -172,7 +172,7 @@ describe('processor', () => {
   it('extends the lease of a long write, so the message is not handed out twice', async () => {
     const root = newFolder();
     const destination = instrumentDestination(createFsDestination({ root }), { beforePut: (_input, signal) => abortableDelay(700, signal) });
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
     const queue = await openQueue();
     const [message] = sampleMessages({ projectId: 'acme', count: 1 });
     await queue.enqueue([queued(message!)]);
@@ -193,7 +193,7 @@ describe('processor', () => {
         if (failures-- > 0) throw new Error('socket exploded while sending to Ana.Garcia@Example.com at +1 555 010 0100');
       },
     });
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
     const queue = await openQueue();
     const [message] = sampleMessages({ projectId: 'acme', count: 1 });
     await queue.enqueue([queued(message!)]);
@@ -213,7 +213,7 @@ describe('processor', () => {
 
   it('keeps going when the queue fails to settle, and the message comes back', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false });
     const queue = await openQueue();
     const [message] = sampleMessages({ projectId: 'acme', count: 1 });
     await queue.enqueue([queued(message!)]);

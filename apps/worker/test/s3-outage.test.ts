@@ -18,7 +18,7 @@ describe('an S3 outage', () => {
     'rides out 503s, connection resets and 500s, then recovers: every message stored once, none dead-lettered',
     async () => {
       const destination = createS3Destination(s3.settings({ through: 'proxy' }));
-      const archiver = createArchiver({ destination, retry: false });
+      const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
       const queue = await createEmbeddedQueue({ directory: newFolder() });
       const messages = sampleMessages({ projectId: 'acme', count: 120 });
       await queue.enqueue(messages.map((message) => queued(message)));
@@ -65,7 +65,7 @@ describe('an S3 outage', () => {
     async () => {
       const bucket = s3.server.createBucket();
       const destination = createS3Destination({ ...s3.settings({ through: 'proxy' }), bucket });
-      const archiver = createArchiver({ destination, retry: false });
+      const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: false });
       const queue = await createEmbeddedQueue({ directory: newFolder() });
       const messages = sampleMessages({ projectId: 'paused', count: 300 });
       // Without the breaker's hurry, retries after the first would wait an hour.

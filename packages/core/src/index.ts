@@ -92,8 +92,8 @@ export type {
   WhatsAppMessage,
 } from './payload/index.js';
 export { codePointLength, defaultMaxMessageBytes, exceedsCodePoints, maxMessageIdLength, messageIdProblem } from './limits/index.js';
-export { compileKeyLayout, KeyLayoutError, keyLayoutPresets, normalizeRecipient, parseVersionKey, safeSegment, versionIdDigits, versionKey } from './key-layout/index.js';
-export type { KeyLayout, KeyLayoutPresetName, VersionKeyParts } from './key-layout/index.js';
+export { compileKeyLayout, isKeyLayoutPresetName, KeyLayoutError, keyLayoutPresets, normalizeRecipient, parseVersionKey, RecipientKeyError, safeSegment, versionIdDigits, versionKey } from './key-layout/index.js';
+export type { KeyLayout, KeyLayoutOptions, KeyLayoutPresetName, VersionKeyParts } from './key-layout/index.js';
 export {
   brazeProfile,
   clevertapProfile,

@@ -201,7 +201,7 @@ describe('end to end with retryInline and the archiver from @sentcopy/core', () 
 
   it('the archiver survives 2× ServerBusy and stores the exact bytes once', async () => {
     const archiving = createAzureDestination({ ...fixture.settings, connectionString: fixture.connectionStringVia(proxy.url), keyPrefix: 'archiver/' });
-    const archiver = createArchiver({ destination: archiving, retry: { policy: fast } });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: archiving, retry: { policy: fast } });
     const rule = proxy.inject(faults.respond(azureErrorResponse('ServerBusy', 503, 'The server is busy.')), { times: 2, match: isPut });
     const message = sampleMessages({ projectId: 'acme', count: 1 })[0]!;
     const prepared = await archiver.prepare(message);

@@ -24,8 +24,8 @@ const messages = sampleMessages({ projectId: 'acme', count: 40 });
 describe('createArchiver with a prepare pool', () => {
   it.each(Object.keys(profiles) as ProfileName[])('stores byte-identical objects under the same keys as in-thread preparation (%s profile)', async (name) => {
     const [here, pooled] = [newRoot(), newRoot()];
-    const local = createArchiver({ destination: createFsDestination({ root: here }), profile: name, retry: false });
-    const threaded = createArchiver({ destination: createFsDestination({ root: pooled }), profile: name, retry: false, preparePool: pool });
+    const local = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: here }), profile: name, retry: false });
+    const threaded = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: pooled }), profile: name, retry: false, preparePool: pool });
     // All at once, so the batches spread over both threads.
     const results = await Promise.all(messages.map((message) => threaded.archive(message)));
     for (const [index, message] of messages.entries()) {
@@ -39,8 +39,8 @@ describe('createArchiver with a prepare pool', () => {
 
   it('rejects invalid messages with the same field issues as in-thread preparation, and keeps going', async () => {
     const root = newRoot();
-    const local = createArchiver({ destination: createFsDestination({ root: newRoot() }), retry: false });
-    const threaded = createArchiver({ destination: createFsDestination({ root }), retry: false, preparePool: pool });
+    const local = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newRoot() }), retry: false });
+    const threaded = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false, preparePool: pool });
     const broken = [{ ...messages[0], to: 42 }, { version: 1, channel: 'fax' }, { ...messages[1], sent_at: 'yesterday' }, { ...messages[2], callback: () => 1 }];
     for (const input of broken) {
       const expected = await local.prepare(input).catch((error: unknown) => error);
@@ -53,8 +53,8 @@ describe('createArchiver with a prepare pool', () => {
   });
 
   it('takes a message as its JSON text in UTF-8 bytes, on the pool and in-thread alike, and names undecodable input', async () => {
-    const local = createArchiver({ destination: createFsDestination({ root: newRoot() }), retry: false });
-    const threaded = createArchiver({ destination: createFsDestination({ root: newRoot() }), retry: false, preparePool: pool });
+    const local = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newRoot() }), retry: false });
+    const threaded = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newRoot() }), retry: false, preparePool: pool });
     for (const message of messages.slice(0, 8)) {
       const bytes = new TextEncoder().encode(JSON.stringify(message));
       const expected = await local.prepare(message);
@@ -79,12 +79,12 @@ describe('createArchiver with a prepare pool', () => {
 
   it('refuses a custom profile, which cannot be sent to a thread', () => {
     const custom = { ...getProfile('sentcopy'), name: 'mine' as ProfileName };
-    expect(() => createArchiver({ destination: createFsDestination({ root: newRoot() }), profile: custom, preparePool: pool })).toThrow(/built-in profile/);
+    expect(() => createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newRoot() }), profile: custom, preparePool: pool })).toThrow(/built-in profile/);
   });
 
   it('rejects work after close() with a clear error', async () => {
     const closing = createPreparePool({ threads: 1 });
-    const archiver = createArchiver({ destination: createFsDestination({ root: newRoot() }), retry: false, preparePool: closing });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newRoot() }), retry: false, preparePool: closing });
     await archiver.prepare(messages[0]);
     await closing.close();
     await expect(archiver.prepare(messages[1])).rejects.toThrow(/prepare pool was closed/);
@@ -94,7 +94,7 @@ describe('createArchiver with a prepare pool', () => {
     const script = `
       import { createArchiver, createPreparePool, sampleMessages } from ${JSON.stringify(new URL('../../core/dist/index.js', import.meta.url).href)};
       import { createFsDestination } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
-      const archiver = createArchiver({ destination: createFsDestination({ root: ${JSON.stringify(newRoot())} }), preparePool: createPreparePool({ threads: 3 }) });
+      const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: ${JSON.stringify(newRoot())} }), preparePool: createPreparePool({ threads: 3 }) });
       for (const message of sampleMessages({ projectId: 'p', count: 5 })) await archiver.archive(message);
       console.log('archived');`;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });

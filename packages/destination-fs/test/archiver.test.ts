@@ -33,7 +33,7 @@ describe('createArchiver with the fs destination', () => {
   it.each(Object.keys(profiles) as ProfileName[])('stores every channel with the %s profile: exact bytes, recorded SHA-256, lossless', async (name) => {
     const root = newRoot();
     const destination = createFsDestination({ root });
-    const archiver = createArchiver({ destination, profile: name });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, profile: name });
     for (const message of messages) {
       const result = await archiver.archive(message);
       expect(result).toMatchObject({ created: true, attempts: 1 });
@@ -52,7 +52,7 @@ describe('createArchiver with the fs destination', () => {
 
   it('stores the same bytes when many archive() calls run at once', async () => {
     const root = newRoot();
-    const archiver = createArchiver({ destination: createFsDestination({ root }) });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }) });
     const many = sampleMessages({ projectId: 'acme', count: 60 });
     const results = await Promise.all(many.map((message) => archiver.archive(message)));
     for (const [index, result] of results.entries()) {
@@ -64,7 +64,7 @@ describe('createArchiver with the fs destination', () => {
 
   it('stores a repeated message once and, with onConflict "fail", refuses different content under the same key', async () => {
     const root = newRoot();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), onConflict: 'fail' });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), onConflict: 'fail' });
     const message = messages.find((candidate) => candidate.channel === 'sms')!;
     const first = await archiver.archive(message);
     const second = await archiver.archive(structuredClone(message));
@@ -80,7 +80,7 @@ describe('createArchiver with the fs destination', () => {
   it('treats a copy of the same JSON compressed differently as already stored', async () => {
     const root = newRoot();
     const destination = createFsDestination({ root });
-    const archiver = createArchiver({ destination });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination });
     const prepared = await archiver.prepare(messages[0]);
     const otherBytes = gzipSync(serializeJson(profiles.sentcopy.render(prepared.message)), { level: 1 });
     expect(sha256(otherBytes)).not.toBe(prepared.sha256);
@@ -91,7 +91,7 @@ describe('createArchiver with the fs destination', () => {
 
   it('rejects an invalid message naming the field, and writes nothing', async () => {
     const root = newRoot();
-    const archiver = createArchiver({ destination: createFsDestination({ root }) });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }) });
     const error = await archiver.archive({ ...messages[0], to: 42, sent_at: 'yesterday' }).catch((caught: unknown) => caught);
     expect(MessageValidationError.isInstance(error)).toBe(true);
     const paths = (error as MessageValidationError).issues.map((issue) => issue.path);
@@ -103,6 +103,7 @@ describe('createArchiver with the fs destination', () => {
     const parent = newRoot();
     writeFileSync(path.join(parent, 'not-a-folder'), 'x');
     const archiver = createArchiver({
+      recipientKey: 'sentcopy-test-recipient-key',
       destination: createFsDestination({ root: path.join(parent, 'not-a-folder', 'archive') }),
       retry: { sleep: async () => {}, random: () => 0 },
     });
@@ -114,7 +115,7 @@ describe('createArchiver with the fs destination', () => {
 
   it('refuses a layout whose extension contradicts the codec', () => {
     const destination = createFsDestination({ root: newRoot() });
-    expect(() => createArchiver({ destination, profile: 'braze', codec: 'lz4' })).toThrow(/ends with "\.json\.gz" but the codec is "lz4"/);
-    expect(createArchiver({ destination, codec: getCodec('none'), layout: '{project_id}/{message_id}.json' }).codec.name).toBe('none');
+    expect(() => createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, profile: 'braze', codec: 'lz4' })).toThrow(/ends with "\.json\.gz" but the codec is "lz4"/);
+    expect(createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, codec: getCodec('none'), layout: '{project_id}/{message_id}.json' }).codec.name).toBe('none');
   });
 });

@@ -21,7 +21,7 @@ afterAll(async () => {
 describe('createArchiver with the GCS destination', () => {
   it('stores every sample message once: exact bytes, recorded SHA-256, decodes to the rendered JSON', async () => {
     const destination = createGcsDestination({ ...fixture.settings, keyPrefix: 'archiver/' });
-    const archiver = createArchiver({ destination });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination });
     for (const message of sampleMessages({ projectId: 'acme', count: 8 })) {
       const result = await archiver.archive(message);
       const stored = fixture.server.getObject(fixture.bucket, `archiver/${result.key}`);
@@ -40,7 +40,7 @@ describe('createArchiver with the GCS destination', () => {
   it('survives two 503 backendError answers with quick inline retries and stores the exact bytes once', async () => {
     const destination = createGcsDestination({ ...fixture.settings, apiEndpoint: proxy.url, keyPrefix: 'archiver-retry/' });
     const policy = resolveRetryPolicy({ outage: { quickInitialDelayMs: 10, quickMaxDelayMs: 40 } });
-    const archiver = createArchiver({ destination, retry: { policy } });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: { policy } });
     const rule = proxy.inject(faults.respond(gcsErrorResponse(503, 'backendError', 'Backend Error')), { times: 2, match: isUpload });
     const message = sampleMessages({ projectId: 'acme', count: 1 })[0]!;
     const prepared = await archiver.prepare(message);

@@ -20,7 +20,7 @@ afterAll(async () => {
 describe('createArchiver with the S3 destination', () => {
   it('stores every sample message once: exact bytes, recorded SHA-256, decodes to the rendered JSON', async () => {
     const destination = createS3Destination({ ...fixture.settings, keyPrefix: 'archiver/' });
-    const archiver = createArchiver({ destination });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination });
     for (const message of sampleMessages({ projectId: 'acme', count: 8 })) {
       const result = await archiver.archive(message);
       const stored = fixture.server.getObject(fixture.bucket, `archiver/${result.key}`);
@@ -40,7 +40,7 @@ describe('createArchiver with the S3 destination', () => {
   it('retries SlowDown inline and stores the message exactly once', async () => {
     const destination = createS3Destination({ ...fixture.settings, endpoint: proxy.url, keyPrefix: 'archiver-retry/' });
     const policy = resolveRetryPolicy({ rateLimited: { initialDelayMs: 20, maxDelayMs: 50 } });
-    const archiver = createArchiver({ destination, retry: { policy } });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, retry: { policy } });
     proxy.inject(faults.respond(s3ErrorResponse('SlowDown')), { times: 2, match: (request) => request.method === 'PUT' });
     const result = await archiver.archive(sampleMessages({ projectId: 'acme', count: 1 })[0]!);
     expect({ attempts: result.attempts, created: result.created }).toEqual({ attempts: 3, created: true });

@@ -59,7 +59,7 @@ afterAll(() => {
 describe('destination-s3 against s3rver', () => {
   it('stores archived messages that read back byte for byte with their metadata', async () => {
     const destination = createS3Destination({ ...settings, keyPrefix: 'archive/' });
-    const archiver = createArchiver({ destination, profile: 'braze', retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination, profile: 'braze', retry: false });
     for (const message of sampleMessages({ projectId: 'acme', count: 8 })) {
       const result = await archiver.archive(message);
       const answer = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: `archive/${result.key}` }));

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { DestinationError, getProfile, KeyLayoutError, retryInline, RetryExhaustedError, type DestinationV1, type ProfileName } from '@sentcopy/core';
-import { addClusterOptions, CliError, clusterOf, defaultConfigFile, exitCodes, openDestination, readConfig } from '../cli-kit/index.js';
+import { defaultRecipientKeyVariable, environmentWithEnvFile, projectKeyLayout } from '@sentcopy/worker';
+import { DestinationError, KeyLayoutError, keyLayoutPresets, RecipientKeyError, retryInline, RetryExhaustedError, type DestinationV1, type ProfileName } from '@sentcopy/core';
+import { addClusterOptions, CliError, clusterOf, defaultConfigFile, exitCodes, openDestination, readConfig, type LoadedConfig } from '../cli-kit/index.js';
 import { createLayoutReader, presetName, type LayoutReader } from './layout-reader.js';
 
 /** Options that choose which archive a browsing command reads. */
@@ -40,9 +41,25 @@ export function addSourceOptions(command: Command): Command {
     .option('-d, --destination <name>', 'destination to read (default: the destination of --project, else the one destination projects write to, else the only one configured)')
     .option('-p, --project <id>', "project: reads its destination with its layout, and keeps only its messages")
     .addOption(
-      new Option('--layout <layout>', "key layout of the archive: sentcopy, braze, clevertap, iterable, or a template such as '{project_id}/{yyyymmdd}/{message_id}.json.gz' (default: the project's layout in the config)"),
+      new Option('--layout <layout>', "key layout of the archive: sentcopy, sentcopy-unkeyed, braze, clevertap, iterable, or a template such as '{project_id}/{yyyymmdd}/{message_id}.json.gz' (default: the project's layout in the config)"),
     );
 }
+
+/**
+ * The deployment's recipient key, for layouts with `{hmac(recipient)}`: the variable the
+ * configuration's `recipient_hash_key` names (else `SENTCOPY_RECIPIENT_KEY`), from the environment
+ * or, for a configuration file, the env file beside it. `undefined` when it is not set.
+ */
+export async function loadRecipientKey(loaded: LoadedConfig): Promise<string | undefined> {
+  const env = loaded.cluster === undefined ? await environmentWithEnvFile(loaded.file) : process.env;
+  const value = env[loaded.config.recipient_hash_key?.env ?? defaultRecipientKeyVariable];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+const expandPreset = (layout: string): string => {
+  const preset = presetName(layout);
+  return preset === undefined ? layout : keyLayoutPresets[preset];
+};
 
 /** Opens the archive the options name. Errors say which option to fix. */
 export async function openArchiveSource(options: SourceOptions): Promise<ArchiveSource> {
@@ -70,28 +87,34 @@ export async function openArchiveSource(options: SourceOptions): Promise<Archive
   let profileHint: ProfileName | undefined;
   if (layout === undefined) {
     const writers = project !== undefined ? [project] : Object.values(projects).filter((entry) => entry.destination === destinationName);
-    const layouts = new Set(writers.map((entry) => entry.layout ?? getProfile(entry.profile ?? 'sentcopy').layout));
+    const layouts = new Set(writers.map((entry) => expandPreset(projectKeyLayout(loaded.config, entry))));
     const profiles = new Set(writers.map((entry) => entry.profile ?? 'sentcopy'));
     if (layouts.size > 1) {
       throw new CliError(`The projects writing to "${destinationName}" use different key layouts; which one should be read?`, {
         exitCode: exitCodes.usage,
         code: 'layout_required',
-        hint: 'Pass --project ID to read one project, or --layout sentcopy|braze|clevertap|iterable|TEMPLATE.',
+        hint: 'Pass --project ID to read one project, or --layout sentcopy|sentcopy-unkeyed|braze|clevertap|iterable|TEMPLATE.',
       });
     }
     layout = [...layouts][0] ?? 'sentcopy';
     if (profiles.size === 1) profileHint = [...profiles][0];
   } else {
     const preset = presetName(layout);
-    if (preset !== undefined) profileHint = preset;
+    if (preset !== undefined) profileHint = preset === 'sentcopy-unkeyed' ? 'sentcopy' : preset;
   }
+
+  // Only a layout with the keyed hash needs the secret; listing works without it.
+  const recipientKey = expandPreset(layout).includes('hmac(recipient)') ? await loadRecipientKey(loaded) : undefined;
 
   let reader: LayoutReader;
   try {
-    reader = createLayoutReader(layout);
+    reader = createLayoutReader(layout, recipientKey === undefined ? {} : { recipientKey });
   } catch (error) {
+    if (RecipientKeyError.isInstance(error)) {
+      throw new CliError(`recipient_hash_key: ${error.message}`, { exitCode: exitCodes.usage, code: 'invalid_recipient_key', hint: 'Use the secret the archive was written with (at least 16 bytes).' });
+    }
     if (KeyLayoutError.isInstance(error)) {
-      throw new CliError(`--layout: ${error.message}`, { exitCode: exitCodes.usage, code: 'invalid_layout', hint: 'Use a preset (sentcopy, braze, clevertap, iterable) or a template like the one in your configuration.' });
+      throw new CliError(`--layout: ${error.message}`, { exitCode: exitCodes.usage, code: 'invalid_layout', hint: 'Use a preset (sentcopy, sentcopy-unkeyed, braze, clevertap, iterable) or a template like the one in your configuration.' });
     }
     throw error;
   }

@@ -35,7 +35,7 @@ export function filtersFrom(options: FilterOptions, source: ArchiveSource): Arch
     ...(options.channel === undefined ? {} : { channel: options.channel }),
     ...(options.project === undefined ? {} : { projectId: options.project }),
     ...(options.campaign === undefined ? {} : { campaign: options.campaign }),
-    ...(options.recipient === undefined ? {} : { recipient: recipientMatch(options.recipient, options.channel, source.reader.recipientEncoding) }),
+    ...(options.recipient === undefined ? {} : { recipient: recipientMatch(options.recipient, options.channel, source.reader) }),
     ...(options.from === undefined ? {} : { from: options.from.start }),
     ...(options.to === undefined ? {} : { to: options.to.end }),
   };

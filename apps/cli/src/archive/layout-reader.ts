@@ -1,7 +1,9 @@
-import { compileKeyLayout, keyLayoutPresets, parseVersionKey, safeSegment, type Channel, type KeyLayout, type KeyLayoutPresetName } from '@sentcopy/core';
+import { createHmac } from 'node:crypto';
+import { compileKeyLayout, keyLayoutPresets, parseVersionKey, RecipientKeyError, safeSegment, type Channel, type KeyLayout, type KeyLayoutPresetName } from '@sentcopy/core';
+import { CliError, exitCodes } from '../cli-kit/index.js';
 
-/** How a key names the recipient: a hash of the normalized recipient, or the normalized recipient itself. */
-export type RecipientEncoding = 'md5' | 'sha256' | 'clear';
+/** How a key names the recipient: a hash of the normalized recipient (`hmac`: keyed with the deployment's secret), or the normalized recipient itself. */
+export type RecipientEncoding = 'md5' | 'sha256' | 'hmac' | 'clear';
 
 /** The fields a key tells about its object, as far as the layout puts them in the key. */
 export interface KeyFields {
@@ -36,8 +38,14 @@ export interface LayoutReader {
   readonly template: string;
   /** The preset name, when the template is one. */
   readonly preset?: KeyLayoutPresetName;
-  /** The compiled layout, to render the key a message belongs at. */
+  /**
+   * The compiled layout, to render the key a message belongs at. For a layout with
+   * `{hmac(recipient)}` read without the recipient key, reading it throws a `CliError` saying how
+   * to give the key.
+   */
   readonly layout: KeyLayout;
+  /** HMAC-SHA-256 of a normalized recipient under the recipient key, as `{hmac(recipient)}` writes it; only when the layout uses it and the key was given. */
+  readonly hmacRecipient?: (normalized: string) => string;
   /** How keys name the recipient; `undefined` when they do not. */
   readonly recipientEncoding?: RecipientEncoding;
   /** Which filterable fields the keys hold. */
@@ -68,6 +76,7 @@ const patterns: Readonly<Record<string, string>> = {
   Channel: '(Email|Sms|Push|WhatsApp)',
   'md5(recipient)': '([0-9a-f]{32})',
   'sha256(recipient)': '([0-9a-f]{64})',
+  'hmac(recipient)': '([0-9a-f]{64})',
   yyyy: '(\\d{4})',
   mm: '(\\d{2})',
   dd: '(\\d{2})',
@@ -149,14 +158,37 @@ export function presetName(value: string): KeyLayoutPresetName | undefined {
   return Object.hasOwn(keyLayoutPresets, value) ? (value as KeyLayoutPresetName) : undefined;
 }
 
+/** Options for {@link createLayoutReader}. */
+export interface LayoutReaderOptions {
+  /** The deployment's recipient key, for layouts with `{hmac(recipient)}`. @default none */
+  readonly recipientKey?: string;
+}
+
+/** The error of a command that needs the recipient key and was not given it. Names variables, never a value. */
+export function recipientKeyRequired(doing: string): CliError {
+  return new CliError(`${doing} needs the recipient key: this archive's keys hold a keyed hash of each recipient ({hmac(recipient)}), which only the deployment's secret reproduces.`, {
+    exitCode: exitCodes.usage,
+    code: 'recipient_key_required',
+    hint: 'Set the variable the configuration\'s recipient_hash_key names (SENTCOPY_RECIPIENT_KEY by default), or keep it in the env file beside the configuration (sentcopy.config.env), as `sentcopy init` does.',
+  });
+}
+
 /**
  * Reads a layout backwards. `layout` is a preset name or a template; the template is compiled (and
- * so validated) by core, which throws a `KeyLayoutError` naming the problem.
+ * so validated) by core, which throws a `KeyLayoutError` naming the problem. A layout with
+ * `{hmac(recipient)}` is read without `options.recipientKey` too (listing needs no secret), but
+ * then cannot find a recipient or render a key.
  */
-export function createLayoutReader(layout: string): LayoutReader {
+export function createLayoutReader(layout: string, options: LayoutReaderOptions = {}): LayoutReader {
   const preset = presetName(layout);
   const template = preset === undefined ? layout : keyLayoutPresets[preset];
-  const compiled = compileKeyLayout(template);
+  let compiled: KeyLayout | undefined;
+  try {
+    compiled = compileKeyLayout(template, options.recipientKey === undefined ? {} : { recipientKey: options.recipientKey });
+  } catch (error) {
+    // Thrown only once the template itself is valid.
+    if (!RecipientKeyError.isInstance(error) || error.reason !== 'missing') throw error;
+  }
   const segments = template.split('/').map(parseSegment);
   const placeholders = segments.flat().filter((part): part is Extract<Part, { kind: 'placeholder' }> => part.kind === 'placeholder');
 
@@ -172,8 +204,12 @@ export function createLayoutReader(layout: string): LayoutReader {
 
   const sources = placeholders.map((part) => part.source);
   const campaignSource = sources.find((source) => source.split('|').includes('campaign_id'));
-  const recipientSource = sources.find((source) => source === 'md5(recipient)' || source === 'sha256(recipient)' || source === 'recipient');
-  const recipientEncoding: RecipientEncoding | undefined = recipientSource === undefined ? undefined : recipientSource === 'recipient' ? 'clear' : recipientSource === 'md5(recipient)' ? 'md5' : 'sha256';
+  const encodings: Readonly<Record<string, RecipientEncoding>> = { recipient: 'clear', 'md5(recipient)': 'md5', 'sha256(recipient)': 'sha256', 'hmac(recipient)': 'hmac' };
+  const recipientSource = sources.find((source) => Object.hasOwn(encodings, source));
+  const recipientEncoding: RecipientEncoding | undefined = recipientSource === undefined ? undefined : encodings[recipientSource];
+  const recipientKey = options.recipientKey;
+  const hmacRecipient =
+    recipientEncoding === 'hmac' && compiled !== undefined && recipientKey !== undefined ? (normalized: string) => createHmac('sha256', recipientKey).update(normalized, 'utf8').digest('hex') : undefined;
 
   function parseKey(key: string): KeyFields | undefined {
     const version = parseVersionKey(key);
@@ -260,5 +296,17 @@ export function createLayoutReader(layout: string): LayoutReader {
     date: sources.includes('yyyy') || sources.includes('yyyymm') || sources.includes('yyyymmdd'),
   };
 
-  return Object.freeze({ template, ...(preset === undefined ? {} : { preset }), layout: compiled, ...(recipientEncoding === undefined ? {} : { recipientEncoding }), has, parseKey, prefixFor });
+  return Object.freeze({
+    template,
+    ...(preset === undefined ? {} : { preset }),
+    get layout(): KeyLayout {
+      if (compiled === undefined) throw recipientKeyRequired('Checking where a message belongs');
+      return compiled;
+    },
+    ...(hmacRecipient === undefined ? {} : { hmacRecipient }),
+    ...(recipientEncoding === undefined ? {} : { recipientEncoding }),
+    has,
+    parseKey,
+    prefixFor,
+  });
 }

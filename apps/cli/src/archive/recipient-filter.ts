@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isEmailAddress, normalizeRecipient, safeSegment, toE164, type Channel } from '@sentcopy/core';
 import { CliError, exitCodes } from '../cli-kit/index.js';
-import type { RecipientEncoding } from './layout-reader.js';
+import { recipientKeyRequired, type LayoutReader, type RecipientEncoding } from './layout-reader.js';
 
 /** The forms a key can hold for one recipient address: hashed (or clear) the way the layout does it. */
 export interface RecipientMatch {
@@ -11,8 +11,11 @@ export interface RecipientMatch {
   readonly normalized: ReadonlySet<string>;
 }
 
-function keyForm(normalized: string, encoding: RecipientEncoding | undefined): string {
+function keyForm(normalized: string, encoding: RecipientEncoding | undefined, hmacRecipient: ((normalized: string) => string) | undefined): string {
   switch (encoding) {
+    case 'hmac':
+      if (hmacRecipient === undefined) throw recipientKeyRequired('--recipient');
+      return hmacRecipient(normalized);
     case 'md5':
       return createHash('md5').update(normalized, 'utf8').digest('hex');
     case 'sha256':
@@ -26,12 +29,14 @@ function keyForm(normalized: string, encoding: RecipientEncoding | undefined): s
 
 /**
  * Normalizes `address` exactly as key layouts do (lower-cased email, E.164 phone, push token as is)
- * and hashes it the way `encoding` says, so only the hash is ever compared with or sent to the
- * store as a prefix. Without `channel`, an address with `@` is an email; anything else may be a
+ * and hashes it the way the layout's `recipientEncoding` says (a keyed hash with the reader's
+ * recipient key), so only the hash is ever compared with or sent to the store as a prefix. Without `channel`, an address with `@` is an email; anything else may be a
  * phone number (SMS, WhatsApp) or a push token, and both forms are kept.
  * Errors name `--recipient`, never the value.
  */
-export function recipientMatch(address: string, channel: Channel | undefined, encoding: RecipientEncoding | undefined): RecipientMatch {
+export function recipientMatch(address: string, channel: Channel | undefined, reader: Pick<LayoutReader, 'recipientEncoding' | 'hmacRecipient'>): RecipientMatch {
+  const encoding = reader.recipientEncoding;
+  if (encoding === 'hmac' && reader.hmacRecipient === undefined) throw recipientKeyRequired('--recipient');
   const normalized = new Set<string>();
   const channels: Channel[] = channel !== undefined ? [channel] : isEmailAddress(address) ? ['email'] : toE164(address).ok ? ['sms', 'push'] : ['push'];
   for (const candidate of channels) {
@@ -48,5 +53,5 @@ export function recipientMatch(address: string, channel: Channel | undefined, en
       hint: 'Give the address as it was sent to: name@example.com, +15550100100, or a push token.',
     });
   }
-  return { keyForms: new Set([...normalized].map((value) => keyForm(value, encoding))), normalized };
+  return { keyForms: new Set([...normalized].map((value) => keyForm(value, encoding, reader.hmacRecipient))), normalized };
 }

@@ -87,6 +87,8 @@ type Checked =
  */
 export async function verifyArchive(source: ArchiveSource, options: VerifyArchiveOptions): Promise<VerifyReport> {
   const { destination, reader } = source;
+  // A keyed layout read without its secret cannot say where a message belongs: refuse up front rather than skip that check for every object.
+  void reader.layout;
   const problems: VerifyProblem[] = [];
   const unverified: string[] = [];
   const unrecognized: string[] = [];

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -79,6 +80,8 @@ const putRaw = (destination: DestinationV1, object: PreparedObject) =>
  */
 async function archiveRows(options: BenchOptions, say: (text: string) => void): Promise<BenchRow[]> {
   const messages = sampleMessages({ projectId: 'bench', count: options.messages });
+  // Generated messages in temporary folders: a one-off secret keys them like a deployment's would.
+  const recipientKey = randomBytes(32);
   const pool = createPreparePool();
   try {
     const sides = { plain: [] as number[], pooled: [] as number[] };
@@ -86,16 +89,16 @@ async function archiveRows(options: BenchOptions, say: (text: string) => void): 
     for (let round = 1; round <= options.rounds; round++) {
       say(`archive() vs raw put, round ${round} of ${options.rounds}…`);
       const prepared = await withTempDestination(async (destination) => {
-        const archiver = createArchiver({ destination });
+        const archiver = createArchiver({ destination, recipientKey });
         return Promise.all(messages.map((message) => archiver.prepare(message)));
       });
       const rawMs = await withTempDestination((destination) => timedMs(() => inPool(prepared, options.concurrency, (object) => putRaw(destination, object))));
       const plainMs = await withTempDestination((destination) => {
-        const archiver = createArchiver({ destination });
+        const archiver = createArchiver({ destination, recipientKey });
         return timedMs(() => inPool(messages, options.concurrency, (message) => archiver.archive(message)));
       });
       const pooledMs = await withTempDestination((destination) => {
-        const archiver = createArchiver({ destination, preparePool: pool });
+        const archiver = createArchiver({ destination, recipientKey, preparePool: pool });
         return timedMs(() => inPool(messages, options.concurrency, (message) => archiver.archive(message)));
       });
       sides.plain.push(rawMs / plainMs);

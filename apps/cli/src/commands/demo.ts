@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createArchiver, profiles, sampleMessages, type ArchiveResult, type Channel, type ProfileName } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
+import { defaultRecipientKeyVariable, ensureRecipientKeyInEnvFile, envFileFor, readEnvFile } from '@sentcopy/worker';
 
 interface DemoOptions {
   dir: string;
@@ -48,7 +49,15 @@ already stored.`,
 async function runDemo(options: DemoOptions): Promise<void> {
   const root = path.resolve(options.dir);
   const destination = createFsDestination({ root });
-  const archiver = createArchiver({ destination, profile: options.profile });
+  // The sentcopy layout keys recipients with a secret: SENTCOPY_RECIPIENT_KEY when set, else one kept beside the demo folder, so a second run finds the same keys.
+  let recipientKey = process.env[defaultRecipientKeyVariable] === '' ? undefined : process.env[defaultRecipientKeyVariable];
+  let recipientKeyFile: string | undefined;
+  if (recipientKey === undefined && options.profile === 'sentcopy') {
+    recipientKeyFile = envFileFor(root);
+    await ensureRecipientKeyInEnvFile(recipientKeyFile, defaultRecipientKeyVariable);
+    recipientKey = (await readEnvFile(recipientKeyFile))[defaultRecipientKeyVariable];
+  }
+  const archiver = createArchiver({ destination, profile: options.profile, ...(recipientKey === undefined ? {} : { recipientKey }) });
   const messages = sampleMessages({ projectId: 'demo', count: options.count });
   const objects: (ArchiveResult & { channel: Channel; messageId: string })[] = [];
   const started = performance.now();
@@ -61,11 +70,13 @@ async function runDemo(options: DemoOptions): Promise<void> {
 
   const created = objects.filter((object) => object.created).length;
   if (options.json) {
-    console.log(JSON.stringify({ root, profile: archiver.profile.name, codec: archiver.codec.name, layout: archiver.layout.template, created, alreadyStored: objects.length - created, objects }, null, 2));
+    console.log(JSON.stringify({ root, profile: archiver.profile.name, codec: archiver.codec.name, layout: archiver.layout.template, ...(recipientKeyFile === undefined ? {} : { recipientKeyFile }), created, alreadyStored: objects.length - created, objects }, null, 2));
     return;
   }
   console.log(`Archived ${objects.length} messages into ${root}`);
-  console.log(`profile ${archiver.profile.name} · codec ${archiver.codec.name} · layout ${archiver.layout.template}\n`);
+  console.log(`profile ${archiver.profile.name} · codec ${archiver.codec.name} · layout ${archiver.layout.template}`);
+  if (recipientKeyFile !== undefined) console.log(`recipient key (keyed hash in the keys): ${recipientKeyFile}, mode 0600`);
+  console.log('');
   const width = Math.max(...objects.map((object) => object.key.length));
   for (const object of objects) {
     const status = object.created ? 'stored        ' : 'already stored';

@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { defaultConfig } from '@sentcopy/worker';
+import { defaultConfig, defaultRecipientKeyVariable, ensureRecipientKeyInEnvFile, envFileFor } from '@sentcopy/worker';
 import { CliError, defaultConfigFile, emit, exitCodes, writeConfig } from '../cli-kit/index.js';
 
 interface InitOptions {
@@ -26,8 +26,11 @@ export function registerInitCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-The file holds only the SHA-256 of the API key; the key itself is printed once. Connect a
-cloud bucket later with \`sentcopy destinations connect\`.
+The file holds only the SHA-256 of the API key; the key itself is printed once. Recipients are
+keyed in object keys with HMAC-SHA-256 under a new random secret, written to the env file beside
+the configuration (sentcopy.config.env, mode 0600; an existing secret there is kept) and never
+printed: keep it with the configuration, since messages are found by recipient only with it.
+Connect a cloud bucket later with \`sentcopy destinations connect\`.
 
 Examples:
   $ sentcopy init
@@ -60,17 +63,23 @@ async function init(options: InitOptions): Promise<void> {
     });
   }
   const { config, apiKey, projectId } = defaultConfig({ root: options.archive, projectId: options.project, keyLabel: 'created by sentcopy init' });
+  // The secret first, so the configuration never references a variable that is nowhere; an existing one is kept (replacing it would hide the archive's messages from --recipient).
+  const envFile = envFileFor(file);
+  const recipientKeyCreated = await ensureRecipientKeyInEnvFile(envFile, defaultRecipientKeyVariable);
   await writeConfig(file, config);
   const archive = path.resolve(path.dirname(file), options.archive);
   const configFlag = path.resolve(defaultConfigFile) === file ? '' : ` -c ${options.config}`;
 
-  emit(options, { file, project: projectId, apiKey, destination: 'local', archive }, () =>
+  emit(options, { file, project: projectId, apiKey, destination: 'local', archive, recipientKeyFile: envFile, recipientKeyCreated }, () =>
     [
       `Wrote ${file}: project "${projectId}" archives into ${archive}.`,
       '',
       'Its API key is shown only now (the file stores its SHA-256):',
       '',
       `  export SENTCOPY_KEY=${apiKey}`,
+      '',
+      `${recipientKeyCreated ? 'A new' : 'The existing'} recipient key (${defaultRecipientKeyVariable}, which keys recipients in object keys) is in ${envFile} (mode 0600).`,
+      'Back it up with the configuration: messages are found by recipient only with the key they were stored with.',
       '',
       'Next steps:',
       `  sentcopy worker${configFlag}                      start the worker (http://127.0.0.1:8787)`,

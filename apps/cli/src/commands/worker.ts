@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createJsonLineLogger, runWorker, type LogLevel } from '@sentcopy/worker';
+import { createJsonLineLogger, envFileFor, runWorker, type LogLevel } from '@sentcopy/worker';
 
 interface WorkerCommandOptions {
   config: string;
@@ -71,7 +71,7 @@ async function startWorker(options: WorkerCommandOptions): Promise<void> {
   });
   const example = JSON.stringify({ version: 1, channel: 'sms', message_id: 'msg-0001', project_id: worker.createdProject ?? '<your project>', sent_at: 1767225600000, to: '+15550100000', body: 'Your code is 123456' });
   if (options.json) {
-    process.stderr.write(`${JSON.stringify({ url: worker.url, config: worker.configFile, configSource: worker.configSource, ...(worker.createdApiKey === undefined ? {} : { project: worker.createdProject, apiKey: worker.createdApiKey }) })}\n`);
+    process.stderr.write(`${JSON.stringify({ url: worker.url, config: worker.configFile, configSource: worker.configSource, ...(worker.createdApiKey === undefined ? {} : { project: worker.createdProject, apiKey: worker.createdApiKey, recipientKeyFile: envFileFor(worker.configFile) }) })}\n`);
   } else {
     const lines = [
       `sentcopy worker listening on ${worker.url}`,
@@ -86,6 +86,9 @@ async function startWorker(options: WorkerCommandOptions): Promise<void> {
         `Its API key is shown only now (the config stores its SHA-256):`,
         '',
         `  export SENTCOPY_KEY=${worker.createdApiKey}`,
+        '',
+        `Recipients are keyed in object keys with a new secret kept in ${envFileFor(worker.configFile)} (mode 0600);`,
+        'back it up with the configuration: messages are found by recipient only with it.',
       );
     }
     lines.push(

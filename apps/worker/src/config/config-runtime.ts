@@ -9,6 +9,8 @@ import type { MessageQueue } from '../queue/index.js';
 import { apiKeyHashesEqual, hashApiKey, type ArchiverUse, type ProjectDirectory, type ProjectRoute } from '../projects/index.js';
 import { buildDestination, type PackageImporter } from './build-destination.js';
 import { ConfigError } from './config-error.js';
+import { environmentWithEnvFile } from './env-file.js';
+import { projectKeyLayout, projectsOnUnkeyedDefault, readRecipientKey, unkeyedDefaultWarning } from './recipient-key.js';
 import { joinPath } from './schema-check.js';
 import { parseConfigText, retryPolicyFromConfig } from './validate-config.js';
 import type { DestinationConfig, DestinationType, WorkerConfig } from './worker-config.js';
@@ -25,7 +27,11 @@ export interface ConfigRuntimeOptions {
    * shared by a cluster of workers. The file is then neither read nor watched. @default the file
    */
   readonly source?: ConfigTextSource;
-  /** Where `{ "env": … }` secrets are read from. @default process.env */
+  /**
+   * Where `{ "env": … }` secrets are read from; variables it lacks are read from the env file
+   * beside the configuration file (`sentcopy.config.env` for `sentcopy.config.json`, mode 0600),
+   * read again at every reload. @default process.env
+   */
   readonly env?: NodeJS.ProcessEnv;
   /** Follow the file with `fs.watch` (changes apply within `debounceMs`); the poll runs either way, as a fallback. @default true */
   readonly watch?: boolean;
@@ -209,6 +215,10 @@ interface State {
   readonly keys: ReadonlyMap<string, string>;
   /** Project id → the destination it lost and the configuration version that deleted it. */
   readonly detached: ReadonlyMap<string, { readonly destination: string; readonly version: number }>;
+  /** The secret of `{hmac(recipient)}` layouts, when the configuration has `recipient_hash_key`. */
+  readonly recipientKey?: string;
+  /** Names the secret in archiver cache keys without holding it: a digest of it, or empty. */
+  readonly recipientKeyId: string;
 }
 
 const fingerprint = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
@@ -317,7 +327,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   }
 
   /** Builds the new state; builds new and changed destinations first, and refuses the whole file when one cannot be built. */
-  async function prepare(config: WorkerConfig, version: number): Promise<{ next: State; created: DestinationEntry[]; removed: DestinationEntry[]; changes: ConfigChanges }> {
+  async function prepare(config: WorkerConfig, version: number, env: NodeJS.ProcessEnv): Promise<{ next: State; created: DestinationEntry[]; removed: DestinationEntry[]; changes: ConfigChanges }> {
     const previous = state;
     const before = previous?.destinations ?? new Map<string, DestinationEntry>();
     const destinations = new Map<string, DestinationEntry>();
@@ -392,7 +402,9 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       projectsRemoved,
       projectsDetached,
     };
-    return { next: { config, version, destinations, routes, keys, detached }, created, removed, changes };
+    const recipientKey = readRecipientKey(config, env);
+    const recipientKeyId = recipientKey === undefined ? '' : createHash('sha256').update(`sentcopy recipient key id\n${recipientKey}`).digest('hex').slice(0, 32);
+    return { next: { config, version, destinations, routes, keys, detached, ...(recipientKey === undefined ? {} : { recipientKey }), recipientKeyId }, created, removed, changes };
   }
 
   function refuse(error: ConfigError): void {
@@ -420,7 +432,8 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     const version = (state?.version ?? 0) + 1;
     let prepared: Awaited<ReturnType<typeof prepare>>;
     try {
-      prepared = await prepare(parseConfigText(text, where, { env, shared: options.source?.shared === true }), version);
+      const environment = await environmentWithEnvFile(file, env);
+      prepared = await prepare(parseConfigText(text, where, { env: environment, shared: options.source?.shared === true }), version, environment);
     } catch (error) {
       if (initial || !ConfigError.isInstance(error)) throw error;
       lastText = text;
@@ -445,6 +458,8 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     }
     const event: ReloadEvent = { version, changes, destinationsCreated: created.map((entry) => entry.name), destinationsRemoved: removed.map((entry) => entry.name), projects: next.routes.size };
     log('info', initial ? 'config.loaded' : 'config.reloaded', initial ? 'Configuration loaded.' : 'Configuration reloaded.', { file: where, version, ...changes });
+    const unkeyed = projectsOnUnkeyedDefault(next.config);
+    if (unkeyed.length > 0) log('warn', 'config.recipient_key_missing', unkeyedDefaultWarning(unkeyed), { file: where, projects: unkeyed });
     call(options.onReload, event);
     const probes = created.map((entry) => probe(entry));
     const gone = [...changes.projectsDetached, ...changes.projectsRemoved];
@@ -515,7 +530,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   const current = (): State => state as State;
 
   function archiverFor(projectId: string, use: ArchiverUse): Archiver | undefined {
-    const { config, destinations } = current();
+    const { config, destinations, recipientKey, recipientKeyId } = current();
     const project = Object.hasOwn(config.projects, projectId) ? config.projects[projectId] : undefined;
     if (project?.destination === undefined) {
       // The configuration this worker refused may well give the project a destination (a cluster's
@@ -530,13 +545,15 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     }
     // Checking needs no archiver of its own: the queue's has the same profile, layout and codec.
     if (use === 'check') use = 'queued';
-    const cacheKey = `${use}\n${projectId}\n${project.profile ?? ''}\n${project.layout ?? ''}\n${project.codec ?? ''}`;
+    const layout = projectKeyLayout(config, project);
+    const cacheKey = `${use}\n${projectId}\n${project.profile ?? ''}\n${layout}\n${recipientKeyId}\n${project.codec ?? ''}`;
     let archiver = entry.archivers.get(cacheKey);
     if (archiver === undefined) {
       archiver = createArchiver({
         destination: entry.destination,
         ...(project.profile === undefined ? {} : { profile: project.profile }),
-        ...(project.layout === undefined ? {} : { layout: project.layout }),
+        layout,
+        ...(recipientKey === undefined ? {} : { recipientKey }),
         ...(project.codec === undefined ? {} : { codec: project.codec }),
         // The queue retries through its own schedule; the gate retries quickly inline (core's default).
         ...(use === 'queued' ? { retry: false as const } : {}),

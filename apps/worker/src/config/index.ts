@@ -6,6 +6,8 @@ export type { ConfigChanges, ConfigRuntime, ConfigRuntimeOptions, ConfigTextSour
 export { configTextSha256, openJetStreamConfigStore } from './jetstream-config-store.js';
 export type { JetStreamConfigStore, JetStreamConfigStoreOptions, WorkerConfigStatus } from './jetstream-config-store.js';
 export { defaultConfig, generateApiKey } from './default-config.js';
+export { ensureRecipientKeyInEnvFile, envFileFor, environmentWithEnvFile, generateRecipientKey, readEnvFile } from './env-file.js';
+export { checkRecipientKey, defaultRecipientKeyVariable, projectKeyLayout, projectsOnUnkeyedDefault, readRecipientKey, unkeyedDefaultWarning } from './recipient-key.js';
 export type { DefaultConfig, DefaultConfigOptions } from './default-config.js';
 export { checkSecretReferences, listSecretReferences } from './secret-references.js';
 export type { SecretReferenceAt } from './secret-references.js';

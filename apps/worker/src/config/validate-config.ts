@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { compileKeyLayout, KeyLayoutError, resolveRetryPolicy, type RetryPolicy, type RetryPolicyOverrides, type ValidationIssue } from '@sentcopy/core';
+import { compileKeyLayout, KeyLayoutError, RecipientKeyError, resolveRetryPolicy, type RetryPolicy, type RetryPolicyOverrides, type ValidationIssue } from '@sentcopy/core';
 import { ConfigError } from './config-error.js';
+import { checkRecipientKey } from './recipient-key.js';
 import { checkSchema, joinPath } from './schema-check.js';
 import { checkSecretReferences } from './secret-references.js';
 import type { DestinationConfig, RetryConfig, WorkerConfig } from './worker-config.js';
@@ -77,7 +78,7 @@ function checkDestination(name: string, destination: DestinationConfig, issues: 
 /**
  * Checks a parsed configuration against the published schema (every problem at once, by JSON
  * path, unknown keys included), then what a schema cannot say: each project's destination exists,
- * its key layout compiles, related fields come together, the retry overrides are consistent, and
+ * its key layout compiles (and has `recipient_hash_key` when it uses `{hmac(recipient)}`), related fields come together, the retry overrides are consistent, and
  * (with `options.env`) every secret reference names a variable that is set. Values from the file
  * never appear in the problems.
  */
@@ -100,8 +101,11 @@ export function validateConfig(value: unknown, options: ValidateConfigOptions = 
         try {
           compileKeyLayout(project.layout);
         } catch (error) {
-          if (!KeyLayoutError.isInstance(error)) throw error;
-          issues.push({ path: `${at}.layout`, problem: error.message });
+          // A layout that only lacks its secret is checked against recipient_hash_key by checkRecipientKey.
+          if (!RecipientKeyError.isInstance(error)) {
+            if (!KeyLayoutError.isInstance(error)) throw error;
+            issues.push({ path: `${at}.layout`, problem: error.message });
+          }
         }
       }
     }
@@ -122,6 +126,7 @@ export function validateConfig(value: unknown, options: ValidateConfigOptions = 
         issues.push(match === null ? { path: 'retry', problem: (error as Error).message } : { path: `retry.${match[1]!.split('.').map(snake).join('.')}`, problem: `must be ${match[2]!.replace(/[A-Za-z]+\.[A-Za-z]+/g, (field) => field.split('.').map(snake).join('.'))}` });
       }
     }
+    issues.push(...checkRecipientKey(config, options.env));
     if (options.env !== undefined) issues.push(...checkSecretReferences(config, options.env));
   }
   return issues.length === 0 ? { ok: true, config: value as WorkerConfig } : { ok: false, issues };

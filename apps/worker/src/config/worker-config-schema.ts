@@ -167,6 +167,11 @@ export const workerConfigJsonSchema = {
         additionalProperties: false,
       },
     },
+    recipient_hash_key: {
+      ...secretReference,
+      description:
+        "The deployment's secret (at least 16 bytes) for keyed recipient hashes, {hmac(recipient)}, used by the sentcopy layout. Without it, projects on the sentcopy profile with no layout keep the unkeyed layout (sentcopy-unkeyed), with a warning. Keep it as long as the archive: messages are found by recipient only with the secret they were stored with.",
+    },
     alerts: {
       type: 'object',
       description: 'Alert webhook, called when a destination turns unhealthy and when it recovers. Read when the worker starts.',

@@ -184,7 +184,11 @@ export interface ProjectConfig {
   readonly channels: readonly Channel[];
   /** How the stored JSON and key are shaped. @default 'sentcopy' */
   readonly profile?: ProfileName;
-  /** Key layout template. @default the profile's layout */
+  /**
+   * Key layout: a template or a preset name (`sentcopy`, `sentcopy-unkeyed`, `braze`, `clevertap`,
+   * `iterable`). @default the profile's layout; for the `sentcopy` profile, `sentcopy` (keyed) when
+   * `recipient_hash_key` is set, else `sentcopy-unkeyed`
+   */
   readonly layout?: string;
   /** Compression. @default the profile's codec */
   readonly codec?: CodecName;
@@ -281,6 +285,22 @@ export interface WorkerConfig {
   readonly destinations: Readonly<Record<string, DestinationConfig>>;
   /** Projects by id (the `project_id` messages carry). */
   readonly projects: Readonly<Record<string, ProjectConfig>>;
+  /**
+   * The deployment's secret for keyed recipient hashes (`{hmac(recipient)}`, used by the
+   * `sentcopy` profile's layout): HMAC-SHA-256 under this secret puts each recipient's folder in
+   * the key, so people who can list the bucket cannot tell whose messages a folder holds, while
+   * `sentcopy ls --recipient` (which reads the same variable) still finds them. At least 16 bytes;
+   * `sentcopy init` and the worker's first run generate 32 random bytes into the env file beside
+   * this file (`sentcopy.config.env`, mode 0600) and reference them here as
+   * `{ "env": "SENTCOPY_RECIPIENT_KEY" }`. Keep the secret as long as the archive: messages stored
+   * under one secret are not found by recipient with another.
+   *
+   * Without it, projects on the `sentcopy` profile with no `layout` keep the unkeyed layout of
+   * earlier versions (`sentcopy-unkeyed`: plain SHA-256, reversible for phone numbers), and the
+   * worker warns at every load; a `layout` that uses `{hmac(recipient)}` is refused.
+   * @default none (the unkeyed layout, with a warning)
+   */
+  readonly recipient_hash_key?: SecretReference;
   /** Alert webhook; read when the worker starts. @default no alerts */
   readonly alerts?: AlertsConfig;
   /** The durable queue; read when the worker starts. @default `.sentcopy/queue` next to this file */

@@ -59,7 +59,19 @@ interface Failure {
   readonly retryAfterMs?: number;
 }
 
-function classifyFailure(error: unknown): Failure {
+/**
+ * The failure of an attempt, its reason with the object key redacted by the archiver's layout:
+ * adapters name the key in their errors, and a key in an unkeyed layout holds a recipient's hash.
+ */
+function classifyFailure(error: unknown, archiver?: Archiver): Failure {
+  const failure = classifyUnredacted(error);
+  const key = ArchiveError.isInstance(error) || DestinationError.isInstance(error) ? error.key : undefined;
+  if (key === undefined || key === '' || typeof archiver?.layout.redact !== 'function') return failure;
+  const redacted = archiver.layout.redact(key);
+  return redacted === key ? failure : { ...failure, reason: failure.reason.replaceAll(key, redacted) };
+}
+
+function classifyUnredacted(error: unknown): Failure {
   if (ArchiveError.isInstance(error)) {
     const cause = error.cause;
     const retryAfterMs = DestinationError.isInstance(cause) ? cause.retryAfterMs : undefined;
@@ -201,8 +213,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const rejectInvalid = (message: ClaimedMessage, issues: readonly ValidationIssue[], attemptAt: number) =>
     deadLetter(message, { kind: 'invalid', reason: new MessageValidationError(issues).message, issues, attemptAt });
 
-  const failed = async (message: ClaimedMessage, error: unknown, attemptAt: number, destination: string): Promise<HandleResult> => {
-    const failure = classifyFailure(error);
+  const failed = async (message: ClaimedMessage, error: unknown, attemptAt: number, archiver: Archiver): Promise<HandleResult> => {
+    const destination = archiver.destination.id;
+    const failure = classifyFailure(error, archiver);
     const attempts = message.attempts + 1;
     const decision = decideRetry({
       kind: failure.kind,
@@ -255,8 +268,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
         writeDone();
         if (signal.aborted) throw error;
         // Reported once the retry is on the queue, so a hurry the report sets off cannot miss this message.
-        const settled = await failed(message, error, attemptAt, archiver.destination.id);
-        health.recordWrite(archiver.destination, { project: message.project, startedAt: attemptAt, failure: classifyFailure(error) });
+        const settled = await failed(message, error, attemptAt, archiver);
+        health.recordWrite(archiver.destination, { project: message.project, startedAt: attemptAt, failure: classifyFailure(error, archiver) });
         return settled;
       } finally {
         // The destination is done with this message: let the next write start while the queue settles it.
@@ -280,18 +293,21 @@ export function createProcessor(options: ProcessorOptions): Processor {
           attempts: message.attempts + 1,
           durationMs,
         });
+        // Redacted: an unkeyed hash of a recipient in a key (vendor layouts) is as good as the phone number. A hand-made layout without redact() logs no key.
+        const redact = typeof archiver.layout.redact === 'function' ? archiver.layout.redact.bind(archiver.layout) : undefined;
+        const loggedKey = redact === undefined ? {} : { key: redact(result.key), ...(result.originalKey === undefined ? {} : { originalKey: redact(result.originalKey) }) };
         if (version) {
           // Not an error, but worth a look: a producer reused a message id for other content.
-          log('warn', 'message.version_stored', 'The message id was already stored with other content; this copy is kept as a version next to the first.', { ...fieldsOf(message), key: result.key, originalKey: result.originalKey, created: result.created });
+          log('warn', 'message.version_stored', 'The message id was already stored with other content; this copy is kept as a version next to the first.', { ...fieldsOf(message), ...loggedKey, created: result.created });
         } else {
-          log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), key: result.key, created: result.created, durationMs: Math.round(durationMs) });
+          log('debug', 'message.archived', 'The message is stored.', { ...fieldsOf(message), ...loggedKey, created: result.created, durationMs: Math.round(durationMs) });
         }
       }
       return 'finished';
     } catch (error) {
       // Aborted by stop(): the write may or may not have landed; a later claim finds out (write-once makes that safe).
       if (signal.aborted) return await giveBack(message);
-      return await failed(message, error, attemptAt, archiver.destination.id);
+      return await failed(message, error, attemptAt, archiver);
     }
   };
 
@@ -320,7 +336,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     }
     const destination = archiver.destination;
     const waitPaused = async (error: Error): Promise<HandleResult> => {
-      const result = await failed(message, error, now(), destination.id);
+      const result = await failed(message, error, now(), archiver);
       health.recordWaiting(destination, message.project);
       return result;
     };

@@ -14,8 +14,23 @@ export interface ArchiverOptions {
   readonly destination: DestinationV1;
   /** How the stored JSON is shaped: sentcopy's own, or a vendor-compatible profile. @default 'sentcopy' */
   readonly profile?: ProfileName | Profile;
-  /** Key template (or a compiled layout). @default the profile's layout */
+  /**
+   * Key template, preset name (`sentcopy`, `sentcopy-unkeyed`, `braze`, `clevertap`, `iterable`),
+   * or a compiled layout. @default the profile's layout (for the `sentcopy` profile: the `sentcopy`
+   * preset, which needs `recipientKey`)
+   */
   readonly layout?: string | KeyLayout;
+  /**
+   * The per-deployment secret of `{hmac(recipient)}`, which sentcopy's default layout uses to key
+   * recipients: a string (its UTF-8 bytes) or bytes, at least 16 bytes (32 random bytes
+   * recommended). Read it from the environment or a secret store, e.g.
+   * `process.env.SENTCOPY_RECIPIENT_KEY`. Required with the default layout: without it,
+   * `createArchiver()` throws a `RecipientKeyError` naming this option (pass
+   * `layout: 'sentcopy-unkeyed'` to keep the plain SHA-256 keys of earlier versions instead).
+   * Keep it for as long as the archive: messages stored under one secret are not found by
+   * recipient with another. Ignored when `layout` is a compiled `KeyLayout`. @default none
+   */
+  readonly recipientKey?: string | Uint8Array;
   /** Compression of the stored object. @default the profile's codec */
   readonly codec?: CodecName | Codec;
   /**
@@ -149,7 +164,9 @@ export function createArchiver(options: ArchiverOptions): Archiver {
   const destination = resolveDestination(options.destination);
   const profile = typeof options.profile === 'object' ? options.profile : getProfile(options.profile ?? 'sentcopy');
   const layout =
-    typeof options.layout === 'object' ? options.layout : compileKeyLayout(options.layout ?? profile.layout);
+    typeof options.layout === 'object'
+      ? options.layout
+      : compileKeyLayout(options.layout ?? profile.layout, options.recipientKey === undefined ? {} : { recipientKey: options.recipientKey });
   const codec = typeof options.codec === 'object' ? options.codec : getCodec(options.codec ?? profile.codec);
   assertLayoutMatchesCodec(layout, codec);
   const retry = options.retry;

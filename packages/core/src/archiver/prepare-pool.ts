@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { getCodec, type Codec } from '../codecs/index.js';
 import type { KeyLayout } from '../key-layout/index.js';
+import { recipientKeyOf } from '../key-layout/compile-key-layout.js';
 import { MessageValidationError, type ValidationIssue } from '../payload/index.js';
 import { profiles, type Profile } from '../profiles/index.js';
 import { parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
@@ -41,6 +42,8 @@ export interface PrepareRequest {
   readonly id: number;
   readonly profile: string;
   readonly layout: string;
+  /** The layout's `recipientKey` in hex, when it has one. */
+  readonly recipientKey?: string;
   readonly codec: string;
   readonly input: unknown;
 }
@@ -180,6 +183,8 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
       if (!Object.hasOwn(profiles, profile.name) || profiles[profile.name as keyof typeof profiles] !== profile) throw new TypeError(`A prepare pool needs a built-in profile; "${profile.name}" is a custom one. Prepare on the calling thread instead (no preparePool).`);
       if (getCodec(codec.name) !== codec) throw new TypeError(`A prepare pool needs a built-in codec; "${codec.name}" is a custom one. Prepare on the calling thread instead (no preparePool).`);
       const local = prepareHere(profile, layout, codec);
+      const keyBytes = recipientKeyOf(layout);
+      const recipientKey = keyBytes === undefined ? undefined : Buffer.from(keyBytes).toString('hex');
       return (input) =>
         new Promise<Omit<PreparedObject, 'message'>>((resolve, reject) => {
           if (closed) {
@@ -188,7 +193,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
           }
           // JSON bytes travel as a private copy that is transferred, not cloned: cheaper, and the caller's buffer stays usable.
           const sent = input instanceof Uint8Array ? new Uint8Array(input) : input;
-          const request: PrepareRequest = { id: nextId++, profile: profile.name, layout: layout.template, codec: codec.name, input: sent };
+          const request: PrepareRequest = { id: nextId++, profile: profile.name, layout: layout.template, ...(recipientKey === undefined ? {} : { recipientKey }), codec: codec.name, input: sent };
           const lane = leastBusy();
           const entry: Pending = { resolve, reject, local, request };
           lane.pending.set(request.id, entry);

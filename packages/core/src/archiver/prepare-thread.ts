@@ -10,10 +10,11 @@ import type { PrepareReply, PrepareRequest } from './prepare-pool.js';
 const preparers = new Map<string, (input: unknown) => Promise<PreparedObject>>();
 
 function preparerFor(request: PrepareRequest): (input: unknown) => Promise<PreparedObject> {
-  const cacheKey = `${request.profile}\n${request.codec}\n${request.layout}`;
+  const cacheKey = `${request.profile}\n${request.codec}\n${request.recipientKey ?? ''}\n${request.layout}`;
   let found = preparers.get(cacheKey);
   if (found === undefined) {
-    found = prepareHere(getProfile(request.profile), compileKeyLayout(request.layout), getCodec(request.codec));
+    const layout = compileKeyLayout(request.layout, request.recipientKey === undefined ? {} : { recipientKey: Buffer.from(request.recipientKey, 'hex') });
+    found = prepareHere(getProfile(request.profile), layout, getCodec(request.codec));
     preparers.set(cacheKey, found);
   }
   return found;

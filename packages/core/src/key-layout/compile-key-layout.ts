@@ -1,8 +1,11 @@
+import { createHmac } from 'node:crypto';
 import { maxObjectKeyBytes, objectKeyProblem } from '../destination/object-key.js';
 import { keyPath } from '../payload/field-path.js';
 import { JsonNumber, md5Hex, MessageValidationError, sha256Hex, type Channel, type Message } from '../payload/index.js';
 import { baseFieldRules, channelFieldRules, type FieldRule } from '../payload/message-fields.js';
 import { KeyLayoutError } from './key-layout-error.js';
+import { isKeyLayoutPresetName, keyLayoutPresets } from './key-layout-presets.js';
+import { RecipientKeyError } from './recipient-key-error.js';
 import { normalizeRecipient } from './normalize-recipient.js';
 import { safeSegment } from './safe-segment.js';
 import { escapeVersionLikeKey } from './version-key.js';
@@ -24,9 +27,36 @@ export interface KeyLayout {
    * contain values.
    */
   render(message: Message): string;
+  /** True when the template uses `{hmac(recipient)}`, so its keys depend on the `recipientKey` it was compiled with. */
+  readonly usesRecipientKey: boolean;
+  /**
+   * `key` (rendered by this layout) with every segment that holds the recipient in clear or as an
+   * unkeyed hash (`{recipient}`, `{md5(recipient)}`, `{sha256(recipient)}`) replaced by that
+   * segment of the template, e.g. `shop/{sha256(recipient)}/sms/20260101/m1.json.gz`: what logs may
+   * print. `{hmac(recipient)}` segments are kept (they cannot be reversed without the secret).
+   * A key with another number of segments gives the whole template.
+   */
+  redact(key: string): string;
 }
 
-type RenderContext = { readonly message: Message; readonly date: () => Date; readonly recipient: () => string };
+/** Options for {@link compileKeyLayout}. */
+export interface KeyLayoutOptions {
+  /**
+   * The per-deployment secret `{hmac(recipient)}` keys recipients with (HMAC-SHA-256): a string
+   * (its UTF-8 bytes are the key) or bytes, at least 16 bytes; 32 random bytes are recommended
+   * (`sentcopy init` and the worker's first run generate one into an env file). Read it from the
+   * environment or a secret store, never from the archive.
+   *
+   * Keep it with the archive's configuration for as long as the archive lives: a message is found
+   * by its recipient only with the secret it was stored with, so after changing it, older messages
+   * are no longer found under a recipient with the new one (they stay in the bucket, by date).
+   * Required by layouts that use `{hmac(recipient)}` (the `sentcopy` preset, sentcopy's default);
+   * ignored by the others. @default none
+   */
+  readonly recipientKey?: string | Uint8Array;
+}
+
+type RenderContext = { readonly message: Message; readonly date: () => Date; readonly recipient: () => string; readonly hmacKey: Uint8Array | undefined };
 
 /** A placeholder computed from the message rather than copied from a field; its value is always key-safe. */
 interface DerivedPlaceholder {
@@ -47,6 +77,8 @@ const derivedPlaceholders: ReadonlyMap<string, DerivedPlaceholder> = new Map<str
   ['recipient', { field: 'to', value: ({ recipient }) => safeSegment(recipient()) }],
   ['md5(recipient)', { field: 'to', value: ({ recipient }) => md5Hex(recipient()) }],
   ['sha256(recipient)', { field: 'to', value: ({ recipient }) => sha256Hex(Buffer.from(recipient(), 'utf8')) }],
+  // Only compiled with a key (compileKeyLayout refuses the placeholder without one).
+  ['hmac(recipient)', { field: 'to', value: ({ recipient, hmacKey }) => createHmac('sha256', hmacKey as Uint8Array).update(recipient(), 'utf8').digest('hex') }],
   ['yyyy', { field: 'sent_at', value: ({ date }) => year(date()) }],
   ['mm', { field: 'sent_at', value: ({ date }) => month(date()) }],
   ['dd', { field: 'sent_at', value: ({ date }) => day(date()) }],
@@ -73,7 +105,7 @@ type Alternative =
 type Part = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'placeholder'; readonly source: string; readonly alternatives: readonly Alternative[] };
 
 const placeholderHelp =
-  'use a message field (such as campaign_id), extras.NAME, channel, Channel, recipient, md5(recipient), sha256(recipient), yyyy, mm, dd, hh, yyyymm or yyyymmdd';
+  'use a message field (such as campaign_id), extras.NAME, channel, Channel, recipient, md5(recipient), sha256(recipient), hmac(recipient), yyyy, mm, dd, hh, yyyymm or yyyymmdd';
 
 /** The alternative `name` stands for, or `undefined` when it is not a placeholder name (it may still be a literal fallback). */
 function nameToAlternative(template: string, source: string, name: string, position: number): Alternative | undefined {
@@ -86,7 +118,7 @@ function nameToAlternative(template: string, source: string, name: string, posit
     return { kind: 'extras', key, path: keyPath('extras', key) };
   }
   if (name === 'to') {
-    throw new KeyLayoutError(template, `in {${source}}, "to" would put the recipient in the key as typed; use recipient (normalized, in clear), md5(recipient) or sha256(recipient)`, position);
+    throw new KeyLayoutError(template, `in {${source}}, "to" would put the recipient in the key as typed; use hmac(recipient) (keyed hash), recipient (normalized, in clear), md5(recipient) or sha256(recipient)`, position);
   }
   if (structuredFields.has(name)) {
     throw new KeyLayoutError(template, `in {${source}}, the field "${name}" holds a list or an object, which cannot fill a key segment (for a value inside extras use extras.NAME)`, position);
@@ -168,6 +200,41 @@ function hasOwnValue(container: unknown, key: string): string | undefined {
   return undefined;
 }
 
+/** Placeholders whose value gives the recipient away to anyone who can list the bucket. */
+const revealingPlaceholders: ReadonlySet<string> = new Set(['recipient', 'md5(recipient)', 'sha256(recipient)']);
+const minimumRecipientKeyBytes = 16;
+// The secret of each compiled layout, kept off the object so that logging or serializing a layout never shows it.
+const recipientKeys = new WeakMap<KeyLayout, Uint8Array>();
+
+/** The `recipientKey` a layout was compiled with (for a prepare pool, which compiles it again in its threads). Internal. */
+export function recipientKeyOf(layout: KeyLayout): Uint8Array | undefined {
+  return recipientKeys.get(layout);
+}
+
+function recipientKeyBytes(template: string, recipientKey: string | Uint8Array | undefined): Uint8Array {
+  if (recipientKey === undefined || recipientKey === '') {
+    throw new RecipientKeyError(
+      template,
+      'missing',
+      `The key layout ${JSON.stringify(template)} uses {hmac(recipient)}, which needs a secret: pass the recipientKey option ` +
+        '(a per-deployment secret of at least 16 bytes, e.g. from process.env.SENTCOPY_RECIPIENT_KEY; the worker reads it from recipient_hash_key), ' +
+        'or use the layout "sentcopy-unkeyed" to keep the plain SHA-256 keys of earlier sentcopy versions.',
+    );
+  }
+  let bytes: Uint8Array;
+  if (typeof recipientKey === 'string') bytes = Buffer.from(recipientKey, 'utf8');
+  else if (recipientKey instanceof Uint8Array) bytes = Uint8Array.from(recipientKey);
+  else throw new RecipientKeyError(template, 'invalid', 'The recipientKey option must be a string or a Uint8Array.');
+  if (bytes.byteLength < minimumRecipientKeyBytes) {
+    throw new RecipientKeyError(
+      template,
+      'too_short',
+      `The recipientKey option is ${bytes.byteLength} byte(s) long; it must be at least ${minimumRecipientKeyBytes} (32 random bytes are recommended, e.g. \`openssl rand -base64 32\`).`,
+    );
+  }
+  return bytes;
+}
+
 /** Where a placeholder's value came from, for naming the field when the key is too long. */
 type Filled = { readonly field: string; readonly source: string; readonly bytes: number };
 
@@ -182,8 +249,12 @@ type Filled = { readonly field: string; readonly source: string; readonly bytes:
  *   `{template_name}`, … (not `to`, and not fields holding lists or objects);
  * - `{extras.NAME}`: a string or number at the top level of `extras` (NAME of letters, digits, `-`, `_`);
  * - `{channel}` (`email`, `sms`, `push`, `whatsapp`) and `{Channel}` (`Email`, `Sms`, `Push`, `WhatsApp`);
- * - `{md5(recipient)}`, `{sha256(recipient)}`: lower-case hex of the normalized recipient's UTF-8
- *   (see `normalizeRecipient`), and `{recipient}`: that recipient in clear, only when asked for;
+ * - `{hmac(recipient)}`: lower-case hex of the HMAC-SHA-256 of the normalized recipient's UTF-8
+ *   (see `normalizeRecipient`) under `options.recipientKey`; without that secret nobody can tell
+ *   whose messages a folder holds. Compiling it without the secret throws a {@link RecipientKeyError};
+ * - `{md5(recipient)}`, `{sha256(recipient)}`: lower-case hex of the normalized recipient's UTF-8,
+ *   unkeyed as the vendors document them (a phone number's is reversed in seconds), and
+ *   `{recipient}`: that recipient in clear, only when asked for;
  * - UTC parts of `sent_at`: `{yyyy}`, `{mm}`, `{dd}`, `{hh}`, `{yyyymm}`, `{yyyymmdd}`.
  *
  * `{a|b|c}` takes the first alternative with a value (a non-empty string or a finite number,
@@ -195,10 +266,18 @@ type Filled = { readonly field: string; readonly source: string; readonly bytes:
  * percent-encoded, so first copies and versions can always be told apart. The template may not be empty,
  * start or end with `/`, contain `//`, `.` or `..` segments, unbalanced or nested braces, control
  * characters or a backslash, or more literal text than fits in a key.
+ *
+ * `template` may also be the name of a preset (see `keyLayoutPresets`); the layout's `template`
+ * is then the preset's template.
  */
-export function compileKeyLayout(template: string): KeyLayout {
+export function compileKeyLayout(templateOrPreset: string, options: KeyLayoutOptions = {}): KeyLayout {
+  const template = isKeyLayoutPresetName(templateOrPreset) ? keyLayoutPresets[templateOrPreset] : templateOrPreset;
   const segments = parseTemplate(template);
   const placeholders = segments.flat().flatMap((part) => (part.kind === 'placeholder' ? [part.source] : []));
+  const usesRecipientKey = segments.flat().some((part) => part.kind === 'placeholder' && part.alternatives.some((alternative) => alternative.kind === 'derived' && alternative.derived === derivedPlaceholders.get('hmac(recipient)')));
+  const hmacKey = usesRecipientKey ? recipientKeyBytes(template, options.recipientKey) : undefined;
+  const revealing = segments.map((parts) => parts.some((part) => part.kind === 'placeholder' && part.source.split('|').some((name) => revealingPlaceholders.has(name))));
+  const templateSegments = template.split('/');
 
   function fill(part: Extract<Part, { kind: 'placeholder' }>, context: RenderContext, filled: Filled[]): string {
     for (const alternative of part.alternatives) {
@@ -241,6 +320,7 @@ export function compileKeyLayout(template: string): KeyLayout {
       message,
       date: () => (date ??= new Date(message.sent_at)),
       recipient: () => (recipient ??= normalizeRecipient(message.channel, message.to)),
+      hmacKey,
     };
     const filled: Filled[] = [];
     // Version keys (a second copy next to the first) end in "~v-<hex>"; no first copy may look like one.
@@ -257,5 +337,13 @@ export function compileKeyLayout(template: string): KeyLayout {
     return key;
   }
 
-  return Object.freeze({ template, placeholders: Object.freeze(placeholders), render });
+  function redact(key: string): string {
+    const keySegments = key.split('/');
+    if (keySegments.length !== templateSegments.length) return template;
+    return keySegments.map((segment, index) => (revealing[index] === true ? templateSegments[index] : segment)).join('/');
+  }
+
+  const layout: KeyLayout = Object.freeze({ template, placeholders: Object.freeze(placeholders), usesRecipientKey, render, redact });
+  if (hmacKey !== undefined) recipientKeys.set(layout, hmacKey);
+  return layout;
 }

@@ -1,12 +1,15 @@
 // Shared inputs of the key layout tests: one message per channel, validated by parseMessage, and
 // helpers that catch the errors the tests assert on. Hashes are computed here with node:crypto,
 // independently of the code under test.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { KeyLayoutError, compileKeyLayout } from '../../src/key-layout/index.js';
 import { MessageValidationError, parseMessage, type Channel, type Message, type ValidationIssue } from '../../src/payload/index.js';
 
 export const md5 = (text: string): string => createHash('md5').update(text, 'utf8').digest('hex');
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+/** The secret the tests compile `{hmac(recipient)}` layouts with (presets included). */
+export const testRecipientKey = 'test-recipient-key-3f9a1c0d5e7b2468';
+export const hmac = (text: string, key: string = testRecipientKey): string => createHmac('sha256', key).update(text, 'utf8').digest('hex');
 
 /** 2024-09-04T07:36:00Z: the month of CleverTap's documented WhatsApp example key. */
 export const september2024 = Date.UTC(2024, 8, 4, 7, 36, 0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { objectKeyProblem } from '../../src/destination/index.js';
 import { compileKeyLayout, keyLayoutPresets, type KeyLayoutPresetName } from '../../src/key-layout/index.js';
 import { channels, parseMessage, sampleMessages, type Channel } from '../../src/payload/index.js';
-import { inputs, issuesOf, md5, message, normalized, sha256 } from './messages.js';
+import { hmac, inputs, issuesOf, md5, message, normalized, sha256, testRecipientKey } from './messages.js';
 
 const ids: Readonly<Record<Channel, string>> = {
   email: '651fd10b282850b39e1169c13975234b',
@@ -13,6 +13,12 @@ const ids: Readonly<Record<Channel, string>> = {
 
 const expected: Readonly<Record<KeyLayoutPresetName, Readonly<Record<Channel, string>>>> = {
   sentcopy: {
+    email: `shop/${hmac('ana.garcia@example.com')}/email/20240904/${ids.email}.json.gz`,
+    sms: `shop/${hmac('+15550100107')}/sms/20240904/${ids.sms}.json.gz`,
+    push: `shop/${hmac('frfsgvrwe:APfdsafsgdf/+Sgghfgfg==')}/push/20240904/${ids.push}.json.gz`,
+    whatsapp: `shop/${hmac('+15555555555')}/whatsapp/20240904/${ids.whatsapp}.json.gz`,
+  },
+  'sentcopy-unkeyed': {
     email: `shop/${sha256('ana.garcia@example.com')}/email/20240904/${ids.email}.json.gz`,
     sms: `shop/${sha256('+15550100107')}/sms/20240904/${ids.sms}.json.gz`,
     push: `shop/${sha256('frfsgvrwe:APfdsafsgdf/+Sgghfgfg==')}/push/20240904/${ids.push}.json.gz`,
@@ -43,7 +49,8 @@ const presetNames = Object.keys(keyLayoutPresets) as KeyLayoutPresetName[];
 describe('key layout presets', () => {
   it('are the documented templates', () => {
     expect(keyLayoutPresets).toEqual({
-      sentcopy: '{project_id}/{sha256(recipient)}/{channel}/{yyyymmdd}/{message_id}.json.gz',
+      sentcopy: '{project_id}/{hmac(recipient)}/{channel}/{yyyymmdd}/{message_id}.json.gz',
+      'sentcopy-unkeyed': '{project_id}/{sha256(recipient)}/{channel}/{yyyymmdd}/{message_id}.json.gz',
       braze: 'sent_messages/{channel}/{md5(recipient)}/{campaign_id|canvas_step_id|unassociated}/{message_id}.json.gz',
       clevertap: 'sent_messages/{Channel}/{yyyymm}/{campaign_id|unassociated}/{md5(recipient)}/{message_id}.json.lz4',
       iterable: '{channel}/{project_id}/{sha256(recipient)}/{campaign_id|unassociated}/{message_id}.json.gz',
@@ -53,7 +60,7 @@ describe('key layout presets', () => {
 
   for (const preset of presetNames) {
     it.each(channels)(`${preset} renders the exact key of a %s message`, (channel) => {
-      const key = compileKeyLayout(keyLayoutPresets[preset]).render(message(channel));
+      const key = compileKeyLayout(keyLayoutPresets[preset], { recipientKey: testRecipientKey }).render(message(channel));
       expect(key).toBe(expected[preset][channel]);
       expect(objectKeyProblem(key)).toBeUndefined();
     });
@@ -93,12 +100,13 @@ describe('key layout presets', () => {
   it('list the placeholders they use', () => {
     expect(compileKeyLayout(keyLayoutPresets.braze).placeholders).toEqual(['channel', 'md5(recipient)', 'campaign_id|canvas_step_id|unassociated', 'message_id']);
     expect(compileKeyLayout(keyLayoutPresets.clevertap).placeholders).toEqual(['Channel', 'yyyymm', 'campaign_id|unassociated', 'md5(recipient)', 'message_id']);
-    expect(compileKeyLayout(keyLayoutPresets.sentcopy).placeholders).toEqual(['project_id', 'sha256(recipient)', 'channel', 'yyyymmdd', 'message_id']);
+    expect(compileKeyLayout(keyLayoutPresets.sentcopy, { recipientKey: testRecipientKey }).placeholders).toEqual(['project_id', 'hmac(recipient)', 'channel', 'yyyymmdd', 'message_id']);
+    expect(compileKeyLayout(keyLayoutPresets['sentcopy-unkeyed']).placeholders).toEqual(['project_id', 'sha256(recipient)', 'channel', 'yyyymmdd', 'message_id']);
   });
 
   it('give one key to every spelling of the same recipient', () => {
     for (const preset of presetNames) {
-      const layout = compileKeyLayout(keyLayoutPresets[preset]);
+      const layout = compileKeyLayout(keyLayoutPresets[preset], { recipientKey: testRecipientKey });
       expect(layout.render(message('email', { to: 'ana.garcia@example.com' }))).toBe(layout.render(message('email', { to: 'ANA.GARCIA@EXAMPLE.COM' })));
       expect(layout.render(message('sms', { to: '15550100107' }))).toBe(layout.render(message('sms', { to: '+1.555.010.0107' })));
     }
@@ -120,7 +128,7 @@ describe('no raw recipient in the keys of the presets', () => {
   it('for the sample message of each channel', () => {
     for (const preset of presetNames) {
       for (const channel of channels) {
-        const key = compileKeyLayout(keyLayoutPresets[preset]).render(message(channel));
+        const key = compileKeyLayout(keyLayoutPresets[preset], { recipientKey: testRecipientKey }).render(message(channel));
         for (const form of [...forms(channel, String(inputs[channel].to)), normalized[channel]]) expect(key, `${preset} ${channel}`).not.toContain(form);
       }
     }
@@ -129,7 +137,7 @@ describe('no raw recipient in the keys of the presets', () => {
   it('for generated sample messages', () => {
     const all = sampleMessages({ count: 80, seed: 3 }).map((sample) => parseMessage(sample));
     for (const preset of presetNames) {
-      const layout = compileKeyLayout(keyLayoutPresets[preset]);
+      const layout = compileKeyLayout(keyLayoutPresets[preset], { recipientKey: testRecipientKey });
       for (const sample of all) {
         if (preset === 'clevertap' && sample.campaign_id === undefined) continue;
         const key = layout.render(sample);

@@ -202,7 +202,7 @@ describe('compileKeyLayout', () => {
 
   it('names the segment of the problem', () => {
     expect(layoutError('sent_messages/{channel}/{campaign}/{message_id}').message).toBe(
-      'Invalid key layout "sent_messages/{channel}/{campaign}/{message_id}": unknown placeholder "campaign"; use a message field (such as campaign_id), extras.NAME, channel, Channel, recipient, md5(recipient), sha256(recipient), yyyy, mm, dd, hh, yyyymm or yyyymmdd (at character 25, in segment 3 "{campaign}").',
+      'Invalid key layout "sent_messages/{channel}/{campaign}/{message_id}": unknown placeholder "campaign"; use a message field (such as campaign_id), extras.NAME, channel, Channel, recipient, md5(recipient), sha256(recipient), hmac(recipient), yyyy, mm, dd, hh, yyyymm or yyyymmdd (at character 25, in segment 3 "{campaign}").',
     );
   });
 

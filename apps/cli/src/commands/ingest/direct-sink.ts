@@ -1,4 +1,7 @@
-import { ArchiveError, createArchiver, createPreparePool, MessageValidationError, formatIssues, type Archiver, type Channel, type DestinationV1, type PreparePool } from '@sentcopy/core';
+import { projectKeyLayout } from '@sentcopy/worker';
+import { loadRecipientKey } from '../../archive/archive-source.js';
+import { recipientKeyRequired } from '../../archive/layout-reader.js';
+import { ArchiveError, createArchiver, RecipientKeyError, createPreparePool, MessageValidationError, formatIssues, type Archiver, type Channel, type DestinationV1, type PreparePool } from '@sentcopy/core';
 import { CliError, exitCodes, type LoadedConfig, openDestination } from '../../cli-kit/index.js';
 import type { CheckedLine } from './check-line.js';
 import { createTaskLimiter, type IngestSink, type IngestTally } from './ingest-sink.js';
@@ -26,6 +29,7 @@ export function createDirectSink(options: DirectSinkOptions): IngestSink {
   const limiter = createTaskLimiter(options.concurrency);
   const destinations = new Map<string, Promise<DestinationV1>>();
   const targets = new Map<string, Promise<ProjectTarget>>();
+  let recipientKeyOnce: Promise<string | undefined> | undefined;
 
   function destination(name: string): Promise<DestinationV1> {
     let opened = destinations.get(name);
@@ -58,13 +62,23 @@ export function createDirectSink(options: DirectSinkOptions): IngestSink {
           return { ok: false, reason: 'unknown_project', error: `project_id: no project with this id in ${loaded.file} (configured: ${Object.keys(loaded.config.projects).join(', ') || 'none'})` };
         }
         if (project.destination === undefined) return { ok: false, reason: 'no_destination', error: `project_id: project "${projectId}" has no destination; connect one in ${loaded.file}` };
-        const archiver = createArchiver({
-          destination: await destination(project.destination),
-          ...(project.profile === undefined ? {} : { profile: project.profile }),
-          ...(project.layout === undefined ? {} : { layout: project.layout }),
-          ...(project.codec === undefined ? {} : { codec: project.codec }),
-          ...(pool === undefined ? {} : { preparePool: pool }),
-        });
+        // The worker's rule, so the same message gets the same key however it arrives.
+        const layout = projectKeyLayout(loaded.config, project);
+        const recipientKey = await (recipientKeyOnce ??= loadRecipientKey(loaded));
+        let archiver: Archiver;
+        try {
+          archiver = createArchiver({
+            destination: await destination(project.destination),
+            ...(project.profile === undefined ? {} : { profile: project.profile }),
+            layout,
+            ...(recipientKey === undefined ? {} : { recipientKey }),
+            ...(project.codec === undefined ? {} : { codec: project.codec }),
+            ...(pool === undefined ? {} : { preparePool: pool }),
+          });
+        } catch (error) {
+          if (RecipientKeyError.isInstance(error) && error.reason === 'missing') throw recipientKeyRequired('Archiving into this layout');
+          throw error;
+        }
         return { ok: true, archiver, channels: project.channels };
       })();
       targets.set(projectId, found);
