@@ -71,7 +71,15 @@ export async function buildDestination(name: string, config: DestinationConfig, 
   switch (config.type) {
     case 'fs': {
       const { createFsDestination } = await load<typeof import('@sentcopy/destination-fs')>(packageName, config.type, at, importPackage);
-      return createFsDestination({ root: path.resolve(options.baseDir, config.root), ...given('fsync', config.fsync) });
+      const octal = (value: string | undefined) => (value === undefined ? undefined : Number.parseInt(value, 8));
+      return createFsDestination({
+        root: path.resolve(options.baseDir, config.root),
+        ...given('fsync', config.fsync),
+        ...given('createRoot', config.create_root),
+        ...given('requireMountPoint', config.require_mount_point),
+        ...given('fileMode', octal(config.file_mode)),
+        ...given('directoryMode', octal(config.directory_mode)),
+      });
     }
     case 's3': {
       const accessKeyId = secret('access_key_id', config.access_key_id);

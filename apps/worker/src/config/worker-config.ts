@@ -26,6 +26,14 @@ export interface FsDestinationConfig extends DestinationConfigBase {
   readonly root: string;
   /** Flush every object to disk before reporting it stored. @default true */
   readonly fsync?: boolean;
+  /** Whether the first probe or write may create a missing root; never again afterwards. Set `false` for a mounted volume. @default true */
+  readonly create_root?: boolean;
+  /** Refuse the root until it is a mount point, so nothing lands on the disk beneath an unmounted volume. @default false */
+  readonly require_mount_point?: boolean;
+  /** Permission bits of archived files, in octal (e.g. `"0640"`). @default "0600" */
+  readonly file_mode?: string;
+  /** Permission bits of the folders the destination creates, in octal. @default "0700" */
+  readonly directory_mode?: string;
 }
 
 /** An Amazon S3 bucket, or an S3-compatible store (MinIO, R2, Ceph…). */

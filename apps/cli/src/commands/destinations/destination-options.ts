@@ -46,6 +46,11 @@ const days = (value: string): number => {
   return parsed;
 };
 
+const octalMode = (value: string): string => {
+  if (!/^0?[0-7]{3}$/.test(value.trim())) throw new InvalidArgumentError('must be permission bits in octal, e.g. 0600.');
+  return value.trim();
+};
+
 const oneOf =
   <T extends string>(allowed: readonly T[]) =>
   (value: string): T => {
@@ -58,6 +63,10 @@ const oneOf =
 export const fieldOptions: readonly FieldOption[] = [
   { name: 'root', value: 'dir', description: 'fs: archive folder', fields: { fs: 'root' }, parse: text, isPath: true },
   { name: 'fsync', description: 'fs: flush each object to disk before reporting it stored (default on; --no-fsync turns it off)', fields: { fs: 'fsync' } },
+  { name: 'create-root', description: 'fs: let the first probe or write create a missing folder (default on; --no-create-root for a mounted volume)', fields: { fs: 'create_root' } },
+  { name: 'require-mount-point', description: 'fs: refuse the folder until it is a mount point (nothing lands beneath an unmounted volume)', fields: { fs: 'require_mount_point' } },
+  { name: 'file-mode', value: 'octal', description: 'fs: permission bits of archived files (default 0600)', fields: { fs: 'file_mode' }, parse: octalMode },
+  { name: 'directory-mode', value: 'octal', description: 'fs: permission bits of the folders it creates (default 0700)', fields: { fs: 'directory_mode' }, parse: octalMode },
   { name: 'bucket', value: 'name', description: 's3, gcs: the bucket (it must exist)', fields: { s3: 'bucket', gcs: 'bucket' }, parse: text },
   { name: 'container', value: 'name', description: 'azure: the container (it must exist)', fields: { azure: 'container' }, parse: text },
   { name: 'key-prefix', value: 'prefix', description: 's3, azure, gcs: prefix of every object key, e.g. archive/', fields: { s3: 'key_prefix', azure: 'key_prefix', gcs: 'key_prefix' }, parse: text },
