@@ -1,0 +1,55 @@
+/**
+ * A message as the worker takes it (payload format v1). Only what every message needs is typed;
+ * channel fields (`subject`, `html_body`, `body`, `payload`, …) and anything else are sent exactly
+ * as given. The worker validates and names each bad field.
+ */
+export interface ClientMessage {
+  /** The payload format version. */
+  readonly version: 1;
+  /** `email`, `sms`, `push`, `whatsapp`, or another channel the project declares. */
+  readonly channel: string;
+  /** Unique per message; the idempotency key (sending it twice stores it once). */
+  readonly message_id: string;
+  /** The project of the API key used. */
+  readonly project_id: string;
+  /** When the message was sent, in epoch milliseconds (UTC). */
+  readonly sent_at: number;
+  /** The recipient. */
+  readonly to: unknown;
+  readonly [field: string]: unknown;
+}
+
+/** One field problem, as the worker names it. */
+export interface FieldError {
+  /** The field's path, e.g. `to` or `attachments[0].bytes`; `''` for the message as a whole. */
+  readonly field: string;
+  /** What is wrong with it. */
+  readonly problem: string;
+}
+
+/**
+ * What the worker answered for one message that it took: `accepted` (durable in its queue; it
+ * will be archived) or `duplicate` (a message with this id was already taken). A status this
+ * version of the client does not know is passed through as it came; only `rejected` is turned
+ * into a {@link MessageRejectedError}.
+ */
+export interface SendResult {
+  /** `accepted`, `duplicate`, or a status a newer worker answers. */
+  readonly status: 'accepted' | 'duplicate' | (string & {});
+  /** The message's id, as the worker read it. */
+  readonly messageId: string | undefined;
+  /** The worker's result for this message, as it came (with any fields a newer worker adds). */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** What `archive()` resolves with: the copy is stored. */
+export interface ArchiveResult {
+  /** The object's key in the destination. */
+  readonly key: string;
+  /** SHA-256 of the stored bytes, in hex. */
+  readonly sha256: string;
+  /** Size of the stored object, in bytes. */
+  readonly size: number;
+  /** `false` when the identical copy was already stored (archiving twice stores once). */
+  readonly created: boolean;
+}
