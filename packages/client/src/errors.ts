@@ -44,7 +44,8 @@ export class MessageRejectedError extends SentcopyClientError {
 
   constructor(details: { messageId: string | undefined; reason: string; errors: readonly FieldError[] }) {
     const subject = details.messageId === undefined ? 'A message' : `Message "${details.messageId}"`;
-    super('message_rejected', `${subject} was rejected (${details.reason}): ${describeErrors(details.errors) || 'no details given'}.`);
+    const described = describeErrors(details.errors) || 'no details given';
+    super('message_rejected', `${subject} was rejected (${details.reason}): ${described}${described.endsWith('.') ? '' : '.'}`);
     this.name = 'MessageRejectedError';
     this.messageId = details.messageId;
     this.reason = details.reason;

@@ -172,7 +172,7 @@ export class SentcopyClient {
   #delivered = 0;
   #rejected = 0;
   #idleWaiters: (() => void)[] = [];
-  #lastSignal: string | undefined;
+  #lastSignal = 'ok/false';
   /** When the oldest message waiting for its batch to fill arrived. */
   #lingerStart = 0;
 
@@ -274,6 +274,7 @@ export class SentcopyClient {
    */
   async archive(message: ClientMessage, options: ArchiveOptions = {}): Promise<ArchiveResult> {
     if (this.#closed) throw new ClientClosedError();
+    options.signal?.throwIfAborted();
     const serialized = this.#serialize(message);
     if (serialized instanceof MessageRejectedError) throw serialized;
     const messageId = typeof message.message_id === 'string' ? message.message_id : undefined;
@@ -494,7 +495,8 @@ export class SentcopyClient {
   #post(path: string, body: Bytes, signal: AbortSignal | undefined): Promise<Response> {
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new Error(`no answer within requestTimeoutMs (${this.#requestTimeoutMs} ms)`)), this.#requestTimeoutMs);
     return this.#fetch(`${this.#url}${path}`, {
       method: 'POST',
