@@ -83,7 +83,7 @@ export interface CloseOptions {
 
 /** A message that `close()` gave up on, with why. */
 export interface UndeliveredMessage {
-  /** The message, as it was given to `send()`. */
+  /** The message, read back from the JSON the client held: equal to what was given to `send()`. */
   readonly message: ClientMessage;
   /** Why it was not delivered. */
   readonly error: SentcopyClientError;

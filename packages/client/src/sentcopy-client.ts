@@ -15,7 +15,7 @@ import type { ArchiveResult, ClientMessage, FieldError, SendResult } from './res
 /** A message the client holds until the worker answers for it. */
 interface Entry {
   readonly sequence: number;
-  readonly message: ClientMessage;
+  /** The message's JSON text; the message itself is not kept, so the buffer holds what its bound counts. */
   readonly bytes: Bytes;
   readonly messageId: string | undefined;
   readonly promise: Promise<SendResult>;
@@ -48,6 +48,7 @@ interface WorkerError {
 type Bytes = Uint8Array<ArrayBuffer>;
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const comma = 0x2c;
 const noop = () => undefined;
 const retryableStatuses = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -107,6 +108,9 @@ function concatBatch(entries: readonly Entry[]): Bytes {
   body[offset] = 0x5d;
   return body;
 }
+
+/** The message an entry holds, read back from its JSON text (equal to what was given to `send()`). */
+const messageOf = (entry: Entry) => JSON.parse(decoder.decode(entry.bytes)) as ClientMessage;
 
 function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -368,7 +372,7 @@ export class SentcopyClient {
           : new WorkerUnavailableError({ ...waiting, unavailableForMs: Date.now() - this.#failingSince, lastProblem: this.#lastProblem ?? 'unknown' }),
       );
     }
-    const entry: Entry = { sequence: ++this.#sequence, message, bytes, messageId: typeof message.message_id === 'string' ? message.message_id : undefined, promise, resolve, reject, settled: false };
+    const entry: Entry = { sequence: ++this.#sequence, bytes, messageId: typeof message.message_id === 'string' ? message.message_id : undefined, promise, resolve, reject, settled: false };
     if (this.#pending.length === 0) this.#lingerStart = Date.now();
     this.#pending.push(entry);
     this.#pendingBytes += bytes.length;
@@ -397,7 +401,7 @@ export class SentcopyClient {
     } else {
       if (MessageRejectedError.isInstance(outcome.error) || WorkerRefusedError.isInstance(outcome.error)) this.#rejected++;
       entry.reject(outcome.error);
-      this.#report(outcome.error, entry.message);
+      this.#report(outcome.error, messageOf(entry));
     }
     if (this.#waitingMessages === 0) {
       const waiters = this.#idleWaiters;
@@ -497,7 +501,7 @@ export class SentcopyClient {
     const onAbort = () => controller.abort(signal?.reason);
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(new Error(`no answer within requestTimeoutMs (${this.#requestTimeoutMs} ms)`)), this.#requestTimeoutMs);
+    const timer = setTimeout(() => controller.abort(new DOMException(`No answer within requestTimeoutMs (${this.#requestTimeoutMs} ms).`, 'TimeoutError')), this.#requestTimeoutMs);
     return this.#fetch(`${this.#url}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${this.#apiKey}`, 'content-type': 'application/json' },
@@ -637,7 +641,7 @@ export class SentcopyClient {
       // The report hands these back, so their promises must not also surface as unhandled rejections.
       entry.promise.catch(noop);
       this.#settle(entry, { error });
-      undelivered.push({ message: entry.message, error });
+      undelivered.push({ message: messageOf(entry), error });
     }
     this.#pending = [];
     this.#pendingBytes = 0;
