@@ -234,13 +234,32 @@ export class SentcopyClient {
   /**
    * Sends whatever is buffered now without waiting for batches to fill, and resolves once every
    * message taken before the call is settled (delivered or rejected). Retries go on meanwhile, so
-   * while the worker is down this waits; `close()` has a deadline.
+   * while the worker is down this waits; `close()` has a deadline, and `signal` stops the wait
+   * (the messages stay held and keep being retried).
    */
-  async flush(): Promise<void> {
+  async flush(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     this.#flushThrough = this.#sequence;
     const held = this.#heldEntries();
     this.#pump();
-    await Promise.allSettled(held.map((entry) => entry.promise));
+    const settled = Promise.allSettled(held.map((entry) => entry.promise));
+    const signal = options.signal;
+    if (signal === undefined) {
+      await settled;
+      return;
+    }
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        settled,
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(signal.reason);
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /**

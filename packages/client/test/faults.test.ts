@@ -206,4 +206,44 @@ describe('send() under faults', () => {
       await target.worker.stop();
     }
   }, 60_000);
+
+  it('passes a status it does not know through as it came, and sends again the messages an answer left out', async () => {
+    const target = await startWorker();
+    const messages = sample(2, 11);
+    // A newer worker's answer: a status and a field this client does not know, and no result for the second message.
+    const front = await startFaultyFront(target.url, [{ status: 202, body: { accepted: 0, duplicates: 0, rejected: 0, results: [{ index: 0, message_id: messages[0]!.message_id, status: 'queued_v2', version: 2 }] } }]);
+    const client = createSentcopyClient({ url: front.url, apiKey });
+    try {
+      const [first, second] = await Promise.all(client.send(messages));
+      expect(first).toEqual({ status: 'queued_v2', messageId: messages[0]!.message_id, raw: { index: 0, message_id: messages[0]!.message_id, status: 'queued_v2', version: 2 } });
+      expect(second).toMatchObject({ status: 'accepted', messageId: messages[1]!.message_id });
+      expect(front.seen.map((request) => request.answered)).toEqual([202, 202]);
+      await waitFor(() => storedKeys(target.root).length >= 1, 'the second copy');
+      expect(ids(storedMessages(target.root))).toEqual([messages[1]!.message_id]);
+      await client.close();
+    } finally {
+      await front.close();
+      await target.worker.stop();
+    }
+  }, 60_000);
+
+  it('says unavailable once the worker has failed for unavailableAfterMs, and flush() stops waiting when its signal aborts', async () => {
+    const gone = await startWorker();
+    await gone.worker.stop();
+    const client = createSentcopyClient({ url: gone.url, apiKey, unavailableAfterMs: 0, retryBaseDelayMs: 20, retryMaxDelayMs: 100 });
+    const [message] = sample(1, 13);
+    const pending = client.send(message!);
+    await waitFor(() => client.health().state === 'unavailable', 'the unavailable state');
+    const controller = new AbortController();
+    const flushing = client.flush({ signal: controller.signal }).then(
+      () => 'flushed',
+      (error: unknown) => (error as Error).message,
+    );
+    controller.abort(new Error('stop waiting'));
+    expect(await flushing).toBe('stop waiting');
+    expect(client.health()).toMatchObject({ state: 'unavailable', waitingMessages: 1 });
+    const report = await client.close({ deadlineMs: 0 });
+    expect(report.undelivered.map((entry) => entry.message)).toEqual([message]);
+    expect(UndeliveredError.isInstance(await pending.catch((error: unknown) => error))).toBe(true);
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { sampleMessages } from '@sentcopy/core';
 import { describe, expect, it } from 'vitest';
-import { createSentcopyClient, MessageRejectedError, type ClientMessage, type SentcopyClientError } from '../src/index.js';
+import { createSentcopyClient, MessageRejectedError, WorkerRefusedError, type ClientMessage, type SentcopyClientError } from '../src/index.js';
 import { apiKey, startWorker, storedKeys, storedMessages, waitFor } from './worker-fixture.js';
 
 const byId = (messages: readonly Record<string, unknown>[]) => new Map(messages.map((message) => [String(message.message_id), message]));
@@ -51,6 +51,29 @@ describe('send()', () => {
       const stored = byId(storedMessages(target.root));
       expect([...stored.keys()].sort()).toEqual(batch.filter((_, index) => index !== 4).map((message) => message.message_id).sort());
       expect(await client.close()).toEqual({ delivered: 9, rejected: 1, undelivered: [] });
+    } finally {
+      await target.worker.stop();
+    }
+  }, 60_000);
+
+  it('rejects every message of a request the worker refuses (an unknown API key) with WorkerRefusedError, and reports each to onRejected', async () => {
+    const target = await startWorker();
+    const wrongKey = 'sc_wrong_key_for_this_worker_00000000000000000';
+    const reported: string[] = [];
+    const client = createSentcopyClient({ url: target.url, apiKey: wrongKey, onRejected: (error, message) => reported.push(`${error.code} ${message.message_id}`) });
+    try {
+      const messages = sampleMessages({ projectId: 'shop', count: 3 }) as unknown as ClientMessage[];
+      const settled = await Promise.allSettled(client.send(messages));
+      for (const outcome of settled) {
+        expect(outcome.status).toBe('rejected');
+        const error = (outcome as PromiseRejectedResult).reason as WorkerRefusedError;
+        expect(WorkerRefusedError.isInstance(error)).toBe(true);
+        expect({ status: error.status, workerCode: error.workerCode }).toEqual({ status: 401, workerCode: 'unauthorized' });
+        expect(`${error.message} ${error.stack}`).not.toContain(wrongKey);
+      }
+      expect(reported).toEqual(messages.map((message) => `worker_refused ${message.message_id}`));
+      expect(storedKeys(target.root)).toEqual([]);
+      expect(await client.close()).toEqual({ delivered: 0, rejected: 3, undelivered: [] });
     } finally {
       await target.worker.stop();
     }
