@@ -15,6 +15,8 @@ export function retryAfterMs(header: string | null, now: number): number | undef
   if (header === null) return undefined;
   const text = header.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // An HTTP date names its day and month; Date.parse alone would also read "-3" as a year.
+  if (!/^[A-Za-z]{3},? /.test(text)) return undefined;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

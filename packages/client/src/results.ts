@@ -8,12 +8,12 @@ export interface ClientMessage {
   readonly version: 1;
   /** `email`, `sms`, `push`, `whatsapp`, or another channel the project declares. */
   readonly channel: string;
-  /** Unique per message; the idempotency key (sending it twice stores it once). */
-  readonly message_id: string;
+  /** Unique per message; the idempotency key (sending it twice stores it once). Numbers are for workers that take numeric ids. */
+  readonly message_id: string | number;
   /** The project of the API key used. */
   readonly project_id: string;
-  /** When the message was sent, in epoch milliseconds (UTC). */
-  readonly sent_at: number;
+  /** When the message was sent, in epoch milliseconds (UTC); strings are for workers that read other forms. */
+  readonly sent_at: number | string;
   /** The recipient. */
   readonly to: unknown;
   readonly [field: string]: unknown;

@@ -65,6 +65,12 @@ function nonNegativeInteger(value: number | undefined, name: string, fallback: n
   return value;
 }
 
+/** A message's id as text, when it has one. */
+function idOf(message: unknown): string | undefined {
+  const id = (message as { message_id?: unknown } | null)?.message_id;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
 /** A failed fetch's cause, by code only: undici's messages name the host and port, never the key, but codes are all a reader needs. */
 function networkProblem(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; name?: unknown } } | undefined)?.cause;
@@ -300,7 +306,7 @@ export class SentcopyClient {
     options.signal?.throwIfAborted();
     const serialized = this.#serialize(message);
     if (serialized instanceof MessageRejectedError) throw serialized;
-    const messageId = typeof message.message_id === 'string' ? message.message_id : undefined;
+    const messageId = idOf(message);
     let last: { problem: string; status: number | undefined; retryAfterMs?: number | undefined; cause?: unknown } = { problem: 'no attempt made', status: undefined };
     for (let attempt = 0; attempt < this.#archiveAttempts; attempt++) {
       // A gate holds a send: its retries stay within about a second, whatever Retry-After asks.
@@ -346,7 +352,7 @@ export class SentcopyClient {
   }
 
   #serialize(message: ClientMessage): Bytes | MessageRejectedError {
-    const messageId = typeof (message as { message_id?: unknown } | null)?.message_id === 'string' ? message.message_id : undefined;
+    const messageId = idOf(message);
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
       return new MessageRejectedError({ messageId: undefined, reason: 'invalid', errors: [{ field: '', problem: 'must be a JSON object' }] });
     }
@@ -391,7 +397,7 @@ export class SentcopyClient {
           : new WorkerUnavailableError({ ...waiting, unavailableForMs: Date.now() - this.#failingSince, lastProblem: this.#lastProblem ?? 'unknown' }),
       );
     }
-    const entry: Entry = { sequence: ++this.#sequence, bytes, messageId: typeof message.message_id === 'string' ? message.message_id : undefined, promise, resolve, reject, settled: false };
+    const entry: Entry = { sequence: ++this.#sequence, bytes, messageId: idOf(message), promise, resolve, reject, settled: false };
     if (this.#pending.length === 0) this.#lingerStart = Date.now();
     this.#pending.push(entry);
     this.#pendingBytes += bytes.length;

@@ -19,7 +19,7 @@ describe('send()', () => {
       expect(stored).toHaveLength(2000);
       const storedById = byId(stored);
       expect(storedById.size).toBe(2000);
-      for (const message of messages) expect(storedById.get(message.message_id)).toEqual(message);
+      for (const message of messages) expect(storedById.get(String(message.message_id))).toEqual(message);
       expect(client.health()).toMatchObject({ state: 'ok', waitingMessages: 0, waitingBytes: 0 });
       expect(await client.close()).toEqual({ delivered: 2000, rejected: 0, undelivered: [] });
     } finally {
