@@ -642,6 +642,8 @@ export class SentcopyClient {
   async #close(deadlineMs: number): Promise<CloseReport> {
     this.#closed = true;
     this.#flushThrough = Number.POSITIVE_INFINITY;
+    // The last chance to deliver: try now rather than after a long backoff that may outlast the deadline.
+    this.#pausedUntil = 0;
     this.#signalBackpressure();
     this.#pump();
     if (this.#waitingMessages > 0) {

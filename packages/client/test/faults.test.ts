@@ -246,4 +246,24 @@ describe('send() under faults', () => {
     expect(report.undelivered.map((entry) => entry.message)).toEqual([message]);
     expect(UndeliveredError.isInstance(await pending.catch((error: unknown) => error))).toBe(true);
   }, 60_000);
+
+  it('close() tries at once instead of waiting out a long backoff, so a worker that came back gets everything', async () => {
+    const first = await startWorker();
+    await first.worker.stop();
+    // After the first failure the client would wait about 59 s, longer than close()'s deadline.
+    const client = createSentcopyClient({ url: first.url, apiKey, lingerMs: 0, retryBaseDelayMs: 60_000, retryMaxDelayMs: 120_000, random: () => 0.99 });
+    const messages = sample(5, 17);
+    const promises = client.send(messages);
+    await waitFor(() => client.health().state === 'retrying', 'the first failure');
+    const second = await startWorker({ folder: first.folder, port: first.port });
+    try {
+      const report = await client.close({ deadlineMs: 20_000 });
+      expect(report).toEqual({ delivered: 5, rejected: 0, undelivered: [] });
+      expect((await Promise.all(promises)).map((result) => result.status)).toEqual(new Array(5).fill('accepted'));
+      await waitFor(() => storedKeys(first.root).length >= 5, 'the copies');
+      expect(ids(storedMessages(first.root))).toEqual(ids(messages));
+    } finally {
+      await second.worker.stop();
+    }
+  }, 60_000);
 });
