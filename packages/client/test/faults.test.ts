@@ -51,34 +51,40 @@ async function startFaultyFront(workerUrl: string, faults: { status: number; hea
 }
 
 describe('send() under faults', () => {
-  it('loses nothing when the worker stops mid-run and restarts on the same queue folder and port; messages sent again are answered duplicate', async () => {
-    const first = await startWorker();
-    const client = createSentcopyClient({ url: first.url, apiKey, maxBatchMessages: 20, maxInFlightRequests: 2, retryBaseDelayMs: 20, retryMaxDelayMs: 300 });
-    const messages = sample(600);
+  // SENTCOPY_SOAK=1: 20,000 messages and five stops instead of 600 and one.
+  const soak = process.env.SENTCOPY_SOAK === '1';
+  const restartCount = soak ? 20_000 : 600;
+  const restarts = soak ? 5 : 1;
+  it(`loses nothing when the worker stops mid-run and restarts on the same queue folder and port (${restartCount} messages, ${restarts} stops); messages sent again are answered duplicate`, async () => {
+    let current = await startWorker();
+    const { folder, port, root } = current;
+    const client = createSentcopyClient({ url: current.url, apiKey, maxBatchMessages: 20, maxInFlightRequests: 2, retryBaseDelayMs: 20, retryMaxDelayMs: 300, maxBufferedMessages: restartCount });
+    const messages = sample(restartCount);
     let settled = 0;
     const promises = client.send(messages).map((promise) => promise.finally(() => settled++));
-    let second: Awaited<ReturnType<typeof startWorker>> | undefined;
     try {
-      await waitFor(() => settled >= 100, 'the first answers');
-      await first.worker.stop();
-      await waitFor(() => client.health().state !== 'ok', 'the client to see the worker gone');
-      expect(client.health().lastProblem).toMatch(/^network error|^HTTP 503/);
-      expect(settled).toBeLessThan(600);
-      second = await startWorker({ folder: first.folder, port: first.port });
+      for (let stop = 1; stop <= restarts; stop++) {
+        await waitFor(() => settled >= (stop * restartCount) / (restarts + 5), `answers before stop ${stop}`, 300_000);
+        await current.worker.stop();
+        await waitFor(() => client.health().state !== 'ok', 'the client to see the worker gone');
+        expect(client.health().lastProblem).toMatch(/^network error|^HTTP 503/);
+        expect(settled).toBeLessThan(restartCount);
+        current = await startWorker({ folder, port });
+      }
       const results = await Promise.all(promises);
       expect(results.filter((result) => result.status !== 'accepted' && result.status !== 'duplicate')).toEqual([]);
       const again = await Promise.all(client.send(messages.slice(0, 100)));
       expect(again.map((result) => result.status)).toEqual(new Array(100).fill('duplicate'));
-      await waitFor(() => storedKeys(first.root).length >= 600, 'the 600 copies');
-      const stored = storedMessages(first.root);
-      expect(stored).toHaveLength(600);
+      await waitFor(() => storedKeys(root).length >= restartCount, 'every copy', 600_000);
+      const stored = storedMessages(root);
+      expect(stored).toHaveLength(restartCount);
       expect(ids(stored)).toEqual(ids(messages));
       const report = await client.close();
-      expect(report).toEqual({ delivered: 700, rejected: 0, undelivered: [] });
+      expect(report).toEqual({ delivered: restartCount + 100, rejected: 0, undelivered: [] });
     } finally {
-      await second?.worker.stop();
+      await current.worker.stop();
     }
-  }, 120_000);
+  }, soak ? 1_200_000 : 120_000);
 
   it('retries 429 and 503 answers, waiting at least what Retry-After asks, and then delivers everything', async () => {
     const target = await startWorker();
