@@ -346,7 +346,7 @@ export class SentcopyClient {
       throw new WorkerRefusedError(response.status, error?.code ?? 'unknown', error?.message || 'no explanation given');
     }
     throw new ArchiveFailedError(
-      { kind: last.status === undefined || last.status === 503 || last.status === 429 ? 'unreachable' : 'unknown', reason: `the worker did not store the message after ${this.#archiveAttempts} attempts (last: ${last.problem})`, status: last.status },
+      { kind: last.status === undefined || [429, 502, 503, 504].includes(last.status) ? 'unreachable' : 'unknown', reason: `the worker did not store the message after ${this.#archiveAttempts} attempts (last: ${last.problem})`, status: last.status },
       { cause: last.cause },
     );
   }
@@ -363,6 +363,8 @@ export class SentcopyClient {
       // BigInt values and cycles end here; their text names no value.
       return new MessageRejectedError({ messageId, reason: 'invalid', errors: [{ field: '', problem: `cannot be serialized as JSON (${error instanceof Error ? error.name : 'error'})` }] });
     }
+    // A toJSON() that returns undefined leaves no text at all.
+    if (typeof text !== 'string') return new MessageRejectedError({ messageId, reason: 'invalid', errors: [{ field: '', problem: 'serializes to nothing (its toJSON() returned undefined)' }] });
     return encoder.encode(text);
   }
 

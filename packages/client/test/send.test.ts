@@ -78,4 +78,28 @@ describe('send()', () => {
       await target.worker.stop();
     }
   }, 60_000);
+
+  it('refuses at once what cannot be JSON (a cycle, a BigInt, not an object) while the good messages beside it are stored', async () => {
+    const target = await startWorker();
+    const client = createSentcopyClient({ url: target.url, apiKey });
+    try {
+      const good = sampleMessages({ projectId: 'shop', count: 2, seed: 21 }) as unknown as ClientMessage[];
+      const cyclic: Record<string, unknown> = { ...good[0]!, message_id: 'cyclic' };
+      cyclic.extras = cyclic;
+      const big = { ...good[0]!, message_id: 'bigint', extras: { count: 10n } };
+      const settled = await Promise.allSettled(client.send([good[0]!, cyclic as ClientMessage, big as unknown as ClientMessage, 'text' as unknown as ClientMessage, good[1]!]));
+      expect(settled.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.status : (outcome.reason as MessageRejectedError).message))).toEqual([
+        'accepted',
+        'Message "cyclic" was rejected (invalid): cannot be serialized as JSON (TypeError).',
+        'Message "bigint" was rejected (invalid): cannot be serialized as JSON (TypeError).',
+        'A message was rejected (invalid): must be a JSON object.',
+        'accepted',
+      ]);
+      await waitFor(() => storedKeys(target.root).length >= 2, 'the two good copies');
+      expect([...byId(storedMessages(target.root)).keys()].sort()).toEqual(good.map((message) => String(message.message_id)).sort());
+      expect(await client.close()).toEqual({ delivered: 2, rejected: 3, undelivered: [] });
+    } finally {
+      await target.worker.stop();
+    }
+  }, 60_000);
 });
