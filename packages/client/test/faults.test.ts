@@ -58,7 +58,7 @@ describe('send() under faults', () => {
   it(`loses nothing when the worker stops mid-run and restarts on the same queue folder and port (${restartCount} messages, ${restarts} stops); messages sent again are answered duplicate`, async () => {
     let current = await startWorker();
     const { folder, port, root } = current;
-    const client = createSentcopyClient({ url: current.url, apiKey, maxBatchMessages: 20, maxInFlightRequests: 2, retryBaseDelayMs: 20, retryMaxDelayMs: 300, maxBufferedMessages: restartCount });
+    const client = createSentcopyClient({ url: current.url, apiKey, maxBatchMessages: 20, maxInFlightRequests: 2, retryBaseDelayMs: 20, retryMaxDelayMs: 300, maxBufferedMessages: restartCount, maxBufferedBytes: 2 ** 30 });
     const messages = sample(restartCount);
     let settled = 0;
     const promises = client.send(messages).map((promise) => promise.finally(() => settled++));

@@ -9,9 +9,10 @@ import { afterAll } from 'vitest';
 export const apiKey = 'sc_client_test_key_0123456789abcdef0123456789';
 
 const folders: string[] = [];
+// A soak run leaves tens of thousands of files to remove.
 afterAll(() => {
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
-});
+}, 300_000);
 
 /** A fresh temp folder, removed after the test file. */
 export function newFolder(): string {
