@@ -55,7 +55,7 @@ describe('send() under faults', () => {
   const soak = process.env.SENTCOPY_SOAK === '1';
   const restartCount = soak ? 20_000 : 600;
   const restarts = soak ? 5 : 1;
-  it(`loses nothing when the worker stops mid-run and restarts on the same queue folder and port (${restartCount} messages, ${restarts} stops); messages sent again are answered duplicate`, async () => {
+  it(`loses nothing when the worker stops mid-run and restarts on the same queue folder and port (${restartCount} messages, ${restarts} stop${restarts === 1 ? '' : 's'}); messages sent again are answered duplicate`, async () => {
     let current = await startWorker();
     const { folder, port, root } = current;
     const client = createSentcopyClient({ url: current.url, apiKey, maxBatchMessages: 20, maxInFlightRequests: 2, retryBaseDelayMs: 20, retryMaxDelayMs: 300, maxBufferedMessages: restartCount, maxBufferedBytes: 2 ** 30 });
