@@ -38,6 +38,11 @@ export interface SendResult {
   readonly status: 'accepted' | 'duplicate' | (string & {});
   /** The message's id, as the worker read it. */
   readonly messageId: string | undefined;
+  /**
+   * `true` when the worker took this message as a second version of a message id it already had
+   * with other content (both were sent, so both are kept, the second next to the first).
+   */
+  readonly version: boolean;
   /** The worker's result for this message, as it came (with any fields a newer worker adds). */
   readonly raw: Readonly<Record<string, unknown>>;
 }
@@ -52,4 +57,8 @@ export interface ArchiveResult {
   readonly size: number;
   /** `false` when the identical copy was already stored (archiving twice stores once). */
   readonly created: boolean;
+  /** `true` when the message reused a message id already stored with other content: it is stored as a version next to the first copy. */
+  readonly version: boolean;
+  /** The key of the first copy under this message id, when this is a version. */
+  readonly originalKey: string | undefined;
 }

@@ -324,9 +324,16 @@ export class SentcopyClient {
       const body = parseJson(text);
       const error = workerError(body);
       if (response.status === 201 || response.status === 200) {
-        const stored = body as Partial<ArchiveResult> | undefined;
+        const stored = body as { key?: unknown; sha256?: unknown; size?: unknown; created?: unknown; version?: unknown; original_key?: unknown } | undefined;
         if (typeof stored?.key === 'string' && typeof stored.sha256 === 'string') {
-          return { key: stored.key, sha256: stored.sha256, size: Number(stored.size), created: stored.created !== false };
+          return {
+            key: stored.key,
+            sha256: stored.sha256,
+            size: Number(stored.size),
+            created: stored.created !== false,
+            version: stored.version === true,
+            originalKey: typeof stored.original_key === 'string' ? stored.original_key : undefined,
+          };
         }
         last = { problem: `HTTP ${response.status} without a key and SHA-256 in the answer`, status: response.status };
         continue;
@@ -595,7 +602,7 @@ export class SentcopyClient {
         const errors = fieldErrors(raw.errors);
         this.#settle(entry, { error: new MessageRejectedError({ messageId, reason: typeof raw.reason === 'string' ? raw.reason : 'invalid', errors }) });
       } else {
-        this.#settle(entry, { result: { status: typeof raw.status === 'string' ? raw.status : 'unknown', messageId, raw } });
+        this.#settle(entry, { result: { status: typeof raw.status === 'string' ? raw.status : 'unknown', messageId, version: raw.version === true, raw } });
       }
     }
     const unanswered = batch.entries.filter((_, index) => !answered.has(index));

@@ -20,7 +20,7 @@ describe('archive() (the before-send gate)', () => {
     try {
       const [message] = sample(1);
       const result = await client.archive(message!);
-      expect(result.created).toBe(true);
+      expect(result).toMatchObject({ created: true, version: false, originalKey: undefined });
       const file = path.join(target.root, ...result.key.split('/'));
       const bytes = readFileSync(file);
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.sha256);

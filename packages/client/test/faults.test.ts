@@ -221,8 +221,8 @@ describe('send() under faults', () => {
     const client = createSentcopyClient({ url: front.url, apiKey });
     try {
       const [first, second] = await Promise.all(client.send(messages));
-      expect(first).toEqual({ status: 'queued_v2', messageId: messages[0]!.message_id, raw: { index: 0, message_id: messages[0]!.message_id, status: 'queued_v2', version: 2 } });
-      expect(second).toMatchObject({ status: 'accepted', messageId: messages[1]!.message_id });
+      expect(first).toEqual({ status: 'queued_v2', messageId: messages[0]!.message_id, version: false, raw: { index: 0, message_id: messages[0]!.message_id, status: 'queued_v2', version: 2 } });
+      expect(second).toMatchObject({ status: 'accepted', messageId: messages[1]!.message_id, version: false });
       expect(front.seen.map((request) => request.answered)).toEqual([202, 202]);
       await waitFor(() => storedKeys(target.root).length >= 1, 'the second copy');
       expect(ids(storedMessages(target.root))).toEqual([messages[1]!.message_id]);
@@ -270,6 +270,25 @@ describe('send() under faults', () => {
       expect(ids(storedMessages(first.root))).toEqual(ids(messages));
     } finally {
       await second.worker.stop();
+    }
+  }, 60_000);
+
+  it('reports a second version of a message id, from send() and from archive(), as the worker marks it', async () => {
+    const target = await startWorker();
+    const [message] = sample(1, 19);
+    // Answers of a worker that keeps a second, different message under one id as a version.
+    const front = await startFaultyFront(target.url, [
+      { status: 202, body: { accepted: 1, duplicates: 0, rejected: 0, versions: 1, results: [{ index: 0, message_id: message!.message_id, status: 'accepted', version: true }] } },
+      { status: 201, body: { key: 'shop/v/2', sha256: 'ab'.repeat(32), size: 10, created: true, attempts: 1, version: true, original_key: 'shop/v/1' } },
+    ]);
+    const client = createSentcopyClient({ url: front.url, apiKey });
+    try {
+      expect(await client.send(message!)).toMatchObject({ status: 'accepted', version: true });
+      expect(await client.archive(message!)).toEqual({ key: 'shop/v/2', sha256: 'ab'.repeat(32), size: 10, created: true, version: true, originalKey: 'shop/v/1' });
+      await client.close();
+    } finally {
+      await front.close();
+      await target.worker.stop();
     }
   }, 60_000);
 });
