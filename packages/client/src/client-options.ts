@@ -1,5 +1,5 @@
 import type { SentcopyClientError } from './errors.js';
-import type { ClientMessage } from './results.js';
+import type { MessageInput } from './results.js';
 
 /** What the client is doing, as `health()` and `onBackpressure` report it. */
 export interface ClientHealth {
@@ -62,7 +62,7 @@ export interface SentcopyClientOptions {
    * rejections are marked handled); without it, an ignored rejection is an unhandled rejection.
    * @default none
    */
-  readonly onRejected?: (error: SentcopyClientError, message: ClientMessage) => void;
+  readonly onRejected?: (error: SentcopyClientError, message: MessageInput) => void;
   /** Called whenever `health()`'s `state` or `full` changes. @default none */
   readonly onBackpressure?: (health: ClientHealth) => void;
   /** Source of randomness in [0, 1) for the jitter. @default Math.random */
@@ -83,8 +83,8 @@ export interface CloseOptions {
 
 /** A message that `close()` gave up on, with why. */
 export interface UndeliveredMessage {
-  /** The message, read back from the JSON the client held: equal to what was given to `send()`. */
-  readonly message: ClientMessage;
+  /** The message, read back from the JSON the client held: equal to what was given to `send()` (the same text, when text was given). */
+  readonly message: MessageInput;
   /** Why it was not delivered. */
   readonly error: SentcopyClientError;
 }

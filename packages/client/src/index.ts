@@ -11,5 +11,5 @@ export {
   WorkerUnavailableError,
 } from './errors.js';
 export type { ArchiveFailureKind, ClientErrorCode } from './errors.js';
-export type { ArchiveResult, ClientMessage, FieldError, SendResult } from './results.js';
+export type { ArchiveResult, ClientMessage, FieldError, MessageInput, SendResult } from './results.js';
 export { createSentcopyClient, SentcopyClient } from './sentcopy-client.js';

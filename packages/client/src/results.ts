@@ -19,6 +19,12 @@ export interface ClientMessage {
   readonly [field: string]: unknown;
 }
 
+/**
+ * What `send()` and `archive()` take: a message object, or its JSON text. Text is sent exactly as
+ * given, so numbers beyond what a JavaScript number holds (ids over 2^53, say) keep their digits.
+ */
+export type MessageInput = ClientMessage | string;
+
 /** One field problem, as the worker names it. */
 export interface FieldError {
   /** The field's path, e.g. `to` or `attachments[0].bytes`; `''` for the message as a whole. */

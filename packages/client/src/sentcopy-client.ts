@@ -10,13 +10,15 @@ import {
   WorkerRefusedError,
   WorkerUnavailableError,
 } from './errors.js';
-import type { ArchiveResult, ClientMessage, FieldError, SendResult } from './results.js';
+import type { ArchiveResult, ClientMessage, FieldError, MessageInput, SendResult } from './results.js';
 
 /** A message the client holds until the worker answers for it. */
 interface Entry {
   readonly sequence: number;
   /** The message's JSON text; the message itself is not kept, so the buffer holds what its bound counts. */
   readonly bytes: Bytes;
+  /** Whether the caller gave text (handed back as text) rather than an object. */
+  readonly text: boolean;
   readonly messageId: string | undefined;
   readonly promise: Promise<SendResult>;
   readonly resolve: (result: SendResult) => void;
@@ -116,7 +118,9 @@ function concatBatch(entries: readonly Entry[]): Bytes {
 }
 
 /** The message an entry holds, read back from its JSON text (equal to what was given to `send()`). */
-const messageOf = (entry: Entry) => JSON.parse(decoder.decode(entry.bytes)) as ClientMessage;
+const messageOf = (entry: Entry): MessageInput => (entry.text ? decoder.decode(entry.bytes) : (JSON.parse(decoder.decode(entry.bytes)) as ClientMessage));
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -223,16 +227,16 @@ export class SentcopyClient {
    * a {@link WorkerUnavailableError} or {@link BufferFullError} at once when the buffer is full, or
    * an {@link UndeliveredError} when `close()` gives up on it.
    */
-  send(message: ClientMessage): Promise<SendResult>;
+  send(message: MessageInput): Promise<SendResult>;
   /** Takes several messages: one promise per message, in order (use `Promise.allSettled`). */
-  send(messages: readonly ClientMessage[]): Promise<SendResult>[];
-  send(input: ClientMessage | readonly ClientMessage[]): Promise<SendResult> | Promise<SendResult>[] {
+  send(messages: readonly MessageInput[]): Promise<SendResult>[];
+  send(input: MessageInput | readonly MessageInput[]): Promise<SendResult> | Promise<SendResult>[] {
     if (Array.isArray(input)) {
-      const promises = (input as readonly ClientMessage[]).map((message) => this.#take(message));
+      const promises = (input as readonly MessageInput[]).map((message) => this.#take(message));
       this.#pump();
       return promises;
     }
-    const promise = this.#take(input as ClientMessage);
+    const promise = this.#take(input as MessageInput);
     this.#pump();
     return promise;
   }
@@ -301,12 +305,12 @@ export class SentcopyClient {
    * when it could not be stored — hold the send — or {@link MessageRejectedError} with the fields
    * at fault when it never can be. Network errors and busy workers are retried `archiveAttempts` times.
    */
-  async archive(message: ClientMessage, options: ArchiveOptions = {}): Promise<ArchiveResult> {
+  async archive(message: MessageInput, options: ArchiveOptions = {}): Promise<ArchiveResult> {
     if (this.#closed) throw new ClientClosedError();
     options.signal?.throwIfAborted();
     const serialized = this.#serialize(message);
     if (serialized instanceof MessageRejectedError) throw serialized;
-    const messageId = idOf(message);
+    const { messageId } = serialized;
     let last: { problem: string; status: number | undefined; retryAfterMs?: number | undefined; cause?: unknown } = { problem: 'no attempt made', status: undefined };
     for (let attempt = 0; attempt < this.#archiveAttempts; attempt++) {
       // A gate holds a send: its retries stay within about a second, whatever Retry-After asks.
@@ -314,7 +318,7 @@ export class SentcopyClient {
       let response: Response;
       let text: string;
       try {
-        response = await this.#post('/v1/archive', serialized, options.signal);
+        response = await this.#post('/v1/archive', serialized.bytes, options.signal);
         text = await response.text();
       } catch (error) {
         if (options.signal?.aborted) throw options.signal.reason;
@@ -358,24 +362,35 @@ export class SentcopyClient {
     );
   }
 
-  #serialize(message: ClientMessage): Bytes | MessageRejectedError {
-    const messageId = idOf(message);
-    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      return new MessageRejectedError({ messageId: undefined, reason: 'invalid', errors: [{ field: '', problem: 'must be a JSON object' }] });
+  #serialize(message: MessageInput): { bytes: Bytes; messageId: string | undefined } | MessageRejectedError {
+    const invalid = (messageId: string | undefined, problem: string) => new MessageRejectedError({ messageId, reason: 'invalid', errors: [{ field: '', problem }] });
+    if (typeof message === 'string') {
+      // Text is sent as given, so it must be JSON of an object, and UTF-8 must be able to carry it unchanged.
+      if (loneSurrogate.test(message)) return invalid(undefined, 'is not well-formed Unicode text (it holds a lone surrogate)');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(message);
+      } catch {
+        return invalid(undefined, 'is not JSON text');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return invalid(undefined, 'must be the JSON text of an object');
+      return { bytes: encoder.encode(message), messageId: idOf(parsed) };
     }
+    const messageId = idOf(message);
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) return invalid(undefined, 'must be a JSON object');
     let text: string;
     try {
       text = JSON.stringify(message);
     } catch (error) {
       // BigInt values and cycles end here; their text names no value.
-      return new MessageRejectedError({ messageId, reason: 'invalid', errors: [{ field: '', problem: `cannot be serialized as JSON (${error instanceof Error ? error.name : 'error'})` }] });
+      return invalid(messageId, `cannot be serialized as JSON (${error instanceof Error ? error.name : 'error'})`);
     }
     // A toJSON() that returns undefined leaves no text at all.
-    if (typeof text !== 'string') return new MessageRejectedError({ messageId, reason: 'invalid', errors: [{ field: '', problem: 'serializes to nothing (its toJSON() returned undefined)' }] });
-    return encoder.encode(text);
+    if (typeof text !== 'string') return invalid(messageId, 'serializes to nothing (its toJSON() returned undefined)');
+    return { bytes: encoder.encode(text), messageId };
   }
 
-  #take(message: ClientMessage): Promise<SendResult> {
+  #take(message: MessageInput): Promise<SendResult> {
     let resolve!: (result: SendResult) => void;
     let reject!: (error: SentcopyClientError) => void;
     const promise = new Promise<SendResult>((resolvePromise, rejectPromise) => {
@@ -390,11 +405,12 @@ export class SentcopyClient {
       return promise;
     };
     if (this.#closed) return refuse(new ClientClosedError());
-    const bytes = this.#serialize(message);
-    if (bytes instanceof MessageRejectedError) {
+    const serialized = this.#serialize(message);
+    if (serialized instanceof MessageRejectedError) {
       this.#rejected++;
-      return refuse(bytes);
+      return refuse(serialized);
     }
+    const { bytes } = serialized;
     // One message larger than the whole buffer still goes through an empty buffer, or it could never be sent.
     const overflow = this.#waitingMessages + 1 > this.#maxBufferedMessages || (this.#waitingMessages > 0 && this.#waitingBytes + bytes.length > this.#maxBufferedBytes);
     if (overflow) {
@@ -406,7 +422,7 @@ export class SentcopyClient {
           : new WorkerUnavailableError({ ...waiting, unavailableForMs: Date.now() - this.#failingSince, lastProblem: this.#lastProblem ?? 'unknown' }),
       );
     }
-    const entry: Entry = { sequence: ++this.#sequence, bytes, messageId: idOf(message), promise, resolve, reject, settled: false };
+    const entry: Entry = { sequence: ++this.#sequence, bytes, text: typeof message === 'string', messageId: serialized.messageId, promise, resolve, reject, settled: false };
     if (this.#pending.length === 0) this.#lingerStart = Date.now();
     this.#pending.push(entry);
     this.#pendingBytes += bytes.length;
@@ -416,7 +432,7 @@ export class SentcopyClient {
     return promise;
   }
 
-  #report(error: SentcopyClientError, message: ClientMessage): void {
+  #report(error: SentcopyClientError, message: MessageInput): void {
     try {
       this.#options.onRejected?.(error, message);
     } catch {

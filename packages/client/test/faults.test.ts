@@ -29,19 +29,19 @@ async function readAll(request: IncomingMessage): Promise<Buffer> {
  * headers, body, as the worker would answer them), then forwards every request to the worker.
  */
 async function startFaultyFront(workerUrl: string, faults: { status: number; headers?: Record<string, string>; body: unknown }[]) {
-  const seen: { at: number; answered: number }[] = [];
+  const seen: { at: number; answered: number; body: string }[] = [];
   const server = createServer((request, response) => {
     void (async () => {
       const body = await readAll(request);
       const fault = faults.shift();
       if (fault !== undefined) {
-        seen.push({ at: Date.now(), answered: fault.status });
+        seen.push({ at: Date.now(), answered: fault.status, body: body.toString('utf8') });
         response.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
         response.end(JSON.stringify(fault.body));
         return;
       }
       const forwarded = await fetch(`${workerUrl}${request.url}`, { method: request.method, headers: { authorization: request.headers.authorization ?? '', 'content-type': request.headers['content-type'] ?? '' }, body });
-      seen.push({ at: Date.now(), answered: forwarded.status });
+      seen.push({ at: Date.now(), answered: forwarded.status, body: body.toString('utf8') });
       response.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' });
       response.end(Buffer.from(await forwarded.arrayBuffer()));
     })().catch(() => response.destroy());
@@ -167,7 +167,7 @@ describe('send() under faults', () => {
 
     const report = await client.close({ deadlineMs: 300 });
     expect(report.delivered).toBe(0);
-    expect(ids(report.undelivered.map((entry) => entry.message))).toEqual(ids(messages.slice(0, 50)));
+    expect(ids(report.undelivered.map((entry) => entry.message as ClientMessage))).toEqual(ids(messages.slice(0, 50)));
     expect(report.undelivered.every((entry) => UndeliveredError.isInstance(entry.error))).toBe(true);
     const settled = await outcomes;
     expect(settled.every((outcome) => outcome.status === 'rejected' && UndeliveredError.isInstance(outcome.reason))).toBe(true);
@@ -285,6 +285,28 @@ describe('send() under faults', () => {
     try {
       expect(await client.send(message!)).toMatchObject({ status: 'accepted', version: true });
       expect(await client.archive(message!)).toEqual({ key: 'shop/v/2', sha256: 'ab'.repeat(32), size: 10, created: true, version: true, originalKey: 'shop/v/1' });
+      await client.close();
+    } finally {
+      await front.close();
+      await target.worker.stop();
+    }
+  }, 60_000);
+
+  it('sends JSON text exactly as given, so numbers a JavaScript number cannot hold keep their digits; refuses text that is not a JSON object or not well-formed', async () => {
+    const target = await startWorker();
+    const front = await startFaultyFront(target.url, []);
+    const client = createSentcopyClient({ url: front.url, apiKey });
+    try {
+      const [message] = sample(1, 23);
+      const text = JSON.stringify({ ...message, message_id: 'exact-1' }).replace(/}$/, ',"extras":{"order_id":12345678901234567890123,"ratio":0.10000000000000000555}}');
+      expect(await client.send(text)).toMatchObject({ status: 'accepted', messageId: 'exact-1' });
+      expect(front.seen.at(-1)?.body).toBe(`[${text}]`);
+      const refused = await Promise.allSettled([client.send('{"message_id": "x", '), client.send('[1,2]'), client.send(`{"message_id":"s","body":"\ud800 and ${String.fromCharCode(0xd800)}"}`)]);
+      expect(refused.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as MessageRejectedError).errors[0]?.problem : 'sent'))).toEqual([
+        'is not JSON text',
+        'must be the JSON text of an object',
+        'is not well-formed Unicode text (it holds a lone surrogate)',
+      ]);
       await client.close();
     } finally {
       await front.close();

@@ -60,7 +60,7 @@ describe('send()', () => {
     const target = await startWorker();
     const wrongKey = 'sc_wrong_key_for_this_worker_00000000000000000';
     const reported: string[] = [];
-    const client = createSentcopyClient({ url: target.url, apiKey: wrongKey, onRejected: (error, message) => reported.push(`${error.code} ${message.message_id}`) });
+    const client = createSentcopyClient({ url: target.url, apiKey: wrongKey, onRejected: (error, message) => reported.push(`${error.code} ${(message as ClientMessage).message_id}`) });
     try {
       const messages = sampleMessages({ projectId: 'shop', count: 3 }) as unknown as ClientMessage[];
       const settled = await Promise.allSettled(client.send(messages));
@@ -87,7 +87,7 @@ describe('send()', () => {
       const cyclic: Record<string, unknown> = { ...good[0]!, message_id: 'cyclic' };
       cyclic.extras = cyclic;
       const big = { ...good[0]!, message_id: 'bigint', extras: { count: 10n } };
-      const settled = await Promise.allSettled(client.send([good[0]!, cyclic as ClientMessage, big as unknown as ClientMessage, 'text' as unknown as ClientMessage, good[1]!]));
+      const settled = await Promise.allSettled(client.send([good[0]!, cyclic as ClientMessage, big as unknown as ClientMessage, 42 as unknown as ClientMessage, good[1]!]));
       expect(settled.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.status : (outcome.reason as MessageRejectedError).message))).toEqual([
         'accepted',
         'Message "cyclic" was rejected (invalid): cannot be serialized as JSON (TypeError).',
