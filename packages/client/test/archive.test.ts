@@ -56,11 +56,16 @@ describe('archive() (the before-send gate)', () => {
       // A write that fails on the real folder: where the project's folder should be, a file.
       rmSync(path.join(target.root, 'shop'), { recursive: true, force: true });
       writeFileSync(path.join(target.root, 'shop'), 'not a folder');
+      // What the worker itself answers for such a write, asked directly.
+      const direct = await fetch(`${target.url}/v1/archive`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...sms, message_id: 'write-fails-direct' }) });
+      const answer = ((await direct.json()) as { error: { code: string; kind: string; reason: string } }).error;
+      expect({ status: direct.status, code: answer.code }).toEqual({ status: 502, code: 'failed_to_archive' });
       const failed = await caught(client.archive({ ...sms, message_id: 'write-fails' }));
       expect(failed).toBeInstanceOf(ArchiveFailedError);
       expect((failed as ArchiveFailedError).status).toBe(502);
-      expect((failed as ArchiveFailedError).kind).toBe('invalid');
-      expect((failed as ArchiveFailedError).reason.length).toBeGreaterThan(0);
+      expect((failed as ArchiveFailedError).kind).toBe(answer.kind);
+      expect(['invalid', 'unknown', 'unreachable', 'unauthorized', 'rate_limited', 'conflict']).toContain(answer.kind);
+      expect((failed as ArchiveFailedError).reason).toBe(answer.reason);
     } finally {
       await target.worker.stop();
     }
