@@ -100,7 +100,12 @@ function fieldErrors(value: unknown): FieldError[] {
   return value.map((item: { field?: unknown; problem?: unknown }) => ({ field: typeof item?.field === 'string' ? item.field : '', problem: typeof item?.problem === 'string' ? item.problem : String(item?.problem ?? 'refused') }));
 }
 
-const describeAnswer = (status: number, error: WorkerError | undefined) => `HTTP ${status}${error === undefined ? '' : ` ${error.code}`}`;
+/** An answer in a few words: status, the worker's code, and its `problem` (e.g. `disk_full`) when it names one. */
+function describeAnswer(status: number, error: WorkerError | undefined): string {
+  const problem = error?.details.problem;
+  const detail = typeof problem === 'string' && /^[a-z_]{1,40}$/.test(problem) ? ` (${problem})` : '';
+  return `HTTP ${status}${error === undefined ? '' : ` ${error.code}`}${detail}`;
+}
 
 function concatBatch(entries: readonly Entry[]): Bytes {
   let size = 2 + Math.max(0, entries.length - 1);

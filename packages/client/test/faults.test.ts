@@ -90,10 +90,12 @@ describe('send() under faults', () => {
     const target = await startWorker();
     const front = await startFaultyFront(target.url, [
       { status: 429, body: { error: { code: 'rate_limited', message: 'Slow down.' } } },
-      { status: 503, headers: { 'retry-after': '1' }, body: { error: { code: 'queue_unavailable', message: 'The queue could not store the batch.' } } },
+      { status: 503, headers: { 'retry-after': '1' }, body: { error: { code: 'queue_unavailable', message: 'The queue could not store the batch.', problem: 'disk_full' } } },
     ]);
     const states: ClientHealth['state'][] = [];
+    const problems: (string | undefined)[] = [];
     const client = createSentcopyClient({ url: front.url, apiKey, onBackpressure: (health) => states.push(health.state) });
+    const watch = setInterval(() => problems.push(client.health().lastProblem), 50);
     try {
       const messages = sample(30);
       const results = await Promise.all(client.send(messages));
@@ -102,10 +104,13 @@ describe('send() under faults', () => {
       // A lower bound only (the client must not come back sooner); how much later it came is not asserted.
       expect(front.seen[2]!.at - front.seen[1]!.at).toBeGreaterThanOrEqual(1000);
       expect(states).toEqual(['retrying', 'ok']);
+      clearInterval(watch);
+      expect(problems).toContain('HTTP 503 queue_unavailable (disk_full)');
       await waitFor(() => storedKeys(target.root).length >= 30, 'the copies');
       expect(ids(storedMessages(target.root))).toEqual(ids(messages));
       await client.close();
     } finally {
+      clearInterval(watch);
       await front.close();
       await target.worker.stop();
     }
