@@ -1,6 +1,7 @@
 // `pnpm bench`: every benchmark in one process, each printing ratios against a baseline measured in the same run.
 import { runArchiverBench } from './archiver.mjs';
 import { runAzureBench } from './azure.mjs';
+import { runClientBench } from './client.mjs';
 import { runClusterBench } from './cluster.mjs';
 import { runCodecBench } from './codecs.mjs';
 import { runGcsBench } from './gcs.mjs';
@@ -17,5 +18,6 @@ await runS3Bench({ print: console.log });
 await runAzureBench({ print: console.log });
 await runGcsBench({ print: console.log });
 await runWorkerBench({ print: console.log });
+await runClientBench({ print: console.log });
 await runBacklogBench({ print: console.log });
 await runClusterBench({ print: console.log });
