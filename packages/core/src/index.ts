@@ -28,6 +28,36 @@ export type {
   StoredObject,
 } from './destination/index.js';
 export {
+  createDeadlineRunner,
+  createObjectStoreDestination,
+  defaultCallTimeoutMs,
+  destinationErrorKindForStatus,
+  httpStatusError,
+  networkErrorCodes,
+  normalizeKeyPrefix,
+  ObjectMetadataCodec,
+  parseRetryAfter,
+  probeFolder,
+  redactSecrets,
+} from './destination/kit/index.js';
+export type {
+  DeadlineRunner,
+  DescribeError,
+  HttpStatusErrorInput,
+  ObjectStoreBody,
+  ObjectStoreDestinationOptions,
+  ObjectStoreDriver,
+  ObjectStoreEntry,
+  ObjectStoreImmutabilityProbe,
+  ObjectStoreListEntry,
+  ObjectStoreListPage,
+  ObjectStoreListRequest,
+  ObjectStoreMetadataRules,
+  ObjectStorePublicAccess,
+  ObjectStoreWrite,
+  ObjectStoreWritePurpose,
+} from './destination/kit/index.js';
+export {
   decideRetry,
   defaultRetryPolicy,
   formatDuration,

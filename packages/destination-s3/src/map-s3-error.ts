@@ -1,4 +1,4 @@
-import { DestinationError, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { DestinationError, networkErrorCodes, parseRetryAfter, redactSecrets, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
 
 /** What the destination was doing when an S3 call failed, for the error message. */
 export interface S3ErrorContext {
@@ -28,16 +28,6 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/**
- * Removes anything that could be a credential from a server message: access key ids, and long
- * base64/hex runs (secret keys, session tokens, signatures, string-to-sign dumps).
- */
-export function redact(message: string): string {
-  return message
-    .replace(/\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b/g, '[redacted key id]')
-    .replace(/[A-Za-z0-9+/=_-]{32,}/g, '[redacted]')
-    .slice(0, 300);
-}
 
 function factsOf(error: unknown): ErrorFacts {
   const record = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
@@ -51,14 +41,12 @@ function factsOf(error: unknown): ErrorFacts {
   if (code === undefined && name !== undefined && name !== 'Error') code = name;
   const message = text(record.message);
   if ((code === undefined || code === 'Error') && message !== undefined && /socket hang up/i.test(message)) code = 'ECONNRESET';
-  const retryAfter = text(response.headers?.['retry-after']);
-  const retryAfterSeconds = retryAfter === undefined ? Number.NaN : Number(retryAfter);
   return {
     code,
     status,
-    detail: message === undefined || message === code ? undefined : redact(message),
+    detail: message === undefined || message === code ? undefined : redactSecrets(message),
     requestId: text(metadata.requestId),
-    retryAfterMs: Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? retryAfterSeconds * 1000 : undefined,
+    retryAfterMs: parseRetryAfter(text(response.headers?.['retry-after'])),
   };
 }
 
@@ -98,19 +86,6 @@ function classify(code: string | undefined, status: number | undefined): [Destin
     case 'UnrecognizedClientException':
     case 'CredentialsProviderError':
       return ['unauthorized', 'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)'];
-    case 'ECONNRESET':
-    case 'ECONNREFUSED':
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-    case 'EPIPE':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ENETDOWN':
-    case 'EADDRNOTAVAIL':
-    case 'UND_ERR_SOCKET':
-    case 'ERR_SOCKET_CONNECTION_TIMEOUT':
     case 'TimeoutError':
     case 'RequestTimeout':
     case 'RequestTimeoutException':
@@ -152,6 +127,7 @@ function classify(code: string | undefined, status: number | undefined): [Destin
     default:
       break;
   }
+  if (code !== undefined && networkErrorCodes.has(code)) return ['unreachable', 'the network connection to the store failed or timed out'];
   if (status === 429 || status === 503) return ['rate_limited', 'the store asked to slow down'];
   if (status === 401 || status === 403) return ['unauthorized', 'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)'];
   if (status !== undefined && status >= 500) return ['unreachable', 'the store reported a server error'];
