@@ -1,4 +1,4 @@
-import { DestinationError, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { DestinationError, networkErrorCodes, parseRetryAfter, redactSecrets, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
 
 /** What the destination was doing when an Azure call failed, for the error message. */
 export interface AzureErrorContext {
@@ -20,39 +20,10 @@ interface ErrorFacts {
   retryAfterMs: number | undefined;
 }
 
-/** Node.js system error codes that mean the network, not the server, failed. */
-const networkCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET',
-]);
-
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/**
- * Removes anything that could be a credential from a message: SAS query parameters (`sig=…`,
- * `se=…`), `AccountKey=…`/`SharedAccessSignature=…` pairs, bearer tokens, and long base64/hex runs
- * (account keys, signatures, string-to-sign dumps).
- */
-export function redact(message: string): string {
-  return message
-    .replace(/(AccountKey|SharedAccessSignature|sig|Signature)=[^;&\s"']*/gi, '$1=[redacted]')
-    .replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [redacted]')
-    .replace(/[A-Za-z0-9+/=_%-]{32,}/g, '[redacted]')
-    .slice(0, 300);
-}
 
 function header(response: unknown, name: string): string | undefined {
   const headers = (response as { headers?: { get?: (name: string) => string | undefined } } | undefined)?.headers;
@@ -69,21 +40,19 @@ function factsOf(error: unknown): ErrorFacts {
   if (code === undefined || code === 'REQUEST_SEND_ERROR') {
     const cause = record.cause as Record<string, unknown> | undefined;
     const system = text(cause?.code) ?? (message === undefined ? undefined : /\b(E[A-Z]{3,}|UND_ERR_[A-Z_]+)\b/.exec(message)?.[1]);
-    if (system !== undefined && (networkCodes.has(system) || code === undefined)) code = system;
+    if (system !== undefined && (networkErrorCodes.has(system) || code === undefined)) code = system;
     else if (code === undefined && message !== undefined && /socket hang up/i.test(message)) code = 'ECONNRESET';
   }
   const name = text(record.name);
   if (code === undefined && name !== undefined && name !== 'Error' && name !== 'RestError') code = name;
-  const retryAfter = header(record.response, 'retry-after');
-  const retryAfterSeconds = retryAfter === undefined ? Number.NaN : Number(retryAfter);
   // Azure appends "RequestId:…\nTime:…" to every message; the request id is kept separately.
   const firstLine = message?.split('\n')[0]?.trim();
   return {
     code,
     status,
-    detail: firstLine === undefined || firstLine === '' || firstLine === code ? undefined : redact(firstLine),
+    detail: firstLine === undefined || firstLine === '' || firstLine === code ? undefined : redactSecrets(firstLine),
     requestId: header(record.response, 'x-ms-request-id') ?? text(details.requestId) ?? text(details['x-ms-request-id']),
-    retryAfterMs: Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? retryAfterSeconds * 1000 : undefined,
+    retryAfterMs: parseRetryAfter(header(record.response, 'retry-after')),
   };
 }
 
@@ -160,7 +129,7 @@ function classify(code: string | undefined, status: number | undefined): [Destin
   }
   // Immutability errors vary by account setup (version-level immutability off, a locked policy); none can succeed on retry.
   if (code !== undefined && /immutab|legalhold/i.test(code)) return ['invalid', 'the container does not accept the immutability policy or legal hold as configured, or the blob is protected by one (check version-level immutability support)'];
-  if (code !== undefined && networkCodes.has(code)) return ['unreachable', 'the network connection to the storage account failed or timed out'];
+  if (code !== undefined && networkErrorCodes.has(code)) return ['unreachable', 'the network connection to the storage account failed or timed out'];
   if (status === 429 || status === 503) return ['rate_limited', 'the storage account asked to slow down'];
   if (status === 401 || status === 403) return ['unauthorized', 'the credentials were rejected or lack permission'];
   if (status === 400 || status === 404 || status === 413) return ['invalid', 'the storage account refused the request as invalid'];
