@@ -1,4 +1,4 @@
-import { DestinationError, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { DestinationError, networkErrorCodes, parseRetryAfter, redactSecrets, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
 
 /** What the destination was doing when a GCS call failed, for the error message. */
 export interface GcsErrorContext {
@@ -26,21 +26,6 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/**
- * Removes anything that could be a credential from a message: PEM blocks (private keys), bearer
- * tokens, JWTs, and long base64/hex runs (access tokens, signatures, key material).
- */
-export function redact(message: string): string {
-  return message
-    .replace(/-----BEGIN [A-Z ]+-----[\s\S]*?(?:-----END [A-Z ]+-----|$)/g, '[redacted key]')
-    .replace(/\b(Bearer|Basic)\s+\S+/gi, '$1 [redacted]')
-    .replace(/\bya29\.[\w.-]+/g, '[redacted token]')
-    .replace(/\beyJ[\w-]+\.[\w-]+(?:\.[\w-]+)?/g, '[redacted token]')
-    .replace(/[A-Za-z0-9+/=_-]{32,}/g, '[redacted]')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 300);
-}
 
 /** The JSON API error object inside a body or a message the SDK filled with the raw body (downloads do that). */
 function jsonError(value: unknown): { code?: unknown; message?: unknown; errors?: unknown } | undefined {
@@ -87,13 +72,11 @@ export function gcsErrorFacts(error: unknown): GcsErrorFacts {
   if (code === undefined && rawMessage !== undefined && /Could not load the default credentials|Could not refresh access token|invalid_grant|unauthorized_client/i.test(rawMessage)) code = 'CredentialsError';
 
   const message = text(body?.message) ?? rawMessage;
-  const retryAfter = header(response.headers, 'retry-after');
-  const retryAfterSeconds = retryAfter === undefined ? Number.NaN : Number(retryAfter);
   return {
     code,
     status,
-    detail: message === undefined || message === code ? undefined : redact(message),
-    retryAfterMs: Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? retryAfterSeconds * 1000 : undefined,
+    detail: message === undefined || message === code ? undefined : redactSecrets(message),
+    retryAfterMs: parseRetryAfter(header(response.headers, 'retry-after')),
   };
 }
 
@@ -123,20 +106,6 @@ function classify(code: string | undefined, status: number | undefined, detail: 
     case 'userProjectMissing':
     case 'CredentialsError':
       return ['unauthorized', credentials];
-    case 'ECONNRESET':
-    case 'ECONNREFUSED':
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-    case 'ESOCKETTIMEDOUT':
-    case 'EPIPE':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ENETDOWN':
-    case 'EADDRNOTAVAIL':
-    case 'ERR_STREAM_PREMATURE_CLOSE':
-      return ['unreachable', network];
     case 'FILE_NO_UPLOAD':
     case 'FILE_NO_UPLOAD_DELETE':
     case 'CONTENT_DOWNLOAD_MISMATCH':
@@ -154,6 +123,7 @@ function classify(code: string | undefined, status: number | undefined, detail: 
     default:
       break;
   }
+  if (code !== undefined && networkErrorCodes.has(code)) return ['unreachable', network];
   if (status === 404) {
     if (detail !== undefined && /bucket does not exist/i.test(detail)) return ['invalid', 'the bucket does not exist; create it first, or check its name'];
     return ['invalid', 'GCS answered 404 Not Found'];
