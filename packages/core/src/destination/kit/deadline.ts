@@ -36,7 +36,7 @@ export function createDeadlineRunner(timeoutMs: number, describe: (timeoutMs: nu
   };
 
   const run = <T>(signal: AbortSignal | undefined, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const controller = new AbortController();
     return new Promise<T>((resolve, reject) => {
       let entry: Pending | undefined;
