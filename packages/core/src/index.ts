@@ -29,10 +29,12 @@ export type {
 } from './destination/index.js';
 export {
   createDeadlineRunner,
+  createErrorCodeTable,
   createObjectStoreDestination,
   defaultCallTimeoutMs,
   destinationErrorKindForStatus,
   httpStatusError,
+  mapStoreError,
   networkErrorCodes,
   normalizeKeyPrefix,
   ObjectMetadataCodec,
@@ -43,6 +45,7 @@ export {
 export type {
   DeadlineRunner,
   DescribeError,
+  ErrorCodeRule,
   HttpStatusErrorInput,
   ObjectStoreBody,
   ObjectStoreDestinationOptions,

@@ -1,4 +1,4 @@
-import { DestinationError, networkErrorCodes, parseRetryAfter, redactSecrets, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { createErrorCodeTable, DestinationError, mapStoreError, networkErrorCodes, parseRetryAfter, redactSecrets, type DestinationErrorKind } from '@sentcopy/core';
 
 /** What the destination was doing when an Azure call failed, for the error message. */
 export interface AzureErrorContext {
@@ -56,77 +56,28 @@ function factsOf(error: unknown): ErrorFacts {
   };
 }
 
+/** Azure error codes by kind; the first row listing a code wins. */
+const azureErrors = createErrorCodeTable([
+  ['rate_limited', 'the storage account asked to slow down', ['ServerBusy', 'OperationTimedOut', 'TooManyRequests', 'IngressOverAccountLimit', 'EgressOverAccountLimit', 'TpsOverAccountLimit', 'ServiceUnavailable']],
+  ['unauthorized', 'the credentials were rejected or lack permission (check the key, SAS token or role assignment, e.g. Storage Blob Data Contributor)', ['AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch', 'AuthorizationProtocolMismatch', 'AuthorizationResourceTypeMismatch', 'AuthorizationServiceMismatch', 'AuthorizationSourceIPMismatch', 'InvalidAuthenticationInfo', 'InsufficientAccountPermissions', 'AccountIsDisabled', 'NoAuthenticationInformation', 'KeyBasedAuthenticationNotPermitted', 'CredentialUnavailableError', 'AuthenticationRequiredError', 'AuthenticationError', 'ClientAuthenticationError']],
+  ['unreachable', 'the storage service reported an internal error', ['InternalError']],
+  ['unreachable', 'the request to the storage account timed out', ['TimeoutError', 'RequestTimeout']],
+  ['invalid', 'the container does not exist (create it first, or check the container name and the account)', ['ContainerNotFound']],
+  ['invalid', 'the container is being deleted or is disabled', ['ContainerBeingDeleted', 'ContainerDisabled']],
+  ['invalid', 'the container or blob name is not valid for Azure', ['InvalidResourceName', 'OutOfRangeInput']],
+  ['invalid', 'the object is larger than one request may store', ['RequestBodyTooLarge']],
+  ['invalid', 'the metadata is not valid for Azure (names must be C# identifiers, at most 8 KB in total)', ['InvalidMetadata', 'MetadataTooLarge']],
+  ['invalid', 'the body did not match its checksum on arrival', ['Md5Mismatch', 'InvalidMd5', 'Crc64Mismatch']],
+  ['invalid', 'the encryption scope does not exist or is disabled', ['EncryptionScopeNotFound', 'EncryptionScopeDisabled']],
+  ['invalid', 'the storage account refused the request as invalid (check the access tier, immutability, legal hold and encryption scope settings against the account)', ['ImmutabilityPolicyNotSupported', 'InvalidBlobTier', 'FeatureVersionMismatch', 'InvalidHeaderValue', 'InvalidInput', 'InvalidQueryParameterValue', 'InvalidUri', 'MissingRequiredHeader', 'UnsupportedHeader', 'InvalidOperation']],
+  ['conflict', 'the key already holds an object', ['BlobAlreadyExists', 'ConditionNotMet']],
+  ['invalid', 'the blob is protected by an immutability policy or legal hold', ['BlobImmutableDueToPolicy', 'BlobImmutableDueToLegalHold']],
+]);
+
 /** The kind and a human reason for an error, from its code first and its HTTP status second. */
 function classify(code: string | undefined, status: number | undefined): [DestinationErrorKind, string] {
-  switch (code) {
-    case 'ServerBusy':
-    case 'OperationTimedOut':
-    case 'TooManyRequests':
-    case 'IngressOverAccountLimit':
-    case 'EgressOverAccountLimit':
-    case 'TpsOverAccountLimit':
-    case 'ServiceUnavailable':
-      return ['rate_limited', 'the storage account asked to slow down'];
-    case 'AuthenticationFailed':
-    case 'AuthorizationFailure':
-    case 'AuthorizationPermissionMismatch':
-    case 'AuthorizationProtocolMismatch':
-    case 'AuthorizationResourceTypeMismatch':
-    case 'AuthorizationServiceMismatch':
-    case 'AuthorizationSourceIPMismatch':
-    case 'InvalidAuthenticationInfo':
-    case 'InsufficientAccountPermissions':
-    case 'AccountIsDisabled':
-    case 'NoAuthenticationInformation':
-    case 'KeyBasedAuthenticationNotPermitted':
-    case 'CredentialUnavailableError':
-    case 'AuthenticationRequiredError':
-    case 'AuthenticationError':
-    case 'ClientAuthenticationError':
-      return ['unauthorized', 'the credentials were rejected or lack permission (check the key, SAS token or role assignment, e.g. Storage Blob Data Contributor)'];
-    case 'InternalError':
-      return ['unreachable', 'the storage service reported an internal error'];
-    case 'TimeoutError':
-    case 'RequestTimeout':
-      return ['unreachable', 'the request to the storage account timed out'];
-    case 'ContainerNotFound':
-      return ['invalid', 'the container does not exist (create it first, or check the container name and the account)'];
-    case 'ContainerBeingDeleted':
-    case 'ContainerDisabled':
-      return ['invalid', 'the container is being deleted or is disabled'];
-    case 'InvalidResourceName':
-    case 'OutOfRangeInput':
-      return ['invalid', 'the container or blob name is not valid for Azure'];
-    case 'RequestBodyTooLarge':
-      return ['invalid', 'the object is larger than one request may store'];
-    case 'InvalidMetadata':
-    case 'MetadataTooLarge':
-      return ['invalid', 'the metadata is not valid for Azure (names must be C# identifiers, at most 8 KB in total)'];
-    case 'Md5Mismatch':
-    case 'InvalidMd5':
-    case 'Crc64Mismatch':
-      return ['invalid', 'the body did not match its checksum on arrival'];
-    case 'EncryptionScopeNotFound':
-    case 'EncryptionScopeDisabled':
-      return ['invalid', 'the encryption scope does not exist or is disabled'];
-    case 'ImmutabilityPolicyNotSupported':
-    case 'InvalidBlobTier':
-    case 'FeatureVersionMismatch':
-    case 'InvalidHeaderValue':
-    case 'InvalidInput':
-    case 'InvalidQueryParameterValue':
-    case 'InvalidUri':
-    case 'MissingRequiredHeader':
-    case 'UnsupportedHeader':
-    case 'InvalidOperation':
-      return ['invalid', 'the storage account refused the request as invalid (check the access tier, immutability, legal hold and encryption scope settings against the account)'];
-    case 'BlobAlreadyExists':
-    case 'ConditionNotMet':
-      return ['conflict', 'the key already holds an object'];
-    case 'BlobImmutableDueToPolicy':
-    case 'BlobImmutableDueToLegalHold':
-      return ['invalid', 'the blob is protected by an immutability policy or legal hold'];
-  }
+  const known = azureErrors(code);
+  if (known !== undefined) return [...known];
   // Immutability errors vary by account setup (version-level immutability off, a locked policy); none can succeed on retry.
   if (code !== undefined && /immutab|legalhold/i.test(code)) return ['invalid', 'the container does not accept the immutability policy or legal hold as configured, or the blob is protected by one (check version-level immutability support)'];
   if (code !== undefined && networkErrorCodes.has(code)) return ['unreachable', 'the network connection to the storage account failed or timed out'];
@@ -146,10 +97,7 @@ function classify(code: string | undefined, status: number | undefined): [Destin
  * included), so logging it cannot leak a credential either.
  */
 export function mapAzureError(error: unknown, context: AzureErrorContext): DestinationError {
-  if (DestinationError.isInstance(error)) return error;
-  const facts = factsOf(error);
-  const [kind, reason] = classify(facts.code, facts.status);
-  return sdkDestinationError({ provider: 'azure', service: 'Azure Blob Storage', operation: context.operation, where: `container "${context.container}"${context.key === undefined ? '' : `, blob "${context.key}"`}`, key: context.key }, kind, reason, facts);
+  return mapStoreError(error, { provider: 'azure', service: 'Azure Blob Storage', operation: context.operation, where: `container "${context.container}"${context.key === undefined ? '' : `, blob "${context.key}"`}`, key: context.key }, factsOf, (facts) => classify(facts.code, facts.status));
 }
 
 

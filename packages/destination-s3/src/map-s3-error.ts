@@ -1,4 +1,4 @@
-import { DestinationError, networkErrorCodes, parseRetryAfter, redactSecrets, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { createErrorCodeTable, DestinationError, mapStoreError, networkErrorCodes, parseRetryAfter, redactSecrets, type DestinationErrorKind } from '@sentcopy/core';
 
 /** What the destination was doing when an S3 call failed, for the error message. */
 export interface S3ErrorContext {
@@ -50,83 +50,28 @@ function factsOf(error: unknown): ErrorFacts {
   };
 }
 
+/** S3 error codes by kind; the first row listing a code wins. */
+const s3Errors = createErrorCodeTable([
+  ['rate_limited', 'the store asked to slow down', ['SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'RequestLimitExceeded', 'TooManyRequests', 'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'BandwidthLimitExceeded', 'ServiceUnavailable']],
+  // Another write of the same key kept racing this one; backing off and retrying resolves it
+  // (the next attempt sees the winner's object and compares SHA-256), so it is not a conflict.
+  ['rate_limited', 'another write of the same key kept conflicting with this one', ['ConditionalRequestConflict']],
+  ['unauthorized', 'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)', ['AccessDenied', 'AccessDeniedException', 'AllAccessDisabled', 'AccountProblem', 'InvalidAccessKeyId', 'InvalidClientTokenId', 'InvalidToken', 'ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'InvalidSecurity', 'UnrecognizedClientException', 'CredentialsProviderError']],
+  ['unreachable', 'the network connection to the store failed or timed out', ['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'IncompleteBody']],
+  ['unreachable', 'the store reported an internal error', ['InternalError', 'InternalFailure']],
+  ['invalid', 'the bucket does not exist', ['NoSuchBucket']],
+  ['invalid', 'the bucket name is not valid', ['InvalidBucketName']],
+  ['invalid', 'the object is larger than the store accepts', ['EntityTooLarge']],
+  ['invalid', 'the key is longer than the store accepts', ['KeyTooLong', 'KeyTooLongError']],
+  ['invalid', 'the metadata is larger than the store accepts (2 KB)', ['MetadataTooLarge']],
+  ['invalid', 'the store refused the request as invalid for this bucket (check the region, encryption, storage class and Object Lock settings)', ['InvalidArgument', 'InvalidRequest', 'InvalidStorageClass', 'InvalidURI', 'InvalidDigest', 'BadDigest', 'XAmzContentSHA256Mismatch', 'InvalidObjectState', 'InvalidBucketState', 'KMS.NotFoundException', 'KMS.DisabledException', 'PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'NotImplemented', 'MethodNotAllowed']],
+  ['conflict', 'the key already holds an object', ['PreconditionFailed']],
+]);
+
 /** The kind and a human reason for an error, from its code first and its HTTP status second. */
 function classify(code: string | undefined, status: number | undefined): [DestinationErrorKind, string] {
-  switch (code) {
-    case 'SlowDown':
-    case 'Throttling':
-    case 'ThrottlingException':
-    case 'ThrottledException':
-    case 'RequestThrottled':
-    case 'RequestThrottledException':
-    case 'RequestLimitExceeded':
-    case 'TooManyRequests':
-    case 'TooManyRequestsException':
-    case 'ProvisionedThroughputExceededException':
-    case 'BandwidthLimitExceeded':
-    case 'ServiceUnavailable':
-      return ['rate_limited', 'the store asked to slow down'];
-    case 'ConditionalRequestConflict':
-      // Another write of the same key kept racing this one; backing off and retrying resolves it
-      // (the next attempt sees the winner's object and compares SHA-256), so it is not a conflict.
-      return ['rate_limited', 'another write of the same key kept conflicting with this one'];
-    case 'AccessDenied':
-    case 'AccessDeniedException':
-    case 'AllAccessDisabled':
-    case 'AccountProblem':
-    case 'InvalidAccessKeyId':
-    case 'InvalidClientTokenId':
-    case 'InvalidToken':
-    case 'ExpiredToken':
-    case 'ExpiredTokenException':
-    case 'TokenRefreshRequired':
-    case 'SignatureDoesNotMatch':
-    case 'RequestTimeTooSkewed':
-    case 'InvalidSecurity':
-    case 'UnrecognizedClientException':
-    case 'CredentialsProviderError':
-      return ['unauthorized', 'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)'];
-    case 'TimeoutError':
-    case 'RequestTimeout':
-    case 'RequestTimeoutException':
-    case 'IncompleteBody':
-      return ['unreachable', 'the network connection to the store failed or timed out'];
-    case 'InternalError':
-    case 'InternalFailure':
-      return ['unreachable', 'the store reported an internal error'];
-    case 'NoSuchBucket':
-      return ['invalid', 'the bucket does not exist'];
-    case 'InvalidBucketName':
-      return ['invalid', 'the bucket name is not valid'];
-    case 'EntityTooLarge':
-      return ['invalid', 'the object is larger than the store accepts'];
-    case 'KeyTooLong':
-    case 'KeyTooLongError':
-      return ['invalid', 'the key is longer than the store accepts'];
-    case 'MetadataTooLarge':
-      return ['invalid', 'the metadata is larger than the store accepts (2 KB)'];
-    case 'InvalidArgument':
-    case 'InvalidRequest':
-    case 'InvalidStorageClass':
-    case 'InvalidURI':
-    case 'InvalidDigest':
-    case 'BadDigest':
-    case 'XAmzContentSHA256Mismatch':
-    case 'InvalidObjectState':
-    case 'InvalidBucketState':
-    case 'KMS.NotFoundException':
-    case 'KMS.DisabledException':
-    case 'PermanentRedirect':
-    case 'AuthorizationHeaderMalformed':
-    case 'IllegalLocationConstraintException':
-    case 'NotImplemented':
-    case 'MethodNotAllowed':
-      return ['invalid', 'the store refused the request as invalid for this bucket (check the region, encryption, storage class and Object Lock settings)'];
-    case 'PreconditionFailed':
-      return ['conflict', 'the key already holds an object'];
-    default:
-      break;
-  }
+  const known = s3Errors(code);
+  if (known !== undefined) return [...known];
   if (code !== undefined && networkErrorCodes.has(code)) return ['unreachable', 'the network connection to the store failed or timed out'];
   if (status === 429 || status === 503) return ['rate_limited', 'the store asked to slow down'];
   if (status === 401 || status === 403) return ['unauthorized', 'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)'];
@@ -142,10 +87,7 @@ function classify(code: string | undefined, status: number | undefined): [Destin
  * logging it cannot leak a signature dump either.
  */
 export function mapS3Error(error: unknown, context: S3ErrorContext): DestinationError {
-  if (DestinationError.isInstance(error)) return error;
-  const facts = factsOf(error);
-  const [kind, reason] = classify(facts.code, facts.status);
-  return sdkDestinationError({ provider: 's3', service: 'S3', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, key "${context.key}"`}`, key: context.key }, kind, reason, facts);
+  return mapStoreError(error, { provider: 's3', service: 'S3', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, key "${context.key}"`}`, key: context.key }, factsOf, (facts) => classify(facts.code, facts.status));
 }
 
 

@@ -1,4 +1,5 @@
 import { DestinationError, type DestinationErrorKind } from '../destination-error.js';
+import { sdkDestinationError, type SdkErrorContext, type SdkErrorFacts } from '../sdk-error.js';
 import { redactSecrets } from './redact-secrets.js';
 
 /**
@@ -89,3 +90,27 @@ export const networkErrorCodes: ReadonlySet<string> = new Set([
   'ERR_SOCKET_CONNECTION_TIMEOUT',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
+
+/** One row of a store's error table: the kind, the reason users read, and the store's error codes that mean it. */
+export type ErrorCodeRule = readonly [kind: DestinationErrorKind, reason: string, codes: readonly string[]];
+
+/**
+ * Turns a store's error table into a lookup: the kind and reason of the first row listing `code`,
+ * or `undefined` for a code the table does not know (then classify by HTTP status).
+ */
+export function createErrorCodeTable(rules: readonly ErrorCodeRule[]): (code: string | undefined) => readonly [DestinationErrorKind, string] | undefined {
+  const byCode = new Map<string, readonly [DestinationErrorKind, string]>();
+  for (const [kind, reason, codes] of rules) for (const code of codes) if (!byCode.has(code)) byCode.set(code, [kind, reason]);
+  return (code) => (code === undefined ? undefined : byCode.get(code));
+}
+
+/**
+ * A store's error map in one call: an error already mapped passes through; anything else is read
+ * into facts by `read`, classified by `classify`, and worded by `sdkDestinationError()`.
+ */
+export function mapStoreError<F extends SdkErrorFacts>(error: unknown, context: SdkErrorContext, read: (error: unknown) => F, classify: (facts: F) => readonly [DestinationErrorKind, string]): DestinationError {
+  if (DestinationError.isInstance(error)) return error;
+  const facts = read(error);
+  const [kind, reason] = classify(facts);
+  return sdkDestinationError(context, kind, reason, facts);
+}

@@ -1,7 +1,7 @@
 export { createDeadlineRunner } from './deadline.js';
 export type { DeadlineRunner } from './deadline.js';
-export { destinationErrorKindForStatus, httpStatusError, networkErrorCodes, parseRetryAfter } from './http-status-kind.js';
-export type { HttpStatusErrorInput } from './http-status-kind.js';
+export { createErrorCodeTable, destinationErrorKindForStatus, httpStatusError, mapStoreError, networkErrorCodes, parseRetryAfter } from './http-status-kind.js';
+export type { ErrorCodeRule, HttpStatusErrorInput } from './http-status-kind.js';
 export { ObjectMetadataCodec } from './object-metadata.js';
 export { createObjectStoreDestination, defaultCallTimeoutMs, normalizeKeyPrefix, probeFolder } from './object-store-destination.js';
 export type { ObjectStoreDestinationOptions } from './object-store-destination.js';

@@ -185,33 +185,30 @@ class ObjectStoreDestination implements DestinationV1 {
     };
   }
 
-  async head(key: string, options?: OperationOptions): Promise<ObjectInfo | undefined> {
+  /** Runs `work` on the full name of `key`; an absent object gives `absent`, any other failure goes through {@link failure}. */
+  private async onKey<T>(key: string, options: OperationOptions | undefined, operation: string, absent: T, work: (name: string, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const signal = options?.signal;
     let name: string | undefined;
     try {
       signal?.throwIfAborted();
-      name = this.fullName(key);
-      const full = name;
-      return this.info(key, await this.call(signal, (abortSignal) => this.driver.stat(full, abortSignal)));
+      const full = this.fullName(key);
+      name = full;
+      return await this.call(signal, (abortSignal) => work(full, abortSignal));
     } catch (error) {
-      if (name !== undefined && !signal?.aborted && this.driver.isNotFound(error)) return undefined;
-      throw this.failure(error, 'read the object metadata', name, signal);
+      if (name !== undefined && !signal?.aborted && this.driver.isNotFound(error)) return absent;
+      throw this.failure(error, operation, name, signal);
     }
   }
 
-  async get(key: string, options?: OperationOptions): Promise<StoredObject | undefined> {
-    const signal = options?.signal;
-    let name: string | undefined;
-    try {
-      signal?.throwIfAborted();
-      name = this.fullName(key);
-      const full = name;
-      const object = await this.call(signal, (abortSignal) => this.driver.read(full, abortSignal));
+  head(key: string, options?: OperationOptions): Promise<ObjectInfo | undefined> {
+    return this.onKey(key, options, 'read the object metadata', undefined, async (name, abortSignal) => this.info(key, await this.driver.stat(name, abortSignal)));
+  }
+
+  get(key: string, options?: OperationOptions): Promise<StoredObject | undefined> {
+    return this.onKey(key, options, 'read the object', undefined, async (name, abortSignal) => {
+      const object = await this.driver.read(name, abortSignal);
       return { ...this.info(key, object, object.body), body: object.body };
-    } catch (error) {
-      if (name !== undefined && !signal?.aborted && this.driver.isNotFound(error)) return undefined;
-      throw this.failure(error, 'read the object', name, signal);
-    }
+    });
   }
 
   async list(options: ListOptions = {}): Promise<ListPage> {
@@ -237,18 +234,8 @@ class ObjectStoreDestination implements DestinationV1 {
     }
   }
 
-  async delete(key: string, options?: OperationOptions): Promise<void> {
-    const signal = options?.signal;
-    let name: string | undefined;
-    try {
-      signal?.throwIfAborted();
-      name = this.fullName(key);
-      const full = name;
-      await this.call(signal, (abortSignal) => this.driver.remove(full, abortSignal));
-    } catch (error) {
-      if (name !== undefined && !signal?.aborted && this.driver.isNotFound(error)) return;
-      throw this.failure(error, 'delete the object', name, signal);
-    }
+  delete(key: string, options?: OperationOptions): Promise<void> {
+    return this.onKey(key, options, 'delete the object', undefined, (name, abortSignal) => this.driver.remove(name, abortSignal));
   }
 
   probe(options?: OperationOptions): Promise<ProbeResult> {
