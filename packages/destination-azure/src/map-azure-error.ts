@@ -1,4 +1,4 @@
-import { createErrorCodeTable, DestinationError, mapStoreError, networkErrorCodes, parseRetryAfter, redactSecrets, type DestinationErrorKind } from '@sentcopy/core';
+import { createErrorCodeTable, DestinationError, mapStoreError, networkErrorCodes, parseRetryAfter, redactSecrets, type DestinationErrorKind, type SdkErrorFacts } from '@sentcopy/core';
 
 /** What the destination was doing when an Azure call failed, for the error message. */
 export interface AzureErrorContext {
@@ -10,15 +10,8 @@ export interface AzureErrorContext {
   readonly key?: string;
 }
 
-interface ErrorFacts {
-  /** Azure's error code (`ServerBusy`), a Node.js system error code (`ECONNRESET`), or the SDK's error name. */
-  code: string | undefined;
-  status: number | undefined;
-  /** The server's message, redacted. */
-  detail: string | undefined;
-  requestId: string | undefined;
-  retryAfterMs: number | undefined;
-}
+/** The facts of an error: code, status, redacted detail, request id and Retry-After. */
+type ErrorFacts = SdkErrorFacts;
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;

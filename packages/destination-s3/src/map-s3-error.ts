@@ -1,4 +1,4 @@
-import { createErrorCodeTable, DestinationError, mapStoreError, networkErrorCodes, parseRetryAfter, redactSecrets, type DestinationErrorKind } from '@sentcopy/core';
+import { createErrorCodeTable, DestinationError, mapStoreError, networkErrorCodes, parseRetryAfter, redactSecrets, type DestinationErrorKind, type SdkErrorFacts } from '@sentcopy/core';
 
 /** What the destination was doing when an S3 call failed, for the error message. */
 export interface S3ErrorContext {
@@ -10,15 +10,8 @@ export interface S3ErrorContext {
   readonly key?: string;
 }
 
-interface ErrorFacts {
-  /** S3's error code (`SlowDown`), the SDK's error name, or a Node.js system error code (`ECONNRESET`). */
-  code: string | undefined;
-  status: number | undefined;
-  /** The server's message, redacted. */
-  detail: string | undefined;
-  requestId: string | undefined;
-  retryAfterMs: number | undefined;
-}
+/** The facts of an error: code, status, redacted detail, request id and Retry-After. */
+type ErrorFacts = SdkErrorFacts;
 
 
 /** Names the SDK gives errors it builds from a bare HTTP status (HEAD answers have no body). */
