@@ -152,8 +152,8 @@ function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsC
     metadata: { sha256Name: sha256MetadataName, maxBytes: maxMetadataBytes },
     createCondition: 'If-None-Match: * and its SHA-256 checksum',
     conflictRetries: settings.conditionalConflictRetries ?? 5,
-    // The SDK enforces its own connection and request timeouts; this deadline only backs them up.
-    callTimeoutMs: (settings.requestTimeoutMs ?? 60_000) + (settings.connectionTimeoutMs ?? 5_000),
+    // The SDK enforces its own connection and idle-socket timeouts; an overall deadline would cut a large upload that is still progressing.
+    callTimeoutMs: Number.POSITIVE_INFINITY,
     immutabilityProbe,
 
     async create(write, purpose, signal) {

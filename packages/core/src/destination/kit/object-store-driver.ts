@@ -146,7 +146,7 @@ export interface ObjectStoreDriver {
   readonly createCondition: string;
   /** How often a write of a key another writer is racing (see {@link isTransientConflict}) is retried. @default 3 */
   readonly conflictRetries?: number;
-  /** Deadline of one store call, in milliseconds. @default 60000 */
+  /** Deadline of one store call, in milliseconds; `Infinity` when the SDK enforces its own timeouts. @default 60000 */
   readonly callTimeoutMs?: number;
   /** What the `ETIMEDOUT` error of a missed deadline says. @default `no complete answer within <ms> ms` */
   describeTimeout?(timeoutMs: number): string;
