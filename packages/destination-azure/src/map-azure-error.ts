@@ -1,4 +1,4 @@
-import { DestinationError, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { createErrorCodeTable, DestinationError, mapStoreError, networkErrorCodes, parseRetryAfter, redactSecrets, type DestinationErrorKind, type SdkErrorFacts } from '@sentcopy/core';
 
 /** What the destination was doing when an Azure call failed, for the error message. */
 export interface AzureErrorContext {
@@ -10,49 +10,13 @@ export interface AzureErrorContext {
   readonly key?: string;
 }
 
-interface ErrorFacts {
-  /** Azure's error code (`ServerBusy`), a Node.js system error code (`ECONNRESET`), or the SDK's error name. */
-  code: string | undefined;
-  status: number | undefined;
-  /** The server's message, redacted. */
-  detail: string | undefined;
-  requestId: string | undefined;
-  retryAfterMs: number | undefined;
-}
-
-/** Node.js system error codes that mean the network, not the server, failed. */
-const networkCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET',
-]);
+/** The facts of an error: code, status, redacted detail, request id and Retry-After. */
+type ErrorFacts = SdkErrorFacts;
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/**
- * Removes anything that could be a credential from a message: SAS query parameters (`sig=…`,
- * `se=…`), `AccountKey=…`/`SharedAccessSignature=…` pairs, bearer tokens, and long base64/hex runs
- * (account keys, signatures, string-to-sign dumps).
- */
-export function redact(message: string): string {
-  return message
-    .replace(/(AccountKey|SharedAccessSignature|sig|Signature)=[^;&\s"']*/gi, '$1=[redacted]')
-    .replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [redacted]')
-    .replace(/[A-Za-z0-9+/=_%-]{32,}/g, '[redacted]')
-    .slice(0, 300);
-}
 
 function header(response: unknown, name: string): string | undefined {
   const headers = (response as { headers?: { get?: (name: string) => string | undefined } } | undefined)?.headers;
@@ -69,98 +33,47 @@ function factsOf(error: unknown): ErrorFacts {
   if (code === undefined || code === 'REQUEST_SEND_ERROR') {
     const cause = record.cause as Record<string, unknown> | undefined;
     const system = text(cause?.code) ?? (message === undefined ? undefined : /\b(E[A-Z]{3,}|UND_ERR_[A-Z_]+)\b/.exec(message)?.[1]);
-    if (system !== undefined && (networkCodes.has(system) || code === undefined)) code = system;
+    if (system !== undefined && (networkErrorCodes.has(system) || code === undefined)) code = system;
     else if (code === undefined && message !== undefined && /socket hang up/i.test(message)) code = 'ECONNRESET';
   }
   const name = text(record.name);
   if (code === undefined && name !== undefined && name !== 'Error' && name !== 'RestError') code = name;
-  const retryAfter = header(record.response, 'retry-after');
-  const retryAfterSeconds = retryAfter === undefined ? Number.NaN : Number(retryAfter);
   // Azure appends "RequestId:…\nTime:…" to every message; the request id is kept separately.
   const firstLine = message?.split('\n')[0]?.trim();
   return {
     code,
     status,
-    detail: firstLine === undefined || firstLine === '' || firstLine === code ? undefined : redact(firstLine),
+    detail: firstLine === undefined || firstLine === '' || firstLine === code ? undefined : redactSecrets(firstLine),
     requestId: header(record.response, 'x-ms-request-id') ?? text(details.requestId) ?? text(details['x-ms-request-id']),
-    retryAfterMs: Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? retryAfterSeconds * 1000 : undefined,
+    retryAfterMs: parseRetryAfter(header(record.response, 'retry-after')),
   };
 }
 
+/** Azure error codes by kind; the first row listing a code wins. */
+const azureErrors = createErrorCodeTable([
+  ['rate_limited', 'the storage account asked to slow down', ['ServerBusy', 'OperationTimedOut', 'TooManyRequests', 'IngressOverAccountLimit', 'EgressOverAccountLimit', 'TpsOverAccountLimit', 'ServiceUnavailable']],
+  ['unauthorized', 'the credentials were rejected or lack permission (check the key, SAS token or role assignment, e.g. Storage Blob Data Contributor)', ['AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch', 'AuthorizationProtocolMismatch', 'AuthorizationResourceTypeMismatch', 'AuthorizationServiceMismatch', 'AuthorizationSourceIPMismatch', 'InvalidAuthenticationInfo', 'InsufficientAccountPermissions', 'AccountIsDisabled', 'NoAuthenticationInformation', 'KeyBasedAuthenticationNotPermitted', 'CredentialUnavailableError', 'AuthenticationRequiredError', 'AuthenticationError', 'ClientAuthenticationError']],
+  ['unreachable', 'the storage service reported an internal error', ['InternalError']],
+  ['unreachable', 'the request to the storage account timed out', ['TimeoutError', 'RequestTimeout']],
+  ['invalid', 'the container does not exist (create it first, or check the container name and the account)', ['ContainerNotFound']],
+  ['invalid', 'the container is being deleted or is disabled', ['ContainerBeingDeleted', 'ContainerDisabled']],
+  ['invalid', 'the container or blob name is not valid for Azure', ['InvalidResourceName', 'OutOfRangeInput']],
+  ['invalid', 'the object is larger than one request may store', ['RequestBodyTooLarge']],
+  ['invalid', 'the metadata is not valid for Azure (names must be C# identifiers, at most 8 KB in total)', ['InvalidMetadata', 'MetadataTooLarge']],
+  ['invalid', 'the body did not match its checksum on arrival', ['Md5Mismatch', 'InvalidMd5', 'Crc64Mismatch']],
+  ['invalid', 'the encryption scope does not exist or is disabled', ['EncryptionScopeNotFound', 'EncryptionScopeDisabled']],
+  ['invalid', 'the storage account refused the request as invalid (check the access tier, immutability, legal hold and encryption scope settings against the account)', ['ImmutabilityPolicyNotSupported', 'InvalidBlobTier', 'FeatureVersionMismatch', 'InvalidHeaderValue', 'InvalidInput', 'InvalidQueryParameterValue', 'InvalidUri', 'MissingRequiredHeader', 'UnsupportedHeader', 'InvalidOperation']],
+  ['conflict', 'the key already holds an object', ['BlobAlreadyExists', 'ConditionNotMet']],
+  ['invalid', 'the blob is protected by an immutability policy or legal hold', ['BlobImmutableDueToPolicy', 'BlobImmutableDueToLegalHold']],
+]);
+
 /** The kind and a human reason for an error, from its code first and its HTTP status second. */
 function classify(code: string | undefined, status: number | undefined): [DestinationErrorKind, string] {
-  switch (code) {
-    case 'ServerBusy':
-    case 'OperationTimedOut':
-    case 'TooManyRequests':
-    case 'IngressOverAccountLimit':
-    case 'EgressOverAccountLimit':
-    case 'TpsOverAccountLimit':
-    case 'ServiceUnavailable':
-      return ['rate_limited', 'the storage account asked to slow down'];
-    case 'AuthenticationFailed':
-    case 'AuthorizationFailure':
-    case 'AuthorizationPermissionMismatch':
-    case 'AuthorizationProtocolMismatch':
-    case 'AuthorizationResourceTypeMismatch':
-    case 'AuthorizationServiceMismatch':
-    case 'AuthorizationSourceIPMismatch':
-    case 'InvalidAuthenticationInfo':
-    case 'InsufficientAccountPermissions':
-    case 'AccountIsDisabled':
-    case 'NoAuthenticationInformation':
-    case 'KeyBasedAuthenticationNotPermitted':
-    case 'CredentialUnavailableError':
-    case 'AuthenticationRequiredError':
-    case 'AuthenticationError':
-    case 'ClientAuthenticationError':
-      return ['unauthorized', 'the credentials were rejected or lack permission (check the key, SAS token or role assignment, e.g. Storage Blob Data Contributor)'];
-    case 'InternalError':
-      return ['unreachable', 'the storage service reported an internal error'];
-    case 'TimeoutError':
-    case 'RequestTimeout':
-      return ['unreachable', 'the request to the storage account timed out'];
-    case 'ContainerNotFound':
-      return ['invalid', 'the container does not exist (create it first, or check the container name and the account)'];
-    case 'ContainerBeingDeleted':
-    case 'ContainerDisabled':
-      return ['invalid', 'the container is being deleted or is disabled'];
-    case 'InvalidResourceName':
-    case 'OutOfRangeInput':
-      return ['invalid', 'the container or blob name is not valid for Azure'];
-    case 'RequestBodyTooLarge':
-      return ['invalid', 'the object is larger than one request may store'];
-    case 'InvalidMetadata':
-    case 'MetadataTooLarge':
-      return ['invalid', 'the metadata is not valid for Azure (names must be C# identifiers, at most 8 KB in total)'];
-    case 'Md5Mismatch':
-    case 'InvalidMd5':
-    case 'Crc64Mismatch':
-      return ['invalid', 'the body did not match its checksum on arrival'];
-    case 'EncryptionScopeNotFound':
-    case 'EncryptionScopeDisabled':
-      return ['invalid', 'the encryption scope does not exist or is disabled'];
-    case 'ImmutabilityPolicyNotSupported':
-    case 'InvalidBlobTier':
-    case 'FeatureVersionMismatch':
-    case 'InvalidHeaderValue':
-    case 'InvalidInput':
-    case 'InvalidQueryParameterValue':
-    case 'InvalidUri':
-    case 'MissingRequiredHeader':
-    case 'UnsupportedHeader':
-    case 'InvalidOperation':
-      return ['invalid', 'the storage account refused the request as invalid (check the access tier, immutability, legal hold and encryption scope settings against the account)'];
-    case 'BlobAlreadyExists':
-    case 'ConditionNotMet':
-      return ['conflict', 'the key already holds an object'];
-    case 'BlobImmutableDueToPolicy':
-    case 'BlobImmutableDueToLegalHold':
-      return ['invalid', 'the blob is protected by an immutability policy or legal hold'];
-  }
+  const known = azureErrors(code);
+  if (known !== undefined) return [...known];
   // Immutability errors vary by account setup (version-level immutability off, a locked policy); none can succeed on retry.
   if (code !== undefined && /immutab|legalhold/i.test(code)) return ['invalid', 'the container does not accept the immutability policy or legal hold as configured, or the blob is protected by one (check version-level immutability support)'];
-  if (code !== undefined && networkCodes.has(code)) return ['unreachable', 'the network connection to the storage account failed or timed out'];
+  if (code !== undefined && networkErrorCodes.has(code)) return ['unreachable', 'the network connection to the storage account failed or timed out'];
   if (status === 429 || status === 503) return ['rate_limited', 'the storage account asked to slow down'];
   if (status === 401 || status === 403) return ['unauthorized', 'the credentials were rejected or lack permission'];
   if (status === 400 || status === 404 || status === 413) return ['invalid', 'the storage account refused the request as invalid'];
@@ -177,10 +90,7 @@ function classify(code: string | undefined, status: number | undefined): [Destin
  * included), so logging it cannot leak a credential either.
  */
 export function mapAzureError(error: unknown, context: AzureErrorContext): DestinationError {
-  if (DestinationError.isInstance(error)) return error;
-  const facts = factsOf(error);
-  const [kind, reason] = classify(facts.code, facts.status);
-  return sdkDestinationError({ provider: 'azure', service: 'Azure Blob Storage', operation: context.operation, where: `container "${context.container}"${context.key === undefined ? '' : `, blob "${context.key}"`}`, key: context.key }, kind, reason, facts);
+  return mapStoreError(error, { provider: 'azure', service: 'Azure Blob Storage', operation: context.operation, where: `container "${context.container}"${context.key === undefined ? '' : `, blob "${context.key}"`}`, key: context.key }, factsOf, (facts) => classify(facts.code, facts.status));
 }
 
 

@@ -366,7 +366,7 @@ describe('listing (Azure orders names by UTF-16 code units)', () => {
     expect({ keys: byHundred.seen, pages: byHundred.pages }).toEqual({ keys: expected, pages: 11 });
     expect((await listAll(7, 'many/g3/')).seen).toEqual(expected.filter((key) => key.startsWith('many/g3/')));
     expect(kindOf(await errorOf(destination.list({ cursor: '' })))).toBe('invalid');
-  });
+  }, 60_000);
 
   it('orders as Azure does: by UTF-16 code units, so U+FF5E sorts after an emoji (UTF-8 byte order would put it before)', async () => {
     const destination = track(createAzureDestination({ ...fixture.settings, keyPrefix: 'order/' }));
@@ -381,5 +381,5 @@ describe('listing (Azure orders names by UTF-16 code units)', () => {
       cursor = page.cursor;
     } while (cursor !== undefined);
     expect(onePerPage).toEqual(ordered);
-  });
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { DestinationError, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { createErrorCodeTable, DestinationError, mapStoreError, networkErrorCodes, parseRetryAfter, redactSecrets, type DestinationErrorKind } from '@sentcopy/core';
 
 /** What the destination was doing when a GCS call failed, for the error message. */
 export interface GcsErrorContext {
@@ -26,21 +26,6 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/**
- * Removes anything that could be a credential from a message: PEM blocks (private keys), bearer
- * tokens, JWTs, and long base64/hex runs (access tokens, signatures, key material).
- */
-export function redact(message: string): string {
-  return message
-    .replace(/-----BEGIN [A-Z ]+-----[\s\S]*?(?:-----END [A-Z ]+-----|$)/g, '[redacted key]')
-    .replace(/\b(Bearer|Basic)\s+\S+/gi, '$1 [redacted]')
-    .replace(/\bya29\.[\w.-]+/g, '[redacted token]')
-    .replace(/\beyJ[\w-]+\.[\w-]+(?:\.[\w-]+)?/g, '[redacted token]')
-    .replace(/[A-Za-z0-9+/=_-]{32,}/g, '[redacted]')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 300);
-}
 
 /** The JSON API error object inside a body or a message the SDK filled with the raw body (downloads do that). */
 function jsonError(value: unknown): { code?: unknown; message?: unknown; errors?: unknown } | undefined {
@@ -87,13 +72,11 @@ export function gcsErrorFacts(error: unknown): GcsErrorFacts {
   if (code === undefined && rawMessage !== undefined && /Could not load the default credentials|Could not refresh access token|invalid_grant|unauthorized_client/i.test(rawMessage)) code = 'CredentialsError';
 
   const message = text(body?.message) ?? rawMessage;
-  const retryAfter = header(response.headers, 'retry-after');
-  const retryAfterSeconds = retryAfter === undefined ? Number.NaN : Number(retryAfter);
   return {
     code,
     status,
-    detail: message === undefined || message === code ? undefined : redact(message),
-    retryAfterMs: Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? retryAfterSeconds * 1000 : undefined,
+    detail: message === undefined || message === code ? undefined : redactSecrets(message),
+    retryAfterMs: parseRetryAfter(header(response.headers, 'retry-after')),
   };
 }
 
@@ -101,59 +84,22 @@ const slowDown = 'GCS asked to slow down';
 const credentials = 'the credentials were rejected or lack permission (check the service account, its key and its roles on the bucket)';
 const network = 'the network connection to GCS failed or timed out';
 
+/** GCS JSON API reasons and SDK codes by kind; the first row listing a code wins. */
+const gcsErrors = createErrorCodeTable([
+  ['rate_limited', slowDown, ['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded', 'dailyLimitExceeded', 'tooManyRequests']],
+  ['unauthorized', credentials, ['required', 'authError', 'forbidden', 'insufficientPermissions', 'accessNotConfigured', 'accountDisabled', 'userProjectAccountProblem', 'userProjectMissing', 'CredentialsError']],
+  ['unreachable', 'the bytes were corrupted in transit (the CRC32C/MD5 GCS reported differs from the one computed here)', ['FILE_NO_UPLOAD', 'FILE_NO_UPLOAD_DELETE', 'CONTENT_DOWNLOAD_MISMATCH']],
+  ['invalid', 'GCS refused the request as invalid for this bucket (check the retention, hold, KMS key and storage class settings)', ['invalid', 'badRequest', 'invalidArgument', 'parseError', 'uploadTooLarge', 'retentionPolicyNotMet', 'notImplemented']],
+  ['conflict', 'the object already exists', ['conditionNotMet']],
+]);
+
 /** The kind and a human reason for an error, from its reason or code first and its HTTP status second. */
 function classify(code: string | undefined, status: number | undefined, detail: string | undefined): [DestinationErrorKind, string] {
-  switch (code) {
-    case 'rateLimitExceeded':
-    case 'userRateLimitExceeded':
-    case 'quotaExceeded':
-    case 'dailyLimitExceeded':
-    case 'tooManyRequests':
-      return ['rate_limited', slowDown];
-    case 'required':
-      // GCS answers 401 `required` to anonymous callers and 400 `required` for a missing parameter.
-      if (status === 400) return ['invalid', 'GCS refused the request: a required parameter is missing'];
-      return ['unauthorized', credentials];
-    case 'authError':
-    case 'forbidden':
-    case 'insufficientPermissions':
-    case 'accessNotConfigured':
-    case 'accountDisabled':
-    case 'userProjectAccountProblem':
-    case 'userProjectMissing':
-    case 'CredentialsError':
-      return ['unauthorized', credentials];
-    case 'ECONNRESET':
-    case 'ECONNREFUSED':
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-    case 'ESOCKETTIMEDOUT':
-    case 'EPIPE':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ENETDOWN':
-    case 'EADDRNOTAVAIL':
-    case 'ERR_STREAM_PREMATURE_CLOSE':
-      return ['unreachable', network];
-    case 'FILE_NO_UPLOAD':
-    case 'FILE_NO_UPLOAD_DELETE':
-    case 'CONTENT_DOWNLOAD_MISMATCH':
-      return ['unreachable', 'the bytes were corrupted in transit (the CRC32C/MD5 GCS reported differs from the one computed here)'];
-    case 'invalid':
-    case 'badRequest':
-    case 'invalidArgument':
-    case 'parseError':
-    case 'uploadTooLarge':
-    case 'retentionPolicyNotMet':
-    case 'notImplemented':
-      return ['invalid', 'GCS refused the request as invalid for this bucket (check the retention, hold, KMS key and storage class settings)'];
-    case 'conditionNotMet':
-      return ['conflict', 'the object already exists'];
-    default:
-      break;
-  }
+  // GCS answers 401 `required` to anonymous callers and 400 `required` for a missing parameter.
+  if (code === 'required' && status === 400) return ['invalid', 'GCS refused the request: a required parameter is missing'];
+  const known = gcsErrors(code);
+  if (known !== undefined) return [...known];
+  if (code !== undefined && networkErrorCodes.has(code)) return ['unreachable', network];
   if (status === 404) {
     if (detail !== undefined && /bucket does not exist/i.test(detail)) return ['invalid', 'the bucket does not exist; create it first, or check its name'];
     return ['invalid', 'GCS answered 404 Not Found'];
@@ -174,10 +120,7 @@ function classify(code: string | undefined, status: number | undefined, detail: 
  * cause is reduced to the same facts, so logging it cannot leak a request dump either.
  */
 export function mapGcsError(error: unknown, context: GcsErrorContext): DestinationError {
-  if (DestinationError.isInstance(error)) return error;
-  const facts = gcsErrorFacts(error);
-  const [kind, reason] = classify(facts.code, facts.status, facts.detail);
-  return sdkDestinationError({ provider: 'gcs', service: 'GCS', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, object "${context.key}"`}`, key: context.key }, kind, reason, facts);
+  return mapStoreError(error, { provider: 'gcs', service: 'GCS', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, object "${context.key}"`}`, key: context.key }, gcsErrorFacts, (facts) => classify(facts.code, facts.status, facts.detail));
 }
 
 

@@ -16,8 +16,6 @@ interface PublicAccessContext {
   readonly iamConfiguration: { publicAccessPrevention?: string; uniformBucketLevelAccess?: { enabled?: boolean } } | undefined;
   /** Why the bucket's metadata could not be read, when it could not. */
   readonly metadataProblem: string | undefined;
-  /** Runs one SDK call under the destination's deadline and abort signal. */
-  readonly call: <T>(operation: () => Promise<T>) => Promise<T>;
   /** Turns an error into a human sentence (the destination's one error mapping). */
   readonly describe: (error: unknown, operation: string) => string;
 }
@@ -38,7 +36,7 @@ export async function checkPublicAccess(bucket: Bucket, context: PublicAccessCon
   }
   let policy: Lookup<{ role?: string | null; members?: string[] | null }[]>;
   try {
-    const [answer] = await context.call(() => bucket.iam.getPolicy({ requestedPolicyVersion: 3 }));
+    const [answer] = await bucket.iam.getPolicy({ requestedPolicyVersion: 3 });
     policy = { state: 'found', value: (answer.bindings ?? []) as { role?: string | null; members?: string[] | null }[] };
   } catch (error) {
     if (isAbortError(error, context.signal)) throw error;

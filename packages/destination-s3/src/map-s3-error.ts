@@ -1,4 +1,4 @@
-import { DestinationError, sdkDestinationError, type DestinationErrorKind } from '@sentcopy/core';
+import { createErrorCodeTable, DestinationError, mapStoreError, networkErrorCodes, parseRetryAfter, redactSecrets, type DestinationErrorKind, type SdkErrorFacts } from '@sentcopy/core';
 
 /** What the destination was doing when an S3 call failed, for the error message. */
 export interface S3ErrorContext {
@@ -10,15 +10,8 @@ export interface S3ErrorContext {
   readonly key?: string;
 }
 
-interface ErrorFacts {
-  /** S3's error code (`SlowDown`), the SDK's error name, or a Node.js system error code (`ECONNRESET`). */
-  code: string | undefined;
-  status: number | undefined;
-  /** The server's message, redacted. */
-  detail: string | undefined;
-  requestId: string | undefined;
-  retryAfterMs: number | undefined;
-}
+/** The facts of an error: code, status, redacted detail, request id and Retry-After. */
+type ErrorFacts = SdkErrorFacts;
 
 
 /** Names the SDK gives errors it builds from a bare HTTP status (HEAD answers have no body). */
@@ -28,16 +21,6 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/**
- * Removes anything that could be a credential from a server message: access key ids, and long
- * base64/hex runs (secret keys, session tokens, signatures, string-to-sign dumps).
- */
-export function redact(message: string): string {
-  return message
-    .replace(/\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b/g, '[redacted key id]')
-    .replace(/[A-Za-z0-9+/=_-]{32,}/g, '[redacted]')
-    .slice(0, 300);
-}
 
 function factsOf(error: unknown): ErrorFacts {
   const record = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
@@ -51,107 +34,38 @@ function factsOf(error: unknown): ErrorFacts {
   if (code === undefined && name !== undefined && name !== 'Error') code = name;
   const message = text(record.message);
   if ((code === undefined || code === 'Error') && message !== undefined && /socket hang up/i.test(message)) code = 'ECONNRESET';
-  const retryAfter = text(response.headers?.['retry-after']);
-  const retryAfterSeconds = retryAfter === undefined ? Number.NaN : Number(retryAfter);
   return {
     code,
     status,
-    detail: message === undefined || message === code ? undefined : redact(message),
+    detail: message === undefined || message === code ? undefined : redactSecrets(message),
     requestId: text(metadata.requestId),
-    retryAfterMs: Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? retryAfterSeconds * 1000 : undefined,
+    retryAfterMs: parseRetryAfter(text(response.headers?.['retry-after'])),
   };
 }
 
+/** S3 error codes by kind; the first row listing a code wins. */
+const s3Errors = createErrorCodeTable([
+  ['rate_limited', 'the store asked to slow down', ['SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'RequestLimitExceeded', 'TooManyRequests', 'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'BandwidthLimitExceeded', 'ServiceUnavailable']],
+  // Another write of the same key kept racing this one; backing off and retrying resolves it
+  // (the next attempt sees the winner's object and compares SHA-256), so it is not a conflict.
+  ['rate_limited', 'another write of the same key kept conflicting with this one', ['ConditionalRequestConflict']],
+  ['unauthorized', 'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)', ['AccessDenied', 'AccessDeniedException', 'AllAccessDisabled', 'AccountProblem', 'InvalidAccessKeyId', 'InvalidClientTokenId', 'InvalidToken', 'ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'InvalidSecurity', 'UnrecognizedClientException', 'CredentialsProviderError']],
+  ['unreachable', 'the network connection to the store failed or timed out', ['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'IncompleteBody']],
+  ['unreachable', 'the store reported an internal error', ['InternalError', 'InternalFailure']],
+  ['invalid', 'the bucket does not exist', ['NoSuchBucket']],
+  ['invalid', 'the bucket name is not valid', ['InvalidBucketName']],
+  ['invalid', 'the object is larger than the store accepts', ['EntityTooLarge']],
+  ['invalid', 'the key is longer than the store accepts', ['KeyTooLong', 'KeyTooLongError']],
+  ['invalid', 'the metadata is larger than the store accepts (2 KB)', ['MetadataTooLarge']],
+  ['invalid', 'the store refused the request as invalid for this bucket (check the region, encryption, storage class and Object Lock settings)', ['InvalidArgument', 'InvalidRequest', 'InvalidStorageClass', 'InvalidURI', 'InvalidDigest', 'BadDigest', 'XAmzContentSHA256Mismatch', 'InvalidObjectState', 'InvalidBucketState', 'KMS.NotFoundException', 'KMS.DisabledException', 'PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'NotImplemented', 'MethodNotAllowed']],
+  ['conflict', 'the key already holds an object', ['PreconditionFailed']],
+]);
+
 /** The kind and a human reason for an error, from its code first and its HTTP status second. */
 function classify(code: string | undefined, status: number | undefined): [DestinationErrorKind, string] {
-  switch (code) {
-    case 'SlowDown':
-    case 'Throttling':
-    case 'ThrottlingException':
-    case 'ThrottledException':
-    case 'RequestThrottled':
-    case 'RequestThrottledException':
-    case 'RequestLimitExceeded':
-    case 'TooManyRequests':
-    case 'TooManyRequestsException':
-    case 'ProvisionedThroughputExceededException':
-    case 'BandwidthLimitExceeded':
-    case 'ServiceUnavailable':
-      return ['rate_limited', 'the store asked to slow down'];
-    case 'ConditionalRequestConflict':
-      // Another write of the same key kept racing this one; backing off and retrying resolves it
-      // (the next attempt sees the winner's object and compares SHA-256), so it is not a conflict.
-      return ['rate_limited', 'another write of the same key kept conflicting with this one'];
-    case 'AccessDenied':
-    case 'AccessDeniedException':
-    case 'AllAccessDisabled':
-    case 'AccountProblem':
-    case 'InvalidAccessKeyId':
-    case 'InvalidClientTokenId':
-    case 'InvalidToken':
-    case 'ExpiredToken':
-    case 'ExpiredTokenException':
-    case 'TokenRefreshRequired':
-    case 'SignatureDoesNotMatch':
-    case 'RequestTimeTooSkewed':
-    case 'InvalidSecurity':
-    case 'UnrecognizedClientException':
-    case 'CredentialsProviderError':
-      return ['unauthorized', 'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)'];
-    case 'ECONNRESET':
-    case 'ECONNREFUSED':
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-    case 'EPIPE':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ENETDOWN':
-    case 'EADDRNOTAVAIL':
-    case 'UND_ERR_SOCKET':
-    case 'ERR_SOCKET_CONNECTION_TIMEOUT':
-    case 'TimeoutError':
-    case 'RequestTimeout':
-    case 'RequestTimeoutException':
-    case 'IncompleteBody':
-      return ['unreachable', 'the network connection to the store failed or timed out'];
-    case 'InternalError':
-    case 'InternalFailure':
-      return ['unreachable', 'the store reported an internal error'];
-    case 'NoSuchBucket':
-      return ['invalid', 'the bucket does not exist'];
-    case 'InvalidBucketName':
-      return ['invalid', 'the bucket name is not valid'];
-    case 'EntityTooLarge':
-      return ['invalid', 'the object is larger than the store accepts'];
-    case 'KeyTooLong':
-    case 'KeyTooLongError':
-      return ['invalid', 'the key is longer than the store accepts'];
-    case 'MetadataTooLarge':
-      return ['invalid', 'the metadata is larger than the store accepts (2 KB)'];
-    case 'InvalidArgument':
-    case 'InvalidRequest':
-    case 'InvalidStorageClass':
-    case 'InvalidURI':
-    case 'InvalidDigest':
-    case 'BadDigest':
-    case 'XAmzContentSHA256Mismatch':
-    case 'InvalidObjectState':
-    case 'InvalidBucketState':
-    case 'KMS.NotFoundException':
-    case 'KMS.DisabledException':
-    case 'PermanentRedirect':
-    case 'AuthorizationHeaderMalformed':
-    case 'IllegalLocationConstraintException':
-    case 'NotImplemented':
-    case 'MethodNotAllowed':
-      return ['invalid', 'the store refused the request as invalid for this bucket (check the region, encryption, storage class and Object Lock settings)'];
-    case 'PreconditionFailed':
-      return ['conflict', 'the key already holds an object'];
-    default:
-      break;
-  }
+  const known = s3Errors(code);
+  if (known !== undefined) return [...known];
+  if (code !== undefined && networkErrorCodes.has(code)) return ['unreachable', 'the network connection to the store failed or timed out'];
   if (status === 429 || status === 503) return ['rate_limited', 'the store asked to slow down'];
   if (status === 401 || status === 403) return ['unauthorized', 'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)'];
   if (status !== undefined && status >= 500) return ['unreachable', 'the store reported a server error'];
@@ -166,10 +80,7 @@ function classify(code: string | undefined, status: number | undefined): [Destin
  * logging it cannot leak a signature dump either.
  */
 export function mapS3Error(error: unknown, context: S3ErrorContext): DestinationError {
-  if (DestinationError.isInstance(error)) return error;
-  const facts = factsOf(error);
-  const [kind, reason] = classify(facts.code, facts.status);
-  return sdkDestinationError({ provider: 's3', service: 'S3', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, key "${context.key}"`}`, key: context.key }, kind, reason, facts);
+  return mapStoreError(error, { provider: 's3', service: 'S3', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, key "${context.key}"`}`, key: context.key }, factsOf, (facts) => classify(facts.code, facts.status));
 }
 
 

@@ -1,5 +1,5 @@
 import type { DestinationV1 } from '@sentcopy/core';
-import type { ConformanceExpect, DestinationBackdoor } from './conformance-options.js';
+import type { ConformanceExpect, DestinationBackdoor, DestinationConformanceOptions } from './conformance-options.js';
 
 /** What one check runs against. */
 export interface ConformanceContext {
@@ -11,6 +11,8 @@ export interface ConformanceContext {
   readonly expect: ConformanceExpect;
   /** A key prefix owned by this check alone, ending in `/`; the check writes only below it. */
   readonly prefix: string;
+  /** The suite's options that some checks need (writer processes, fault hooks, secrets). */
+  readonly options?: Pick<DestinationConformanceOptions, 'crossProcess' | 'faults' | 'secrets' | 'timeoutMs'>;
 }
 
 /** One conformance check: a named, self-contained test that throws (through `expect`) when the destination misbehaves. */

@@ -3,6 +3,9 @@ import type { ConformanceGroupName } from './conformance-options.js';
 import { abortChecks } from './groups/abort.js';
 import { concurrencyChecks } from './groups/concurrency.js';
 import { conflictChecks } from './groups/conflict.js';
+import { crossProcessChecks } from './groups/cross-process.js';
+import { deleteChecks } from './groups/delete.js';
+import { errorKindsChecks } from './groups/error-kinds.js';
 import { hostileKeysChecks } from './groups/hostile-keys.js';
 import { idempotencyChecks } from './groups/idempotency.js';
 import { largeObjectChecks } from './groups/large-object.js';
@@ -16,10 +19,13 @@ export const conformanceGroupNames: readonly ConformanceGroupName[] = [
   'idempotency',
   'conflict',
   'concurrency',
+  'crossProcess',
   'pagination',
   'hostileKeys',
   'largeObject',
   'abort',
+  'delete',
+  'errorKinds',
   'probe',
 ];
 
@@ -32,9 +38,12 @@ export const conformanceGroups: Readonly<Record<ConformanceGroupName, readonly C
   idempotency: idempotencyChecks,
   conflict: conflictChecks,
   concurrency: concurrencyChecks,
+  crossProcess: crossProcessChecks,
   pagination: paginationChecks,
   hostileKeys: hostileKeysChecks,
   largeObject: largeObjectChecks,
   abort: abortChecks,
+  delete: deleteChecks,
+  errorKinds: errorKindsChecks,
   probe: probeChecks,
 };

@@ -63,11 +63,56 @@ export type ConformanceGroupName =
   | 'idempotency'
   | 'conflict'
   | 'concurrency'
+  | 'crossProcess'
   | 'pagination'
   | 'hostileKeys'
   | 'largeObject'
   | 'abort'
+  | 'delete'
+  | 'errorKinds'
   | 'probe';
+
+/**
+ * How the `crossProcess` group starts writers that share no memory: each is a new Node.js process
+ * that imports `factoryModule` and calls its default export (or its `createDestination` export)
+ * with `settings`, then races the other processes to write one key.
+ */
+export interface CrossProcessWriters {
+  /** Absolute path or `file:` URL of an ES module `node` can run (JavaScript, or TypeScript given a loader in `execArgv`). */
+  factoryModule: string;
+  /** Passed to the factory in every writer process; must survive `JSON.stringify` (it travels over IPC, never on the command line). */
+  settings?: unknown;
+  /** How many writer processes race. @default 4 */
+  processes?: number;
+  /** Node.js options for the writer processes, e.g. `['--import', 'tsx']`. @default [] */
+  execArgv?: string[];
+}
+
+/** A fault the `errorKinds` group asks for: every error kind a store can cause, plus `stall` (the store stops reading request bodies). */
+export type ConformanceFault = 'rate_limited' | 'unauthorized' | 'unreachable' | 'invalid' | 'unknown' | 'stall';
+
+/** An injected fault, until it is restored. */
+export interface ConformanceFaultInjection {
+  /** Undoes the fault; later calls reach the store as usual. */
+  restore(): void | Promise<void>;
+  /** Resolves once a request has reached the faulty place (used with `stall`, so the suite aborts after the upload started). */
+  requestArrived?(): Promise<void>;
+}
+
+/**
+ * Hooks that break the store (or the way to it) on demand, e.g. a fault proxy from
+ * `@sentcopy/test-servers` in front of an emulator answering `503 SlowDown`.
+ */
+export interface ConformanceFaults {
+  /** Creates a destination whose requests pass through the faulty place; same key prefix as the main one. Closed by the suite. */
+  createDestination(): DestinationV1 | Promise<DestinationV1>;
+  /**
+   * Makes the next requests fail so that the destination must report `fault` (for `stall`: the
+   * store accepts the request but stops reading its body). Returns `undefined` for a fault this
+   * store cannot produce; those kinds are then not checked.
+   */
+  inject(fault: ConformanceFault): ConformanceFaultInjection | undefined | Promise<ConformanceFaultInjection | undefined>;
+}
 
 /** Options for {@link runDestinationConformance}. */
 export interface DestinationConformanceOptions {
@@ -89,4 +134,10 @@ export interface DestinationConformanceOptions {
   keyPrefix?: string;
   /** Per-test and per-hook timeout, in milliseconds. Raise it for slow emulators. @default 60000 */
   timeoutMs?: number;
+  /** Writer processes for the `crossProcess` group; without it that group fails and says so (switch it off to skip it). */
+  crossProcess?: CrossProcessWriters;
+  /** Fault hooks for the `errorKinds` group; without them that group fails and says so (switch it off to skip it). */
+  faults?: ConformanceFaults;
+  /** Strings that must never appear in an error message or its cause (secret keys, tokens, passwords). @default [] */
+  secrets?: readonly string[];
 }

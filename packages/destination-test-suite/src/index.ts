@@ -4,10 +4,16 @@ export type {
   BackdoorObject,
   ConformanceBody,
   ConformanceExpect,
+  ConformanceFault,
+  ConformanceFaultInjection,
+  ConformanceFaults,
   ConformanceGroupName,
   ConformanceMatchers,
   ConformanceRunner,
+  CrossProcessWriters,
   DestinationBackdoor,
   DestinationConformanceOptions,
 } from './conformance-options.js';
 export { defaultConformanceTimeoutMs, runDestinationConformance } from './run-destination-conformance.js';
+export { runWriterProcesses } from './cross-process-writers.js';
+export type { WriterOutcome, WriterPut } from './cross-process-writers.js';

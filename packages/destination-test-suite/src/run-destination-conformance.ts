@@ -41,7 +41,7 @@ export function runDestinationConformance(options: DestinationConformanceOptions
             check.name,
             async () => {
               runner.expect(destination !== undefined, 'createDestination() succeeded').toBe(true);
-              await check.run({ destination: destination as DestinationV1, backdoor, expect: runner.expect, prefix: `${prefix}${group}/${index}/` });
+              await check.run({ destination: destination as DestinationV1, backdoor, expect: runner.expect, prefix: `${prefix}${group}/${index}/`, options });
             },
             timeout,
           );

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { assertValidObjectKey, DestinationError, type DestinationV1, type ListedObject, type StoredObject } from '@sentcopy/core';
-import type { DestinationBackdoor } from '../src/index.js';
+import type { ConformanceFaults, DestinationBackdoor } from '../src/index.js';
 
 /** Deliberate defects, each of which some conformance check must catch. */
 export type MemoryFlaw =
@@ -13,7 +13,16 @@ export type MemoryFlaw =
   | 'checks-then-writes'
   | 'drops-content-encoding'
   | 'trusts-claimed-sha256'
-  | 'probe-fails-write';
+  | 'probe-fails-write'
+  | 'delete-is-a-no-op'
+  | 'reports-every-fault-as-unknown'
+  | 'leaks-the-secret';
+
+/** The secret the memory destination pretends to hold; the `leaks-the-secret` flaw puts it in error messages. */
+export const memorySecret = 'memory-secret-0123456789';
+
+/** A fault the memory destination can be told to act out, as the suite's fault hooks ask. */
+type MemoryFault = 'rate_limited' | 'unauthorized' | 'unreachable' | 'invalid' | 'unknown' | 'stall';
 
 type Entry = Omit<StoredObject, 'size'>;
 
@@ -21,8 +30,27 @@ const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(byt
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A reference in-memory destination, correct unless given a flaw, plus a back door reading its map. */
-export function createMemoryDestination(flaw?: MemoryFlaw): { destination: DestinationV1; backdoor: DestinationBackdoor } {
+export function createMemoryDestination(flaw?: MemoryFlaw): { destination: DestinationV1; backdoor: DestinationBackdoor; faults: ConformanceFaults } {
   const objects = new Map<string, Entry>();
+  let fault: MemoryFault | undefined;
+  let arrived: (() => void) | undefined;
+  let arrival: Promise<void> = Promise.resolve();
+  /** Acts out the injected fault: throws its kind, or for `stall` waits (holding half the body) until aborted. */
+  const actOutFault = async (input: { key: string; body: Uint8Array; sha256: string; contentType: string }, signal: AbortSignal | undefined): Promise<void> => {
+    if (fault === undefined) return;
+    if (fault === 'stall') {
+      arrived?.();
+      await new Promise<void>((resolve) => {
+        if (signal?.aborted) resolve();
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+      if (flaw === 'stores-partial-on-abort') objects.set(input.key, { key: input.key, body: input.body.slice(0, input.body.length >> 1), sha256: input.sha256, contentType: input.contentType, metadata: {} });
+      signal?.throwIfAborted();
+      return;
+    }
+    const kind = flaw === 'reports-every-fault-as-unknown' ? 'unknown' : fault;
+    throw new DestinationError({ kind, provider: 'memory', message: `The store failed (${fault})${flaw === 'leaks-the-secret' ? ` with key ${memorySecret}` : ''}.` });
+  };
   const compare = flaw === 'sorts-by-utf16' ? (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0) : (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
   const destination: DestinationV1 = {
@@ -37,6 +65,7 @@ export function createMemoryDestination(flaw?: MemoryFlaw): { destination: Desti
       if (flaw !== 'trusts-claimed-sha256' && actualSha !== input.sha256) {
         throw new DestinationError({ kind: 'invalid', provider: 'memory', message: 'sha256 does not match the body.' });
       }
+      await actOutFault(input, options?.signal);
       const existingBeforeIo = objects.get(input.key);
       await turn();
       if (options?.signal?.aborted) {
@@ -87,8 +116,10 @@ export function createMemoryDestination(flaw?: MemoryFlaw): { destination: Desti
         cursor: more && cursorKey !== undefined ? Buffer.from(cursorKey).toString('base64url') : undefined,
       };
     },
-    async delete(key) {
-      objects.delete(key);
+    async delete(key, options) {
+      options?.signal?.throwIfAborted();
+      assertValidObjectKey(key, 'memory');
+      if (flaw !== 'delete-is-a-no-op') objects.delete(key);
     },
     async probe() {
       const write = flaw === 'probe-fails-write' ? 'failed' : 'passed';
@@ -106,5 +137,18 @@ export function createMemoryDestination(flaw?: MemoryFlaw): { destination: Desti
       return [...objects.keys()].filter((key) => key.startsWith(prefix));
     },
   };
-  return { destination, backdoor };
+  const faults: ConformanceFaults = {
+    createDestination: () => destination,
+    inject(kind) {
+      fault = kind;
+      arrival = new Promise((resolve) => (arrived = resolve));
+      return {
+        restore() {
+          fault = undefined;
+        },
+        requestArrived: () => arrival,
+      };
+    },
+  };
+  return { destination, backdoor, faults };
 }

@@ -22,3 +22,5 @@ export { startGcsStub } from './gcs-stub.js';
 export type { GcsStub } from './gcs-stub.js';
 export { crc32c, crc32cBase64 } from './gcs/crc32c.js';
 export { startNatsServer, type NatsServerOptions, type NatsTestServer, type NatsTestUser } from './nats-server.js';
+export { proxyConformanceFaults } from './proxy-faults.js';
+export type { ProxyConformanceFaultsOptions, ProxyFaultName } from './proxy-faults.js';
