@@ -104,6 +104,32 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
     expect(read.entries.get(version.key)).toMatchObject({ version: true, original_key: first.key, sha256: version.sha256 });
   });
 
+  it('closes a segment by time: entries become durable without a flush, and onDurable says so', async () => {
+    const root = newRoot();
+    const destination = createFsDestination({ root, fsync: false });
+    const ledger = createLedgerWriter({ destination, writerId: 'w-timed', recipientHash: sha256RecipientHash, maxAgeMs: 50 });
+    const archiver = createArchiver({ destination, ledger });
+    const durable = new Promise<number>((resolve) => ledger.onDurable(resolve));
+    for (const message of sampleMessages({ projectId: 'acme', count: 3 })) await archiver.archive(message);
+    expect(await durable).toBe(3);
+    expect({ durable: ledger.durablePosition, pending: ledger.pendingEntries, files: segmentFiles(root, 'w-timed').length }).toEqual({ durable: 3, pending: 0, files: 1 });
+    await ledger.close();
+    expect(() => ledger.append({} as never)).toThrow(/closed/);
+  });
+
+  it('refuses a malformed entry with a TypeError naming the field, and keeps the good ones', async () => {
+    const root = newRoot();
+    const destination = createFsDestination({ root, fsync: false });
+    const ledger = createLedgerWriter({ destination, writerId: 'w-bad', recipientHash: sha256RecipientHash });
+    const archiver = createArchiver({ destination, ledger });
+    const [message] = sampleMessages({ projectId: 'acme', count: 1 });
+    const good = await archiver.archive(message);
+    expect(() => ledger.append({ type: 'entry', key: 'k', sha256: 'not hex' } as never)).toThrow(/sha256 must be 64 lower-case hex digits/);
+    expect(await ledger.flush()).toBe(1);
+    expect([...(await readLedger(destination)).entries.keys()]).toEqual([good.key]);
+    await ledger.close();
+  });
+
   it('a restarted writer continues its chain from its last segment', async () => {
     const root = newRoot();
     await archiveAll(root, { writerId: 'w-restart', count: 10, seed: 1 });
