@@ -11,6 +11,7 @@ import {
   createLedgerWriter,
   decodeLedgerSegment,
   LedgerError,
+  MessageValidationError,
   normalizeRecipient,
   readLedger,
   sampleMessages,
@@ -166,6 +167,14 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
     const error = await archiver.archive(message).catch((caught: unknown) => caught);
     expect(ArchiveError.isInstance(error) && { kind: error.kind, reason: error.reason }).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('reserved for the archive ledger') });
     expect(readdirSync(root).filter((name) => name !== '.sentcopy')).toEqual([]);
+    // check() (what intake runs before acknowledging) refuses it too, naming the field.
+    let refused: unknown;
+    try {
+      archiver.check(message);
+    } catch (caught) {
+      refused = caught;
+    }
+    expect(MessageValidationError.isInstance(refused) && refused.issues).toEqual([{ path: 'project_id', problem: 'must not make a key under .sentcopy-ledger/, which is reserved for the archive ledger' }]);
   });
 
   it('a write the destination refuses (full disk) leaves the entries pending, says so, and writes them once there is room', async (context) => {

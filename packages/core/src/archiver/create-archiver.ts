@@ -8,6 +8,7 @@ import { retryInline, RetryExhaustedError, type InlineRetryOptions } from '../re
 import { archiveMetadataKeys, checkHere, createPrepare, type CheckedMessage, type PreparedObject } from './prepare-object.js';
 import type { PreparePool } from './prepare-pool.js';
 import { isLedgerKey, ledgerEntryFor, ledgerPrefix, type LedgerWriter } from '../ledger/index.js';
+import { MessageValidationError } from '../payload/index.js';
 
 /** Options for {@link createArchiver}. */
 export interface ArchiverOptions {
@@ -280,13 +281,22 @@ export function createArchiver(options: ArchiverOptions): Archiver {
     }
   }
 
+  const checkMessage = checkHere(profile, layout);
+  // The field that forms the key's first segment is the one to name when it would reach the ledger's prefix.
+  const firstField = /\{([A-Za-z_]+)/.exec(layout.template.split('/')[0] ?? '')?.[1] ?? 'key';
+  const check = (message: unknown): CheckedMessage => {
+    const checked = checkMessage(message);
+    if (isLedgerKey(checked.key)) throw new MessageValidationError([{ path: firstField, problem: `must not make a key under ${ledgerPrefix}, which is reserved for the archive ledger` }]);
+    return checked;
+  };
+
   return {
     destination,
     profile,
     layout,
     codec,
     prepare,
-    check: checkHere(profile, layout),
+    check,
     write,
     archive: async (message, callOptions) => write(await prepare(message), callOptions),
     close: async () => {
