@@ -54,6 +54,23 @@ export interface ReadLedgerOptions {
   readonly retry?: InlineRetryOptions;
   /** Called after each segment is read, with the count so far. */
   readonly onSegment?: (read: number) => void;
+  /** Segments read at once. @default 8 */
+  readonly concurrency?: number;
+}
+
+/** Runs `work` over `items`, at most `concurrency` at a time, keeping their order. */
+async function readAll<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!);
+      }
+    }),
+  );
+  return results;
 }
 
 interface ReadSegment {
@@ -98,9 +115,13 @@ export async function readLedger(destination: DestinationV1, options: ReadLedger
     keys.sort((a, b) => a.seq - b.seq);
     const chain: ReadSegment[] = [];
     let entryCount = 0;
-    for (const { key, seq } of keys) {
+    const reads = await readAll(keys.map(({ key }) => key), options.concurrency ?? 8, async (key) => {
       const stored = (await retryInline(() => destination.get(key), retry)).value;
       options.onSegment?.((readCount += 1));
+      return stored;
+    });
+    for (const [index, { key, seq }] of keys.entries()) {
+      const stored = reads[index];
       if (stored === undefined) {
         problems.push({ kind: 'gap', key, reason: 'listed, but gone when read' });
         continue;
