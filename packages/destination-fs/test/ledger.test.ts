@@ -10,6 +10,7 @@ import {
   createArchiver,
   createLedgerWriter,
   decodeLedgerSegment,
+  encodeLedgerSegment,
   LedgerError,
   MessageValidationError,
   normalizeRecipient,
@@ -157,6 +158,26 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
     await Promise.all(writers.map((writer) => writer.close()));
     const read = await readLedger(destination);
     expect({ problems: read.problems, entries: read.entries.size, segments: read.chains[0]?.segments }).toEqual({ problems: [], entries: 12, segments: 6 });
+  });
+
+  it('readers report a foreign key in the ledger area, a segment copied to another place, and one key listed with two SHA-256s', async () => {
+    const root = newRoot();
+    const { results } = await archiveAll(root, { writerId: 'w-src', count: 7 });
+    const destination = createFsDestination({ root, fsync: false });
+    const put = (key: string, body: Uint8Array) => destination.put({ key, body, sha256: sha256(body), contentType: 'application/octet-stream' });
+    await put('.sentcopy-ledger/notes.txt', new Uint8Array(Buffer.from('hello')));
+    const copied = readFileSync(segmentFiles(root, 'w-src')[0]!);
+    await put('.sentcopy-ledger/w-copy/000000000000.jsonl.gz', new Uint8Array(copied));
+    const [entry] = decodeLedgerSegment(copied, 'k').entries;
+    const lying = encodeLedgerSegment({ writer: 'w-liar', seq: 0, previous: null, closed_at: 1 }, [{ ...entry!, sha256: 'f'.repeat(64) }]);
+    await put('.sentcopy-ledger/w-liar/000000000000.jsonl.gz', lying.body);
+    const read = await readLedger(destination);
+    expect(read.problems.map(({ kind, key }) => ({ kind, key }))).toEqual([
+      { kind: 'edited', key: '.sentcopy-ledger/w-copy/000000000000.jsonl.gz' },
+      { kind: 'foreign', key: '.sentcopy-ledger/notes.txt' },
+      { kind: 'contradicting', key: results[0]!.key },
+    ]);
+    expect(read.problems[0]!.reason).toBe('its header claims writer w-src and sequence 0, not its place');
   });
 
   it('refuses a message whose key would fall under the reserved ledger prefix, and stores nothing', async () => {
