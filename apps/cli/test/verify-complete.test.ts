@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -187,3 +188,52 @@ describe.each(['fs', 's3'] as const)('sentcopy verify --complete (%s)', (storeNa
   });
 });
 
+
+describe('the ledger in S3 across processes', { timeout: 120_000 }, () => {
+  const child = new URL('fixtures/ledger-s3-child.mjs', import.meta.url).pathname;
+  const run = (...args: string[]) =>
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const started = spawn(process.execPath, [child, ...args], { env: { ...process.env, ...s3Env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      started.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      started.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      started.once('error', reject);
+      started.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+
+  it('two writers in two processes on one bucket each keep a valid chain; verify --complete is clean', async () => {
+    const { destination, folder } = stores.s3.create('two-processes');
+    const bucket = (destination.id.match(/^s3:\/\/([^/]+)/) ?? [])[1]!;
+    const [first, second] = await Promise.all([run(server.endpoint, bucket, 'w-proc-a', '1', '20', 'flush'), run(server.endpoint, bucket, 'w-proc-b', '2', '20', 'flush')]);
+    expect([first.code, second.code], first.stderr + second.stderr).toEqual([0, 0]);
+    const { code, report } = await complete(folder);
+    expect(code).toBe(0);
+    expect(report.ledger).toMatchObject({
+      chains: [
+        { writerId: 'w-proc-a', segments: 3, lastSeq: 2, entries: 20 },
+        { writerId: 'w-proc-b', segments: 3, lastSeq: 2, entries: 20 },
+      ],
+      entries: 40,
+      duplicates: 0,
+      problems: [],
+    });
+  });
+
+  it('after kill -9 with entries still in memory, the objects show as unlisted; re-appending them makes the ledger whole, each object once', async () => {
+    const { destination, folder } = stores.s3.create('crash');
+    const bucket = (destination.id.match(/^s3:\/\/([^/]+)/) ?? [])[1]!;
+    const crashed = await run(server.endpoint, bucket, 'w-crash', '3', '10', 'crash');
+    expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+    const { keys, durable } = JSON.parse(crashed.stdout) as { keys: string[]; durable: number };
+    expect(durable).toBe(7);
+    const before = await complete(folder);
+    expect(before.code).toBe(4);
+    expect(ledgerProblems(before.report).map((problem) => problem.kind)).toEqual(['unlisted', 'unlisted', 'unlisted']);
+    const again = await run(server.endpoint, bucket, 'w-crash', '3', '10', 'flush');
+    expect(again.code, again.stderr).toBe(0);
+    const after = await complete(folder);
+    expect(after.code).toBe(0);
+    expect(after.report.ledger).toMatchObject({ chains: [{ writerId: 'w-crash', segments: 3, entries: 17 }], entries: keys.length, duplicates: 7, problems: [] });
+  });
+});
