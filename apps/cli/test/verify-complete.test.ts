@@ -237,3 +237,36 @@ describe('the ledger in S3 across processes', { timeout: 120_000 }, () => {
     expect(after.report.ledger).toMatchObject({ chains: [{ writerId: 'w-crash', segments: 3, entries: 17 }], entries: keys.length, duplicates: 7, problems: [] });
   });
 });
+
+describe('the ledger on an S3 store that enforces write-once (412 PreconditionFailed)', { timeout: 60_000 }, () => {
+  it('two live writers given the same id never fork: the loser of a sequence number (412) re-chains after the winner', async () => {
+    const strict = await startS3Server();
+    try {
+      const bucket = strict.createBucket();
+      const destination = createS3Destination(s3Settings(strict.endpoint, bucket));
+      opened.push(destination);
+      const [first, second] = [0, 1].map(() => createLedgerWriter({ destination, writerId: 'w-shared', recipientHash: sha256RecipientHash, retry: { maxAttempts: 1 } }));
+      const [one, two] = [first!, second!].map((ledger) => createArchiver({ destination, ledger, retry: false }));
+      const batch = sampleArchiveMessages().slice(0, 3);
+      // first writes segment 0; second finds it and writes 1; first still believes 1 is next, is refused, and re-chains as 2.
+      await one!.archive(batch[0]!);
+      await first!.flush();
+      await two!.archive(batch[1]!);
+      await second!.flush();
+      await one!.archive(batch[2]!);
+      expect(await first!.flush()).toBe(2);
+      const segmentPuts = strict.requests.filter((request) => request.method === 'PUT' && request.key?.startsWith('.sentcopy-ledger/'));
+      expect(segmentPuts.map((request) => [request.key, request.status])).toEqual([
+        [ledgerSegmentKey('w-shared', 0), 200],
+        [ledgerSegmentKey('w-shared', 1), 200],
+        [ledgerSegmentKey('w-shared', 1), 412],
+        [ledgerSegmentKey('w-shared', 2), 200],
+      ]);
+      const read = await readLedger(destination);
+      expect({ problems: read.problems, entries: read.entries.size, duplicates: read.duplicates, chains: read.chains.map((chain) => [chain.writerId, chain.segments]) }).toEqual({ problems: [], entries: 3, duplicates: 0, chains: [['w-shared', 3]] });
+      await Promise.all([first!.close(), second!.close()]);
+    } finally {
+      await strict.stop();
+    }
+  });
+});
