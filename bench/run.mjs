@@ -5,6 +5,7 @@ import { runClientBench } from './client.mjs';
 import { runClusterBench } from './cluster.mjs';
 import { runCodecBench } from './codecs.mjs';
 import { runGcsBench } from './gcs.mjs';
+import { runLedgerBench } from './ledger.mjs';
 import { runParseJsonBench } from './parse-json.mjs';
 import { runS3Bench } from './s3.mjs';
 import { runWorkerBench } from './worker.mjs';
@@ -14,6 +15,7 @@ console.log(`sentcopy benchmarks · node ${process.version} · ${new Date().toIS
 await runCodecBench({ print: console.log });
 await runParseJsonBench({ print: console.log });
 await runArchiverBench({ print: console.log });
+await runLedgerBench({ print: console.log });
 await runS3Bench({ print: console.log });
 await runAzureBench({ print: console.log });
 await runGcsBench({ print: console.log });

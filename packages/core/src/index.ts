@@ -140,3 +140,38 @@ export {
 export type { Profile, ProfileName, ProfileParseContext } from './profiles/index.js';
 export { ArchiveError, archiveMetadataKeys, createArchiver, createPreparePool } from './archiver/index.js';
 export type { ArchiveResult, Archiver, ArchiverOptions, CheckedMessage, PreparedObject, PreparePool, PreparePoolOptions, PrepareSettings } from './archiver/index.js';
+export {
+  assertWriterId,
+  createHmacRecipientHash,
+  createLedgerWriter,
+  decodeLedgerSegment,
+  encodeLedgerSegment,
+  isLedgerKey,
+  ledgerChainPrefix,
+  ledgerEntryFor,
+  LedgerError,
+  ledgerFormatVersion,
+  ledgerPrefix,
+  ledgerSegmentKey,
+  parseLedgerSegmentKey,
+  persistentWriterId,
+  randomWriterId,
+  readLedger,
+  sha256RecipientHash,
+} from './ledger/index.js';
+export type {
+  DecodedSegment,
+  LedgerChainProblem,
+  LedgerChainProblemKind,
+  LedgerChainSummary,
+  LedgerEntry,
+  LedgerErrorKind,
+  LedgerErrorOptions,
+  LedgerObjectFacts,
+  LedgerReadResult,
+  LedgerSegmentHeader,
+  LedgerWriter,
+  LedgerWriterOptions,
+  ReadLedgerOptions,
+  RecipientHash,
+} from './ledger/index.js';

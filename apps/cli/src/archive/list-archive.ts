@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { normalizeRecipient, safeSegment, type Channel, type ListedObject } from '@sentcopy/core';
+import { isLedgerKey, normalizeRecipient, safeSegment, type Channel, type ListedObject } from '@sentcopy/core';
 import { CliError, exitCodes } from '../cli-kit/index.js';
 import { getObject, withRetries, type ArchiveSource } from './archive-source.js';
 import type { KeyFields, PrefixFilters } from './layout-reader.js';
@@ -213,6 +213,7 @@ export async function listArchive(source: ArchiveSource, options: ListArchiveOpt
     }
     const candidates: { object: ListedObject; fields?: KeyFields }[] = [];
     for (const object of objects) {
+      if (isLedgerKey(object.key)) continue;
       const fields = reader.parseKey(object.key);
       if (fields === undefined) unrecognized += 1;
       if (keyMatches(fields)) candidates.push({ object, ...(fields === undefined ? {} : { fields }) });

@@ -1,4 +1,4 @@
-import { archiveMetadataKeys, DestinationError, retryInline, RetryExhaustedError, type ListedObject } from '@sentcopy/core';
+import { archiveMetadataKeys, DestinationError, isLedgerKey, retryInline, RetryExhaustedError, type ListedObject } from '@sentcopy/core';
 import { ChecksumFailureError, destinationFailure, getObject, withRetries, type ArchiveSource } from './archive-source.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { inspectObject } from './read-object.js';
@@ -60,6 +60,8 @@ export interface VerifyReport {
   readonly invalid: readonly { readonly key: string; readonly reason: string }[];
   /** Every intact object, for `--write-manifest`. */
   readonly manifest: readonly Required<ManifestEntry>[];
+  /** Every object read, with the SHA-256 of its bytes as read (empty when they could not be read whole), for `--complete`. */
+  readonly hashes: ReadonlyMap<string, string>;
 }
 
 type Checked =
@@ -97,6 +99,7 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
   const seen = new Set<string>();
   const byMessage = new Map<string, string[]>();
   const versions: { key: string; originalKey: string }[] = [];
+  const hashes = new Map<string, string>();
   let listed = 0;
   let checked = 0;
 
@@ -146,7 +149,9 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
 
   let cursor: string | undefined;
   do {
-    const page = await withRetries(source, 'list objects', () => destination.list({ prefix: options.prefix, limit: options.pageSize ?? 1000, ...(cursor === undefined ? {} : { cursor }) }));
+    const listedPage = await withRetries(source, 'list objects', () => destination.list({ prefix: options.prefix, limit: options.pageSize ?? 1000, ...(cursor === undefined ? {} : { cursor }) }));
+    // Ledger segments are not messages: `--complete` checks them as chains.
+    const page = { ...listedPage, objects: listedPage.objects.filter((object) => !isLedgerKey(object.key)) };
     listed += page.objects.length;
     options.onProgress?.(listed, checked);
     const results = await mapConcurrently(page.objects, options.concurrency, async (object) => {
@@ -158,6 +163,7 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
     for (const [index, object] of page.objects.entries()) {
       const result = results[index]!;
       seen.add(object.key);
+      if (result.state === 'read') hashes.set(object.key, result.sha256);
       if (result.state === 'missing') {
         problems.push({ key: object.key, kind: 'missing', reason: result.reason });
         continue;
@@ -213,5 +219,6 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
     versions,
     invalid,
     manifest: manifestOut,
+    hashes,
   };
 }

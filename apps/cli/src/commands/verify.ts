@@ -5,12 +5,14 @@ import cliProgress from 'cli-progress';
 import { CliError, emit, exitCodes } from '../cli-kit/index.js';
 import { addSourceOptions, openArchiveSource, type SourceOptions } from '../archive/archive-source.js';
 import { verifyArchive, type ManifestEntry, type VerifyReport } from '../archive/verify-archive.js';
+import { verifyComplete, type CompletenessReport } from '../archive/verify-complete.js';
 
 interface VerifyOptions extends SourceOptions {
   manifest?: string;
   writeManifest?: string;
   concurrency: number;
   strict?: boolean;
+  complete?: boolean;
   json?: boolean;
 }
 
@@ -93,6 +95,24 @@ function humanReport(report: VerifyReport, destinationName: string, strict: bool
   return lines.join('\n');
 }
 
+function humanCompleteness(report: CompletenessReport): string {
+  const lines: string[] = ['', `Ledger: ${report.chains.length} chain(s), ${report.entries} object(s) listed${report.duplicates > 0 ? ` (${report.duplicates} entries re-appended after a crash, counted once)` : ''}.`];
+  for (const chain of report.chains) lines.push(`  chain ${chain.writerId}: ${chain.segments} segment(s), last ${chain.lastSeq}, ${chain.entries} entries`);
+  const kinds = ['gap', 'edited', 'fork', 'unreadable', 'foreign', 'contradicting', 'missing', 'altered', 'unlisted'] as const;
+  for (const kind of kinds) {
+    const count = report.problems.filter((problem) => problem.kind === kind).length;
+    lines.push(`  ${kind.padEnd(13)} ${count}`);
+  }
+  if (report.problems.length > 0) {
+    lines.push('', 'Completeness problems:');
+    for (const problem of report.problems.slice(0, 200)) lines.push(`  ${problem.kind.padEnd(13)} ${problem.key}`, `  ${''.padEnd(13)} ${problem.reason}`);
+    if (report.problems.length > 200) lines.push(`  … and ${report.problems.length - 200} more (--json lists them all)`);
+  } else {
+    lines.push('', 'Complete: every chain is whole, every listed object is present and unaltered, and every object is listed.');
+  }
+  return lines.join('\n');
+}
+
 /** `sentcopy verify`: re-hashes every stored object against its recorded SHA-256 and reports what is wrong. */
 export function registerVerifyCommand(program: Command): void {
   const command = program
@@ -104,6 +124,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--write-manifest <file>', 'write the key, SHA-256 and size of every intact object as JSON lines, to check against later with --manifest')
     .option('--concurrency <number>', 'objects read at once', parseConcurrency, 8)
     .option('--strict', 'also count objects without a recorded SHA-256, and keys that do not fit the layout, as problems')
+    .option('--complete', 'also walk every ledger chain (.sentcopy-ledger/): report gaps, edited segments, forks, listed objects missing or altered, and objects no ledger lists')
     .option('--json', 'print the report as one JSON document')
     .addHelpText(
       'after',
@@ -119,13 +140,23 @@ A message id sent again with other content is stored as a version next to its fi
 (…~v-<16 hex of its content SHA-256>…): both are checked like any object, counted as versions, and
 never reported as conflicting; a version whose first copy is gone makes that first copy missing.
 A store cannot show an object that was deleted before the walk: keep a manifest
-(--write-manifest) and check against it (--manifest) to catch deletions.
+(--write-manifest) and check against it (--manifest) to catch deletions, or write a ledger and
+check it with --complete.
+
+--complete reads every ledger chain (one per writer) and reports:
+  gap          a segment of a chain is missing        edited      a segment's bytes changed
+  fork         two segments claim one predecessor     unreadable  a segment does not decode
+  foreign      a non-segment key in the ledger area   contradicting  one key, two SHA-256s
+  missing      listed in the ledger, not in the store altered     bytes differ from the ledger's
+  unlisted     an object no ledger lists
+See docs/ledger.md for what this proves and what it needs (write-once, Object Lock).
 
 Exit codes: 0 clean, 4 problems found, 5 destination unreachable.
 
 Examples:
   $ sentcopy verify                                   the whole archive of the only destination
   $ sentcopy verify shop/ --project shop
+  $ sentcopy verify --complete --json | jq '.ledger.problems'
   $ sentcopy verify --write-manifest archive-2026-01.jsonl
   $ sentcopy verify --manifest archive-2026-01.jsonl --json | jq '.problems'
   $ sentcopy verify sent_messages/email/ --destination old-braze --layout braze`,
@@ -139,8 +170,10 @@ async function runVerify(prefix: string, options: VerifyOptions): Promise<void> 
   const progress = createProgress(options.json === true);
   const started = performance.now();
   let report: VerifyReport;
+  let completeness: CompletenessReport | undefined;
   try {
     report = await verifyArchive(source, { prefix, concurrency: options.concurrency, ...(manifest === undefined ? {} : { manifest }), onProgress: (listed, checked) => progress.update(listed, checked) });
+    if (options.complete === true) completeness = await verifyComplete(source, report);
   } finally {
     progress.stop();
     await source.close();
@@ -155,7 +188,7 @@ async function runVerify(prefix: string, options: VerifyOptions): Promise<void> 
     }
   }
   const strict = options.strict === true;
-  const failed = report.problems.length > 0 || (strict && (report.unverified.length > 0 || report.unrecognized.length > 0));
+  const failed = report.problems.length > 0 || (strict && (report.unverified.length > 0 || report.unrecognized.length > 0)) || (completeness !== undefined && completeness.problems.length > 0);
   const count = (kind: string) => report.problems.filter((problem) => problem.kind === kind).length;
   emit(
     options,
@@ -174,10 +207,11 @@ async function runVerify(prefix: string, options: VerifyOptions): Promise<void> 
       unrecognized: report.unrecognized,
       versions: report.versions,
       invalid: report.invalid,
+      ...(completeness === undefined ? {} : { ledger: completeness }),
       elapsedMs: Math.round(elapsedMs),
       ...(options.writeManifest === undefined ? {} : { manifestWritten: path.resolve(options.writeManifest), manifestEntries: report.manifest.length }),
     },
-    () => humanReport(report, source.destinationName, strict, elapsedMs),
+    () => humanReport(report, source.destinationName, strict, elapsedMs) + (completeness === undefined ? '' : humanCompleteness(completeness)),
   );
   if (failed) process.exitCode = exitCodes.problemsFound;
 }

@@ -7,6 +7,8 @@ import { getProfile, type Profile, type ProfileName } from '../profiles/index.js
 import { retryInline, RetryExhaustedError, type InlineRetryOptions } from '../retry/index.js';
 import { archiveMetadataKeys, checkHere, createPrepare, type CheckedMessage, type PreparedObject } from './prepare-object.js';
 import type { PreparePool } from './prepare-pool.js';
+import { isLedgerKey, ledgerEntryFor, ledgerPrefix, type LedgerWriter } from '../ledger/index.js';
+import { MessageValidationError } from '../payload/index.js';
 
 /** Options for {@link createArchiver}. */
 export interface ArchiverOptions {
@@ -57,6 +59,15 @@ export interface ArchiverOptions {
    * @default 'version'
    */
   readonly onConflict?: 'version' | 'fail';
+  /**
+   * The archive ledger (`createLedgerWriter()` on the same destination): every successful write —
+   * a new object, or one found already stored identical — appends one entry, and the result
+   * carries its `ledgerPosition`. A repeat appends again because the archiver cannot know whether
+   * the earlier entry reached a written segment; readers count each object once. The writer is
+   * shared, not owned: `archiver.close()` flushes it, `ledger.close()` closes it.
+   * @default none (no ledger)
+   */
+  readonly ledger?: LedgerWriter;
 }
 
 /** What `archive()` reports once the copy is stored. */
@@ -78,6 +89,11 @@ export interface ArchiveResult {
   readonly version: boolean;
   /** The key of the first copy, when `version` is `true`. */
   readonly originalKey?: string;
+  /**
+   * With a ledger: the position of this object's entry; it is durable once the ledger's
+   * `durablePosition` reaches it. Absent without a ledger.
+   */
+  readonly ledgerPosition?: number;
 }
 
 /** Archives messages into one destination. */
@@ -113,6 +129,8 @@ export interface Archiver {
   archive(message: unknown, options?: OperationOptions): Promise<ArchiveResult>;
   /** Writes an object from `prepare()`, with the same retries and error handling as `archive()`. */
   write(prepared: PreparedObject, options?: OperationOptions): Promise<ArchiveResult>;
+  /** Writes the ledger's open segment (when there is a ledger) and resolves once every entry appended so far is durable. */
+  close(): Promise<void>;
 }
 
 const marker = Symbol.for('sentcopy.archive-error');
@@ -172,6 +190,11 @@ export function createArchiver(options: ArchiverOptions): Archiver {
   const retry = options.retry;
 
   const prepare = createPrepare(profile, layout, codec, options.preparePool);
+
+  const ledger = options.ledger;
+  if (ledger !== undefined && ledger.destination.id !== destination.id) {
+    throw new TypeError(`The ledger writes to ${ledger.destination.id}, not to the archiver's destination ${destination.id}: a ledger lives beside the archive it lists.`);
+  }
 
   const onConflict = options.onConflict ?? 'version';
   if (onConflict !== 'version' && onConflict !== 'fail') throw new TypeError(`onConflict must be "version" or "fail", not ${JSON.stringify(onConflict)}.`);
@@ -241,14 +264,23 @@ export function createArchiver(options: ArchiverOptions): Archiver {
     ...(stored.originalKey === undefined ? {} : { originalKey: stored.originalKey }),
   });
 
+  function recorded(result: ArchiveResult, prepared: PreparedObject): ArchiveResult {
+    if (ledger === undefined) return result;
+    const position = ledger.append(ledgerEntryFor(prepared.message, result, { recipientHash: ledger.recipientHash, storedAt: Date.now() }));
+    return { ...result, ledgerPosition: position };
+  }
+
   async function write(prepared: PreparedObject, callOptions: OperationOptions = {}): Promise<ArchiveResult> {
     const signal = callOptions.signal;
+    if (isLedgerKey(prepared.key)) {
+      throw new ArchiveError({ kind: 'invalid', reason: `keys under ${ledgerPrefix} are reserved for the archive ledger; change the message's fields that form the first key segment, or the layout (invalid)`, attempts: 0, key: prepared.key, cause: undefined });
+    }
     try {
       if (retry === false) {
-        return toResult(await putOnce(prepared, signal), 1);
+        return recorded(toResult(await putOnce(prepared, signal), 1), prepared);
       }
       const { value, attempts } = await retryInline(() => putOnce(prepared, signal), { ...retry, signal: signal ?? retry?.signal });
-      return toResult(value, attempts);
+      return recorded(toResult(value, attempts), prepared);
     } catch (error) {
       if (RetryExhaustedError.isInstance(error)) {
         throw new ArchiveError({
@@ -266,14 +298,26 @@ export function createArchiver(options: ArchiverOptions): Archiver {
     }
   }
 
+  const checkMessage = checkHere(profile, layout);
+  // The field that forms the key's first segment is the one to name when it would reach the ledger's prefix.
+  const firstField = /\{([A-Za-z_]+)/.exec(layout.template.split('/')[0] ?? '')?.[1] ?? 'key';
+  const check = (message: unknown): CheckedMessage => {
+    const checked = checkMessage(message);
+    if (isLedgerKey(checked.key)) throw new MessageValidationError([{ path: firstField, problem: `must not make a key under ${ledgerPrefix}, which is reserved for the archive ledger` }]);
+    return checked;
+  };
+
   return {
     destination,
     profile,
     layout,
     codec,
     prepare,
-    check: checkHere(profile, layout),
+    check,
     write,
     archive: async (message, callOptions) => write(await prepare(message), callOptions),
+    close: async () => {
+      if (ledger !== undefined) await ledger.flush();
+    },
   };
 }

@@ -1,0 +1,21 @@
+export { createHmacRecipientHash, ledgerEntryFor, sha256RecipientHash } from './ledger-entry.js';
+export type { LedgerObjectFacts, RecipientHash } from './ledger-entry.js';
+export { LedgerError } from './ledger-error.js';
+export type { LedgerErrorKind, LedgerErrorOptions } from './ledger-error.js';
+export {
+  assertWriterId,
+  decodeLedgerSegment,
+  encodeLedgerSegment,
+  isLedgerKey,
+  ledgerChainPrefix,
+  ledgerFormatVersion,
+  ledgerPrefix,
+  ledgerSegmentKey,
+  parseLedgerSegmentKey,
+} from './ledger-format.js';
+export type { DecodedSegment, LedgerEntry, LedgerSegmentHeader } from './ledger-format.js';
+export { createLedgerWriter } from './ledger-writer.js';
+export type { LedgerWriter, LedgerWriterOptions } from './ledger-writer.js';
+export { readLedger } from './read-ledger.js';
+export type { LedgerChainProblem, LedgerChainProblemKind, LedgerChainSummary, LedgerReadResult, ReadLedgerOptions } from './read-ledger.js';
+export { persistentWriterId, randomWriterId } from './writer-id.js';
