@@ -54,7 +54,7 @@ const stores: Record<'fs' | 's3', Store> = {
       const folder = path.join(work, `fs-${name}`);
       mkdirSync(folder, { recursive: true });
       const root = path.join(folder, 'archive');
-      writeConfigFile(folder, { destinations: { archive: fsEntry(root) }, projects: { shop: { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [] } } });
+      writeConfigFile(folder, { destinations: { archive: fsEntry(root) }, projects: { shop: { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], layout: 'sentcopy-unkeyed', api_keys: [] } } });
       const destination = createFsDestination({ root, fsync: false });
       return { destination, folder };
     },
@@ -72,7 +72,7 @@ const stores: Record<'fs' | 's3', Store> = {
       const folder = path.join(work, `s3-${name}`);
       mkdirSync(folder, { recursive: true });
       const bucket = server.createBucket();
-      writeConfigFile(folder, { destinations: { archive: s3Entry(server.endpoint, bucket) }, projects: { shop: { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [] } } });
+      writeConfigFile(folder, { destinations: { archive: s3Entry(server.endpoint, bucket) }, projects: { shop: { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], layout: 'sentcopy-unkeyed', api_keys: [] } } });
       const destination = createS3Destination(s3Settings(server.endpoint, bucket));
       opened.push(destination);
       return { destination, folder };
@@ -92,7 +92,7 @@ const messages = sampleArchiveMessages().slice(0, 12);
 async function archived(store: Store, name: string) {
   const { destination, folder } = store.create(name);
   const ledger = createLedgerWriter({ destination, writerId: 'w-cli', recipientHash: sha256RecipientHash, maxEntries: 4 });
-  const archiver = createArchiver({ destination, ledger, retry: false });
+  const archiver = createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger, retry: false });
   const keys: string[] = [];
   for (const message of messages) keys.push((await archiver.archive(message)).key);
   await ledger.close();
@@ -126,7 +126,7 @@ describe.each(['fs', 's3'] as const)('sentcopy verify --complete (%s)', (storeNa
     await store.remove(destination, keys[2]!);
     await store.rewrite(destination, keys[5]!, new Uint8Array(Buffer.from('not the message that was sent')));
     // A real message, stored without the ledger (behind the archive's back).
-    const foreign = await createArchiver({ destination, retry: false }).archive({ ...messages[0]!, message_id: 'foreign-1' });
+    const foreign = await createArchiver({ destination, layout: 'sentcopy-unkeyed', retry: false }).archive({ ...messages[0]!, message_id: 'foreign-1' });
     const { code, report } = await complete(folder);
     expect(code).toBe(4);
     expect(ledgerProblems(report)).toEqual([
@@ -177,7 +177,7 @@ describe.each(['fs', 's3'] as const)('sentcopy verify --complete (%s)', (storeNa
     const restarted = createLedgerWriter({ destination, writerId: 'w-cli', recipientHash: sha256RecipientHash, maxEntries: 4 });
     const other = createLedgerWriter({ destination, writerId: 'w-other', recipientHash: sha256RecipientHash, maxEntries: 4 });
     const more = sampleArchiveMessages('shop').slice(12, 20);
-    await Promise.all(more.map((message, index) => createArchiver({ destination, ledger: index % 2 === 0 ? restarted : other, retry: false }).archive(message)));
+    await Promise.all(more.map((message, index) => createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger: index % 2 === 0 ? restarted : other, retry: false }).archive(message)));
     await Promise.all([restarted.close(), other.close()]);
     expect(decodeLedgerSegment((await destination.get(segment(3)))!.body, segment(3)).header).toMatchObject({ seq: 3, previous: lastBefore });
     const read = await readLedger(destination);
@@ -246,7 +246,7 @@ describe('the ledger on an S3 store that enforces write-once (412 PreconditionFa
       const destination = createS3Destination(s3Settings(strict.endpoint, bucket));
       opened.push(destination);
       const [first, second] = [0, 1].map(() => createLedgerWriter({ destination, writerId: 'w-shared', recipientHash: sha256RecipientHash, retry: { maxAttempts: 1 } }));
-      const [one, two] = [first!, second!].map((ledger) => createArchiver({ destination, ledger, retry: false }));
+      const [one, two] = [first!, second!].map((ledger) => createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger, retry: false }));
       const batch = sampleArchiveMessages().slice(0, 3);
       // first writes segment 0; second finds it and writes 1; first still believes 1 is next, is refused, and re-chains as 2.
       await one!.archive(batch[0]!);

@@ -39,7 +39,7 @@ const segmentFiles = (root: string, writerId: string) =>
 async function archiveAll(root: string, options: { writerId?: string; count: number; seed?: number; maxEntries?: number }): Promise<{ results: ArchiveResult[]; ledger: LedgerWriter }> {
   const destination = createFsDestination({ root, fsync: false });
   const ledger = createLedgerWriter({ destination, recipientHash: sha256RecipientHash, maxEntries: options.maxEntries ?? 7, ...(options.writerId === undefined ? {} : { writerId: options.writerId }) });
-  const archiver = createArchiver({ destination, ledger });
+  const archiver = createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger });
   const results: ArchiveResult[] = [];
   for (const message of sampleMessages({ projectId: 'acme', count: options.count, seed: options.seed ?? 1 })) results.push(await archiver.archive(message));
   await archiver.close();
@@ -93,7 +93,7 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
     const root = newRoot();
     const destination = createFsDestination({ root, fsync: false });
     const ledger = createLedgerWriter({ destination, recipientHash: sha256RecipientHash });
-    const archiver = createArchiver({ destination, ledger });
+    const archiver = createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger });
     const [message] = sampleMessages({ projectId: 'acme', count: 1 });
     const first = await archiver.archive(message);
     const again = await archiver.archive(structuredClone(message));
@@ -110,7 +110,7 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
     const root = newRoot();
     const destination = createFsDestination({ root, fsync: false });
     const ledger = createLedgerWriter({ destination, writerId: 'w-timed', recipientHash: sha256RecipientHash, maxAgeMs: 50 });
-    const archiver = createArchiver({ destination, ledger });
+    const archiver = createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger });
     const durable = new Promise<number>((resolve) => ledger.onDurable(resolve));
     for (const message of sampleMessages({ projectId: 'acme', count: 3 })) await archiver.archive(message);
     expect(await durable).toBe(3);
@@ -123,7 +123,7 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
     const root = newRoot();
     const destination = createFsDestination({ root, fsync: false });
     const ledger = createLedgerWriter({ destination, writerId: 'w-bad', recipientHash: sha256RecipientHash });
-    const archiver = createArchiver({ destination, ledger });
+    const archiver = createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger });
     const [message] = sampleMessages({ projectId: 'acme', count: 1 });
     const good = await archiver.archive(message);
     expect(() => ledger.append({ type: 'entry', key: 'k', sha256: 'not hex' } as never)).toThrow(/sha256 must be 64 lower-case hex digits/);
@@ -153,7 +153,7 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
     const destination = createFsDestination({ root, fsync: false });
     const messages = sampleMessages({ projectId: 'acme', count: 12 });
     const writers = [0, 1].map(() => createLedgerWriter({ destination, writerId: 'w-shared', recipientHash: sha256RecipientHash, maxEntries: 2 }));
-    const archivers = writers.map((ledger) => createArchiver({ destination, ledger }));
+    const archivers = writers.map((ledger) => createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger }));
     await Promise.all(messages.map((message, index) => archivers[index % 2]!.archive(message)));
     await Promise.all(writers.map((writer) => writer.close()));
     const read = await readLedger(destination);
@@ -209,7 +209,7 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
       const destination = createFsDestination({ root, fsync: false });
       const errors: LedgerError[] = [];
       const ledger = createLedgerWriter({ destination, writerId: 'w-full', recipientHash: sha256RecipientHash, retry: { maxAttempts: 1 }, onError: (error) => errors.push(error) });
-      const archiver = createArchiver({ destination, ledger });
+      const archiver = createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger });
       const results: ArchiveResult[] = [];
       for (const message of sampleMessages({ projectId: 'acme', count: 6 })) results.push(await archiver.archive(message));
       // Fill the disk so the segment cannot be written.
