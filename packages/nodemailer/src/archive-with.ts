@@ -247,6 +247,12 @@ export function archiveWith(transporter: TransporterLike, options: ArchiveWithOp
   Object.defineProperty(transport, 'send', { value: hookedSend, writable: true, configurable: true });
   Object.defineProperty(transport, hooked, { value: true, configurable: true });
 
+  // Retry timers do not hold the process open; a process that exits with copies in hand says so.
+  const onExit = () => {
+    if (inFlight.size > 0) process.stderr.write(`sentcopy: ${inFlight.size} sent message(s) were NOT archived: the process exited before their copies were stored (call flush() before exiting)\n`);
+  };
+  process.on('exit', onExit);
+
   async function flush(): Promise<void> {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   }
@@ -258,6 +264,7 @@ export function archiveWith(transporter: TransporterLike, options: ArchiveWithOp
     flush,
     async close() {
       closed = true;
+      process.off('exit', onExit);
       // The transport's own method lives on its prototype: removing the hook restores it.
       delete (transport as { send?: unknown }).send;
       if (transport.send !== originalSend) Object.defineProperty(transport, 'send', { value: originalSend, writable: true, configurable: true });

@@ -154,6 +154,28 @@ describe('@sentcopy/nodemailer', () => {
     }
   }, 60_000);
 
+  it('after-send: a copy that cannot be archived does not stop the send, is retried, and is reported loudly (never silently dropped)', async () => {
+    const transporter = transport(smtp);
+    const probe = await startSmtpServer();
+    const deadPort = probe.port;
+    await probe.close();
+    const failures: ArchiveFailedEvent[] = [];
+    const archiving = archiveWith(transporter, { worker: { url: `http://127.0.0.1:${deadPort}`, apiKey: 'sc_secret_key_never_shown' }, projectId: 'shop', retryForMs: 1_500, onArchiveFailed: (event) => failures.push(event) });
+    try {
+      const info = await transporter.sendMail(mail(8));
+      const id = info.messageId.replace(/^<|>$/g, '');
+      expect(smtp.received.has(id)).toBe(true);
+      await archiving.flush();
+      expect(failures.length).toBeGreaterThan(1);
+      expect(failures.filter((event) => event.final)).toHaveLength(1);
+      expect(failures.at(-1)).toMatchObject({ messageId: id, final: true, reason: 'the worker could not be reached (ECONNREFUSED)' });
+      expect(JSON.stringify(failures.map((event) => event.reason))).not.toContain('sc_secret_key_never_shown');
+    } finally {
+      await archiving.close();
+      transporter.close();
+    }
+  }, 60_000);
+
   it('through a real worker: gate over POST /v1/archive and after-send over POST /v1/messages store the bytes the server received', async () => {
     const folder = newFolder();
     const root = path.join(folder, 'archive');
