@@ -126,6 +126,24 @@ describe('raw MIME (raw_mime)', () => {
     expect((error as MessageValidationError).issues[0]).toEqual({ path: 'derived_from_raw_mime', problem: expect.stringMatching(/written by sentcopy/) });
   });
 
+  it('answers hostile raw MIME with field errors, never a crash: random bytes, a header section without end, a huge folded header', async () => {
+    const hostile = [
+      Buffer.from(Array.from({ length: 4096 }, (_, index) => (index * 7919) % 256)),
+      Buffer.alloc(2 * 1024 * 1024, 'X-Long: aaaa\r\n'),
+      Buffer.from(`To: ${Array.from({ length: 20_000 }, (_, index) => `user${index}@example.com`).join(',\r\n ')}\r\n\r\nbody`),
+      Buffer.alloc(0),
+    ];
+    for (const bytes of hostile) {
+      const outcome = await completeRawMimeMessage({ ...base, raw_mime: encodeRawMime(bytes) }).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      if (outcome.ok) continue;
+      expect(MessageValidationError.isInstance(outcome.error)).toBe(true);
+      for (const issue of (outcome.error as MessageValidationError).issues) expect(['to', 'sent_at', 'message_id', 'raw_mime']).toContain(issue.path);
+    }
+  }, 60_000);
+
   it('reads only the header section of a large message', async () => {
     const attachment = Buffer.alloc(3 * 1024 * 1024, 0x41);
     const bytes = Buffer.concat([Buffer.from(sampleMime()), attachment]);
