@@ -99,6 +99,7 @@ export {
   parseJson,
   parseMessage,
   parseMessageJson,
+  readMessageJson,
   sampleHtmlEmail,
   sampleMessages,
   sampleSms,
@@ -138,6 +139,18 @@ export {
   sentcopyProfile,
 } from './profiles/index.js';
 export type { Profile, ProfileName, ProfileParseContext } from './profiles/index.js';
+export {
+  completeRawMimeMessage,
+  decodeRawMime,
+  decodeRawMimePrefix,
+  encodeRawMime,
+  headerSection,
+  maxRawMimeHeaderBytes,
+  rawMimeDerivedFields,
+  rawMimeDerivedMarker,
+  readRawMimeHeaders,
+} from './mime/index.js';
+export type { RawMimeHeaders } from './mime/index.js';
 export { ArchiveError, archiveMetadataKeys, createArchiver, createPreparePool } from './archiver/index.js';
 export type { ArchiveResult, Archiver, ArchiverOptions, CheckedMessage, PreparedObject, PreparePool, PreparePoolOptions, PrepareSettings } from './archiver/index.js';
 export {

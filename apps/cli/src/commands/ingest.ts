@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig } from '../cli-kit/index.js';
 import { checkLine, isChecked, type RejectRecord } from './ingest/check-line.js';
+import { checkEmail, formatOfFile, splitMbox, type IngestFormat } from './ingest/read-emails.js';
 import { createDirectSink } from './ingest/direct-sink.js';
 import { createIngestProgress } from './ingest/ingest-progress.js';
 import type { IngestSink, IngestTally } from './ingest/ingest-sink.js';
@@ -26,6 +27,10 @@ interface IngestOptions {
   threads?: number;
   maxRetries: number;
   json: boolean;
+  /** What the file holds; from its extension when not given. */
+  format?: IngestFormat;
+  /** Project of the emails of an .eml or mbox file (their `project_id`). */
+  project?: string;
   /** `--worker` came from SENTCOPY_WORKER_URL, not the command line (so `--direct` wins). */
   workerFromEnv?: boolean;
 }
@@ -74,6 +79,8 @@ export function registerIngestCommand(program: Command): void {
     .option('--threads <number>', 'threads preparing messages with --direct; 0 prepares on the main thread (default: one less than the cores, 1 to 4)', integer('--threads', 0, 64))
     .option('--max-retries <number>', 'retries of a request the worker answered 429 or 503 (or could not be reached for), with backoff', integer('--max-retries', 0, 100), 8)
     .option('--json', 'print the summary as one JSON document on stdout', false)
+    .addOption(new Option('--format <format>', 'what the file holds: jsonl (one message per line), eml (one email, its exact bytes) or mbox (many emails); default from the extension (.eml, .mbox, .mbx), else jsonl').choices(['jsonl', 'eml', 'mbox']))
+    .option('--project <id>', 'with eml or mbox: the project the emails belong to (their project_id)')
     .addHelpText(
       'after',
       `
@@ -82,14 +89,27 @@ Every rejected line, by these checks or by the worker, goes to the rejects file 
 {"line", "reason", "error", "issues"}. The exit code is 4 when any line was rejected, 0 when every
 line was taken. Running a file again is safe: messages already taken count as duplicates.
 
+An .eml file is one email and an mbox file many; each email is archived as its exact bytes
+(raw_mime), with to, sent_at and message_id read from its To/Cc/Bcc, Date and Message-ID
+headers, under --project. In the rejects file, "line" is then the email's number in the file.
+
 Examples:
   $ export SENTCOPY_KEY=sc_…               the project's API key, shown once by \`sentcopy worker\`
   $ sentcopy ingest sent.jsonl --worker http://127.0.0.1:8787
   $ zcat sent.jsonl.gz | sentcopy ingest - --worker http://archive.internal:8787 --api-key-env SHOP_KEY
   $ sentcopy ingest sent.jsonl --direct -c sentcopy.config.json --rejects /tmp/bad.jsonl
-  $ sentcopy ingest sent.jsonl --direct --json | jq .rejected`,
+  $ sentcopy ingest sent.jsonl --direct --json | jq .rejected
+  $ sentcopy ingest receipt.eml --project shop --worker http://127.0.0.1:8787
+  $ sentcopy ingest sent-mail.mbox --project shop --direct`,
     )
     .action(async (file: string, options: IngestOptions, command: Command) => runIngest(file, { ...options, workerFromEnv: command.getOptionValueSource('worker') === 'env' }));
+}
+
+/** The whole input as one email's bytes. */
+async function* readWhole(input: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
+  yield Buffer.concat(chunks);
 }
 
 async function openRejects(file: string, includeMessage: boolean) {
@@ -120,6 +140,10 @@ async function runIngest(file: string, options: IngestOptions): Promise<void> {
   }
   if (!options.direct && (options.worker === undefined || options.worker === '')) {
     throw new CliError('Say where the messages go: --worker URL or --direct.', { exitCode: exitCodes.usage, code: 'usage', hint: 'For example: sentcopy ingest sent.jsonl --worker http://127.0.0.1:8787 (with the API key in $SENTCOPY_KEY).' });
+  }
+  const format = options.format ?? (fromStdin ? 'jsonl' : formatOfFile(file));
+  if (format !== 'jsonl' && (options.project === undefined || options.project === '')) {
+    throw new CliError(`Say which project the emails belong to: --project ID (the file holds ${format === 'eml' ? 'an email' : 'emails'}, which carry no project_id).`, { exitCode: exitCodes.usage, code: 'usage', hint: `For example: sentcopy ingest ${fromStdin ? '-' : file} --project shop --worker http://127.0.0.1:8787` });
   }
   let totalBytes: number | undefined;
   if (!fromStdin) {
@@ -191,6 +215,27 @@ async function runIngest(file: string, options: IngestOptions): Promise<void> {
       });
     }
     const input = fromStdin ? process.stdin : createReadStream(file);
+    if (format !== 'jsonl') {
+      const project = options.project as string;
+      const emails = format === 'eml' ? readWhole(input) : splitMbox(input);
+      let emailNumber = 0;
+      try {
+        for await (const bytes of emails) {
+          if (interrupted) break;
+          emailNumber++;
+          lastLine = emailNumber;
+          bytesRead += bytes.length;
+          lines++;
+          const checked = await checkEmail(bytes, emailNumber, project);
+          if (isChecked(checked)) await sink.submit(checked);
+          else tally.rejected(checked, Buffer.from(bytes).toString('base64'));
+        }
+      } catch (error) {
+        if (error instanceof CliError || !(error instanceof Error)) throw error;
+        throw new CliError(`Cannot read ${fromStdin ? 'standard input' : file} as ${format}: ${error.message}.`, { exitCode: exitCodes.usage, code: 'unreadable_input', hint: format === 'mbox' ? 'An mbox file starts with a "From " line; pass --format eml for a single email.' : 'Check the file.' });
+      }
+      await sink.finish();
+    } else {
     const reader = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
     let lineNumber = 0;
     for await (const raw of reader) {
@@ -207,6 +252,7 @@ async function runIngest(file: string, options: IngestOptions): Promise<void> {
     }
     reader.close();
     await sink.finish();
+    }
   } catch (error) {
     progress.stop();
     if (error instanceof CliError && lines > 0) {

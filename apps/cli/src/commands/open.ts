@@ -7,6 +7,7 @@ import { CliError, emit, exitCodes, formatBytes } from '../cli-kit/index.js';
 import { addSourceOptions, openArchiveSource, type SourceOptions } from '../archive/archive-source.js';
 import { addFilterOptions, filtersFrom, type FilterOptions } from '../archive/filter-options.js';
 import { findObject } from '../archive/find-object.js';
+import { readRawMimeView } from '../archive/raw-mime-view.js';
 
 interface OpenOptions extends SourceOptions, FilterOptions {
   out?: string;
@@ -23,7 +24,7 @@ const blockRemoteMeta = `<meta http-equiv="Content-Security-Policy" content="def
 export function registerOpenCommand(program: Command): void {
   const command = program
     .command('open')
-    .description("Write an archived email's HTML body to a file and open it in the default browser.")
+    .description("Write an archived email's HTML body (or the HTML part of its raw MIME) to a file and open it in the default browser.")
     .argument('<key-or-message-id>', 'object key (from `sentcopy ls`) or message id');
   addSourceOptions(command);
   addFilterOptions(command)
@@ -62,7 +63,8 @@ async function runOpen(reference: string, options: OpenOptions): Promise<void> {
       throw new CliError(`The object ${read.key} is corrupt: ${read.corruption.join('; ')}.`, { exitCode: exitCodes.problemsFound, code: 'object_corrupt', hint: 'Run `sentcopy verify` on this archive to find any others.' });
     }
     const channel = read.message?.channel ?? read.document['channel'];
-    const html = read.document['html_body'];
+    // An email stored as raw MIME shows its HTML part (inline images as data: URLs) when it has no html_body.
+    const html = typeof read.document['html_body'] === 'string' ? read.document['html_body'] : (await readRawMimeView(read.document).catch(() => undefined))?.html;
     if (channel !== 'email') {
       throw new CliError(`${read.key} is ${typeof channel === 'string' ? `an ${channel} message` : 'not an email'}; only emails have an HTML body to open.`, {
         exitCode: exitCodes.usage,

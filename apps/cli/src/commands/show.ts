@@ -7,6 +7,7 @@ import { findObject, type FoundObject } from '../archive/find-object.js';
 import { htmlToText } from '../archive/html-to-text.js';
 import { maskRecipient, maskRecipients } from '../archive/mask-recipient.js';
 import type { ReadResult } from '../archive/read-object.js';
+import { readRawMimeView, type RawMimeView } from '../archive/raw-mime-view.js';
 
 interface ShowOptions extends SourceOptions, FilterOptions {
   revealRecipients?: boolean;
@@ -20,6 +21,8 @@ const recipientHeaders = new Set(['to', 'cc', 'bcc', 'delivered-to', 'x-original
 export function maskDocument(document: Record<string, unknown>): Record<string, unknown> {
   const masked: Record<string, unknown> = { ...document };
   for (const field of recipientFields) if (Object.hasOwn(masked, field)) masked[field] = maskRecipients(masked[field]);
+  // The raw message holds every recipient in its headers: shown only when recipients are revealed.
+  if (typeof masked['raw_mime'] === 'string') masked['raw_mime'] = `(${Buffer.byteLength(masked['raw_mime'], 'base64')} bytes of raw MIME, hidden with the recipients: add --reveal-recipients)`;
   const headers = masked['headers'];
   if (typeof headers === 'object' && headers !== null && !Array.isArray(headers)) {
     masked['headers'] = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, recipientHeaders.has(name.toLowerCase()) && typeof value === 'string' ? value.split(',').map((part) => maskRecipient(part)).join(', ') : value]));
@@ -37,7 +40,7 @@ export function integrityLine(read: ReadResult): string {
 const shownElsewhere = new Set([
   'version', 'channel', 'message_id', 'dispatch_id', 'project_id', 'sent_at', 'to', 'campaign_id', 'campaign_name', 'canvas_id', 'canvas_step_id', 'canvas_variation_id',
   'message_variation_id', 'journey_id', 'journey_node_id', 'journey_name', 'user_id', 'from_name', 'from_address', 'reply_to', 'cc', 'bcc', 'subject', 'html_body', 'plaintext_body',
-  'amp_body', 'headers', 'attachments', 'body', 'provider', 'media_urls', 'subscription_group', 'platform', 'app_id', 'payload', 'template_name', 'template_params', 'extras',
+  'amp_body', 'headers', 'attachments', 'raw_mime', 'derived_from_raw_mime', 'body', 'provider', 'media_urls', 'subscription_group', 'platform', 'app_id', 'payload', 'template_name', 'template_params', 'extras',
 ]);
 
 function text(value: unknown): string | undefined {
@@ -47,16 +50,31 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
-function renderHuman(found: FoundObject, destinationName: string, reveal: boolean): string {
+function renderHuman(found: FoundObject, destinationName: string, reveal: boolean, raw: ReadonlyMap<FoundObject, RawMimeView>): string {
   const versions = [found, ...(found.otherVersions ?? [])];
-  if (versions.length === 1) return renderOne(found, destinationName, reveal);
+  if (versions.length === 1) return renderOne(found, destinationName, reveal, raw.get(found));
   const title = (index: number, entry: FoundObject) =>
     entry.fields?.versionId === undefined ? `══ Copy ${index + 1} of ${versions.length}: the first copy ` : `══ Copy ${index + 1} of ${versions.length}: version ${entry.fields.versionId}, sent later with other content `;
   const intro = `This message id was sent ${versions.length} times with different content; every copy is kept and shown below.`;
-  return [intro, ...versions.map((entry, index) => `\n${title(index, entry).padEnd(72, '═')}\n${renderOne(entry, destinationName, reveal)}`)].join('\n');
+  return [intro, ...versions.map((entry, index) => `\n${title(index, entry).padEnd(72, '═')}\n${renderOne(entry, destinationName, reveal, raw.get(entry))}`)].join('\n');
 }
 
-function renderOne(found: FoundObject, destinationName: string, reveal: boolean): string {
+/** Rows for an email's raw MIME: its headers, attachments, and where its HTML is. */
+function rawMimeRows(raw: RawMimeView, key: string, reveal: boolean, add: (label: string, value: string | undefined) => void): void {
+  const people = (list: readonly string[]) => (list.length === 0 ? undefined : (reveal ? list : list.map((address) => maskRecipient(address))).join(', '));
+  add('Raw MIME', `${formatBytes(raw.bytes)}, stored byte for byte; its headers:`);
+  add('  From', raw.from);
+  add('  To', people(raw.to));
+  add('  Cc', people(raw.cc));
+  add('  Bcc', people(raw.bcc));
+  add('  Subject', raw.subject);
+  add('  Date', raw.date);
+  add('  Message-ID', raw.messageId);
+  for (const attachment of raw.attachments) add('Attachment', `${attachment.fileName} (${attachment.contentType}, ${formatBytes(attachment.bytes)})`);
+  if (raw.html !== undefined) add('HTML part', `${formatBytes(Buffer.byteLength(raw.html, 'utf8'))}; view it with: sentcopy open '${key}'`);
+}
+
+function renderOne(found: FoundObject, destinationName: string, reveal: boolean, raw?: RawMimeView): string {
   const { read } = found;
   const rows: [string, string][] = [];
   const add = (label: string, value: string | undefined) => {
@@ -108,12 +126,13 @@ function renderOne(found: FoundObject, destinationName: string, reveal: boolean)
         add('Attachment', `${text(attachment['file_name']) ?? '(no name)'} (${text(attachment['content_type']) ?? 'unknown type'}, ${formatBytes(bytes)})`);
       }
     }
+    if (raw !== undefined) rawMimeRows(raw, read.key, reveal, add);
     const html = text(document['html_body']);
     if (html !== undefined) add('HTML body', `${formatBytes(Buffer.byteLength(html, 'utf8'))}; view it with: sentcopy open '${read.key}'`);
     const amp = text(document['amp_body']);
     if (amp !== undefined) add('AMP body', formatBytes(Buffer.byteLength(amp, 'utf8')));
     const plain = text(document['plaintext_body']);
-    bodyText = plain ?? (html === undefined ? undefined : htmlToText(html));
+    bodyText = plain ?? (html === undefined ? undefined : htmlToText(html)) ?? raw?.text ?? (raw?.html === undefined ? undefined : htmlToText(raw.html));
     if (plain === undefined && html !== undefined) add('Text', 'rendered from the HTML body below');
   } else if (channel === 'push') {
     add('Platform', text(document['platform']));
@@ -177,6 +196,15 @@ async function runShow(reference: string, options: ShowOptions): Promise<void> {
       const { read } = unreadable;
       throw new CliError(`The object ${read.key} is corrupt: ${read.corruption.join('; ')}.`, { exitCode: exitCodes.problemsFound, code: 'object_corrupt', hint: 'Run `sentcopy verify` on this archive to find any others.' });
     }
+    const raw = new Map<FoundObject, RawMimeView>();
+    for (const entry of all) {
+      try {
+        const view = await readRawMimeView(entry.read.document);
+        if (view !== undefined) raw.set(entry, view);
+      } catch {
+        // A raw message mailparser cannot read is still shown as stored.
+      }
+    }
     const toJson = ({ read, fields }: FoundObject) => ({
       key: read.key,
       version: fields?.versionId ?? null,
@@ -197,7 +225,7 @@ async function runShow(reference: string, options: ShowOptions): Promise<void> {
     emit(
       options,
       { ...toJson(found), ...(all.length > 1 ? { versions: all.length, otherVersions: all.slice(1).map(toJson) } : {}) },
-      () => renderHuman(found, source.destinationName, reveal),
+      () => renderHuman(found, source.destinationName, reveal, raw),
     );
     if (all.some((entry) => entry.read.corruption.length > 0)) process.exitCode = exitCodes.problemsFound;
   } finally {

@@ -10,6 +10,7 @@ import { entryProblem } from '../queue/queue-checks.js';
 import { createDeadLetterRoutes } from './dead-letter-routes.js';
 import type { IntakeEvent, IntakeRejection, IntakeServer, IntakeServerOptions } from './intake-options.js';
 import { findJsonSyntaxError } from './json-syntax-error.js';
+import { completeForIntake, isRfc822ContentType, RawMimeQueryError, rfc822Message } from './raw-mime-intake.js';
 import { readBody } from './read-body.js';
 import { parseRequestTarget } from './request-target.js';
 
@@ -121,7 +122,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
 
   /** Reads a JSON body of at most `limitBytes`; `tooLarge` is the answer to a larger one. */
   async function readJson(request: IncomingMessage, limitBytes: number, tooLarge: () => HttpProblem): Promise<unknown> {
-    if (!isJsonContentType(request.headers['content-type'])) throw new HttpProblem(415, 'unsupported_media_type', 'Send the body as JSON with "Content-Type: application/json".');
+    if (!isJsonContentType(request.headers['content-type'])) throw new HttpProblem(415, 'unsupported_media_type', 'Send the body as JSON with "Content-Type: application/json", or one email\'s exact bytes with "Content-Type: message/rfc822".');
     const body = await readBody(request, limitBytes);
     if (!body.ok) {
       if (body.reason === 'too_large') throw tooLarge();
@@ -234,9 +235,26 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     return { ok: true, channel: result.channel, input };
   }
 
-  /** Reads an authenticated request's JSON body; a refusal is counted for the project. */
+  /** A `message/rfc822` body as the one email it is (see `rfc822Message`). */
+  async function readRfc822(request: IncomingMessage, route: ProjectRoute, limitBytes: number, tooLarge: () => HttpProblem): Promise<Record<string, unknown>> {
+    const body = await readBody(request, limitBytes);
+    if (!body.ok) {
+      if (body.reason === 'too_large') throw tooLarge();
+      throw new HttpProblem(400, 'bad_request', 'The request body was not received completely.');
+    }
+    if (body.bytes.length === 0) throw new HttpProblem(400, 'bad_request', 'The message/rfc822 body is empty: send the message\'s bytes.');
+    try {
+      return rfc822Message(body.bytes, route.id, request.url);
+    } catch (error) {
+      if (error instanceof RawMimeQueryError) throw new HttpProblem(400, 'bad_request', error.message, { parameter: error.parameter });
+      throw error;
+    }
+  }
+
+  /** Reads an authenticated request's JSON body (or a `message/rfc822` body, as one email); a refusal is counted for the project. */
   async function readJsonOf(request: IncomingMessage, route: ProjectRoute, limitBytes: number, tooLarge: () => HttpProblem): Promise<unknown> {
     try {
+      if (isRfc822ContentType(request.headers['content-type'])) return await readRfc822(request, route, limitBytes, tooLarge);
       return await readJson(request, limitBytes, tooLarge);
     } catch (error) {
       if (error instanceof HttpProblem) emit({ type: 'rejected', project: route.id, reason: error.status === 413 ? 'too_large' : 'bad_request' });
@@ -260,7 +278,8 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
         { connection: 'close' },
       ),
     );
-    const list = Array.isArray(body) ? body : typeof body === 'object' && body !== null && Array.isArray((body as { messages?: unknown }).messages) ? (body as { messages: unknown[] }).messages : undefined;
+    const rawBody = isRfc822ContentType(request.headers['content-type']);
+    const list = rawBody ? [body] : Array.isArray(body) ? body : typeof body === 'object' && body !== null && Array.isArray((body as { messages?: unknown }).messages) ? (body as { messages: unknown[] }).messages : undefined;
     if (list === undefined) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The body must be a JSON array of messages, or an object with a "messages" array.'));
     if (list.length === 0) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The batch is empty: send at least one message.'));
     if (list.length > maxBatchMessages) {
@@ -271,8 +290,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
 
     const results: (MessageResult | undefined)[] = new Array(list.length);
     const toQueue: { index: number; channel: Channel; input: QueueMessageInput }[] = [];
-    list.forEach((value, index) => {
-      const checked = checkMessage(value, route, archiver);
+    // Emails with raw_mime get to, sent_at and message_id from their headers first: what is queued is what is stored.
+    const completed = await Promise.all(list.map((value) => completeForIntake(value)));
+    list.forEach((original, index) => {
+      const completion = completed[index]!;
+      const value = completion.ok ? completion.value : original;
+      const checked = completion.ok ? checkMessage(value, route, archiver) : { ok: false as const, reason: 'invalid' as const, errors: fieldErrors(completion.issues) };
       if (checked.ok) {
         toQueue.push({ index, channel: checked.channel, input: checked.input });
         return;
@@ -338,7 +361,9 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       archiver = directory.archiverFor(route.id, 'gate');
     } catch (error) {
       // Not ready: a message that cannot be stored still hears why.
-      const checked = storable(body, checkerFor(route));
+      const completion = await completeForIntake(body);
+      if (!completion.ok) return refuse('invalid', fieldErrors(completion.issues));
+      const checked = storable(completion.value, checkerFor(route));
       if (!checked.ok) return refuse('invalid', checked.errors);
       const problem = routeProblem(checked.projectId, checked.channel, route);
       if (problem !== undefined) return refuse(problem.reason, problem.errors, checked.channel);

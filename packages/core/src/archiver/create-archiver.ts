@@ -117,7 +117,9 @@ export interface Archiver {
    * the key layout) on the calling thread, without serializing, compressing or writing, and
    * returns the key the message would be stored under. A message `check()` accepts is one
    * `prepare()` accepts. Takes the same input as `prepare()`; throws the same
-   * `MessageValidationError` (field paths and problems, never values).
+   * `MessageValidationError` (field paths and problems, never values). Synchronous, so it does not
+   * read `raw_mime` headers: an email that relies on them for `to`, `sent_at` or `message_id` must
+   * be passed through `completeRawMimeMessage()` first (`prepare()` and `archive()` do that themselves).
    */
   check(message: unknown): CheckedMessage;
   /**

@@ -1,6 +1,7 @@
 import type { Codec } from '../codecs/index.js';
 import type { KeyLayout } from '../key-layout/index.js';
-import { parseMessage, parseMessageJson, serializeJson, sha256Hex, type Channel, type JsonObject, type Message } from '../payload/index.js';
+import { completeRawMimeMessage, rawMimeDerivedMarker } from '../mime/index.js';
+import { parseMessage, parseMessageJson, readMessageJson, serializeJson, sha256Hex, type Channel, type JsonObject, type Message } from '../payload/index.js';
 import type { Profile } from '../profiles/index.js';
 import type { PreparePool } from './prepare-pool.js';
 
@@ -61,11 +62,33 @@ export function parseInput(input: unknown): Message {
   return input instanceof Uint8Array ? parseMessageJson(input) : parseMessage(input);
 }
 
-/** Everything `prepare()` does before it serializes and compresses: validate, key, render with the profile. */
-function checkAndRender(profile: Profile, layout: KeyLayout, input: unknown): { message: Message; key: string; document: JsonObject } {
-  const message = parseInput(input);
+/**
+ * Validates a message given as an object or as its JSON text in UTF-8 bytes, after filling an
+ * email's absent `to`, `sent_at` and `message_id` from its `raw_mime` headers.
+ */
+export async function parseInputCompleted(input: unknown): Promise<Message> {
+  const value = input instanceof Uint8Array ? readMessageJson(input) : input;
+  return parseMessage(await completeRawMimeMessage(value));
+}
+
+/** The fields of `message` that were read from its `raw_mime` (with the marker listing them), or `undefined` when none were. */
+export function derivedFields(message: Message): Record<string, unknown> | undefined {
+  const listed = message[rawMimeDerivedMarker];
+  if (!Array.isArray(listed)) return undefined;
+  const fields: Record<string, unknown> = { [rawMimeDerivedMarker]: listed };
+  for (const field of listed) if (typeof field === 'string' && Object.hasOwn(message, field)) fields[field] = message[field];
+  return fields;
+}
+
+/** Key and rendered document of a validated message. */
+function keyAndRender(profile: Profile, layout: KeyLayout, message: Message): { message: Message; key: string; document: JsonObject } {
   const key = layout.render(message);
   return { message, key, document: profile.render(message) };
+}
+
+/** Everything `check()` does: validate, key, render with the profile. */
+function checkAndRender(profile: Profile, layout: KeyLayout, input: unknown): { message: Message; key: string; document: JsonObject } {
+  return keyAndRender(profile, layout, parseInput(input));
 }
 
 /** The archiver's `check()`: the steps of `prepare()` that can refuse a message, on the calling thread. */
@@ -79,7 +102,7 @@ export function checkHere(profile: Profile, layout: KeyLayout): (input: unknown)
 /** Prepares messages on the calling thread. */
 export function prepareHere(profile: Profile, layout: KeyLayout, codec: Codec): (input: unknown) => Promise<PreparedObject> {
   return async (input) => {
-    const { message, key, document } = checkAndRender(profile, layout, input);
+    const { message, key, document } = keyAndRender(profile, layout, await parseInputCompleted(input));
     const json = serializeJson(document);
     const body = await codec.encode(json);
     const contentSha256 = sha256Hex(json);

@@ -5,7 +5,8 @@ import type { KeyLayout } from '../key-layout/index.js';
 import { recipientKeyOf } from '../key-layout/compile-key-layout.js';
 import { MessageValidationError, type ValidationIssue } from '../payload/index.js';
 import { profiles, type Profile } from '../profiles/index.js';
-import { parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
+import { readMessageJson } from '../payload/index.js';
+import { derivedFields, parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
 
 /** Options for {@link createPreparePool}. */
 export interface PreparePoolOptions {
@@ -50,11 +51,11 @@ export interface PrepareRequest {
 
 /** A thread's answer for one message. */
 export type PrepareReply =
-  | { readonly id: number; readonly ok: true; readonly prepared: Omit<PreparedObject, 'message'> }
+  | { readonly id: number; readonly ok: true; readonly prepared: Omit<PreparedObject, 'message'>; readonly derived?: Readonly<Record<string, unknown>> }
   | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string; readonly issues?: readonly ValidationIssue[] };
 
 interface Pending {
-  readonly resolve: (prepared: Omit<PreparedObject, 'message'>) => void;
+  readonly resolve: (result: { prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }) => void;
   readonly reject: (error: unknown) => void;
   readonly local: (input: unknown) => Promise<PreparedObject>;
   readonly request: PrepareRequest;
@@ -82,12 +83,20 @@ function replyError(reply: Extract<PrepareReply, { ok: false }>): Error {
   return error;
 }
 
-/** The thread keeps the parsed message; it is parsed again here only if someone reads it. */
-function withLazyMessage(prepared: Omit<PreparedObject, 'message'>, input: unknown): PreparedObject {
+/**
+ * The thread keeps the parsed message; it is parsed again here only if someone reads it, with the
+ * fields the thread read from `raw_mime` (`derived`), which cannot be read here synchronously.
+ */
+function withLazyMessage(prepared: Omit<PreparedObject, 'message'>, input: unknown, derived: Readonly<Record<string, unknown>> | undefined): PreparedObject {
   let message: PreparedObject['message'] | undefined;
+  const read = () => {
+    if (derived === undefined) return parseInput(input);
+    const value = input instanceof Uint8Array ? readMessageJson(input) : input;
+    return parseInput({ ...(value as Record<string, unknown>), ...derived });
+  };
   return Object.defineProperty({ ...prepared }, 'message', {
     enumerable: true,
-    get: () => (message ??= parseInput(input)),
+    get: () => (message ??= read()),
   }) as PreparedObject;
 }
 
@@ -116,7 +125,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
         const entry = lane.pending.get(reply.id);
         if (entry === undefined) continue;
         lane.pending.delete(reply.id);
-        if (reply.ok) entry.resolve(reply.prepared);
+        if (reply.ok) entry.resolve({ prepared: reply.prepared, ...(reply.derived === undefined ? {} : { derived: reply.derived }) });
         else entry.reject(replyError(reply));
       }
       if (lane.pending.size === 0) worker.unref();
@@ -162,7 +171,10 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
           continue;
         }
         lane.pending.delete(entry.request.id);
-        entry.local(entry.request.input).then(({ message: _message, ...prepared }) => entry.resolve(prepared), entry.reject);
+        entry.local(entry.request.input).then(({ message, ...prepared }) => {
+          const derived = derivedFields(message);
+          entry.resolve({ prepared, ...(derived === undefined ? {} : { derived }) });
+        }, entry.reject);
       }
       if (posted) lane.worker.ref();
     }
@@ -186,7 +198,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
       const keyBytes = recipientKeyOf(layout);
       const recipientKey = keyBytes === undefined ? undefined : Buffer.from(keyBytes).toString('hex');
       return (input) =>
-        new Promise<Omit<PreparedObject, 'message'>>((resolve, reject) => {
+        new Promise<{ prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }>((resolve, reject) => {
           if (closed) {
             reject(new Error('The prepare pool was closed.'));
             return;
@@ -202,7 +214,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
             flushScheduled = true;
             setImmediate(flush);
           }
-        }).then((prepared) => withLazyMessage(prepared, input));
+        }).then(({ prepared, derived }) => withLazyMessage(prepared, input, derived));
     },
     async close() {
       if (closed) return;

@@ -4,7 +4,7 @@ import { getCodec } from '../codecs/index.js';
 import { compileKeyLayout } from '../key-layout/index.js';
 import { MessageValidationError } from '../payload/index.js';
 import { getProfile } from '../profiles/index.js';
-import { prepareHere, type PreparedObject } from './prepare-object.js';
+import { derivedFields, prepareHere, type PreparedObject } from './prepare-object.js';
 import type { PrepareReply, PrepareRequest } from './prepare-pool.js';
 
 const preparers = new Map<string, (input: unknown) => Promise<PreparedObject>>();
@@ -28,8 +28,9 @@ function ownBody(body: Uint8Array): Uint8Array {
 async function answer(request: PrepareRequest): Promise<PrepareReply> {
   try {
     // The message itself stays here: sending it back would cost the caller's thread a copy it rarely reads.
-    const { message: _message, ...prepared } = await preparerFor(request)(request.input);
-    return { id: request.id, ok: true, prepared: { ...prepared, body: ownBody(prepared.body) } };
+    const { message, ...prepared } = await preparerFor(request)(request.input);
+    const derived = derivedFields(message);
+    return { id: request.id, ok: true, prepared: { ...prepared, body: ownBody(prepared.body) }, ...(derived === undefined ? {} : { derived }) };
   } catch (error) {
     if (MessageValidationError.isInstance(error)) return { id: request.id, ok: false, name: error.name, message: error.message, issues: error.issues };
     const failure = error instanceof Error ? error : new Error(String(error));

@@ -15,7 +15,7 @@ export type {
 export { messageJsonSchema } from './message-json-schema.js';
 export { formatIssues, MessageValidationError } from './message-validation-error.js';
 export type { ValidationIssue } from './message-validation-error.js';
-export { parseMessage, parseMessageJson } from './parse-message.js';
+export { parseMessage, parseMessageJson, readMessageJson } from './parse-message.js';
 export { keepsValueAsDouble, parseJson } from './parse-json.js';
 export { isEmailAddress, toE164 } from './recipient-formats.js';
 export type { E164Result } from './recipient-formats.js';

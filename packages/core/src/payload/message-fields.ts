@@ -16,7 +16,8 @@ export type FieldRule =
   | 'string-map'
   | 'json-object'
   | 'json-list-or-object'
-  | 'attachments';
+  | 'attachments'
+  | 'base64';
 
 // Defined with the other message limits; re-exported here for the validator and the JSON Schema.
 export { maxMessageIdLength } from '../limits/index.js';
@@ -76,9 +77,10 @@ export const channelFieldRules: Readonly<Record<Channel, ChannelFieldRules>> = {
       amp_body: 'string',
       headers: 'string-map',
       attachments: 'attachments',
+      raw_mime: 'base64',
     },
     required: [],
-    requireOneOf: ['html_body', 'plaintext_body', 'amp_body'],
+    requireOneOf: ['html_body', 'plaintext_body', 'amp_body', 'raw_mime'],
   },
   sms: {
     fields: {

@@ -50,6 +50,8 @@ function ruleSchema(rule: FieldRule): JsonObject {
       return { type: ['array', 'object'] };
     case 'attachments':
       return { type: 'array', items: { $ref: '#/$defs/attachment' } };
+    case 'base64':
+      return { type: 'string', contentEncoding: 'base64', pattern: base64Pattern };
   }
 }
 

@@ -68,7 +68,7 @@ export interface EmailAttachment {
   [field: string]: unknown;
 }
 
-/** An email message. Requires `to` to be an email address and at least one of the three bodies. */
+/** An email message. Requires `to` to be an email address and at least one of the three bodies or `raw_mime`. */
 export interface EmailMessage extends MessageBase {
   /** Always `email`. */
   channel: 'email';
@@ -94,6 +94,14 @@ export interface EmailMessage extends MessageBase {
   headers?: Record<string, string>;
   /** Attached files. */
   attachments?: EmailAttachment[];
+  /**
+   * The exact RFC 5322 message handed to the mail server (headers and MIME body, as bytes), in
+   * standard base64 (RFC 4648 alphabet, `=`-padded, no line breaks). Base64 because MIME may be
+   * 8-bit and need not be UTF-8, and a JSON string can only hold text: decoding the field gives
+   * the identical bytes. An email may carry only this body; `to`, `sent_at` and `message_id`
+   * left out are then read from its To/Cc/Bcc, Date and Message-ID headers (see `completeRawMimeMessage`).
+   */
+  raw_mime?: string;
 }
 
 /** An SMS or MMS message. Requires `to` to be a phone number and a `body`. */

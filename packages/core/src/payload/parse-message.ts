@@ -22,6 +22,14 @@ export function parseMessage(input: unknown): Message {
  * quoting the text (it holds personal data).
  */
 export function parseMessageJson(text: Uint8Array | string): Message {
+  return parseMessage(readMessageJson(text));
+}
+
+/**
+ * The JSON value of a message's text (UTF-8 bytes or a string), not yet validated: the first step
+ * of {@link parseMessageJson}, with the same errors.
+ */
+export function readMessageJson(text: Uint8Array | string): unknown {
   let decoded: string;
   if (typeof text === 'string') decoded = text;
   else {
@@ -31,11 +39,9 @@ export function parseMessageJson(text: Uint8Array | string): Message {
       throw new MessageValidationError([{ path: '', problem: 'must be UTF-8 text (the payload holds bytes that are not valid UTF-8)' }]);
     }
   }
-  let value: unknown;
   try {
-    value = parseJson(decoded);
+    return parseJson(decoded);
   } catch {
     throw new MessageValidationError([{ path: '', problem: 'must be a JSON document (the payload could not be parsed as JSON)' }]);
   }
-  return parseMessage(value);
 }

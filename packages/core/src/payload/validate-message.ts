@@ -296,6 +296,9 @@ function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueL
     case 'attachments':
       checkAttachments(value, path, issues);
       return;
+    case 'base64':
+      if (checkString(value, path, issues, false) && !isBase64(value)) issues.add(path, 'must be standard base64 (A-Z, a-z, 0-9, + and /, padded with =, no line breaks)');
+      return;
   }
 }
 

@@ -259,7 +259,7 @@ describe('validateMessage rejects invalid messages, naming the field and the pro
   });
 
   it('requires an email body', () => {
-    expectOnlyIssue(without(minimalMessage('email'), 'html_body'), '', /at least one of html_body, plaintext_body or amp_body/);
+    expectOnlyIssue(without(minimalMessage('email'), 'html_body'), '', /at least one of html_body, plaintext_body, amp_body or raw_mime/);
   });
 
   it('requires a WhatsApp body or template name', () => {
