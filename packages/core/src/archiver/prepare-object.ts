@@ -1,6 +1,6 @@
 import type { Codec } from '../codecs/index.js';
 import type { KeyLayout } from '../key-layout/index.js';
-import { parseMessage, parseMessageJson, serializeJson, sha256Hex, type Channel, type JsonObject, type Message } from '../payload/index.js';
+import { identifierText, parseMessage, parseMessageJson, serializeJson, sha256Hex, type Channel, type JsonObject, type Message } from '../payload/index.js';
 import type { Profile } from '../profiles/index.js';
 import type { PreparePool } from './prepare-pool.js';
 
@@ -20,9 +20,9 @@ export const archiveMetadataKeys = {
 export interface PreparedObject {
   /** The validated message. */
   readonly message: Message;
-  /** The message's `message_id`. */
+  /** The message's `message_id`, as text (see `identifierText`). */
   readonly messageId: string;
-  /** The message's `project_id`. */
+  /** The message's `project_id`, as text (see `identifierText`). */
   readonly projectId: string;
   /** The message's channel. */
   readonly channel: Channel;
@@ -46,9 +46,9 @@ export interface PreparedObject {
 export interface CheckedMessage {
   /** The validated message. */
   readonly message: Message;
-  /** The message's `message_id`. */
+  /** The message's `message_id`, as text (see `identifierText`). */
   readonly messageId: string;
-  /** The message's `project_id`. */
+  /** The message's `project_id`, as text (see `identifierText`). */
   readonly projectId: string;
   /** The message's channel. */
   readonly channel: Channel;
@@ -72,7 +72,7 @@ function checkAndRender(profile: Profile, layout: KeyLayout, input: unknown): { 
 export function checkHere(profile: Profile, layout: KeyLayout): (input: unknown) => CheckedMessage {
   return (input) => {
     const { message, key } = checkAndRender(profile, layout, input);
-    return { message, messageId: message.message_id, projectId: message.project_id, channel: message.channel, key };
+    return { message, messageId: identifierText(message.message_id), projectId: identifierText(message.project_id), channel: message.channel, key };
   };
 }
 
@@ -85,8 +85,8 @@ export function prepareHere(profile: Profile, layout: KeyLayout, codec: Codec): 
     const contentSha256 = sha256Hex(json);
     return {
       message,
-      messageId: message.message_id,
-      projectId: message.project_id,
+      messageId: identifierText(message.message_id),
+      projectId: identifierText(message.project_id),
       channel: message.channel,
       key,
       body,

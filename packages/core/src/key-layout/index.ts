@@ -7,3 +7,4 @@ export { normalizeRecipient } from './normalize-recipient.js';
 export { safeSegment } from './safe-segment.js';
 export { escapeVersionLikeKey, parseVersionKey, versionIdDigits, versionKey } from './version-key.js';
 export type { VersionKeyParts } from './version-key.js';
+export { messageRecipient, messageRecipients } from './normalize-recipient.js';

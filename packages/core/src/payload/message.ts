@@ -10,23 +10,31 @@ import type { JsonNumber, JsonObject, JsonValue } from './json-value.js';
 export interface MessageBase {
   /** Payload format version. Always `1`. */
   version: 1;
-  /** The channel the message was sent through; decides which channel fields apply. */
+  /**
+   * The channel the message was sent through; decides which channel fields apply. A known
+   * channel, or another name a project declares (those get the generic rules only).
+   */
   channel: Channel;
   /**
    * Unique id of this one message, chosen by the sender (Braze calls it `dispatch_id`).
    * The idempotency key: archiving the same `message_id` twice stores one object.
-   * A non-empty string of at most 512 characters (Unicode code points).
+   * A non-empty string of at most 512 characters (Unicode code points), or a number (CleverTap
+   * and others send numbers), which keys by its text (`identifierText`): `123` and `"123"` are
+   * the same id.
    */
-  message_id: string;
-  /** The sending project (workspace, app) the message belongs to. A non-empty string. */
-  project_id: string;
+  message_id: string | number | JsonNumber;
+  /** The sending project (workspace, app) the message belongs to. A non-empty string, or a number (keyed by its text). */
+  project_id: string | number | JsonNumber;
   /** When the message was sent, in epoch milliseconds (UTC). A whole number. */
   sent_at: number;
   /**
-   * The recipient exactly as the message was addressed: an email address, a phone number
-   * (E.164 preferred) or a push token, depending on the channel.
+   * The recipient exactly as the message was addressed, depending on the channel: email
+   * addresses (optionally with display names, `Jane Doe <jane@example.com>`; several in one
+   * string separated by commas), phone numbers (E.164 preferred), push tokens, or for other
+   * channels any non-empty text. A string, or a non-empty list of them; the first recipient keys
+   * the object (see `messageRecipients`).
    */
-  to: string;
+  to: string | string[];
   /**
    * The campaign the message belongs to, kept exactly as received (string or number; a number a
    * double cannot hold exactly is a {@link JsonNumber}). Absent for unassociated sends.
@@ -34,14 +42,14 @@ export interface MessageBase {
   campaign_id?: string | number | JsonNumber;
   /** Human-readable campaign name. */
   campaign_name?: string;
-  /** Braze-style Canvas (multi-step flow) id. */
-  canvas_id?: string;
-  /** Braze-style Canvas step id; the key fallback when there is no `campaign_id`. */
-  canvas_step_id?: string;
-  /** Braze-style Canvas variation id. */
-  canvas_variation_id?: string;
-  /** Id of the message variation (A/B test arm) that was sent. */
-  message_variation_id?: string;
+  /** Braze-style Canvas (multi-step flow) id (string or number). */
+  canvas_id?: string | number | JsonNumber;
+  /** Braze-style Canvas step id (string or number); the key fallback when there is no `campaign_id`. */
+  canvas_step_id?: string | number | JsonNumber;
+  /** Braze-style Canvas variation id (string or number). */
+  canvas_variation_id?: string | number | JsonNumber;
+  /** Id of the message variation (A/B test arm) that was sent (string or number). */
+  message_variation_id?: string | number | JsonNumber;
   /** CleverTap-style journey id, kept exactly as received (string, number or {@link JsonNumber}). */
   journey_id?: string | number | JsonNumber;
   /** CleverTap-style journey node id, kept exactly as received (string, number or {@link JsonNumber}). */
@@ -56,32 +64,47 @@ export interface MessageBase {
   [field: string]: unknown;
 }
 
-/** A file attached to an email. */
+/**
+ * A file attached to an email, with the documented field names (`file_name`, `content_type`,
+ * `bytes`) or nodemailer's (`filename`, `contentType`, `content`, `encoding`). Every field is
+ * optional and may be `null`; the attachment is stored exactly as received.
+ */
 export interface EmailAttachment {
-  /** File name as shown to the recipient. A non-empty string. */
-  file_name: string;
+  /** File name as shown to the recipient. */
+  file_name?: string | null;
   /** MIME type, e.g. `application/pdf`. */
-  content_type?: string;
-  /** The file's bytes, standard base64 (RFC 4648 alphabet, `=`-padded, no line breaks). */
-  bytes: string;
+  content_type?: string | null;
+  /**
+   * The file's bytes in base64, in any standard form: the standard or URL-safe alphabet, padded or
+   * not, wrapped in lines (CRLF or LF) between groups of 4 characters as MIME does at 76 columns.
+   */
+  bytes?: string | null;
+  /** nodemailer's name for `file_name`. */
+  filename?: string | null;
+  /** nodemailer's name for `content_type`. */
+  contentType?: string | null;
+  /** nodemailer's content: text, or base64 when `encoding` is `base64`. */
+  content?: string | null;
+  /** nodemailer's encoding of `content`, e.g. `base64`. */
+  encoding?: string | null;
   /** Any other field: kept as received. */
   [field: string]: unknown;
 }
 
-/** An email message. Requires `to` to be an email address and at least one of the three bodies. */
+/** An email message: `to` holds email addresses; every other field is optional. */
 export interface EmailMessage extends MessageBase {
   /** Always `email`. */
   channel: 'email';
   /** Sender display name, e.g. `Example Shop`. */
   from_name?: string;
-  /** Sender address, e.g. `no-reply@example.com`. */
+  /** Sender address, optionally with a display name, e.g. `no-reply@example.com` or `Example Shop <no-reply@example.com>`. */
   from_address?: string;
-  /** Reply-To header value, as sent. */
-  reply_to?: string;
-  /** Carbon-copy recipients, as sent. */
-  cc?: string[];
-  /** Blind carbon-copy recipients, as sent. */
-  bcc?: string[];
+  /** Reply-To, as sent: a string or a list of strings. */
+  reply_to?: string | string[];
+  /** Carbon-copy recipients, as sent: an address list in one string, or a list of them. */
+  cc?: string | string[];
+  /** Blind carbon-copy recipients, as sent: an address list in one string, or a list of them. */
+  bcc?: string | string[];
   /** Subject line, as rendered for this recipient. */
   subject?: string;
   /** HTML body, as rendered for this recipient, byte-for-byte. */
@@ -90,53 +113,72 @@ export interface EmailMessage extends MessageBase {
   plaintext_body?: string;
   /** AMP for Email body, when the email has one. */
   amp_body?: string;
-  /** Email headers, name to value. */
-  headers?: Record<string, string>;
+  /**
+   * Email headers: name to value (a string, a number, or a list of them for repeated headers
+   * such as `Received`), or all headers as one string (as CleverTap documents them).
+   */
+  headers?: string | Record<string, string | number | JsonNumber | (string | number | JsonNumber)[] | null>;
   /** Attached files. */
   attachments?: EmailAttachment[];
 }
 
-/** An SMS or MMS message. Requires `to` to be a phone number and a `body`. */
+/** An SMS or MMS message: `to` holds phone numbers. */
 export interface SmsMessage extends MessageBase {
   /** Always `sms`. */
   channel: 'sms';
   /** Text as sent. */
-  body: string;
+  body?: string;
   /** Name of the SMS provider that carried it, e.g. `twilio`. */
   provider?: string;
-  /** URLs of MMS media, in order. */
-  media_urls?: string[];
+  /** URLs of MMS media, in order (one URL may be given as a string). */
+  media_urls?: string | string[];
   /** Subscription group (opt-in list) the message was sent under. */
   subscription_group?: string;
 }
 
-/** A push notification. Requires a token in `to`, a `platform` and the `payload`. */
+/** A push notification: `to` holds push tokens. */
 export interface PushMessage extends MessageBase {
   /** Always `push`. */
   channel: 'push';
   /** Target platform as the sender names it, e.g. `ios`, `android`, `web`, `kindle` (not restricted). */
-  platform: string;
+  platform?: string;
   /** The sending app's id or API key. */
   app_id?: string;
   /** The entire push payload as sent to the push service (e.g. the APNs or FCM JSON). */
-  payload: JsonObject;
+  payload?: JsonObject;
 }
 
-/** A WhatsApp message. Requires `to` to be a phone number and a `body` or a `template_name`. */
+/** A WhatsApp message: `to` holds phone numbers. */
 export interface WhatsAppMessage extends MessageBase {
   /** Always `whatsapp`. */
   channel: 'whatsapp';
-  /** Text as sent (for a template message, the rendered text if the sender has it). */
-  body?: string;
+  /**
+   * Text as sent (for a template message, the rendered text if the sender has it), or a
+   * vendor-shaped body object such as CleverTap's structured WhatsApp body.
+   */
+  body?: string | JsonObject;
   /** Name of the provider that carried it, e.g. `twilio`. */
   provider?: string;
   /** Approved template name, for template messages. */
   template_name?: string;
   /** Template parameters: positional (array) or named (object). */
   template_params?: JsonValue[] | JsonObject;
-  /** URLs of attached media, in order. */
-  media_urls?: string[];
+  /** URLs of attached media, in order (one URL may be given as a string). */
+  media_urls?: string | string[];
 }
 
-/** A message of any channel; narrow it with `message.channel`. */
-export type Message = EmailMessage | SmsMessage | PushMessage | WhatsAppMessage;
+/**
+ * A message of a channel a project declared beyond the known four (RCS, in-app, voice, webhook,
+ * …): the base fields are checked, `to` is any non-empty text (or a list), and every other field
+ * is kept as received.
+ */
+export interface CustomChannelMessage extends MessageBase {
+  /** The declared channel's name. */
+  channel: string;
+}
+
+/**
+ * A message of any channel; narrow it with `message.channel`. Any optional field may be `null`
+ * as received: it is stored as sent and counts as absent for validation and key layouts.
+ */
+export type Message = EmailMessage | SmsMessage | PushMessage | WhatsAppMessage | CustomChannelMessage;
