@@ -39,27 +39,27 @@ export interface MessageBase {
    * The campaign the message belongs to, kept exactly as received (string or number; a number a
    * double cannot hold exactly is a {@link JsonNumber}). Absent for unassociated sends.
    */
-  campaign_id?: string | number | JsonNumber;
+  campaign_id?: string | number | JsonNumber | null;
   /** Human-readable campaign name. */
-  campaign_name?: string;
+  campaign_name?: string | null;
   /** Braze-style Canvas (multi-step flow) id (string or number). */
-  canvas_id?: string | number | JsonNumber;
+  canvas_id?: string | number | JsonNumber | null;
   /** Braze-style Canvas step id (string or number); the key fallback when there is no `campaign_id`. */
-  canvas_step_id?: string | number | JsonNumber;
+  canvas_step_id?: string | number | JsonNumber | null;
   /** Braze-style Canvas variation id (string or number). */
-  canvas_variation_id?: string | number | JsonNumber;
+  canvas_variation_id?: string | number | JsonNumber | null;
   /** Id of the message variation (A/B test arm) that was sent (string or number). */
-  message_variation_id?: string | number | JsonNumber;
+  message_variation_id?: string | number | JsonNumber | null;
   /** CleverTap-style journey id, kept exactly as received (string, number or {@link JsonNumber}). */
-  journey_id?: string | number | JsonNumber;
+  journey_id?: string | number | JsonNumber | null;
   /** CleverTap-style journey node id, kept exactly as received (string, number or {@link JsonNumber}). */
-  journey_node_id?: string | number | JsonNumber;
+  journey_node_id?: string | number | JsonNumber | null;
   /** Human-readable journey name. */
-  journey_name?: string;
+  journey_name?: string | null;
   /** The sender's id for the recipient user, kept exactly as received (string, number or {@link JsonNumber}). */
-  user_id?: string | number | JsonNumber;
+  user_id?: string | number | JsonNumber | null;
   /** Free-form key/value data the sender attached (any JSON values). */
-  extras?: JsonObject;
+  extras?: JsonObject | null;
   /** Any other field: kept, untouched, exactly as received. */
   [field: string]: unknown;
 }
@@ -96,30 +96,30 @@ export interface EmailMessage extends MessageBase {
   /** Always `email`. */
   channel: 'email';
   /** Sender display name, e.g. `Example Shop`. */
-  from_name?: string;
+  from_name?: string | null;
   /** Sender address, optionally with a display name, e.g. `no-reply@example.com` or `Example Shop <no-reply@example.com>`. */
-  from_address?: string;
+  from_address?: string | null;
   /** Reply-To, as sent: a string or a list of strings. */
-  reply_to?: string | string[];
+  reply_to?: string | string[] | null;
   /** Carbon-copy recipients, as sent: an address list in one string, or a list of them. */
-  cc?: string | string[];
+  cc?: string | string[] | null;
   /** Blind carbon-copy recipients, as sent: an address list in one string, or a list of them. */
-  bcc?: string | string[];
+  bcc?: string | string[] | null;
   /** Subject line, as rendered for this recipient. */
-  subject?: string;
+  subject?: string | null;
   /** HTML body, as rendered for this recipient, byte-for-byte. */
-  html_body?: string;
+  html_body?: string | null;
   /** Plain-text body, as rendered for this recipient. */
-  plaintext_body?: string;
+  plaintext_body?: string | null;
   /** AMP for Email body, when the email has one. */
-  amp_body?: string;
+  amp_body?: string | null;
   /**
    * Email headers: name to value (a string, a number, or a list of them for repeated headers
    * such as `Received`), or all headers as one string (as CleverTap documents them).
    */
-  headers?: string | Record<string, string | number | JsonNumber | (string | number | JsonNumber)[] | null>;
+  headers?: string | Record<string, string | number | JsonNumber | (string | number | JsonNumber)[] | null> | null;
   /** Attached files. */
-  attachments?: EmailAttachment[];
+  attachments?: EmailAttachment[] | null;
 }
 
 /** An SMS or MMS message: `to` holds phone numbers. */
@@ -127,13 +127,13 @@ export interface SmsMessage extends MessageBase {
   /** Always `sms`. */
   channel: 'sms';
   /** Text as sent. */
-  body?: string;
+  body?: string | null;
   /** Name of the SMS provider that carried it, e.g. `twilio`. */
-  provider?: string;
+  provider?: string | null;
   /** URLs of MMS media, in order (one URL may be given as a string). */
-  media_urls?: string | string[];
+  media_urls?: string | string[] | null;
   /** Subscription group (opt-in list) the message was sent under. */
-  subscription_group?: string;
+  subscription_group?: string | null;
 }
 
 /** A push notification: `to` holds push tokens. */
@@ -141,11 +141,11 @@ export interface PushMessage extends MessageBase {
   /** Always `push`. */
   channel: 'push';
   /** Target platform as the sender names it, e.g. `ios`, `android`, `web`, `kindle` (not restricted). */
-  platform?: string;
+  platform?: string | null;
   /** The sending app's id or API key. */
-  app_id?: string;
+  app_id?: string | null;
   /** The entire push payload as sent to the push service (e.g. the APNs or FCM JSON). */
-  payload?: JsonObject;
+  payload?: JsonObject | null;
 }
 
 /** A WhatsApp message: `to` holds phone numbers. */
@@ -156,15 +156,15 @@ export interface WhatsAppMessage extends MessageBase {
    * Text as sent (for a template message, the rendered text if the sender has it), or a
    * vendor-shaped body object such as CleverTap's structured WhatsApp body.
    */
-  body?: string | JsonObject;
+  body?: string | JsonObject | null;
   /** Name of the provider that carried it, e.g. `twilio`. */
-  provider?: string;
+  provider?: string | null;
   /** Approved template name, for template messages. */
-  template_name?: string;
+  template_name?: string | null;
   /** Template parameters: positional (array) or named (object). */
-  template_params?: JsonValue[] | JsonObject;
+  template_params?: JsonValue[] | JsonObject | null;
   /** URLs of attached media, in order (one URL may be given as a string). */
-  media_urls?: string | string[];
+  media_urls?: string | string[] | null;
 }
 
 /**

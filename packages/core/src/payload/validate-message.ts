@@ -401,6 +401,11 @@ function checkMessage(message: Record<string, unknown>, unreadable: ReadonlySet<
  * A {@link JsonNumber} is a number: it is kept when a double cannot hold its value, and becomes a
  * JS number when one can (so each value has one stored form).
  *
+ * Refuses only what cannot be archived: no `message_id`, channel, usable `sent_at` or recipient to
+ * key by, values that are not JSON, and fields of the wrong type. An optional field holding `null`
+ * counts as absent and is kept, as received, in the copy. A `channel` beyond the known four (any
+ * name matching `channelNamePattern`) gets the generic rules: the base fields and a recipient.
+ *
  * Never throws: any input, including proxies whose traps throw, is answered with a result.
  * A `__proto__` key (as `JSON.parse` creates it) is kept as an ordinary field.
  * Properties holding `undefined` count as absent, as in `JSON.stringify`.
