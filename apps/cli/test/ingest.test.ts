@@ -22,7 +22,7 @@ function jsonLines(projectId: string, count: number, seed: number) {
   // Line numbers after insertion: 3 bad JSON, 6 blank (skipped), 8 invalid (no recipient, bad channel), 12 another project.
   lines.splice(2, 0, '{"version":1,"channel":"sms","to":"+15550109999" "body":"oops"}');
   lines.splice(5, 0, '');
-  lines.splice(7, 0, JSON.stringify({ ...invalid, channel: 'fax' }));
+  lines.splice(7, 0, JSON.stringify({ ...invalid, channel: 'Fax' }));
   lines.splice(11, 0, JSON.stringify({ ...(messages[1] as Message), message_id: 'elsewhere', project_id: 'other-project' }));
   return { messages, text: `${lines.join('\n')}\n` };
 }

@@ -86,7 +86,7 @@ describe('validateConfig', () => {
         nope: { type: 'fs', root: 'x', acknowledge_personal_data: false },
       },
       projects: {
-        shop: { destination: 'missing', channels: ['email', 'fax', 'email'], api_keys: [{ sha256: 'abc' }], layout: '{channel}/{nope}' },
+        shop: { destination: 'missing', channels: ['email', 'Fax!', 'email'], api_keys: [{ sha256: 'abc' }], layout: '{channel}/{nope}' },
         blog: { destination: 'local', channels: [], api_keys: [], profile: 'mailchimp' },
       },
       http: { port: 70_000, limits: { max_body_bytes: 0, max_everything: 1 } },
@@ -102,7 +102,7 @@ describe('validateConfig', () => {
       'destinations.cloud.colour': 'is not a known setting',
       'destinations.other.type': 'must be one of "fs", "s3", "azure", "gcs"',
       'destinations.nope.acknowledge_personal_data': 'must be true',
-      'projects.shop.channels[1]': 'must be one of "email", "sms", "push", "whatsapp"',
+      'projects.shop.channels[1]': 'must match ^[a-z][a-z0-9_-]{0,31}$',
       'projects.shop.channels': 'must not list an item twice',
       'projects.shop.api_keys[0].sha256': 'must match ^[0-9a-f]{64}$',
       'projects.blog.channels': 'must list at least 1 item',
@@ -211,7 +211,10 @@ describe('parseConfigText and loadConfigFile', () => {
     writeFileSync(file, JSON.stringify(withSecret));
     expect(await loadConfigFile(file)).toEqual(withSecret);
     await expect(loadConfigFile(file, { env: {} })).rejects.toMatchObject({ issues: [{ path: 'alerts.webhook_url', problem: 'reads the environment variable SC_TEST_HOOK, which is not set (or empty)' }] });
-    writeFileSync(file, JSON.stringify({ ...baseConfig(), projects: { shop: { channels: ['fax'], api_keys: [] } } }));
-    await expect(loadConfigFile(file)).rejects.toThrow(`Invalid configuration in ${file}: projects.shop.channels[0]: must be one of "email", "sms", "push", "whatsapp"`);
+    writeFileSync(file, JSON.stringify({ ...baseConfig(), projects: { shop: { channels: ['FAX'], api_keys: [] } } }));
+    await expect(loadConfigFile(file)).rejects.toThrow(`Invalid configuration in ${file}: projects.shop.channels[0]: must match ^[a-z][a-z0-9_-]{0,31}$`);
+    // Any other channel name is a channel the project declares (generic rules).
+    writeFileSync(file, JSON.stringify({ ...baseConfig(), projects: { shop: { channels: ['rcs', 'in_app'], api_keys: [] } } }));
+    expect((await loadConfigFile(file)).projects['shop']!.channels).toEqual(['rcs', 'in_app']);
   });
 });

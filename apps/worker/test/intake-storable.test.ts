@@ -37,7 +37,7 @@ interface BatchAnswer {
   readonly results: Result[];
 }
 
-async function startWorker(): Promise<{ worker: RunningWorker; root: string; post: (route: string, body: unknown, project?: keyof typeof keys) => Promise<Response> }> {
+async function startWorker(limits?: { max_message_bytes?: number; max_body_bytes?: number }): Promise<{ worker: RunningWorker; root: string; post: (route: string, body: unknown, project?: keyof typeof keys) => Promise<Response> }> {
   const folder = newFolder();
   const configFile = path.join(folder, 'sentcopy.config.json');
   const config: WorkerConfig = {
@@ -48,6 +48,7 @@ async function startWorker(): Promise<{ worker: RunningWorker; root: string; pos
       braze: { destination: 'local', channels: [...channels], profile: 'braze', api_keys: [{ sha256: hashApiKey(keys.braze) }] },
       laid: { destination: 'local', channels: [...channels], layout: '{project_id}/{campaign_id}/{extras.region}/{message_id}.json.gz', api_keys: [{ sha256: hashApiKey(keys.laid) }] },
     },
+    ...(limits === undefined ? {} : { http: { limits } }),
   };
   writeFileSync(configFile, JSON.stringify(config));
   const worker = await runWorker({ configFile, port: 0, prepareThreads: 0 });
@@ -233,8 +234,11 @@ function postRaw(url: string, route: string, apiKey: string, body: string): Prom
 }
 
 describe('limits are checked before validation (issue #14 item 10)', () => {
+  // The defaults hold an email with 25 MiB of attachments (see intake-big-messages.test.ts); smaller settings keep these tests light.
+  const smallLimits = { max_message_bytes: 5 * 1024 * 1024, max_body_bytes: 10 * 1024 * 1024 };
+
   it('refuses a 9 MiB message on /v1/archive with 413 naming limits.max_message_bytes; nothing is stored', async () => {
-    const { root, post } = await startWorker();
+    const { root, post } = await startWorker(smallLimits);
     const [sms] = smsOf('shop', 13) as [Message];
     const big = withFields(sms, { body: 'x'.repeat(9 * 1024 * 1024) });
     const answer = await post('/v1/archive', big);
@@ -247,7 +251,7 @@ describe('limits are checked before validation (issue #14 item 10)', () => {
   }, 60_000);
 
   it('refuses a message with 700,000 keys as too_large without validating it, accepts its neighbours, and answers /healthz meanwhile', async () => {
-    const { worker, root } = await startWorker();
+    const { worker, root } = await startWorker(smallLimits);
     const [good] = smsOf('shop', 17) as [Message];
     const huge = hugeMessage();
     const batch = `[${JSON.stringify(good)},${huge}]`;
@@ -270,12 +274,12 @@ describe('limits are checked before validation (issue #14 item 10)', () => {
   }, 60_000);
 
   it('answers a batch over the body limit with advice that fits a batch: smaller batches, and the largest single message', async () => {
-    const { post } = await startWorker();
+    const { post } = await startWorker(smallLimits);
     const messages = smsOf('shop', 19, 2) as Message[];
     const answer = await post('/v1/messages', [withFields(messages[0]!, { body: 'y'.repeat(6 * 1024 * 1024) }), withFields(messages[1]!, { body: 'z'.repeat(5 * 1024 * 1024) })]);
     expect(answer.status).toBe(413);
     const body = (await answer.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('payload_too_large');
-    expect(body.error.message).toMatch(/limits\.max_body_bytes \(10485760 bytes\)\. Send the messages in smaller batches; one message may be up to 5242880 bytes/);
+    expect(body.error.message).toMatch(/limits\.max_body_bytes \(10485760 bytes\)\. Send the messages in smaller batches \(one message may be up to 5242880 bytes of JSON\), or raise limits\.max_body_bytes/);
   }, 60_000);
 });

@@ -57,7 +57,7 @@ describe('no raw recipient or secret leaks', () => {
       const invalid = messagesFor('good', 4).map((message, index) => {
         const record = { ...message, message_id: `bad-${index}` } as Record<string, unknown>;
         if (index % 4 === 0) record.cc = [String(message.to), 42];
-        else if (index % 4 === 1) record.to = [message.to];
+        else if (index % 4 === 1) record.to = { address: message.to };
         else if (index % 4 === 2) record.sent_at = `${String(message.to)} yesterday`;
         else record.channel = `fax:${String(message.to)}`;
         return record;

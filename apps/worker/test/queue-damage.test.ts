@@ -90,7 +90,7 @@ describe('a damaged queue file', () => {
     // Every message that was neither a dead letter nor unreadable is archived once, bytes intact,
     // whether before the damage was met or after the salvage.
     const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), retry: false });
-    const expected = [...messages.filter((message) => !deadIds.has(message.message_id) && !lostIds.has(message.message_id)), ...sampleMessages({ projectId: 'shop', count: 3, seed: 98 })] as Message[];
+    const expected = [...messages.filter((message) => !deadIds.has(String(message.message_id)) && !lostIds.has(String(message.message_id))), ...sampleMessages({ projectId: 'shop', count: 3, seed: 98 })] as Message[];
     await expectFolderHoldsExactly(archiveRoot, archiver, expected);
     // The salvage accounts for every message the worker had not archived: recovered, or named as lost.
     const lostQueued = report.lost.filter((lost) => lost.state === 'queued').length;
@@ -203,7 +203,7 @@ describe('a damaged queue file', () => {
       expect(reopened.health()).toEqual({ ok: true });
       const left = await reopened.claim({ limit: 10 });
       const archived = new Set(claimed.map((message) => message.messageId));
-      expect(left.map((message) => message.messageId).sort()).toEqual(messages.map((message) => message.message_id).filter((id) => !archived.has(id)).sort());
+      expect(left.map((message) => message.messageId).sort()).toEqual(messages.map((message) => String(message.message_id)).filter((id) => !archived.has(id)).sort());
       for (const message of left) expect(Buffer.from(message.payload).toString('utf8')).toBe(JSON.stringify(messages.find((entry) => entry.message_id === message.messageId)));
     } finally {
       await reopened.close();

@@ -83,9 +83,14 @@ export type {
 export { CodecError, codecNames, defaultMaxOutputBytes, detectCodec, getCodec, isCodecName } from './codecs/index.js';
 export type { Codec, CodecDecodeOptions, CodecErrorKind, CodecErrorOptions, CodecName } from './codecs/index.js';
 export {
+  addressesIn,
+  channelNamePattern,
   channels,
+  identifierText,
   isChannel,
   isEmailAddress,
+  isKnownChannel,
+  isMailbox,
   isJsonNumberText,
   JsonNumber,
   keepsValueAsDouble,
@@ -111,11 +116,13 @@ export {
 } from './payload/index.js';
 export type {
   Channel,
+  CustomChannelMessage,
   E164Result,
   EmailAttachment,
   EmailMessage,
   JsonObject,
   JsonValue,
+  KnownChannel,
   Message,
   MessageBase,
   MessageValidationResult,
@@ -125,7 +132,16 @@ export type {
   ValidationIssue,
   WhatsAppMessage,
 } from './payload/index.js';
-export { codePointLength, defaultMaxMessageBytes, exceedsCodePoints, maxMessageIdLength, messageIdProblem } from './limits/index.js';
+export {
+  codePointLength,
+  defaultMaxBatchMessages,
+  defaultMaxBodyBytes,
+  defaultMaxMessageBytes,
+  exceedsCodePoints,
+  maxMessageIdLength,
+  messageIdProblem,
+} from './limits/index.js';
+export { messageRecipient, messageRecipients } from './key-layout/index.js';
 export { compileKeyLayout, isKeyLayoutPresetName, KeyLayoutError, keyLayoutPresets, normalizeRecipient, parseVersionKey, RecipientKeyError, safeSegment, versionIdDigits, versionKey } from './key-layout/index.js';
 export type { KeyLayout, KeyLayoutOptions, KeyLayoutPresetName, VersionKeyParts } from './key-layout/index.js';
 export {

@@ -256,7 +256,7 @@ export function createLayoutReader(layout: string, options: LayoutReaderOptions 
 
   function knownValue(source: string, known: PrefixFilters): { value: string; complete: boolean } | undefined {
     if (source === 'channel' && known.channel !== undefined) return { value: known.channel, complete: true };
-    if (source === 'Channel' && known.channel !== undefined) return { value: capitalized[known.channel], complete: true };
+    if (source === 'Channel' && known.channel !== undefined) return { value: capitalized[known.channel] ?? `${known.channel.charAt(0).toUpperCase()}${known.channel.slice(1)}`, complete: true };
     if (source === 'project_id' && known.projectId !== undefined) return { value: safeSegment(known.projectId), complete: true };
     if (source === campaignSource && known.campaign !== undefined) return { value: known.campaign, complete: true };
     if (source === recipientSource && known.recipient !== undefined) return { value: known.recipient, complete: true };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isEmailAddress, normalizeRecipient, safeSegment, toE164, type Channel } from '@sentcopy/core';
+import { addressesIn, normalizeRecipient, safeSegment, toE164, type Channel } from '@sentcopy/core';
 import { CliError, exitCodes } from '../cli-kit/index.js';
 import { recipientKeyRequired, type LayoutReader, type RecipientEncoding } from './layout-reader.js';
 
@@ -28,9 +28,10 @@ function keyForm(normalized: string, encoding: RecipientEncoding | undefined, hm
 }
 
 /**
- * Normalizes `address` exactly as key layouts do (lower-cased email, E.164 phone, push token as is)
- * and hashes it the way the layout's `recipientEncoding` says (a keyed hash with the reader's
- * recipient key), so only the hash is ever compared with or sent to the store as a prefix. Without `channel`, an address with `@` is an email; anything else may be a
+ * Normalizes `address` exactly as key layouts do (lower-cased email address part, so `Jane <jane@example.com>`
+ * finds jane@example.com; E.164 phone; push token as is) and hashes it the way the layout's
+ * `recipientEncoding` says (a keyed hash with the reader's recipient key), so only the hash is ever
+ * compared with or sent to the store as a prefix. Without `channel`, an address with `@` is an email; anything else may be a
  * phone number (SMS, WhatsApp) or a push token, and both forms are kept.
  * Errors name `--recipient`, never the value.
  */
@@ -38,7 +39,7 @@ export function recipientMatch(address: string, channel: Channel | undefined, re
   const encoding = reader.recipientEncoding;
   if (encoding === 'hmac' && reader.hmacRecipient === undefined) throw recipientKeyRequired('--recipient');
   const normalized = new Set<string>();
-  const channels: Channel[] = channel !== undefined ? [channel] : isEmailAddress(address) ? ['email'] : toE164(address).ok ? ['sms', 'push'] : ['push'];
+  const channels: Channel[] = channel !== undefined ? [channel] : addressesIn(address) !== undefined ? ['email'] : toE164(address).ok ? ['sms', 'push'] : ['push'];
   for (const candidate of channels) {
     try {
       normalized.add(normalizeRecipient(candidate, address));

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createArchiver, profiles, sampleMessages, type ArchiveResult, type Channel, type ProfileName } from '@sentcopy/core';
+import { createArchiver, identifierText, profiles, sampleMessages, type ArchiveResult, type Channel, type ProfileName } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { defaultRecipientKeyVariable, ensureRecipientKeyInEnvFile, envFileFor, readEnvFile } from '@sentcopy/worker';
 
@@ -63,7 +63,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
   const started = performance.now();
   for (const message of messages) {
     const result = await archiver.archive(message);
-    objects.push({ ...result, channel: message.channel, messageId: message.message_id });
+    objects.push({ ...result, channel: message.channel, messageId: identifierText(message.message_id) });
   }
   const elapsedMs = performance.now() - started;
   await destination.close?.();

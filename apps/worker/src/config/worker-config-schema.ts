@@ -1,4 +1,4 @@
-import { channels, codecNames, profileNames } from '@sentcopy/core';
+import { channelNamePattern, codecNames, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, profileNames } from '@sentcopy/core';
 
 const secretReference = {
   type: 'object',
@@ -150,7 +150,7 @@ export const workerConfigJsonSchema = {
         type: 'object',
         properties: {
           destination: { type: 'string', minLength: 1, description: 'Name of a destination. Omitted: the project has none (its messages are refused and queued ones dead-lettered).' },
-          channels: { type: 'array', items: { enum: [...channels] }, minItems: 1, uniqueItems: true },
+          channels: { type: 'array', items: { type: 'string', pattern: channelNamePattern }, minItems: 1, uniqueItems: true },
           profile: { enum: [...profileNames] },
           layout: { type: 'string', minLength: 1 },
           codec: { enum: [...codecNames] },
@@ -198,9 +198,17 @@ export const workerConfigJsonSchema = {
         limits: {
           type: 'object',
           properties: {
-            max_body_bytes: { type: 'integer', minimum: 1 },
-            max_batch_messages: { type: 'integer', minimum: 1 },
-            max_message_bytes: { type: 'integer', minimum: 1 },
+            max_body_bytes: {
+              type: 'integer',
+              minimum: 1,
+              description: `Largest request body, in bytes (default ${defaultMaxBodyBytes}); keep it above max_message_bytes so a batch can carry one message of that size.`,
+            },
+            max_batch_messages: { type: 'integer', minimum: 1, description: `Most messages in one batch (default ${defaultMaxBatchMessages}).` },
+            max_message_bytes: {
+              type: 'integer',
+              minimum: 1,
+              description: `Largest single message (its JSON text), in bytes (default ${defaultMaxMessageBytes}: an email with 25 MiB of attachments).`,
+            },
           },
           additionalProperties: false,
         },

@@ -188,7 +188,12 @@ export interface ProjectConfig {
    * its destination was deleted; new messages are refused and queued ones dead-lettered.
    */
   readonly destination?: string;
-  /** Channels to archive; messages on other channels are refused. */
+  /**
+   * Channels to archive; messages on other channels are refused. The known channels (`email`,
+   * `sms`, `push`, `whatsapp`) or any other name of lower-case letters, digits, `_` and `-`
+   * (at most 32, starting with a letter), such as `rcs`, `in_app` or `voice`: those get the generic
+   * rules (id, time, recipient) and archive like the others.
+   */
   readonly channels: readonly Channel[];
   /** How the stored JSON and key are shaped. @default 'sentcopy' */
   readonly profile?: ProfileName;
@@ -220,11 +225,11 @@ export interface QueueConfig {
 
 /** Size limits of the HTTP intake. */
 export interface HttpLimitsConfig {
-  /** Largest request body, in bytes. @default 10485760 (10 MiB) */
+  /** Largest request body, in bytes; keep it above `max_message_bytes` so a batch can carry one message of that size. @default 50331648 (48 MiB) */
   readonly max_body_bytes?: number;
   /** Most messages in one batch. @default 1000 */
   readonly max_batch_messages?: number;
-  /** Largest single message (its JSON text), in bytes; checked before validation. @default 5242880 (5 MiB) */
+  /** Largest single message (its JSON text), in bytes; checked before validation. @default 41943040 (40 MiB: an email with 25 MiB of attachments) */
   readonly max_message_bytes?: number;
 }
 

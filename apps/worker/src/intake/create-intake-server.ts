@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ArchiveError, defaultMaxMessageBytes, messageIdProblem, MessageValidationError, parseJson, stringifyJson, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
+import { ArchiveError, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, identifierText, messageIdProblem, MessageValidationError, parseJson, stringifyJson, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
@@ -90,8 +90,8 @@ function jsonProblem(text: string): { message: string; extra: Record<string, unk
  */
 export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   const { queue, directory } = options;
-  const maxBodyBytes = options.limits?.maxBodyBytes ?? 10 * 1024 * 1024;
-  const maxBatchMessages = options.limits?.maxBatchMessages ?? 1000;
+  const maxBodyBytes = options.limits?.maxBodyBytes ?? defaultMaxBodyBytes;
+  const maxBatchMessages = options.limits?.maxBatchMessages ?? defaultMaxBatchMessages;
   const maxMessageBytes = options.limits?.maxMessageBytes ?? defaultMaxMessageBytes;
   const metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
   const now = options.now ?? Date.now;
@@ -189,7 +189,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   function storable(value: unknown, archiver: Archiver | undefined): { ok: true; channel: Channel; messageId: string; projectId: string } | { ok: false; errors: FieldError[] } {
     if (archiver === undefined) {
       const result = validateMessage(value);
-      return result.ok ? { ok: true, channel: result.message.channel, messageId: result.message.message_id, projectId: result.message.project_id } : { ok: false, errors: fieldErrors(result.issues) };
+      return result.ok ? { ok: true, channel: result.message.channel, messageId: identifierText(result.message.message_id), projectId: identifierText(result.message.project_id) } : { ok: false, errors: fieldErrors(result.issues) };
     }
     try {
       const checked = archiver.check(value);
@@ -273,7 +273,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       new HttpProblem(
         413,
         'payload_too_large',
-        `The body is larger than limits.max_body_bytes (${maxBodyBytes} bytes). Send the messages in smaller batches; one message may be up to ${Math.min(maxMessageBytes, queue.maxPayloadBytes)} bytes of JSON.`,
+        `The body is larger than limits.max_body_bytes (${maxBodyBytes} bytes). Send the messages in smaller batches (one message may be up to ${Math.min(maxMessageBytes, queue.maxPayloadBytes)} bytes of JSON), or raise limits.max_body_bytes in the worker's configuration.`,
         { limit_bytes: maxBodyBytes },
         { connection: 'close' },
       ),
@@ -283,7 +283,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     if (list === undefined) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The body must be a JSON array of messages, or an object with a "messages" array.'));
     if (list.length === 0) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The batch is empty: send at least one message.'));
     if (list.length > maxBatchMessages) {
-      refuseRequest(route, 'too_large', new HttpProblem(413, 'batch_too_large', `The batch holds ${list.length} messages; the limit is ${maxBatchMessages}. Split it.`, { limit_messages: maxBatchMessages }));
+      refuseRequest(route, 'too_large', new HttpProblem(413, 'batch_too_large', `The batch holds ${list.length} messages; the limit is ${maxBatchMessages} (limits.max_batch_messages). Split it, or raise that setting in the worker's configuration.`, { limit_messages: maxBatchMessages }));
     }
     requireDestination(route);
     const archiver = checkerFor(route);

@@ -6,16 +6,20 @@ import type { MessageQueue } from '../queue/index.js';
 
 /** Size limits of the HTTP intake. */
 export interface IntakeLimits {
-  /** Largest request body, in bytes; larger requests get 413 and are not read further. @default 10485760 (10 MiB) */
+  /**
+   * Largest request body, in bytes; larger requests get 413 and are not read further. Keep it at
+   * least a little above `maxMessageBytes`, so a batch can carry one message of the largest size.
+   * @default 50331648 (48 MiB, core's `defaultMaxBodyBytes`)
+   */
   readonly maxBodyBytes?: number;
-  /** Most messages in one `POST /v1/messages` batch. @default 1000 */
+  /** Most messages in one `POST /v1/messages` batch. @default 1000 (core's `defaultMaxBatchMessages`) */
   readonly maxBatchMessages?: number;
   /**
    * Largest single message, in bytes of its JSON text: the body of `POST /v1/archive`, or each
    * element of a batch as it is queued (compact JSON). Checked before the message is validated,
    * so an oversized message costs no validation. A batch refuses such a message on its own
    * (`too_large`, naming this setting); the archive call answers 413. In a batch, the queue's own
-   * limit (`MessageQueue.maxPayloadBytes`) applies as well. @default 5242880 (5 MiB, core's `defaultMaxMessageBytes`)
+   * limit (`MessageQueue.maxPayloadBytes`) applies as well. @default 41943040 (40 MiB, core's `defaultMaxMessageBytes`: an email with 25 MiB of attachments)
    */
   readonly maxMessageBytes?: number;
 }

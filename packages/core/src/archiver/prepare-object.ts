@@ -1,7 +1,7 @@
 import type { Codec } from '../codecs/index.js';
 import type { KeyLayout } from '../key-layout/index.js';
 import { completeRawMimeMessage, rawMimeDerivedMarker } from '../mime/index.js';
-import { parseMessage, parseMessageJson, readMessageJson, serializeJson, sha256Hex, type Channel, type JsonObject, type Message } from '../payload/index.js';
+import { identifierText, parseMessage, parseMessageJson, readMessageJson, serializeJson, sha256Hex, type Channel, type JsonObject, type Message } from '../payload/index.js';
 import type { Profile } from '../profiles/index.js';
 import type { PreparePool } from './prepare-pool.js';
 
@@ -21,9 +21,9 @@ export const archiveMetadataKeys = {
 export interface PreparedObject {
   /** The validated message. */
   readonly message: Message;
-  /** The message's `message_id`. */
+  /** The message's `message_id`, as text (see `identifierText`). */
   readonly messageId: string;
-  /** The message's `project_id`. */
+  /** The message's `project_id`, as text (see `identifierText`). */
   readonly projectId: string;
   /** The message's channel. */
   readonly channel: Channel;
@@ -47,9 +47,9 @@ export interface PreparedObject {
 export interface CheckedMessage {
   /** The validated message. */
   readonly message: Message;
-  /** The message's `message_id`. */
+  /** The message's `message_id`, as text (see `identifierText`). */
   readonly messageId: string;
-  /** The message's `project_id`. */
+  /** The message's `project_id`, as text (see `identifierText`). */
   readonly projectId: string;
   /** The message's channel. */
   readonly channel: Channel;
@@ -95,7 +95,7 @@ function checkAndRender(profile: Profile, layout: KeyLayout, input: unknown): { 
 export function checkHere(profile: Profile, layout: KeyLayout): (input: unknown) => CheckedMessage {
   return (input) => {
     const { message, key } = checkAndRender(profile, layout, input);
-    return { message, messageId: message.message_id, projectId: message.project_id, channel: message.channel, key };
+    return { message, messageId: identifierText(message.message_id), projectId: identifierText(message.project_id), channel: message.channel, key };
   };
 }
 
@@ -108,8 +108,8 @@ export function prepareHere(profile: Profile, layout: KeyLayout, codec: Codec): 
     const contentSha256 = sha256Hex(json);
     return {
       message,
-      messageId: message.message_id,
-      projectId: message.project_id,
+      messageId: identifierText(message.message_id),
+      projectId: identifierText(message.project_id),
       channel: message.channel,
       key,
       body,

@@ -65,7 +65,7 @@ interface DerivedPlaceholder {
   readonly value: (context: RenderContext) => string;
 }
 
-const clevertapChannelNames: Readonly<Record<Channel, string>> = { email: 'Email', sms: 'Sms', push: 'Push', whatsapp: 'WhatsApp' };
+const clevertapChannelNames: Readonly<Record<string, string>> = { email: 'Email', sms: 'Sms', push: 'Push', whatsapp: 'WhatsApp' };
 const twoDigits = (value: number) => String(value).padStart(2, '0');
 const year = (date: Date) => String(date.getUTCFullYear()).padStart(4, '0');
 const month = (date: Date) => twoDigits(date.getUTCMonth() + 1);
@@ -73,7 +73,7 @@ const day = (date: Date) => twoDigits(date.getUTCDate());
 
 const derivedPlaceholders: ReadonlyMap<string, DerivedPlaceholder> = new Map<string, DerivedPlaceholder>([
   ['channel', { field: 'channel', value: ({ message }) => message.channel }],
-  ['Channel', { field: 'channel', value: ({ message }) => clevertapChannelNames[message.channel] }],
+  ['Channel', { field: 'channel', value: ({ message }) => clevertapChannelNames[message.channel] ?? `${message.channel.charAt(0).toUpperCase()}${message.channel.slice(1)}` }],
   ['recipient', { field: 'to', value: ({ recipient }) => safeSegment(recipient()) }],
   ['md5(recipient)', { field: 'to', value: ({ recipient }) => md5Hex(recipient()) }],
   ['sha256(recipient)', { field: 'to', value: ({ recipient }) => sha256Hex(Buffer.from(recipient(), 'utf8')) }],
@@ -88,7 +88,7 @@ const derivedPlaceholders: ReadonlyMap<string, DerivedPlaceholder> = new Map<str
 ]);
 
 // Fields whose rule only admits objects or lists can never fill a segment, so naming one is a template error.
-const structuredRules: ReadonlySet<FieldRule> = new Set<FieldRule>(['string-list', 'string-map', 'json-object', 'json-list-or-object', 'attachments']);
+const structuredRules: ReadonlySet<FieldRule> = new Set<FieldRule>(['address-lists', 'string-or-strings', 'headers', 'json-object', 'string-or-object', 'json-list-or-object', 'attachments']);
 const allFieldRules = [baseFieldRules, ...Object.values(channelFieldRules).map((rules) => rules.fields)].flatMap((rules) => Object.entries(rules));
 const valueFields: ReadonlySet<string> = new Set(allFieldRules.filter(([field, rule]) => field !== 'to' && !structuredRules.has(rule)).map(([field]) => field));
 const structuredFields: ReadonlySet<string> = new Set(allFieldRules.filter(([field, rule]) => field !== 'to' && structuredRules.has(rule)).map(([field]) => field));

@@ -8,3 +8,4 @@ export { RecipientKeyError } from './recipient-key-error.js';
 export { safeSegment } from './safe-segment.js';
 export { escapeVersionLikeKey, parseVersionKey, versionIdDigits, versionKey } from './version-key.js';
 export type { VersionKeyParts } from './version-key.js';
+export { messageRecipient, messageRecipients } from './normalize-recipient.js';

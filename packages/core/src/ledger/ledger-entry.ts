@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
-import { normalizeRecipient } from '../key-layout/index.js';
-import type { Channel, Message } from '../payload/index.js';
+import { messageRecipients } from '../key-layout/index.js';
+import { identifierText, type Channel, type Message } from '../payload/index.js';
 import type { LedgerEntry } from './ledger-format.js';
 
 /**
@@ -29,18 +29,6 @@ export interface LedgerObjectFacts {
   readonly originalKey?: string;
 }
 
-const angleAddress = /<([^<>]*)>\s*$/;
-
-/** The address part of a cc/bcc value (`Name <addr>` or a bare address), normalized; never throws. */
-function normalizeCopyRecipient(value: string): string {
-  const address = angleAddress.exec(value)?.[1] ?? value;
-  try {
-    return normalizeRecipient('email', address);
-  } catch {
-    return address.trim().toLowerCase();
-  }
-}
-
 function asText(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
@@ -52,19 +40,8 @@ function asText(value: unknown): string | undefined {
 /** Builds the ledger entry of a stored object from its message. */
 export function ledgerEntryFor(message: Message, object: LedgerObjectFacts, options: { recipientHash: RecipientHash; storedAt: number }): LedgerEntry {
   const hash = (recipient: string) => options.recipientHash(recipient, message.channel);
-  const recipients: string[] = [];
-  let to: string;
-  try {
-    to = normalizeRecipient(message.channel, message.to);
-  } catch {
-    to = String(message.to);
-  }
-  recipients.push(hash(to));
-  for (const field of ['cc', 'bcc'] as const) {
-    const list = (message as Record<string, unknown>)[field];
-    if (!Array.isArray(list)) continue;
-    for (const value of list) if (typeof value === 'string' && value.trim() !== '') recipients.push(hash(normalizeCopyRecipient(value)));
-  }
+  // Every recipient (to, then cc and bcc), normalized as key layouts do, so any of them finds the entry.
+  const recipients = messageRecipients(message).map(hash);
   const optional: Record<string, string> = {};
   for (const field of ['campaign_id', 'canvas_id', 'canvas_step_id', 'journey_id', 'journey_node_id', 'user_id'] as const) {
     const text = asText(message[field]);
@@ -75,9 +52,9 @@ export function ledgerEntryFor(message: Message, object: LedgerObjectFacts, opti
     key: object.key,
     sha256: object.sha256,
     size: object.size,
-    message_id: message.message_id,
+    message_id: identifierText(message.message_id),
     channel: message.channel,
-    project_id: message.project_id,
+    project_id: identifierText(message.project_id),
     recipients,
     ...optional,
     sent_at: message.sent_at,

@@ -1,1 +1,9 @@
-export { codePointLength, defaultMaxMessageBytes, exceedsCodePoints, maxMessageIdLength, messageIdProblem } from './message-limits.js';
+export {
+  codePointLength,
+  defaultMaxBatchMessages,
+  defaultMaxBodyBytes,
+  defaultMaxMessageBytes,
+  exceedsCodePoints,
+  maxMessageIdLength,
+  messageIdProblem,
+} from './message-limits.js';

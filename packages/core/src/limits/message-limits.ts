@@ -3,8 +3,23 @@
 /** Longest `message_id`, in characters (Unicode code points, as JSON Schema's `maxLength` counts). */
 export const maxMessageIdLength = 512;
 
-/** Default largest single message, in bytes of its JSON text (UTF-8): 5 MiB. */
-export const defaultMaxMessageBytes = 5 * 1024 * 1024;
+/**
+ * Default largest single message, in bytes of its JSON text (UTF-8): 40 MiB. Mail servers accept
+ * 25 MB of attachments per email (Gmail, Outlook); base64 makes that about 34 MB, MIME line breaks
+ * (escaped in JSON as `\r\n`) add 5 %, so an email carrying 25 MiB of attachments is about 37 MiB
+ * of JSON. The worker's setting is `limits.max_message_bytes` (`http.limits` in its configuration).
+ */
+export const defaultMaxMessageBytes = 40 * 1024 * 1024;
+
+/**
+ * Default largest request body of the worker's HTTP intake, in bytes: 48 MiB, so that a batch can
+ * always carry at least one message of {@link defaultMaxMessageBytes}. The worker's setting is
+ * `limits.max_body_bytes`.
+ */
+export const defaultMaxBodyBytes = 48 * 1024 * 1024;
+
+/** Default most messages in one batch of the worker's HTTP intake. The worker's setting is `limits.max_batch_messages`. */
+export const defaultMaxBatchMessages = 1000;
 
 /**
  * Length of `text` in Unicode code points (a character outside the Basic Multilingual Plane, such

@@ -1,9 +1,11 @@
-export { channels, isChannel } from './channel.js';
-export type { Channel } from './channel.js';
+export { channelNamePattern, channels, isChannel, isKnownChannel } from './channel.js';
+export type { Channel, KnownChannel } from './channel.js';
 export { md5Hex, sha256Hex } from './hashes.js';
 export { isJsonNumberText, JsonNumber } from './json-value.js';
 export type { JsonObject, JsonValue } from './json-value.js';
+export { identifierText } from './identifier-text.js';
 export type {
+  CustomChannelMessage,
   EmailAttachment,
   EmailMessage,
   Message,
@@ -17,7 +19,7 @@ export { formatIssues, MessageValidationError } from './message-validation-error
 export type { ValidationIssue } from './message-validation-error.js';
 export { parseMessage, parseMessageJson, readMessageJson } from './parse-message.js';
 export { keepsValueAsDouble, parseJson } from './parse-json.js';
-export { isEmailAddress, toE164 } from './recipient-formats.js';
+export { addressesIn, isEmailAddress, isMailbox, toE164 } from './recipient-formats.js';
 export type { E164Result } from './recipient-formats.js';
 export { sampleHtmlEmail, sampleMessages, sampleSms } from './sample-messages.js';
 export type { SampleMessagesOptions } from './sample-messages.js';

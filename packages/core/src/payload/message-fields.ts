@@ -1,20 +1,36 @@
 // The one description of payload format v1 that both the validator and the JSON Schema are built from.
-import type { Channel } from './channel.js';
+// To add an optional field, add one entry to the fields of its channel (or to baseFieldRules).
+import type { KnownChannel } from './channel.js';
 
-/** What a known field must hold. */
+/** What a known field must hold. Every optional field may also be `null`, which counts as absent. */
 export type FieldRule =
   | 'version'
   | 'channel'
+  /** A non-empty string of at most `maxMessageIdLength` code points, or a number. */
   | 'message-id'
+  /** A non-empty string or a number. */
+  | 'required-identifier'
   | 'epoch-milliseconds'
   | 'string'
-  | 'non-empty-string'
+  /** A string (an empty one counts as absent in key layouts) or a number. */
   | 'identifier'
-  | 'email-address'
-  | 'phone-number'
-  | 'string-list'
-  | 'string-map'
+  /** One mailbox: an address, optionally with a display name. */
+  | 'mailbox'
+  /** An address list in one string, or a non-empty array of them. */
+  | 'email-recipients'
+  /** A phone number, or a non-empty array of them. */
+  | 'phone-recipients'
+  /** A non-empty string (a push token, a user id…), or a non-empty array of them. */
+  | 'token-recipients'
+  /** An address list in one string, or an array of them (possibly empty). */
+  | 'address-lists'
+  /** A string, or an array of strings. */
+  | 'string-or-strings'
+  /** A string (as CleverTap sends them), or an object mapping names to a string, a number, or an array of them. */
+  | 'headers'
   | 'json-object'
+  /** A string, or a JSON object (a vendor-shaped body). */
+  | 'string-or-object'
   | 'json-list-or-object'
   | 'attachments'
   | 'base64';
@@ -33,14 +49,14 @@ export const baseFieldRules: Readonly<Record<string, FieldRule>> = {
   version: 'version',
   channel: 'channel',
   message_id: 'message-id',
-  project_id: 'non-empty-string',
+  project_id: 'required-identifier',
   sent_at: 'epoch-milliseconds',
   campaign_id: 'identifier',
   campaign_name: 'string',
-  canvas_id: 'non-empty-string',
-  canvas_step_id: 'non-empty-string',
-  canvas_variation_id: 'non-empty-string',
-  message_variation_id: 'non-empty-string',
+  canvas_id: 'identifier',
+  canvas_step_id: 'identifier',
+  canvas_variation_id: 'identifier',
+  message_variation_id: 'identifier',
   journey_id: 'identifier',
   journey_node_id: 'identifier',
   journey_name: 'string',
@@ -48,77 +64,81 @@ export const baseFieldRules: Readonly<Record<string, FieldRule>> = {
   extras: 'json-object',
 };
 
-/** Required on every channel. */
+/**
+ * Required on every channel: what a message cannot be archived without (its format version, the
+ * channel, an id, the project that keys and routes it, a time, a recipient to key by). Nothing
+ * else is required: a message is archived with whatever content it carries.
+ */
 export const baseRequiredFields: readonly string[] = ['version', 'channel', 'message_id', 'project_id', 'sent_at', 'to'];
 
-/** Fields and requirements of one channel. */
+/** Fields of one channel. */
 export interface ChannelFieldRules {
   /** Rules of the channel's own fields, `to` included. */
   readonly fields: Readonly<Record<string, FieldRule>>;
-  /** Channel fields that must be present. */
-  readonly required: readonly string[];
-  /** At least one of these must be present (empty: no such requirement). */
-  readonly requireOneOf: readonly string[];
 }
 
-/** The channel-specific part of payload format v1. */
-export const channelFieldRules: Readonly<Record<Channel, ChannelFieldRules>> = {
+/** The channel-specific part of payload format v1, for the known channels. */
+export const channelFieldRules: Readonly<Record<KnownChannel, ChannelFieldRules>> = {
   email: {
     fields: {
-      to: 'email-address',
+      to: 'email-recipients',
       from_name: 'string',
-      from_address: 'email-address',
-      reply_to: 'string',
-      cc: 'string-list',
-      bcc: 'string-list',
+      from_address: 'mailbox',
+      reply_to: 'string-or-strings',
+      cc: 'address-lists',
+      bcc: 'address-lists',
       subject: 'string',
       html_body: 'string',
       plaintext_body: 'string',
       amp_body: 'string',
-      headers: 'string-map',
+      headers: 'headers',
       attachments: 'attachments',
       raw_mime: 'base64',
     },
-    required: [],
-    requireOneOf: ['html_body', 'plaintext_body', 'amp_body', 'raw_mime'],
   },
   sms: {
     fields: {
-      to: 'phone-number',
+      to: 'phone-recipients',
       body: 'string',
       provider: 'string',
-      media_urls: 'string-list',
+      media_urls: 'string-or-strings',
       subscription_group: 'string',
     },
-    required: ['body'],
-    requireOneOf: [],
   },
   push: {
     fields: {
-      to: 'non-empty-string',
-      platform: 'non-empty-string',
+      to: 'token-recipients',
+      platform: 'string',
       app_id: 'string',
       payload: 'json-object',
     },
-    required: ['platform', 'payload'],
-    requireOneOf: [],
   },
   whatsapp: {
     fields: {
-      to: 'phone-number',
-      body: 'string',
+      to: 'phone-recipients',
+      body: 'string-or-object',
       provider: 'string',
-      template_name: 'non-empty-string',
+      template_name: 'string',
       template_params: 'json-list-or-object',
-      media_urls: 'string-list',
+      media_urls: 'string-or-strings',
     },
-    required: [],
-    requireOneOf: ['body', 'template_name'],
   },
 };
 
-/** Rules of an attachment's own fields. */
-export const attachmentFieldRules = {
-  fields: { file_name: 'non-empty-string', content_type: 'string', bytes: 'base64' },
-  required: ['file_name', 'bytes'],
-} as const;
+/** The rules of a channel that is not one of the known four: the base fields and a recipient. */
+export const customChannelFieldRules: ChannelFieldRules = { fields: { to: 'token-recipients' } };
+
+/**
+ * Rules of an attachment's own fields: the documented names (`file_name`, `content_type`, base64
+ * `bytes`) and nodemailer's (`filename`, `contentType`, `content`, `encoding`). Every field is
+ * optional; an attachment must be an object.
+ */
+export const attachmentFieldRules: Readonly<Record<string, FieldRule>> = {
+  file_name: 'string',
+  content_type: 'string',
+  bytes: 'base64',
+  filename: 'string',
+  contentType: 'string',
+  content: 'string',
+  encoding: 'string',
+};

@@ -1,4 +1,4 @@
-import { channels, isChannel, type Channel } from './channel.js';
+import { channels, isChannel } from './channel.js';
 import { exceedsCodePoints } from '../limits/index.js';
 import { indexPath, keyPath } from './field-path.js';
 import type { Message } from './message.js';
@@ -7,6 +7,7 @@ import {
   baseFieldRules,
   baseRequiredFields,
   channelFieldRules,
+  customChannelFieldRules,
   maxMessageIdLength,
   maxSentAt,
   minSentAt,
@@ -16,7 +17,7 @@ import {
 import type { ValidationIssue } from './message-validation-error.js';
 import { isJsonNumberText, JsonNumber } from './json-value.js';
 import { readJsonNumber, toDecimal } from './parse-json.js';
-import { isBase64, isEmailAddress, toE164 } from './recipient-formats.js';
+import { addressesIn, isBase64, isMailbox, toE164 } from './recipient-formats.js';
 
 /** The outcome of {@link validateMessage}: the validated message, or every problem found. */
 export type MessageValidationResult = { ok: true; message: Message } | { ok: false; issues: ValidationIssue[] };
@@ -201,6 +202,67 @@ function checkString(value: unknown, path: string, issues: IssueList, nonEmpty: 
   return true;
 }
 
+const isNumber = (value: unknown): boolean => typeof value === 'number' || value instanceof JsonNumber;
+
+/** Checks a recipient field that holds one value or a non-empty list of them; `item` checks one value and returns its problem. */
+function checkRecipients(value: unknown, path: string, issues: IssueList, item: (text: string) => string | undefined, allowEmptyList: boolean): void {
+  const one = (entry: unknown, entryPath: string) => {
+    if (typeof entry !== 'string') {
+      issues.add(entryPath, 'must be a string');
+      return;
+    }
+    const problem = item(entry);
+    if (problem !== undefined) issues.add(entryPath, problem);
+  };
+  if (!Array.isArray(value)) {
+    if (typeof value === 'string') one(value, path);
+    else issues.add(path, 'must be a string or an array of strings');
+    return;
+  }
+  if (value.length === 0 && !allowEmptyList) {
+    issues.add(path, 'must not be an empty array (give at least one recipient)');
+    return;
+  }
+  value.forEach((entry, index) => one(entry, indexPath(path, index)));
+}
+
+const addressListProblem = (text: string): string | undefined =>
+  addressesIn(text) === undefined ? 'must be an email address, optionally with a display name ("Jane Doe <jane@example.com>"), or several separated by commas' : undefined;
+const phoneProblem = (text: string): string | undefined => {
+  const phone = toE164(text);
+  return phone.ok ? undefined : phone.problem;
+};
+const tokenProblem = (text: string): string | undefined => (text.length === 0 ? 'must not be empty' : undefined);
+
+function checkHeaders(value: unknown, path: string, issues: IssueList): void {
+  if (typeof value === 'string') return;
+  if (!isJsonObject(value)) {
+    issues.add(path, 'must be an object mapping header names to values, or the headers as one string');
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const header = value[key];
+    if (header === null || typeof header === 'string' || isNumber(header)) continue;
+    const headerPath = keyPath(path, key);
+    if (!Array.isArray(header)) {
+      issues.add(headerPath, 'must be a string, a number or an array of them');
+      continue;
+    }
+    header.forEach((item, index) => {
+      if (typeof item !== 'string' && !isNumber(item)) issues.add(indexPath(headerPath, index), 'must be a string or a number');
+    });
+  }
+}
+
+/** Checks the fields of `container` that `rules` name; `null` counts as absent. */
+function checkFields(container: Record<string, unknown>, rules: Readonly<Record<string, FieldRule>>, parent: string, issues: IssueList): void {
+  for (const [field, rule] of Object.entries(rules)) {
+    if (!Object.hasOwn(container, field)) continue;
+    const value = container[field];
+    if (value !== null) checkRule(rule, value, keyPath(parent, field), issues);
+  }
+}
+
 function checkAttachments(value: unknown, path: string, issues: IssueList): void {
   if (!Array.isArray(value)) {
     issues.add(path, 'must be an array of attachments');
@@ -209,20 +271,10 @@ function checkAttachments(value: unknown, path: string, issues: IssueList): void
   value.forEach((attachment, index) => {
     const attachmentPath = indexPath(path, index);
     if (!isJsonObject(attachment)) {
-      issues.add(attachmentPath, 'must be an object with file_name and bytes');
+      issues.add(attachmentPath, 'must be an object (an attachment, such as { "file_name": …, "bytes": … })');
       return;
     }
-    for (const field of attachmentFieldRules.required) {
-      if (!(field in attachment)) issues.add(keyPath(attachmentPath, field), 'is required');
-    }
-    const fileName = attachment['file_name'];
-    if (fileName !== undefined) checkString(fileName, keyPath(attachmentPath, 'file_name'), issues, true);
-    const contentType = attachment['content_type'];
-    if (contentType !== undefined) checkString(contentType, keyPath(attachmentPath, 'content_type'), issues, false);
-    const bytes = attachment['bytes'];
-    if (bytes !== undefined && checkString(bytes, keyPath(attachmentPath, 'bytes'), issues, false) && !isBase64(bytes)) {
-      issues.add(keyPath(attachmentPath, 'bytes'), 'must be standard base64 (A-Z, a-z, 0-9, + and /, padded with =, no line breaks)');
-    }
+    checkFields(attachment, attachmentFieldRules, attachmentPath, issues);
   });
 }
 
@@ -243,13 +295,20 @@ function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueL
       if (value !== 1) issues.add(path, 'must be 1 (the only payload format version)');
       return;
     case 'channel':
-      if (!isChannel(value)) issues.add(path, `must be one of ${channels.join(', ')}`);
+      if (typeof value !== 'string') issues.add(path, `must be a string: ${channels.join(', ')}, or a channel the project declares`);
+      else if (!isChannel(value)) issues.add(path, `must be ${channels.join(', ')}, or a channel name of lower-case letters, digits, "_" and "-" (at most 32, starting with a letter)`);
       return;
     case 'message-id':
+      if (isNumber(value)) return;
+      if (typeof value !== 'string') issues.add(path, 'must be a string or a number');
+      else if (value.length === 0) issues.add(path, 'must not be empty');
       // JSON Schema's maxLength counts code points, so the validator does too.
-      if (checkString(value, path, issues, true) && exceedsCodePoints(value, maxMessageIdLength)) {
-        issues.add(path, `must be at most ${maxMessageIdLength} characters`);
-      }
+      else if (exceedsCodePoints(value, maxMessageIdLength)) issues.add(path, `must be at most ${maxMessageIdLength} characters`);
+      return;
+    case 'required-identifier':
+      if (isNumber(value)) return;
+      if (typeof value !== 'string') issues.add(path, 'must be a string or a number');
+      else if (value.length === 0) issues.add(path, 'must not be empty');
       return;
     case 'epoch-milliseconds':
       if (value instanceof JsonNumber) checkExactEpochMilliseconds(value, path, issues);
@@ -262,33 +321,37 @@ function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueL
     case 'string':
       checkString(value, path, issues, false);
       return;
-    case 'non-empty-string':
-      checkString(value, path, issues, true);
-      return;
     case 'identifier':
-      if (typeof value === 'number' || value instanceof JsonNumber) return;
-      if (typeof value !== 'string') issues.add(path, 'must be a string or a number');
-      else if (value.length === 0) issues.add(path, 'must not be empty (leave the field out instead)');
+      if (!isNumber(value) && typeof value !== 'string') issues.add(path, 'must be a string or a number');
       return;
-    case 'email-address':
-      if (checkString(value, path, issues, false) && !isEmailAddress(value)) issues.add(path, 'must be a valid email address');
-      return;
-    case 'phone-number':
-      if (checkString(value, path, issues, false)) {
-        const phone = toE164(value);
-        if (!phone.ok) issues.add(path, phone.problem);
+    case 'mailbox':
+      if (checkString(value, path, issues, false) && !isMailbox(value)) {
+        issues.add(path, 'must be one email address, optionally with a display name ("Jane Doe <jane@example.com>")');
       }
       return;
-    case 'string-list':
-      if (!Array.isArray(value)) issues.add(path, 'must be an array of strings');
-      else value.forEach((item, index) => checkString(item, indexPath(path, index), issues, false));
+    case 'email-recipients':
+      checkRecipients(value, path, issues, addressListProblem, false);
       return;
-    case 'string-map':
-      if (!isJsonObject(value)) issues.add(path, 'must be an object mapping names to strings');
-      else for (const key of Object.keys(value)) checkString(value[key], keyPath(path, key), issues, false);
+    case 'phone-recipients':
+      checkRecipients(value, path, issues, phoneProblem, false);
+      return;
+    case 'token-recipients':
+      checkRecipients(value, path, issues, tokenProblem, false);
+      return;
+    case 'address-lists':
+      checkRecipients(value, path, issues, addressListProblem, true);
+      return;
+    case 'string-or-strings':
+      checkRecipients(value, path, issues, () => undefined, true);
+      return;
+    case 'headers':
+      checkHeaders(value, path, issues);
       return;
     case 'json-object':
       if (!isJsonObject(value)) issues.add(path, 'must be a JSON object');
+      return;
+    case 'string-or-object':
+      if (typeof value !== 'string' && !isJsonObject(value)) issues.add(path, 'must be a string or a JSON object');
       return;
     case 'json-list-or-object':
       if (!Array.isArray(value) && !isJsonObject(value)) issues.add(path, 'must be an array or an object');
@@ -297,44 +360,36 @@ function checkRule(rule: FieldRule, value: unknown, path: string, issues: IssueL
       checkAttachments(value, path, issues);
       return;
     case 'base64':
-      if (checkString(value, path, issues, false) && !isBase64(value)) issues.add(path, 'must be standard base64 (A-Z, a-z, 0-9, + and /, padded with =, no line breaks)');
+      if (checkString(value, path, issues, false) && !isBase64(value)) {
+        issues.add(path, 'must be base64 (A-Z, a-z, 0-9 with + and / or - and _, padded with = or not, line breaks only between groups of 4 characters)');
+      }
       return;
   }
 }
 
-interface FieldPlan {
-  readonly required: ReadonlySet<string>;
-  /** Required fields first, so a missing one is reported before problems with the others. */
-  readonly checks: readonly (readonly [field: string, rule: FieldRule | undefined])[];
-}
-
-function planFor(channelRules: ChannelFieldRules | undefined): FieldPlan {
-  const required = [...baseRequiredFields, ...(channelRules?.required ?? [])];
-  const channelFields: Readonly<Record<string, FieldRule>> = channelRules?.fields ?? { to: 'string' };
-  const ruleOf = new Map<string, FieldRule>([...Object.entries(baseFieldRules), ...Object.entries(channelFields)]);
-  const ordered = [...required, ...[...ruleOf.keys()].filter((field) => !required.includes(field))];
-  return { required: new Set(required), checks: ordered.map((field) => [field, ruleOf.get(field)] as const) };
+/** The field rules of `channel`: the base fields first (required ones first of all), then the channel's own. */
+function rulesFor(channelRules: ChannelFieldRules): readonly (readonly [field: string, rule: FieldRule])[] {
+  const ruleOf = new Map<string, FieldRule>([...Object.entries(baseFieldRules), ...Object.entries(channelRules.fields)]);
+  const ordered = [...baseRequiredFields, ...[...ruleOf.keys()].filter((field) => !baseRequiredFields.includes(field))];
+  return ordered.map((field) => [field, ruleOf.get(field)!] as const);
 }
 
 // Built once: validation runs for every message on the hot path.
-const plans = new Map<Channel | undefined, FieldPlan>([[undefined, planFor(undefined)], ...channels.map((channel) => [channel, planFor(channelFieldRules[channel])] as const)]);
+const knownRules = new Map<string, ReturnType<typeof rulesFor>>(channels.map((channel) => [channel, rulesFor(channelFieldRules[channel])] as const));
+const customRules = rulesFor(customChannelFieldRules);
+const required = new Set(baseRequiredFields);
 
 function checkMessage(message: Record<string, unknown>, unreadable: ReadonlySet<string>, issues: IssueList): void {
   const channel = message['channel'];
-  const channelRules = isChannel(channel) ? channelFieldRules[channel] : undefined;
-  const plan = plans.get(isChannel(channel) ? channel : undefined)!;
-  for (const [field, rule] of plan.checks) {
+  const rules = (typeof channel === 'string' ? knownRules.get(channel) : undefined) ?? customRules;
+  for (const [field, rule] of rules) {
     if (unreadable.has(field)) continue;
-    if (!Object.hasOwn(message, field)) {
-      if (plan.required.has(field)) issues.add(field, 'is required');
+    const value = Object.hasOwn(message, field) ? message[field] : undefined;
+    if (value === undefined || value === null) {
+      if (required.has(field)) issues.add(field, value === null ? 'is required (it is null)' : 'is required');
       continue;
     }
-    if (rule !== undefined) checkRule(rule, message[field], field, issues);
-  }
-  const oneOf = channelRules?.requireOneOf ?? [];
-  if (oneOf.length > 0 && !oneOf.some((field) => Object.hasOwn(message, field) || unreadable.has(field))) {
-    const names = `${oneOf.slice(0, -1).join(', ')} or ${oneOf.at(-1)}`;
-    issues.add('', `the ${String(channel)} message must have at least one of ${names}`);
+    checkRule(rule, value, field, issues);
   }
 }
 
@@ -345,6 +400,11 @@ function checkMessage(message: Record<string, unknown>, unreadable: ReadonlySet<
  *
  * A {@link JsonNumber} is a number: it is kept when a double cannot hold its value, and becomes a
  * JS number when one can (so each value has one stored form).
+ *
+ * Refuses only what cannot be archived: no `message_id`, channel, usable `sent_at` or recipient to
+ * key by, values that are not JSON, and fields of the wrong type. An optional field holding `null`
+ * counts as absent and is kept, as received, in the copy. A `channel` beyond the known four (any
+ * name matching `channelNamePattern`) gets the generic rules: the base fields and a recipient.
  *
  * Never throws: any input, including proxies whose traps throw, is answered with a result.
  * A `__proto__` key (as `JSON.parse` creates it) is kept as an ordinary field.

@@ -45,7 +45,7 @@ describe('normalizeRecipient', () => {
 
   it.each<[Channel, string, RegExp]>([
     ['email', 'secret-person', /email address/],
-    ['email', 'Secret Person <secret.person@example.com>', /email address/],
+    ['email', 'Secret Person <secret.person@example>', /email address/],
     ['email', '', /email address/],
     ['sms', '+0123456789', /country code/],
     ['sms', 'secret-4155550123-x', /digits/],
@@ -64,7 +64,10 @@ describe('normalizeRecipient', () => {
 
   it('refuses what is not a string or not a channel, as a MessageValidationError', () => {
     expect(issuesOf(() => normalizeRecipient('email', 42 as unknown as string))).toEqual([{ path: 'to', problem: 'must be a string' }]);
-    expect(issuesOf(() => normalizeRecipient('fax' as Channel, '+15550100107'))[0]!.path).toBe('channel');
+    expect(issuesOf(() => normalizeRecipient('sms', [] as unknown as string))).toEqual([{ path: 'to', problem: 'must hold at least one recipient' }]);
+    // A channel beyond the known four keeps its recipient exactly as given.
+    expect(normalizeRecipient('fax' as Channel, ' +1 555 0100107 ')).toBe(' +1 555 0100107 ');
+    expect(issuesOf(() => normalizeRecipient('fax' as Channel, ''))).toEqual([{ path: 'to', problem: 'must not be empty' }]);
   });
 
   it('makes render refuse an unvalidated message with a bad recipient, naming `to`', () => {

@@ -1,5 +1,5 @@
 // Shared inputs of the payload tests: one valid message per channel, deep nesting, a seeded random source.
-import { channels, type Channel } from '../../src/payload/index.js';
+import { channels, type KnownChannel } from '../../src/payload/index.js';
 
 /** A message as a caller might hand it in: any object, before validation. */
 export type MessageInput = Record<string, unknown>;
@@ -8,7 +8,7 @@ export type MessageInput = Record<string, unknown>;
 export const documentedSentAt = 1_722_443_282_680;
 
 /** A minimal valid message of `channel`: only the required fields. */
-export function minimalMessage(channel: Channel): MessageInput {
+export function minimalMessage(channel: KnownChannel): MessageInput {
   const base = { version: 1, channel, message_id: `msg-${channel}-1`, project_id: 'acme', sent_at: documentedSentAt };
   switch (channel) {
     case 'email':
@@ -23,7 +23,7 @@ export function minimalMessage(channel: Channel): MessageInput {
 }
 
 /** A valid message of `channel` with every documented field set (and a few unknown ones). */
-export function fullMessage(channel: Channel): MessageInput {
+export function fullMessage(channel: KnownChannel): MessageInput {
   const context = {
     campaign_id: 1_722_529_032,
     campaign_name: 'Flat Offer Sale Campaign',
@@ -66,7 +66,7 @@ export function fullMessage(channel: Channel): MessageInput {
   }
 }
 
-export const everyChannel: readonly Channel[] = channels;
+export const everyChannel: readonly KnownChannel[] = channels;
 
 /** An object nested `levels` deep: `nest(1)` is `{}`, `nest(2)` is `{ a: {} }`. */
 export function nest(levels: number): Record<string, unknown> {

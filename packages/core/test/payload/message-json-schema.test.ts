@@ -3,8 +3,8 @@
 // patterns are compared with the validator's checks, and a small keyword-complete evaluator
 // (mini-json-schema.ts) compares verdicts with validateMessage on valid and invalid messages.
 import { describe, expect, it } from 'vitest';
-import { channels, maxMessageDepth, messageJsonSchema, sampleMessages, toE164, validateMessage, isEmailAddress, type Channel } from '../../src/payload/index.js';
-import { attachmentFieldRules, baseFieldRules, baseRequiredFields, channelFieldRules, maxSentAt, minSentAt } from '../../src/payload/message-fields.js';
+import { addressesIn, channels, isChannel, isMailbox, maxMessageDepth, messageJsonSchema, sampleMessages, toE164, validateMessage, type KnownChannel } from '../../src/payload/index.js';
+import { attachmentFieldRules, baseFieldRules, baseRequiredFields, channelFieldRules, customChannelFieldRules, maxSentAt, minSentAt } from '../../src/payload/message-fields.js';
 import { isBase64 } from '../../src/payload/recipient-formats.js';
 import { everyChannel, fullMessage, minimalMessage, pick, randomSource, type MessageInput } from './fixtures.js';
 import { isValid, refsIn, resolveRef } from './mini-json-schema.js';
@@ -16,7 +16,7 @@ const defs = schema['$defs'] as Record<string, SchemaObject>;
 const schemaAccepts = (value: unknown): boolean => isValid(schema, schema, value);
 const validatorAccepts = (value: unknown): boolean => validateMessage(value).ok;
 
-function branchOf(channel: Channel): SchemaObject {
+function branchOf(channel: KnownChannel): SchemaObject {
   return resolveRef(schema, `#/$defs/${channel}Message`) as SchemaObject;
 }
 
@@ -27,9 +27,14 @@ function patternsIn(value: unknown): string[] {
 }
 
 const patternOf = (name: string): RegExp => new RegExp((defs[name] as { pattern: string }).pattern, 'u');
-const emailPattern = patternOf('emailAddress');
+const mailboxPattern = patternOf('mailbox');
+const addressListPattern = patternOf('addressList');
 const phonePattern = patternOf('phoneNumber');
-const base64Pattern = new RegExp(((defs['attachment'] as { properties: Record<string, { pattern: string }> }).properties['bytes']!).pattern, 'u');
+const channelPattern = new RegExp(((schema['properties'] as Record<string, { pattern: string }>)['channel']!).pattern, 'u');
+const base64Pattern = new RegExp(
+  (((defs['attachment'] as { properties: Record<string, { anyOf: { pattern?: string }[] }> }).properties['bytes']!).anyOf[1]!).pattern!,
+  'u',
+);
 
 /** JSON values that probe every rule: right and wrong types, edges of every limit. */
 const probes: readonly unknown[] = [
@@ -57,6 +62,9 @@ const probes: readonly unknown[] = [
   'customer@example.com',
   ' padded@example.com ',
   'Ana <ana@example.com>',
+  '"Doe, Jane" <jane@example.com>',
+  'a@example.com, b@example.com',
+  'a@example.com,',
   'a@b',
   '+15555555555',
   '15555555555',
@@ -83,6 +91,21 @@ const probes: readonly unknown[] = [
   { a: ['b'] },
   [{ file_name: 'a.pdf', bytes: 'YQ==' }],
   [{ file_name: 'a.pdf', bytes: 'YQ==', content_type: 'application/pdf', extra: 1 }],
+  [{ filename: 'a.pdf', contentType: 'application/pdf', content: 'YQ==', encoding: 'base64' }],
+  [{ file_name: null, bytes: 'YQ\r\nYQ' }],
+  [null],
+  ['a@example.com', 'b@example.com'],
+  ['Ana <ana@example.com>'],
+  ['+15555555555', '+15555555556'],
+  [''],
+  { 'X-Priority': 3, Received: ['a', 'b'], 'X-Null': null },
+  { 'X-Bad': { a: 1 } },
+  { 'X-Bad': [null] },
+  'QUJD\r\nQUJD',
+  'QUJD\nQUJ',
+  'rcs',
+  'in_app',
+  'Fax',
   [{ file_name: 'a.pdf' }],
   [{ bytes: 'YQ==' }],
   [{ file_name: '', bytes: 'YQ==' }],
@@ -112,9 +135,12 @@ describe('messageJsonSchema structure', () => {
     expect(Object.keys(schema['properties'] as object).sort()).toEqual([...Object.keys(baseFieldRules), 'to'].sort());
   });
 
-  it('has one oneOf branch per channel, told apart by a channel const', () => {
+  it('has one oneOf branch per known channel, told apart by a channel const, and one for every other channel', () => {
     const oneOf = schema['oneOf'] as SchemaObject[];
-    expect(oneOf).toEqual(channels.map((channel) => ({ $ref: `#/$defs/${channel}Message` })));
+    expect(oneOf).toEqual([...channels.map((channel) => ({ $ref: `#/$defs/${channel}Message` })), { $ref: '#/$defs/customChannelMessage' }]);
+    const custom = defs['customChannelMessage']!;
+    expect((custom['properties'] as Record<string, unknown>)['channel']).toEqual({ not: { enum: [...channels] } });
+    expect(Object.keys(custom['properties'] as object)).toEqual(['channel', ...Object.keys(customChannelFieldRules.fields)]);
     for (const channel of channels) {
       const branch = branchOf(channel);
       expect(branch['type']).toBe('object');
@@ -123,28 +149,31 @@ describe('messageJsonSchema structure', () => {
     }
   });
 
-  it.each(everyChannel)('gives the %s branch exactly the fields, requirements and alternatives of channelFieldRules', (channel) => {
+  it.each(everyChannel)('gives the %s branch exactly the fields of channelFieldRules, each optional and nullable except to', (channel) => {
     const rules = channelFieldRules[channel];
     const branch = branchOf(channel);
     expect(Object.keys(branch['properties'] as object)).toEqual(['channel', ...Object.keys(rules.fields)]);
-    expect(branch['required']).toEqual(['channel', ...rules.required]);
-    if (rules.requireOneOf.length === 0) expect(branch['anyOf']).toBeUndefined();
-    else expect(branch['anyOf']).toEqual(rules.requireOneOf.map((field) => ({ required: [field] })));
+    expect(branch['required']).toEqual(['channel']);
+    expect(branch['anyOf']).toBeUndefined();
+    for (const [field, property] of Object.entries(branch['properties'] as Record<string, SchemaObject>)) {
+      if (field === 'channel' || field === 'to') expect(JSON.stringify(property)).not.toContain('"null"');
+      else expect((property['anyOf'] as unknown[])[0]).toEqual({ type: 'null' });
+    }
   });
 
   it('describes attachments as attachmentFieldRules says', () => {
     const attachment = defs['attachment']!;
-    expect(Object.keys(attachment['properties'] as object)).toEqual(Object.keys(attachmentFieldRules.fields));
-    expect(attachment['required']).toEqual([...attachmentFieldRules.required]);
-    expect((attachment['properties'] as Record<string, unknown>)['bytes']).toMatchObject({ type: 'string', contentEncoding: 'base64' });
+    expect(Object.keys(attachment['properties'] as object)).toEqual(Object.keys(attachmentFieldRules));
+    expect(attachment['required']).toBeUndefined();
+    expect((attachment['properties'] as Record<string, { anyOf: unknown[] }>)['bytes']!.anyOf[1]).toMatchObject({ type: 'string', contentEncoding: 'base64' });
   });
 
   it('states the sent_at and message_id limits the validator uses', () => {
     const properties = schema['properties'] as Record<string, SchemaObject>;
     expect(properties['sent_at']).toMatchObject({ type: 'integer', minimum: minSentAt, maximum: maxSentAt });
-    expect(properties['message_id']).toMatchObject({ type: 'string', minLength: 1, maxLength: 512 });
+    expect(properties['message_id']).toMatchObject({ anyOf: [{ type: 'string', minLength: 1, maxLength: 512 }, { type: 'number' }] });
     expect(properties['version']).toMatchObject({ const: 1 });
-    expect(properties['channel']).toMatchObject({ enum: [...channels] });
+    expect(properties['channel']).toMatchObject({ type: 'string' });
   });
 
   it('resolves every $ref to a definition, and every definition is used', () => {
@@ -163,10 +192,9 @@ describe('messageJsonSchema structure', () => {
 });
 
 describe('messageJsonSchema patterns', () => {
-  it('has exactly the email, phone and base64 patterns, each compiling with the u flag', () => {
-    const patterns = patternsIn(schema);
-    // The base64 pattern appears twice: attachment bytes and raw_mime.
-    expect(new Set(patterns).size).toBe(3);
+  it('has exactly the channel, mailbox, address list, phone and base64 patterns, each compiling with the u flag', () => {
+    const patterns = [...new Set(patternsIn(schema))];
+    expect(patterns).toHaveLength(5);
     for (const pattern of patterns) expect(() => new RegExp(pattern, 'u')).not.toThrow();
   });
 
@@ -187,8 +215,13 @@ describe('messageJsonSchema patterns', () => {
     'a\u0000@example.com',
     'a@[127.0.0.1]',
   ];
-  it.each(emails)('the email pattern and isEmailAddress agree on %j', (address) => {
-    expect(emailPattern.test(address)).toBe(isEmailAddress(address));
+  it.each(emails)('the mailbox and address list patterns agree with isMailbox and addressesIn on %j', (address) => {
+    expect(mailboxPattern.test(address)).toBe(isMailbox(address));
+    expect(addressListPattern.test(address)).toBe(addressesIn(address) !== undefined);
+  });
+
+  it.each(['email', 'rcs', 'in_app', 'web-hook', 'a', 'a'.repeat(32), 'a'.repeat(33), 'Email', '1sms', '', 'in app', 'sms\n', 'ünï'])('the channel pattern and isChannel agree on %j', (channel) => {
+    expect(channelPattern.test(channel)).toBe(isChannel(channel));
   });
 
   const phones = [
@@ -220,7 +253,7 @@ describe('messageJsonSchema patterns', () => {
     expect(phonePattern.test(phone)).toBe(toE164(phone).ok);
   });
 
-  const base64 = ['', 'YQ==', 'YWI=', 'YWJj', '+/+/', 'JVBERi0xLjQK', 'YQ', 'YWJ', 'Y===', '====', 'YQ=A', '=YQA', 'YQ==YQ==', 'YW\nJj', 'YW Jj', 'YW-_', 'YWJj\n'];
+  const base64 = ['', 'YQ==', 'YWI=', 'YWJj', '+/+/', 'JVBERi0xLjQK', 'YQ', 'YWJ', 'Y===', '====', 'YQ=A', '=YQA', 'YQ==YQ==', 'YW\nJj', 'YW Jj', 'YW-_', 'YWJj\n', 'YWJj\r\nYWJj', 'YWJj\rYWJj', 'YWJj\n\nYWJj', 'YWJj\r\n', '\n', 'YQ==\n', 'YQ\nYQ=='];
   it.each(base64)('the base64 pattern and the validator agree on %j', (bytes) => {
     expect(base64Pattern.test(bytes)).toBe(isBase64(bytes));
   });
@@ -248,9 +281,10 @@ describe('messageJsonSchema patterns', () => {
         pick(next, ['.', '.', '..', '', '.a.']) +
         randomString(['a', 'b', 'ü', '-'], 4) +
         pick(next, ['', '', '', '.', ' ', '\n', '[', '@', ',']);
-      expect(emailPattern.test(email), JSON.stringify(email)).toBe(isEmailAddress(email));
-      if (isEmailAddress(email)) emailsAccepted++;
-      const bytes = randomString(['A', 'z', '0', '+', '/', '=', '=', '-', '\n'], 12);
+      expect(addressListPattern.test(email), JSON.stringify(email)).toBe(addressesIn(email) !== undefined);
+      expect(mailboxPattern.test(email), JSON.stringify(email)).toBe(isMailbox(email));
+      if (isMailbox(email)) emailsAccepted++;
+      const bytes = randomString(['A', 'z', '0', '+', '/', '=', '=', '-', '_', '\n', '\r\n', '\r'], 12);
       expect(base64Pattern.test(bytes), JSON.stringify(bytes)).toBe(isBase64(bytes));
       if (isBase64(bytes)) base64Accepted++;
     }
@@ -277,19 +311,24 @@ describe('messageJsonSchema agrees with validateMessage', () => {
     ['a string', 'message'],
     ['empty', {}],
     ['version 2', { ...minimalMessage('sms'), version: 2 }],
-    ['unknown channel', { ...minimalMessage('sms'), channel: 'fax' }],
+    ['a channel that is not a channel name', { ...minimalMessage('sms'), channel: 'Fax' }],
+    ['a custom channel without to', { ...minimalMessage('sms'), channel: 'rcs', to: undefined }],
+    ['a custom channel with an empty to', { ...minimalMessage('sms'), channel: 'rcs', to: '' }],
+    ['a null message_id', { ...minimalMessage('sms'), message_id: null }],
+    ['a null to', { ...minimalMessage('email'), to: null }],
+    ['an empty to list', { ...minimalMessage('email'), to: [] }],
+    ['a to list with a bad address', { ...minimalMessage('email'), to: ['a@example.com', 'nope'] }],
+    ['a from_address with two addresses', { ...minimalMessage('email'), from_address: 'a@example.com, b@example.com' }],
+    ['a header holding an object', { ...minimalMessage('email'), headers: { 'X-Foo': { a: 1 } } }],
+    ['a whatsapp body that is a list', { ...minimalMessage('whatsapp'), body: ['Hi'] }],
     ['sent_at in seconds', { ...minimalMessage('sms'), sent_at: 1_722_443_282 }],
     ['fractional sent_at', { ...minimalMessage('sms'), sent_at: 1_722_443_282_680.5 }],
-    ['sms without body', { ...minimalMessage('sms'), body: undefined }],
     ['sms with a bad phone', { ...minimalMessage('sms'), to: '+0123' }],
     ['email with a bad address', { ...minimalMessage('email'), to: 'not-an-email' }],
-    ['email without a body', { ...minimalMessage('email'), html_body: undefined }],
-    ['email with bad attachment bytes', { ...minimalMessage('email'), attachments: [{ file_name: 'a', bytes: 'YQ' }] }],
-    ['email with a header that is not a string', { ...minimalMessage('email'), headers: { 'X-Foo': 1 } }],
-    ['push without payload', { ...minimalMessage('push'), payload: undefined }],
+    ['email with bad attachment bytes', { ...minimalMessage('email'), attachments: [{ file_name: 'a', bytes: 'Y' }] }],
+    ['email with a header that is a boolean', { ...minimalMessage('email'), headers: { 'X-Foo': true } }],
     ['push with an array payload', { ...minimalMessage('push'), payload: [] }],
-    ['whatsapp with neither body nor template', { ...minimalMessage('whatsapp'), body: undefined }],
-    ['an empty campaign_id', { ...minimalMessage('push'), campaign_id: '' }],
+    ['a campaign_id that is a boolean', { ...minimalMessage('push'), campaign_id: true }],
     ['a message_id too long', { ...minimalMessage('push'), message_id: '😀'.repeat(513) }],
   ];
   it.each(invalidMessages)('rejects %s, as the validator does', (_name, input) => {
@@ -315,7 +354,7 @@ describe('messageJsonSchema agrees with validateMessage', () => {
   });
 
   it('gives the same verdict for every attachment field set to every probe value', () => {
-    for (const field of [...Object.keys(attachmentFieldRules.fields), 'other']) {
+    for (const field of [...Object.keys(attachmentFieldRules), 'other']) {
       for (const probe of probes) {
         const message = { ...minimalMessage('email'), attachments: [{ file_name: 'a.pdf', bytes: 'YQ==', [field]: probe }] };
         expect(schemaAccepts(message), `attachments[0].${field} = ${JSON.stringify(probe)}`).toBe(validatorAccepts(message));

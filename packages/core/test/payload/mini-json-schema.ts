@@ -18,6 +18,8 @@ const assertions = new Set([
   'required',
   'additionalProperties',
   'items',
+  'minItems',
+  'not',
   'anyOf',
   'oneOf',
   '$ref',
@@ -106,6 +108,10 @@ function check(root: Readonly<Record<string, unknown>>, keyword: string, argumen
     }
     case 'items':
       return !Array.isArray(value) || value.every((item) => isValid(root, argument as Schema, item));
+    case 'minItems':
+      return !Array.isArray(value) || value.length >= (argument as number);
+    case 'not':
+      return !isValid(root, argument as Schema, value);
     case 'anyOf':
       return (argument as Schema[]).some((schema) => isValid(root, schema, value));
     case 'oneOf':

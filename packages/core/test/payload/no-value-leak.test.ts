@@ -1,6 +1,6 @@
 // Guarantee 4: no secret and no raw recipient leaks into error messages. Issues name fields, never values.
 import { describe, expect, it } from 'vitest';
-import { MessageValidationError, parseMessage, validateMessage, type Channel } from '../../src/payload/index.js';
+import { MessageValidationError, parseMessage, validateMessage, type KnownChannel } from '../../src/payload/index.js';
 import { attachmentFieldRules, baseFieldRules, channelFieldRules } from '../../src/payload/message-fields.js';
 import { everyChannel, minimalMessage, pick, randomSource, type MessageInput } from './fixtures.js';
 
@@ -65,10 +65,10 @@ function expectNoMarker(input: unknown, marker: string): void {
 }
 
 /** Every field a rule applies to in `channel`, nested ones included (as paths to set). */
-function fieldsOf(channel: Channel): string[][] {
+function fieldsOf(channel: KnownChannel): string[][] {
   const fields = [...Object.keys(baseFieldRules), ...Object.keys(channelFieldRules[channel].fields)].map((field) => [field]);
   if (channel === 'email') {
-    for (const field of Object.keys(attachmentFieldRules.fields)) fields.push(['attachments', '0', field]);
+    for (const field of Object.keys(attachmentFieldRules)) fields.push(['attachments', '0', field]);
     fields.push(['headers', 'X-Secret'], ['cc', '0']);
   }
   if (channel === 'push') fields.push(['payload', 'aps', 'alert']);
@@ -76,7 +76,7 @@ function fieldsOf(channel: Channel): string[][] {
   return fields;
 }
 
-function messageWith(channel: Channel, path: readonly string[], value: unknown): MessageInput {
+function messageWith(channel: KnownChannel, path: readonly string[], value: unknown): MessageInput {
   const message = structuredClone(minimalMessage(channel));
   if (channel === 'email') {
     message['attachments'] = [{ file_name: 'a.pdf', content_type: 'application/pdf', bytes: 'YQ==' }];

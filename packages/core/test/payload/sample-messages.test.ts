@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { channels, sampleHtmlEmail, sampleMessages, sampleSms, serializeJson, toE164, validateMessage, type Message } from '../../src/payload/index.js';
+import { channels, sampleHtmlEmail, sampleMessages, sampleSms, serializeJson, toE164, validateMessage, type EmailMessage, type Message } from '../../src/payload/index.js';
 import { maxSentAt, minSentAt } from '../../src/payload/message-fields.js';
 
 const defaultNow = Date.UTC(2025, 2, 14, 9, 30, 0);
@@ -30,7 +30,7 @@ describe('sampleMessages', () => {
     expect(messages.some((message) => message.campaign_id === undefined && message.canvas_step_id !== undefined)).toBe(true);
     expect(messages.some((message) => message.campaign_id === undefined && message.canvas_step_id === undefined)).toBe(true);
     expect(messages.some((message) => message.journey_id !== undefined)).toBe(true);
-    expect(messages.some((message) => message.channel === 'email' && (message.attachments?.length ?? 0) > 0)).toBe(true);
+    expect(messages.some((message) => message.channel === 'email' && ((message as EmailMessage).attachments?.length ?? 0) > 0)).toBe(true);
     expect(messages.some((message) => message.channel === 'whatsapp' && message.template_name !== undefined)).toBe(true);
     expect(new Set(messages.filter((message) => message.channel === 'push').map((message) => message.platform))).toEqual(new Set(['ios', 'android']));
   });
@@ -78,9 +78,9 @@ describe('sampleMessages', () => {
 
   it('uses only fake recipients: example.com addresses and +1 555 numbers', () => {
     for (const message of sampleMessages({ count: 96, seed: 11 })) {
-      if (message.channel === 'email') expect(message.to.toLowerCase()).toMatch(/@example\.com$/);
+      if (message.channel === 'email') expect((message.to as string).toLowerCase()).toMatch(/@example\.com$/);
       if (message.channel === 'sms' || message.channel === 'whatsapp') {
-        const phone = toE164(message.to);
+        const phone = toE164(message.to as string);
         expect(phone.ok && phone.value.startsWith('+1555')).toBe(true);
       }
     }
@@ -140,15 +140,15 @@ describe('sampleHtmlEmail and sampleSms', () => {
   it('sampleSms is a text of at most 160 characters', () => {
     const sms = sampleSms();
     expect(sms.channel).toBe('sms');
-    expect(sms.body.length).toBeGreaterThan(100);
-    expect(sms.body.length).toBeLessThanOrEqual(160);
+    expect(sms.body!.length).toBeGreaterThan(100);
+    expect(sms.body!.length).toBeLessThanOrEqual(160);
     expect(validateMessage(sms).ok).toBe(true);
   });
 
   it('every generated SMS, whatever the seed, fits in 160 characters', () => {
     for (let seed = 1; seed <= 50; seed++) {
       for (const message of sampleMessages({ seed, count: 16 })) {
-        if (message.channel === 'sms') expect(message.body.length).toBeLessThanOrEqual(160);
+        if (message.channel === 'sms') expect((message.body as string).length).toBeLessThanOrEqual(160);
       }
     }
   });

@@ -1,4 +1,4 @@
-import { formatIssues, parseJson, validateMessage, type Channel, type ValidationIssue } from '@sentcopy/core';
+import { formatIssues, identifierText, parseJson, validateMessage, type Channel, type ValidationIssue } from '@sentcopy/core';
 
 /** Why a line was not ingested (a small fixed set, as in the rejects file). */
 export type RejectReason =
@@ -87,7 +87,7 @@ export function checkLine(text: string, line: number): CheckedLine | RejectRecor
     const messageId = echoableId(value, result.issues);
     return { line, reason: 'invalid', error: `Invalid message: ${formatIssues(result.issues)}`, issues: result.issues, ...(messageId === undefined ? {} : { message_id: messageId }) };
   }
-  return { ok: true, line, text, projectId: result.message.project_id, channel: result.message.channel, messageId: result.message.message_id };
+  return { ok: true, line, text, projectId: identifierText(result.message.project_id), channel: result.message.channel, messageId: identifierText(result.message.message_id) };
 }
 
 /** `true` when `checked` passed. */

@@ -1,4 +1,4 @@
-import { completeRawMimeMessage, encodeRawMime, formatIssues, MessageValidationError, validateMessage } from '@sentcopy/core';
+import { completeRawMimeMessage, encodeRawMime, formatIssues, identifierText, MessageValidationError, validateMessage } from '@sentcopy/core';
 import type { CheckedLine, RejectRecord } from './check-line.js';
 
 /** What an input file holds: JSON Lines, one email (.eml), or many emails (mbox). */
@@ -85,5 +85,5 @@ export async function checkEmail(bytes: Uint8Array, line: number, projectId: str
   }
   const result = validateMessage(value);
   if (!result.ok) return { line, reason: 'invalid', error: `Email ${line} cannot be archived: ${formatIssues(result.issues)}`, issues: result.issues };
-  return { ok: true, line, text: JSON.stringify(value), projectId, channel: 'email', messageId: result.message.message_id };
+  return { ok: true, line, text: JSON.stringify(value), projectId, channel: 'email', messageId: identifierText(result.message.message_id) };
 }
