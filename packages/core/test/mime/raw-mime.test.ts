@@ -43,7 +43,7 @@ function sampleMime(headers: Record<string, string> = {}): Uint8Array {
 const base = { version: 1, channel: 'email', project_id: 'shop' } as const;
 
 async function storedDocument(message: unknown, pool?: ReturnType<typeof createPreparePool>) {
-  const archiver = createArchiver({ destination: noWrites, ...(pool === undefined ? {} : { preparePool: pool }) });
+  const archiver = createArchiver({ destination: noWrites, recipientKey: 'sentcopy-test-recipient-key', ...(pool === undefined ? {} : { preparePool: pool }) });
   const prepared = await archiver.prepare(message);
   return { prepared, document: JSON.parse(gunzipSync(prepared.body).toString('utf8')) as Record<string, unknown> };
 }
@@ -102,7 +102,7 @@ describe('raw MIME (raw_mime)', () => {
 
   it('names each field the headers cannot give', async () => {
     const bare = sampleMime({ To: '', Cc: '', Date: '', 'Message-ID': '' });
-    const error = await createArchiver({ destination: noWrites }).prepare({ ...base, raw_mime: encodeRawMime(bare) }).catch((caught: unknown) => caught);
+    const error = await createArchiver({ destination: noWrites, recipientKey: 'sentcopy-test-recipient-key' }).prepare({ ...base, raw_mime: encodeRawMime(bare) }).catch((caught: unknown) => caught);
     expect(MessageValidationError.isInstance(error)).toBe(true);
     const issues = (error as MessageValidationError).issues;
     expect(issues.map((issue) => issue.path)).toEqual(['to', 'sent_at', 'message_id']);
@@ -115,9 +115,9 @@ describe('raw MIME (raw_mime)', () => {
     expect((unreadableDate as MessageValidationError).issues).toEqual([{ path: 'sent_at', problem: expect.stringMatching(/Date header of raw_mime is not a date/) }]);
   });
 
-  it('refuses raw_mime that is not standard base64, naming the field', async () => {
-    const error = await createArchiver({ destination: noWrites }).prepare({ ...base, to: 'a@example.com', sent_at: 1_764_880_180_000, message_id: 'm', raw_mime: 'not base64!' }).catch((caught: unknown) => caught);
-    expect((error as MessageValidationError).issues).toEqual([{ path: 'raw_mime', problem: expect.stringMatching(/must be standard base64/) }]);
+  it('refuses raw_mime that is not base64, naming the field', async () => {
+    const error = await createArchiver({ destination: noWrites, recipientKey: 'sentcopy-test-recipient-key' }).prepare({ ...base, to: 'a@example.com', sent_at: 1_764_880_180_000, message_id: 'm', raw_mime: 'not base64!' }).catch((caught: unknown) => caught);
+    expect((error as MessageValidationError).issues).toEqual([{ path: 'raw_mime', problem: expect.stringMatching(/must be base64/) }]);
     expect(validateMessage({ ...base, to: 'a@example.com', sent_at: 1_764_880_180_000, message_id: 'm', raw_mime: 42 }).ok).toBe(false);
   });
 
@@ -166,9 +166,9 @@ describe('raw MIME (raw_mime)', () => {
     }
   });
 
-  it('is in the JSON Schema as a base64 email field and an alternative to the bodies', () => {
+  it('is in the JSON Schema as an optional (nullable) base64 email field', () => {
     const email = (messageJsonSchema['$defs'] as Record<string, Record<string, unknown>>)['emailMessage']!;
-    expect((email['properties'] as Record<string, unknown>)['raw_mime']).toEqual({ type: 'string', contentEncoding: 'base64', pattern: expect.any(String) });
-    expect(email['anyOf']).toContainEqual({ required: ['raw_mime'] });
+    expect((email['properties'] as Record<string, unknown>)['raw_mime']).toEqual({ anyOf: [{ type: 'null' }, { type: 'string', contentEncoding: 'base64', pattern: expect.any(String) }] });
+    expect(email['required'] ?? []).not.toContain('raw_mime');
   });
 });
