@@ -16,6 +16,8 @@ export interface StoredDeadLetter extends Omit<DeadLetter, 'payloadBytes'> {
   readonly payloadSeq: number;
   readonly generation: string;
   readonly dedupeKey: string;
+  /** SHA-256 of the payload, lower-case hex; absent on records written before versions. */
+  readonly payloadSha256?: string;
 }
 
 const decoder = new TextDecoder();
@@ -45,14 +47,15 @@ function matches(record: StoredDeadLetter, filter: DeadLetterFilter | undefined)
   return true;
 }
 
-export function encodeCursor(seq: number): string {
-  return Buffer.from(JSON.stringify(['js', seq]), 'utf8').toString('base64url');
+/** A cursor naming the stream sequence a page continues from; `tag` tells the listings' cursors apart. */
+export function encodeCursor(seq: number, tag = 'js'): string {
+  return Buffer.from(JSON.stringify([tag, seq]), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string): number {
+export function decodeCursor(cursor: string, tag = 'js'): number {
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed[0] === 'js' && Number.isSafeInteger(parsed[1]) && (parsed[1] as number) > 0) return parsed[1] as number;
+    const parsed: unknown = typeof cursor === 'string' ? JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) : undefined;
+    if (Array.isArray(parsed) && parsed[0] === tag && Number.isSafeInteger(parsed[1]) && (parsed[1] as number) > 0) return parsed[1] as number;
   } catch {
     // falls through to the error below
   }
@@ -128,13 +131,18 @@ export class DeadLetterStore {
     return stored === null ? undefined : stored.data;
   }
 
-  /** Removes a record and its payload. */
-  async remove(seq: number, record: StoredDeadLetter): Promise<void> {
+  /**
+   * Removes a record and its payload (`record` omitted: the record alone, for one that cannot be
+   * read). `false` when the record was gone already (another worker removed it meanwhile).
+   */
+  async remove(seq: number, record?: StoredDeadLetter): Promise<boolean> {
     const { manager, names } = this.context;
-    await manager.streams.deleteMessage(names.deadStream, seq, false).catch((error: unknown) => {
+    const removed = await manager.streams.deleteMessage(names.deadStream, seq, false).catch((error: unknown) => {
       if (!/not found/i.test(String((error as Error).message))) throw error;
+      return false;
     });
-    await manager.streams.deleteMessage(names.deadStream, record.payloadSeq, false).catch(() => false);
+    if (record !== undefined) await manager.streams.deleteMessage(names.deadStream, record.payloadSeq, false).catch(() => false);
+    return removed;
   }
 
   /** How many records there are (cheap: the stream's subject counts; unreadable ones included). */
