@@ -138,7 +138,7 @@ export class DeadLetterStore {
   async remove(seq: number, record?: StoredDeadLetter): Promise<boolean> {
     const { manager, names } = this.context;
     const removed = await manager.streams.deleteMessage(names.deadStream, seq, false).catch((error: unknown) => {
-      if (!/not found/i.test(String((error as Error).message))) throw error;
+      if (!isNoMessage(error)) throw error;
       return false;
     });
     if (record !== undefined) await manager.streams.deleteMessage(names.deadStream, record.payloadSeq, false).catch(() => false);
@@ -151,6 +151,11 @@ export class DeadLetterStore {
     const info = await manager.streams.info(names.deadStream, { subjects_filter: names.deadRecordSubject() });
     return Object.values(info.state.subjects ?? {}).reduce((sum, count) => sum + Number(count), 0);
   }
+}
+
+/** The server's answer for a sequence that holds no message (JSNoMessageFoundErr, 10057). */
+function isNoMessage(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 10057 || /no message found|not found/i.test(String((error as Error).message));
 }
 
 export const missingPayloadError = () => new QueueError('storage', 'The payload of a dead letter is missing from the dead-letter stream.');
