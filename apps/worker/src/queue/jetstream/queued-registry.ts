@@ -176,14 +176,21 @@ export class QueuedRegistry {
    */
   async forget(ref: VersionRef): Promise<void> {
     const { manager, names, queued } = this.context;
-    // Another version may change the entry (a new revision) between the read and the write: read
-    // again until no entry of this generation is left.
+    // The entry may change (a new revision: the unpublished mark cleared, another version added)
+    // between the read and the write, which then fails: read again. A write that succeeds was made
+    // on the latest revision, so nothing of this generation is left.
     for (let attempt = 0; attempt < attemptsOnContention; attempt++) {
       const found = await this.read(ref.dedupeKey);
       if (found === undefined || found.entry === undefined || found.entry.v[ref.version]?.g !== ref.generation) return;
       const { [ref.version]: _mine, ...others } = found.entry.v;
-      if (Object.keys(others).length === 0) await manager.streams.deleteMessage(`KV_${names.queuedBucket}`, found.revision, false).catch(() => false);
-      else await queued.update(ref.dedupeKey, encode({ v: others }), found.revision).catch(() => undefined);
+      const done =
+        Object.keys(others).length === 0
+          ? await manager.streams.deleteMessage(`KV_${names.queuedBucket}`, found.revision, false).catch(() => false)
+          : await queued.update(ref.dedupeKey, encode({ v: others }), found.revision).then(
+              () => true,
+              () => false,
+            );
+      if (done) return;
     }
   }
 
@@ -194,11 +201,14 @@ export class QueuedRegistry {
   async archivedState(dedupeKey: string, version: string): Promise<{ same: boolean; other: boolean }> {
     const { archived } = this.context;
     if (archived === undefined) return { same: false, other: false };
-    if (version === '') return { same: (await archived.get(dedupeKey))?.operation === 'PUT', other: false };
-    const [exact, any] = await Promise.all([archived.get(archivedKey(dedupeKey, version)), archived.get(dedupeKey)]);
-    const same = exact?.operation === 'PUT';
-    // The mark of the message key says a version was archived; one written before versions (empty) says nothing of which.
-    return { same, other: !same && any?.operation === 'PUT' && any.value.byteLength > 0 };
+    // The mark of the message key is written with every version's and outlives it, so a message
+    // never archived (the common case) costs one lookup.
+    const any = await archived.get(dedupeKey);
+    if (any === null || any.operation !== 'PUT') return { same: false, other: false };
+    if (version === '') return { same: true, other: false };
+    const same = (await archived.get(archivedKey(dedupeKey, version)))?.operation === 'PUT';
+    // A mark written before versions (empty) says nothing of which content was archived.
+    return { same, other: !same && any.value.byteLength > 0 };
   }
 
   /** Whether this version was archived within the de-duplication window. */
@@ -217,6 +227,8 @@ export class QueuedRegistry {
       await archived.put(dedupeKey, '');
       return;
     }
+    // Both at once: until both are stored the message's queued entry is still there (it is
+    // removed after this), which answers a resubmission on its own.
     await Promise.all([archived.put(archivedKey(dedupeKey, version), ''), archived.put(dedupeKey, 'v')]);
   }
 }
