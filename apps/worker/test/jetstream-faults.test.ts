@@ -243,8 +243,8 @@ describe('JetStream dead letters that cannot be read (#21 item 10)', () => {
       expect(items[1]).toMatchObject({ kind: 'unknown', project: 'acme' });
       expect(items[1]!.reason).toContain('cannot be read');
       expect(await queue.replayDeadLetters({ project: 'acme' })).toEqual({ replayed: 1, alreadyQueued: 0 });
-      // It cannot be replayed, but it can be discarded, and leaves a record saying what it was.
-      expect(await queue.discardDeadLetters({ project: 'acme' }, 'garbage on the dead-letter subject')).toEqual({ discarded: 1, ids: [items[1]!.id] });
+      // It cannot be replayed, but it can be discarded by the id it is listed under, and leaves a record saying what it was.
+      expect(await queue.discardDeadLetters({ ids: [items[1]!.id] }, 'garbage on the dead-letter subject')).toEqual({ discarded: 1, ids: [items[1]!.id] });
       expect(await queue.countDeadLetters()).toBe(0);
       expect((await queue.listDiscardedDeadLetters({ project: 'acme' })).items).toEqual([
         expect.objectContaining({ id: items[1]!.id, project: 'acme', kind: 'unknown', discardReason: 'garbage on the dead-letter subject', payloadBytes: 0 }),

@@ -48,6 +48,16 @@ function matches(record: StoredDeadLetter, filter: DeadLetterFilter | undefined)
 }
 
 /** A cursor naming the stream sequence a page continues from; `tag` tells the listings' cursors apart. */
+/** Whether a filter names an unreadable record by the id it is listed under, and nothing else rules it out. */
+function namesUnreadable(read: Extract<ReadRecord, { unreadable: true }>, filter: DeadLetterFilter): boolean {
+  return filter.ids !== undefined && filter.ids.includes(unreadableId(read.seq)) && filter.kind === undefined && filter.deadFrom === undefined && filter.deadBefore === undefined;
+}
+
+/** The id an unreadable record is listed under. */
+function unreadableId(seq: number): string {
+  return `unreadable.${seq}`;
+}
+
 export function encodeCursor(seq: number, tag = 'js'): string {
   return Buffer.from(JSON.stringify([tag, seq]), 'utf8').toString('base64url');
 }
@@ -65,7 +75,7 @@ export function decodeCursor(cursor: string, tag = 'js'): number {
 /** The visible form of a record that cannot be read: listed and counted, so the totals agree. */
 export function unreadableDeadLetter(read: Extract<ReadRecord, { unreadable: true }>): DeadLetter {
   return {
-    id: `unreadable.${read.seq}`,
+    id: unreadableId(read.seq),
     project: read.project ?? '',
     messageId: '',
     kind: 'unknown',
@@ -108,7 +118,8 @@ export class DeadLetterStore {
 
   /**
    * Walks the records from `fromSeq` in stream order; `visit` returns false to stop. Unreadable
-   * records are visited too (they match only filters without kind, ids or times).
+   * records are visited too: they match filters without kind, ids or times, and ids that name them
+   * as they are listed (`unreadable.<seq>`, so that one can be discarded by its id).
    */
   async scan(filter: DeadLetterFilter | undefined, fromSeq: number, visit: (read: ReadRecord) => boolean | Promise<boolean>): Promise<void> {
     const { manager, names } = this.context;
@@ -120,7 +131,7 @@ export class DeadLetterStore {
       if (stored === null) return;
       seq = stored.seq + 1;
       const read = this.read(stored);
-      if ('unreadable' in read ? narrowed : !matches(read.record, filter)) continue;
+      if ('unreadable' in read ? narrowed && !namesUnreadable(read, filter!) : !matches(read.record, filter)) continue;
       if (!(await visit(read))) return;
     }
   }
