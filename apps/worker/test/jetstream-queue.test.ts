@@ -120,6 +120,14 @@ describe('JetStream queue fed garbage', () => {
       expect(claimed.sort()).toEqual(['good-1', 'good-2']);
       expect((await queue.enqueue([{ project: 'acme', messageId: 'good-1', payload: '{"n":1}' }]))[0]!.status).toBe('duplicate');
       await expect.poll(async () => (await queue.stats()).depth, { timeout: 5_000 }).toBe(0);
+      // Other content under the id of the damaged entry is kept, not refused: the entry is left as it is.
+      expect((await queue.enqueue([{ project: 'acme', messageId: 'good-1', payload: '{"n":1,"corrected":true}' }]))[0]!.status).toBe('accepted');
+      const [corrected] = await queue.claim({ limit: 1, waitMs: 3_000 });
+      expect(Buffer.from(corrected!.payload).toString('utf8')).toBe('{"n":1,"corrected":true}');
+      expect(await queue.reschedule(corrected!, { notBefore: Date.now(), attempt: { at: Date.now(), kind: 'unreachable', reason: 'Down.' } })).toBe(true);
+      const [retried] = await queue.claim({ limit: 1, waitMs: 3_000 });
+      expect(retried).toMatchObject({ id: corrected!.id, attempts: 1 });
+      expect(await queue.ack(retried!)).toBe(true);
     } finally {
       await connection.close();
       await queue.close();

@@ -205,7 +205,9 @@ export class QueuedRegistry {
     // never archived (the common case) costs one lookup.
     const any = await archived.get(dedupeKey);
     if (any === null || any.operation !== 'PUT') return { same: false, other: false };
-    if (version === '') return { same: true, other: false };
+    // A message queued before versions left an empty mark; a mark of a version says nothing of it
+    // (taking it for archived could leave it unrepaired, while the opposite costs one more write).
+    if (version === '') return { same: any.value.byteLength === 0, other: false };
     const same = (await archived.get(archivedKey(dedupeKey, version)))?.operation === 'PUT';
     // A mark written before versions (empty) says nothing of which content was archived.
     return { same, other: !same && any.value.byteLength > 0 };
