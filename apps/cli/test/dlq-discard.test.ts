@@ -1,15 +1,17 @@
 import path from 'node:path';
 import { createArchiver, sampleMessages, versionKey, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
+import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCliWorker, tempFolders, waitFor, writeWorkerConfig, type CliWorker } from './ingest-fixture.js';
 import { runCli } from './run-cli.js';
 
-// `sentcopy dlq discard` and `dlq ls --discarded` end to end: a worker (embedded queue) with real
-// dead letters, the built CLI talking to it over HTTP.
+// `sentcopy dlq discard` and `dlq ls --discarded` end to end: a worker with real dead letters, the
+// built CLI talking to it over HTTP; on each queue, the embedded one and a JetStream cluster of one.
 const newFolder = tempFolders('dlq-discard');
 
-describe('sentcopy dlq discard', () => {
+describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq discard (%s queue)', (queue) => {
+  let nats: NatsTestServer | undefined;
   let work: string;
   let keys: Record<string, string>;
   let worker: CliWorker;
@@ -19,13 +21,16 @@ describe('sentcopy dlq discard', () => {
   beforeAll(async () => {
     work = newFolder();
     keys = writeWorkerConfig(path.join(work, 'sentcopy.config.json'), {
-      destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true } },
+      // Absolute: a cluster's shared configuration refuses relative folders.
+      destinations: { local: { type: 'fs', root: path.join(work, 'archive'), acknowledge_personal_data: true } },
       projects: { shop: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'] }, blog: { destination: 'local', channels: ['sms'] } },
     });
-    worker = await startCliWorker(path.join(work, 'sentcopy.config.json'));
+    if (queue === 'jetstream') nats = await startNatsServer();
+    worker = await startCliWorker(path.join(work, 'sentcopy.config.json'), nats === undefined ? {} : { SENTCOPY_NATS_URL: nats.url });
   });
   afterAll(async () => {
     await worker?.stop();
+    await nats?.stop();
   });
 
   it('discards by id and by filter only with a reason, keeps the record, and never brings them back', async () => {

@@ -27,8 +27,9 @@ async function start(options: { withoutDiscard?: boolean } = {}) {
     blog: { channels: ['sms'], apiKeys: [blogKey], destination: local },
   });
   const embedded = await createEmbeddedQueue({ directory: newFolder() });
-  // A queue that cannot discard yet (the JetStream queue today): the same queue without those methods.
-  const queue: MessageQueue = options.withoutDiscard === true ? { ...embedded, discardDeadLetters: undefined, listDiscardedDeadLetters: undefined } : embedded;
+  // Both of sentcopy's queues discard; a queue of the caller's own, written in plain JavaScript, may
+  // not: the same queue without those methods.
+  const queue: MessageQueue = options.withoutDiscard === true ? ({ ...embedded, discardDeadLetters: undefined, listDiscardedDeadLetters: undefined } as unknown as MessageQueue) : embedded;
   const logs: LogEntry[] = [];
   const intake = createIntakeServer({ queue, directory, logger: (entry) => logs.push(entry) });
   const url = await intake.listen(0);

@@ -195,7 +195,7 @@ describe('JetStream queue: a message near the server max_payload (#21 item 8)', 
 });
 
 describe('JetStream queue bookkeeping (#21 item 9)', () => {
-  it('keeps nothing per archived message but the de-duplication mark, which expires', async () => {
+  it('keeps nothing per archived message but its de-duplication marks, which expire', async () => {
     const name = deployment('b');
     const dedupeWindowMs = 60_000;
     const queue = await createJetStreamQueue({ servers: nats.url, name, ackWaitMs: 2_000, dedupeWindowMs });
@@ -214,7 +214,7 @@ describe('JetStream queue bookkeeping (#21 item 9)', () => {
       const streams: string[] = [];
       for await (const stream of manager.streams.names()) streams.push(stream);
       expect(streams.filter((stream) => stream.includes(name) || stream.includes(name.toUpperCase())).sort()).toEqual(
-        [`${name.toUpperCase()}_DEAD`, `${name.toUpperCase()}_HELD`, `${name.toUpperCase()}_QUEUE`, `KV_${name}-archived`, `KV_${name}-queued`].sort(),
+        [`${name.toUpperCase()}_DEAD`, `${name.toUpperCase()}_DISCARDED`, `${name.toUpperCase()}_HELD`, `${name.toUpperCase()}_QUEUE`, `KV_${name}-archived`, `KV_${name}-queued`].sort(),
       );
       // hurry() reads only held messages: with none held it finds nothing to move.
       expect(await queue.hurry(['acme'])).toBe(0);
@@ -243,6 +243,12 @@ describe('JetStream dead letters that cannot be read (#21 item 10)', () => {
       expect(items[1]).toMatchObject({ kind: 'unknown', project: 'acme' });
       expect(items[1]!.reason).toContain('cannot be read');
       expect(await queue.replayDeadLetters({ project: 'acme' })).toEqual({ replayed: 1, alreadyQueued: 0 });
+      // It cannot be replayed, but it can be discarded by the id it is listed under, and leaves a record saying what it was.
+      expect(await queue.discardDeadLetters({ ids: [items[1]!.id] }, 'garbage on the dead-letter subject')).toEqual({ discarded: 1, ids: [items[1]!.id] });
+      expect(await queue.countDeadLetters()).toBe(0);
+      expect((await queue.listDiscardedDeadLetters({ project: 'acme' })).items).toEqual([
+        expect.objectContaining({ id: items[1]!.id, project: 'acme', kind: 'unknown', discardReason: 'garbage on the dead-letter subject', payloadBytes: 0 }),
+      ]);
     } finally {
       await connection.close();
       await queue.close();

@@ -57,7 +57,13 @@ describe('a locked-down NATS deployment', () => {
       expect((await queue.listDeadLetters()).items.map((item) => item.messageId)).toEqual(['m-2']);
       expect(await queue.replayDeadLetters({})).toEqual({ replayed: 1, alreadyQueued: 0 });
       const [replayed] = await queue.claim({ limit: 1, waitMs: 3_000 });
+      // A version (other content under m-2) is kept; dead-lettered and discarded, it leaves its record.
+      expect((await queue.enqueue([{ project: 'acme', messageId: 'm-2', payload: '{"n":2,"corrected":true}' }]))[0]).toMatchObject({ status: 'accepted', version: true });
       expect(await queue.ack(replayed!)).toBe(true);
+      const [version] = await queue.claim({ limit: 1, waitMs: 3_000 });
+      expect(await queue.deadLetter(version!, { kind: 'conflict', reason: 'Taken.' })).toBe(true);
+      expect(await queue.discardDeadLetters({ project: 'acme' }, 'test')).toEqual({ discarded: 1, ids: [version!.id] });
+      expect((await queue.listDiscardedDeadLetters()).items.map((item) => item.messageId)).toEqual(['m-2']);
       expect(await queue.repair()).toBe(0);
       expect(await queue.stats()).toMatchObject({ depth: 0, deadLetters: 0 });
     } finally {
@@ -76,6 +82,7 @@ describe('a locked-down NATS deployment', () => {
       expect(await refusal(client.publish(`$KV.sentcopy-archived.${key}`, ''))).not.toBe('accepted');
       expect(await refusal(client.publish(`$KV.sentcopy-queued.${key}`, '{"g":"x"}'))).not.toBe('accepted');
       expect(await refusal(client.publish(`sentcopy.dead.record.${projectToken('acme')}`, '{}'))).not.toBe('accepted');
+      expect(await refusal(client.publish(`sentcopy.discarded.${projectToken('acme')}`, '{}'))).not.toBe('accepted');
       expect(await refusal(new Kvm(connection).open('sentcopy-archived').then((kv) => kv.get(key)))).not.toBe('accepted');
       expect(await refusal(jetstreamManager(connection).then((manager) => manager.streams.info('SENTCOPY_DEAD')))).not.toBe('accepted');
       // None of it reached the queue.

@@ -7,7 +7,9 @@ import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJetStreamQueue, QueueError, queueRetentionMs } from '../src/index.js';
 import { messageKey } from '../src/queue/jetstream/jetstream-names.js';
+import { identify } from '../src/queue/jetstream/message-identity.js';
 import { describeQueueBehaviour } from './queue-behaviour.js';
+import { describeQueueVersionBehaviour } from './queue-version-behaviour.js';
 
 let nats: NatsTestServer;
 beforeAll(async () => {
@@ -18,6 +20,10 @@ afterAll(() => nats?.stop());
 describeQueueBehaviour('jetstream', {
   newStore: async () => `t${randomBytes(5).toString('hex')}`,
   open: (store) => createJetStreamQueue({ servers: nats.url, name: store, ackWaitMs: 2_000 }),
+});
+
+describeQueueVersionBehaviour('jetstream', {
+  open: () => createJetStreamQueue({ servers: nats.url, name: `v${randomBytes(5).toString('hex')}`, ackWaitMs: 2_000 }),
 });
 
 describe('JetStream queue when the NATS server crashes', () => {
@@ -101,7 +107,7 @@ describe('JetStream queue fed garbage', () => {
       await js.publish(`${name}.queue.eA`, '{}', { headers: forged });
       // A damaged queued-ids entry for a queued message.
       const damaged = await new Kvm(connection).open(`${name}-queued`);
-      await damaged.put(first!.id!, 'not json {');
+      await damaged.put(messageKey('acme', 'good-1'), 'not json {');
       await queue.enqueue([{ project: 'acme', messageId: 'good-2', payload: '{"n":2}' }]);
 
       const claimed: string[] = [];
@@ -114,6 +120,14 @@ describe('JetStream queue fed garbage', () => {
       expect(claimed.sort()).toEqual(['good-1', 'good-2']);
       expect((await queue.enqueue([{ project: 'acme', messageId: 'good-1', payload: '{"n":1}' }]))[0]!.status).toBe('duplicate');
       await expect.poll(async () => (await queue.stats()).depth, { timeout: 5_000 }).toBe(0);
+      // Other content under the id of the damaged entry is kept, not refused: the entry is left as it is.
+      expect((await queue.enqueue([{ project: 'acme', messageId: 'good-1', payload: '{"n":1,"corrected":true}' }]))[0]!.status).toBe('accepted');
+      const [corrected] = await queue.claim({ limit: 1, waitMs: 3_000 });
+      expect(Buffer.from(corrected!.payload).toString('utf8')).toBe('{"n":1,"corrected":true}');
+      expect(await queue.reschedule(corrected!, { notBefore: Date.now(), attempt: { at: Date.now(), kind: 'unreachable', reason: 'Down.' } })).toBe(true);
+      const [retried] = await queue.claim({ limit: 1, waitMs: 3_000 });
+      expect(retried).toMatchObject({ id: corrected!.id, attempts: 1 });
+      expect(await queue.ack(retried!)).toBe(true);
     } finally {
       await connection.close();
       await queue.close();
@@ -130,11 +144,13 @@ describe('JetStream queue after a worker died between recording a message and pu
       const message = { project: 'acme', messageId: 'm-1', payload: '{"n":1,"text":"héllo"}' };
       // Recreate what the dead worker left: the queued-ids entry of m-1, still marked unpublished,
       // and nothing in the stream.
-      const [template] = await queue.enqueue([{ project: 'acme', messageId: 'm-0', payload: '{}' }]);
+      const template = { project: 'acme', messageId: 'm-0', payload: '{}' };
+      await queue.enqueue([template]);
       const entries = await new Kvm(connection).open(`${name}-queued`);
-      const shape = (await entries.get(template!.id!))!.json<Record<string, unknown>>();
-      const first = { id: messageKey('acme', 'm-1') };
-      await entries.put(first.id, JSON.stringify({ ...shape, g: 'died', u: 1 }));
+      const shape = (await entries.get(messageKey('acme', 'm-0')))!.json<{ v: Record<string, Record<string, unknown>> }>();
+      const versionShape = shape.v[identify('acme', 'm-0', Buffer.from(template.payload)).version]!;
+      const first = identify('acme', 'm-1', Buffer.from(message.payload));
+      await entries.put(messageKey('acme', 'm-1'), JSON.stringify({ v: { [first.version]: { ...versionShape, g: 'died', u: 1 } } }));
       const [zero] = await queue.claim({ limit: 1 });
       expect(await queue.ack(zero!)).toBe(true);
       expect((await queue.stats()).depth).toBe(0);

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createArchiver, parseVersionKey, serializeJson, type DestinationV1, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
+import { startNatsServer } from '@sentcopy/test-servers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashApiKey, runWorker, type WorkerConfig } from '../src/index.js';
 import { sha256, storedKeys, waitFor } from './helpers.js';
@@ -11,11 +13,11 @@ import { tempFolders } from './temp-folders.js';
 
 // Issue #14, item 8: a second, different message under a message id already queued or stored.
 // Both were sent, so both are archived — the first untouched, the second as a version next to it —
-// and the producer hears which. Through the whole worker (HTTP intake, embedded queue, processor),
-// against a local folder and the S3 test server.
+// and the producer hears which. Through the whole worker (HTTP intake, queue, processor), against a
+// local folder and the S3 test server on the embedded queue, and a local folder on JetStream.
 const newFolder = tempFolders('message-versions');
-const s3 = await startS3Setup();
-afterAll(() => s3.stop());
+const [s3, nats] = await Promise.all([startS3Setup(), startNatsServer()]);
+afterAll(() => Promise.all([s3.stop(), nats.stop()]));
 
 const apiKey = 'sc_versions_test_key_0000000000000000000000000';
 
@@ -35,7 +37,8 @@ function fsStore(folder: string): Store {
     destination: createFsDestination({ root }),
     keys: () => storedKeys(root),
     bytes: (key) => readFileSync(path.join(root, ...key.split('/'))),
-    config: { type: 'fs', root: 'archive', acknowledge_personal_data: true },
+    // Absolute: a cluster's shared configuration refuses relative folders.
+    config: { type: 'fs', root, acknowledge_personal_data: true },
   };
 }
 
@@ -49,13 +52,16 @@ function s3Store(): Store {
   };
 }
 
-async function startWorker(folder: string, store: Store, queueDirectory: string) {
+type QueueKind = 'embedded' | 'jetstream';
+
+/** A worker on a fresh queue: a new folder for the embedded queue, a new deployment name on the NATS server for JetStream. */
+async function startWorker(folder: string, store: Store, queue: QueueKind = 'embedded') {
   const config: WorkerConfig = { version: 1, destinations: { archive: store.config }, projects: { shop: { destination: 'archive', channels: ['sms'], api_keys: [{ sha256: hashApiKey(apiKey) }] } } };
   writeFileSync(path.join(folder, 'sentcopy.config.json'), JSON.stringify(config));
   const logs: Record<string, unknown>[] = [];
   const worker = await runWorker({
     configFile: path.join(folder, 'sentcopy.config.json'),
-    queueDirectory,
+    ...(queue === 'jetstream' ? { nats: { url: nats.url, name: `v${randomBytes(5).toString('hex')}` } } : { queueDirectory: newFolder() }),
     port: 0,
     prepareThreads: 1,
     env: { ID: goodCredentials.accessKeyId, SECRET: goodCredentials.secretAccessKey },
@@ -74,9 +80,10 @@ async function startWorker(folder: string, store: Store, queueDirectory: string)
 }
 
 describe.each([
-  ['a local folder', (folder: string) => fsStore(folder)],
-  ['the S3 test server', () => s3Store()],
-] as const)('same message id, different content, through the worker into %s', (_name, makeStore) => {
+  ['a local folder', (folder: string) => fsStore(folder), 'embedded'],
+  ['the S3 test server', () => s3Store(), 'embedded'],
+  ['a local folder, on a JetStream queue', (folder: string) => fsStore(folder), 'jetstream'],
+] as const)('same message id, different content, through the worker into %s', (_name, makeStore, queue) => {
   it('keeps both: the first untouched, the second as a version next to it, answered and counted; a resend stores nothing', async () => {
     const folder = newFolder();
     const store = makeStore(folder);
@@ -88,7 +95,7 @@ describe.each([
 
     const firstB = await archiver.prepare(first.b);
     let firstBBytes: Buffer = Buffer.alloc(0);
-    const one = await startWorker(folder, store, newFolder());
+    const one = await startWorker(folder, store, queue);
     try {
       // Within the de-duplication window, both still queued: one batch holds both contents and a resend.
       const batch = await one.send([first.a, second.a, first.a]);
@@ -133,7 +140,7 @@ describe.each([
     }
 
     // Past the window (a queue that no longer remembers m-b): the archive itself tells the versions apart.
-    const two = await startWorker(folder, store, newFolder());
+    const two = await startWorker(folder, store, queue);
     try {
       const third = sms('m-b', 'Your order shipped (third time)');
       // The queue no longer knows m-b: the resend of the second version is accepted again, the third is a version of it.
@@ -160,7 +167,7 @@ describe('same message id, different content, through the before-send gate (POST
   it('stores the second as a version and says so; a repeat stores nothing', async () => {
     const folder = newFolder();
     const store = fsStore(folder);
-    const { worker, metric } = await startWorker(folder, store, newFolder());
+    const { worker, metric } = await startWorker(folder, store);
     try {
       const archive = async (message: Message) => {
         const response = await fetch(`${worker.url}/v1/archive`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(message) });

@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { QueueError, type MessageQueue, type QueueMessageInput } from '../src/index.js';
 
 /**
- * Same message id, different content; and discarding dead letters for good. Not yet part of the
- * shared behaviour suite because the JetStream queue does not do it yet: a queue that does runs
- * this next to `describeQueueBehaviour`.
+ * Same message id, different content; and discarding dead letters for good. Every queue runs this
+ * next to `describeQueueBehaviour`: the embedded queue (`embedded-queue-versions.test.ts`) and
+ * JetStream (`jetstream-queue.test.ts`).
  */
 export interface QueueVersionTarget {
   /** Opens a fresh, empty queue. */
@@ -53,6 +53,24 @@ export function describeQueueVersionBehaviour(name: string, target: QueueVersion
       expect((await queue.stats()).depth).toBe(2);
     });
 
+    it('keeps versions apart: each has its own id and lease, and settling one leaves the other queued', async () => {
+      const queue = await open();
+      const [first, second] = await queue.enqueue([input('m-4', '{"n":1}'), input('m-4', '{"n":2}')]);
+      expect(first!.id).not.toBe(second!.id);
+      const claimed = await queue.claim({ limit: 10 });
+      expect(claimed.map((message) => message.id)).toEqual([first!.id, second!.id]);
+      expect(await queue.deadLetter(claimed[0]!, { kind: 'invalid', reason: 'bad' })).toBe(true);
+      expect(await queue.reschedule(claimed[1]!, { notBefore: Date.now(), attempt: { at: Date.now(), kind: 'unreachable', reason: 'down' } })).toBe(true);
+      // The lease of the one settled first belonged to it alone: the other is still queued, a resend of it a duplicate.
+      expect((await queue.enqueue([input('m-4', '{"n":2}')])).map((result) => result.status)).toEqual(['duplicate']);
+      const again = await queue.claim({ limit: 10, waitMs: 3_000 });
+      expect(again.map((message) => [message.id, message.attempts, Buffer.from(message.payload).toString('utf8')])).toEqual([[second!.id, 1, '{"n":2}']]);
+      expect(await queue.ack(again[0]!)).toBe(true);
+      expect((await queue.listDeadLetters()).items.map((letter) => [letter.id, letter.messageId])).toEqual([[first!.id, 'm-4']]);
+      // The dead one's content is no longer queued: sent again, it is queued anew, as a version of the archived one.
+      expect(await queue.enqueue([input('m-4', '{"n":1}')])).toEqual([expect.objectContaining({ status: 'accepted', version: true })]);
+    });
+
     it('replays a dead letter unless the same payload is queued again; another version under its id does not stop it', async () => {
       const queue = await open();
       await queue.enqueue([input('m-2', '{"v":1}'), input('m-3', '{"v":1}')]);
@@ -66,7 +84,6 @@ export function describeQueueVersionBehaviour(name: string, target: QueueVersion
 
     it('discards dead letters for good only with a reason, scoped by the filter, and keeps a record of each', async () => {
       const queue = await open();
-      if (queue.discardDeadLetters === undefined || queue.listDiscardedDeadLetters === undefined) throw new Error(`${name} does not implement discardDeadLetters`);
       await queue.enqueue([input('d-1', '{"d":1}'), input('d-2', '{"d":2}'), input('d-3', '{"d":3}', 'other')]);
       const claimed = await queue.claim({ limit: 3 });
       for (const message of claimed) expect(await queue.deadLetter(message, { kind: message.messageId === 'd-2' ? 'invalid' : 'conflict', reason: `dead ${message.messageId}` })).toBe(true);

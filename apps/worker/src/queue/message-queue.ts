@@ -204,7 +204,7 @@ export interface DeadLetterPage {
 export interface ReplayResult {
   /** Dead letters moved back into the queue, ready now, with a fresh attempt history. */
   readonly replayed: number;
-  /** Dead letters dropped because the same message (project, message id and, on the embedded queue, payload) was already queued again. */
+  /** Dead letters dropped because the same message (project, message id and payload) was already queued again. */
   readonly alreadyQueued: number;
 }
 
@@ -373,12 +373,12 @@ export interface MessageQueue {
   /**
    * Removes the dead letters matching `filter` for good — their payloads too — and keeps a record
    * of each (ids, kinds, reasons, `reason` and the time) that {@link listDiscardedDeadLetters}
-   * shows. `reason` is required (non-empty; at most 500 characters are kept). Optional while not
-   * every queue implements it: the intake answers 501 for a queue without it.
+   * shows. `reason` is required (non-empty, trimmed; at most 500 characters are kept): a
+   * `QueueError` of kind `invalid_input` without one. Resolves with the ids it removed.
    */
-  discardDeadLetters?(filter: DeadLetterFilter, reason: string): Promise<DiscardResult>;
-  /** Lists the records of discarded dead letters, oldest discarded first. Present with `discardDeadLetters`. */
-  listDiscardedDeadLetters?(options?: ListDiscardedOptions): Promise<DiscardedPage>;
+  discardDeadLetters(filter: DeadLetterFilter, reason: string): Promise<DiscardResult>;
+  /** Lists the records of discarded dead letters, oldest discarded first, a page at a time. */
+  listDiscardedDeadLetters(options?: ListDiscardedOptions): Promise<DiscardedPage>;
   /**
    * Makes every waiting message of these projects ready now: retries scheduled for later (hours, in
    * an outage) or messages set aside while their destination was down, once it is back. Claimed

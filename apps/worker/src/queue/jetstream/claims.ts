@@ -37,7 +37,7 @@ export class Leases {
    */
   async isStale(message: JsMsg): Promise<boolean> {
     const copy = readCopy(message.headers);
-    return copy !== undefined && copy.isCopy && message.info.deliveryCount === 1 && !(await this.registry.isCurrent(copy.dedupeKey, copy.generation));
+    return copy !== undefined && copy.isCopy && message.info.deliveryCount === 1 && !(await this.registry.isCurrent(copy));
   }
 
   /**

@@ -10,9 +10,12 @@ import {
   type DeadLetterFilter,
   type DeadLetterOptions,
   type DeadLetterPage,
+  type DiscardedPage,
+  type DiscardResult,
   type EnqueueResult,
   type LeaseRef,
   type ListDeadLettersOptions,
+  type ListDiscardedOptions,
   type MessageQueue,
   type QueueMessageInput,
   type QueueStats,
@@ -24,12 +27,13 @@ import { QueueError } from '../queue-error.js';
 import { ackSurely, Leases, type Lease } from './claims.js';
 import { checkFilter, DeadLetterStore, decodeCursor, encodeCursor, missingPayloadError, unreadableDeadLetter, type StoredDeadLetter } from './dead-letters.js';
 import { DeliveryBuffer } from './delivery-buffer.js';
+import { checkDiscardReason, DiscardedStore } from './discarded-dead-letters.js';
 import { HeldScheduler } from './held-messages.js';
 import type { JetStreamQueueOptions } from './jetstream-queue-options.js';
 import { jetStreamNames } from './jetstream-names.js';
 import { natsConnectOptions } from './nats-connection.js';
 import { enqueuedAtOf, headerRoomBytes, type MessageCopy } from './message-copy.js';
-import { identify } from './message-identity.js';
+import { identify, payloadSha256, type MessageIdentity } from './message-identity.js';
 import { repairPhantoms } from './phantom-repair.js';
 import { jetStreamError, provision } from './provisioning.js';
 import { publishCopy, type QueueContext } from './queue-context.js';
@@ -108,6 +112,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
   const leases = new Leases(registry);
   const buffer = new DeliveryBuffer(context);
   const deadLetters = new DeadLetterStore(context);
+  const discarded = new DiscardedStore(context, deadLetters);
   let closed = false;
   const reportBackground = (error: unknown) => {
     if (!closed) options.onBackgroundError?.(jetStreamError(error));
@@ -151,7 +156,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
 
   /** Publishes the next copy of a claimed message: ready now, or held until `notBefore`. */
   const publishNext = async (lease: Lease, copy: MessageCopy, payload: Uint8Array) => {
-    const msgID = `${copy.dedupeKey}.${copy.generation}.d${lease.message.seq}.${lease.message.info.deliveryCount}`;
+    const msgID = `${copy.id}.${copy.generation}.d${lease.message.seq}.${lease.message.info.deliveryCount}`;
     const held = copy.notBefore !== undefined && copy.notBefore > Date.now();
     const { notBefore: _notBefore, ...ready } = copy;
     await publishCopy(context, held ? names.heldSubject(copy.project) : names.queueSubject(copy.project), held ? copy : ready, payload, msgID);
@@ -160,17 +165,22 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
   /** Publishes a message that may never have been published (its writer died first). */
   const publishUnconfirmed = async (copy: MessageCopy, payload: Uint8Array) => {
     const held = copy.notBefore !== undefined && copy.notBefore > Date.now();
-    await publishCopy(context, held ? names.heldSubject(copy.project) : names.queueSubject(copy.project), copy, payload, `${copy.dedupeKey}.${copy.generation}`);
+    await publishCopy(context, held ? names.heldSubject(copy.project) : names.queueSubject(copy.project), copy, payload, `${copy.id}.${copy.generation}`);
   };
 
-  /** Queues one message as a new life (enqueue, replay); `duplicate` when it is queued already. */
-  const queueNew = async (project: string, messageId: string, payload: Uint8Array, notBefore: number | undefined, checkArchived: boolean): Promise<EnqueueResult> => {
-    const { id, dedupeKey } = identify(project, messageId, payload);
+  /**
+   * Queues one message as a new life (enqueue, replay): `duplicate` when this version (same
+   * payload) is queued already or, with `checkArchived`, was archived within the window; `accepted`
+   * with `version: true` when another version of the message is queued or was archived.
+   */
+  const queueNew = async (identity: MessageIdentity, project: string, messageId: string, payload: Uint8Array, notBefore: number | undefined, checkArchived: boolean): Promise<EnqueueResult> => {
+    const { id, dedupeKey, version } = identity;
     const generation = newGeneration();
     const enqueuedAt = Date.now();
     const copy: MessageCopy = {
       id,
       dedupeKey,
+      version,
       project,
       messageId,
       enqueuedAt,
@@ -181,30 +191,34 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       ...(notBefore !== undefined && notBefore > enqueuedAt ? { notBefore } : {}),
       isCopy: false,
     };
+    const ref = { dedupeKey, version, generation };
     // Both lookups at once: the archived check rarely hits, and then the new entry is taken back.
-    const [revision, archivedAlready] = await Promise.all([registry.create(dedupeKey, generation), checkArchived ? registry.wasArchived(dedupeKey) : false]);
-    if (revision === undefined) {
-      const found = await registry.read(dedupeKey);
+    const [created, archived] = await Promise.all([registry.create(ref), checkArchived ? registry.archivedState(dedupeKey, version) : { same: false, other: false }]);
+    if (created.outcome === 'queued') {
       // Queued by a worker that may have died before publishing: publish it now, so that the
       // `duplicate` answer is true (the same Nats-Msg-Id, so the stream keeps one copy).
-      if (found?.entry?.u === 1) {
-        await publishUnconfirmed({ ...copy, generation: found.entry.g }, payload);
-        await registry.confirm(dedupeKey, found.entry.g, found.revision);
+      if (created.entry.u === 1) {
+        const theirs = { ...ref, generation: created.entry.g };
+        await publishUnconfirmed({ ...copy, generation: theirs.generation }, payload);
+        await registry.confirm(theirs, created.revision);
       }
       return { status: 'duplicate', id };
     }
-    if (archivedAlready) {
-      await registry.forget(dedupeKey, generation);
+    if (archived.same) {
+      if (created.outcome === 'created') await registry.forget(ref);
       return { status: 'duplicate', id };
     }
+    // A damaged entry is left as it is: the message is published without one (its copies are
+    // current while the entry is damaged), so it is kept rather than refused.
     try {
       await publishUnconfirmed(copy, payload);
     } catch (error) {
-      await registry.forget(dedupeKey, generation).catch(() => undefined);
+      if (created.outcome === 'created') await registry.forget(ref).catch(() => undefined);
       throw error;
     }
-    track(registry.confirm(dedupeKey, generation, revision).catch(reportBackground));
-    return { status: 'accepted', id };
+    if (created.outcome === 'created') track(registry.confirm(ref, created.revision, created.written).catch(reportBackground));
+    const isVersion = (created.outcome === 'created' && created.others) || archived.other;
+    return isVersion ? { status: 'accepted', id, version: true } : { status: 'accepted', id };
   };
 
   const queue: JetStreamQueue = {
@@ -218,16 +232,23 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       const firstIndex = new Map<string, number>();
       const identities = prepared.map((input, index) => {
         const identity = identify(input.project, input.messageId, input.body);
-        if (!firstIndex.has(identity.dedupeKey)) firstIndex.set(identity.dedupeKey, index);
+        if (!firstIndex.has(identity.id)) firstIndex.set(identity.id, index);
         return identity;
       });
+      // Versions of one message id in a batch are queued in batch order, so that the first is the
+      // one answered as the original, as on the embedded queue; other messages go in parallel.
+      const previousOfKey = new Map<string, Promise<EnqueueResult>>();
       try {
         return await Promise.all(
-          prepared.map((input, index) =>
-            firstIndex.get(identities[index]!.dedupeKey) !== index
-              ? { status: 'duplicate' as const, id: identities[index]!.id }
-              : queueNew(input.project, input.messageId, input.body, input.notBefore, true),
-          ),
+          prepared.map((input, index) => {
+            const identity = identities[index]!;
+            if (firstIndex.get(identity.id) !== index) return { status: 'duplicate' as const, id: identity.id };
+            const previous = previousOfKey.get(identity.dedupeKey);
+            const run = () => queueNew(identity, input.project, input.messageId, input.body, input.notBefore, true);
+            const result = previous === undefined ? run() : previous.then(run);
+            previousOfKey.set(identity.dedupeKey, result);
+            return result;
+          }),
         );
       } catch (error) {
         throw storeError(error);
@@ -289,8 +310,8 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         throw storeError(error);
       }
       // The queued entry goes only once the archived mark is stored, so a resubmission meets one of them.
-      const { dedupeKey, generation } = lease.copy;
-      track(registry.markArchived(dedupeKey).then(() => registry.forgetLater(dedupeKey, generation, reportBackground), reportBackground));
+      const { dedupeKey, version, generation } = lease.copy;
+      track(registry.markArchived(dedupeKey, version).then(() => registry.forgetLater({ dedupeKey, version, generation }, reportBackground), reportBackground));
       return true;
     },
 
@@ -379,9 +400,10 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         history,
         generation: copy.generation,
         dedupeKey: copy.dedupeKey,
+        payloadSha256: payloadSha256(lease.message.data),
       };
       try {
-        await deadLetters.write(record, lease.message.data, `${copy.dedupeKey}.${copy.generation}.x${lease.message.seq}.${lease.message.info.deliveryCount}`);
+        await deadLetters.write(record, lease.message.data, `${copy.id}.${copy.generation}.x${lease.message.seq}.${lease.message.info.deliveryCount}`);
       } catch (error) {
         leases.restore(lease);
         throw storeError(error);
@@ -392,7 +414,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         throw storeError(error);
       }
       // Awaited: once this resolves, submitting the message again queues it anew.
-      await registry.forget(copy.dedupeKey, copy.generation).catch(() => undefined);
+      await registry.forget(copy).catch(() => undefined);
       return true;
     },
 
@@ -412,7 +434,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
           }
           if ('unreadable' in read) items.push(unreadableDeadLetter(read));
           else {
-            const { generation: _generation, dedupeKey: _dedupeKey, payloadSeq: _payloadSeq, ...visible } = read.record;
+            const { generation: _generation, dedupeKey: _dedupeKey, payloadSeq: _payloadSeq, payloadSha256: _payloadSha256, ...visible } = read.record;
             items.push(visible);
           }
           return true;
@@ -450,7 +472,8 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
           const { record } = read;
           const payload = await deadLetters.payload(record);
           if (payload === undefined) throw missingPayloadError();
-          const result = await queueNew(record.project, record.messageId, payload, undefined, false);
+          // Counted as already queued only when the same payload is queued; another version is replayed.
+          const result = await queueNew(identify(record.project, record.messageId, payload), record.project, record.messageId, payload, undefined, false);
           await deadLetters.remove(read.seq, record);
           if (result.status === 'accepted') replayed++;
           else alreadyQueued++;
@@ -460,6 +483,39 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         throw storeError(error);
       }
       return { replayed, alreadyQueued };
+    },
+
+    async discardDeadLetters(filter: DeadLetterFilter, reason: string): Promise<DiscardResult> {
+      assertOpen();
+      const discardReason = checkDiscardReason(reason);
+      const checked = checkFilter(filter ?? {});
+      const ids: string[] = [];
+      try {
+        await deadLetters.scan(checked, 1, async (read) => {
+          const record = await discarded.recordOf(read, discardReason, Date.now());
+          // The record first: a discard interrupted between the two leaves the dead letter, never a
+          // dead letter gone without its record.
+          await discarded.write(record, 'unreadable' in read ? `unreadable.${read.seq}` : `${record.id}.${read.record.generation}.${read.seq}`);
+          if (await deadLetters.remove(read.seq, 'unreadable' in read ? undefined : read.record)) ids.push(record.id);
+          return true;
+        });
+      } catch (error) {
+        throw storeError(error);
+      }
+      return { discarded: ids.length, ids };
+    },
+
+    async listDiscardedDeadLetters(listOptions: ListDiscardedOptions = {}): Promise<DiscardedPage> {
+      assertOpen();
+      const limit = listOptions.limit ?? 100;
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw invalidInput('limit must be a whole number from 1 to 1000.');
+      const project = listOptions.project;
+      if (project !== undefined && (typeof project !== 'string' || project === '')) throw invalidInput('project must be a non-empty string.');
+      try {
+        return await discarded.list(project, limit, listOptions.cursor);
+      } catch (error) {
+        throw storeError(error);
+      }
     },
 
     async hurry(projects: readonly string[]): Promise<number> {

@@ -16,6 +16,8 @@ export interface StoredDeadLetter extends Omit<DeadLetter, 'payloadBytes'> {
   readonly payloadSeq: number;
   readonly generation: string;
   readonly dedupeKey: string;
+  /** SHA-256 of the payload, lower-case hex; absent on records written before versions. */
+  readonly payloadSha256?: string;
 }
 
 const decoder = new TextDecoder();
@@ -45,14 +47,25 @@ function matches(record: StoredDeadLetter, filter: DeadLetterFilter | undefined)
   return true;
 }
 
-export function encodeCursor(seq: number): string {
-  return Buffer.from(JSON.stringify(['js', seq]), 'utf8').toString('base64url');
+/** A cursor naming the stream sequence a page continues from; `tag` tells the listings' cursors apart. */
+/** Whether a filter names an unreadable record by the id it is listed under, and nothing else rules it out. */
+function namesUnreadable(read: Extract<ReadRecord, { unreadable: true }>, filter: DeadLetterFilter): boolean {
+  return filter.ids !== undefined && filter.ids.includes(unreadableId(read.seq)) && filter.kind === undefined && filter.deadFrom === undefined && filter.deadBefore === undefined;
 }
 
-export function decodeCursor(cursor: string): number {
+/** The id an unreadable record is listed under. */
+function unreadableId(seq: number): string {
+  return `unreadable.${seq}`;
+}
+
+export function encodeCursor(seq: number, tag = 'js'): string {
+  return Buffer.from(JSON.stringify([tag, seq]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string, tag = 'js'): number {
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed[0] === 'js' && Number.isSafeInteger(parsed[1]) && (parsed[1] as number) > 0) return parsed[1] as number;
+    const parsed: unknown = typeof cursor === 'string' ? JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) : undefined;
+    if (Array.isArray(parsed) && parsed[0] === tag && Number.isSafeInteger(parsed[1]) && (parsed[1] as number) > 0) return parsed[1] as number;
   } catch {
     // falls through to the error below
   }
@@ -62,7 +75,7 @@ export function decodeCursor(cursor: string): number {
 /** The visible form of a record that cannot be read: listed and counted, so the totals agree. */
 export function unreadableDeadLetter(read: Extract<ReadRecord, { unreadable: true }>): DeadLetter {
   return {
-    id: `unreadable.${read.seq}`,
+    id: unreadableId(read.seq),
     project: read.project ?? '',
     messageId: '',
     kind: 'unknown',
@@ -105,7 +118,8 @@ export class DeadLetterStore {
 
   /**
    * Walks the records from `fromSeq` in stream order; `visit` returns false to stop. Unreadable
-   * records are visited too (they match only filters without kind, ids or times).
+   * records are visited too: they match filters without kind, ids or times, and ids that name them
+   * as they are listed (`unreadable.<seq>`, so that one can be discarded by its id).
    */
   async scan(filter: DeadLetterFilter | undefined, fromSeq: number, visit: (read: ReadRecord) => boolean | Promise<boolean>): Promise<void> {
     const { manager, names } = this.context;
@@ -117,7 +131,7 @@ export class DeadLetterStore {
       if (stored === null) return;
       seq = stored.seq + 1;
       const read = this.read(stored);
-      if ('unreadable' in read ? narrowed : !matches(read.record, filter)) continue;
+      if ('unreadable' in read ? narrowed && !namesUnreadable(read, filter!) : !matches(read.record, filter)) continue;
       if (!(await visit(read))) return;
     }
   }
@@ -128,13 +142,18 @@ export class DeadLetterStore {
     return stored === null ? undefined : stored.data;
   }
 
-  /** Removes a record and its payload. */
-  async remove(seq: number, record: StoredDeadLetter): Promise<void> {
+  /**
+   * Removes a record and its payload (`record` omitted: the record alone, for one that cannot be
+   * read). `false` when the record was gone already (another worker removed it meanwhile).
+   */
+  async remove(seq: number, record?: StoredDeadLetter): Promise<boolean> {
     const { manager, names } = this.context;
-    await manager.streams.deleteMessage(names.deadStream, seq, false).catch((error: unknown) => {
-      if (!/not found/i.test(String((error as Error).message))) throw error;
+    const removed = await manager.streams.deleteMessage(names.deadStream, seq, false).catch((error: unknown) => {
+      if (!isNoMessage(error)) throw error;
+      return false;
     });
-    await manager.streams.deleteMessage(names.deadStream, record.payloadSeq, false).catch(() => false);
+    if (record !== undefined) await manager.streams.deleteMessage(names.deadStream, record.payloadSeq, false).catch(() => false);
+    return removed;
   }
 
   /** How many records there are (cheap: the stream's subject counts; unreadable ones included). */
@@ -143,6 +162,11 @@ export class DeadLetterStore {
     const info = await manager.streams.info(names.deadStream, { subjects_filter: names.deadRecordSubject() });
     return Object.values(info.state.subjects ?? {}).reduce((sum, count) => sum + Number(count), 0);
   }
+}
+
+/** The server's answer for a sequence that holds no message (JSNoMessageFoundErr, 10057). */
+function isNoMessage(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 10057 || /no message found|not found/i.test(String((error as Error).message));
 }
 
 export const missingPayloadError = () => new QueueError('storage', 'The payload of a dead letter is missing from the dead-letter stream.');

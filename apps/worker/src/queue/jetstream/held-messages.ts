@@ -14,7 +14,7 @@ export function readyCopy(copy: MessageCopy): MessageCopy {
  * scheduler and a concurrent `hurry()` moving the same one store a single copy.
  */
 export function moveToQueue(context: QueueContext, copy: MessageCopy, payload: Uint8Array, heldSeq: number): Promise<PubAck> {
-  return publishCopy(context, context.names.queueSubject(copy.project), readyCopy(copy), payload, `${copy.dedupeKey}.${copy.generation}.h${heldSeq}`);
+  return publishCopy(context, context.names.queueSubject(copy.project), readyCopy(copy), payload, `${copy.id}.${copy.generation}.h${heldSeq}`);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -11,6 +11,8 @@ export interface JetStreamNames {
   readonly heldStream: string;
   /** Stream of dead letters: records and, beside each, its payload. */
   readonly deadStream: string;
+  /** Stream of the records discarded dead letters leave (no payload), kept for good. */
+  readonly discardedStream: string;
   /** The durable pull consumer every worker claims from. */
   readonly consumer: string;
   /** The durable pull consumer that moves held messages back to the queue when they are due. */
@@ -27,6 +29,8 @@ export interface JetStreamNames {
   deadRecordSubject(project?: string): string;
   /** Subject of a project's dead-letter payloads (`project` omitted: all of them). */
   deadPayloadSubject(project?: string): string;
+  /** Subject of a project's discarded dead-letter records (`project` omitted: all of them). */
+  discardedSubject(project?: string): string;
 }
 
 const validName = /^[A-Za-z0-9_-]{1,64}$/;
@@ -41,6 +45,7 @@ export function jetStreamNames(name: string): JetStreamNames {
     queueStream: `${upper}_QUEUE`,
     heldStream: `${upper}_HELD`,
     deadStream: `${upper}_DEAD`,
+    discardedStream: `${upper}_DISCARDED`,
     consumer: `${name}-workers`,
     scheduler: `${name}-scheduler`,
     queuedBucket: `${name}-queued`,
@@ -49,6 +54,7 @@ export function jetStreamNames(name: string): JetStreamNames {
     heldSubject: (project) => `${name}.held.${token(project)}`,
     deadRecordSubject: (project) => `${name}.dead.record.${token(project)}`,
     deadPayloadSubject: (project) => `${name}.dead.payload.${token(project)}`,
+    discardedSubject: (project) => `${name}.discarded.${token(project)}`,
   };
 }
 
@@ -58,17 +64,21 @@ export function projectToken(project: string): string {
 }
 
 /**
- * The queue's id for a message: the project token and a hash of project and message id. Stable, so
- * a message keeps its id through retries, hurries and replays.
+ * The key of a message id: the project token and a hash of project and message id. Every version
+ * of the message (another content under the same id) shares it; the queue's id of one version
+ * adds the version (see `message-identity.ts`).
  */
 export function messageKey(project: string, messageId: string): string {
   const digest = createHash('sha256').update(project).update('\0').update(messageId).digest('base64url').slice(0, 32);
   return `${projectToken(project)}.${digest}`;
 }
 
-/** The project a message key belongs to, or `undefined` for a string that is not one. */
+/**
+ * The project a message key or queue id belongs to (a key with or without its version), or
+ * `undefined` for a string that is not one.
+ */
 export function projectOfKey(key: string): string | undefined {
-  const match = /^([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]{32}$/.exec(key);
+  const match = /^([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]{32}(?:\.[A-Za-z0-9_-]{32})?$/.exec(key);
   return match === null ? undefined : Buffer.from(match[1]!, 'base64url').toString('utf8');
 }
 

@@ -10,14 +10,14 @@ export interface NatsPermissions {
 
 /**
  * Everything a worker of the deployment `name` needs on the NATS server, and nothing more: its own
- * streams, consumers and buckets (queue, held, dead letters, queued and archived ids, the
+ * streams, consumers and buckets (queue, held, dead letters, discarded dead letters, queued and archived ids, the
  * configuration and the workers' reports on it), acks of its own consumers, and replies in its inbox. Give producers and other
  * users none of these subjects: a user who may publish to `<name>.>` or `$KV.<name>-*` can forge
  * archived content or make a message id answer `duplicate`. See docs/cluster.md.
  */
 export function workerPermissions(name = 'sentcopy'): NatsPermissions {
   const names = jetStreamNames(name);
-  const streams = [names.queueStream, names.heldStream, names.deadStream, `KV_${names.queuedBucket}`, `KV_${names.archivedBucket}`, `KV_${name}-config`, `KV_${name}-worker-status`];
+  const streams = [names.queueStream, names.heldStream, names.deadStream, names.discardedStream, `KV_${names.queuedBucket}`, `KV_${names.archivedBucket}`, `KV_${name}-config`, `KV_${name}-worker-status`];
   return {
     publish: [
       '$JS.API.INFO',

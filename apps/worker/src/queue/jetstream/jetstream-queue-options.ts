@@ -23,8 +23,9 @@ export interface JetStreamQueueOptions {
   /** Lease length when `claim()` is given none, in milliseconds. @default 60000 */
   readonly defaultLeaseMs?: number;
   /**
-   * How long the project and message id of an archived message are remembered, so that submitting
-   * it again is reported as `duplicate`, in milliseconds. `0` remembers only messages still queued.
+   * How long an archived message (project, message id and payload hash) is remembered, so that
+   * submitting the same content again is reported as `duplicate` and other content under its id as
+   * a version (`version: true`), in milliseconds. `0` remembers only messages still queued.
    * @default 3600000 (1 hour)
    */
   readonly dedupeWindowMs?: number;

@@ -2,6 +2,7 @@ import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { AttemptRecord } from '../message-queue.js';
 import { historyLimit } from '../queue-checks.js';
 import { projectOfKey } from './jetstream-names.js';
+import { keyOfId, versionOfId } from './message-identity.js';
 
 /**
  * Everything the queue knows about one message, carried in the headers of each copy of it that is
@@ -10,10 +11,12 @@ import { projectOfKey } from './jetstream-names.js';
  * writer of each state (whoever holds the lease on the copy) and no shared entry to race on.
  */
 export interface MessageCopy {
-  /** The queue's id (see `messageKey`). */
+  /** The queue's id (see `message-identity.ts`): message key and version. */
   readonly id: string;
-  /** The de-duplication key (see `message-identity.ts`). */
+  /** The message key: project and message id, shared by every version (see `message-identity.ts`). */
   readonly dedupeKey: string;
+  /** The version, from the id: the payload's hash token, or `''` for a copy published before versions. */
+  readonly version: string;
   readonly project: string;
   readonly messageId: string;
   readonly enqueuedAt: number;
@@ -115,7 +118,8 @@ export function readCopy(messageHeaders: MsgHdrs | undefined): MessageCopy | und
   const notBefore = get(name.notBefore);
   return {
     id: id!,
-    dedupeKey: get(name.dedupeKey) ?? id!,
+    dedupeKey: get(name.dedupeKey) ?? keyOfId(id!),
+    version: versionOfId(id!),
     project,
     messageId: Buffer.from(get(name.messageId) ?? '', 'base64url').toString('utf8'),
     enqueuedAt,

@@ -10,7 +10,7 @@ import type { QueueContext } from './queue-context.js';
  * so without this they would sit in the queue depth and the oldest-pending age forever.
  *
  * Messages at or below the consumer's ack floor are acknowledged by definition. A phantom of the
- * ready queue whose message is still queued (its entry in the queued-ids bucket is of the same
+ * ready queue whose message is still queued (its version in the queued-ids bucket is of the same
  * generation and it was not archived) is published again before it is removed, so nothing is
  * lost; any other phantom is simply removed. Held phantoms were moved (their copy was stored
  * before the ack), so they are removed.
@@ -31,7 +31,7 @@ export async function repairPhantoms(context: QueueContext, registry: QueuedRegi
       if (streamInfo.state.messages === 0 || seq > consumerInfo.ack_floor.stream_seq) break;
       const stored = await manager.streams.getMessage(stream, { seq }).catch(() => null);
       const copy = stored === null ? undefined : readCopy(stored.header);
-      if (ready && stored !== null && copy !== undefined && (await registry.isCurrent(copy.dedupeKey, copy.generation)) && !(await registry.wasArchived(copy.dedupeKey))) {
+      if (ready && stored !== null && copy !== undefined && (await registry.isCurrent(copy)) && !(await registry.wasArchived(copy.dedupeKey, copy.version))) {
         await moveToQueue(context, copy, stored.data, -seq);
       }
       if (!(await manager.streams.deleteMessage(stream, seq, false).catch(() => false))) break;

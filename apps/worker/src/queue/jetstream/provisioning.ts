@@ -91,6 +91,16 @@ export async function provision(manager: JetStreamManager, client: JetStreamClie
     duplicate_window: nanos(120_000),
     allow_direct: true,
   });
+  // The records discarded dead letters leave: small, and kept for good (an audit trail).
+  await ensureStream(manager, {
+    name: names.discardedStream,
+    subjects: [names.discardedSubject()],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: 0,
+    duplicate_window: nanos(120_000),
+    allow_direct: true,
+  });
   const common = { ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_deliver: -1, ack_wait: nanos(settings.ackWaitMs), max_waiting: 512 };
   await ensureConsumer(manager, names.queueStream, { ...common, durable_name: names.consumer, max_ack_pending: settings.maxInFlight });
   // Every held message stays pending on this consumer (a delayed redelivery) until it is due: no limit.
