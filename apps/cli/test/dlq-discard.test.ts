@@ -3,7 +3,7 @@ import { createArchiver, sampleMessages, versionKey, type Message } from '@sentc
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCliWorker, tempFolders, waitFor, writeWorkerConfig, type CliWorker } from './ingest-fixture.js';
+import { startCliWorker, tempFolders, testRecipientKey, waitFor, writeWorkerConfig, type CliWorker } from './ingest-fixture.js';
 import { runCli } from './run-cli.js';
 
 // `sentcopy dlq discard` and `dlq ls --discarded` end to end: a worker with real dead letters, the
@@ -37,7 +37,8 @@ describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq discard (%s queu
     // Three messages whose key and version key already hold other copies: nothing can archive them.
     const messages = sampleMessages({ projectId: 'shop', count: 3, seed: 5 });
     const archive = createFsDestination({ root: path.join(work, 'archive') });
-    const archiver = createArchiver({ destination: archive });
+    // The worker's configuration references the test recipient key: the copies sit at the keys it writes.
+    const archiver = createArchiver({ destination: archive, recipientKey: testRecipientKey });
     for (const message of messages) {
       const other = { ...message, sent_at: message.sent_at + 1 } as Message;
       await archiver.archive(other);

@@ -6,6 +6,7 @@ import { createFsDestination } from '@sentcopy/destination-fs';
 import { createS3Destination } from '@sentcopy/destination-s3';
 import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testRecipientKey } from './ingest-fixture.js';
 import { fsEntry, json, s3Entry, s3Env, s3Settings, writeConfigFile } from './ls-fixtures.js';
 import { runCli } from './run-cli.js';
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
   destinations.local = createFsDestination({ root: path.join(work, 'local'), fsync: false });
   destinations.s3 = createS3Destination(s3Settings(server.endpoint, bucket));
   for (const name of ['local', 's3']) {
-    const archiver = createArchiver({ destination: destinations[name]!, retry: false });
+    const archiver = createArchiver({ destination: destinations[name]!, recipientKey: testRecipientKey, retry: false });
     stored[name] = [];
     for (const body of bodies) stored[name].push(await archiver.archive(sms(body)));
     // Another message, so the listing holds more than the one id.
@@ -99,7 +100,7 @@ describe('verify and versions that do not add up', { timeout: 30_000 }, () => {
     mkdirSync(folder);
     const root = path.join(folder, 'broken');
     const destination = createFsDestination({ root, fsync: false });
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ destination, recipientKey: testRecipientKey, retry: false });
     const first = await archiver.archive({ ...sms('a'), message_id: 'm-gone' });
     const second = await archiver.archive({ ...sms('b'), message_id: 'm-gone' });
     rmSync(path.join(root, ...first.key.split('/')));

@@ -42,7 +42,8 @@ async function start(options: { withoutDiscard?: boolean } = {}) {
   };
   // Dead letters that no fix can archive: the key and the version key next to it both hold other copies.
   const deadLetters = async (messages: Message[]) => {
-    const archiver = createArchiver({ destination: local });
+    // The same secret as plainDirectory's archivers, so the squatters sit at the keys the processor writes.
+    const archiver = createArchiver({ destination: local, recipientKey: 'sentcopy-test-recipient-key' });
     for (const message of messages) {
       const other = await archiver.archive({ ...message, body: 'an earlier, different copy' });
       const prepared = await archiver.prepare(message);

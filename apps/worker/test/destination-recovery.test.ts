@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createArchiver, resolveRetryPolicy, sampleMessages, type Message } from '@sentcopy/core';
+import { createArchiver, resolveRetryPolicy, sampleMessages, type ArchiverOptions, type Message } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { faults, s3ErrorResponse, type ProxiedRequest } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -39,9 +39,15 @@ function s3Config(bucket: string): WorkerConfig {
   };
 }
 
-/** Checks through the back door (the S3 server's own store) that the bucket holds exactly `messages`, byte for byte. */
-async function expectBucketHoldsExactly(bucket: string, messages: readonly Message[]): Promise<void> {
-  const archiver = createArchiver({ destination: createS3Destination({ ...s3.settings(), bucket }) });
+type Keying = Pick<ArchiverOptions, 'layout' | 'recipientKey'>;
+/** How the archivers this file creates key messages. */
+const libraryKeying: Keying = { recipientKey: 'sentcopy-test-recipient-key' };
+/** How the worker keys them: its configurations have no recipient_hash_key, so it writes the unkeyed layout of earlier versions. */
+const workerKeying: Keying = { layout: 'sentcopy-unkeyed' };
+
+/** Checks through the back door (the S3 server's own store) that the bucket holds exactly `messages`, byte for byte, under the keys `keying` gives. */
+async function expectBucketHoldsExactly(bucket: string, messages: readonly Message[], keying: Keying): Promise<void> {
+  const archiver = createArchiver({ destination: createS3Destination({ ...s3.settings(), bucket }), ...keying });
   const expected = new Map<string, string>();
   for (const message of messages) {
     const prepared = await archiver.prepare(message);
@@ -57,7 +63,7 @@ describe('messages set back by a short outage are archived as soon as the destin
   it('processor: `unknown` failures (S3 409 OperationAborted) park every message for 8 hours; the next stored write makes them all ready at once', async () => {
     const bucket = s3.server.createBucket();
     const destination = createS3Destination({ ...s3.settings({ through: 'proxy' }), bucket });
-    const archiver = createArchiver({ destination, retry: false });
+    const archiver = createArchiver({ destination, retry: false, ...libraryKeying });
     const queue = await createEmbeddedQueue({ directory: newFolder() });
     const outcomes: ProcessOutcome[] = [];
     const processor = createProcessor({ queue, archiverFor: () => archiver, retryPolicy: resolveRetryPolicy({ outage: { quickInitialDelayMs: 20, quickMaxDelayMs: 100 } }), idleWaitMs: 20, onOutcome: (outcome) => outcomes.push(outcome) });
@@ -78,7 +84,7 @@ describe('messages set back by a short outage are archived as soon as the destin
       fault.remove();
       await processor.stop();
     }
-    await expectBucketHoldsExactly(bucket, [...messages, ...sampleMessages({ projectId: 'shop', count: 1, seed: 52 })]);
+    await expectBucketHoldsExactly(bucket, [...messages, ...sampleMessages({ projectId: 'shop', count: 1, seed: 52 })], libraryKeying);
     expect(await queue.stats()).toMatchObject({ depth: 0, deadLetters: 0 });
     expect(outcomes.filter((outcome) => outcome.type === 'archived')).toHaveLength(messages.length + 1);
     await queue.close();
@@ -104,7 +110,7 @@ describe('messages set back by a short outage are archived as soon as the destin
       await probe.close?.();
       fault.remove();
       await waitFor(() => storedCount(bucket) === messages.length, 30_000, 'every message to be stored after recovery');
-      await expectBucketHoldsExactly(bucket, messages);
+      await expectBucketHoldsExactly(bucket, messages, workerKeying);
       await waitFor(async () => metricValue(await started.metrics(), 'sentcopy_queue_depth') === 0, 10_000, 'an empty queue');
       const metrics = await started.metrics();
       expect(metricValue(metrics, 'sentcopy_dead_letters')).toBe(0);
@@ -134,7 +140,7 @@ describe('messages set back by a short outage are archived as soon as the destin
     const second = await startWorker(file, { env });
     try {
       await waitFor(() => storedCount(bucket) === messages.length, 20_000, 'every parked message to be stored by the new worker');
-      await expectBucketHoldsExactly(bucket, messages);
+      await expectBucketHoldsExactly(bucket, messages, workerKeying);
       await waitFor(async () => metricValue(await second.metrics(), 'sentcopy_queue_depth') === 0, 10_000, 'an empty queue');
       expect(metricValue(await second.metrics(), 'sentcopy_dead_letters')).toBe(0);
     } finally {
@@ -209,7 +215,7 @@ describe('a local-folder destination on a full disk whose probe still fits', () 
     const second = await startWorker(file);
     try {
       await waitFor(() => storedKeys(root).length === messages.length, 20_000, 'every message to be stored after the restart');
-      await expectFolderHoldsExactly(root, createArchiver({ destination: createFsDestination({ root }) }), messages);
+      await expectFolderHoldsExactly(root, createArchiver({ destination: createFsDestination({ root }), ...workerKeying }), messages);
       await waitFor(async () => metricValue(await second.metrics(), 'sentcopy_queue_depth') === 0, 10_000, 'an empty queue');
       const metrics = await second.metrics();
       expect(metricValue(metrics, 'sentcopy_destination_healthy{destination="local"}')).toBe(1);

@@ -72,7 +72,7 @@ describe('processor', () => {
 
   it('stores a different copy under an existing key as a version next to it and acks it; the outcome says so', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false });
     const message = sampleMessages({ projectId: 'acme', count: 2 })[1]!;
     const first = await archiver.archive(message);
     const queue = await openQueue();

@@ -88,8 +88,9 @@ describe('a damaged queue file', () => {
     }
 
     // Every message that was neither a dead letter nor unreadable is archived once, bytes intact,
-    // whether before the damage was met or after the salvage.
-    const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), retry: false });
+    // whether before the damage was met or after the salvage. The configuration has no recipient_hash_key,
+    // so the worker writes the unkeyed layout of earlier versions.
+    const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), layout: 'sentcopy-unkeyed', retry: false });
     const expected = [...messages.filter((message) => !deadIds.has(String(message.message_id)) && !lostIds.has(String(message.message_id))), ...sampleMessages({ projectId: 'shop', count: 3, seed: 98 })] as Message[];
     await expectFolderHoldsExactly(archiveRoot, archiver, expected);
     // The salvage accounts for every message the worker had not archived: recovered, or named as lost.

@@ -97,7 +97,8 @@ describe('a full queue disk (tmpfs)', () => {
       expect((await postBatch(worker.url, later)).status).toBe(202);
       await waitFor(() => storedKeys(archiveRoot).length === seededCount + 5, 15_000, 'the later messages');
       await waitFor(() => hook.received.some((body) => body.event === 'queue.recovered' && body.problem === 'disk_full'), 10_000, 'the queue.recovered alert');
-      const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), retry: false });
+      // The configuration has no recipient_hash_key, so the worker writes the unkeyed layout of earlier versions.
+      const archiver = createArchiver({ destination: createFsDestination({ root: newFolder() }), layout: 'sentcopy-unkeyed', retry: false });
       await expectFolderHoldsExactly(archiveRoot, archiver, [...messages, ...later]);
     } finally {
       await worker.stop();

@@ -17,13 +17,15 @@ function newRoot(): string {
 }
 const fileOf = (root: string, key: string) => path.join(root, ...key.split('/'));
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+// The sentcopy layout keys recipients with this secret; the vendor presets ignore it.
+const recipientKey = 'sentcopy-test-recipient-key';
 const sms = sampleMessages({ projectId: 'acme', count: 8 }).find((message) => message.channel === 'sms')!;
 const edited = (text: string) => ({ ...sms, body: `${String(sms.body)} (${text})` });
 
 describe('createArchiver with the fs destination: a different message under an existing key', () => {
   it.each(['sentcopy', 'braze', 'clevertap', 'iterable'] as ProfileName[])('is stored as a version next to the first with the %s profile; a repeat is idempotent, a third gets its own key', async (profile) => {
     const root = newRoot();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), profile });
+    const archiver = createArchiver({ destination: createFsDestination({ root }), profile, recipientKey });
     const first = await archiver.archive(sms);
     const firstBytes = readFileSync(fileOf(root, first.key));
 
@@ -53,7 +55,7 @@ describe('createArchiver with the fs destination: a different message under an e
   it('keeps a hash-prefix collision on the version key a conflict, and "fail" keeps the old strict conflict', async () => {
     const root = newRoot();
     const destination = createFsDestination({ root });
-    const archiver = createArchiver({ destination });
+    const archiver = createArchiver({ destination, recipientKey });
     const first = await archiver.archive(sms);
     const prepared = await archiver.prepare(edited('second'));
     const versionKey = `${first.key.slice(0, -'.json.gz'.length)}~v-${prepared.contentSha256.slice(0, 16)}.json.gz`;
@@ -65,10 +67,10 @@ describe('createArchiver with the fs destination: a different message under an e
     expect(error).toMatchObject({ kind: 'conflict' });
     expect(sha256(readFileSync(fileOf(root, versionKey)))).toBe(squatter.sha256);
 
-    const strict = createArchiver({ destination, onConflict: 'fail' });
+    const strict = createArchiver({ destination, recipientKey, onConflict: 'fail' });
     const refused = await strict.archive(edited('strict')).catch((caught: unknown) => caught);
     expect(refused).toMatchObject({ kind: 'conflict', key: first.key });
     expect(readdirSync(path.dirname(fileOf(root, first.key)))).toHaveLength(2);
-    expect(() => createArchiver({ destination, onConflict: 'overwrite' as never })).toThrow(/onConflict/);
+    expect(() => createArchiver({ destination, recipientKey, onConflict: 'overwrite' as never })).toThrow(/onConflict/);
   });
 });

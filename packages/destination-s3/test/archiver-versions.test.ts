@@ -18,7 +18,7 @@ afterAll(async () => {
 describe('createArchiver with the S3 destination: a different message under an existing key', () => {
   it('keeps the first object untouched and stores the second as a version next to it, once', async () => {
     const destination = createS3Destination({ ...fixture.settings, keyPrefix: 'versions/' });
-    const archiver = createArchiver({ destination });
+    const archiver = createArchiver({ destination, recipientKey: 'sentcopy-test-recipient-key' });
     const email = sampleMessages({ projectId: 'acme', count: 4 }).find((message) => message.channel === 'email')!;
     const second = { ...email, subject: `${String(email.subject)} (corrected)` };
     const first = await archiver.archive(email);

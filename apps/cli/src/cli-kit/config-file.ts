@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationV1 } from '@sentcopy/core';
-import { buildDestination, configTextSha256, loadConfigFile, parseConfigText, validateConfig, ConfigError, type WorkerConfig } from '@sentcopy/worker';
+import { buildDestination, configTextSha256, environmentWithEnvFile, loadConfigFile, parseConfigText, validateConfig, ConfigError, type WorkerConfig } from '@sentcopy/worker';
 import { CliError } from './cli-error.js';
 import { awaitWorkers, describePushOutcome, withClusterStore, type ClusterLocation, type PushOutcome } from './cluster-config.js';
 import { exitCodes } from './exit-codes.js';
@@ -89,7 +89,8 @@ const workerReportWaitMs = 10_000;
 export async function saveConfig(loaded: LoadedConfig, config: WorkerConfig): Promise<SaveReport> {
   if (loaded.cluster === undefined) {
     await writeConfig(loaded.file, config);
-    const checked = validateConfig(config, { env: process.env });
+    // The worker reads variables the environment lacks from the env file beside the configuration: so does this check.
+    const checked = validateConfig(config, { env: await environmentWithEnvFile(loaded.file) });
     return checked.ok ? {} : { unsetVariables: checked.issues.map((issue) => `${issue.path}: ${issue.problem}`) };
   }
   const result = validateConfig(config, { shared: true });

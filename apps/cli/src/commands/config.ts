@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { configTextSha256, parseConfigText } from '@sentcopy/worker';
+import { configTextSha256, environmentWithEnvFile, parseConfigText } from '@sentcopy/worker';
 import { addClusterOptions, awaitWorkers, CliError, clusterOf, defaultConfigFile, describePushOutcome, emit, exitCodes, wholeNumber, withClusterStore, type ClusterLocation } from '../cli-kit/index.js';
 
 interface ClusterOptions {
@@ -56,7 +56,8 @@ Examples:
       'after',
       `
 The worker refuses a configuration whose { "env": "NAME" } secrets name variables that are not
-set, so this check reads this shell's environment too; pass --no-env for a file that runs elsewhere.
+set, so this check reads this shell's environment (and the env file beside the configuration, as
+the worker does) too; pass --no-env for a file that runs elsewhere.
 Exit 0 when valid, 2 with every problem by path when not, 3 when the file does not exist.
 
 Examples:
@@ -66,7 +67,7 @@ Examples:
     )
     .action(async (file: string, options: { json?: boolean; env: boolean }) => {
       const absolute = path.resolve(file);
-      const parsed = parseConfigText(await readText(absolute), absolute, options.env ? { env: process.env } : {});
+      const parsed = parseConfigText(await readText(absolute), absolute, options.env ? { env: await environmentWithEnvFile(absolute) } : {});
       emit(options, { file: absolute, ok: true, destinations: Object.keys(parsed.destinations), projects: Object.keys(parsed.projects) }, () => `${absolute} is valid: ${Object.keys(parsed.destinations).length} destination(s), ${Object.keys(parsed.projects).length} project(s).`);
     });
 

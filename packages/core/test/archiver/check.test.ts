@@ -34,6 +34,9 @@ function untouchedDestination(): DestinationV1 & { readonly calls: string[] } {
   } as unknown as DestinationV1 & { readonly calls: string[] };
 }
 
+// The sentcopy layout keys recipients with this secret; the other settings ignore it.
+const recipientKey = 'sentcopy-test-recipient-key';
+
 const samples = sampleMessages({ projectId: 'shop', count: 12, seed: 8 });
 const sms = samples.find((message) => message.channel === 'sms')!;
 const email = samples.find((message) => message.channel === 'email')!;
@@ -81,8 +84,8 @@ describe('archiver.check()', () => {
       let refused = 0;
       for (const setting of settings) {
         const destination = untouchedDestination();
-        const archiver = createArchiver({ destination, retry: false, ...setting });
-        const pooled = createArchiver({ destination, retry: false, preparePool: pool, ...setting });
+        const archiver = createArchiver({ destination, recipientKey, retry: false, ...setting });
+        const pooled = createArchiver({ destination, recipientKey, retry: false, preparePool: pool, ...setting });
         for (const [name, input] of inputs) {
           const checked = await outcome(() => archiver.check(input));
           const prepared = await outcome(() => archiver.prepare(input));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileKeyLayout, keyLayoutPresets, parseVersionKey, versionKey } from '../../src/index.js';
-import { message } from './messages.js';
+import { message, testRecipientKey } from './messages.js';
 
 const hash = 'ab'.repeat(32);
 
@@ -25,7 +25,8 @@ describe('version keys', () => {
   it('are never produced by a key layout: a message id ending like a version has its "~" encoded, for every preset', () => {
     const lookalike = 'msg-1~v-0123456789abcdef';
     for (const template of [...Object.values(keyLayoutPresets), '{message_id}', '{project_id}/{message_id}~v-{yyyymmdd}{yyyymmdd}.json']) {
-      const key = compileKeyLayout(template, { recipientKey: 'sentcopy-test-recipient-key' }).render(message('sms', { message_id: lookalike, campaign_id: 'c-1', sent_at: Date.UTC(2026, 0, 1) }));
+      // The sentcopy preset keys recipients with a secret; the other templates ignore it.
+      const key = compileKeyLayout(template, { recipientKey: testRecipientKey }).render(message('sms', { message_id: lookalike, campaign_id: 'c-1', sent_at: Date.UTC(2026, 0, 1) }));
       expect(parseVersionKey(key), `${template} → ${key}`).toBeUndefined();
       expect(key).toContain('%7E');
     }

@@ -55,6 +55,8 @@ function withPositiveZero<T>(value: T): T {
 
 // prepare() never writes: this destination only satisfies createArchiver.
 const unusedDestination = { specificationVersion: 'v1', provider: 'prepare-only' } as unknown as DestinationV1;
+// The sentcopy layout keys recipients with this secret; the vendor presets ignore it.
+const recipientKey = 'sentcopy-test-recipient-key';
 const pool = createPreparePool({ threads: 2 });
 afterAll(() => pool.close());
 
@@ -253,8 +255,8 @@ describe('validation of exact numbers', () => {
 
 describe('the library keeps numbers exact: createArchiver().prepare()', () => {
   it.each(profileNames)('stores the exact number text with the %s profile, from JSON bytes and from parsed objects, in-thread and on a prepare pool', async (profile) => {
-    const here = createArchiver({ destination: unusedDestination, profile, retry: false });
-    const pooled = createArchiver({ destination: unusedDestination, profile, retry: false, preparePool: pool });
+    const here = createArchiver({ destination: unusedDestination, profile, recipientKey, retry: false });
+    const pooled = createArchiver({ destination: unusedDestination, profile, recipientKey, retry: false, preparePool: pool });
     const text = pushText();
     const results = [
       await here.prepare(encode(text)),
@@ -280,7 +282,7 @@ describe('the library keeps numbers exact: createArchiver().prepare()', () => {
   });
 
   it('gives the same bytes and SHA-256 for the same text every time, and whitespace or key order do not matter', async () => {
-    const archiver = createArchiver({ destination: unusedDestination, retry: false });
+    const archiver = createArchiver({ destination: unusedDestination, recipientKey, retry: false });
     const first = await archiver.prepare(encode(pushText()));
     const again = await archiver.prepare(encode(pushText()));
     // White space around every key, and version moved last (the `to` token holds a colon, but not after a quote).
@@ -292,7 +294,7 @@ describe('the library keeps numbers exact: createArchiver().prepare()', () => {
   });
 
   it('leaves the stored bytes of messages without such numbers as they were (JSON.parse then serializeJson)', async () => {
-    const archiver = createArchiver({ destination: unusedDestination, retry: false });
+    const archiver = createArchiver({ destination: unusedDestination, recipientKey, retry: false });
     for (const message of sampleMessages({ projectId: 'acme', count: 12 })) {
       const text = JSON.stringify(message).replace('{', '{"price":1.50,"hundred":1e2,');
       const prepared = await archiver.prepare(encode(text));
