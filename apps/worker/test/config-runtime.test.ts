@@ -102,9 +102,9 @@ describe('createConfigRuntime: following the file', () => {
   it('refuses an invalid edit as a whole, reports it once with paths, and keeps running the previous configuration', async () => {
     const logged: unknown[] = [];
     const { file, runtime, refused } = await start(baseConfig(), { logger: (entry) => logged.push(entry) });
-    writeConfig(file, baseConfig({ projects: { shop: { destination: 'local', channels: ['fax' as never], api_keys: [] }, blog: { destination: 'local', channels: ['sms'], api_keys: [{ sha256: hashApiKey(keyB) }] } } }));
+    writeConfig(file, baseConfig({ projects: { shop: { destination: 'local', channels: ['FAX' as never], api_keys: [] }, blog: { destination: 'local', channels: ['sms'], api_keys: [{ sha256: hashApiKey(keyB) }] } } }));
     const error = await eventually(() => refused[0], 'the refusal');
-    expect(error.issues).toEqual([{ path: 'projects.shop.channels[0]', problem: 'must be one of "email", "sms", "push", "whatsapp"' }]);
+    expect(error.issues).toEqual([{ path: 'projects.shop.channels[0]', problem: 'must match ^[a-z][a-z0-9_-]{0,31}$' }]);
     expect(runtime.authenticate(keyA)?.channels).toEqual(['email', 'sms']);
     expect(runtime.authenticate(keyB)).toBeUndefined();
     expect(runtime.version()).toBe(1);

@@ -40,7 +40,7 @@ function attachmentContents(stored: Record<string, unknown>): Buffer[] {
 describe('the library archives what real senders send, exactly as sent', () => {
   it('stores every vendor example and pipeline shape, and each decodes to the bytes sent', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const archiver = createArchiver({ destination: createFsDestination({ root }), layout: 'sentcopy-unkeyed', retry: false });
     const messages = realSenderMessages('shop', 'lib');
     for (const [name, message] of Object.entries(messages)) {
       const text = toJsonText(message);
@@ -56,7 +56,7 @@ describe('the library archives what real senders send, exactly as sent', () => {
 
   it('decodes every attachment form (MIME-wrapped CRLF and LF, nodemailer content) to the original bytes', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const archiver = createArchiver({ destination: createFsDestination({ root }), layout: 'sentcopy-unkeyed', retry: false });
     const { pipelineEmail, brazeEmail } = realSenderMessages('shop', 'bytes');
     for (const message of [pipelineEmail!, brazeEmail!]) {
       const result = await archiver.archive(encoder.encode(toJsonText(message)));
@@ -67,7 +67,7 @@ describe('the library archives what real senders send, exactly as sent', () => {
 
   it('keys a display-name address by its address part, a numeric id by its text, and exposes every recipient', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }), retry: false });
+    const archiver = createArchiver({ destination: createFsDestination({ root }), layout: 'sentcopy-unkeyed', retry: false });
     const { pipelineEmail, rcs } = realSenderMessages('shop', 'keys');
     const email = await archiver.archive(encoder.encode(toJsonText(pipelineEmail)));
     // The sentcopy layout: {project_id}/{sha256(recipient)}/{channel}/{yyyymmdd}/{message_id}.json.gz

@@ -73,7 +73,7 @@ afterAll(async () => {
 describe('@sentcopy/nodemailer', () => {
   it('after-send: 2,000 messages through nodemailer → SMTP server → archive; counts equal and every archived MIME is byte-for-byte what the server received', async () => {
     const root = newFolder();
-    const archiver = createArchiver({ destination: createFsDestination({ root }) });
+    const archiver = createArchiver({ destination: createFsDestination({ root }), recipientKey: 'sentcopy-test-recipient-key' });
     const transporter = transport(smtp, true);
     const failures: ArchiveFailedEvent[] = [];
     const archiving = archiveWith(transporter, { archiver, projectId: 'shop', fields: (data) => ({ campaign_id: String(data['subject']).includes('#1') ? 'one' : 'other' }), onArchiveFailed: (event) => failures.push(event) });
@@ -118,7 +118,7 @@ describe('@sentcopy/nodemailer', () => {
   it('gate: the copy is stored before the send, and the server receives exactly the archived bytes', async () => {
     const root = newFolder();
     const transporter = transport(smtp);
-    const archiving = archiveWith(transporter, { archiver: createArchiver({ destination: createFsDestination({ root }) }), projectId: 'shop', mode: 'gate' });
+    const archiving = archiveWith(transporter, { archiver: createArchiver({ destination: createFsDestination({ root }), recipientKey: 'sentcopy-test-recipient-key' }), projectId: 'shop', mode: 'gate' });
     try {
       const info = await transporter.sendMail(mail(5));
       const id = info.messageId.replace(/^<|>$/g, '');
