@@ -32,7 +32,7 @@ import {
 import { checkAttempt, checkDuration, checkIssues, historyLimit, invalidInput, isTime, maxReasonLength, prepareInput } from '../queue-checks.js';
 import { QueueError } from '../queue-error.js';
 import type { EmbeddedQueueOptions } from './embedded-queue-options.js';
-import { prepareStore } from './embedded-schema.js';
+import { prepareStore, type DeadRow, type QueueRow } from './embedded-schema.js';
 import { GroupCommit } from './group-commit.js';
 import { problemOf, StoreHealth, transientProblems } from './store-health.js';
 
@@ -59,38 +59,6 @@ const vacuumPagesPerRound = 25_600;
 const drainCheckpointDelayMs = 1_000;
 /** Log pages between automatic checkpoints while the disk is short of space (SQLite's default is 1000). */
 const tightCheckpointPages = 16;
-
-interface QueueRow {
-  id: number;
-  project: string;
-  message_id: string;
-  enqueued_at: number;
-  available_at: number;
-  lease_id: string | null;
-  deliveries: number;
-  attempts: number;
-  first_attempt_at: number | null;
-  last_attempt_at: number | null;
-  history: string;
-  payload_sha256: string | null;
-}
-
-interface DeadRow {
-  id: number;
-  project: string;
-  message_id: string;
-  kind: string;
-  reason: string;
-  issues: string;
-  attempts: number;
-  first_attempt_at: number | null;
-  last_attempt_at: number | null;
-  enqueued_at: number;
-  dead_at: number;
-  deliveries: number;
-  history: string;
-  payload_bytes: number | null;
-}
 
 interface DiscardedRow {
   id: number;
@@ -208,6 +176,19 @@ function filterClause(filter: DeadLetterFilter | undefined): { sql: string; para
     params.push(filter.deadBefore);
   }
   return { sql: conditions.length === 0 ? '1' : conditions.join(' AND '), params };
+}
+
+/** A page size from 1 to 1000 (default 100), or an `invalid_input` error. */
+function pageLimit(limit: number | undefined = 100): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidInput('limit must be an integer from 1 to 1000.');
+  return limit;
+}
+
+/** One page of a keyset query that read `limit + 1` rows: the items, and a cursor when more follow. */
+function pageOf<Row, Item>(rows: readonly Row[], limit: number, toItem: (row: Row) => Item, position: (last: Row) => { dead_at: number; id: number }): { items: Item[]; cursor?: string } {
+  const items = rows.slice(0, limit).map(toItem);
+  const last = rows[limit - 1];
+  return rows.length > limit && last !== undefined ? { items, cursor: encodeCursor(position(last)) } : { items };
 }
 
 function toDeadLetter(row: DeadRow): DeadLetter {
@@ -773,8 +754,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
 
     async listDeadLetters(listOptions: ListDeadLettersOptions = {}) {
       assertOpen();
-      const limit = listOptions.limit ?? 100;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidInput('limit must be an integer from 1 to 1000.');
+      const limit = pageLimit(listOptions.limit);
       const where = filterClause(listOptions.filter);
       const params = [...where.params];
       let after = '';
@@ -787,9 +767,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
         const rows = dynamicStatement<DeadRow>(
           `SELECT d.*, length(p.body) AS payload_bytes FROM dead_letters d LEFT JOIN payloads p ON p.id = d.id WHERE ${where.sql}${after} ORDER BY d.dead_at, d.id LIMIT ?`,
         ).all(...params, limit + 1);
-        const items = rows.slice(0, limit).map(toDeadLetter);
-        const last = rows[limit - 1];
-        return rows.length > limit && last ? { items, cursor: encodeCursor(last) } : { items };
+        return pageOf(rows, limit, toDeadLetter, (last) => last);
       } catch (error) {
         throw mapError(error);
       }
@@ -865,8 +843,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
 
     async listDiscardedDeadLetters(listOptions: ListDiscardedOptions = {}): Promise<DiscardedPage> {
       assertOpen();
-      const limit = listOptions.limit ?? 100;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidInput('limit must be an integer from 1 to 1000.');
+      const limit = pageLimit(listOptions.limit);
       const project = listOptions.project;
       if (project !== undefined && typeof project !== 'string') throw invalidInput('project must be a string.');
       const params: unknown[] = project === undefined ? [] : [project];
@@ -880,11 +857,9 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
         const rows = dynamicStatement<DiscardedRow>(
           `SELECT * FROM discarded_dead_letters WHERE ${project === undefined ? '1' : 'project = ?'}${after} ORDER BY discarded_at, id LIMIT ?`,
         ).all(...params, limit + 1);
-        const items = rows.slice(0, limit).map(toDiscarded);
-        const last = rows[limit - 1];
-        return rows.length > limit && last ? { items, cursor: encodeCursor({ dead_at: last.discarded_at, id: last.id }) } : { items };
+        return pageOf(rows, limit, toDiscarded, (last) => ({ dead_at: last.discarded_at, id: last.id }));
       } catch (error) {
-        throw mapStoreError(error);
+        throw mapError(error);
       }
     },
 

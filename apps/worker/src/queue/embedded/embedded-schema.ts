@@ -1,6 +1,40 @@
 import type { Database } from 'better-sqlite3';
 import { QueueError } from '../queue-error.js';
 
+/** A row of the `queue` table, as `SELECT *` reads it. */
+export interface QueueRow {
+  id: number;
+  project: string;
+  message_id: string;
+  enqueued_at: number;
+  available_at: number;
+  lease_id: string | null;
+  deliveries: number;
+  attempts: number;
+  first_attempt_at: number | null;
+  last_attempt_at: number | null;
+  history: string;
+  payload_sha256: string | null;
+}
+
+/** A row of the `dead_letters` table; `payload_bytes` is joined in from `payloads` where a query asks for it. */
+export interface DeadRow {
+  id: number;
+  project: string;
+  message_id: string;
+  kind: string;
+  reason: string;
+  issues: string;
+  attempts: number;
+  first_attempt_at: number | null;
+  last_attempt_at: number | null;
+  enqueued_at: number;
+  dead_at: number;
+  deliveries: number;
+  history: string;
+  payload_bytes: number | null;
+}
+
 /** Format version of the store, in `PRAGMA user_version`. 2: payload hashes (versions), discarded dead letters. */
 export const schemaVersion = 2;
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { QueueError } from '../queue-error.js';
-import { prepareStore, schemaVersion } from './embedded-schema.js';
+import { prepareStore, schemaVersion, type DeadRow as StoredDeadRow, type QueueRow as StoredQueueRow } from './embedded-schema.js';
 import { problemOf } from './store-health.js';
 
 /** Options for {@link salvageEmbeddedQueue}. */
@@ -71,35 +71,9 @@ interface PayloadRow {
   body: Buffer;
 }
 
-interface QueueRow {
-  id: number;
-  project: string;
-  message_id: string;
-  enqueued_at: number;
-  available_at: number;
-  lease_id: string | null;
-  deliveries: number;
-  attempts: number;
-  first_attempt_at: number | null;
-  last_attempt_at: number | null;
-  history: string;
-}
-
-interface DeadRow {
-  id: number;
-  project: string;
-  message_id: string;
-  kind: string;
-  reason: string;
-  issues: string;
-  attempts: number;
-  first_attempt_at: number | null;
-  last_attempt_at: number | null;
-  enqueued_at: number;
-  dead_at: number;
-  deliveries: number;
-  history: string;
-}
+// Format 1 stores have neither column; the salvage copies what every format has.
+type QueueRow = Omit<StoredQueueRow, 'payload_sha256'>;
+type DeadRow = Omit<StoredDeadRow, 'payload_bytes'>;
 
 const chunkRows = 500;
 
