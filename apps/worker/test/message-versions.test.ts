@@ -156,6 +156,8 @@ describe.each([
       expect(await two.deadLetters()).toBe(0);
       // Only the third was new to the archive; the resend found its own version already stored.
       await waitFor(async () => (await two.metric('sentcopy_message_versions_total{project="shop",channel="sms",stage="archive"}')) === 1, 10_000, 'the archive count');
+      // The two messages settle in either order (on JetStream, on different claims): wait for both log entries.
+      await waitFor(() => two.logs.filter((entry) => entry['event'] === 'message.version_stored').length >= 2, 10_000, 'both version log entries');
       expect(two.logs.filter((entry) => entry['event'] === 'message.version_stored').map((entry) => entry['created']).sort()).toEqual([false, true]);
       expect(store.bytes(prefixOf(firstB.key)).equals(firstBBytes)).toBe(true);
     } finally {
