@@ -7,7 +7,7 @@ import { sampleMessages } from '@sentcopy/core';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configTextSha256, createJetStreamQueue, hashApiKey, openJetStreamConfigStore, runWorker, type RunningWorker, type WorkerConfig } from '../src/index.js';
-import { storedKeys, waitFor } from './helpers.js';
+import { stopWithin, storedKeys, waitFor } from './helpers.js';
 import { tempFolders } from './temp-folders.js';
 
 // Issue #21 items 5 and 6, #14 item 13: the cluster's configuration is the operator's, and it names one folder for all workers.
@@ -122,7 +122,7 @@ describe("a cluster's configuration", () => {
 
       const messages = sampleMessages({ projectId: 'newcomer', count: 200, seed: 5 });
       for (let start = 0; start < messages.length; start += 50) {
-        const answer = await fetch(`${able.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${newKey}`, 'content-type': 'application/json' }, body: JSON.stringify(messages.slice(start, start + 50)) });
+        const answer = await fetch(`${able.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${newKey}`, 'content-type': 'application/json' }, body: JSON.stringify(messages.slice(start, start + 50)), signal: AbortSignal.timeout(20_000) });
         expect(answer.status).toBe(202);
       }
       await waitFor(() => storedKeys(root).filter((key) => key.startsWith('newcomer/')).length === 200, 30_000, 'every message of the new project to be archived');
@@ -134,7 +134,7 @@ describe("a cluster's configuration", () => {
       }
     } finally {
       await store.close();
-      await Promise.all([able.stop(), unable.stop()]);
+      await stopWithin([able, unable], 20_000);
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -51,8 +51,19 @@ export async function expectFolderHoldsExactly(root: string, archiver: Archiver,
 /** Polls `check` until it holds or `timeoutMs` passes. */
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
+  const timedOut = (detail: string) => new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${detail}.`);
+  for (;;) {
+    // A check that never settles (a request to a stuck server) must fail here with its name, not as the test's timeout.
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timedOut(' (the last check never answered)')), Math.max(0, deadline - Date.now()) + 1_000);
+    });
+    try {
+      if (await Promise.race([Promise.resolve(check()), bounded])) return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (Date.now() > deadline) throw timedOut('');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -115,4 +126,21 @@ export function seededRandom(seed: number): () => number {
     mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
     return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Stops every worker; a stop that hangs fails the test with its position instead of as the test's timeout. */
+export async function stopWithin(workers: readonly { stop(): Promise<void> }[], timeoutMs: number): Promise<void> {
+  await Promise.all(
+    workers.map(async (worker, index) => {
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Worker ${index + 1} of ${workers.length} did not stop within ${timeoutMs} ms.`)), timeoutMs);
+      });
+      try {
+        await Promise.race([worker.stop(), hung]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
 }
