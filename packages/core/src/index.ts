@@ -11,6 +11,8 @@ export {
 } from './destination/index.js';
 export type {
   DestinationCapabilities,
+  DestinationContext,
+  DestinationDescriptorV1,
   DestinationErrorKind,
   DestinationErrorOptions,
   DestinationV1,
@@ -19,6 +21,9 @@ export type {
   ListPage,
   ObjectInfo,
   OperationOptions,
+  DestinationOptionHelp,
+  DestinationSettingSchema,
+  DestinationSettingsSchema,
   ProbeCheck,
   ProbeResult,
   PutObjectInput,

@@ -1,3 +1,4 @@
+export type { DestinationContext, DestinationDescriptorV1, DestinationOptionHelp, DestinationSettingSchema, DestinationSettingsSchema } from './destination-descriptor.js';
 export { DestinationError, destinationErrorKinds } from './destination-error.js';
 export type { DestinationErrorKind, DestinationErrorOptions } from './destination-error.js';
 export type {
