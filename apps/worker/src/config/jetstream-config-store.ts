@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import type { ConfigTextSource } from './config-runtime.js';
@@ -120,7 +121,13 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
     async workerStatuses() {
       const kv = await statuses();
       const found: WorkerConfigStatus[] = [];
-      for await (const key of await kv.keys()) {
+      // Not kv.keys(): its ordered consumer can wait forever on a bucket whose entries expire (nats-server
+      // #3481), which this one's do. One stream-info request lists the live subjects instead.
+      const stream = `KV_${options.name ?? 'sentcopy'}-worker-status`;
+      const prefix = `$KV.${options.name ?? 'sentcopy'}-worker-status.`;
+      const info = await (await jetstreamManager(options.connection)).streams.info(stream, { subjects_filter: '>' });
+      const keys = Object.keys(info.state.subjects ?? {}).filter((subject) => subject.startsWith(prefix)).map((subject) => subject.slice(prefix.length));
+      for (const key of keys) {
         const entry = await kv.get(key);
         if (entry === null || entry.operation !== 'PUT') continue;
         try {
