@@ -166,4 +166,23 @@ describe('sentcopy open', { timeout: 30_000 }, () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('only emails have an HTML body');
   });
+
+  it('says "Opened" only when a browser took the file, and fails with the file\'s path on a machine without one', async () => {
+    const target = firstEmailToAna();
+    // The system's opener (xdg-open on Linux) with no desktop: it consults BROWSER, which names a program here.
+    const desktopless = { ...s3Env, DISPLAY: '', WAYLAND_DISPLAY: '', XDG_CURRENT_DESKTOP: '' };
+    const none = await runCli(['open', target.key, '--out', path.join(work, 'none.html')], { cwd: work, env: { ...desktopless, BROWSER: 'false' } });
+    expect(none.code).not.toBe(0);
+    expect(none.stdout).not.toContain('Opened');
+    expect(none.stderr).toContain(`Wrote ${path.join(work, 'none.html')}, but could not open a browser`);
+    expect(readFileSync(path.join(work, 'none.html'), 'utf8')).toBe(emailHtml);
+
+    const seen = path.join(work, 'browser-saw.txt');
+    const browser = path.join(work, 'browser.sh');
+    writeFileSync(browser, `#!/bin/sh\necho "$1" > '${seen}'\n`, { mode: 0o700 });
+    const opened = await runCli(['open', target.key, '--out', path.join(work, 'shown.html'), '--json'], { cwd: work, env: { ...desktopless, BROWSER: browser } });
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(json(opened)).toMatchObject({ file: path.join(work, 'shown.html'), opened: true });
+    expect(readFileSync(seen, 'utf8').trim()).toBe(path.join(work, 'shown.html'));
+  });
 });

@@ -9,6 +9,9 @@ import { addFilterOptions, filtersFrom, type FilterOptions } from '../archive/fi
 import { findObject } from '../archive/find-object.js';
 import { readRawMimeView } from '../archive/raw-mime-view.js';
 
+/** How long the launcher may take to report that it could not open the file, in milliseconds. */
+const openerGraceMs = 3_000;
+
 interface OpenOptions extends SourceOptions, FilterOptions {
   out?: string;
   open: boolean;
@@ -91,13 +94,27 @@ async function runOpen(reference: string, options: OpenOptions): Promise<void> {
   let opened = false;
   if (options.open) {
     const { default: openFile } = await import('open');
+    const failed = (why: string) =>
+      new CliError(`Wrote ${file}, but could not open a browser (${why}).`, { code: 'open_failed', hint: 'Open the file yourself, or pass --no-open. On a server without a desktop, set BROWSER to a program that opens HTML files.' });
+    let launched: Awaited<ReturnType<typeof openFile>>;
     try {
-      const child = await openFile(file, { wait: false });
-      child.unref();
-      opened = true;
+      launched = await openFile(file, { wait: false });
     } catch (error) {
-      throw new CliError(`Wrote ${file}, but could not open a browser (${(error as Error).message}).`, { code: 'open_failed', hint: 'Open the file yourself, or pass --no-open.' });
+      throw failed((error as Error).message);
     }
+    // The launcher (xdg-open, open, start) hands the file over and exits within milliseconds; a
+    // non-zero exit means nothing could show it (a server without a desktop). Still running after
+    // the grace period: a browser that runs in the terminal took it.
+    const exit = await new Promise<number | 'running' | Error>((resolve) => {
+      const timer = setTimeout(() => resolve('running'), openerGraceMs);
+      launched.once('error', (error) => (clearTimeout(timer), resolve(error)));
+      launched.once('exit', (code) => (clearTimeout(timer), resolve(code ?? 0)));
+      if (launched.exitCode !== null) (clearTimeout(timer), resolve(launched.exitCode));
+    });
+    launched.unref();
+    if (exit instanceof Error) throw failed(exit.message);
+    if (typeof exit === 'number' && exit !== 0) throw failed(`the opener exited with code ${exit}: no browser or desktop found`);
+    opened = true;
   }
   emit(options, { key, file, bytes, opened }, () => `${opened ? 'Opened' : 'Wrote'} ${file} (${formatBytes(bytes)} of HTML from ${key}).`);
 }
