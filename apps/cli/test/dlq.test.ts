@@ -84,8 +84,12 @@ describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq (%s queue)', (qu
     const table = await cli(['dlq', 'ls', '--limit', '2']);
     expect(table.code).toBe(0);
     const [header, ...rows] = table.stdout.split('\n');
-    expect(header).toMatch(/^ID\s+MESSAGE ID\s+KIND\s+REASON\s+ATTEMPTS\s+DEAD AT$/);
+    expect(header).toMatch(/^ID\s+MESSAGE ID\s+KIND\s+ATTEMPTS\s+DEAD AT\s+REASON$/);
     expect(rows.filter((row) => row.includes(' conflict '))).toHaveLength(2);
+    // Each reason whole, to its useful end (the key), never clipped.
+    const shown = (await list(['--limit', '2'])).items;
+    for (const item of shown) expect(rows.some((row) => row.startsWith(item.id) && row.endsWith(item.reason.replace(/\s+/g, ' ').trim()))).toBe(true);
+    expect(Math.max(...shown.map((item) => item.reason.length))).toBeGreaterThan(70);
     expect(table.stdout).toContain('2 shown of 5 dead letters of project "shop"');
     const next = /--cursor (\S+)/.exec(table.stdout)?.[1] as string;
     const second = await list(['--limit', '2', '--cursor', next]);

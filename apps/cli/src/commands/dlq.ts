@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { deadLetterKinds } from '@sentcopy/worker';
-import { askYesNo, canPrompt, CliError, emit, exitCodes } from '../cli-kit/index.js';
+import { askYesNo, canPrompt, CliError, emit, exitCodes, textTable } from '../cli-kit/index.js';
 import { callWorker, defaultApiKeyEnv, resolveWorkerConnection, workerError, type WorkerConnection, type WorkerResponse } from './ingest/worker-client.js';
 
 interface ConnectionOptions {
@@ -99,27 +99,20 @@ function refused(response: WorkerResponse): CliError {
   return new CliError(`The worker answered HTTP ${response.status}${error === undefined ? '' : `: ${error.message}`}`, { exitCode: response.status >= 500 ? exitCodes.unavailable : exitCodes.failure, code: error?.code ?? 'failed' });
 }
 
-function clip(text: string, width: number): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`;
-}
+// The reason goes last and whole: its end (the key, the destination's own words) is what tells one
+// dead letter from another, and a terminal wraps a long last column without breaking the others.
+const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
-function columns(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number> = new Set()): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));
-  const format = (row: readonly string[]) => row.map((cell, column) => (rightAligned.has(column) ? cell.padStart(widths[column] as number) : cell.padEnd(widths[column] as number))).join('  ').trimEnd();
-  return [format(header), ...rows.map(format)].join('\n');
-}
-
 function table(items: readonly DeadLetterJson[]): string {
-  const rows = items.map((item) => [item.id, item.message_id, item.kind, clip(item.reason, 70), String(item.attempts), shortTime(item.dead_at)]);
-  return columns(['ID', 'MESSAGE ID', 'KIND', 'REASON', 'ATTEMPTS', 'DEAD AT'], rows, new Set([4]));
+  const rows = items.map((item) => [item.id, item.message_id, item.kind, String(item.attempts), shortTime(item.dead_at), flat(item.reason)]);
+  return textTable(['ID', 'MESSAGE ID', 'KIND', 'ATTEMPTS', 'DEAD AT', 'REASON'], rows, new Set([3]));
 }
 
 function discardedTable(items: readonly DiscardedJson[]): string {
-  const rows = items.map((item) => [item.id, item.message_id, item.kind, clip(item.discard_reason, 60), shortTime(item.discarded_at)]);
-  return columns(['ID', 'MESSAGE ID', 'KIND', 'DISCARDED BECAUSE', 'DISCARDED AT'], rows);
+  const rows = items.map((item) => [item.id, item.message_id, item.kind, shortTime(item.discarded_at), flat(item.discard_reason)]);
+  return textTable(['ID', 'MESSAGE ID', 'KIND', 'DISCARDED AT', 'DISCARDED BECAUSE'], rows);
 }
 
 async function listPage(connection: WorkerConnection, options: ListOptions, cursor: string | undefined, limit: number): Promise<DeadLetterPageJson> {
