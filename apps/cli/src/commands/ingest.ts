@@ -210,7 +210,7 @@ async function runIngest(file: string, options: IngestOptions): Promise<void> {
           // One notice a few seconds is enough; the retries themselves go on quietly.
           if (options.json || Date.now() - lastNotice < 5_000) return;
           lastNotice = Date.now();
-          process.stderr.write(`sentcopy: the worker answered ${cause}; retrying in ${(delayMs / 1000).toFixed(1)} s…\n`);
+          process.stderr.write(`sentcopy: the worker ${cause}; retrying in ${(delayMs / 1000).toFixed(1)} s…\n`);
         },
       });
     }

@@ -70,7 +70,7 @@ export interface CallWorkerOptions {
   readonly body?: string;
   /** Retries after a 429, a 503 or a connection failure, before giving up. @default 8 */
   readonly maxRetries?: number;
-  /** Called before each retry, e.g. to show it. */
+  /** Told before each retry; `cause` completes "the worker …": `answered HTTP 503`, `could not be reached (connection refused…)`. */
   readonly onRetry?: (info: { attempt: number; delayMs: number; cause: string }) => void;
 }
 
@@ -90,9 +90,28 @@ function retryDelayMs(attempt: number, retryAfter: string | null): number {
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-function networkCause(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  return typeof cause?.code === 'string' ? cause.code : error instanceof Error ? error.name : 'network error';
+// fetch() throws a bare `TypeError: fetch failed`; what went wrong is in its cause.
+const networkProblems: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused: nothing listens there',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_SOCKET: 'connection closed by the other side',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+  CERT_HAS_EXPIRED: 'expired TLS certificate',
+};
+
+/** What kept a request from reaching the worker, in words: `connection refused: nothing listens there (ECONNREFUSED)`. */
+export function networkCause(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  if (code !== undefined) return networkProblems[code] === undefined ? code : `${networkProblems[code]} (${code})`;
+  if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
+  return error instanceof Error && error.message !== '' ? error.message : 'network error';
 }
 
 /**
@@ -117,7 +136,7 @@ export async function callWorker(connection: WorkerConnection, options: CallWork
         throw new CliError(`Cannot reach the worker at ${connection.url} (${cause}).`, { exitCode: exitCodes.unavailable, code: 'worker_unreachable', hint: 'Check the URL and that `sentcopy worker` is running, then run the command again.', cause: error });
       }
       const delayMs = retryDelayMs(attempt, null);
-      options.onRetry?.({ attempt, delayMs, cause });
+      options.onRetry?.({ attempt, delayMs, cause: `could not be reached (${cause})` });
       await delay(delayMs);
       continue;
     }
@@ -134,7 +153,7 @@ export async function callWorker(connection: WorkerConnection, options: CallWork
         throw new CliError(`The worker at ${connection.url} is still not taking requests after ${maxRetries} retries: ${detail}`, { exitCode: exitCodes.unavailable, code: 'worker_unavailable', hint: 'Try again later, or raise --max-retries.' });
       }
       const delayMs = retryDelayMs(attempt, response.headers.get('retry-after'));
-      options.onRetry?.({ attempt, delayMs, cause: `HTTP ${response.status}` });
+      options.onRetry?.({ attempt, delayMs, cause: `answered HTTP ${response.status}` });
       await delay(delayMs);
       continue;
     }
