@@ -43,8 +43,7 @@ export function createWebdavDestination(settings: WebdavDestinationSettings): De
   };
   // WebDAV answers 409 while a parent folder is missing: create the folders from the top (405: it exists), then try once more.
   const withParents = async (name: string, signal: AbortSignal, attempt: () => Promise<unknown>) => {
-    const first = await attempt().then(() => undefined, (error) => (is(error, 409) ? error : Promise.reject(error)));
-    if (first === undefined) return;
+    if (await attempt().then(() => true, (error) => (is(error, 409) ? false : Promise.reject(error)))) return;
     const parents = name.split('/').slice(0, -1);
     for (let depth = 1; depth <= parents.length; depth++) {
       await send('MKCOL', `${parents.slice(0, depth).join('/')}/`, signal).catch((error) => (is(error, 405) ? undefined : Promise.reject(error)));
@@ -56,7 +55,6 @@ export function createWebdavDestination(settings: WebdavDestinationSettings): De
       (found) => found.filter((resource) => resource.path !== path.replace(/\/$/, '')),
       (error) => (is(error, 404) ? undefined : Promise.reject(error)),
     );
-
   const driver: ObjectStoreDriver = {
     provider: 'webdav',
     service: 'WebDAV',

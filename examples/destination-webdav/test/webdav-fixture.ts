@@ -24,7 +24,7 @@ export async function startWebdavServer(options: { anonymous?: boolean } = {}): 
   const user = users.addUser('archiver', password, false);
   const privileges = new webdav.SimplePathPrivilegeManager();
   privileges.setRights(user, '/', ['all']);
-  if (options.anonymous === true) privileges.setRights(users.getDefaultUser(() => undefined) as unknown as webdav.IUser, '/', ['all']);
+  if (options.anonymous === true) privileges.setRights(await new Promise<webdav.IUser>((resolve) => users.getDefaultUser(resolve)), '/', ['all']);
   const server = new webdav.WebDAVServer({
     hostname: '127.0.0.1',
     port: 0,
