@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { BackdoorObject, DestinationBackdoor } from '@sentcopy/destination-test-suite';
@@ -32,8 +33,8 @@ export async function startWebdavServer(options: { anonymous?: boolean } = {}): 
     privilegeManager: privileges,
     requireAuthentification: options.anonymous !== true,
   });
-  await new Promise<void>((resolve) => server.start(() => resolve()));
-  const port = (server.server?.address() as AddressInfo).port;
+  const httpServer = await new Promise<Server>((resolve) => server.start((started) => resolve(started as Server)));
+  const port = (httpServer.address() as AddressInfo).port;
   const context = server.createExternalContext({ user });
   await server.rootFileSystem().createAsync(context, '/dav', webdav.ResourceType.Directory);
   return {
