@@ -160,9 +160,13 @@ export function readKeyLayout(templateOrPreset: string, options: KeyLayoutOption
 
   /** A filter's value as `part` writes it. */
   function keyText(part: PlaceholderPart, value: string | number): string {
-    const placeholder = part.first;
-    if (placeholder.recipientEncoding === 'hmac' && recipientKey === undefined) recipientKeyBytes(template, undefined);
-    return placeholder.encode(value, recipientKey);
+    requireSecretFor(part);
+    return part.first.encode(value, recipientKey);
+  }
+
+  /** Throws the `RecipientKeyError` compileKeyLayout gives when `part` is `{hmac(recipient)}` and the reader has no secret. */
+  function requireSecretFor(part: PlaceholderPart | undefined): void {
+    if (part?.first.recipientEncoding === 'hmac' && recipientKey === undefined) recipientKeyBytes(template, undefined);
   }
 
   function parseRendered(key: string): ParsedKey | undefined {
@@ -239,7 +243,13 @@ export function readKeyLayout(templateOrPreset: string, options: KeyLayoutOption
     }
   }
 
+  // A recipient filter on a keyed layout read without its secret is refused whether or not the prefix gets as far as the recipient.
+  function requireRecipientKey(filters: KeyFilters): void {
+    if (filters.recipient !== undefined) requireSecretFor(holding.get('recipient'));
+  }
+
   function prefixFor(filters: KeyFilters): string {
+    requireRecipientKey(filters);
     const fixedUnits = new Set<DateUnit>();
     let prefix = '';
     for (const [index, parts] of segments.entries()) {
@@ -275,6 +285,7 @@ export function readKeyLayout(templateOrPreset: string, options: KeyLayoutOption
   }
 
   function matches(parsed: ParsedKey, filters: KeyFilters): boolean {
+    requireRecipientKey(filters);
     if (filters.channel !== undefined && has.channel && parsed.channel !== filters.channel) return false;
     for (const field of ['projectId', 'campaign', 'messageId'] as const) {
       const value = filters[field];
