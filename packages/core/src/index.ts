@@ -163,8 +163,20 @@ export {
   messageIdProblem,
 } from './limits/index.js';
 export { messageRecipient, messageRecipients } from './key-layout/index.js';
-export { compileKeyLayout, isKeyLayoutPresetName, KeyLayoutError, keyLayoutPresets, normalizeRecipient, parseVersionKey, RecipientKeyError, safeSegment, versionIdDigits, versionKey } from './key-layout/index.js';
-export type { KeyLayout, KeyLayoutOptions, KeyLayoutPresetName, VersionKeyParts } from './key-layout/index.js';
+export {
+  compileKeyLayout,
+  isKeyLayoutPresetName,
+  KeyLayoutError,
+  keyLayoutPresets,
+  normalizeRecipient,
+  parseVersionKey,
+  readKeyLayout,
+  RecipientKeyError,
+  safeSegment,
+  versionIdDigits,
+  versionKey,
+} from './key-layout/index.js';
+export type { KeyFieldName, KeyFilters, KeyLayout, KeyLayoutOptions, KeyLayoutPresetName, KeyLayoutReader, ParsedKey, RecipientEncoding, VersionKeyParts } from './key-layout/index.js';
 export {
   brazeProfile,
   clevertapProfile,

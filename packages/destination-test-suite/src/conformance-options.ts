@@ -116,7 +116,7 @@ export interface ConformanceFaults {
 
 /** Options for {@link runDestinationConformance}. */
 export interface DestinationConformanceOptions {
-  /** Title of the outer `describe()` block, e.g. `destination-s3 (MinIO)`. */
+  /** Title of the outer `describe()` block, e.g. `destination-s3 (S3-compatible test server)`. */
   name: string;
   /** The test runner, e.g. `import * as vitest from 'vitest'`. */
   runner: ConformanceRunner;

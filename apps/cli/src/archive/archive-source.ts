@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
 import { defaultRecipientKeyVariable, environmentWithEnvFile, projectKeyLayout } from '@sentcopy/worker';
-import { DestinationError, KeyLayoutError, keyLayoutPresets, RecipientKeyError, retryInline, RetryExhaustedError, type DestinationV1, type ProfileName } from '@sentcopy/core';
+import { DestinationError, isKeyLayoutPresetName, KeyLayoutError, keyLayoutPresets, readKeyLayout, RecipientKeyError, retryInline, RetryExhaustedError, type DestinationV1, type KeyLayoutReader, type ProfileName } from '@sentcopy/core';
 import { addClusterOptions, CliError, clusterOf, defaultConfigFile, exitCodes, openDestination, readConfig, type LoadedConfig } from '../cli-kit/index.js';
-import { createLayoutReader, presetName, type LayoutReader } from './layout-reader.js';
 
 /** Options that choose which archive a browsing command reads. */
 export interface SourceOptions {
@@ -26,8 +25,8 @@ export interface ArchiveSource {
   readonly destinationName: string;
   /** The destination. */
   readonly destination: DestinationV1;
-  /** The layout keys were written with. */
-  readonly reader: LayoutReader;
+  /** The layout keys were written with, read backwards (core's `readKeyLayout`). */
+  readonly reader: KeyLayoutReader;
   /** The profile objects were most likely written with, when the configuration or the preset says (objects written by sentcopy record it). */
   readonly profileHint?: ProfileName;
   /** Releases the destination. */
@@ -56,10 +55,7 @@ export async function loadRecipientKey(loaded: LoadedConfig): Promise<string | u
   return value === undefined || value === '' ? undefined : value;
 }
 
-const expandPreset = (layout: string): string => {
-  const preset = presetName(layout);
-  return preset === undefined ? layout : keyLayoutPresets[preset];
-};
+const expandPreset = (layout: string): string => (isKeyLayoutPresetName(layout) ? keyLayoutPresets[layout] : layout);
 
 /** Opens the archive the options name. Errors say which option to fix. */
 export async function openArchiveSource(options: SourceOptions): Promise<ArchiveSource> {
@@ -99,16 +95,15 @@ export async function openArchiveSource(options: SourceOptions): Promise<Archive
     layout = [...layouts][0] ?? 'sentcopy';
     if (profiles.size === 1) profileHint = [...profiles][0];
   } else {
-    const preset = presetName(layout);
-    if (preset !== undefined) profileHint = preset === 'sentcopy-unkeyed' ? 'sentcopy' : preset;
+    if (isKeyLayoutPresetName(layout)) profileHint = layout === 'sentcopy-unkeyed' ? 'sentcopy' : layout;
   }
 
-  // Only a layout with the keyed hash needs the secret; listing works without it.
-  const recipientKey = expandPreset(layout).includes('hmac(recipient)') ? await loadRecipientKey(loaded) : undefined;
-
-  let reader: LayoutReader;
+  let reader: KeyLayoutReader;
   try {
-    reader = createLayoutReader(layout, recipientKey === undefined ? {} : { recipientKey });
+    reader = readKeyLayout(layout);
+    // Only a layout with the keyed hash needs the secret; listing works without it.
+    const recipientKey = reader.usesRecipientKey ? await loadRecipientKey(loaded) : undefined;
+    if (recipientKey !== undefined) reader = readKeyLayout(layout, { recipientKey });
   } catch (error) {
     if (RecipientKeyError.isInstance(error)) {
       throw new CliError(`recipient_hash_key: ${error.message}`, { exitCode: exitCodes.usage, code: 'invalid_recipient_key', hint: 'Use the secret the archive was written with (at least 16 bytes).' });

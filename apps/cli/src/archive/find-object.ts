@@ -1,14 +1,13 @@
-import { DestinationError, retryInline, RetryExhaustedError, type StoredObject } from '@sentcopy/core';
+import { DestinationError, retryInline, RetryExhaustedError, type ParsedKey, type StoredObject } from '@sentcopy/core';
 import { CliError, exitCodes } from '../cli-kit/index.js';
 import { destinationFailure, getObject, withRetries, type ArchiveSource } from './archive-source.js';
 import { listArchive, type ArchiveFilters } from './list-archive.js';
-import type { KeyFields } from './layout-reader.js';
 import { inspectObject, type ReadResult } from './read-object.js';
 
 /** An object found by key or message id, read and checked. */
 export interface FoundObject {
   readonly read: ReadResult;
-  readonly fields?: KeyFields;
+  readonly fields?: ParsedKey;
   /**
    * Found by message id, when that id was sent more than once with different content: the other
    * copies (versions), in key order. The object itself is then the first copy (plain key).
@@ -37,7 +36,7 @@ async function getIfValidKey(source: ArchiveSource, key: string): Promise<Stored
  */
 export async function findObject(source: ArchiveSource, reference: string, filters: ArchiveFilters): Promise<FoundObject> {
   const inspect = async (stored: StoredObject): Promise<FoundObject> => {
-    const fields = source.reader.parseKey(stored.key);
+    const fields = source.reader.parse(stored.key);
     const read = await inspectObject(source.destination, stored, {
       ...(source.profileHint === undefined ? {} : { profileHint: source.profileHint }),
       ...(fields === undefined ? {} : { fields }),

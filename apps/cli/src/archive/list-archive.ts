@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { isLedgerKey, normalizeRecipient, safeSegment, type Channel, type ListedObject } from '@sentcopy/core';
+import { isLedgerKey, normalizeRecipient, type Channel, type KeyFilters, type ListedObject, type ParsedKey } from '@sentcopy/core';
 import { CliError, exitCodes } from '../cli-kit/index.js';
 import { getObject, withRetries, type ArchiveSource } from './archive-source.js';
-import type { KeyFields, PrefixFilters } from './layout-reader.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { documentFields, inspectObject, type DocumentFields } from './read-object.js';
 import type { RecipientMatch } from './recipient-filter.js';
@@ -28,7 +27,7 @@ export interface ArchiveEntry {
   readonly size: number;
   readonly lastModified?: Date;
   /** What the key says, when it fits the layout. */
-  readonly fields?: KeyFields;
+  readonly fields?: ParsedKey;
   /** What the document says, when it had to be read to match a filter. */
   readonly content?: DocumentFields;
 }
@@ -112,15 +111,17 @@ export async function listArchive(source: ArchiveSource, options: ListArchiveOpt
   const { reader, destination } = source;
   const filters = options.filters;
   const recipientForms = filters.recipient?.keyForms;
-  const known: PrefixFilters = {
+  // The filters as the layout can answer them from keys: the prefix to list, and each listed key's fields.
+  const known: KeyFilters = {
     ...(filters.channel === undefined ? {} : { channel: filters.channel }),
     ...(filters.projectId === undefined ? {} : { projectId: filters.projectId }),
-    ...(filters.campaign === undefined ? {} : { campaign: safeSegment(filters.campaign) }),
-    ...(recipientForms?.size === 1 ? { recipient: [...recipientForms][0]! } : {}),
-    ...(filters.from === undefined || filters.to === undefined ? {} : { from: filters.from, to: filters.to - 1 }),
+    ...(filters.campaign === undefined ? {} : { campaign: filters.campaign }),
+    ...(filters.recipient === undefined ? {} : { recipient: [...filters.recipient.normalized] }),
+    ...(filters.messageId === undefined ? {} : { messageId: filters.messageId }),
+    ...(filters.from === undefined ? {} : { from: filters.from }),
+    ...(filters.to === undefined ? {} : { to: filters.to }),
   };
   const prefix = reader.prefixFor(known);
-  const messageSegment = filters.messageId === undefined ? undefined : safeSegment(filters.messageId);
 
   const contentFilters: string[] = [];
   if (filters.channel !== undefined && !reader.has.channel) contentFilters.push('--channel');
@@ -131,7 +132,7 @@ export async function listArchive(source: ArchiveSource, options: ListArchiveOpt
   const anyFilter = Object.values(filters).some((value) => value !== undefined);
 
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify([destination.id, reader.template, prefix, filters.channel, filters.projectId, filters.campaign, recipientForms === undefined ? null : [...recipientForms].sort(), filters.from, filters.to, messageSegment]))
+    .update(JSON.stringify([destination.id, reader.template, prefix, filters.channel, filters.projectId, filters.campaign, recipientForms === undefined ? null : [...recipientForms].sort(), filters.from, filters.to, filters.messageId ?? null]))
     .digest('base64url')
     .slice(0, 16);
   const state = options.cursor === undefined ? undefined : decodeCursor(options.cursor, fingerprint);
@@ -139,16 +140,7 @@ export async function listArchive(source: ArchiveSource, options: ListArchiveOpt
   const order = destination.capabilities.listOrder ?? 'utf8';
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
 
-  const keyMatches = (fields: KeyFields | undefined): boolean => {
-    if (fields === undefined) return !anyFilter;
-    if (messageSegment !== undefined && fields.messageId !== messageSegment) return false;
-    if (filters.channel !== undefined && reader.has.channel && fields.channel !== filters.channel) return false;
-    if (filters.projectId !== undefined && reader.has.projectId && fields.projectId !== safeSegment(filters.projectId)) return false;
-    if (filters.campaign !== undefined && reader.has.campaign && fields.campaign !== safeSegment(filters.campaign)) return false;
-    if (recipientForms !== undefined && reader.has.recipient && (fields.recipient === undefined || !recipientForms.has(fields.recipient))) return false;
-    if (reader.has.date && fields.dateRange !== undefined && !overlaps(fields.dateRange, filters)) return false;
-    return true;
-  };
+  const keyMatches = (fields: ParsedKey | undefined): boolean => (fields === undefined ? !anyFilter : reader.matches(fields, known));
 
   const contentMatches = (content: DocumentFields): boolean => {
     for (const filter of contentFilters) {
@@ -181,7 +173,7 @@ export async function listArchive(source: ArchiveSource, options: ListArchiveOpt
     return true;
   };
 
-  const readContent = async (object: ListedObject, fields: KeyFields | undefined): Promise<DocumentFields | undefined> => {
+  const readContent = async (object: ListedObject, fields: ParsedKey | undefined): Promise<DocumentFields | undefined> => {
     let stored;
     try {
       stored = await withRetries(source, `read ${object.key}`, () => getObject(destination, object.key));
@@ -211,10 +203,10 @@ export async function listArchive(source: ArchiveSource, options: ListArchiveOpt
       objects = index === -1 ? objects.filter((object) => after(object.key, through, order)) : objects.slice(index + 1);
       skipThrough = undefined;
     }
-    const candidates: { object: ListedObject; fields?: KeyFields }[] = [];
+    const candidates: { object: ListedObject; fields?: ParsedKey }[] = [];
     for (const object of objects) {
       if (isLedgerKey(object.key)) continue;
-      const fields = reader.parseKey(object.key);
+      const fields = reader.parse(object.key);
       if (fields === undefined) unrecognized += 1;
       if (keyMatches(fields)) candidates.push({ object, ...(fields === undefined ? {} : { fields }) });
     }

@@ -15,10 +15,10 @@ import {
   type CodecName,
   type DestinationV1,
   type Message,
+  type ParsedKey,
   type ProfileName,
   type StoredObject,
 } from '@sentcopy/core';
-import type { KeyFields } from './layout-reader.js';
 
 const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -86,7 +86,7 @@ async function recordedHash(destination: DestinationV1, object: StoredObject): P
 }
 
 /** Validates `document` under `profile`, filling channel/project from the key when the document lacks them. */
-function toMessage(document: Record<string, unknown>, profile: ProfileName, fields: KeyFields | undefined, projectId: string | undefined): { message?: Message; invalid?: string } {
+function toMessage(document: Record<string, unknown>, profile: ProfileName, fields: ParsedKey | undefined, projectId: string | undefined): { message?: Message; invalid?: string } {
   try {
     const context = { ...(fields?.channel === undefined ? {} : { channel: fields.channel }), ...(projectId === undefined ? {} : { project_id: projectId }) };
     return { message: getProfile(profile).parse(document, context) };
@@ -101,7 +101,7 @@ export interface InspectOptions {
   /** The profile the configuration or `--layout` suggests, for documents that do not record theirs. */
   readonly profileHint?: ProfileName;
   /** The key's fields, for documents that lack channel or project (as vendor-written ones may). */
-  readonly fields?: KeyFields;
+  readonly fields?: ParsedKey;
   /** The project the archive belongs to, for documents that lack it. */
   readonly projectId?: string;
 }

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { addressesIn, normalizeRecipient, safeSegment, toE164, type Channel } from '@sentcopy/core';
+import { addressesIn, normalizeRecipient, toE164, type Channel, type KeyLayoutReader } from '@sentcopy/core';
 import { CliError, exitCodes } from '../cli-kit/index.js';
-import { recipientKeyRequired, type LayoutReader, type RecipientEncoding } from './layout-reader.js';
+import { recipientKeyRequired } from './layout-reader.js';
 
 /** The forms a key can hold for one recipient address: hashed (or clear) the way the layout does it. */
 export interface RecipientMatch {
@@ -9,22 +8,6 @@ export interface RecipientMatch {
   readonly keyForms: ReadonlySet<string>;
   /** The normalized recipients, for matching a message's `to` when the key holds none. Kept in memory only. */
   readonly normalized: ReadonlySet<string>;
-}
-
-function keyForm(normalized: string, encoding: RecipientEncoding | undefined, hmacRecipient: ((normalized: string) => string) | undefined): string {
-  switch (encoding) {
-    case 'hmac':
-      if (hmacRecipient === undefined) throw recipientKeyRequired('--recipient');
-      return hmacRecipient(normalized);
-    case 'md5':
-      return createHash('md5').update(normalized, 'utf8').digest('hex');
-    case 'sha256':
-      return createHash('sha256').update(normalized, 'utf8').digest('hex');
-    case 'clear':
-      return safeSegment(normalized);
-    default:
-      return normalized;
-  }
 }
 
 /**
@@ -35,9 +18,8 @@ function keyForm(normalized: string, encoding: RecipientEncoding | undefined, hm
  * phone number (SMS, WhatsApp) or a push token, and both forms are kept.
  * Errors name `--recipient`, never the value.
  */
-export function recipientMatch(address: string, channel: Channel | undefined, reader: Pick<LayoutReader, 'recipientEncoding' | 'hmacRecipient'>): RecipientMatch {
-  const encoding = reader.recipientEncoding;
-  if (encoding === 'hmac' && reader.hmacRecipient === undefined) throw recipientKeyRequired('--recipient');
+export function recipientMatch(address: string, channel: Channel | undefined, reader: Pick<KeyLayoutReader, 'recipientEncoding' | 'layout' | 'recipientKeyForm'>): RecipientMatch {
+  if (reader.recipientEncoding === 'hmac' && reader.layout === undefined) throw recipientKeyRequired('--recipient');
   const normalized = new Set<string>();
   const channels: Channel[] = channel !== undefined ? [channel] : addressesIn(address) !== undefined ? ['email'] : toE164(address).ok ? ['sms', 'push'] : ['push'];
   for (const candidate of channels) {
@@ -54,5 +36,5 @@ export function recipientMatch(address: string, channel: Channel | undefined, re
       hint: 'Give the address as it was sent to: name@example.com, +15550100100, or a push token.',
     });
   }
-  return { keyForms: new Set([...normalized].map((value) => keyForm(value, encoding, reader.hmacRecipient))), normalized };
+  return { keyForms: new Set([...normalized].map((value) => reader.recipientKeyForm(value) ?? value)), normalized };
 }

@@ -1,5 +1,6 @@
 import { archiveMetadataKeys, DestinationError, isLedgerKey, retryInline, RetryExhaustedError, type ListedObject } from '@sentcopy/core';
 import { ChecksumFailureError, destinationFailure, getObject, withRetries, type ArchiveSource } from './archive-source.js';
+import { layoutOf } from './layout-reader.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { inspectObject } from './read-object.js';
 
@@ -90,7 +91,7 @@ type Checked =
 export async function verifyArchive(source: ArchiveSource, options: VerifyArchiveOptions): Promise<VerifyReport> {
   const { destination, reader } = source;
   // A keyed layout read without its secret cannot say where a message belongs: refuse up front rather than skip that check for every object.
-  void reader.layout;
+  const layout = layoutOf(reader, 'Checking where a message belongs');
   const problems: VerifyProblem[] = [];
   const unverified: string[] = [];
   const unrecognized: string[] = [];
@@ -115,7 +116,7 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
       throw destinationFailure(error, source, `read ${object.key}`);
     }
     if (stored === undefined) return { state: 'missing', reason: 'listed, but gone when read' };
-    const fields = reader.parseKey(object.key);
+    const fields = reader.parse(object.key);
     const read = await inspectObject(destination, stored, { ...(source.profileHint === undefined ? {} : { profileHint: source.profileHint }), ...(fields === undefined ? {} : { fields }) });
     const corruption = [...read.corruption];
     const expected = options.manifest?.get(object.key)?.sha256;
@@ -123,7 +124,7 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
     let expectedKey: string | undefined;
     if (corruption.length === 0 && fields !== undefined && read.message !== undefined) {
       try {
-        expectedKey = reader.layout.render(read.message);
+        expectedKey = layout.render(read.message);
       } catch {
         expectedKey = undefined;
       }

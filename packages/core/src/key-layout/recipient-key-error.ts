@@ -3,8 +3,9 @@ const marker = Symbol.for('sentcopy.recipient-key-error');
 /**
  * The secret of `{hmac(recipient)}` is missing or unusable: thrown by `compileKeyLayout()` (and so
  * by `createArchiver()`) when a layout that keys recipients with HMAC-SHA-256 gets no
- * `recipientKey`, or one too short to keep recipients secret. The message names the option and
- * never contains the secret.
+ * `recipientKey`, or one too short to keep recipients secret; by `readKeyLayout()` for one too
+ * short, and (reason `missing`) by its reader when a recipient must be hashed without one. The
+ * message names the option and never contains the secret.
  */
 export class RecipientKeyError extends Error {
   private readonly [marker] = true;

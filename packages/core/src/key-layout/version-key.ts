@@ -29,9 +29,8 @@ export interface VersionKeyParts {
 export function versionKey(originalKey: string, contentSha256: string): string | undefined {
   if (!/^[0-9a-f]{64}$/.test(contentSha256)) throw new RangeError('versionKey() needs a SHA-256 as 64 lower-case hex digits.');
   const suffix = `~v-${contentSha256.slice(0, versionIdDigits)}`;
-  const extension = extensions.find((candidate) => originalKey.endsWith(candidate) && !originalKey.endsWith(`/${candidate}`));
-  const stem = extension === undefined ? originalKey : originalKey.slice(0, -extension.length);
-  const key = `${stem}${suffix}${extension ?? ''}`;
+  const stem = versionStem(originalKey);
+  const key = `${stem}${suffix}${originalKey.slice(stem.length)}`;
   return Buffer.byteLength(key, 'utf8') > maxObjectKeyBytes ? undefined : key;
 }
 
@@ -53,4 +52,27 @@ export function escapeVersionLikeKey(key: string): string {
   if (match === null) return key;
   const tilde = match.index + 1;
   return `${key.slice(0, tilde)}%7E${key.slice(tilde + 1)}`;
+}
+
+/**
+ * The part of `key` that its versions (see {@link versionKey}) start with too: the key without its
+ * extension (`.json.gz`, `.json.lz4` or `.json`), where the version suffix goes.
+ */
+export function versionStem(key: string): string {
+  const extension = extensions.find((candidate) => key.endsWith(candidate) && !key.endsWith(`/${candidate}`));
+  return extension === undefined ? key : key.slice(0, -extension.length);
+}
+
+const escapedVersionEnding = new RegExp(`([^/])%7Ev-([0-9a-f]{${versionIdDigits}})(\\.json\\.gz|\\.json\\.lz4|\\.json)?$`);
+
+/**
+ * The key as rendered before {@link escapeVersionLikeKey} encoded its `~`, or `undefined` when
+ * `key` is not such an escaped key.
+ */
+export function unescapeVersionLikeKey(key: string): string | undefined {
+  const match = escapedVersionEnding.exec(key);
+  if (match === null) return undefined;
+  const tilde = match.index + 1;
+  const rendered = `${key.slice(0, tilde)}~${key.slice(tilde + 3)}`;
+  return escapeVersionLikeKey(rendered) === key ? rendered : undefined;
 }
