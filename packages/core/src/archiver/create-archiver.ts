@@ -3,6 +3,7 @@ import type { DestinationV1, OperationOptions } from '../destination/destination
 import { resolveDestination } from '../destination/resolve-destination.js';
 import { getCodec, type Codec, type CodecName } from '../codecs/index.js';
 import { compileKeyLayout, versionKey, type KeyLayout } from '../key-layout/index.js';
+import { parseKeyLayoutTemplate } from '../key-layout/key-layout-template.js';
 import { getProfile, type Profile, type ProfileName } from '../profiles/index.js';
 import { retryInline, RetryExhaustedError, type InlineRetryOptions } from '../retry/index.js';
 import { archiveMetadataKeys, checkHere, createPrepare, type CheckedMessage, type PreparedObject } from './prepare-object.js';
@@ -302,7 +303,7 @@ export function createArchiver(options: ArchiverOptions): Archiver {
 
   const checkMessage = checkHere(profile, layout);
   // The field that forms the key's first segment is the one to name when it would reach the ledger's prefix.
-  const firstField = /\{([A-Za-z_]+)/.exec(layout.template.split('/')[0] ?? '')?.[1] ?? 'key';
+  const firstField = parseKeyLayoutTemplate(layout.template).segments[0]?.find((part) => part.kind === 'placeholder')?.first.field ?? 'key';
   const check = (message: unknown): CheckedMessage => {
     const checked = checkMessage(message);
     if (isLedgerKey(checked.key)) throw new MessageValidationError([{ path: firstField, problem: `must not make a key under ${ledgerPrefix}, which is reserved for the archive ledger` }]);

@@ -132,3 +132,16 @@ describe('message limits', () => {
     expect(exceedsCodePoints('😀'.repeat(4), 3)).toBe(true);
   });
 });
+
+describe('the ledger prefix', () => {
+  it('is refused as a key, naming the field that forms the first segment (from the layout grammar, fallbacks and hashes included)', () => {
+    const message = { ...sampleMessages({ projectId: 'p', count: 1, channel: 'sms' })[0]!, campaign_id: '.sentcopy-ledger' };
+    for (const layout of ['{campaign_id}/{message_id}.json.gz', '{campaign_id|user_id}/{md5(recipient)}/{message_id}.json.gz']) {
+      const archiver = createArchiver({ destination: untouchedDestination(), layout });
+      expect(() => archiver.check(message)).toThrow(MessageValidationError);
+      expect(() => archiver.check(message)).toThrow('campaign_id: must not make a key under .sentcopy-ledger/');
+    }
+    const hashed = createArchiver({ destination: untouchedDestination(), layout: '{sha256(recipient)}/{message_id}.json.gz' });
+    expect(hashed.check(message).key).not.toMatch(/^\.sentcopy-ledger\//);
+  });
+});
