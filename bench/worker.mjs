@@ -11,6 +11,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createArchiver, sampleMessages } from '@sentcopy/core';
 import { createS3Destination, sha256MetadataName } from '@sentcopy/destination-s3';
 import { hashApiKey, runWorker } from '@sentcopy/worker';
+import { busyShare, cpuTimes } from './s3.mjs';
 import { median, runPool, startStubThread } from './stub-thread.mjs';
 
 const credentials = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-0000000000000000000000000001' };
@@ -110,6 +111,7 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
     };
 
     // Warm-up, untimed.
+    const cpu = cpuTimes();
     round = -1;
     await endToEnd(freshMessages(1000));
     await rawLoop(freshMessages(1000));
@@ -139,7 +141,8 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
     print('|---|---:|---:|');
     print(`| raw @aws-sdk/client-s3 PutObjectCommand (bodies prepared beforehand) | ${median(rawRates).toFixed(0)} | 1.00 |`);
     print(`| worker: intake → queue → archive (producer in its own thread) | ${median(e2eRates).toFixed(0)} | **${median(ratios).toFixed(2)}** |`);
-    print('target: at least 0.8');
+    const share = busyShare(cpu);
+    print(`target (issue #17): at least 3× the raw SDK loop. Machine CPU busy while measuring: ${(share * 100).toFixed(0)}% of all cores`);
 
     // Gate latency: one request at a time, so the numbers are latencies, not queueing.
     round = 100;
@@ -180,7 +183,7 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
     print(`| gate | ${percentile(gate, 50).toFixed(2)} | ${percentile(gate, 99).toFixed(2)} |`);
     print(`| **added by the gate** | **${added.p50.toFixed(2)}** | **${added.p99.toFixed(2)}** |`);
     print('target: added p50 at most 1 ms, p99 at most 3 ms');
-    return { ratio: median(ratios), e2eRate: median(e2eRates), rawRate: median(rawRates), gate: added };
+    return { ratio: median(ratios), e2eRate: median(e2eRates), rawRate: median(rawRates), gate: added, cpuBusyShare: share };
   } finally {
     await producer.stop();
     await worker.stop();

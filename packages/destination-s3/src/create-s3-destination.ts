@@ -157,7 +157,7 @@ function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsC
     metadata: { sha256Name: sha256MetadataName, maxBytes: maxMetadataBytes },
     createCondition: 'If-None-Match: * and its SHA-256 checksum',
     conflictRetries: settings.conditionalConflictRetries ?? 5,
-    // The SDK enforces its own connection and idle-socket timeouts; an overall deadline would cut a large upload that is still progressing.
+    // The SDK and the write pool enforce their own connection and idle timeouts; an overall deadline would cut a large upload that is still progressing.
     callTimeoutMs: Number.POSITIVE_INFINITY,
     immutabilityProbe,
 

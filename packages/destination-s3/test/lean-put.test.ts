@@ -1,10 +1,16 @@
 // What the lean PutObject must get right that the SDK's stack did before: the same request headers,
 // both addressing styles, a signature the server verifies, credential refresh, error answers and
 // transport failures mapped by the same error map, aborts and timeouts in the middle of an upload.
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import dns from 'node:dns';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DestinationError, type DestinationV1, type PutObjectInput } from '@sentcopy/core';
 import { authenticate, faults, s3ErrorResponse, startFakeSts, startFaultProxy, startS3Server, type FakeSts, type FaultProxy, type TestCredentials } from '@sentcopy/test-servers';
@@ -219,6 +225,55 @@ describe('the lean PutObject sends what the SDK sent', () => {
       await capture.stop();
     }
   });
+});
+
+describe('HTTPS', () => {
+  it('writes over TLS to a custom endpoint whose certificate the process trusts (NODE_EXTRA_CA_CERTS), verified by the server', async (context) => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-lean-tls-'));
+    try {
+      try {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(folder, 'key.pem'), '-out', path.join(folder, 'cert.pem')], { stdio: 'ignore' });
+      } catch (error) {
+        console.log(`[destination-s3] HTTPS test skipped: openssl could not make a test certificate (${String(error)}).`);
+        context.skip();
+      }
+      const fixture = await startS3Fixture();
+      const seen: string[] = [];
+      // TLS terminates here; the plain bytes go on to the S3 test server, which verifies the signature made for https://localhost:<port>.
+      const tls = createTlsServer({ key: readFileSync(path.join(folder, 'key.pem')), cert: readFileSync(path.join(folder, 'cert.pem')) }, (socket) => {
+        const upstream = connect(fixture.server.port, '127.0.0.1');
+        socket.on('data', (chunk: Buffer) => {
+          seen.push(chunk.toString('latin1'));
+          upstream.write(chunk);
+        });
+        upstream.on('data', (chunk: Buffer) => socket.write(chunk));
+        socket.on('error', () => upstream.destroy()).on('close', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy()).on('close', () => socket.destroy());
+      });
+      await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (tls.address() as { port: number }).port;
+        const settings = { ...fixture.settings, endpoint: `https://localhost:${port}` };
+        const script = fileURLToPath(new URL('fixtures/https-writer.mjs', import.meta.url));
+        const child = spawn(process.execPath, [script, JSON.stringify({ settings, key: 'tls/one', text: 'over TLS' })], { env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(folder, 'cert.pem') }, stdio: ['ignore', 'pipe', 'inherit'] });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        expect([code, JSON.parse(output)]).toEqual([0, { created: true, size: 8 }]);
+        expect(fixture.server.getObject(fixture.bucket, 'tls/one')?.body.toString()).toBe('over TLS');
+        const request = seen.join('');
+        expect(request.startsWith(`PUT /${fixture.bucket}/tls/one?x-id=PutObject HTTP/1.1`)).toBe(true);
+        expect(request.toLowerCase()).toContain(`host: localhost:${port}`);
+        expect(request.toLowerCase()).toContain(`user-agent: ${leanAgent}`);
+      } finally {
+        await new Promise((resolve) => tls.close(resolve));
+        await fixture.stop();
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+    // A key pair and a second Node process on a busy 2-core machine.
+  }, 60_000);
 });
 
 describe('credentials from STS', () => {
