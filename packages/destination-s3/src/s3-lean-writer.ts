@@ -101,6 +101,21 @@ function transportError(error: unknown): unknown {
   return new S3TransportError(mapped, `${typeof record.message === 'string' ? record.message : 'request failed'} (${code})`, error);
 }
 
+/**
+ * Learns the store's clock from the answer's Date header as the SDK's signer does (its
+ * `systemClockOffset`, shared with the SDK calls): a machine whose clock is off still signs dates
+ * the store accepts after one refused request. Cached answers (an `Age` header) and answers that took
+ * over 15 minutes say nothing about the clock.
+ */
+function updateClockOffset(config: { systemClockOffset?: number }, headers: Dispatcher.ResponseData['headers'], sentAt: number): void {
+  const date = headers.date;
+  if (typeof date !== 'string' || headers.age !== undefined) return;
+  const serverTime = Date.parse(date);
+  const now = Date.now();
+  if (Number.isNaN(serverTime) || now - sentAt > 900_000) return;
+  config.systemClockOffset = serverTime - now;
+}
+
 function flatHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -198,6 +213,9 @@ export class S3LeanWriter {
     const target = await this.resolveTarget();
     if (target === 'sdk') return 'sdk';
     signal.throwIfAborted();
+    const config = this.client.config as { systemClockOffset?: number; disableClockSkewCorrection?: () => Promise<boolean | undefined> };
+    const skewCorrection = (await config.disableClockSkewCorrection?.()) !== true;
+    const sentAt = Date.now();
     const path = target.basePath + request.key.split('/').map(extendedEncodeURIComponent).join('/');
     const signed = await target.signer.sign({
       method: 'PUT',
@@ -208,7 +226,7 @@ export class S3LeanWriter {
       query,
       headers: { ...target.headers, ...request.headers, host: target.host, 'user-agent': userAgent, 'content-length': String(request.body.byteLength), 'x-amz-content-sha256': request.sha256 },
       body: request.body,
-    });
+    }, { signingDate: new Date(sentAt + (skewCorrection ? (config.systemClockOffset ?? 0) : 0)) });
     signal.throwIfAborted();
     let response: Dispatcher.ResponseData;
     try {
@@ -217,6 +235,7 @@ export class S3LeanWriter {
       if (signal.aborted) throw signal.reason;
       throw transportError(error);
     }
+    if (skewCorrection) updateClockOffset(config, response.headers, sentAt);
     if (response.statusCode >= 200 && response.statusCode < 300) {
       try {
         await response.body.dump();

@@ -13,7 +13,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DestinationError, type DestinationV1, type PutObjectInput } from '@sentcopy/core';
-import { authenticate, faults, s3ErrorResponse, startFakeSts, startFaultProxy, startS3Server, type FakeSts, type FaultProxy, type TestCredentials } from '@sentcopy/test-servers';
+import { authenticate, faults, s3ErrorResponse, sendCanned, startFakeSts, startFaultProxy, startS3Server, type FakeSts, type FaultProxy, type TestCredentials } from '@sentcopy/test-servers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Destination, sha256MetadataName, type S3DestinationSettings } from '../src/index.js';
 import { startS3Fixture, testCredentials, type S3Fixture } from './s3-fixture.js';
@@ -223,6 +223,38 @@ describe('the lean PutObject sends what the SDK sent', () => {
     } finally {
       dns.lookup = lookup;
       await capture.stop();
+    }
+  });
+});
+
+describe('clock skew', () => {
+  it('a store whose clock is an hour ahead refuses the first write RequestTimeTooSkewed; the next is signed on the store\'s clock and stored', async () => {
+    const aheadMs = 3_600_000;
+    const signedAt: number[] = [];
+    const server = createHttpServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        const now = Date.now() + aheadMs;
+        const amzDate = String(request.headers['x-amz-date']);
+        const signed = Date.parse(amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+        signedAt.push(signed - now);
+        const date = new Date(now).toUTCString();
+        if (Math.abs(signed - now) > 900_000) return sendCanned(response, s3ErrorResponse('RequestTimeTooSkewed', { status: 403, headers: { date } }));
+        response.writeHead(200, { date, 'content-length': 0 });
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const destination = open({ bucket: 'skewed', region: 'us-east-1', endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, credentials: testCredentials });
+      const first = await errorOf(destination.put(text('skew/one', 'x')));
+      expect(DestinationError.isInstance(first) && [first.kind, first.code]).toEqual(['unauthorized', 'RequestTimeTooSkewed']);
+      expect((await destination.put(text('skew/two', 'y'))).created).toBe(true);
+      expect(signedAt.length).toBe(2);
+      expect(Math.abs((signedAt[1] ?? Number.NaN))).toBeLessThan(60_000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
