@@ -51,7 +51,7 @@ function startProducer(url, headers, clients) {
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Runs both benchmarks; returns the figures it printed. */
-export async function runWorkerBench({ print = console.log, count = 4000, batchSize = 100, clients = 4, concurrency = 16, rounds = 3, gateCount = 1000 } = {}) {
+export async function runWorkerBench({ print = console.log, count = 4000, batchSize = 100, clients = 4, concurrency = 16, rounds = 3, gateCount = 1000, endToEndOnly = false } = {}) {
   const stub = await startStubThread('startS3Stub');
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-worker-'));
   const bucket = 'bench';
@@ -110,6 +110,16 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
       return performance.now() - started;
     };
 
+    if (endToEndOnly) {
+      // For a CPU profile of the worker alone (`node --cpu-prof bench/worker.mjs --end-to-end-only`): no raw loop, no gate.
+      round = -1;
+      await endToEnd(freshMessages(1000));
+      const cpu = cpuTimes();
+      const rates = [];
+      for (round = 0; round < rounds; round++) rates.push((count / (await endToEnd(freshMessages(count)))) * 1000);
+      print(`worker end to end alone: ${median(rates).toFixed(0)} messages/s (median of ${rounds}); machine CPU busy ${(busyShare(cpu) * 100).toFixed(0)}%`);
+      return { e2eRate: median(rates) };
+    }
     // Warm-up, untimed.
     const cpu = cpuTimes();
     round = -1;
@@ -193,4 +203,4 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
   }
 }
 
-if (isMainThread && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runWorkerBench();
+if (isMainThread && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runWorkerBench({ endToEndOnly: process.argv.includes('--end-to-end-only') });
