@@ -68,6 +68,12 @@ interface PutTarget {
   /** Extra headers the endpoint rules ask for. */
   readonly headers: Readonly<Record<string, string>>;
   readonly signer: SignatureV4;
+  /**
+   * Body size from which the SDK sends `Expect: 100-continue`, so that a refusal (412: the key
+   * exists) arrives before the body is uploaded; undici does not implement it over HTTP/1.1, so
+   * such bodies are written through the SDK, where the request costs little next to the upload.
+   */
+  readonly expectContinueFrom: number;
 }
 
 /** undici's codes for its own failures, as the Node.js codes the SDK surfaced for the same events. */
@@ -192,6 +198,7 @@ export class S3LeanWriter {
     const headers: Record<string, string> = {};
     for (const [name, values] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = values.join(',');
     const region = scheme?.signingRegion ?? (await config.region());
+    const expectContinue = (config as { expectContinueHeader?: number | boolean }).expectContinueHeader;
     return {
       origin: url.origin,
       host: url.host,
@@ -200,18 +207,19 @@ export class S3LeanWriter {
       port: url.port === '' ? undefined : Number(url.port),
       basePath: url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`,
       headers,
+      expectContinueFrom: typeof expectContinue === 'number' ? expectContinue : expectContinue === false ? Number.POSITIVE_INFINITY : 0,
       signer: new SignatureV4({ credentials: config.credentials, region, service: scheme?.signingName ?? 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false }),
     };
   }
 
   /**
-   * Sends one PutObject; resolves with the answer's version id, or `sdk` when this bucket must be
-   * written through the SDK. Rejects with an {@link S3ResponseError}, an {@link S3TransportError},
+   * Sends one PutObject; resolves with the answer's version id, or `sdk` when this bucket or this
+   * body must be written through the SDK. Rejects with an {@link S3ResponseError}, an {@link S3TransportError},
    * or the signal's reason.
    */
   async put(request: S3LeanPut, signal: AbortSignal): Promise<{ readonly versionId: string | undefined } | 'sdk'> {
     const target = await this.resolveTarget();
-    if (target === 'sdk') return 'sdk';
+    if (target === 'sdk' || request.body.byteLength >= target.expectContinueFrom) return 'sdk';
     signal.throwIfAborted();
     const config = this.client.config as { systemClockOffset?: number; disableClockSkewCorrection?: () => Promise<boolean | undefined> };
     const skewCorrection = (await config.disableClockSkewCorrection?.()) !== true;
@@ -249,8 +257,8 @@ export class S3LeanWriter {
     throw await responseError(response);
   }
 
-  /** Closes the pool's idle connections and refuses new writes. */
+  /** Closes the pool's connections and refuses new writes; writes still in flight fail, as they do when the SDK client is destroyed. */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 }

@@ -203,6 +203,21 @@ describe('the lean PutObject sends what the SDK sent', () => {
     }
   });
 
+  it('a body of 2 MiB or more goes through the SDK, which sends Expect: 100-continue so a 412 can come before the upload', async () => {
+    const capture = await startCaptureServer();
+    try {
+      const destination = open({ bucket: 'archive', region: 'us-east-1', endpoint: `http://127.0.0.1:${capture.port}`, credentials: testCredentials });
+      await destination.put(inputOf('size/below', new Uint8Array(randomBytes(2 * 1024 * 1024 - 1))));
+      await destination.put(inputOf('size/from', new Uint8Array(randomBytes(2 * 1024 * 1024))));
+      expect(capture.requests.map((request) => [request.url.split('?')[0], request.headers.expect, request.headers['user-agent'] === leanAgent, request.body.byteLength, request.signatureValid])).toEqual([
+        ['/archive/size/below', undefined, true, 2 * 1024 * 1024 - 1, true],
+        ['/archive/size/from', '100-continue', false, 2 * 1024 * 1024, true],
+      ]);
+    } finally {
+      await capture.stop();
+    }
+  });
+
   it('addresses path-style (host, then /bucket/key) and virtual-hosted (bucket.host, then /key) as configured', async () => {
     const capture = await startCaptureServer();
     const lookup = dns.lookup;
@@ -378,7 +393,7 @@ describe('failures of the lean PutObject', () => {
     const tcp = await startTcpFaultProxy(fixture.server.port);
     try {
       const destination = open({ ...fixture.settings, endpoint: tcp.url });
-      const object = inputOf('reset/big', new Uint8Array(randomBytes(4 * 1024 * 1024)));
+      const object = inputOf('reset/big', new Uint8Array(randomBytes(1536 * 1024)));
       tcp.next({ type: 'reset', afterBytes: 256 * 1024 });
       const error = await errorOf(destination.put(object));
       expect(tcp.faulted).toBe(1);
@@ -395,7 +410,7 @@ describe('failures of the lean PutObject', () => {
     const tcp = await startTcpFaultProxy(fixture.server.port);
     try {
       const destination = open({ ...fixture.settings, endpoint: tcp.url });
-      const object = inputOf('abort/big', new Uint8Array(randomBytes(4 * 1024 * 1024)));
+      const object = inputOf('abort/big', new Uint8Array(randomBytes(1536 * 1024)));
       tcp.next({ type: 'stall', afterBytes: 256 * 1024 });
       const controller = new AbortController();
       const pending = errorOf(destination.put(object, { signal: controller.signal }));
@@ -417,7 +432,7 @@ describe('failures of the lean PutObject', () => {
     try {
       const destination = open({ ...fixture.settings, endpoint: tcp.url, requestTimeoutMs: 400 });
       tcp.next({ type: 'stall', afterBytes: 256 * 1024 });
-      const stalled = await errorOf(destination.put(inputOf('timeout/upload', new Uint8Array(randomBytes(4 * 1024 * 1024)))));
+      const stalled = await errorOf(destination.put(inputOf('timeout/upload', new Uint8Array(randomBytes(1536 * 1024)))));
       expect(tcp.faulted).toBe(1);
       expect(DestinationError.isInstance(stalled) && [stalled.kind, stalled.code]).toEqual(['unreachable', 'ETIMEDOUT']);
 
