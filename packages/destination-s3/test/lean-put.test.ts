@@ -16,6 +16,7 @@ import { DestinationError, type DestinationV1, type PutObjectInput } from '@sent
 import { authenticate, faults, s3ErrorResponse, sendCanned, startFakeSts, startFaultProxy, startS3Server, type FakeSts, type FaultProxy, type TestCredentials } from '@sentcopy/test-servers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Destination, sha256MetadataName, type S3DestinationSettings } from '../src/index.js';
+import { S3LeanWriter } from '../src/s3-lean-writer.js';
 import { startS3Fixture, testCredentials, type S3Fixture } from './s3-fixture.js';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -214,6 +215,27 @@ describe('the lean PutObject sends what the SDK sent', () => {
         ['/archive/size/from', '100-continue', false, 2 * 1024 * 1024, true],
       ]);
     } finally {
+      await capture.stop();
+    }
+  });
+
+  it('leaves to the SDK a bucket whose endpoint rules ask for another signature than SigV4 (S3 Express One Zone), without sending anything itself', async () => {
+    const capture = await startCaptureServer();
+    const client = new S3Client({ region: 'us-east-1', credentials: testCredentials });
+    const plainClient = new S3Client({ region: 'us-east-1', endpoint: `http://127.0.0.1:${capture.port}`, forcePathStyle: true, credentials: testCredentials });
+    const express = new S3LeanWriter(client, 'archive--use1-az4--x-s3', { maxSockets: 1, connectionTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
+    const plain = new S3LeanWriter(plainClient, 'archive', { maxSockets: 1, connectionTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
+    const body = new Uint8Array(Buffer.from('x'));
+    const request = { key: 'k', headers: { 'content-type': 'text/plain' }, body, sha256: sha256(body) };
+    try {
+      expect(await express.put(request, new AbortController().signal)).toBe('sdk');
+      expect(await plain.put(request, new AbortController().signal)).toEqual({ versionId: 'v-1' });
+      expect(capture.requests.map((captured) => [captured.url, captured.signatureValid])).toEqual([['/archive/k?x-id=PutObject', true]]);
+    } finally {
+      await express.close();
+      await plain.close();
+      client.destroy();
+      plainClient.destroy();
       await capture.stop();
     }
   });
