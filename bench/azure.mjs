@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { createAzureDestination, encodeMetadataName, sha256MetadataName } from '@sentcopy/destination-azure';
 import { compareWithRaw } from './compare-with-raw.mjs';
+import { bareRequest, measureSdkOverhead } from './sdk-overhead.mjs';
 import { startStubThread } from './stub-thread.mjs';
 
 /** Runs the benchmark; returns the figures it printed. */
@@ -36,8 +37,25 @@ export async function runAzureBench({ print = console.log, count = 1000, concurr
       transactionalContentMD5: createHash('md5').update(object.body).digest(),
     });
 
+  const barePut = (object, agent) =>
+    bareRequest(
+      agent,
+      `${stub.blobEndpoint}/${container}/${object.key.split('/').map(encodeURIComponent).join('/')}`,
+      'PUT',
+      {
+        'x-ms-version': '2025-01-05',
+        'x-ms-date': new Date().toUTCString(),
+        'x-ms-blob-type': 'BlockBlob',
+        'if-none-match': '*',
+        'x-ms-blob-content-type': object.contentType,
+        ...(object.contentEncoding === undefined ? {} : { 'x-ms-blob-content-encoding': object.contentEncoding }),
+        'content-md5': createHash('md5').update(object.body).digest('base64'),
+        ...Object.fromEntries(Object.entries(metadataOf(object)).map(([name, value]) => [`x-ms-meta-${name}`, value])),
+      },
+      object.body,
+    );
   try {
-    return await compareWithRaw({
+    const result = await compareWithRaw({
       print,
       title: 'Azure destination vs raw BlockBlobClient.upload (same bodies and headers: If-None-Match, Content-MD5, content type/encoding and metadata)',
       rawName: 'raw @azure/storage-blob BlockBlobClient.upload',
@@ -47,6 +65,8 @@ export async function runAzureBench({ print = console.log, count = 1000, concurr
       concurrency,
       rounds,
     });
+    const overhead = await measureSdkOverhead({ print, title: 'Azure: the SDK upload vs the same Put Blob over node:http (no SharedKey signature)', sdkName: 'raw @azure/storage-blob BlockBlobClient.upload', destination, sdkPut: rawPut, barePut, count, concurrency });
+    return { ...result, sdkOverhead: overhead };
   } finally {
     await destination.close();
     await stub.stop();

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Storage } from '@google-cloud/storage';
 import { createGcsDestination, sha256MetadataName } from '@sentcopy/destination-gcs';
 import { compareWithRaw } from './compare-with-raw.mjs';
+import { bareRequest, measureSdkOverhead } from './sdk-overhead.mjs';
 import { startStubThread } from './stub-thread.mjs';
 
 /** Runs the benchmark; returns the figures it printed. */
@@ -29,8 +30,23 @@ export async function runGcsBench({ print = console.log, count = 1000, concurren
       },
     });
 
+  const boundary = 'sentcopy-bench-boundary';
+  const barePut = (object, agent) => {
+    const metadata = {
+      name: object.key,
+      contentType: object.contentType,
+      ...(object.contentEncoding === undefined ? {} : { contentEncoding: object.contentEncoding }),
+      metadata: { ...object.metadata, [sha256MetadataName]: object.sha256 },
+    };
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\ncontent-type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(metadata)}\r\n--${boundary}\r\ncontent-type: ${object.contentType}\r\n\r\n`),
+      object.body,
+      Buffer.from(`\r\n--${boundary}--`),
+    ]);
+    return bareRequest(agent, `${stub.endpoint}/upload/storage/v1/b/${bucketName}/o?uploadType=multipart&name=${encodeURIComponent(object.key)}&ifGenerationMatch=0`, 'POST', { 'content-type': `multipart/related; boundary=${boundary}` }, body);
+  };
   try {
-    return await compareWithRaw({
+    const result = await compareWithRaw({
       print,
       title: 'GCS destination vs raw file.save (same bodies and metadata: ifGenerationMatch=0, resumable: false, CRC32C validation, SHA-256 metadata)',
       rawName: 'raw @google-cloud/storage file.save',
@@ -41,6 +57,8 @@ export async function runGcsBench({ print = console.log, count = 1000, concurren
       concurrency,
       rounds,
     });
+    const overhead = await measureSdkOverhead({ print, title: 'GCS: the SDK upload vs the same multipart upload over node:http (no bearer token, no CRC32C check of the answer)', sdkName: 'raw @google-cloud/storage file.save', destination, sdkPut: rawSave, barePut, count, concurrency });
+    return { ...result, sdkOverhead: overhead };
   } finally {
     await destination.close();
     await stub.stop();

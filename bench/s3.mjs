@@ -1,11 +1,29 @@
 // archive() through @sentcopy/destination-s3 (and write() of prepared objects, the adapter alone)
 // against a raw PutObjectCommand loop with the same bodies and headers, both aimed at one S3 stub that
 // answers 200 at once (running in a worker thread, so it does not share the client's event loop).
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createS3Destination, sha256MetadataName } from '@sentcopy/destination-s3';
 import { compareWithRaw } from './compare-with-raw.mjs';
 import { startStubThread } from './stub-thread.mjs';
+
+/**
+ * Reads the machine's CPU counters; `busyShare(start)` is the share of all cores' time spent busy
+ * since `start` (every process, not only this one), so a figure can be read against how loaded the
+ * shared machine was while it was measured.
+ */
+export function cpuTimes() {
+  const [total, idle] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number)
+    .reduce(([sum, idleSum], value, index) => [sum + value, idleSum + (index === 3 || index === 4 ? value : 0)], [0, 0]);
+  return { total, idle };
+}
+export const busyShare = (start, end = cpuTimes()) => (end.total === start.total ? 0 : 1 - (end.idle - start.idle) / (end.total - start.total));
 
 /** Runs the benchmark; returns the figures it printed. */
 export async function runS3Bench({ print = console.log, count = 1000, concurrency = 16, rounds = 11 } = {}) {
@@ -32,8 +50,9 @@ export async function runS3Bench({ print = console.log, count = 1000, concurrenc
         IfNoneMatch: '*',
       }),
     );
+  const cpu = cpuTimes();
   try {
-    return await compareWithRaw({
+    const result = await compareWithRaw({
       print,
       title: 'S3 destination vs raw PutObject (same bodies and headers: If-None-Match, SHA-256 checksum and metadata)',
       rawName: 'raw @aws-sdk/client-s3 PutObjectCommand',
@@ -43,6 +62,9 @@ export async function runS3Bench({ print = console.log, count = 1000, concurrenc
       concurrency,
       rounds,
     });
+    const share = busyShare(cpu);
+    print(`target (issue #17): write(prepared) at least 4× the raw loop (the lean PutObject: @smithy/signature-v4 and an undici pool instead of the SDK's middleware stack). Machine CPU busy while measuring: ${(share * 100).toFixed(0)}% of all cores`);
+    return { ...result, cpuBusyShare: share };
   } finally {
     await destination.close();
     raw.destroy();

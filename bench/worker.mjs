@@ -11,6 +11,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createArchiver, sampleMessages } from '@sentcopy/core';
 import { createS3Destination, sha256MetadataName } from '@sentcopy/destination-s3';
 import { hashApiKey, runWorker } from '@sentcopy/worker';
+import { busyShare, cpuTimes } from './s3.mjs';
 import { median, runPool, startStubThread } from './stub-thread.mjs';
 
 const credentials = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-0000000000000000000000000001' };
@@ -50,7 +51,7 @@ function startProducer(url, headers, clients) {
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Runs both benchmarks; returns the figures it printed. */
-export async function runWorkerBench({ print = console.log, count = 4000, batchSize = 100, clients = 4, concurrency = 16, rounds = 3, gateCount = 1000 } = {}) {
+export async function runWorkerBench({ print = console.log, count = 4000, batchSize = 100, clients = 4, concurrency = 16, rounds = 3, gateCount = 1000, endToEndOnly = false } = {}) {
   const stub = await startStubThread('startS3Stub');
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-worker-'));
   const bucket = 'bench';
@@ -109,7 +110,18 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
       return performance.now() - started;
     };
 
+    if (endToEndOnly) {
+      // For a CPU profile of the worker alone (`node --cpu-prof bench/worker.mjs --end-to-end-only`): no raw loop, no gate.
+      round = -1;
+      await endToEnd(freshMessages(1000));
+      const cpu = cpuTimes();
+      const rates = [];
+      for (round = 0; round < rounds; round++) rates.push((count / (await endToEnd(freshMessages(count)))) * 1000);
+      print(`worker end to end alone: ${median(rates).toFixed(0)} messages/s (median of ${rounds}); machine CPU busy ${(busyShare(cpu) * 100).toFixed(0)}%`);
+      return { e2eRate: median(rates) };
+    }
     // Warm-up, untimed.
+    const cpu = cpuTimes();
     round = -1;
     await endToEnd(freshMessages(1000));
     await rawLoop(freshMessages(1000));
@@ -139,7 +151,8 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
     print('|---|---:|---:|');
     print(`| raw @aws-sdk/client-s3 PutObjectCommand (bodies prepared beforehand) | ${median(rawRates).toFixed(0)} | 1.00 |`);
     print(`| worker: intake → queue → archive (producer in its own thread) | ${median(e2eRates).toFixed(0)} | **${median(ratios).toFixed(2)}** |`);
-    print('target: at least 0.8');
+    const share = busyShare(cpu);
+    print(`target (issue #17): at least 3× the raw SDK loop. Machine CPU busy while measuring: ${(share * 100).toFixed(0)}% of all cores`);
 
     // Gate latency: one request at a time, so the numbers are latencies, not queueing.
     round = 100;
@@ -179,8 +192,8 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
     print(`| raw PutObject | ${percentile(direct, 50).toFixed(2)} | ${percentile(direct, 99).toFixed(2)} |`);
     print(`| gate | ${percentile(gate, 50).toFixed(2)} | ${percentile(gate, 99).toFixed(2)} |`);
     print(`| **added by the gate** | **${added.p50.toFixed(2)}** | **${added.p99.toFixed(2)}** |`);
-    print('target: added p50 at most 1 ms, p99 at most 3 ms');
-    return { ratio: median(ratios), e2eRate: median(e2eRates), rawRate: median(rawRates), gate: added };
+    print('target (issue #17): added p50 at most 0.5 ms, p99 at most 2 ms');
+    return { ratio: median(ratios), e2eRate: median(e2eRates), rawRate: median(rawRates), gate: added, cpuBusyShare: share };
   } finally {
     await producer.stop();
     await worker.stop();
@@ -190,4 +203,4 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
   }
 }
 
-if (isMainThread && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runWorkerBench();
+if (isMainThread && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runWorkerBench({ endToEndOnly: process.argv.includes('--end-to-end-only') });

@@ -12,6 +12,8 @@ import { createObjectStoreDestination, DestinationError, normalizeKeyPrefix, typ
 import { createS3Client, resolveRegion } from './create-s3-client.js';
 import { isNotFound, mapS3Error, s3ErrorFacts } from './map-s3-error.js';
 import { checkPublicAccess } from './public-access.js';
+import { putObjectHeaders } from './put-object-headers.js';
+import { S3LeanWriter } from './s3-lean-writer.js';
 import type { S3DestinationSettings } from './s3-destination-settings.js';
 
 const provider = 's3';
@@ -55,7 +57,7 @@ async function bodyBytes(body: unknown): Promise<Uint8Array> {
 }
 
 /** The S3 side of the destination: its SDK calls and its error map; the kit does the rest. */
-function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsClient: boolean, prefix: string): ObjectStoreDriver {
+function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsClient: boolean, prefix: string, lean: S3LeanWriter | undefined): ObjectStoreDriver {
   const bucket = settings.bucket;
   const owner = settings.expectedBucketOwner === undefined ? {} : { ExpectedBucketOwner: settings.expectedBucketOwner };
 
@@ -85,24 +87,27 @@ function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsC
   };
 
   /** PutObject with `If-None-Match: *`, the SHA-256 as metadata and as the S3 checksum (which S3 verifies; Object Lock requires one). */
-  const conditionalPut = (write: ObjectStoreWrite, extra: Partial<PutObjectCommandInput>, signal: AbortSignal) =>
-    client.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: write.name,
-        Body: write.body,
-        ContentLength: write.body.byteLength,
-        ContentType: write.contentType,
-        ...(write.contentEncoding === undefined ? {} : { ContentEncoding: write.contentEncoding }),
-        Metadata: { ...write.metadata },
-        ChecksumAlgorithm: 'SHA256',
-        ChecksumSHA256: Buffer.from(write.sha256, 'hex').toString('base64'),
-        IfNoneMatch: '*',
-        ...owner,
-        ...extra,
-      }),
-      { abortSignal: signal },
-    );
+  const conditionalPut = async (write: ObjectStoreWrite, extra: Partial<PutObjectCommandInput>, signal: AbortSignal): Promise<{ VersionId?: string | undefined }> => {
+    const input: PutObjectCommandInput = {
+      Bucket: bucket,
+      Key: write.name,
+      Body: write.body,
+      ContentLength: write.body.byteLength,
+      ContentType: write.contentType,
+      ...(write.contentEncoding === undefined ? {} : { ContentEncoding: write.contentEncoding }),
+      Metadata: { ...write.metadata },
+      ChecksumAlgorithm: 'SHA256',
+      ChecksumSHA256: Buffer.from(write.sha256, 'hex').toString('base64'),
+      IfNoneMatch: '*',
+      ...owner,
+      ...extra,
+    };
+    if (lean !== undefined) {
+      const answer = await lean.put({ key: write.name, headers: putObjectHeaders(input), body: write.body, sha256: write.sha256 }, signal);
+      if (answer !== 'sdk') return { VersionId: answer.versionId };
+    }
+    return client.send(new PutObjectCommand(input), { abortSignal: signal });
+  };
 
   const entryOf = (answer: { ContentLength?: number; ContentType?: string; ContentEncoding?: string; Metadata?: Record<string, string>; ChecksumSHA256?: string; LastModified?: Date }): ObjectStoreEntry => ({
     size: answer.ContentLength ?? 0,
@@ -152,7 +157,7 @@ function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsC
     metadata: { sha256Name: sha256MetadataName, maxBytes: maxMetadataBytes },
     createCondition: 'If-None-Match: * and its SHA-256 checksum',
     conflictRetries: settings.conditionalConflictRetries ?? 5,
-    // The SDK enforces its own connection and idle-socket timeouts; an overall deadline would cut a large upload that is still progressing.
+    // The SDK and the write pool enforce their own connection and idle timeouts; an overall deadline would cut a large upload that is still progressing.
     callTimeoutMs: Number.POSITIVE_INFINITY,
     immutabilityProbe,
 
@@ -206,8 +211,9 @@ function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsC
       }
     },
     checkPublicAccess: (signal, describe) => checkPublicAccess(client, { bucket, owner, signal, allowPublicBucket: settings.allowPublicBucket ?? false, describe }),
-    close() {
+    async close() {
       if (ownsClient) client.destroy();
+      await lean?.close();
     },
   };
 }
@@ -222,13 +228,14 @@ function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsC
 export function createS3Destination(settings: S3DestinationSettings): DestinationV1 {
   validateSettings(settings);
   const prefix = normalizeKeyPrefix(settings.keyPrefix, provider);
-  let client: S3Client;
-  if (settings.client !== undefined) {
-    client = settings.client;
-  } else {
-    const region = resolveRegion(settings);
-    if (region === undefined) throw invalid('The S3 destination needs a region: set `region`, or AWS_REGION in the environment.');
-    client = createS3Client(settings, region);
-  }
-  return createObjectStoreDestination(createS3Driver(settings, client, settings.client === undefined, prefix), { keyPrefix: prefix });
+  if (settings.client !== undefined) return createObjectStoreDestination(createS3Driver(settings, settings.client, false, prefix, undefined), { keyPrefix: prefix });
+  const region = resolveRegion(settings);
+  if (region === undefined) throw invalid('The S3 destination needs a region: set `region`, or AWS_REGION in the environment.');
+  const client = createS3Client(settings, region);
+  // SDK retries on writes were asked for explicitly: only the SDK's stack makes them.
+  const lean =
+    (settings.sdkMaxAttempts ?? 1) > 1
+      ? undefined
+      : new S3LeanWriter(client, settings.bucket, { maxSockets: settings.maxSockets ?? 64, connectionTimeoutMs: settings.connectionTimeoutMs ?? 5_000, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 });
+  return createObjectStoreDestination(createS3Driver(settings, client, true, prefix, lean), { keyPrefix: prefix });
 }

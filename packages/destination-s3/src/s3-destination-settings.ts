@@ -96,14 +96,18 @@ export interface S3DestinationSettings {
   /**
    * Attempts the AWS SDK makes per request before an error reaches sentcopy. sentcopy's own retry
    * engine (inline retries, the durable queue) decides on retries from the error kind, so the
-   * default leaves the SDK's retries off. @default 1
+   * default leaves the SDK's retries off. Above 1, objects are written through the SDK (so its
+   * retries apply) instead of the lean write path. @default 1
    */
   readonly sdkMaxAttempts?: number;
-  /** Longest time to establish a connection, in milliseconds. @default 5000 */
+  /** Longest time to establish a connection (SDK calls and writes), in milliseconds. @default 5000 */
   readonly connectionTimeoutMs?: number;
-  /** Longest time one request may take, from sending to the complete answer, in milliseconds; raise it for very large objects on slow links. @default 60000 */
+  /**
+   * Longest time one request may go without progress (sending the body, awaiting or reading the
+   * answer), in milliseconds, for SDK calls and writes alike; raise it for slow links. @default 60000
+   */
   readonly requestTimeoutMs?: number;
-  /** Most concurrent connections to the endpoint. @default 64 */
+  /** Most concurrent connections to the endpoint, for the SDK client and for the write pool each. @default 64 */
   readonly maxSockets?: number;
   /**
    * How many times `put()` retries a 409 ConditionalRequestConflict (another write of the same key
@@ -113,7 +117,8 @@ export interface S3DestinationSettings {
   /**
    * An S3 client to use instead of creating one (advanced use and tests). `region`, `credentials`,
    * `assumeRole`, `endpoint`, `forcePathStyle`, `requestChecksumCalculation`, `sdkMaxAttempts`,
-   * timeouts and `maxSockets` are then ignored, and `close()` leaves the client open.
+   * timeouts and `maxSockets` are then ignored, objects are written through this client's SDK stack
+   * (its middleware applies) instead of the lean write path, and `close()` leaves the client open.
    */
   readonly client?: S3Client;
 }
