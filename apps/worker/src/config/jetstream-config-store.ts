@@ -98,11 +98,11 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
       };
     },
     async write(text) {
-      check(text);
+      await check(text);
       await kv.put(configKey, text);
     },
     async seed(text) {
-      check(text);
+      await check(text);
       try {
         await kv.create(configKey, text);
         return true;
