@@ -95,7 +95,7 @@ export const destinationDescriptor: DestinationDescriptorV1<AzureDestinationFile
   },
   options: [
     { setting: 'container', flag: 'container', value: 'name', description: 'the container (it must exist)' },
-    { setting: 'key_prefix', flag: 'key-prefix', value: 'prefix', description: 'prefix of every blob name, e.g. archive/' },
+    { setting: 'key_prefix', flag: 'key-prefix', value: 'prefix', description: 'prefix of every object key, e.g. archive/' },
     { setting: 'connection_string', flag: 'connection-string-env', value: 'var', description: 'environment variable holding a connection string' },
     { setting: 'account_url', flag: 'account-url', value: 'url', description: 'blob service URL, e.g. https://ACCOUNT.blob.core.windows.net' },
     { setting: 'account_name', flag: 'account-name', value: 'name', description: 'storage account name, with --account-key-env (default: read from the URL)' },
@@ -105,7 +105,7 @@ export const destinationDescriptor: DestinationDescriptorV1<AzureDestinationFile
     { setting: 'encryption_scope', flag: 'encryption-scope', value: 'scope', description: 'encryption scope of every blob' },
     { setting: 'immutability.retention_days', flag: 'retention-days', value: 'days', description: 'immutability policy of every blob, in days from its write' },
     { setting: 'immutability.mode', flag: 'retention-mode', value: 'mode', description: 'Unlocked (default; can be shortened) or Locked (nobody can)' },
-    { setting: 'legal_hold', flag: 'legal-hold', description: 'place a legal hold on every blob' },
+    { setting: 'legal_hold', flag: 'legal-hold', description: 'place a legal hold on every object' },
   ],
   checkSettings,
   describeLocation: (settings) => `${settings.account_url ?? 'connection string'} container ${settings.container}${settings.key_prefix === undefined ? '' : `/${settings.key_prefix}`}`,

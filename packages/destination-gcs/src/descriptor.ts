@@ -99,7 +99,7 @@ export const destinationDescriptor: DestinationDescriptorV1<GcsDestinationFileSe
   },
   options: [
     { setting: 'bucket', flag: 'bucket', value: 'name', description: 'the bucket (it must exist)' },
-    { setting: 'key_prefix', flag: 'key-prefix', value: 'prefix', description: 'prefix of every object name, e.g. archive/' },
+    { setting: 'key_prefix', flag: 'key-prefix', value: 'prefix', description: 'prefix of every object key, e.g. archive/' },
     { setting: 'project_id', flag: 'project-id', value: 'id', description: "the Google Cloud project (default: the credentials' project)" },
     { setting: 'key_file', flag: 'key-file', value: 'file', description: 'service account JSON key file (keep it mode 0600)' },
     { setting: 'client_email', flag: 'client-email', value: 'email', description: 'service account email, with --private-key-env' },

@@ -17,7 +17,7 @@ export interface ProbeReport {
   /** The destination's name in the configuration. */
   readonly destination: string;
   /** Its type. */
-  readonly type: DestinationConfig['type'];
+  readonly type: string;
   /** Its id (e.g. `s3://bucket/prefix/`, never a secret), when it could be created. */
   readonly id?: string;
   readonly status: ProbeStatus;
