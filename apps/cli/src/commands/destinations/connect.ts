@@ -1,3 +1,4 @@
+import { firstPartyDestinationTypes, type AnyDestinationDescriptor } from '@sentcopy/worker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { addClusterOptions, askYesNo, canPrompt, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig, describeSaveReport, saveReportExitCode } from '../../cli-kit/index.js';
 import { addFieldOptions, addProjectOptions, applyFieldOptions, applyProjectOptions, checkRequiredOptions, descriptorOf, type CommandLineDescriptors, type DestinationOptionSet, type ParsedOptions } from './destination-options.js';
@@ -15,6 +16,26 @@ interface ConnectOptions extends ParsedOptions {
 }
 
 const namePattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+const firstPartyExamples = `Examples:
+  $ sentcopy destinations connect archive --type fs --root /var/lib/sentcopy --project default
+  $ sentcopy destinations connect prod --type s3 --bucket acme-message-archive --region eu-west-1 \\
+      --role-arn arn:aws:iam::123456789012:role/sentcopy --external-id-env SENTCOPY_EXTERNAL_ID \\
+      --object-lock-mode COMPLIANCE --object-lock-days 2555 --project checkout --channels email,sms
+  $ sentcopy destinations connect minio --type s3 --bucket archive --endpoint http://127.0.0.1:9000 \\
+      --force-path-style --access-key-id-env MINIO_KEY --secret-access-key-env MINIO_SECRET --acknowledge-pii
+  $ sentcopy destinations connect azure --type azure --account-url https://acme.blob.core.windows.net \\
+      --container archive --account-key-env AZURE_STORAGE_KEY --retention-days 365
+  $ sentcopy destinations connect gcs --type gcs --bucket acme-archive --key-file sa.json \\
+      --kms-key projects/p/locations/eu/keyRings/r/cryptoKeys/k`;
+
+/** The examples `--help` ends with: sentcopy's own types, or for another package its own options. */
+function examples(chosen: AnyDestinationDescriptor | undefined): string {
+  if (chosen === undefined || (firstPartyDestinationTypes as readonly string[]).includes(chosen.type)) return firstPartyExamples;
+  const options = chosen.options.map((option) => `--${option.flag}${option.value === undefined ? '' : ` <${option.value}>`}`).join(' ');
+  return `Example:
+  $ sentcopy destinations connect NAME --type ${chosen.type} ${options} --project default`;
+}
 
 /** `sentcopy destinations connect NAME --type …`: adds a destination after probing it. */
 export function registerConnectCommand(destinations: Command, found: CommandLineDescriptors): void {
@@ -55,17 +76,7 @@ credentials, or that overwrites existing objects is refused (exit 1), one that d
 refused with exit 5. Archived messages hold personal data, so connecting asks you to acknowledge
 that (or pass --acknowledge-pii in scripts).
 
-Examples:
-  $ sentcopy destinations connect archive --type fs --root /var/lib/sentcopy --project default
-  $ sentcopy destinations connect prod --type s3 --bucket acme-message-archive --region eu-west-1 \\
-      --role-arn arn:aws:iam::123456789012:role/sentcopy --external-id-env SENTCOPY_EXTERNAL_ID \\
-      --object-lock-mode COMPLIANCE --object-lock-days 2555 --project checkout --channels email,sms
-  $ sentcopy destinations connect minio --type s3 --bucket archive --endpoint http://127.0.0.1:9000 \\
-      --force-path-style --access-key-id-env MINIO_KEY --secret-access-key-env MINIO_SECRET --acknowledge-pii
-  $ sentcopy destinations connect azure --type azure --account-url https://acme.blob.core.windows.net \\
-      --container archive --account-key-env AZURE_STORAGE_KEY --retention-days 365
-  $ sentcopy destinations connect gcs --type gcs --bucket acme-archive --key-file sa.json \\
-      --kms-key projects/p/locations/eu/keyRings/r/cryptoKeys/k`,
+${examples(chosen)}`,
     )
     .action(async (name: string, options: ConnectOptions) => connect(name, options, set));
 }
