@@ -97,7 +97,7 @@ Examples:
       const { bucket, workers } = await withClusterStore(requireCluster(options), async (store) => {
         await store.write(text);
         return { bucket: store.bucket, workers: await awaitWorkers(store, configTextSha256(text), options.wait * 1000) };
-      });
+      }, path.dirname(absolute));
       emit(options, { file: absolute, bucket, pushed: true, workers }, () => [`Stored ${absolute} in the ${bucket} bucket.`, ...describePushOutcome(workers)].join('\n'));
       if (workers.refused.length > 0 || workers.pending.length > 0) process.exitCode = exitCodes.problemsFound;
     });
