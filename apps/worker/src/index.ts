@@ -89,6 +89,7 @@ export type {
   DescriptorResolution,
   DescriptorSourceOptions,
   DestinationConfig,
+  DestinationSecretSettings,
   DestinationStatus,
   HttpConfig,
   HttpLimitsConfig,

@@ -116,6 +116,9 @@ describe('a third-party destination package named in the configuration', () => {
     // With an environment, its secret's variable must be set, like any other reference.
     const unset = await validateConfig(memoConfig(), { baseDir, env: {} });
     expect(unset.ok ? [] : unset.issues).toEqual([{ path: 'destinations.memo.token', problem: 'reads the environment variable SC_MEMO_TOKEN, which is not set (or empty)' }]);
+    // Only the settings its descriptor marks x-secret are secrets: an object of its own that looks like a reference is not read.
+    const lookalike = await validateConfig(memoConfig({ labels: { env: 'production' } }), { baseDir, env: { SC_MEMO_TOKEN: 'open-sesame' } });
+    expect(lookalike.ok ? [] : lookalike.issues).toEqual([]);
   });
 
   it('refuses a reload that names a package not installed on this worker and keeps the previous configuration; once installed, the same change applies', async () => {

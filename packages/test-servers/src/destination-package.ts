@@ -26,6 +26,7 @@ const descriptor = {
       folder: { type: 'string', minLength: 1, 'x-path': true, description: 'Folder the shelves are kept in; relative to the configuration file.' },
       shelf: { type: 'integer', minimum: 1, description: 'Shelf number.' },
       token: { 'x-secret': true, description: 'Access token.' },
+      labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'Free-form labels (not secrets, whatever their shape).' },
       ${variant === 'unknown-keyword' ? "label: { type: 'string', format: 'hostname' }," : ''}
     },
     required: ['folder', 'shelf'],
@@ -57,7 +58,7 @@ export const shelfRoot = (folder: string, shelf: number): string => path.join(fo
  * `@sentcopy/destination-fs` linked beside it from `fsPackageDir` (the workspace's package folder).
  * Its descriptor wraps the fs destination in a folder per shelf: settings `folder` (x-path),
  * `shelf` (integer, 1 or more; 13 is refused by its own rule) and `token` (x-secret, must read
- * `open-sesame` when given); options `--memo-folder`, `--shelf`, `--memo-token-env`.
+ * `open-sesame` when given) and `labels` (any object of strings, not a secret); options `--memo-folder`, `--shelf`, `--memo-token-env`.
  */
 export function installMemoPackage(folder: string, fsPackageDir: string, variant: MemoVariant = 'good'): void {
   const modules = path.join(folder, 'node_modules');

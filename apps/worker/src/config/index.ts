@@ -12,7 +12,7 @@ export { ensureRecipientKeyInEnvFile, envFileFor, environmentWithEnvFile, genera
 export { checkRecipientKey, defaultRecipientKeyVariable, projectKeyLayout, projectsOnUnkeyedDefault, readRecipientKey, unkeyedDefaultWarning } from './recipient-key.js';
 export type { DefaultConfig, DefaultConfigOptions } from './default-config.js';
 export { checkSecretReferences, listSecretReferences } from './secret-references.js';
-export type { SecretReferenceAt } from './secret-references.js';
+export type { DestinationSecretSettings, SecretReferenceAt } from './secret-references.js';
 export { loadConfigFile, parseConfigText, retryPolicyFromConfig, validateConfig } from './validate-config.js';
 export type { ConfigValidationResult, ValidateConfigOptions } from './validate-config.js';
 export type {

@@ -66,9 +66,10 @@ function checkDestination(name: string, entry: Readonly<Record<string, unknown>>
 }
 
 /** Resolves the descriptor of every destination type the configuration names, and checks each entry against its own. */
-async function checkDestinations(value: unknown, options: ValidateConfigOptions, issues: ValidationIssue[], ruleIssues: ValidationIssue[]): Promise<void> {
+async function checkDestinations(value: unknown, options: ValidateConfigOptions, issues: ValidationIssue[], ruleIssues: ValidationIssue[]): Promise<Map<string, AnyDestinationDescriptor>> {
+  const found = new Map<string, AnyDestinationDescriptor>();
   const destinations = (value as { destinations?: unknown } | null)?.destinations;
-  if (typeof destinations !== 'object' || destinations === null || Array.isArray(destinations)) return;
+  if (typeof destinations !== 'object' || destinations === null || Array.isArray(destinations)) return found;
   const resolutions = new Map<string, Promise<DescriptorResolution>>();
   for (const [name, entry] of Object.entries(destinations as Record<string, unknown>)) {
     const type = (entry as { type?: unknown } | null)?.type;
@@ -76,8 +77,12 @@ async function checkDestinations(value: unknown, options: ValidateConfigOptions,
     if (!resolutions.has(type)) resolutions.set(type, resolveDestinationDescriptor(type, options));
     const resolution = await (resolutions.get(type) as Promise<DescriptorResolution>);
     if (!resolution.ok) issues.push({ path: joinPath(joinPath('destinations', name), 'type'), problem: resolution.problem });
-    else checkDestination(name, entry as Record<string, unknown>, resolution.descriptor, options.shared === true, issues, ruleIssues);
+    else {
+      found.set(name, resolution.descriptor);
+      checkDestination(name, entry as Record<string, unknown>, resolution.descriptor, options.shared === true, issues, ruleIssues);
+    }
   }
+  return found;
 }
 
 /**
@@ -92,7 +97,7 @@ async function checkDestinations(value: unknown, options: ValidateConfigOptions,
 export async function validateConfig(value: unknown, options: ValidateConfigOptions = {}): Promise<ConfigValidationResult> {
   const found = checkSchema(value, workerConfigFrameSchema as never);
   const ruleIssues: ValidationIssue[] = [];
-  await checkDestinations(value, options, found, ruleIssues);
+  const descriptors = await checkDestinations(value, options, found, ruleIssues);
   const seen = new Set<string>();
   // The frame and an entry's own schema both check the fields the worker owns; report each problem once.
   const issues = found.filter((issue) => {
@@ -137,7 +142,13 @@ export async function validateConfig(value: unknown, options: ValidateConfigOpti
       }
     }
     issues.push(...checkRecipientKey(config, options.env));
-    if (options.env !== undefined) issues.push(...checkSecretReferences(config, options.env));
+    if (options.env !== undefined) {
+      const secretSettings = (destination: string) => {
+        const descriptor = descriptors.get(destination);
+        return descriptor === undefined ? undefined : markedSettings(descriptor, 'x-secret');
+      };
+      issues.push(...checkSecretReferences(config, options.env, secretSettings));
+    }
   }
   return issues.length === 0 ? { ok: true, config: value as WorkerConfig } : { ok: false, issues };
 }
