@@ -18,7 +18,7 @@ export interface FsDestinationFileSettings {
   readonly directory_mode?: string;
 }
 
-const octal = (value: string | undefined) => (value === undefined ? {} : { value: Number.parseInt(value, 8) });
+const octal = (value: string | undefined) => (value === undefined ? undefined : Number.parseInt(value, 8));
 const given = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
 /** How sentcopy's worker and CLI validate, create and edit `fs` destinations. */
@@ -55,7 +55,7 @@ export const destinationDescriptor: DestinationDescriptorV1<FsDestinationFileSet
       ...given('fsync', settings.fsync),
       ...given('createRoot', settings.create_root),
       ...given('requireMountPoint', settings.require_mount_point),
-      ...given('fileMode', octal(settings.file_mode).value),
-      ...given('directoryMode', octal(settings.directory_mode).value),
+      ...given('fileMode', octal(settings.file_mode)),
+      ...given('directoryMode', octal(settings.directory_mode)),
     }),
 };
