@@ -3,6 +3,7 @@ import { reportUsageErrors } from './cli-kit/index.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { noCommandLineDescriptors, type CommandLineDescriptors } from './commands/destinations/destination-options.js';
 import { registerDestinationsCommand } from './commands/destinations/destinations-command.js';
 import { registerDlqCommand } from './commands/dlq.js';
 import { registerIngestCommand } from './commands/ingest.js';
@@ -14,8 +15,12 @@ import { registerShowCommand } from './commands/show.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWorkerCommand } from './commands/worker.js';
 
-/** Builds the `sentcopy` command line program. */
-export function createProgram(): Command {
+/**
+ * Builds the `sentcopy` command line program. `destinations` are the descriptors the options of
+ * `destinations connect|edit` come from, found by a first pass over the command line
+ * (`findCommandLineDescriptors`). @default none: those commands offer no destination options
+ */
+export function createProgram(destinations: CommandLineDescriptors = noCommandLineDescriptors): Command {
   const program = new Command('sentcopy')
     .description('Keep an exact, immutable copy of every message you send, in a bucket you own.')
     .showHelpAfterError('(run with --help for usage)')
@@ -37,7 +42,7 @@ Start here:
   registerBenchCommand(program);
   registerConfigCommand(program);
   registerDemoCommand(program);
-  registerDestinationsCommand(program);
+  registerDestinationsCommand(program, destinations);
   registerDlqCommand(program);
   registerIngestCommand(program);
   registerInitCommand(program);

@@ -8,17 +8,17 @@ import { tempFolders } from './temp-folders.js';
 
 const newFolder = tempFolders('config-validate');
 
-function issuesOf(value: unknown, env?: NodeJS.ProcessEnv): Record<string, string> {
-  const result = validateConfig(value, env === undefined ? {} : { env });
+async function issuesOf(value: unknown, env?: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const result = await validateConfig(value, env === undefined ? {} : { env });
   if (result.ok) return {};
   const byPath: Record<string, string> = {};
   for (const issue of result.issues) byPath[issue.path] = byPath[issue.path] === undefined ? issue.problem : `${byPath[issue.path]} | ${issue.problem}`;
   return byPath;
 }
 
-function caught(run: () => unknown): unknown {
+async function caught(run: () => unknown): Promise<unknown> {
   try {
-    run();
+    await run();
   } catch (error) {
     return error;
   }
@@ -26,9 +26,9 @@ function caught(run: () => unknown): unknown {
 }
 
 describe('validateConfig', () => {
-  it('accepts the default configuration, which holds only the hash of its new key', () => {
+  it('accepts the default configuration, which holds only the hash of its new key', async () => {
     const { config, apiKey, projectId } = defaultConfig();
-    expect(validateConfig(config)).toEqual({ ok: true, config });
+    expect(await validateConfig(config)).toEqual({ ok: true, config });
     expect(apiKey).toMatch(/^sc_[A-Za-z0-9_-]{43}$/);
     expect(projectId).toBe('default');
     expect(config.destinations).toEqual({ local: { type: 'fs', root: 'sentcopy-archive', acknowledge_personal_data: true } });
@@ -37,7 +37,7 @@ describe('validateConfig', () => {
     expect(defaultConfig().apiKey).not.toBe(apiKey);
   });
 
-  it('accepts every destination type and every optional section', () => {
+  it('accepts every destination type and every optional section', async () => {
     const config = {
       version: 1,
       destinations: {
@@ -62,7 +62,7 @@ describe('validateConfig', () => {
       retry: { rate_limited: { max_delay_ms: 60_000 }, outage: { quick_retries: 5, slow_interval_ms: 3_600_000 } },
       alerts: { webhook_url: { env: 'ALERT_URL' } },
     };
-    expect(issuesOf(config)).toEqual({});
+    expect(await issuesOf(config)).toEqual({});
     expect(listSecretReferences(config).map((reference) => `${reference.path}=${reference.env}`)).toEqual([
       'destinations.aws.external_id=EXTERNAL_ID',
       'destinations.minio.access_key_id=MINIO_ID',
@@ -75,8 +75,8 @@ describe('validateConfig', () => {
     expect(retryPolicyFromConfig(config.retry as WorkerConfig['retry'])).toMatchObject({ rateLimited: { maxDelayMs: 60_000, initialDelayMs: 1_000 }, outage: { quickRetries: 5, slowIntervalMs: 3_600_000, maxAgeMs: 604_800_000 } });
   });
 
-  it('reports every problem at once, each by path, unknown keys included, without quoting values', () => {
-    const byPath = issuesOf({
+  it('reports every problem at once, each by path, unknown keys included, without quoting values', async () => {
+    const byPath = await issuesOf({
       version: 2,
       destinations: {
         local: { type: 'fs', root: '' },
@@ -100,7 +100,7 @@ describe('validateConfig', () => {
       'destinations["bad name!"]': expect.stringContaining('is not a valid name'),
       'destinations.cloud.secret_access_key': 'must be a reference such as { "env": "VARIABLE_NAME" }: secrets are read from the environment, never written in the configuration file',
       'destinations.cloud.colour': 'is not a known setting',
-      'destinations.other.type': 'must be one of "fs", "s3", "azure", "gcs"',
+      'destinations.other.type': 'names the package ftp, which is not installed: install it next to the configuration file (npm install ftp in its folder) or next to @sentcopy/worker',
       'destinations.nope.acknowledge_personal_data': 'must be true',
       'projects.shop.channels[1]': 'must match ^[a-z][a-z0-9_-]{0,31}$',
       'projects.shop.channels': 'must not list an item twice',
@@ -117,9 +117,9 @@ describe('validateConfig', () => {
     expect(JSON.stringify(byPath)).not.toContain('wJalrXUtnFEMI');
   });
 
-  it('refuses every literal secret, naming the field and the way to give it', () => {
+  it('refuses every literal secret, naming the field and the way to give it', async () => {
     const literal = 'literal-secret-value-0001';
-    const byPath = issuesOf({
+    const byPath = await issuesOf({
       version: 1,
       destinations: {
         aws: { type: 's3', bucket: 'acme-archive', access_key_id: literal, secret_access_key: literal, acknowledge_personal_data: true },
@@ -147,8 +147,8 @@ describe('validateConfig', () => {
     expect(JSON.stringify(byPath)).not.toContain('secret-token');
   });
 
-  it('checks what the schema cannot: destinations exist, layouts compile, related fields come together, keys are unique, retry overrides agree', () => {
-    const byPath = issuesOf({
+  it('checks what the schema cannot: destinations exist, layouts compile, related fields come together, keys are unique, retry overrides agree', async () => {
+    const byPath = await issuesOf({
       version: 1,
       destinations: {
         aws: { type: 's3', bucket: 'acme-archive', access_key_id: { env: 'ID' }, external_id: { env: 'X' }, object_lock: { mode: 'GOVERNANCE' }, acknowledge_personal_data: true },
@@ -180,22 +180,22 @@ describe('validateConfig', () => {
     });
   });
 
-  it('with an environment, names each unset variable and its field, never a value', () => {
+  it('with an environment, names each unset variable and its field, never a value', async () => {
     const config = baseConfig({
       destinations: { aws: { type: 's3', bucket: 'acme-archive', access_key_id: { env: 'SC_TEST_ID' }, secret_access_key: { env: 'SC_TEST_SECRET' }, acknowledge_personal_data: true } },
       projects: { shop: { destination: 'aws', channels: ['sms'], api_keys: [] } },
     });
-    expect(issuesOf(config)).toEqual({});
-    expect(issuesOf(config, { SC_TEST_ID: 'AKIAEXAMPLEVALUE0001', SC_TEST_SECRET: 'secret-value-0001' })).toEqual({});
-    const byPath = issuesOf(config, { SC_TEST_ID: 'AKIAEXAMPLEVALUE0001', SC_TEST_SECRET: '' });
+    expect(await issuesOf(config)).toEqual({});
+    expect(await issuesOf(config, { SC_TEST_ID: 'AKIAEXAMPLEVALUE0001', SC_TEST_SECRET: 'secret-value-0001' })).toEqual({});
+    const byPath = await issuesOf(config, { SC_TEST_ID: 'AKIAEXAMPLEVALUE0001', SC_TEST_SECRET: '' });
     expect(byPath).toEqual({ 'destinations.aws.secret_access_key': 'reads the environment variable SC_TEST_SECRET, which is not set (or empty)' });
     expect(JSON.stringify(byPath)).not.toContain('AKIAEXAMPLEVALUE0001');
   });
 });
 
 describe('parseConfigText and loadConfigFile', () => {
-  it('names the position of a JSON syntax error, not the text around it', () => {
-    const error = caught(() => parseConfigText('{"version": 1, "destinations": {"a": "secret-ish-text" oops}}', 'sentcopy.config.json'));
+  it('names the position of a JSON syntax error, not the text around it', async () => {
+    const error = await caught(() => parseConfigText('{"version": 1, "destinations": {"a": "secret-ish-text" oops}}', 'sentcopy.config.json'));
     expect(ConfigError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(/^Invalid configuration in sentcopy\.config\.json: must be JSON \(a syntax error at character \d+\)$/);
     expect((error as Error).message).not.toContain('secret-ish-text');

@@ -169,27 +169,27 @@ describe('validating recipient_hash_key', () => {
     projects: { shop: { destination: 'local', channels: ['sms'], api_keys: [] } },
   };
 
-  it('refuses a layout with {hmac(recipient)} when the configuration has no secret, naming the field and the fix', () => {
-    const result = validateConfig({ ...base, projects: { shop: { ...base.projects.shop, layout: 'sentcopy' } } });
+  it('refuses a layout with {hmac(recipient)} when the configuration has no secret, naming the field and the fix', async () => {
+    const result = await validateConfig({ ...base, projects: { shop: { ...base.projects.shop, layout: 'sentcopy' } } });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.issues).toHaveLength(1);
     expect(result.issues[0]?.path).toBe('projects.shop.layout');
     expect(result.issues[0]?.problem).toContain('needs the deployment\'s secret: add "recipient_hash_key"');
-    expect(validateConfig({ ...base, recipient_hash_key: { env: 'KEY' }, projects: { shop: { ...base.projects.shop, layout: 'sentcopy' } } }).ok).toBe(true);
+    expect((await validateConfig({ ...base, recipient_hash_key: { env: 'KEY' }, projects: { shop: { ...base.projects.shop, layout: 'sentcopy' } } })).ok).toBe(true);
   });
 
-  it('refuses a secret shorter than 16 bytes and an unset variable, without echoing a value', () => {
+  it('refuses a secret shorter than 16 bytes and an unset variable, without echoing a value', async () => {
     const short = 'too-short-key';
-    const tooShort = validateConfig({ ...base, recipient_hash_key: { env: 'KEY' } }, { env: { KEY: short } });
+    const tooShort = await validateConfig({ ...base, recipient_hash_key: { env: 'KEY' } }, { env: { KEY: short } });
     expect(tooShort.ok).toBe(false);
     if (!tooShort.ok) {
       expect(tooShort.issues).toEqual([{ path: 'recipient_hash_key', problem: 'reads the environment variable KEY, which holds 13 byte(s); the secret must be at least 16 (32 random bytes are recommended)' }]);
       expect(JSON.stringify(tooShort.issues)).not.toContain(short);
     }
-    const unset = validateConfig({ ...base, recipient_hash_key: { env: 'KEY' } }, { env: {} });
+    const unset = await validateConfig({ ...base, recipient_hash_key: { env: 'KEY' } }, { env: {} });
     expect(unset.ok ? [] : unset.issues).toEqual([{ path: 'recipient_hash_key', problem: 'reads the environment variable KEY, which is not set (or empty)' }]);
-    expect(validateConfig({ ...base, recipient_hash_key: { env: 'KEY', value: 'inline' } }).ok).toBe(false);
+    expect((await validateConfig({ ...base, recipient_hash_key: { env: 'KEY', value: 'inline' } })).ok).toBe(false);
   });
 
   it('refuses to start on an env file that other users may read, saying how to fix it', async () => {

@@ -11,3 +11,5 @@ export type {
   AzureSasCredential,
   AzureTokenCredential,
 } from './azure-destination-settings.js';
+export { destinationDescriptor } from './descriptor.js';
+export type { AzureDestinationFileSettings, AzureSecretReference } from './descriptor.js';

@@ -9,3 +9,5 @@ export type {
   S3ServerSideEncryption,
   S3StaticCredentials,
 } from './s3-destination-settings.js';
+export { destinationDescriptor } from './descriptor.js';
+export type { S3DestinationFileSettings, S3SecretReference } from './descriptor.js';

@@ -24,3 +24,5 @@ export { crc32c, crc32cBase64 } from './gcs/crc32c.js';
 export { startNatsServer, type NatsServerOptions, type NatsTestServer, type NatsTestUser } from './nats-server.js';
 export { proxyConformanceFaults } from './proxy-faults.js';
 export type { ProxyConformanceFaultsOptions, ProxyFaultName } from './proxy-faults.js';
+export { installMemoPackage, memoPackage, shelfRoot } from './destination-package.js';
+export type { MemoVariant } from './destination-package.js';

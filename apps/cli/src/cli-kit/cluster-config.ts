@@ -26,8 +26,12 @@ export function clusterOf(options: { readonly nats?: string; readonly natsName?:
   return options.nats === undefined || options.nats === '' ? undefined : { url: options.nats, ...(options.natsName === undefined ? {} : { name: options.natsName }) };
 }
 
-/** Opens the cluster's configuration bucket for `use`, and closes it (and the connection) after. */
-export async function withClusterStore<T>(cluster: ClusterLocation, use: (store: JetStreamConfigStore) => Promise<T>): Promise<T> {
+/**
+ * Opens the cluster's configuration bucket for `use`, and closes it (and the connection) after.
+ * `baseDir` is where third-party destination packages are looked up when a configuration is
+ * checked before it is written (a pushed file's folder). @default the working directory
+ */
+export async function withClusterStore<T>(cluster: ClusterLocation, use: (store: JetStreamConfigStore) => Promise<T>, baseDir?: string): Promise<T> {
   let connection: NatsConnection;
   try {
     connection = await connect({ ...natsConnectOptions(cluster.url), name: 'sentcopy-cli', timeout: 5_000 });
@@ -40,7 +44,7 @@ export async function withClusterStore<T>(cluster: ClusterLocation, use: (store:
     });
   }
   try {
-    const store = await openJetStreamConfigStore({ connection, ...(cluster.name === undefined ? {} : { name: cluster.name }) });
+    const store = await openJetStreamConfigStore({ connection, ...(cluster.name === undefined ? {} : { name: cluster.name }), ...(baseDir === undefined ? {} : { baseDir }) });
     try {
       return await use(store);
     } finally {

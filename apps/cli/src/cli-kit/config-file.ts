@@ -35,7 +35,7 @@ export async function readConfig(file: string = defaultConfigFile, cluster?: Clu
       if (text === undefined) {
         throw new CliError(`${where[0]!.toUpperCase()}${where.slice(1)} holds no configuration yet.`, { exitCode: exitCodes.notFound, code: 'config_missing', hint: 'Start a worker with --nats (it seeds the bucket from its file) or run `sentcopy config push FILE`.' });
       }
-      return { file: where, cluster, baseDir: process.cwd(), config: parseConfigText(text, where, { shared: true }) };
+      return { file: where, cluster, baseDir: process.cwd(), config: await parseConfigText(text, where, { shared: true }) };
     });
   }
   const absolute = path.resolve(file);
@@ -54,7 +54,7 @@ export async function readConfig(file: string = defaultConfigFile, cluster?: Clu
  * 0600), so a running worker watching the file never reads half of it.
  */
 export async function writeConfig(file: string, config: WorkerConfig): Promise<void> {
-  const result = validateConfig(config);
+  const result = await validateConfig(config, { baseDir: path.dirname(path.resolve(file)) });
   if (!result.ok) throw new ConfigError(file, result.issues);
   const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   try {
@@ -90,10 +90,10 @@ export async function saveConfig(loaded: LoadedConfig, config: WorkerConfig): Pr
   if (loaded.cluster === undefined) {
     await writeConfig(loaded.file, config);
     // The worker reads variables the environment lacks from the env file beside the configuration: so does this check.
-    const checked = validateConfig(config, { env: await environmentWithEnvFile(loaded.file) });
+    const checked = await validateConfig(config, { env: await environmentWithEnvFile(loaded.file), baseDir: loaded.baseDir });
     return checked.ok ? {} : { unsetVariables: checked.issues.map((issue) => `${issue.path}: ${issue.problem}`) };
   }
-  const result = validateConfig(config, { shared: true });
+  const result = await validateConfig(config, { shared: true, baseDir: loaded.baseDir });
   if (!result.ok) throw new ConfigError(loaded.file, result.issues);
   const text = `${JSON.stringify(config, null, 2)}\n`;
   return withClusterStore(loaded.cluster, async (store) => {

@@ -67,7 +67,7 @@ Examples:
     )
     .action(async (file: string, options: { json?: boolean; env: boolean }) => {
       const absolute = path.resolve(file);
-      const parsed = parseConfigText(await readText(absolute), absolute, options.env ? { env: await environmentWithEnvFile(absolute) } : {});
+      const parsed = await parseConfigText(await readText(absolute), absolute, options.env ? { env: await environmentWithEnvFile(absolute), baseDir: path.dirname(absolute) } : { baseDir: path.dirname(absolute) });
       emit(options, { file: absolute, ok: true, destinations: Object.keys(parsed.destinations), projects: Object.keys(parsed.projects) }, () => `${absolute} is valid: ${Object.keys(parsed.destinations).length} destination(s), ${Object.keys(parsed.projects).length} project(s).`);
     });
 
@@ -93,11 +93,11 @@ Examples:
     .action(async (file: string, options: ClusterOptions & { wait: number }) => {
       const absolute = path.resolve(file);
       const text = await readText(absolute);
-      parseConfigText(text, absolute, { shared: true });
+      await parseConfigText(text, absolute, { shared: true, baseDir: path.dirname(absolute) });
       const { bucket, workers } = await withClusterStore(requireCluster(options), async (store) => {
         await store.write(text);
         return { bucket: store.bucket, workers: await awaitWorkers(store, configTextSha256(text), options.wait * 1000) };
-      });
+      }, path.dirname(absolute));
       emit(options, { file: absolute, bucket, pushed: true, workers }, () => [`Stored ${absolute} in the ${bucket} bucket.`, ...describePushOutcome(workers)].join('\n'));
       if (workers.refused.length > 0 || workers.pending.length > 0) process.exitCode = exitCodes.problemsFound;
     });

@@ -7,13 +7,14 @@ import { createDestinationHealth, type DestinationHealth } from '../destination-
 import type { LogLevel, WorkerLogger } from '../logging/index.js';
 import type { MessageQueue } from '../queue/index.js';
 import { apiKeyHashesEqual, hashApiKey, type ArchiverUse, type ProjectDirectory, type ProjectRoute } from '../projects/index.js';
-import { buildDestination, type PackageImporter } from './build-destination.js';
+import { buildDestination } from './build-destination.js';
+import type { DescriptorSourceOptions } from './destination-descriptors.js';
 import { ConfigError } from './config-error.js';
 import { environmentWithEnvFile } from './env-file.js';
 import { projectKeyLayout, projectsOnUnkeyedDefault, readRecipientKey, unkeyedDefaultWarning } from './recipient-key.js';
 import { joinPath } from './schema-check.js';
 import { parseConfigText, retryPolicyFromConfig } from './validate-config.js';
-import type { DestinationConfig, DestinationType, WorkerConfig } from './worker-config.js';
+import type { WorkerConfig } from './worker-config.js';
 
 /** Options for {@link createConfigRuntime}. */
 export interface ConfigRuntimeOptions {
@@ -62,8 +63,10 @@ export interface ConfigRuntimeOptions {
    * Share it with the processor, readiness, metrics and alerts. @default one of the runtime's own, hurrying `queue`
    */
   readonly health?: DestinationHealth;
-  /** How destination packages are imported (bundled deployments, tests). @default `import(name)` */
-  readonly importPackage?: PackageImporter;
+  /** How destination packages are imported from the worker's own installation (bundled deployments, tests). @default `import(name)` */
+  readonly importPackage?: DescriptorSourceOptions['importPackage'];
+  /** Destination descriptors to use before any package is looked up, matched by type (bundled deployments, tests). @default none */
+  readonly descriptors?: DescriptorSourceOptions['descriptors'];
   /** Receives structured log entries. @default none */
   readonly logger?: WorkerLogger;
   /** Called after a configuration was applied (the first load included, as version 1). Must not throw. */
@@ -143,7 +146,7 @@ export interface DestinationStatus {
   /** Its name in the configuration. */
   readonly name: string;
   /** Its type. */
-  readonly type: DestinationType;
+  readonly type: string;
   /** The destination's id (no secrets). */
   readonly id: string;
   /** `true` once its probe passed; messages for it wait in the queue until then. */
@@ -196,7 +199,7 @@ export interface ConfigRuntime extends ProjectDirectory {
 
 interface DestinationEntry {
   readonly name: string;
-  readonly type: DestinationType;
+  readonly type: string;
   readonly fingerprint: string;
   readonly destination: DestinationV1;
   ready: boolean;
@@ -246,6 +249,10 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   const where = options.source?.description ?? file;
   const baseDir = path.dirname(file);
   const env = options.env ?? process.env;
+  const descriptorSources: Omit<DescriptorSourceOptions, 'baseDir'> = {
+    ...(options.importPackage === undefined ? {} : { importPackage: options.importPackage }),
+    ...(options.descriptors === undefined ? {} : { descriptors: options.descriptors }),
+  };
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const debounceMs = options.debounceMs ?? 100;
   const probeRetryMs = options.probeRetryMs ?? 30_000;
@@ -345,7 +352,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
         continue;
       }
       try {
-        const destination = await buildDestination(name, destinationConfig as DestinationConfig, { baseDir, env, ...(options.importPackage === undefined ? {} : { importPackage: options.importPackage }) });
+        const destination = await buildDestination(name, destinationConfig, { baseDir, env, ...descriptorSources });
         const entry: DestinationEntry = { name, type: destinationConfig.type, fingerprint: print, destination, ready: false, retired: false, archivers: new Map() };
         destinations.set(name, entry);
         created.push(entry);
@@ -433,7 +440,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     let prepared: Awaited<ReturnType<typeof prepare>>;
     try {
       const environment = await environmentWithEnvFile(file, env);
-      prepared = await prepare(parseConfigText(text, where, { env: environment, shared: options.source?.shared === true }), version, environment);
+      prepared = await prepare(await parseConfigText(text, where, { env: environment, shared: options.source?.shared === true, baseDir, ...descriptorSources }), version, environment);
     } catch (error) {
       if (initial || !ConfigError.isInstance(error)) throw error;
       lastText = text;

@@ -1,5 +1,7 @@
-export { buildDestination, destinationPackages } from './build-destination.js';
-export type { BuildDestinationOptions, PackageImporter } from './build-destination.js';
+export { buildDestination } from './build-destination.js';
+export type { BuildDestinationOptions } from './build-destination.js';
+export { checkDescriptor, descriptorSchemaKeywords, destinationPackages, firstPartyDescriptors, firstPartyDestinationTypes, markedSettings, resolveDestinationDescriptor, settingsOf } from './destination-descriptors.js';
+export type { AnyDestinationDescriptor, DescriptorResolution, DescriptorSourceOptions, FirstPartyDestinationType, PackageImporter } from './destination-descriptors.js';
 export { ConfigError } from './config-error.js';
 export { createConfigRuntime } from './config-runtime.js';
 export type { ConfigChanges, ConfigRuntime, ConfigRuntimeOptions, ConfigTextSource, DestinationStatus, ProbeEvent, ReloadEvent, StartupSettings } from './config-runtime.js';
@@ -10,17 +12,13 @@ export { ensureRecipientKeyInEnvFile, envFileFor, environmentWithEnvFile, genera
 export { checkRecipientKey, defaultRecipientKeyVariable, projectKeyLayout, projectsOnUnkeyedDefault, readRecipientKey, unkeyedDefaultWarning } from './recipient-key.js';
 export type { DefaultConfig, DefaultConfigOptions } from './default-config.js';
 export { checkSecretReferences, listSecretReferences } from './secret-references.js';
-export type { SecretReferenceAt } from './secret-references.js';
+export type { DestinationSecretSettings, SecretReferenceAt } from './secret-references.js';
 export { loadConfigFile, parseConfigText, retryPolicyFromConfig, validateConfig } from './validate-config.js';
 export type { ConfigValidationResult, ValidateConfigOptions } from './validate-config.js';
 export type {
   AlertsConfig,
   ApiKeyConfig,
-  AzureDestinationConfig,
   DestinationConfig,
-  DestinationType,
-  FsDestinationConfig,
-  GcsDestinationConfig,
   HttpConfig,
   HttpLimitsConfig,
   HttpMetricsConfig,
@@ -28,11 +26,8 @@ export type {
   ProjectConfig,
   QueueConfig,
   RateLimitedRetryConfig,
-  RetentionConfig,
   RetryConfig,
-  S3DestinationConfig,
-  S3ObjectLockConfig,
   SecretReference,
   WorkerConfig,
 } from './worker-config.js';
-export { workerConfigJsonSchema } from './worker-config-schema.js';
+export { buildWorkerConfigJsonSchema, destinationEntrySchema, workerConfigFrameSchema } from './worker-config-schema.js';

@@ -56,6 +56,12 @@ export interface JetStreamConfigStoreOptions {
   readonly connection: NatsConnection;
   /** The deployment name the queue uses too; the bucket is `<name>-config`. @default 'sentcopy' */
   readonly name?: string;
+  /**
+   * Folder third-party destination packages are looked up from (before the writer's own
+   * installation) when a configuration is checked before it is written: the pushed file's folder.
+   * @default process.cwd()
+   */
+  readonly baseDir?: string;
 }
 
 /** Opens (creating on first use) the configuration bucket of a JetStream deployment. */
@@ -63,7 +69,7 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
   const bucket = `${options.name ?? 'sentcopy'}-config`;
   const kv: KV = await new Kvm(options.connection).create(bucket, { history: 10 });
   const watches = new Set<QueuedIterator<KvWatchEntry>>();
-  const check = (text: string) => parseConfigText(text, `the ${bucket} bucket`, { shared: true });
+  const check = (text: string) => parseConfigText(text, `the ${bucket} bucket`, { shared: true, ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }) });
   // Created on first use by whichever side comes first; the TTL makes a dead worker's entry go away.
   let statusBucket: Promise<KV> | undefined;
   const statuses = () => (statusBucket ??= new Kvm(options.connection).create(`${options.name ?? 'sentcopy'}-worker-status`, { history: 1, ttl: statusTtlMs }));
@@ -99,11 +105,11 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
       };
     },
     async write(text) {
-      check(text);
+      await check(text);
       await kv.put(configKey, text);
     },
     async seed(text) {
-      check(text);
+      await check(text);
       try {
         await kv.create(configKey, text);
         return true;

@@ -19,13 +19,14 @@ interface Schema {
   readonly maximum?: number;
   readonly oneOf?: readonly Schema[];
   readonly 'x-secret'?: boolean;
+  readonly 'x-path'?: boolean;
 }
 
 const plainKey = /^[A-Za-z_$][\w$]*$/;
 /** Keywords `checkSchema` enforces, and annotations it may skip; the schema-file test checks the schema uses no others. */
 export const understoodSchemaKeywords: readonly string[] = [
   'type', 'const', 'enum', 'properties', 'required', 'additionalProperties', 'propertyNames', 'items', 'minItems', 'uniqueItems',
-  'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'oneOf', 'x-secret',
+  'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'oneOf', 'x-secret', 'x-path',
   '$schema', '$id', 'title', 'description',
 ];
 

@@ -3,16 +3,17 @@ import path from 'node:path';
 import { compileKeyLayout, KeyLayoutError, RecipientKeyError, resolveRetryPolicy, type RetryPolicy, type RetryPolicyOverrides, type ValidationIssue } from '@sentcopy/core';
 import { ConfigError } from './config-error.js';
 import { checkRecipientKey } from './recipient-key.js';
+import { markedSettings, resolveDestinationDescriptor, settingAt, settingsOf, type AnyDestinationDescriptor, type DescriptorResolution, type DescriptorSourceOptions } from './destination-descriptors.js';
 import { checkSchema, joinPath } from './schema-check.js';
 import { checkSecretReferences } from './secret-references.js';
-import type { DestinationConfig, RetryConfig, WorkerConfig } from './worker-config.js';
-import { workerConfigJsonSchema } from './worker-config-schema.js';
+import type { RetryConfig, WorkerConfig } from './worker-config.js';
+import { destinationEntrySchema, workerConfigFrameSchema } from './worker-config-schema.js';
 
 /** What {@link validateConfig} found. */
 export type ConfigValidationResult = { readonly ok: true; readonly config: WorkerConfig } | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
 
 /** Options for {@link validateConfig}, {@link parseConfigText} and {@link loadConfigFile}. */
-export interface ValidateConfigOptions {
+export interface ValidateConfigOptions extends DescriptorSourceOptions {
   /**
    * When given, every `{ "env": … }` reference must name a variable set (and not empty) here; an
    * unset one is a problem naming the field and the variable. Leave it out to check a file meant
@@ -40,58 +41,72 @@ export function retryPolicyFromConfig(retry: RetryConfig | undefined): RetryPoli
   return resolveRetryPolicy(JSON.parse(JSON.stringify(overrides)) as RetryPolicyOverrides);
 }
 
-/** Rules between the fields of one destination, which the schema does not express. */
-function checkDestination(name: string, destination: DestinationConfig, issues: ValidationIssue[]): void {
-  const at = (field: string) => field.split('.').reduce(joinPath, joinPath('destinations', name));
-  const add = (field: string, problem: string) => issues.push({ path: at(field), problem });
-  switch (destination.type) {
-    case 'fs':
-      return;
-    case 's3':
-      if (destination.access_key_id !== undefined && destination.secret_access_key === undefined) add('secret_access_key', 'is required with access_key_id (give both, or neither to use the default credential chain)');
-      if (destination.secret_access_key !== undefined && destination.access_key_id === undefined) add('access_key_id', 'is required with secret_access_key (give both, or neither to use the default credential chain)');
-      if (destination.external_id !== undefined && destination.role_arn === undefined) add('external_id', 'needs role_arn (the external id is sent when assuming that role)');
-      if (destination.role_session_name !== undefined && destination.role_arn === undefined) add('role_session_name', 'needs role_arn');
-      if (destination.object_lock !== undefined && (destination.object_lock.mode === undefined) !== (destination.object_lock.retention_days === undefined)) {
-        add(destination.object_lock.mode === undefined ? 'object_lock.mode' : 'object_lock.retention_days', 'goes with the other: give mode and retention_days together (or neither, for a legal hold only)');
-      }
-      return;
-    case 'azure': {
-      const viaUrl = destination.account_url !== undefined;
-      if (destination.connection_string !== undefined && viaUrl) add('account_url', 'cannot be given with connection_string: use one or the other');
-      if (destination.connection_string === undefined && !viaUrl) add('connection_string', 'is required, or account_url (with account_key, sas_token, or neither for DefaultAzureCredential)');
-      if (destination.account_key !== undefined && destination.sas_token !== undefined) add('sas_token', 'cannot be given with account_key: use one credential');
-      for (const field of ['account_key', 'sas_token', 'account_name'] as const) {
-        if (destination[field] !== undefined && !viaUrl) add(field, 'needs account_url (a connection string carries its own credentials)');
-      }
-      if (destination.account_name !== undefined && viaUrl && destination.account_key === undefined) add('account_name', 'goes with account_key (the account name signs Shared Key requests)');
-      return;
-    }
-    case 'gcs':
-      if (destination.client_email !== undefined && destination.private_key === undefined) add('private_key', 'is required with client_email');
-      if (destination.private_key !== undefined && destination.client_email === undefined) add('client_email', 'is required with private_key');
-      if (destination.key_file !== undefined && (destination.client_email !== undefined || destination.private_key !== undefined)) add('key_file', 'cannot be given with client_email and private_key: use one or the other');
-      return;
+/** Checks one destination entry against its type's descriptor: its schema, its own rules between settings, and (shared) absolute paths. */
+function checkDestination(name: string, entry: Readonly<Record<string, unknown>>, descriptor: AnyDestinationDescriptor, shared: boolean, issues: ValidationIssue[], ruleIssues: ValidationIssue[]): void {
+  const base = joinPath('destinations', name);
+  const at = (field: string) => field.split('.').reduce(joinPath, base);
+  const found = checkSchema(entry, destinationEntrySchema(descriptor) as never, base);
+  issues.push(...found);
+  if (found.length > 0) return;
+  let rules: readonly ValidationIssue[] = [];
+  try {
+    rules = descriptor.checkSettings?.(settingsOf(entry)) ?? [];
+  } catch (error) {
+    rules = [{ path: '', problem: `cannot be checked: the package ${descriptor.packageName} failed (${error instanceof Error ? error.message : String(error)})` }];
   }
+  for (const rule of rules) ruleIssues.push({ path: rule.path === '' ? base : at(rule.path), problem: rule.problem });
+  if (shared) {
+    for (const field of markedSettings(descriptor, 'x-path')) {
+      const value = settingAt(entry, field);
+      if (typeof value === 'string' && !path.isAbsolute(value)) {
+        ruleIssues.push({ path: at(field), problem: "must be an absolute path in a cluster's shared configuration (each worker would resolve a relative one against its own folder)" });
+      }
+    }
+  }
+}
+
+/** Resolves the descriptor of every destination type the configuration names, and checks each entry against its own. */
+async function checkDestinations(value: unknown, options: ValidateConfigOptions, issues: ValidationIssue[], ruleIssues: ValidationIssue[]): Promise<Map<string, AnyDestinationDescriptor>> {
+  const found = new Map<string, AnyDestinationDescriptor>();
+  const destinations = (value as { destinations?: unknown } | null)?.destinations;
+  if (typeof destinations !== 'object' || destinations === null || Array.isArray(destinations)) return found;
+  const resolutions = new Map<string, Promise<DescriptorResolution>>();
+  for (const [name, entry] of Object.entries(destinations as Record<string, unknown>)) {
+    const type = (entry as { type?: unknown } | null)?.type;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || typeof type !== 'string' || type === '') continue;
+    if (!resolutions.has(type)) resolutions.set(type, resolveDestinationDescriptor(type, options));
+    const resolution = await (resolutions.get(type) as Promise<DescriptorResolution>);
+    if (!resolution.ok) issues.push({ path: joinPath(joinPath('destinations', name), 'type'), problem: resolution.problem });
+    else {
+      found.set(name, resolution.descriptor);
+      checkDestination(name, entry as Record<string, unknown>, resolution.descriptor, options.shared === true, issues, ruleIssues);
+    }
+  }
+  return found;
 }
 
 /**
  * Checks a parsed configuration against the published schema (every problem at once, by JSON
- * path, unknown keys included), then what a schema cannot say: each project's destination exists,
+ * path, unknown keys included), each destination against the descriptor of its type (found as
+ * {@link resolveDestinationDescriptor} says: a type that cannot be used is a problem at
+ * `destinations.<name>.type`), then what a schema cannot say: each project's destination exists,
  * its key layout compiles (and has `recipient_hash_key` when it uses `{hmac(recipient)}`), related fields come together, the retry overrides are consistent, and
  * (with `options.env`) every secret reference names a variable that is set. Values from the file
  * never appear in the problems.
  */
-export function validateConfig(value: unknown, options: ValidateConfigOptions = {}): ConfigValidationResult {
-  const issues = checkSchema(value, workerConfigJsonSchema as never);
+export async function validateConfig(value: unknown, options: ValidateConfigOptions = {}): Promise<ConfigValidationResult> {
+  const found = checkSchema(value, workerConfigFrameSchema as never);
+  const ruleIssues: ValidationIssue[] = [];
+  const descriptors = await checkDestinations(value, options, found, ruleIssues);
+  const seen = new Set<string>();
+  // The frame and an entry's own schema both check the fields the worker owns; report each problem once.
+  const issues = found.filter((issue) => {
+    const key = `${issue.path}\n${issue.problem}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
   if (issues.length === 0) {
     const config = value as WorkerConfig;
-    for (const [name, destination] of Object.entries(config.destinations)) {
-      checkDestination(name, destination, issues);
-      if (options.shared === true && destination.type === 'fs' && !path.isAbsolute(destination.root)) {
-        issues.push({ path: `${joinPath(joinPath('destinations', name), 'root')}`, problem: 'must be an absolute path in a cluster\'s shared configuration (each worker would resolve a relative one against its own folder)' });
-      }
-    }
+    issues.push(...ruleIssues);
     for (const [id, project] of Object.entries(config.projects)) {
       const at = joinPath('projects', id);
       if (project.destination !== undefined && !Object.hasOwn(config.destinations, project.destination)) {
@@ -127,7 +142,13 @@ export function validateConfig(value: unknown, options: ValidateConfigOptions = 
       }
     }
     issues.push(...checkRecipientKey(config, options.env));
-    if (options.env !== undefined) issues.push(...checkSecretReferences(config, options.env));
+    if (options.env !== undefined) {
+      const secretSettings = (destination: string) => {
+        const descriptor = descriptors.get(destination);
+        return descriptor === undefined ? undefined : markedSettings(descriptor, 'x-secret');
+      };
+      issues.push(...checkSecretReferences(config, options.env, secretSettings));
+    }
   }
   return issues.length === 0 ? { ok: true, config: value as WorkerConfig } : { ok: false, issues };
 }
@@ -141,11 +162,11 @@ export async function loadConfigFile(file: string, options: ValidateConfigOption
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(file, [{ path: '', problem: code === 'ENOENT' ? 'the file does not exist (create one with `sentcopy worker`, which writes a default)' : `the file cannot be read (${code ?? 'unknown error'})` }]);
   }
-  return parseConfigText(text, file, options);
+  return parseConfigText(text, file, { baseDir: path.dirname(path.resolve(file)), ...options });
 }
 
 /** Parses and validates configuration text; `source` names it in errors. */
-export function parseConfigText(text: string, source = '', options: ValidateConfigOptions = {}): WorkerConfig {
+export async function parseConfigText(text: string, source = '', options: ValidateConfigOptions = {}): Promise<WorkerConfig> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -154,7 +175,7 @@ export function parseConfigText(text: string, source = '', options: ValidateConf
     const position = /position (\d+)/.exec((error as Error).message)?.[1];
     throw new ConfigError(source, [{ path: '', problem: `must be JSON${position === undefined ? '' : ` (a syntax error at character ${Number(position) + 1})`}` }]);
   }
-  const result = validateConfig(value, options);
+  const result = await validateConfig(value, options);
   if (!result.ok) throw new ConfigError(source, result.issues);
   return result.config;
 }

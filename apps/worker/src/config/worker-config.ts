@@ -9,169 +9,25 @@ export interface SecretReference {
   readonly env: string;
 }
 
-/** Settings every destination has. */
-interface DestinationConfigBase {
+/**
+ * One destination: its `type`, the personal-data acknowledgement, and the settings the descriptor of
+ * its type describes (validated against that descriptor's schema when the configuration is loaded).
+ * sentcopy's own types are `fs`, `s3`, `azure` and `gcs`, whose settings each package documents
+ * (`FsDestinationFileSettings`, `S3DestinationFileSettings`…); any other type is the package name of
+ * a third-party destination.
+ */
+export interface DestinationConfig {
+  /** A first-party type (`fs`, `s3`, `azure`, `gcs`) or the package name of a third-party destination. */
+  readonly type: string;
   /**
    * Confirms that whoever configured this destination knows the archived messages hold personal
    * data (addresses, phone numbers, message content). Must be `true`: a destination without it is
    * not used.
    */
   readonly acknowledge_personal_data: true;
+  /** The settings of its type; secrets only as `{ "env": "VARIABLE" }` references. */
+  readonly [setting: string]: unknown;
 }
-
-/** A folder on this machine (the zero-setup default). */
-export interface FsDestinationConfig extends DestinationConfigBase {
-  readonly type: 'fs';
-  /** The archive's root folder; relative paths are resolved against the configuration file's folder. */
-  readonly root: string;
-  /** Flush every object to disk before reporting it stored. @default true */
-  readonly fsync?: boolean;
-  /** Whether the first probe or write may create a missing root; never again afterwards. Set `false` for a mounted volume. @default true */
-  readonly create_root?: boolean;
-  /** Refuse the root until it is a mount point, so nothing lands on the disk beneath an unmounted volume. @default false */
-  readonly require_mount_point?: boolean;
-  /** Permission bits of archived files, in octal (e.g. `"0640"`). @default "0600" */
-  readonly file_mode?: string;
-  /** Permission bits of the folders the destination creates, in octal. @default "0700" */
-  readonly directory_mode?: string;
-}
-
-/** An Amazon S3 bucket, or an S3-compatible store (MinIO, R2, Ceph…). */
-export interface S3DestinationConfig extends DestinationConfigBase {
-  readonly type: 's3';
-  /** Bucket name. */
-  readonly bucket: string;
-  /** AWS region. @default from the environment (AWS_REGION), else us-east-1 */
-  readonly region?: string;
-  /** Key prefix inside the bucket, e.g. `archive/`. @default none */
-  readonly key_prefix?: string;
-  /** Endpoint of an S3-compatible store. @default AWS */
-  readonly endpoint?: string;
-  /** Path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need. @default false */
-  readonly force_path_style?: boolean;
-  /** Static access key id. @default the AWS default credential chain */
-  readonly access_key_id?: SecretReference;
-  /** Static secret access key; goes with `access_key_id`. */
-  readonly secret_access_key?: SecretReference;
-  /** Role to assume through STS (refreshed automatically). */
-  readonly role_arn?: string;
-  /** Session name for the assumed role. @default `sentcopy` */
-  readonly role_session_name?: string;
-  /** External id the role's trust policy requires. */
-  readonly external_id?: SecretReference;
-  /** Account that must own the bucket. */
-  readonly expected_bucket_owner?: string;
-  /** KMS key for server-side encryption (aws:kms); without it, AES256 is not requested explicitly. */
-  readonly kms_key_id?: string;
-  /** Storage class, e.g. `STANDARD_IA`. @default the bucket's default */
-  readonly storage_class?: string;
-  /** Use a bucket that is publicly readable anyway (refused by default). @default false */
-  readonly allow_public_bucket?: boolean;
-  /** Object Lock (WORM) for every object written; the bucket must have Object Lock enabled. @default none */
-  readonly object_lock?: S3ObjectLockConfig;
-  /**
-   * When the SDK computes request checksums. `WHEN_REQUIRED` suits S3-compatible stores that
-   * mishandle streaming checksums. @default 'WHEN_SUPPORTED'
-   */
-  readonly request_checksum_calculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
-}
-
-/** S3 Object Lock applied to every object written. */
-export interface S3ObjectLockConfig {
-  /** `GOVERNANCE` (users with a special permission may shorten it) or `COMPLIANCE` (nobody can). Required with `retention_days`. */
-  readonly mode?: 'GOVERNANCE' | 'COMPLIANCE';
-  /** Retention in days from the write. @default none */
-  readonly retention_days?: number;
-  /** Places a legal hold on every object. @default false */
-  readonly legal_hold?: boolean;
-}
-
-/** Retention (WORM) applied to every object written to Azure or GCS. */
-export interface RetentionConfig {
-  /** Retention period in days from the moment of the write (1 or more). */
-  readonly retention_days: number;
-  /** `Unlocked` (can still be shortened by someone with permission) or `Locked` (nobody can). @default 'Unlocked' */
-  readonly mode?: 'Unlocked' | 'Locked';
-}
-
-/**
- * An Azure Blob Storage container (needs the package `@sentcopy/destination-azure`). Give either
- * `connection_string`, or `account_url` with at most one of `account_key` and `sas_token`; with
- * neither, `DefaultAzureCredential` from `@azure/identity` is used (managed identity, workload
- * identity, environment, Azure CLI).
- */
-export interface AzureDestinationConfig extends DestinationConfigBase {
-  readonly type: 'azure';
-  /** The container (it must exist; 3–63 characters of `a-z0-9-`). */
-  readonly container: string;
-  /** A connection string; holds the account key or a SAS, hence a reference. */
-  readonly connection_string?: SecretReference;
-  /** The blob service URL, e.g. `https://myaccount.blob.core.windows.net`. */
-  readonly account_url?: string;
-  /** The storage account name. @default read from `account_url` */
-  readonly account_name?: string;
-  /** The storage account key (Shared Key), with `account_url`. */
-  readonly account_key?: SecretReference;
-  /** A shared access signature (account or container SAS), with `account_url`. */
-  readonly sas_token?: SecretReference;
-  /** Prefix of every blob name, e.g. `archive/`. @default none */
-  readonly key_prefix?: string;
-  /** Access tier of every blob. @default the account's default tier */
-  readonly access_tier?: 'Hot' | 'Cool' | 'Cold' | 'Archive';
-  /** Per-blob immutability policy; needs version-level immutability support on the container. @default none */
-  readonly immutability?: RetentionConfig;
-  /** Places a legal hold on every blob. @default false */
-  readonly legal_hold?: boolean;
-  /** Encryption scope of every blob. @default the container's default scope */
-  readonly encryption_scope?: string;
-  /** Use a container that allows anonymous public read access anyway (refused by default). @default false */
-  readonly allow_public_bucket?: boolean;
-}
-
-/**
- * A Google Cloud Storage bucket (needs the package `@sentcopy/destination-gcs`). Credentials: a
- * service account given as `client_email` with `private_key`, or a key file (`key_file`); with
- * neither, Application Default Credentials are used.
- */
-export interface GcsDestinationConfig extends DestinationConfigBase {
-  readonly type: 'gcs';
-  /** The bucket (it must exist). */
-  readonly bucket: string;
-  /** Prefix of every object name, e.g. `archive/`. @default none */
-  readonly key_prefix?: string;
-  /** The Google Cloud project. @default the credentials' project */
-  readonly project_id?: string;
-  /** The service account's email; goes with `private_key`. */
-  readonly client_email?: string;
-  /** The service account's PEM private key; goes with `client_email`. */
-  readonly private_key?: SecretReference;
-  /** Path of a service account JSON key file; relative paths are resolved against the configuration file's folder. */
-  readonly key_file?: string;
-  /** Base URL of the JSON API (Private Service Connect, a test server). @default Google's */
-  readonly api_endpoint?: string;
-  /** Whether requests to a custom `api_endpoint` carry credentials. @default true when credentials are given */
-  readonly authenticate_custom_endpoint?: boolean;
-  /** The Google Cloud universe. @default 'googleapis.com' */
-  readonly universe_domain?: string;
-  /** Object retention for every object; the bucket must have object retention enabled. @default none */
-  readonly retention?: RetentionConfig;
-  /** Places an event-based hold on every object. @default false */
-  readonly event_based_hold?: boolean;
-  /** Places a temporary hold on every object. @default false */
-  readonly temporary_hold?: boolean;
-  /** Cloud KMS key for every object (CMEK). @default the bucket's default */
-  readonly kms_key_name?: string;
-  /** Storage class of every object, e.g. `NEARLINE`. @default the bucket's default */
-  readonly storage_class?: string;
-  /** Use a bucket that is publicly readable anyway (refused by default). @default false */
-  readonly allow_public_bucket?: boolean;
-}
-
-/** One destination, by type. */
-export type DestinationConfig = FsDestinationConfig | S3DestinationConfig | AzureDestinationConfig | GcsDestinationConfig;
-
-/** The destination types a configuration may name. */
-export type DestinationType = DestinationConfig['type'];
 
 /** An API key that may submit messages to a project. Only its SHA-256 is stored. */
 export interface ApiKeyConfig {

@@ -1,3 +1,4 @@
+import type { ValidationIssue } from '../payload/message-validation-error.js';
 import type { DestinationV1 } from './destination-v1.js';
 
 /**
@@ -26,7 +27,11 @@ export interface DestinationSettingSchema {
    * the name of the environment variable that holds it, never the secret itself.
    */
   readonly 'x-secret'?: boolean;
-  /** Marks a file or folder path: relative paths are resolved against the configuration file's folder. */
+  /**
+   * Marks a file or folder path: relative paths are resolved against the configuration file's
+   * folder (the worker does so before `create` sees the settings), and a cluster's shared
+   * configuration refuses relative ones.
+   */
   readonly 'x-path'?: boolean;
 }
 
@@ -87,6 +92,21 @@ export interface DestinationDescriptorV1<Settings = Record<string, unknown>> {
   readonly settingsSchema: DestinationSettingsSchema;
   /** The options `sentcopy destinations connect|edit` offers, in the order `--help` lists them. */
   readonly options: readonly DestinationOptionHelp[];
-  /** Creates the destination from validated settings. */
+  /**
+   * Rules between settings that the schema cannot say (two that go together, one that excludes
+   * another). Called only once the settings passed the schema; each issue's `path` is the setting,
+   * dotted for a nested one (`object_lock.mode`), and its `problem` a sentence that never quotes a
+   * value. @default no further rules
+   */
+  checkSettings?(settings: Settings): readonly ValidationIssue[];
+  /**
+   * Where the destination stores objects, in one short phrase without secrets
+   * (`s3://bucket/prefix/`), for listings such as `sentcopy destinations show`. @default the type
+   */
+  describeLocation?(settings: Settings): string;
+  /**
+   * Creates the destination from validated settings (secrets still `{ env }` references: read them
+   * with `context.readSecret`; `x-path` settings already absolute).
+   */
   create(settings: Settings, context: DestinationContext): DestinationV1 | Promise<DestinationV1>;
 }

@@ -1,7 +1,7 @@
-import { Command, Option } from 'commander';
-import type { DestinationType } from '@sentcopy/worker';
+import { firstPartyDestinationTypes, type AnyDestinationDescriptor } from '@sentcopy/worker';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { addClusterOptions, askYesNo, canPrompt, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig, describeSaveReport, saveReportExitCode } from '../../cli-kit/index.js';
-import { addFieldOptions, addProjectOptions, applyFieldOptions, applyProjectOptions, checkRequiredOptions, destinationTypes, type ParsedOptions } from './destination-options.js';
+import { addFieldOptions, addProjectOptions, applyFieldOptions, applyProjectOptions, checkRequiredOptions, descriptorOf, type CommandLineDescriptors, type DestinationOptionSet, type ParsedOptions } from './destination-options.js';
 import { describeSettings } from './describe-destination.js';
 import { checkConfig, probeAndSave } from './save-destination.js';
 
@@ -9,7 +9,7 @@ interface ConnectOptions extends ParsedOptions {
   readonly config: string;
   readonly nats?: string;
   readonly natsName?: string;
-  readonly type: DestinationType;
+  readonly type: string;
   readonly acknowledgePii?: boolean;
   readonly skipProbe?: boolean;
   readonly json?: boolean;
@@ -17,20 +17,52 @@ interface ConnectOptions extends ParsedOptions {
 
 const namePattern = /^[A-Za-z0-9_-]{1,64}$/;
 
+const firstPartyExamples = `Examples:
+  $ sentcopy destinations connect archive --type fs --root /var/lib/sentcopy --project default
+  $ sentcopy destinations connect prod --type s3 --bucket acme-message-archive --region eu-west-1 \\
+      --role-arn arn:aws:iam::123456789012:role/sentcopy --external-id-env SENTCOPY_EXTERNAL_ID \\
+      --object-lock-mode COMPLIANCE --object-lock-days 2555 --project checkout --channels email,sms
+  $ sentcopy destinations connect minio --type s3 --bucket archive --endpoint http://127.0.0.1:9000 \\
+      --force-path-style --access-key-id-env MINIO_KEY --secret-access-key-env MINIO_SECRET --acknowledge-pii
+  $ sentcopy destinations connect azure --type azure --account-url https://acme.blob.core.windows.net \\
+      --container archive --account-key-env AZURE_STORAGE_KEY --retention-days 365
+  $ sentcopy destinations connect gcs --type gcs --bucket acme-archive --key-file sa.json \\
+      --kms-key projects/p/locations/eu/keyRings/r/cryptoKeys/k`;
+
+/** The examples `--help` ends with: sentcopy's own types, or for another package its own options. */
+function examples(chosen: AnyDestinationDescriptor | undefined): string {
+  if (chosen === undefined || (firstPartyDestinationTypes as readonly string[]).includes(chosen.type)) return firstPartyExamples;
+  const options = chosen.options.map((option) => `--${option.flag}${option.value === undefined ? '' : ` <${option.value}>`}`).join(' ');
+  return `Example:
+  $ sentcopy destinations connect NAME --type ${chosen.type} ${options} --project default`;
+}
+
 /** `sentcopy destinations connect NAME --type …`: adds a destination after probing it. */
-export function registerConnectCommand(destinations: Command): void {
+export function registerConnectCommand(destinations: Command, found: CommandLineDescriptors): void {
+  const chosen = found.connectType?.resolution.ok === true ? found.connectType.resolution.descriptor : undefined;
+  // The first pass already looked the type up; a type it could not use is refused as commander reads it.
+  const checkType = (value: string): string => {
+    const resolution = found.connectType?.type === value ? found.connectType.resolution : undefined;
+    if (resolution !== undefined && !resolution.ok) throw new InvalidArgumentError(`${resolution.problem}.`);
+    return value;
+  };
   const command = destinations
     .command('connect')
     .description('Add a destination: check it with a probe (reachable, writable, write-once, not public) and save it; running workers pick it up live.')
     .argument('<name>', 'name of the new destination (letters, digits, - and _)')
-    .addOption(new Option('--type <type>', 'kind of store').choices(destinationTypes).makeOptionMandatory())
+    .addOption(
+      new Option('--type <type>', 'kind of store: fs, s3, azure, gcs, or the package name of a destination installed next to the configuration file (then --help lists its options)')
+        .argParser(checkType)
+        .makeOptionMandatory(),
+    )
     .option('-c, --config <file>', 'configuration file', defaultConfigFile)
     .option('--acknowledge-pii', 'confirm that archived messages hold personal data (required when no terminal can ask)')
     .option('--skip-probe', 'save without probing (risky: a wrong or public bucket is only found by the worker, whose messages then wait in the queue)')
     .option('--json', 'print the result as JSON');
   addProjectOptions(command);
-  addFieldOptions(command);
+  const set = addFieldOptions(command, chosen === undefined ? found.known : [chosen]);
   addClusterOptions(command);
+  if (chosen !== undefined) command.addHelpText('before', `Options for --type ${chosen.type}: ${chosen.title} (package ${chosen.packageName}).\n`);
   command
     .addHelpText(
       'after',
@@ -44,22 +76,12 @@ credentials, or that overwrites existing objects is refused (exit 1), one that d
 refused with exit 5. Archived messages hold personal data, so connecting asks you to acknowledge
 that (or pass --acknowledge-pii in scripts).
 
-Examples:
-  $ sentcopy destinations connect archive --type fs --root /var/lib/sentcopy --project default
-  $ sentcopy destinations connect prod --type s3 --bucket acme-message-archive --region eu-west-1 \\
-      --role-arn arn:aws:iam::123456789012:role/sentcopy --external-id-env SENTCOPY_EXTERNAL_ID \\
-      --object-lock-mode COMPLIANCE --object-lock-days 2555 --project checkout --channels email,sms
-  $ sentcopy destinations connect minio --type s3 --bucket archive --endpoint http://127.0.0.1:9000 \\
-      --force-path-style --access-key-id-env MINIO_KEY --secret-access-key-env MINIO_SECRET --acknowledge-pii
-  $ sentcopy destinations connect azure --type azure --account-url https://acme.blob.core.windows.net \\
-      --container archive --account-key-env AZURE_STORAGE_KEY --retention-days 365
-  $ sentcopy destinations connect gcs --type gcs --bucket acme-archive --key-file sa.json \\
-      --kms-key projects/p/locations/eu/keyRings/r/cryptoKeys/k`,
+${examples(chosen)}`,
     )
-    .action(async (name: string, options: ConnectOptions) => connect(name, options));
+    .action(async (name: string, options: ConnectOptions) => connect(name, options, set));
 }
 
-async function connect(name: string, options: ConnectOptions): Promise<void> {
+async function connect(name: string, options: ConnectOptions, set: DestinationOptionSet): Promise<void> {
   if (!namePattern.test(name)) {
     throw new CliError(`"${name}" cannot name a destination: use 1 to 64 letters, digits, - and _.`, { exitCode: exitCodes.usage, code: 'usage', hint: 'Pick a name such as prod-s3.' });
   }
@@ -71,14 +93,15 @@ async function connect(name: string, options: ConnectOptions): Promise<void> {
       hint: `Change it with \`sentcopy destinations edit ${name}\`, or pick another name.`,
     });
   }
-  const entry = applyFieldOptions(options.type, { type: options.type }, options, loaded.baseDir);
-  checkRequiredOptions(options.type, entry);
+  const descriptor = await descriptorOf({ type: options.type, acknowledge_personal_data: true }, loaded.baseDir, '--type');
+  const entry = applyFieldOptions(descriptor, set, { type: options.type }, options, loaded.baseDir);
+  checkRequiredOptions(descriptor, entry);
   const withDestination = { ...loaded.config, destinations: { ...loaded.config.destinations, [name]: entry } };
   const { config, projects } = applyProjectOptions(withDestination, name, options);
 
-  checkConfig(config, name, entry, loaded.cluster !== undefined);
+  await checkConfig(loaded, config, name, descriptor);
   await acknowledgePersonalData(name, options);
-  const { probe, saved } = await probeAndSave(loaded, config, name, entry, options.skipProbe === true);
+  const { probe, saved } = await probeAndSave(loaded, config, name, entry, descriptor, options.skipProbe === true);
 
   emit(options, { file: loaded.file, destination: name, type: entry.type, settings: entry, projects, probe, ...saved }, () => {
     const lines = [`Connected destination "${name}" (${entry.type}) in ${loaded.file}.`, ...describeSettings(entry).map((line) => `  ${line}`)];

@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '@sentcopy/worker';
+import { resolveDestinationDescriptor, settingsOf, type DestinationConfig } from '@sentcopy/worker';
 
 const isReference = (value: unknown): value is { env: string } => typeof value === 'object' && value !== null && typeof (value as { env?: unknown }).env === 'string';
 
@@ -23,16 +23,16 @@ export function describeSettings(entry: DestinationConfig): string[] {
   return pairs.map(([path, value]) => `${`${path}:`.padEnd(width + 1)} ${value}`);
 }
 
-/** Where a destination stores objects, in one short phrase (no secrets), e.g. `s3://bucket/prefix/`. */
-export function describeLocation(entry: DestinationConfig): string {
-  switch (entry.type) {
-    case 'fs':
-      return entry.root;
-    case 's3':
-      return `s3://${entry.bucket}/${entry.key_prefix ?? ''}${entry.endpoint === undefined ? '' : ` at ${entry.endpoint}`}`;
-    case 'azure':
-      return `${entry.account_url ?? 'connection string'} container ${entry.container}${entry.key_prefix === undefined ? '' : `/${entry.key_prefix}`}`;
-    case 'gcs':
-      return `gs://${entry.bucket}/${entry.key_prefix ?? ''}`;
+/**
+ * Where a destination stores objects, in one short phrase (no secrets), e.g. `s3://bucket/prefix/`,
+ * as the descriptor of its type says; the type when that descriptor is not installed here or says nothing.
+ */
+export async function describeLocation(entry: DestinationConfig, baseDir: string): Promise<string> {
+  const resolution = await resolveDestinationDescriptor(entry.type, { baseDir });
+  if (!resolution.ok || resolution.descriptor.describeLocation === undefined) return entry.type;
+  try {
+    return resolution.descriptor.describeLocation(settingsOf(entry));
+  } catch {
+    return entry.type;
   }
 }

@@ -1,25 +1,87 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { channels, type Channel } from '@sentcopy/core';
-import type { DestinationConfig, DestinationType, WorkerConfig } from '@sentcopy/worker';
+import { channels, type Channel, type DestinationOptionHelp, type DestinationSettingSchema } from '@sentcopy/core';
+import { firstPartyDescriptors, resolveDestinationDescriptor, type AnyDestinationDescriptor, type DescriptorResolution, type DestinationConfig, type WorkerConfig } from '@sentcopy/worker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { CliError, exitCodes } from '../../cli-kit/index.js';
+import { CliError, defaultConfigFile, exitCodes } from '../../cli-kit/index.js';
 
-/** The destination types `--type` accepts. */
-export const destinationTypes: readonly DestinationType[] = ['fs', 's3', 'azure', 'gcs'];
+/**
+ * The destination descriptors `destinations connect|edit` build their options from. Commander needs
+ * every option before it parses, and a destination's options are known only once its type is:
+ * {@link findCommandLineDescriptors} reads `--type` and `--config` first.
+ */
+export interface CommandLineDescriptors {
+  /** `connect --type NAME`: what the type resolved to (its descriptor, or why none could be used). */
+  readonly connectType?: { readonly type: string; readonly resolution: DescriptorResolution };
+  /** The descriptors whose options are offered when the type is not known yet: for `edit`, those of the types its file uses; else every first-party one. */
+  readonly known: readonly AnyDestinationDescriptor[];
+}
 
-/** One command-line option that sets one field of a destination's configuration. */
-interface FieldOption {
-  /** Long option name without the dashes, e.g. `object-lock-mode`. */
-  readonly name: string;
-  /** Placeholder of the value; absent for a switch (`--x` / `--no-x`). */
+/** No destination options: for every command but `destinations connect|edit`. */
+export const noCommandLineDescriptors: CommandLineDescriptors = { known: [] };
+
+/** The value after `--name` or in `--name=value` (the last one given, as commander takes it). */
+function optionValue(args: readonly string[], names: readonly string[]): string | undefined {
+  let found: string | undefined;
+  args.forEach((arg, index) => {
+    for (const name of names) {
+      if (arg === name && index + 1 < args.length) found = args[index + 1];
+      else if (arg.startsWith(`${name}=`)) found = arg.slice(name.length + 1);
+    }
+  });
+  return found;
+}
+
+/** Types of the destinations in a configuration file, read without validating it (a file that cannot be read names none). */
+async function typesInFile(file: string): Promise<string[]> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { destinations?: Record<string, { type?: unknown }> };
+    return [...new Set(Object.values(parsed.destinations ?? {}).flatMap((entry) => (typeof entry?.type === 'string' ? [entry.type] : [])))];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The first pass over the command line: for `destinations connect`, the descriptor `--type` names
+ * (a package name is looked up from the configuration file's folder first); for `destinations edit`,
+ * those of the types the configuration file uses (every first-party one when the file cannot be
+ * read, e.g. a cluster's). Other commands load nothing.
+ */
+export async function findCommandLineDescriptors(args: readonly string[]): Promise<CommandLineDescriptors> {
+  const at = args.indexOf('destinations');
+  const command = at === -1 ? undefined : args.slice(at + 1).find((arg) => !arg.startsWith('-'));
+  if (command !== 'connect' && command !== 'edit') return noCommandLineDescriptors;
+  const rest = args.slice(at + 1);
+  const baseDir = path.dirname(path.resolve(optionValue(rest, ['-c', '--config']) ?? defaultConfigFile));
+  const type = command === 'connect' ? optionValue(rest, ['--type']) : undefined;
+  if (type !== undefined) return { connectType: { type, resolution: await resolveDestinationDescriptor(type, { baseDir }) }, known: [] };
+  // `edit` needs the options of the types its file uses (each package loads its cloud SDK, so only those); without a file, every first-party type's.
+  const types = command === 'edit' && optionValue(rest, ['--nats']) === undefined ? await typesInFile(path.resolve(optionValue(rest, ['-c', '--config']) ?? defaultConfigFile)) : [];
+  if (types.length === 0) return { known: await firstPartyDescriptors() };
+  const resolutions = await Promise.all(types.map((type) => resolveDestinationDescriptor(type, { baseDir })));
+  return { known: resolutions.flatMap((resolution) => (resolution.ok ? [resolution.descriptor] : [])) };
+}
+
+/** A registered command-line option and the settings it sets, per destination type. */
+interface RegisteredOption {
+  readonly flag: string;
   readonly value?: string;
-  readonly description: string;
-  /** The configuration field it sets (dotted for nested ones), per destination type it applies to. */
-  readonly fields: Partial<Record<DestinationType, string>>;
-  /** Turns the text into the stored value; throws `InvalidArgumentError` naming the problem. */
-  readonly parse?: (value: string) => unknown;
-  /** A file or folder: given relative to the current folder, stored relative to the configuration file's. */
-  readonly isPath?: true;
+  readonly byType: ReadonlyMap<string, { readonly help: DestinationOptionHelp; readonly schema: DestinationSettingSchema | undefined; readonly isPath: boolean }>;
+}
+
+/** The options a command registered, so the values can be applied once the destination's type is known. */
+export interface DestinationOptionSet {
+  readonly options: readonly RegisteredOption[];
+}
+
+const camelCase = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+/** The schema of a dotted setting in a descriptor's settings schema. */
+function settingSchema(descriptor: AnyDestinationDescriptor, setting: string): DestinationSettingSchema | undefined {
+  let schema: DestinationSettingSchema | undefined = descriptor.settingsSchema;
+  for (const part of setting.split('.')) schema = schema?.properties?.[part];
+  return schema;
 }
 
 const text = (value: string): string => {
@@ -27,101 +89,85 @@ const text = (value: string): string => {
   return value.trim();
 };
 
-/** A secret is never given on the command line (shell history, `ps`): only the name of the variable holding it. */
-const environmentVariable = (value: string): { env: string } => {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) {
-    throw new InvalidArgumentError('must be the NAME of an environment variable (letters, digits and _), not the secret itself.');
+/**
+ * Turns an option's text into the stored value, by the setting's schema: a secret takes the NAME of
+ * an environment variable (never the secret: shell history, `ps`), a number a number, a choice its
+ * canonical spelling. The schema's other rules are checked with the whole configuration, by option.
+ */
+function parserFor(schema: DestinationSettingSchema | undefined): (value: string) => unknown {
+  if (schema?.['x-secret'] === true) {
+    return (value) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) throw new InvalidArgumentError('must be the NAME of an environment variable (letters, digits and _), not the secret itself.');
+      return { env: value };
+    };
   }
-  return { env: value };
-};
+  if (schema?.enum !== undefined) {
+    const allowed = schema.enum;
+    return (value) => {
+      const match = allowed.find((candidate) => String(candidate).toLowerCase() === value.trim().toLowerCase());
+      if (match === undefined) throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}.`);
+      return match;
+    };
+  }
+  if (schema?.type === 'integer' || schema?.type === 'number') {
+    const whole = schema.type === 'integer';
+    return (value) => {
+      const parsed = Number(value.trim());
+      const fits = value.trim() !== '' && Number.isFinite(parsed) && (!whole || Number.isSafeInteger(parsed));
+      const inRange = fits && (schema.minimum === undefined || parsed >= schema.minimum) && (schema.maximum === undefined || parsed <= schema.maximum);
+      if (!inRange) {
+        const range = [schema.minimum === undefined ? undefined : `${schema.minimum} or more`, schema.maximum === undefined ? undefined : `at most ${schema.maximum}`].filter((part) => part !== undefined).join(', ');
+        throw new InvalidArgumentError(`must be ${whole ? 'a whole number' : 'a number'}${range === '' ? '' : `, ${range}`}.`);
+      }
+      return parsed;
+    };
+  }
+  return text;
+}
 
-const url = (value: string): string => {
-  if (!/^https?:\/\/[^\s]+$/.test(value)) throw new InvalidArgumentError('must be an http:// or https:// URL.');
-  return value;
-};
-
-const days = (value: string): number => {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a whole number of days, 1 or more.');
-  return parsed;
-};
-
-const octalMode = (value: string): string => {
-  if (!/^0?[0-7]{3}$/.test(value.trim())) throw new InvalidArgumentError('must be permission bits in octal, e.g. 0600.');
-  return value.trim();
-};
-
-const oneOf =
-  <T extends string>(allowed: readonly T[]) =>
-  (value: string): T => {
-    const match = allowed.find((candidate) => candidate.toLowerCase() === value.trim().toLowerCase());
-    if (match === undefined) throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}.`);
-    return match;
-  };
-
-/** Every per-type option, in the order `--help` lists them. */
-export const fieldOptions: readonly FieldOption[] = [
-  { name: 'root', value: 'dir', description: 'fs: archive folder', fields: { fs: 'root' }, parse: text, isPath: true },
-  { name: 'fsync', description: 'fs: flush each object to disk before reporting it stored (default on; --no-fsync turns it off)', fields: { fs: 'fsync' } },
-  { name: 'create-root', description: 'fs: let the first probe or write create a missing folder (default on; --no-create-root for a mounted volume)', fields: { fs: 'create_root' } },
-  { name: 'require-mount-point', description: 'fs: refuse the folder until it is a mount point (nothing lands beneath an unmounted volume)', fields: { fs: 'require_mount_point' } },
-  { name: 'file-mode', value: 'octal', description: 'fs: permission bits of archived files (default 0600)', fields: { fs: 'file_mode' }, parse: octalMode },
-  { name: 'directory-mode', value: 'octal', description: 'fs: permission bits of the folders it creates (default 0700)', fields: { fs: 'directory_mode' }, parse: octalMode },
-  { name: 'bucket', value: 'name', description: 's3, gcs: the bucket (it must exist)', fields: { s3: 'bucket', gcs: 'bucket' }, parse: text },
-  { name: 'container', value: 'name', description: 'azure: the container (it must exist)', fields: { azure: 'container' }, parse: text },
-  { name: 'key-prefix', value: 'prefix', description: 's3, azure, gcs: prefix of every object key, e.g. archive/', fields: { s3: 'key_prefix', azure: 'key_prefix', gcs: 'key_prefix' }, parse: text },
-  { name: 'region', value: 'region', description: 's3: AWS region (default: AWS_REGION, else us-east-1)', fields: { s3: 'region' }, parse: text },
-  { name: 'endpoint', value: 'url', description: 's3: endpoint of an S3-compatible store (MinIO, R2, Ceph…)', fields: { s3: 'endpoint' }, parse: url },
-  { name: 'force-path-style', description: 's3: path-style addressing, which most S3-compatible stores need', fields: { s3: 'force_path_style' } },
-  { name: 'access-key-id-env', value: 'var', description: 's3: environment variable holding a static access key id (default: the AWS credential chain)', fields: { s3: 'access_key_id' }, parse: environmentVariable },
-  { name: 'secret-access-key-env', value: 'var', description: 's3: environment variable holding the secret access key', fields: { s3: 'secret_access_key' }, parse: environmentVariable },
-  { name: 'role-arn', value: 'arn', description: 's3: IAM role to assume through STS', fields: { s3: 'role_arn' }, parse: text },
-  { name: 'role-session-name', value: 'name', description: 's3: session name of the assumed role (default: sentcopy)', fields: { s3: 'role_session_name' }, parse: text },
-  { name: 'external-id-env', value: 'var', description: "s3: environment variable holding the external id the role's trust policy requires", fields: { s3: 'external_id' }, parse: environmentVariable },
-  { name: 'expected-bucket-owner', value: 'account', description: 's3: AWS account id (12 digits) that must own the bucket', fields: { s3: 'expected_bucket_owner' }, parse: text },
-  { name: 'kms-key', value: 'key', description: 's3: KMS key id or ARN (SSE-KMS); gcs: Cloud KMS key name (CMEK)', fields: { s3: 'kms_key_id', gcs: 'kms_key_name' }, parse: text },
-  { name: 'storage-class', value: 'class', description: 's3, gcs: storage class of every object, e.g. STANDARD_IA, NEARLINE', fields: { s3: 'storage_class', gcs: 'storage_class' }, parse: text },
-  { name: 'object-lock-mode', value: 'mode', description: 's3: Object Lock mode, GOVERNANCE or COMPLIANCE (with --object-lock-days)', fields: { s3: 'object_lock.mode' }, parse: oneOf(['GOVERNANCE', 'COMPLIANCE'] as const) },
-  { name: 'object-lock-days', value: 'days', description: 's3: Object Lock retention of every object, in days from its write', fields: { s3: 'object_lock.retention_days' }, parse: days },
-  { name: 'legal-hold', description: 's3, azure: place a legal hold on every object', fields: { s3: 'object_lock.legal_hold', azure: 'legal_hold' } },
-  {
-    name: 'request-checksum-calculation',
-    value: 'when',
-    description: 's3: WHEN_SUPPORTED (default) or WHEN_REQUIRED, for stores that mishandle streaming checksums',
-    fields: { s3: 'request_checksum_calculation' },
-    parse: oneOf(['WHEN_SUPPORTED', 'WHEN_REQUIRED'] as const),
-  },
-  { name: 'connection-string-env', value: 'var', description: 'azure: environment variable holding a connection string', fields: { azure: 'connection_string' }, parse: environmentVariable },
-  { name: 'account-url', value: 'url', description: 'azure: blob service URL, e.g. https://ACCOUNT.blob.core.windows.net', fields: { azure: 'account_url' }, parse: url },
-  { name: 'account-name', value: 'name', description: 'azure: storage account name, with --account-key-env (default: read from the URL)', fields: { azure: 'account_name' }, parse: text },
-  { name: 'account-key-env', value: 'var', description: 'azure: environment variable holding the account key (Shared Key)', fields: { azure: 'account_key' }, parse: environmentVariable },
-  { name: 'sas-token-env', value: 'var', description: 'azure: environment variable holding a SAS token', fields: { azure: 'sas_token' }, parse: environmentVariable },
-  { name: 'access-tier', value: 'tier', description: 'azure: access tier of every blob: Hot, Cool, Cold or Archive', fields: { azure: 'access_tier' }, parse: oneOf(['Hot', 'Cool', 'Cold', 'Archive'] as const) },
-  { name: 'encryption-scope', value: 'scope', description: 'azure: encryption scope of every blob', fields: { azure: 'encryption_scope' }, parse: text },
-  { name: 'retention-days', value: 'days', description: 'azure: immutability policy; gcs: object retention of every object, in days', fields: { azure: 'immutability.retention_days', gcs: 'retention.retention_days' }, parse: days },
-  { name: 'retention-mode', value: 'mode', description: 'azure, gcs: Unlocked (default; can be shortened) or Locked (nobody can)', fields: { azure: 'immutability.mode', gcs: 'retention.mode' }, parse: oneOf(['Unlocked', 'Locked'] as const) },
-  { name: 'project-id', value: 'id', description: "gcs: the Google Cloud project (default: the credentials' project)", fields: { gcs: 'project_id' }, parse: text },
-  { name: 'key-file', value: 'file', description: 'gcs: service account JSON key file (keep it mode 0600)', fields: { gcs: 'key_file' }, parse: text, isPath: true },
-  { name: 'client-email', value: 'email', description: "gcs: service account email, with --private-key-env", fields: { gcs: 'client_email' }, parse: text },
-  { name: 'private-key-env', value: 'var', description: "gcs: environment variable holding the service account's PEM private key", fields: { gcs: 'private_key' }, parse: environmentVariable },
-  { name: 'api-endpoint', value: 'url', description: 'gcs: base URL of the JSON API (Private Service Connect, a test server)', fields: { gcs: 'api_endpoint' }, parse: url },
-  { name: 'event-based-hold', description: 'gcs: place an event-based hold on every object', fields: { gcs: 'event_based_hold' } },
-  { name: 'temporary-hold', description: 'gcs: place a temporary hold on every object', fields: { gcs: 'temporary_hold' } },
-];
-
-const camelCase = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
-
-/** Adds every per-type option to `command`; switches get a `--no-` form too, so `edit` can turn them off. */
-export function addFieldOptions(command: Command): Command {
-  for (const field of fieldOptions) {
-    if (field.value === undefined) {
-      command.addOption(new Option(`--${field.name}`, field.description));
-      command.addOption(new Option(`--no-${field.name}`).hideHelp());
-    } else {
-      command.addOption(new Option(`--${field.name} <${field.value}>`, field.description).argParser(field.parse ?? text));
+/** The options of `descriptors`, one per flag; a flag several types share sets each type's own setting. */
+function collectOptions(descriptors: readonly AnyDestinationDescriptor[]): RegisteredOption[] {
+  const byFlag = new Map<string, { flag: string; value?: string; byType: Map<string, { help: DestinationOptionHelp; schema: DestinationSettingSchema | undefined; isPath: boolean }> }>();
+  for (const descriptor of descriptors) {
+    for (const help of descriptor.options) {
+      const schema = settingSchema(descriptor, help.setting);
+      const option = byFlag.get(help.flag) ?? { flag: help.flag, ...(help.value === undefined ? {} : { value: help.value }), byType: new Map() };
+      option.byType.set(descriptor.type, { help, schema, isPath: schema?.['x-path'] === true });
+      byFlag.set(help.flag, option);
     }
   }
-  return command;
+  return [...byFlag.values()];
+}
+
+/** One line of help: the description, prefixed by the types it is for when several could be meant. */
+function helpLine(option: RegisteredOption, prefixed: boolean): string {
+  const entries = [...option.byType.entries()];
+  if (!prefixed) return entries[0]?.[1].help.description ?? '';
+  const same = entries.every(([, entry]) => entry.help.description === entries[0]?.[1].help.description);
+  if (same) return `${entries.map(([type]) => type).join(', ')}: ${entries[0]?.[1].help.description ?? ''}`;
+  return entries.map(([type, entry]) => `${type}: ${entry.help.description}`).join('; ');
+}
+
+/**
+ * Adds the destination options of `descriptors` to `command`; switches get a `--no-` form too, so
+ * `edit` can turn them off. An option of one type is parsed as commander reads it; one that several
+ * types share (the type not known yet), once the type is.
+ */
+export function addFieldOptions(command: Command, descriptors: readonly AnyDestinationDescriptor[]): DestinationOptionSet {
+  const options = collectOptions(descriptors);
+  const single = descriptors.length === 1;
+  for (const option of options) {
+    const description = helpLine(option, !single);
+    if (option.value === undefined) {
+      command.addOption(new Option(`--${option.flag}`, description));
+      command.addOption(new Option(`--no-${option.flag}`).hideHelp());
+    } else {
+      const added = new Option(`--${option.flag} <${option.value}>`, description);
+      const only = option.byType.size === 1 ? [...option.byType.values()][0] : undefined;
+      command.addOption(only !== undefined ? added.argParser(parserFor(only.schema)) : added);
+    }
+  }
+  return { options };
 }
 
 /** Adds `--project` and `--channels`. */
@@ -145,28 +191,22 @@ function channelList(value: string): Channel[] {
   return [...new Set(list)] as Channel[];
 }
 
-/** Parses `--clear`'s comma-separated option names. */
-export function clearList(value: string, previous: string[] | undefined): string[] {
-  const names = value
-    .split(',')
-    .map((entry) => entry.trim().replace(/^--/, ''))
-    .filter((entry) => entry !== '');
-  for (const name of names) {
-    if (!fieldOptions.some((field) => field.name === name)) throw new InvalidArgumentError(`"${name}" is not a destination option (see --help).`);
-  }
-  return [...(previous ?? []), ...names];
+/** Parses `--clear`'s comma-separated option names, which must be among `set`'s. */
+export function clearList(set: () => DestinationOptionSet): (value: string, previous: string[] | undefined) => string[] {
+  return (value, previous) => {
+    const names = value
+      .split(',')
+      .map((entry) => entry.trim().replace(/^--/, ''))
+      .filter((entry) => entry !== '');
+    for (const name of names) {
+      if (!set().options.some((option) => option.flag === name)) throw new InvalidArgumentError(`"${name}" is not a destination option (see --help).`);
+    }
+    return [...(previous ?? []), ...names];
+  };
 }
 
 /** The option values commander parsed, by camelCase name. */
 export type ParsedOptions = Readonly<Record<string, unknown>>;
-
-/** The per-type options given on the command line, as `--name` → value. */
-function givenFields(options: ParsedOptions): { field: FieldOption; value: unknown }[] {
-  return fieldOptions.flatMap((field) => {
-    const value = options[camelCase(field.name)];
-    return value === undefined ? [] : [{ field, value }];
-  });
-}
 
 function usage(message: string, hint: string): CliError {
   return new CliError(message, { exitCode: exitCodes.usage, code: 'usage', hint });
@@ -201,54 +241,61 @@ function storedPath(value: string, baseDir: string): string {
 }
 
 /**
- * Applies the per-type options (and `--clear`ed ones) to a destination entry of `type`. An option
- * that does not apply to the type is a usage error naming it. Relative paths are taken from the
- * current folder and stored relative to `baseDir`, the configuration file's folder.
+ * Applies the destination options given (and `--clear`ed ones) to an entry of `descriptor`'s type.
+ * An option that does not apply to the type is a usage error naming it. Relative paths are taken
+ * from the current folder and stored relative to `baseDir`, the configuration file's folder.
  */
-export function applyFieldOptions(type: DestinationType, base: object, options: ParsedOptions, baseDir: string, clear: readonly string[] = []): DestinationConfig {
+export function applyFieldOptions(descriptor: AnyDestinationDescriptor, set: DestinationOptionSet, base: object, options: ParsedOptions, baseDir: string, clear: readonly string[] = []): DestinationConfig {
+  const type = descriptor.type;
   const entry: Record<string, unknown> = structuredClone(base) as Record<string, unknown>;
-  const wrongType = (name: string, field: FieldOption) =>
-    usage(`--${name} does not apply to ${type} destinations (it is for ${Object.keys(field.fields).join(', ')}).`, `Run \`sentcopy destinations connect --help\` for the options of each type.`);
+  const own = (option: RegisteredOption) => {
+    const forType = option.byType.get(type);
+    if (forType === undefined) {
+      throw usage(`--${option.flag} does not apply to ${type} destinations (it is for ${[...option.byType.keys()].join(', ')}).`, 'Run `sentcopy destinations connect --type TYPE --help` for the options of a type.');
+    }
+    return forType;
+  };
   for (const name of clear) {
-    const field = fieldOptions.find((candidate) => candidate.name === name) as FieldOption;
-    const fieldPath = field.fields[type];
-    if (fieldPath === undefined) throw wrongType(name, field);
-    setPath(entry, fieldPath, undefined);
+    const option = set.options.find((candidate) => candidate.flag === name) as RegisteredOption;
+    setPath(entry, own(option).help.setting, undefined);
   }
-  for (const { field, value } of givenFields(options)) {
-    const fieldPath = field.fields[type];
-    if (fieldPath === undefined) throw wrongType(field.name, field);
-    if (clear.includes(field.name)) throw usage(`--${field.name} is both set and cleared.`, `Give --${field.name} or --clear ${field.name}, not both.`);
-    setPath(entry, fieldPath, field.isPath === true ? storedPath(value as string, baseDir) : value);
+  for (const option of set.options) {
+    const given = options[camelCase(option.flag)];
+    if (given === undefined) continue;
+    const forType = own(option);
+    if (clear.includes(option.flag)) throw usage(`--${option.flag} is both set and cleared.`, `Give --${option.flag} or --clear ${option.flag}, not both.`);
+    let value: unknown = given;
+    if (typeof given === 'string' && option.byType.size > 1) {
+      try {
+        value = parserFor(forType.schema)(given);
+      } catch (error) {
+        throw usage(`option '--${option.flag} <${option.value ?? 'value'}>' argument '${given}' is invalid. ${(error as Error).message}`, `Run \`sentcopy destinations connect --type ${type} --help\` for its options.`);
+      }
+    }
+    setPath(entry, forType.help.setting, forType.isPath && typeof value === 'string' ? storedPath(value, baseDir) : value);
   }
   dropEmptyObjects(entry);
   const { type: _type, acknowledge_personal_data: _acknowledged, ...fields } = entry;
   // The entry's own order: type first, fields, then the acknowledgement.
-  return { type, ...fields, acknowledge_personal_data: true } as DestinationConfig;
+  return { type, ...fields, acknowledge_personal_data: true };
 }
 
-/** The option that sets a configuration path of a destination of `type`, e.g. `object_lock.mode` → `--object-lock-mode`. */
-export function optionForField(type: DestinationType, path: string): string | undefined {
-  const field = fieldOptions.find((candidate) => candidate.fields[type] === path);
-  return field === undefined ? undefined : `--${field.name}`;
+/** The option that sets a setting of `descriptor`'s type, e.g. `object_lock.mode` → `--object-lock-mode`. */
+export function optionForField(descriptor: AnyDestinationDescriptor, setting: string): string | undefined {
+  const option = descriptor.options.find((candidate) => candidate.setting === setting);
+  return option === undefined ? undefined : `--${option.flag}`;
 }
 
-/** Options a new destination of each type cannot do without, checked before the configuration is validated. */
-export function checkRequiredOptions(type: DestinationType, entry: DestinationConfig): void {
-  const missing = (option: string, why: string) => usage(`${option} is required for ${type === 'fs' ? 'a' : 'an'} ${type} destination${why === '' ? '' : ` ${why}`}.`, 'Run `sentcopy destinations connect --help` for the options and examples.');
-  switch (entry.type) {
-    case 'fs':
-      if (entry.root === undefined) throw missing('--root', '(the archive folder)');
-      return;
-    case 's3':
-    case 'gcs':
-      if (entry.bucket === undefined) throw missing('--bucket', '');
-      return;
-    case 'azure':
-      if (entry.container === undefined) throw missing('--container', '');
-      if (entry.connection_string === undefined && entry.account_url === undefined) throw missing('--connection-string-env or --account-url', '(where the storage account is)');
-      return;
-  }
+/** The settings a new destination cannot do without (its schema's `required`), checked before the whole configuration is validated. */
+export function checkRequiredOptions(descriptor: AnyDestinationDescriptor, entry: DestinationConfig): void {
+  const missing = (descriptor.settingsSchema.required ?? []).filter((setting) => entry[setting] === undefined);
+  if (missing.length === 0) return;
+  const named = missing.map((setting) => optionForField(descriptor, setting) ?? setting);
+  const what = (setting: string) => descriptor.settingsSchema.properties[setting]?.description;
+  throw usage(
+    `${named.join(' and ')} ${named.length === 1 ? 'is' : 'are'} required for ${/^[aeiou]/i.test(descriptor.type) ? 'an' : 'a'} ${descriptor.type} destination${missing.length === 1 && what(missing[0] as string) !== undefined ? ` (${what(missing[0] as string)})` : ''}.`,
+    `Run \`sentcopy destinations connect --type ${descriptor.type} --help\` for its options and examples.`,
+  );
 }
 
 /**
@@ -295,7 +342,17 @@ export function findDestination(config: WorkerConfig, file: string, name: string
   });
 }
 
-/** Whether any per-type option (or `--project`) was given. */
-export function anyChangeGiven(options: ParsedOptions): boolean {
-  return givenFields(options).length > 0 || options['project'] !== undefined;
+/** Whether any destination option (or `--project`) was given. */
+export function anyChangeGiven(set: DestinationOptionSet, options: ParsedOptions): boolean {
+  return set.options.some((option) => options[camelCase(option.flag)] !== undefined) || options['project'] !== undefined;
+}
+
+/**
+ * The descriptor of a configured destination's type (looked up from the configuration's folder
+ * first); an unusable one is a usage error saying what to do.
+ */
+export async function descriptorOf(entry: DestinationConfig, baseDir: string, at: string): Promise<AnyDestinationDescriptor> {
+  const resolution = await resolveDestinationDescriptor(entry.type, { baseDir });
+  if (resolution.ok) return resolution.descriptor;
+  throw usage(`${at}.type: ${resolution.problem}.`, 'Install the package the type names, or correct the type.');
 }

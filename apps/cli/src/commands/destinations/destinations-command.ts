@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CommandLineDescriptors } from './destination-options.js';
 import { registerConnectCommand } from './connect.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerEditCommand } from './edit.js';
@@ -6,7 +7,7 @@ import { registerProbeCommand } from './probe.js';
 import { registerShowCommand } from './show.js';
 
 /** `sentcopy destinations connect|edit|delete|show|probe`: manage where each project's messages are archived. */
-export function registerDestinationsCommand(program: Command): void {
+export function registerDestinationsCommand(program: Command, found: CommandLineDescriptors): void {
   const destinations = program
     .command('destinations')
     .description('Connect, change, check and remove the buckets and folders messages are archived in. Changes apply to running workers without a restart.');
@@ -22,8 +23,8 @@ Examples:
   $ sentcopy destinations probe
   $ sentcopy destinations delete old --yes`,
   );
-  registerConnectCommand(destinations);
-  registerEditCommand(destinations);
+  registerConnectCommand(destinations, found);
+  registerEditCommand(destinations, found);
   registerDeleteCommand(destinations);
   registerShowCommand(destinations);
   registerProbeCommand(destinations);

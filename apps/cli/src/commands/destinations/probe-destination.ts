@@ -1,5 +1,5 @@
 import { DestinationError, isAbortError, type DestinationV1, type ProbeCheck } from '@sentcopy/core';
-import { buildDestination, checkSecretReferences, ConfigError, type DestinationConfig } from '@sentcopy/worker';
+import { buildDestination, checkSecretReferences, ConfigError, markedSettings, resolveDestinationDescriptor, type DestinationConfig } from '@sentcopy/worker';
 import { type ExitCode, exitCodes } from '../../cli-kit/index.js';
 
 /**
@@ -17,7 +17,7 @@ export interface ProbeReport {
   /** The destination's name in the configuration. */
   readonly destination: string;
   /** Its type. */
-  readonly type: DestinationConfig['type'];
+  readonly type: string;
   /** Its id (e.g. `s3://bucket/prefix/`, never a secret), when it could be created. */
   readonly id?: string;
   readonly status: ProbeStatus;
@@ -67,7 +67,9 @@ async function classifyUnreached(destination: DestinationV1, signal: AbortSignal
  */
 export async function probeDestination(name: string, entry: DestinationConfig, baseDir: string): Promise<ProbeReport> {
   const base = { destination: name, type: entry.type };
-  const unset = checkSecretReferences({ destinations: { [name]: entry } }, process.env);
+  const resolution = await resolveDestinationDescriptor(entry.type, { baseDir });
+  const secrets = resolution.ok ? markedSettings(resolution.descriptor, 'x-secret') : undefined;
+  const unset = checkSecretReferences({ destinations: { [name]: entry } }, process.env, () => secrets);
   if (unset.length > 0) {
     return { ...base, status: 'misconfigured', public: 'unknown', reason: unset.map((issue) => `${issue.path} ${issue.problem}`).join('; '), checks: [] };
   }

@@ -1,4 +1,4 @@
-import { validateConfig, type DestinationConfig, type WorkerConfig } from '@sentcopy/worker';
+import { validateConfig, type AnyDestinationDescriptor, type DestinationConfig, type WorkerConfig } from '@sentcopy/worker';
 import { CliError, exitCodes, type LoadedConfig, saveConfig, type SaveReport } from '../../cli-kit/index.js';
 import { optionForField } from './destination-options.js';
 import { exitCodeForProbe, probeDestination, type ProbeReport } from './probe-destination.js';
@@ -8,13 +8,13 @@ import { exitCodeForProbe, probeDestination, type ProbeReport } from './probe-de
  * `shared`); every problem is named by its path and, for the destination's own fields, by the
  * option that sets it.
  */
-export function checkConfig(config: WorkerConfig, name: string, entry: DestinationConfig, shared = false): void {
-  const result = validateConfig(config, { shared });
+export async function checkConfig(loaded: Pick<LoadedConfig, 'baseDir' | 'cluster'>, config: WorkerConfig, name: string, descriptor: AnyDestinationDescriptor): Promise<void> {
+  const result = await validateConfig(config, { shared: loaded.cluster !== undefined, baseDir: loaded.baseDir });
   if (result.ok) return;
   const prefixes = [`destinations.${name}.`, `destinations[${JSON.stringify(name)}].`];
   const lines = result.issues.map((issue) => {
     const prefix = prefixes.find((candidate) => issue.path.startsWith(candidate));
-    const option = prefix === undefined ? undefined : optionForField(entry.type, issue.path.slice(prefix.length));
+    const option = prefix === undefined ? undefined : optionForField(descriptor, issue.path.slice(prefix.length));
     return `  ${option === undefined ? issue.path : `${option} (${issue.path})`}: ${issue.problem}`;
   });
   throw new CliError(`The destination "${name}" is not valid:\n${lines.join('\n')}`, { exitCode: exitCodes.usage, code: 'invalid_destination', hint: 'Correct the options named above and run the command again.' });
@@ -29,8 +29,8 @@ export type ProbeOutcome = { readonly skipped: true } | (ProbeReport & { readonl
  * restart. A destination that fails its probe is not
  * written: the error carries the probe's reason and the matching exit code.
  */
-export async function probeAndSave(loaded: LoadedConfig, config: WorkerConfig, name: string, entry: DestinationConfig, skipProbe: boolean): Promise<{ probe: ProbeOutcome; saved: SaveReport }> {
-  checkConfig(config, name, entry, loaded.cluster !== undefined);
+export async function probeAndSave(loaded: LoadedConfig, config: WorkerConfig, name: string, entry: DestinationConfig, descriptor: AnyDestinationDescriptor, skipProbe: boolean): Promise<{ probe: ProbeOutcome; saved: SaveReport }> {
+  await checkConfig(loaded, config, name, descriptor);
   let outcome: ProbeOutcome = { skipped: true };
   if (!skipProbe) {
     const report = await probeDestination(name, entry, loaded.baseDir);
