@@ -135,7 +135,7 @@ describe('message limits', () => {
 
 describe('the ledger prefix', () => {
   it('is refused as a key, naming the field that forms the first segment (from the layout grammar, fallbacks and hashes included)', () => {
-    const message = { ...sampleMessages({ projectId: 'p', count: 1, channel: 'sms' })[0]!, campaign_id: '.sentcopy-ledger' };
+    const message = { ...sampleMessages({ projectId: 'p', count: 8 }).find((candidate) => candidate.channel === 'sms')!, campaign_id: '.sentcopy-ledger' };
     for (const layout of ['{campaign_id}/{message_id}.json.gz', '{campaign_id|user_id}/{md5(recipient)}/{message_id}.json.gz']) {
       const archiver = createArchiver({ destination: untouchedDestination(), layout });
       expect(() => archiver.check(message)).toThrow(MessageValidationError);
