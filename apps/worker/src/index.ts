@@ -89,6 +89,7 @@ export type {
   JetStreamConfigStoreOptions,
   WorkerConfigStatus,
  
+  LedgerConfig,
   OutageRetryConfig,
   PackageImporter,
   ProbeEvent,
@@ -115,6 +116,8 @@ export type { MetricsIntakeEvent, MetricsRejectReason, MetricsRoute, OutcomeInfo
 export { createDestinationHealth } from './destination-health/index.js';
 export type { DestinationHealth, DestinationHealthEvent, DestinationHealthOptions, DestinationHealthState, DestinationProblemKind, WriteReport } from './destination-health/index.js';
 export { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
-export type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierHealth, AlertNotifierOptions, DestinationAlertState, QueueAlertNotification, QueueHealthWatch, WatchQueueHealthOptions } from './alerts/index.js';
+export type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierHealth, AlertNotifierOptions, DestinationAlertState, LedgerAlertNotification, LedgerHealthChange, QueueAlertNotification, QueueHealthWatch, WatchQueueHealthOptions } from './alerts/index.js';
+export { createWorkerLedgers, defaultLedgerSettings, layoutRecipientHash, ledgerSettingsOf, persistentWriterIdSync } from './ledger/index.js';
+export type { LedgerHealthEvent, LedgerState, NamedRecipientHash, ProjectLedger, WorkerLedgers, WorkerLedgersOptions, WorkerLedgerSettings } from './ledger/index.js';
 export { runWorker } from './run-worker.js';
 export type { RunningWorker, RunWorkerOptions } from './run-worker.js';

@@ -24,6 +24,7 @@ export type {
   HttpConfig,
   HttpLimitsConfig,
   HttpMetricsConfig,
+  LedgerConfig,
   OutageRetryConfig,
   ProjectConfig,
   QueueConfig,
