@@ -1,0 +1,2 @@
+const m = await import('/work/wt-ledger-worker/bench/ledger.mjs');
+await m.runWorkerLedgerBench();
