@@ -147,8 +147,9 @@ interface WriterState {
   readonly projects: Map<string, ProjectLedger>;
   /** Position → the message waiting for it. */
   readonly held: Map<number, Held>;
-  /** Positions appended and not yet durable, with their time, oldest first. */
-  readonly appended: { position: number; at: number }[];
+  /** When each entry from `firstPending` on was appended (positions are consecutive), oldest first. */
+  readonly appendedAt: number[];
+  firstPending: number;
   retired: boolean;
   failures: number;
   failing?: { since: number; reason: string };
@@ -238,7 +239,11 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
   };
 
   async function settleDurable(state: WriterState, durable: number): Promise<void> {
-    while (state.appended.length > 0 && state.appended[0]!.position <= durable) state.appended.shift();
+    const written = Math.min(state.appendedAt.length, durable - state.firstPending + 1);
+    if (written > 0) {
+      state.appendedAt.splice(0, written);
+      state.firstPending += written;
+    }
     const ids: string[] = [];
     for (const [position, held] of state.held) {
       if (position > durable) continue;
@@ -281,7 +286,7 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
         });
       },
     });
-    state = { name, destination, writer, settingsKey: settingsKeyOf(settings), projects: new Map(), held: new Map(), appended: [], retired: false, failures: 0 };
+    state = { name, destination, writer, settingsKey: settingsKeyOf(settings), projects: new Map(), held: new Map(), appendedAt: [], firstPending: 1, retired: false, failures: 0 };
     const created = state;
     writer.onDurable((durable) => {
       created.failing = undefined;
@@ -329,7 +334,8 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
       },
       append(entry) {
         const position = writer.append(entry);
-        state.appended.push({ position, at: now() });
+        if (state.appendedAt.length === 0) state.firstPending = position;
+        state.appendedAt.push(now());
         return position;
       },
       onDurable: (listener) => writer.onDurable(listener),
@@ -407,13 +413,13 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
     },
     snapshot() {
       return [...states.values()].map((state): LedgerState => {
-        const oldest = state.appended[0];
+        const oldest = state.appendedAt[0];
         return {
           destination: state.name,
           writerId: state.writer.writerId,
           pendingEntries: state.writer.pendingEntries,
           heldMessages: state.held.size,
-          ...(oldest === undefined || state.writer.pendingEntries === 0 ? {} : { oldestPendingAt: oldest.at }),
+          ...(oldest === undefined || state.writer.pendingEntries === 0 ? {} : { oldestPendingAt: oldest }),
           healthy: state.failing === undefined,
           ...(state.failing === undefined ? {} : { reason: state.failing.reason, since: state.failing.since }),
           failures: state.failures,
