@@ -151,6 +151,8 @@ interface WriterState {
   readonly appendedAt: number[];
   firstPending: number;
   retired: boolean;
+  /** The retired writer could not write its last entries: messages still arriving for it go back to the queue. */
+  abandoned: boolean;
   failures: number;
   failing?: { since: number; reason: string };
   reported?: { since: number; reason: string };
@@ -203,6 +205,8 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
   const byLedger = new WeakMap<LedgerWriter, WriterState>();
   const listeners = new Set<(event: LedgerHealthEvent) => void>();
   const closing = new Set<Promise<void>>();
+  // Removals of messages whose entries were written, awaited before the queue closes.
+  const settlings = new Set<Promise<void>>();
   let queue: MessageQueue | undefined;
   let closed = false;
   const log = (level: LogLevel, event: string, message: string, fields: Record<string, unknown> = {}) => {
@@ -286,11 +290,12 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
         });
       },
     });
-    state = { name, destination, writer, settingsKey: settingsKeyOf(settings), projects: new Map(), held: new Map(), appendedAt: [], firstPending: 1, retired: false, failures: 0 };
+    state = { name, destination, writer, settingsKey: settingsKeyOf(settings), projects: new Map(), held: new Map(), appendedAt: [], firstPending: 1, retired: false, abandoned: false, failures: 0 };
     const created = state;
     writer.onDurable((durable) => {
       created.failing = undefined;
-      void settleDurable(created, durable);
+      const settling = settleDurable(created, durable).finally(() => settlings.delete(settling));
+      settlings.add(settling);
     });
     log('info', 'ledger.opened', `Destination "${name}" writes the archive ledger as chain ${writerId}.`, { destination: name, writerId });
     return created;
@@ -304,6 +309,7 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
       .close()
       .catch(async (error: unknown) => {
         // What it could not write is archived again through the destination's new ledger.
+        state.abandoned = true;
         const ids = [...state.held.values()].map((held) => held.id);
         state.held.clear();
         log('error', 'ledger.retired_unwritten', `The retired ledger of destination "${state.name}" could not write its last entries (${describe(error)}); their ${ids.length} message(s) are archived again.`, { destination: state.name, count: ids.length });
@@ -401,6 +407,10 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
         await queue.ackStored([message.id]);
         return true;
       }
+      if (state.abandoned) {
+        await queue.releaseStored([message.id]);
+        return true;
+      }
       state.held.set(position, { id: message.id });
       return true;
     },
@@ -451,6 +461,7 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
       // Acks of the last segments run from onDurable; give them their turn before the queue closes.
       await new Promise((resolve) => setImmediate(resolve));
       await Promise.all([...states.values()].map((state) => settleDurable(state, state.writer.durablePosition)));
+      await Promise.all(settlings);
       closed = true;
       states.clear();
     },
