@@ -239,7 +239,16 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
 
   const writerIdFor = (name: string): string => {
     const folder = typeof options.stateDirectory === 'function' ? options.stateDirectory() : options.stateDirectory;
-    return folder === undefined ? randomWriterId() : persistentWriterIdSync(path.join(folder, 'ledger', `${name}.id`));
+    if (folder === undefined) return randomWriterId();
+    const file = path.join(folder, 'ledger', `${name}.id`);
+    try {
+      return persistentWriterIdSync(file);
+    } catch (error) {
+      // A full or read-only disk must not stop archiving: this process writes a chain of its own instead.
+      const id = randomWriterId();
+      log('warn', 'ledger.writer_id_unsaved', `Cannot keep the ledger writer id of destination "${name}" in ${file} (${(error as NodeJS.ErrnoException).code ?? describe(error)}); this process writes chain ${id}, and a restart starts another.`, { destination: name, writerId: id });
+      return id;
+    }
   };
 
   async function settleDurable(state: WriterState, durable: number): Promise<void> {
