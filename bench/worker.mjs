@@ -36,7 +36,7 @@ if (!isMainThread && workerData?.role === 'producer') {
   });
 }
 
-function startProducer(url, headers, clients) {
+export function startProducer(url, headers, clients) {
   const thread = new Worker(new URL(import.meta.url), { workerData: { role: 'producer', url, headers, clients } });
   return {
     send: (batches) =>

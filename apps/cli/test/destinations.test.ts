@@ -29,7 +29,7 @@ const archivedKeys = (bucket: string) => s3.listKeys(bucket).filter((key) => !ke
 function filesUnder(root: string): string[] {
   try {
     return readdirSync(root, { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile() && !path.join(entry.parentPath, entry.name).includes(`${path.sep}.sentcopy${path.sep}`))
+      .filter((entry) => entry.isFile() && !path.join(entry.parentPath, entry.name).includes(`${path.sep}.sentcopy${path.sep}`) && !path.join(entry.parentPath, entry.name).includes(`${path.sep}.sentcopy-ledger${path.sep}`))
       .map((entry) => path.join(entry.parentPath, entry.name));
   } catch {
     return [];

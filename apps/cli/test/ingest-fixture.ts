@@ -78,7 +78,7 @@ export function storedKeys(root: string): string[] {
     return readdirSync(root, { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile())
       .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
-      .filter((key) => !key.startsWith('.sentcopy/'))
+      .filter((key) => !key.startsWith('.sentcopy/') && !key.startsWith('.sentcopy-ledger/'))
       .sort();
   } catch {
     return [];

@@ -15,7 +15,7 @@ function filesUnder(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => path.join(entry.parentPath, entry.name))
-    .filter((file) => !file.includes(`${path.sep}.sentcopy${path.sep}`));
+    .filter((file) => !file.includes(`${path.sep}.sentcopy${path.sep}`) && !file.includes(`${path.sep}.sentcopy-ledger${path.sep}`));
 }
 
 describe('sentcopy worker', () => {

@@ -7,6 +7,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createDestinationHealth, type DestinationHealthState } from './destination-health/index.js';
 import { ConfigError, createConfigRuntime, defaultConfig, defaultRecipientKeyVariable, ensureRecipientKeyInEnvFile, envFileFor, environmentWithEnvFile, openJetStreamConfigStore, type ConfigTextSource, type JetStreamConfigStore, type SecretReference } from './config/index.js';
 import { createIntakeServer, type IntakeLimits } from './intake/index.js';
+import { createWorkerLedgers, type LedgerState } from './ledger/index.js';
 import type { WorkerLogger } from './logging/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics/index.js';
 import { createProcessor } from './processor/index.js';
@@ -136,7 +137,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     stack.push(async () => health.close());
     // The queue opens after the configuration is read, because the file may say where the queue lives.
     let openedQueue: MessageQueue | undefined;
+    let stateDirectory: string | undefined;
+    // One ledger writer per destination: the embedded worker's chains continue across restarts (ids
+    // kept in the queue's folder); each worker of a cluster writes chains of its own.
+    const ledgers = createWorkerLedgers({ stateDirectory: () => stateDirectory, ...(options.logger === undefined ? {} : { logger: options.logger }) });
     const runtime = await createConfigRuntime({
+      ledgers,
       file: configFile,
       ...(source === undefined ? {} : { source }),
       health,
@@ -150,6 +156,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     });
     stack.push(() => runtime.close());
     const settings = runtime.settings();
+    if (options.nats === undefined) stateDirectory = path.resolve(options.queueDirectory ?? settings.queueDirectory);
     const queue =
       connection === undefined || options.nats === undefined
         ? await createEmbeddedQueue({ directory: options.queueDirectory ?? settings.queueDirectory })
@@ -162,10 +169,14 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
           });
     openedQueue = queue;
     stack.push(() => queue.close());
+    ledgers.connectQueue(queue);
+    // Unwound after the processor stopped and before the queue closes: the last segments are
+    // written, and the messages waiting for them removed (or, if they cannot be, kept for a restart).
+    stack.push(() => ledgers.close());
     // Destinations that passed their probe before the queue opened (a restart) get their parked messages back now.
     health.connectQueue(queue);
     // Created after the runtime (it needs the projects), so the first load is recorded here.
-    const metrics = createWorkerMetrics({ queue, isKnownProject: (id) => runtime.project(id) !== undefined, destinationHealth: health });
+    const metrics = createWorkerMetrics({ queue, isKnownProject: (id) => runtime.project(id) !== undefined, destinationHealth: health, ledgers });
     reportTo = metrics;
     metrics.observeReload('applied');
     const alertsConfig = runtime.config().alerts;
@@ -181,6 +192,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     const metricsToken = secret(runtime.config().http?.metrics?.token, 'http.metrics.token');
     const alerts = webhookUrl === undefined ? undefined : createAlertNotifier({ url: webhookUrl, health, ...(webhookSecret === undefined ? {} : { secret: webhookSecret }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
     if (alerts !== undefined) stack.push(() => alerts.close());
+    const stopLedgerAlerts = ledgers.subscribe((change) => alerts?.onLedgerHealth(change));
+    stack.push(async () => stopLedgerAlerts());
     const queueWatch = watchQueueHealth({
       queue,
       onChange(health, previous) {
@@ -198,6 +211,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       retryPolicy: settings.retryPolicy,
       missingDestinationReason: (project) => runtime.missingDestinationReason(project),
       health,
+      ledger: ledgers,
       ...(options.concurrencyPerDestination === undefined ? {} : { concurrencyPerDestination: options.concurrencyPerDestination }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       onOutcome: (outcome) => {
@@ -224,6 +238,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
         for (const destination of runtime.destinations()) checks[`destination ${destination.name}`] = destinationCheck(destination.ready, destination.problem, health.state(destination.name));
         // In a cluster, a worker that refused the shared configuration cannot serve what it adds (new
         // projects, keys): it leaves the traffic to the workers that applied it. Alone, it keeps serving the old one.
+        // A ledger that cannot be written is loud but does not stop intake: messages wait as stored, not yet in the ledger.
+        for (const ledger of ledgers.snapshot()) checks[`ledger ${ledger.destination}`] = ledgerCheck(ledger);
         const refused = runtime.configProblem();
         if (refused !== undefined) checks['config'] = `refused the current configuration since ${new Date(refused.since).toISOString()}: ${refused.problem}`;
         // Messages for a destination that is down wait in the queue (every worker shares the destination,
@@ -280,6 +296,14 @@ function destinationCheck(ready: boolean, problem: string | undefined, state: De
   }
   if (!ready) return problem ?? 'not ready';
   return 'ok';
+}
+
+/** A ledger's line in `/readyz`: `ok` (with what waits, if anything), or why its segments fail. */
+function ledgerCheck(state: LedgerState): string {
+  const waiting = state.pendingEntries === 0 ? '' : `${state.pendingEntries} entries pending${state.oldestPendingAt === undefined ? '' : `, the oldest for ${Math.round((Date.now() - state.oldestPendingAt) / 1000)} s`}`;
+  if (state.healthy) return waiting === '' ? 'ok' : `ok (${waiting})`;
+  const since = state.since === undefined ? '' : ` since ${new Date(state.since).toISOString()}`;
+  return `unhealthy: segments cannot be written${since}: ${state.reason ?? 'failing'}; ${waiting || 'entries pending'}; archiving goes on, the messages wait in the queue as stored, not yet in the ledger`;
 }
 
 async function writeDefaultConfig(configFile: string): Promise<{ apiKey: string; project: string }> {

@@ -36,6 +36,8 @@ function s3Config(bucket: string): WorkerConfig {
     destinations: { cloud: { type: 's3', bucket, region: 'us-east-1', endpoint: s3.proxy.url, force_path_style: true, access_key_id: { env: 'ID' }, secret_access_key: { env: 'SECRET' }, acknowledge_personal_data: true } },
     projects: { shop: { destination: 'cloud', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: apiKeyHash }] } },
     retry,
+    // A stored message leaves the queue once its ledger entry is written: segments close (and a refused one is retried) quickly here.
+    ledger: { segment_max_age_ms: 200, retry_delay_ms: 200 },
   };
 }
 
@@ -185,6 +187,7 @@ describe('a local-folder destination on a full disk whose probe still fits', () 
       destinations: { local: { type: 'fs', root, acknowledge_personal_data: true } },
       projects: { shop: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: apiKeyHash }] } },
       retry,
+      ledger: { segment_max_age_ms: 200, retry_delay_ms: 200 },
     });
     // Fill the disk, leaving 48 KiB: enough for the probe's tiny object, far too little for a message.
     const filler = path.join(disk, 'filler');
@@ -220,7 +223,7 @@ describe('a local-folder destination on a full disk whose probe still fits', () 
       const metrics = await second.metrics();
       expect(metricValue(metrics, 'sentcopy_destination_healthy{destination="local"}')).toBe(1);
       expect(metricValue(metrics, 'sentcopy_dead_letters')).toBe(0);
-      expect(await second.readiness()).toEqual({ status: 200, body: { ready: true, checks: { queue: 'ok', 'destination local': 'ok' } } });
+      expect(await second.readiness()).toEqual({ status: 200, body: { ready: true, checks: { queue: 'ok', 'destination local': 'ok', 'ledger local': 'ok' } } });
     } finally {
       await second.worker.stop();
     }

@@ -18,7 +18,7 @@ export function storedKeys(root: string): string[] {
   const keys: string[] = [];
   const walk = (folder: string, prefix: string) => {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      if (prefix === '' && entry.name === '.sentcopy') continue;
+      if (prefix === '' && (entry.name === '.sentcopy' || entry.name === '.sentcopy-ledger')) continue;
       if (entry.isDirectory()) walk(path.join(folder, entry.name), `${prefix}${entry.name}/`);
       else keys.push(`${prefix}${entry.name}`);
     }

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { createArchiver, sampleMessages } from '@sentcopy/core';
+import { createArchiver, readLedger, sampleMessages } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -124,7 +124,7 @@ describe('a cluster of workers on JetStream', () => {
     }
   });
 
-  it(`stores each of 20,000 messages exactly once while two workers share the stream and ${soak ? 'they are killed with -9 in turn' : 'one is killed with -9 mid-run'}`, async () => {
+  it(`stores each of 20,000 messages exactly once, each listed once in the ledger, while two workers share the stream and ${soak ? 'they are killed with -9 in turn' : 'one is killed with -9 mid-run'}`, async () => {
     const total = 20_000;
     const name = deploymentName();
     const folder = newFolder();
@@ -192,6 +192,14 @@ describe('a cluster of workers on JetStream', () => {
     // The configuration above has no recipient_hash_key, so the worker writes the unkeyed layout of earlier versions.
     const archiver = createArchiver({ layout: 'sentcopy-unkeyed', destination: createFsDestination({ root: newFolder() }), retry: false });
     await expectFolderHoldsExactly(root, archiver, messages);
+    // Each worker process writes a chain of its own (random ids); together they list every stored
+    // object, those the killed worker held re-archived and re-appended by the survivor, counted once.
+    const ledger = await readLedger(createFsDestination({ root }));
+    expect(ledger.problems).toEqual([]);
+    expect(ledger.chains.length).toBeGreaterThanOrEqual(2);
+    expect([...ledger.entries.keys()].sort()).toEqual(storedKeys(root));
+    expect(ledger.entries.size).toBe(total);
+    console.info(`jetstream-cluster ledger: ${total} messages, ${kills} kill(s), ${ledger.chains.length} chains, ${ledger.chains.reduce((sum, chain) => sum + chain.segments, 0)} segments, ${ledger.duplicates} counted duplicates`);
 
     const connection = await operatorConnection();
     try {

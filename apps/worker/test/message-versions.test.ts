@@ -46,7 +46,8 @@ function s3Store(): Store {
   const bucket = s3.server.createBucket();
   return {
     destination: createS3Destination({ ...s3.settings(), bucket }),
-    keys: () => s3.server.listKeys(bucket).sort(),
+    // The archive's objects: the ledger's segments beside them are not messages.
+    keys: () => s3.server.listKeys(bucket).filter((key) => !key.startsWith('.sentcopy-ledger/')).sort(),
     bytes: (key) => Buffer.from(s3.server.getObject(bucket, key)!.body),
     config: { type: 's3', bucket, region: 'us-east-1', endpoint: s3.server.endpoint, force_path_style: true, access_key_id: { env: 'ID' }, secret_access_key: { env: 'SECRET' }, acknowledge_personal_data: true },
   };

@@ -157,6 +157,37 @@ export function describeQueueBehaviour(name: string, target: QueueBehaviourTarge
       expect(await queue.claim({ limit: 10 })).toEqual([]);
     });
 
+    it('holds a stored message until ackStored removes it: not handed out again, even past its lease; releaseStored makes it ready; after close and reopen it comes back', async () => {
+      const { store, queue } = await openFresh();
+      await queue.enqueue([message(1), message(2), message(3)]);
+      const claimed: ClaimedMessage[] = [];
+      const deadline = Date.now() + 3_000;
+      while (claimed.length < 3 && Date.now() < deadline) claimed.push(...(await queue.claim({ limit: 3 - claimed.length, leaseMs: shortLeaseMs, waitMs: 500 })));
+      const [first, second, third] = claimed.sort((left, right) => left.messageId.localeCompare(right.messageId));
+      expect(await queue.holdStored(first!)).toBe(true);
+      // The lease went with the hold: no settling call applies any more.
+      expect(await queue.holdStored(first!)).toBe(false);
+      expect(await queue.ack(first!)).toBe(false);
+      expect(await queue.holdStored(second!)).toBe(true);
+      expect(await queue.holdStored(third!)).toBe(true);
+      expect(await queue.stats()).toMatchObject({ depth: 3, inFlight: 0 });
+      // Held past the lease they were claimed with: still not handed out.
+      expect(await queue.claim({ limit: 10, waitMs: shortLeaseMs * 3 })).toEqual([]);
+      expect(await queue.ackStored([first!.id])).toBe(1);
+      expect(await queue.ackStored([first!.id])).toBe(0);
+      expect((await queue.stats()).depth).toBe(2);
+      expect(await queue.releaseStored([second!.id])).toBe(1);
+      const again = await queue.claim({ limit: 1, leaseMs: shortLeaseMs, waitMs: 3_000 });
+      expect(again.map((entry) => entry.messageId)).toEqual(['m-2']);
+      // Removed by ackStored as by ack: a resend is a duplicate.
+      expect((await queue.enqueue([message(1)]))[0]!.status).toBe('duplicate');
+      // The third is still held when the queue closes (a stop whose ledger could not be written): it comes back.
+      const reopened = await reopen(queue, store);
+      const back = await claimAll(reopened, 2, 5_000);
+      expect(back.map((entry) => entry.messageId).sort()).toEqual(['m-2', 'm-3']);
+      expect((await reopened.stats()).depth).toBe(2);
+    }, 30_000);
+
     it('hands nothing out before its not-before time, and whatever is ready earliest first', async () => {
       const queue = await open();
       const start = Date.now();

@@ -67,7 +67,7 @@ export function storedKeys(root: string): string[] {
       return;
     }
     for (const entry of entries) {
-      if (prefix === '' && entry.name === '.sentcopy') continue;
+      if (prefix === '' && (entry.name === '.sentcopy' || entry.name === '.sentcopy-ledger')) continue;
       if (entry.isDirectory()) walk(path.join(folder, entry.name), `${prefix}${entry.name}/`);
       else keys.push(`${prefix}${entry.name}`);
     }

@@ -96,6 +96,42 @@ export interface QueueAlertNotification {
   readonly at: string;
 }
 
+/**
+ * The JSON body POSTed when a destination's archive ledger cannot be written (its segments fail:
+ * the destination refuses them, the disk is full) and when it is written again. Archiving goes on
+ * meanwhile: the messages wait in the queue as stored, not yet in the ledger. Holds no message
+ * content, recipient or secret.
+ */
+export interface LedgerAlertNotification {
+  /** What happened. */
+  readonly event: 'ledger.unhealthy' | 'ledger.recovered';
+  /** The destination's name. */
+  readonly destination: string;
+  /** Why its segments fail (for `ledger.recovered`: why they had failed), redacted. */
+  readonly reason: string;
+  /** Entries waiting to be written at the transition. */
+  readonly pending_entries: number;
+  /** ISO 8601 time the failures began. */
+  readonly since: string;
+  /** ISO 8601 time of this transition. */
+  readonly at: string;
+}
+
+/** A ledger health transition, as {@link AlertNotifier.onLedgerHealth} takes it (the worker's `WorkerLedgers` emit these). */
+export interface LedgerHealthChange {
+  readonly type: 'unhealthy' | 'recovered';
+  /** The destination's name. */
+  readonly destination: string;
+  /** Why its segments fail (or had failed). */
+  readonly reason: string;
+  /** When the failures began, in epoch milliseconds. */
+  readonly since: number;
+  /** When the transition was seen, in epoch milliseconds. */
+  readonly at: number;
+  /** Entries waiting to be written. */
+  readonly pendingEntries: number;
+}
+
 /** A destination's state as the notifier sees it. */
 export interface DestinationAlertState {
   /** `false` from the transition to unhealthy until a write started after it is stored. */
@@ -138,6 +174,8 @@ export interface AlertNotifier {
    * another problem, sends `queue.unhealthy`; the return to healthy sends `queue.recovered`. Never throws.
    */
   onQueueHealth(health: QueueHealth): void;
+  /** Feeds a ledger health transition: sends `ledger.unhealthy` or `ledger.recovered`. Never throws. */
+  onLedgerHealth(change: LedgerHealthChange): void;
   /** Current destination states and delivery counts. */
   health(): AlertNotifierHealth;
   /**

@@ -2,11 +2,11 @@ import { createHmac } from 'node:crypto';
 import type { LogLevel } from '../logging/index.js';
 import { createDestinationHealth, type DestinationHealth, type DestinationHealthEvent } from '../destination-health/index.js';
 import type { QueueHealth } from '../queue/index.js';
-import type { AlertNotification, AlertNotifier, AlertNotifierOptions, DestinationAlertState, QueueAlertNotification } from './alert-notifier-options.js';
+import type { AlertNotification, AlertNotifier, AlertNotifierOptions, DestinationAlertState, LedgerAlertNotification, QueueAlertNotification } from './alert-notifier-options.js';
 import { redactReason } from './redact-reason.js';
 
 interface PendingNotification {
-  readonly notification: AlertNotification | QueueAlertNotification;
+  readonly notification: AlertNotification | QueueAlertNotification | LedgerAlertNotification;
   readonly body: string;
 }
 
@@ -102,9 +102,10 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
   let failed = 0;
   let dropped = 0;
 
-  const about = (notification: AlertNotification | QueueAlertNotification) => ('destination' in notification ? { destination: notification.destination } : { problem: notification.problem });
+  const about = (notification: AlertNotification | QueueAlertNotification | LedgerAlertNotification) => ('destination' in notification ? { destination: notification.destination } : { problem: notification.problem });
+  type Notification = AlertNotification | QueueAlertNotification | LedgerAlertNotification;
 
-  function notify(notification: AlertNotification | QueueAlertNotification): void {
+  function notify(notification: AlertNotification | QueueAlertNotification | LedgerAlertNotification): void {
     if (waiting.length >= maxPending) {
       const oldest = waiting.shift() as PendingNotification;
       dropped++;
@@ -208,6 +209,21 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
         }
       } catch (error) {
         log('error', 'alert.unexpected', 'The alert notifier failed to take a queue health change.', { error: error instanceof Error ? error.name : typeof error });
+      }
+    },
+    onLedgerHealth(change) {
+      if (closing !== undefined) return;
+      try {
+        notify({
+          event: change.type === 'unhealthy' ? 'ledger.unhealthy' : 'ledger.recovered',
+          destination: change.destination,
+          reason: redactReason(change.reason),
+          pending_entries: change.pendingEntries,
+          since: new Date(change.since).toISOString(),
+          at: new Date(change.at).toISOString(),
+        } satisfies Notification);
+      } catch (error) {
+        log('error', 'alert.unexpected', 'The alert notifier failed to take a ledger health change.', { error: error instanceof Error ? error.name : typeof error });
       }
     },
     health() {

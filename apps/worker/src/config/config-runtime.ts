@@ -4,6 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createArchiver, type Archiver, type DestinationV1, type PreparePool, type ProbeCheck, type ProbeResult, type RetryPolicy, type ValidationIssue } from '@sentcopy/core';
 import { createDestinationHealth, type DestinationHealth } from '../destination-health/index.js';
+import { ledgerSettingsOf, type WorkerLedgers } from '../ledger/index.js';
 import type { LogLevel, WorkerLogger } from '../logging/index.js';
 import type { MessageQueue } from '../queue/index.js';
 import { apiKeyHashesEqual, hashApiKey, type ArchiverUse, type ProjectDirectory, type ProjectRoute } from '../projects/index.js';
@@ -67,6 +68,11 @@ export interface ConfigRuntimeOptions {
   readonly importPackage?: DescriptorSourceOptions['importPackage'];
   /** Destination descriptors to use before any package is looked up, matched by type (bundled deployments, tests). @default none */
   readonly descriptors?: DescriptorSourceOptions['descriptors'];
+  /**
+   * The archive ledgers: each destination's archivers write its ledger (as the configuration's
+   * `ledger` section says), and a destination removed or rebuilt retires its writer. @default no ledger
+   */
+  readonly ledgers?: WorkerLedgers;
   /** Receives structured log entries. @default none */
   readonly logger?: WorkerLogger;
   /** Called after a configuration was applied (the first load included, as version 1). Must not throw. */
@@ -321,6 +327,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
 
   function retire(entry: DestinationEntry): void {
     entry.retired = true;
+    options.ledgers?.retire(entry.destination);
     entry.ready = false;
     clearTimeout(entry.retryTimer);
     // Writes already under way keep the old instance; close it once they have had time to finish.
@@ -553,7 +560,8 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     // Checking needs no archiver of its own: the queue's has the same profile, layout and codec.
     if (use === 'check') use = 'queued';
     const layout = projectKeyLayout(config, project);
-    const cacheKey = `${use}\n${projectId}\n${project.profile ?? ''}\n${layout}\n${recipientKeyId}\n${project.codec ?? ''}`;
+    const ledger = options.ledgers?.writerFor(entry.name, entry.destination, ledgerSettingsOf(config.ledger), layout, recipientKey);
+    const cacheKey = `${use}\n${projectId}\n${project.profile ?? ''}\n${layout}\n${recipientKeyId}\n${project.codec ?? ''}\n${ledger?.key ?? ''}`;
     let archiver = entry.archivers.get(cacheKey);
     if (archiver === undefined) {
       archiver = createArchiver({
@@ -566,7 +574,9 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
         ...(use === 'queued' ? { retry: false as const } : {}),
         // The gate prepares on the calling thread: one message at a time, a thread hop would only add latency.
         ...(options.preparePool === undefined || use === 'gate' ? {} : { preparePool: options.preparePool }),
+        ...(ledger === undefined ? {} : { ledger: ledger.ledger }),
       });
+      if (ledger !== undefined) options.ledgers?.bind(archiver, ledger);
       entry.archivers.set(cacheKey, archiver);
     }
     return archiver;

@@ -22,6 +22,7 @@ export type {
   HttpConfig,
   HttpLimitsConfig,
   HttpMetricsConfig,
+  LedgerConfig,
   OutageRetryConfig,
   ProjectConfig,
   QueueConfig,

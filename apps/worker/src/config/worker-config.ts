@@ -79,6 +79,27 @@ export interface QueueConfig {
   readonly path?: string;
 }
 
+/**
+ * The archive ledger (see docs/ledger.md): a hash-chained record of every stored object, written
+ * beside the archive in each destination under `.sentcopy-ledger/`, which `sentcopy verify
+ * --complete` checks. On by default; applies live.
+ */
+export interface LedgerConfig {
+  /** Write the ledger. `false` turns it off for every destination. @default true */
+  readonly enabled?: boolean;
+  /** Destinations (by name) that get no ledger although `enabled` is true. @default none */
+  readonly disabled_destinations?: readonly string[];
+  /** A segment is closed once it holds this many entries. @default 5000 */
+  readonly segment_max_entries?: number;
+  /**
+   * A segment is closed this long after its first entry, in milliseconds: the longest a stored
+   * message waits in the queue as "stored, not yet in the ledger". @default 10000
+   */
+  readonly segment_max_age_ms?: number;
+  /** After a failed segment write (destination down, disk full), how long until it is tried again, in milliseconds. @default 30000 */
+  readonly retry_delay_ms?: number;
+}
+
 /** Size limits of the HTTP intake. */
 export interface HttpLimitsConfig {
   /** Largest request body, in bytes; keep it above `max_message_bytes` so a batch can carry one message of that size. @default 50331648 (48 MiB) */
@@ -178,4 +199,6 @@ export interface WorkerConfig {
   readonly http?: HttpConfig;
   /** Retry policy overrides for the queue; read when the worker starts. @default core's default policy */
   readonly retry?: RetryConfig;
+  /** The archive ledger; applies live. @default on for every destination */
+  readonly ledger?: LedgerConfig;
 }

@@ -1,5 +1,6 @@
 import { channels } from '@sentcopy/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LedgerState } from '../ledger/index.js';
 import { deadLetterKinds, queueProblems, type QueueHealth, type QueueStats } from '../queue/index.js';
 import { metricsRejectReasons, metricsRoutes, type WorkerMetrics, type WorkerMetricsOptions } from './worker-metrics-options.js';
 
@@ -133,6 +134,43 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     const hurried = new Counter({ name: 'sentcopy_messages_hurried_total', help: 'Messages waiting for a retry made ready at once because their destination took writes again.', labelNames: ['destination'], registers: [registry] });
     health.subscribe((event) => {
       if (event.type === 'hurried') hurried.inc({ destination: destination(event.destination) }, event.moved);
+    });
+  }
+  const ledgers = options.ledgers;
+  if (ledgers !== undefined) {
+    const read = (): readonly LedgerState[] => {
+      try {
+        return ledgers.snapshot();
+      } catch {
+        return [];
+      }
+    };
+    for (const [name, help, value] of [
+      ['sentcopy_ledger_pending_entries', "Ledger entries appended but not yet in a written segment, per destination.", (state: LedgerState) => state.pendingEntries],
+      ['sentcopy_ledger_held_messages', 'Messages the queue holds as stored, not yet in the ledger (removed once their entries are written), per destination.', (state: LedgerState) => state.heldMessages],
+      ['sentcopy_ledger_oldest_pending_age_seconds', 'Age of the oldest ledger entry not yet in a written segment, in seconds; 0 when none is pending.', (state: LedgerState) => (state.oldestPendingAt === undefined ? 0 : Math.max(0, (now() - state.oldestPendingAt) / 1000))],
+      ['sentcopy_ledger_healthy', "1 while the destination's ledger segments are written, 0 while they fail (archiving goes on; entries wait).", (state: LedgerState) => (state.healthy ? 1 : 0)],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['destination'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const state of read()) this.set({ destination: destination(state.destination) }, value(state));
+        },
+      });
+    }
+    new Counter({
+      name: 'sentcopy_ledger_write_failures_total',
+      help: 'Failed ledger segment writes (each is tried again), per destination.',
+      labelNames: ['destination'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const state of read()) this.inc({ destination: destination(state.destination) }, state.failures);
+      },
     });
   }
   const statsFailures = new Counter({ name: 'sentcopy_queue_stats_failures_total', help: 'Scrapes whose queue numbers could not be read (the queue gauges then keep their last values).', registers: [registry] });

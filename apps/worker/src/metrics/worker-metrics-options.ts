@@ -1,5 +1,6 @@
 import type { Channel, DestinationErrorKind } from '@sentcopy/core';
 import type { DestinationHealth } from '../destination-health/index.js';
+import type { LedgerState } from '../ledger/index.js';
 import type { ProcessOutcome } from '../processor/index.js';
 import type { MessageQueue } from '../queue/index.js';
 
@@ -34,6 +35,13 @@ export interface WorkerMetricsOptions {
    * {@link WorkerMetrics.setDestinationHealth} sets the healthy gauge
    */
   readonly destinationHealth?: DestinationHealth;
+  /**
+   * The archive ledgers to report at scrape time, one series per destination:
+   * `sentcopy_ledger_pending_entries`, `sentcopy_ledger_oldest_pending_age_seconds`,
+   * `sentcopy_ledger_held_messages`, `sentcopy_ledger_healthy` and
+   * `sentcopy_ledger_write_failures_total`. @default none
+   */
+  readonly ledgers?: { snapshot(): readonly LedgerState[] };
 }
 
 /** Why intake refused a message or a request. Values outside this set are counted as `other`. */

@@ -277,7 +277,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
       }
       health.recordWrite(archiver.destination, { project: message.project, startedAt: attemptAt });
       const durationMs = performance.now() - started;
-      if (await settle(message, 'ack', () => queue.ack(message))) {
+      const position = result.ledgerPosition;
+      const ledger = options.ledger;
+      // Stored: with a ledger entry, the queue keeps the message until the entry is durable.
+      if (await settle(message, 'ack', () => (position === undefined || ledger === undefined ? queue.ack(message) : ledger.hold(message, archiver, position)))) {
         const version = result.version === true;
         emit({
           type: 'archived',

@@ -1,7 +1,7 @@
 import type { Archiver, Channel, DestinationErrorKind, RetryPhase, RetryPolicy, ValidationIssue } from '@sentcopy/core';
 import type { DestinationHealth } from '../destination-health/index.js';
 import type { WorkerLogger } from '../logging/index.js';
-import type { DeadLetterKind, MessageQueue } from '../queue/index.js';
+import type { DeadLetterKind, LeaseRef, MessageQueue } from '../queue/index.js';
 
 /** Options for {@link createProcessor}. */
 export interface ProcessorOptions {
@@ -41,6 +41,12 @@ export interface ProcessorOptions {
    * deleted). @default a sentence naming the project
    */
   readonly missingDestinationReason?: (project: string) => string | undefined;
+  /**
+   * Where a message whose archiver wrote a ledger entry (`ArchiveResult.ledgerPosition`) waits until
+   * the entry is durable, instead of being acknowledged at once: `createWorkerLedgers()`, whose
+   * `hold()` keeps it in the queue as "stored, not yet in the ledger". @default acknowledge at once
+   */
+  readonly ledger?: { hold(message: LeaseRef, archiver: Archiver, position: number): Promise<boolean> };
   /** Called once per settled claim, for metrics and tests. Must not throw. */
   readonly onOutcome?: (outcome: ProcessOutcome) => void;
   /**

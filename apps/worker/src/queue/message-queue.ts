@@ -348,6 +348,24 @@ export interface MessageQueue {
   /** Removes a claimed message for good: call only once its object is stored. `false` if the lease is no longer held. */
   ack(lease: LeaseRef): Promise<boolean>;
   /**
+   * Keeps a claimed message whose object is stored but whose archive-ledger entry is not durable
+   * yet ("stored, not yet in the ledger"), instead of removing it. It is no longer claimed and is
+   * not handed out again while this process lives; {@link ackStored} removes it once its entry is
+   * durable, {@link releaseStored} makes it ready again. After a crash it comes back like a claim
+   * whose holder died (the embedded queue at once when reopened, JetStream after the ack wait), so
+   * it is archived again (`created: false`) and its entry appended again: readers count each
+   * object once. `false` if the lease is no longer held.
+   */
+  holdStored(lease: LeaseRef): Promise<boolean>;
+  /** Removes held messages (see {@link holdStored}) for good, as `ack()` does: their ledger entries are durable. Resolves with how many it removed. */
+  ackStored(ids: readonly string[]): Promise<number>;
+  /**
+   * Makes held messages (see {@link holdStored}) ready again, so they are archived again and their
+   * entries appended again (their ledger writer was retired before it could write them). Resolves
+   * with how many it moved.
+   */
+  releaseStored(ids: readonly string[]): Promise<number>;
+  /**
    * Returns a claimed message without counting an attempt (shutdown, or work not started), ready
    * at `notBefore` (default now). `false` if the lease is no longer held.
    */

@@ -50,6 +50,13 @@ export interface EmbeddedQueue extends MessageQueue {
 }
 
 const maxClaimLimit = 10_000;
+/**
+ * The lease id of a message held as "stored, not yet in the ledger" (claims hold UUIDs). Its
+ * `available_at` is {@link heldUntil}, so no claim takes it; reopening the store resets it like any
+ * lease, so after a crash it is archived again.
+ */
+const storedLease = 'stored';
+const heldUntil = 8_640_000_000_000_000;
 const replayChunk = 500;
 const pruneChunk = 5_000;
 const pruneChunksPerRound = 10;
@@ -109,6 +116,11 @@ function mapStoreError(error: unknown): unknown {
 function toRowId(id: unknown): number {
   if (typeof id !== 'string' || !/^[1-9][0-9]{0,15}$/.test(id)) throw invalidInput('A message id from this queue is a decimal number as a string.');
   return Number(id);
+}
+
+function checkIds(ids: readonly string[]): number[] {
+  if (!Array.isArray(ids)) throw invalidInput('An array of message ids is required.');
+  return ids.map(toRowId);
 }
 
 function checkLease(lease: LeaseRef): { id: number; leaseId: string } {
@@ -333,6 +345,9 @@ function degradedQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQu
       return inner === undefined || closed ? [] : (inner as EmbeddedQueue).claim({ ...claimOptions, waitMs: 0 });
     },
     ack: async (lease) => use().ack(lease),
+    holdStored: async (lease) => use().holdStored(lease),
+    ackStored: async (ids) => use().ackStored(ids),
+    releaseStored: async (ids) => use().releaseStored(ids),
     release: async (lease, releaseOptions) => use().release(lease, releaseOptions),
     extendLease: async (lease, leaseMs) => use().extendLease(lease, leaseMs),
     reschedule: async (lease, rescheduleOptions) => use().reschedule(lease, rescheduleOptions),
@@ -407,7 +422,9 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
     deleteDead: statement('DELETE FROM dead_letters WHERE id = ?'),
     nextAvailable: statement<{ at: number | null }>('SELECT min(available_at) AS at FROM queue'),
     oldest: statement<{ at: number | null }>('SELECT min(enqueued_at) AS at FROM queue'),
-    inFlight: statement<{ count: number }>('SELECT count(*) AS count FROM queue INDEXED BY queue_leased WHERE lease_id IS NOT NULL AND available_at > ?'),
+    inFlight: statement<{ count: number }>(`SELECT count(*) AS count FROM queue INDEXED BY queue_leased WHERE lease_id IS NOT NULL AND lease_id <> '${storedLease}' AND available_at > ?`),
+    hold: statement(`UPDATE queue SET lease_id = '${storedLease}', available_at = ${heldUntil} WHERE id = ? AND lease_id = ?`),
+    releaseHeld: statement(`UPDATE queue SET lease_id = NULL, available_at = ? WHERE id = ? AND lease_id = '${storedLease}'`),
     countQueue: statement<{ count: number }>('SELECT count(*) AS count FROM queue'),
     countDead: statement<{ count: number }>('SELECT count(*) AS count FROM dead_letters'),
     resetLeases: statement('UPDATE queue SET lease_id = NULL, available_at = min(available_at, ?) WHERE lease_id IS NOT NULL'),
@@ -671,6 +688,50 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
         drained();
       }
       return acked;
+    },
+
+    async holdStored(lease) {
+      assertOpen();
+      const { id, leaseId } = checkLease(lease);
+      if (leaseId === storedLease) return false;
+      // Lazy, like an ack: a hold lost in a crash leaves a claim, which reopening returns just the same.
+      return commit.submit(() => sql.hold.run(id, leaseId).changes > 0, 'lazy');
+    },
+
+    async ackStored(ids) {
+      assertOpen();
+      const rowIds = checkIds(ids);
+      if (rowIds.length === 0) return 0;
+      const removed = await commit.submit(() => {
+        const time = now();
+        let count = 0;
+        for (const id of rowIds) {
+          const row = sql.deleteLeased.get(id, storedLease);
+          if (!row) continue;
+          const hash = dedupeWindowMs > 0 ? payloadHash(id, row.payload_sha256) : undefined;
+          sql.deletePayload.run(id);
+          if (hash !== undefined) sql.rememberAck.run(row.project, row.message_id, hash, time);
+          count++;
+        }
+        return count;
+      }, 'lazy');
+      if (removed > 0) {
+        depth -= removed;
+        drained();
+      }
+      return removed;
+    },
+
+    async releaseStored(ids) {
+      assertOpen();
+      const rowIds = checkIds(ids);
+      if (rowIds.length === 0) return 0;
+      const moved = await commit.submit(() => {
+        const time = now();
+        return rowIds.reduce((total, id) => total + sql.releaseHeld.run(time, id).changes, 0);
+      }, 'lazy');
+      if (moved > 0) wake();
+      return moved;
     },
 
     async release(lease, releaseOptions) {

@@ -118,6 +118,9 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     if (!closed) options.onBackgroundError?.(jetStreamError(error));
   };
   const scheduler = new HeldScheduler(context, reportBackground);
+  // Messages stored but not yet in the ledger: un-acknowledged, kept from the ack wait like claims,
+  // so a crash hands them to another worker, which archives them again and appends their entries.
+  const stored = new Map<string, Lease>();
   let claiming = false;
   let repairTimer: NodeJS.Timeout | undefined;
   const bookkeeping = new Set<Promise<unknown>>();
@@ -139,6 +142,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     () => {
       leases.keepAlive();
       buffer.keepAlive();
+      for (const lease of stored.values()) lease.message.working();
     },
     Math.max(50, Math.floor(ackWaitMs / 3)),
   );
@@ -313,6 +317,51 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       const { dedupeKey, version, generation } = lease.copy;
       track(registry.markArchived(dedupeKey, version).then(() => registry.forgetLater({ dedupeKey, version, generation }, reportBackground), reportBackground));
       return true;
+    },
+
+    async holdStored(ref: LeaseRef): Promise<boolean> {
+      assertOpen();
+      const lease = leases.take(ref);
+      if (lease === undefined) return false;
+      lease.message.working();
+      stored.set(lease.copy.id, lease);
+      return true;
+    },
+
+    async ackStored(ids: readonly string[]): Promise<number> {
+      assertOpen();
+      if (!Array.isArray(ids)) throw invalidInput('An array of message ids is required.');
+      const held = ids.flatMap((id) => {
+        const lease = stored.get(id);
+        if (lease === undefined) return [];
+        stored.delete(id);
+        return [lease];
+      });
+      const results = await Promise.allSettled(
+        held.map(async (lease) => {
+          await ackSurely(lease.message, connection);
+          const { dedupeKey, version, generation } = lease.copy;
+          track(registry.markArchived(dedupeKey, version).then(() => registry.forgetLater({ dedupeKey, version, generation }, reportBackground), reportBackground));
+        }),
+      );
+      const failed = results.find((result) => result.status === 'rejected');
+      // An ack that failed leaves the delivery to come back after the ack wait: archived again, its entry appended again.
+      if (failed !== undefined && results.every((result) => result.status === 'rejected')) throw storeError(failed.reason);
+      return results.filter((result) => result.status === 'fulfilled').length;
+    },
+
+    async releaseStored(ids: readonly string[]): Promise<number> {
+      assertOpen();
+      if (!Array.isArray(ids)) throw invalidInput('An array of message ids is required.');
+      let moved = 0;
+      for (const id of ids) {
+        const lease = stored.get(id);
+        if (lease === undefined) continue;
+        stored.delete(id);
+        lease.message.nak();
+        moved++;
+      }
+      return moved;
     },
 
     async release(ref: LeaseRef, releaseOptions?: { readonly notBefore?: number }): Promise<boolean> {
@@ -564,7 +613,11 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       await scheduler.close();
       // Given back once the pulls this queue opened have ended, so no other worker's claim can
       // lose them to this closing queue; bounded by the ack wait, which would give them back anyway.
-      leases.releaseAll(Math.min(buffer.pullsOpenUntil, Date.now() + ackWaitMs));
+      const notBefore = Math.min(buffer.pullsOpenUntil, Date.now() + ackWaitMs);
+      leases.releaseAll(notBefore);
+      // Whose entries did not become durable before the stop: archived again, by whichever worker takes them.
+      for (const lease of stored.values()) lease.message.nak(Math.max(0, notBefore - Date.now()));
+      stored.clear();
       await Promise.all(bookkeeping);
       // Entries not removed by then stay (a resubmission of those archived messages answers
       // `duplicate`, which is true); a worker that stops under load does not wait for all of them.
