@@ -81,7 +81,7 @@ describe('the WebDAV example used by sentcopy\'s worker and CLI', () => {
       // Each object holds its message exactly as sent.
       const byId = new Map(messages.map((message) => [message.message_id, message]));
       for (const key of keys) {
-        const object = await archive.get(key);
+        const object = (await archive.get(key))!;
         const document = JSON.parse(gunzipSync(object.body).toString('utf8')) as { message_id: string };
         expect(document).toEqual(byId.get(document.message_id));
         expect(object.sha256).toBe(createHash('sha256').update(object.body).digest('hex'));
