@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ArchiveError, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, identifierText, messageIdProblem, MessageValidationError, parseJson, stringifyJson, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
+import { ArchiveError, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, identifierText, messageIdProblem, MessageValidationError, parseJson, rawMimeDerivedMarker, stringifyJson, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
@@ -185,15 +185,25 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     }
   }
 
-  /** Validates a message and renders its key as the project's archiver would: field errors when it cannot be stored. */
-  function storable(value: unknown, archiver: Archiver | undefined): { ok: true; channel: Channel; messageId: string; projectId: string } | { ok: false; errors: FieldError[] } {
+  /**
+   * Validates a message and renders its key as the project's archiver would (its `check()`, which
+   * also reads an email's absent `to`, `sent_at` and `message_id` from its raw MIME headers, as
+   * `prepare()` will): field errors when it cannot be stored. `completed` is set when fields were
+   * read from raw MIME: the message to queue, so what is queued is what is stored.
+   */
+  async function storable(value: unknown, archiver: Archiver | undefined): Promise<{ ok: true; channel: Channel; messageId: string; projectId: string; completed?: unknown } | { ok: false; errors: FieldError[] }> {
     if (archiver === undefined) {
-      const result = validateMessage(value);
-      return result.ok ? { ok: true, channel: result.message.channel, messageId: identifierText(result.message.message_id), projectId: identifierText(result.message.project_id) } : { ok: false, errors: fieldErrors(result.issues) };
+      const completion = await completeForIntake(value);
+      if (!completion.ok) return { ok: false, errors: fieldErrors(completion.issues) };
+      const result = validateMessage(completion.value);
+      if (!result.ok) return { ok: false, errors: fieldErrors(result.issues) };
+      const message = result.message;
+      return { ok: true, channel: message.channel, messageId: identifierText(message.message_id), projectId: identifierText(message.project_id), ...(completion.value === value ? {} : { completed: completion.value }) };
     }
     try {
-      const checked = archiver.check(value);
-      return { ok: true, channel: checked.channel, messageId: checked.messageId, projectId: checked.projectId };
+      const checked = await archiver.check(value);
+      const derived = Object.hasOwn(checked.message, rawMimeDerivedMarker);
+      return { ok: true, channel: checked.channel, messageId: checked.messageId, projectId: checked.projectId, ...(derived ? { completed: checked.message } : {}) };
     } catch (error) {
       if (MessageValidationError.isInstance(error)) return { ok: false, errors: fieldErrors(error.issues) };
       throw error;
@@ -206,7 +216,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
    * the project and channel, and what the queue checks. Returns the entry to queue, or the reason
    * and errors it is refused with; never throws for a bad message.
    */
-  function checkMessage(value: unknown, route: ProjectRoute, archiver: Archiver | undefined): { ok: true; channel: Channel; input: QueueMessageInput } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel } {
+  async function checkMessage(value: unknown, route: ProjectRoute, archiver: Archiver | undefined): Promise<{ ok: true; channel: Channel; input: QueueMessageInput } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel }> {
     // The body was parsed once; stringifying an element gives text that parses back to the same values (validation
     // refuses the only values that would not survive: non-finite numbers and lone surrogates). Only the spelling may
     // differ (white space, escapes, `1e2` → `100`, key order), and none of it reaches the stored copy, which is the
@@ -219,12 +229,18 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       // Only nesting deep enough to exhaust the stack gets here; validation would refuse it too.
       return { ok: false, reason: 'invalid', errors: [{ field: '', problem: 'nests too deeply to be read' }] };
     }
-    const bytes = Buffer.byteLength(text);
+    let bytes = Buffer.byteLength(text);
     if (bytes > maxMessageBytes) return { ok: false, reason: 'too_large', errors: [messageTooLarge(bytes)] };
-    const result = storable(value, archiver);
+    const result = await storable(value, archiver);
     if (!result.ok) return { ok: false, reason: 'invalid', errors: result.errors };
     const problem = routeProblem(result.projectId, result.channel, route);
     if (problem !== undefined) return { ok: false, channel: result.channel, ...problem };
+    if (result.completed !== undefined) {
+      // A few fields read from the raw MIME headers: the stored copy carries them, so the limit applies to it.
+      text = stringifyJson(result.completed);
+      bytes = Buffer.byteLength(text);
+      if (bytes > maxMessageBytes) return { ok: false, reason: 'too_large', channel: result.channel, errors: [messageTooLarge(bytes)] };
+    }
     const input: QueueMessageInput = { project: route.id, messageId: result.messageId, payload: text };
     const refused = entryProblem(input, queue.maxPayloadBytes);
     if (refused !== undefined) {
@@ -290,12 +306,10 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
 
     const results: (MessageResult | undefined)[] = new Array(list.length);
     const toQueue: { index: number; channel: Channel; input: QueueMessageInput }[] = [];
-    // Emails with raw_mime get to, sent_at and message_id from their headers first: what is queued is what is stored.
-    const completed = await Promise.all(list.map((value) => completeForIntake(value)));
-    list.forEach((original, index) => {
-      const completion = completed[index]!;
-      const value = completion.ok ? completion.value : original;
-      const checked = completion.ok ? checkMessage(value, route, archiver) : { ok: false as const, reason: 'invalid' as const, errors: fieldErrors(completion.issues) };
+    // check() reads an email's absent to, sent_at and message_id from its raw_mime headers, as prepare() will.
+    const checks = await Promise.all(list.map((value) => checkMessage(value, route, archiver)));
+    list.forEach((value, index) => {
+      const checked = checks[index]!;
       if (checked.ok) {
         toQueue.push({ index, channel: checked.channel, input: checked.input });
         return;
@@ -361,9 +375,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       archiver = directory.archiverFor(route.id, 'gate');
     } catch (error) {
       // Not ready: a message that cannot be stored still hears why.
-      const completion = await completeForIntake(body);
-      if (!completion.ok) return refuse('invalid', fieldErrors(completion.issues));
-      const checked = storable(completion.value, checkerFor(route));
+      const checked = await storable(body, checkerFor(route));
       if (!checked.ok) return refuse('invalid', checked.errors);
       const problem = routeProblem(checked.projectId, checked.channel, route);
       if (problem !== undefined) return refuse(problem.reason, problem.errors, checked.channel);
