@@ -11,6 +11,7 @@ import { createDeadLetterRoutes } from './dead-letter-routes.js';
 import type { IntakeEvent, IntakeRejection, IntakeServer, IntakeServerOptions } from './intake-options.js';
 import { findJsonSyntaxError } from './json-syntax-error.js';
 import { completeForIntake, isRfc822ContentType, RawMimeQueryError, rfc822Message } from './raw-mime-intake.js';
+import { createByteBudget } from './byte-budget.js';
 import { readBody } from './read-body.js';
 import { parseRequestTarget } from './request-target.js';
 
@@ -93,6 +94,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   const maxBodyBytes = options.limits?.maxBodyBytes ?? defaultMaxBodyBytes;
   const maxBatchMessages = options.limits?.maxBatchMessages ?? defaultMaxBatchMessages;
   const maxMessageBytes = options.limits?.maxMessageBytes ?? defaultMaxMessageBytes;
+  const budget = createByteBudget(Math.max(maxBodyBytes, options.limits?.maxBytesInProgress ?? 128 * 1024 * 1024));
+  /** The bytes a request's body will hold: its Content-Length (at most the limit that refuses it), or the limit when it has none. */
+  const bodyShare = (request: IncomingMessage, limitBytes: number) => {
+    const declared = Number(request.headers['content-length']);
+    return Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limitBytes) : limitBytes;
+  };
   const metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
   const now = options.now ?? Date.now;
   const log = (level: LogLevel, event: string, message: string, fields: Record<string, unknown> = {}) => options.logger?.({ level, event, message, ...fields });
@@ -283,6 +290,16 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     throw problem;
   }
 
+  /** Runs `handle` once the request's body fits in the intake's byte budget (see `maxBytesInProgress`), and frees its share when it is answered. */
+  async function withinBudget(request: IncomingMessage, limitBytes: number, handle: () => Promise<number>): Promise<number> {
+    const release = await budget.take(bodyShare(request, limitBytes));
+    try {
+      return await handle();
+    } finally {
+      release();
+    }
+  }
+
   async function submitBatch(request: IncomingMessage, response: ServerResponse): Promise<number> {
     const route = authenticate(request);
     const body = await readJsonOf(request, route, maxBodyBytes, () =>
@@ -435,10 +452,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       if (closing && allowed === 'POST') throw new HttpProblem(503, 'shutting_down', 'The worker is shutting down. Retry against another worker or later.', {}, { 'retry-after': '5', connection: 'close' });
       switch (route) {
         case '/v1/messages':
-          status = await submitBatch(request, response);
+          authenticate(request);
+          status = await withinBudget(request, maxBodyBytes, () => submitBatch(request, response));
           break;
         case '/v1/archive':
-          status = await archiveNow(request, response);
+          authenticate(request);
+          status = await withinBudget(request, Math.min(maxBodyBytes, maxMessageBytes), () => archiveNow(request, response));
           break;
         case '/healthz':
           reply(response, 200, { status: 'ok' });
