@@ -11,6 +11,8 @@ export type BodyResult = { readonly ok: true; readonly bytes: Buffer } | { reado
 export function readBody(request: IncomingMessage, maxBytes: number): Promise<BodyResult> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve({ ok: false, reason: 'too_large' });
+  // A request may have waited for the intake's byte budget; one whose connection closed meanwhile will never end.
+  if (request.destroyed) return Promise.resolve({ ok: false, reason: 'aborted' });
   if (Number.isSafeInteger(declared) && declared > 0 && request.headers['transfer-encoding'] === undefined) return readDeclared(request, declared);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
