@@ -172,6 +172,11 @@ describe('sentcopy ingest of a folder', () => {
     const clean = await ingest('export/*.json', '--json');
     expect(clean.code, clean.stderr).toBe(0);
     expect(JSON.parse(clean.stdout)).toMatchObject({ lines: 3, duplicates: 3, rejected: 0, refused: {}, unreadable: [] });
+    // --direct goes through the same files: the identical copies the worker stored are duplicates, and the message of
+    // project "other" (refused by the worker for shop's API key) is stored in that project's destination.
+    const direct = await runCli(['ingest', 'export', '--project', 'shop', '--direct', '--threads', '0', '--json'], { cwd: work });
+    expect(direct.code).toBe(4);
+    expect(JSON.parse(direct.stdout)).toMatchObject({ mode: 'direct', lines: 12, stored: 1, duplicates: 8, rejected: 3, refused: { invalid: { messages: 2 }, invalid_json: { messages: 1 }, unreadable_file: { files: [file('broken.mbox')] } } });
     const none = await ingest('export/*.nothing');
     expect(none.code).toBe(4);
     expect(none.stderr + none.stdout).toContain('the pattern matches no file');
