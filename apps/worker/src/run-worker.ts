@@ -176,7 +176,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     // Destinations that passed their probe before the queue opened (a restart) get their parked messages back now.
     health.connectQueue(queue);
     // Created after the runtime (it needs the projects), so the first load is recorded here.
-    const metrics = createWorkerMetrics({ queue, isKnownProject: (id) => runtime.project(id) !== undefined, destinationHealth: health, ledgers });
+    const metrics = createWorkerMetrics({ queue, isKnownProject: (id) => runtime.project(id) !== undefined, isDeclaredChannel: (name) => Object.values(runtime.config().projects).some((project) => project.channels.includes(name)), destinationHealth: health, ledgers });
     reportTo = metrics;
     metrics.observeReload('applied');
     const alertsConfig = runtime.config().alerts;

@@ -117,6 +117,31 @@ describe('intake: raw MIME', () => {
     await storedDocument('sms-beside-raw');
   });
 
+  it('one check for intake and storage: a raw-MIME email keyed by its Cc or Bcc is accepted and stored under it; one without a usable recipient anywhere is refused naming to, and the good ones beside it are kept', async () => {
+    const byCc = rawEmail('by-cc', { To: 'undisclosed-recipients:;', Cc: 'Bo <bo.by-cc@example.net>' });
+    const byBcc = rawEmail('by-bcc', { To: '', Bcc: 'cy.by-bcc@example.net' });
+    const nobody = rawEmail('nobody', { To: 'undisclosed-recipients:;', Cc: 'not an address' });
+    const asJson = (bytes: Buffer) => ({ version: 1, channel: 'email', project_id: 'shop', raw_mime: bytes.toString('base64') });
+    const response = await post('/v1/messages', JSON.stringify([asJson(byCc), asJson(nobody), asJson(byBcc)]), 'application/json');
+    expect(response.status).toBe(202);
+    const answer = (await response.json()) as { accepted: number; rejected: number; results: { status: string; message_id?: string; errors?: { field: string; problem: string }[] }[] };
+    expect(answer.results.map((result) => [result.status, result.message_id])).toEqual([
+      ['accepted', 'by-cc@mail.example.com'],
+      ['rejected', undefined],
+      ['accepted', 'by-bcc@mail.example.com'],
+    ]);
+    expect(answer.results[1]!.errors).toEqual([{ field: 'to', problem: 'is required: raw_mime has no To, Cc or Bcc address to read it from (send to with the message)' }]);
+    const [ccDocument, bccDocument] = [await storedDocument('by-cc@mail.example.com'), await storedDocument('by-bcc@mail.example.com')];
+    expect(ccDocument).toMatchObject({ to: 'bo.by-cc@example.net', derived_from_raw_mime: ['to', 'sent_at', 'message_id'] });
+    expect(bccDocument).toMatchObject({ to: 'cy.by-bcc@example.net', derived_from_raw_mime: ['to', 'sent_at', 'message_id'] });
+    expect(Buffer.from(ccDocument['raw_mime'] as string, 'base64').equals(byCc)).toBe(true);
+    expect(storedById().has('nobody@mail.example.com')).toBe(false);
+    // The same email as a message/rfc822 body is refused the same way, with 422 and the field.
+    const alone = await post('/v1/messages', nobody, 'message/rfc822');
+    expect(alone.status).toBe(422);
+    expect(((await alone.json()) as { results: { errors: unknown }[] }).results[0]!.errors).toEqual(answer.results[1]!.errors);
+  });
+
   it('refuses a query parameter it cannot use, naming it, and an empty body', async () => {
     const bad = await post('/v1/messages?sent_at=yesterday', rawEmail('bad-query'), 'message/rfc822');
     expect(bad.status).toBe(400);

@@ -191,7 +191,7 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
     // check() (what intake runs before acknowledging) refuses it too, naming the field.
     let refused: unknown;
     try {
-      archiver.check(message);
+      await archiver.check(message);
     } catch (caught) {
       refused = caught;
     }

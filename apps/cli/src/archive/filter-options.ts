@@ -1,5 +1,5 @@
-import { Option, type Command } from 'commander';
-import { channels, type Channel } from '@sentcopy/core';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { channels, isChannel, type Channel } from '@sentcopy/core';
 import { CliError, exitCodes } from '../cli-kit/index.js';
 import type { ArchiveSource } from './archive-source.js';
 import { parseDateArgument, type DateArgument } from './date-range.js';
@@ -16,10 +16,19 @@ export interface FilterOptions {
   readonly to?: DateArgument;
 }
 
+/** How `--channel` and `--channels` describe the names they take. */
+export const channelNameHelp = `${channels.join(', ')}, or a channel a project declares (lower-case letters, digits, _ and -, starting with a letter, at most 32: rcs, in_app, voice, …)`;
+
+/** Parses one channel name: a built-in channel or any name matching core's `channelNamePattern`. */
+export function parseChannelArgument(value: string): Channel {
+  if (!isChannel(value)) throw new InvalidArgumentError(`must be ${channelNameHelp}.`);
+  return value;
+}
+
 /** Adds `--channel`, `--recipient`, `--campaign`, `--from` and `--to` to a command. */
 export function addFilterOptions(command: Command): Command {
   return command
-    .addOption(new Option('--channel <channel>', 'only this channel').choices(channels))
+    .addOption(new Option('--channel <channel>', `only this channel: ${channelNameHelp}`).argParser(parseChannelArgument))
     .option('--recipient <address>', "only messages to this address (normalized and hashed here as the key layout does; only the hash reaches the store)")
     .option('--campaign <id>', 'only this campaign id (or Canvas step id; `unassociated` for messages without one)')
     .option('--from <date>', 'only messages sent on or after this UTC date (2026-01-31, 2026-01, or 2026-01-31T09:30:00Z)', parseDateArgument)

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ArchiveError, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, identifierText, messageIdProblem, MessageValidationError, parseJson, stringifyJson, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
+import { ArchiveError, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, identifierText, messageIdProblem, MessageValidationError, parseJson, rawMimeDerivedMarker, stringifyJson, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
@@ -11,6 +11,7 @@ import { createDeadLetterRoutes } from './dead-letter-routes.js';
 import type { IntakeEvent, IntakeRejection, IntakeServer, IntakeServerOptions } from './intake-options.js';
 import { findJsonSyntaxError } from './json-syntax-error.js';
 import { completeForIntake, isRfc822ContentType, RawMimeQueryError, rfc822Message } from './raw-mime-intake.js';
+import { createByteBudget } from './byte-budget.js';
 import { readBody } from './read-body.js';
 import { parseRequestTarget } from './request-target.js';
 
@@ -93,6 +94,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
   const maxBodyBytes = options.limits?.maxBodyBytes ?? defaultMaxBodyBytes;
   const maxBatchMessages = options.limits?.maxBatchMessages ?? defaultMaxBatchMessages;
   const maxMessageBytes = options.limits?.maxMessageBytes ?? defaultMaxMessageBytes;
+  const budget = createByteBudget(Math.max(maxBodyBytes, options.limits?.maxBytesInProgress ?? 128 * 1024 * 1024));
+  /** The bytes a request's body will hold: its Content-Length (at most the limit that refuses it), or the limit when it has none. */
+  const bodyShare = (request: IncomingMessage, limitBytes: number) => {
+    const declared = Number(request.headers['content-length']);
+    return Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limitBytes) : limitBytes;
+  };
   const metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
   const now = options.now ?? Date.now;
   const log = (level: LogLevel, event: string, message: string, fields: Record<string, unknown> = {}) => options.logger?.({ level, event, message, ...fields });
@@ -185,15 +192,25 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     }
   }
 
-  /** Validates a message and renders its key as the project's archiver would: field errors when it cannot be stored. */
-  function storable(value: unknown, archiver: Archiver | undefined): { ok: true; channel: Channel; messageId: string; projectId: string } | { ok: false; errors: FieldError[] } {
+  /**
+   * Validates a message and renders its key as the project's archiver would (its `check()`, which
+   * also reads an email's absent `to`, `sent_at` and `message_id` from its raw MIME headers, as
+   * `prepare()` will): field errors when it cannot be stored. `completed` is set when fields were
+   * read from raw MIME: the message to queue, so what is queued is what is stored.
+   */
+  async function storable(value: unknown, archiver: Archiver | undefined): Promise<{ ok: true; channel: Channel; messageId: string; projectId: string; completed?: unknown } | { ok: false; errors: FieldError[] }> {
     if (archiver === undefined) {
-      const result = validateMessage(value);
-      return result.ok ? { ok: true, channel: result.message.channel, messageId: identifierText(result.message.message_id), projectId: identifierText(result.message.project_id) } : { ok: false, errors: fieldErrors(result.issues) };
+      const completion = await completeForIntake(value);
+      if (!completion.ok) return { ok: false, errors: fieldErrors(completion.issues) };
+      const result = validateMessage(completion.value);
+      if (!result.ok) return { ok: false, errors: fieldErrors(result.issues) };
+      const message = result.message;
+      return { ok: true, channel: message.channel, messageId: identifierText(message.message_id), projectId: identifierText(message.project_id), ...(completion.value === value ? {} : { completed: completion.value }) };
     }
     try {
-      const checked = archiver.check(value);
-      return { ok: true, channel: checked.channel, messageId: checked.messageId, projectId: checked.projectId };
+      const checked = await archiver.check(value);
+      const derived = Object.hasOwn(checked.message, rawMimeDerivedMarker);
+      return { ok: true, channel: checked.channel, messageId: checked.messageId, projectId: checked.projectId, ...(derived ? { completed: checked.message } : {}) };
     } catch (error) {
       if (MessageValidationError.isInstance(error)) return { ok: false, errors: fieldErrors(error.issues) };
       throw error;
@@ -206,7 +223,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
    * the project and channel, and what the queue checks. Returns the entry to queue, or the reason
    * and errors it is refused with; never throws for a bad message.
    */
-  function checkMessage(value: unknown, route: ProjectRoute, archiver: Archiver | undefined): { ok: true; channel: Channel; input: QueueMessageInput } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel } {
+  async function checkMessage(value: unknown, route: ProjectRoute, archiver: Archiver | undefined): Promise<{ ok: true; channel: Channel; input: QueueMessageInput } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel }> {
     // The body was parsed once; stringifying an element gives text that parses back to the same values (validation
     // refuses the only values that would not survive: non-finite numbers and lone surrogates). Only the spelling may
     // differ (white space, escapes, `1e2` → `100`, key order), and none of it reaches the stored copy, which is the
@@ -219,12 +236,18 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       // Only nesting deep enough to exhaust the stack gets here; validation would refuse it too.
       return { ok: false, reason: 'invalid', errors: [{ field: '', problem: 'nests too deeply to be read' }] };
     }
-    const bytes = Buffer.byteLength(text);
+    let bytes = Buffer.byteLength(text);
     if (bytes > maxMessageBytes) return { ok: false, reason: 'too_large', errors: [messageTooLarge(bytes)] };
-    const result = storable(value, archiver);
+    const result = await storable(value, archiver);
     if (!result.ok) return { ok: false, reason: 'invalid', errors: result.errors };
     const problem = routeProblem(result.projectId, result.channel, route);
     if (problem !== undefined) return { ok: false, channel: result.channel, ...problem };
+    if (result.completed !== undefined) {
+      // A few fields read from the raw MIME headers: the stored copy carries them, so the limit applies to it.
+      text = stringifyJson(result.completed);
+      bytes = Buffer.byteLength(text);
+      if (bytes > maxMessageBytes) return { ok: false, reason: 'too_large', channel: result.channel, errors: [messageTooLarge(bytes)] };
+    }
     const input: QueueMessageInput = { project: route.id, messageId: result.messageId, payload: text };
     const refused = entryProblem(input, queue.maxPayloadBytes);
     if (refused !== undefined) {
@@ -267,6 +290,16 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     throw problem;
   }
 
+  /** Runs `handle` once the request's body fits in the intake's byte budget (see `maxBytesInProgress`), and frees its share when it is answered. */
+  async function withinBudget(request: IncomingMessage, limitBytes: number, handle: () => Promise<number>): Promise<number> {
+    const release = await budget.take(bodyShare(request, limitBytes));
+    try {
+      return await handle();
+    } finally {
+      release();
+    }
+  }
+
   async function submitBatch(request: IncomingMessage, response: ServerResponse): Promise<number> {
     const route = authenticate(request);
     const body = await readJsonOf(request, route, maxBodyBytes, () =>
@@ -290,12 +323,10 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
 
     const results: (MessageResult | undefined)[] = new Array(list.length);
     const toQueue: { index: number; channel: Channel; input: QueueMessageInput }[] = [];
-    // Emails with raw_mime get to, sent_at and message_id from their headers first: what is queued is what is stored.
-    const completed = await Promise.all(list.map((value) => completeForIntake(value)));
-    list.forEach((original, index) => {
-      const completion = completed[index]!;
-      const value = completion.ok ? completion.value : original;
-      const checked = completion.ok ? checkMessage(value, route, archiver) : { ok: false as const, reason: 'invalid' as const, errors: fieldErrors(completion.issues) };
+    // check() reads an email's absent to, sent_at and message_id from its raw_mime headers, as prepare() will.
+    const checks = await Promise.all(list.map((value) => checkMessage(value, route, archiver)));
+    list.forEach((value, index) => {
+      const checked = checks[index]!;
       if (checked.ok) {
         toQueue.push({ index, channel: checked.channel, input: checked.input });
         return;
@@ -361,9 +392,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       archiver = directory.archiverFor(route.id, 'gate');
     } catch (error) {
       // Not ready: a message that cannot be stored still hears why.
-      const completion = await completeForIntake(body);
-      if (!completion.ok) return refuse('invalid', fieldErrors(completion.issues));
-      const checked = storable(completion.value, checkerFor(route));
+      const checked = await storable(body, checkerFor(route));
       if (!checked.ok) return refuse('invalid', checked.errors);
       const problem = routeProblem(checked.projectId, checked.channel, route);
       if (problem !== undefined) return refuse(problem.reason, problem.errors, checked.channel);
@@ -423,10 +452,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       if (closing && allowed === 'POST') throw new HttpProblem(503, 'shutting_down', 'The worker is shutting down. Retry against another worker or later.', {}, { 'retry-after': '5', connection: 'close' });
       switch (route) {
         case '/v1/messages':
-          status = await submitBatch(request, response);
+          authenticate(request);
+          status = await withinBudget(request, maxBodyBytes, () => submitBatch(request, response));
           break;
         case '/v1/archive':
-          status = await archiveNow(request, response);
+          authenticate(request);
+          status = await withinBudget(request, Math.min(maxBodyBytes, maxMessageBytes), () => archiveNow(request, response));
           break;
         case '/healthz':
           reply(response, 200, { status: 'ok' });

@@ -22,6 +22,15 @@ export interface IntakeLimits {
    * limit (`MessageQueue.maxPayloadBytes`) applies as well. @default 41943040 (40 MiB, core's `defaultMaxMessageBytes`: an email with 25 MiB of attachments)
    */
   readonly maxMessageBytes?: number;
+  /**
+   * Most bytes of request bodies read and checked at once, in bytes (a body counts its
+   * Content-Length, or `maxBodyBytes` without one). Checking a message holds a few copies of it
+   * (its text, the parsed message, the text queued), so this bounds the intake's memory when many
+   * large messages arrive together: requests beyond it wait, unread, in arrival order (their bytes
+   * stay in the socket), and one body larger than it is read alone.
+   * @default 134217728 (128 MiB), and at least `maxBodyBytes`
+   */
+  readonly maxBytesInProgress?: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { channels } from '@sentcopy/core';
+import { channels, isChannel } from '@sentcopy/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LedgerState } from '../ledger/index.js';
 import { deadLetterKinds, queueProblems, type QueueHealth, type QueueStats } from '../queue/index.js';
@@ -42,7 +42,18 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     return boundedProject(id);
   };
   const destination = boundedValues(maxDestinations);
-  const channel = (value: string | undefined) => (value !== undefined && knownChannels.has(value) ? value : 'unknown');
+  const isDeclaredChannel = options.isDeclaredChannel;
+  const boundedChannel = boundedValues(positiveInteger('maxChannels', options.maxChannels ?? 100));
+  const labelledChannels = new Set<string>();
+  /** `unknown` when no channel is known (a request refused before one was read), `other` for one no project declares. */
+  const channel = (value: string | undefined) => {
+    if (value === undefined) return 'unknown';
+    if (knownChannels.has(value) || labelledChannels.has(value)) return value;
+    if (isDeclaredChannel === undefined || !isChannel(value) || !isDeclaredChannel(value)) return 'other';
+    const label = boundedChannel(value);
+    if (label === value) labelledChannels.add(value);
+    return label;
+  };
   const kind = (value: string | undefined) => (value !== undefined && knownKinds.has(value) ? value : 'unknown');
   const reason = (value: string) => (knownReasons.has(value) ? value : 'other');
   const route = (value: string) => (knownRoutes.has(value) ? value : 'other');

@@ -22,6 +22,16 @@ export interface WorkerMetricsOptions {
    */
   readonly isKnownProject?: (project: string) => boolean;
   /**
+   * Whether a channel beyond the four built-in ones (`email`, `sms`, `push`, `whatsapp`) is declared
+   * by a project of the configuration (e.g. `rcs` in `projects.shop.channels`). A declared channel
+   * is labelled by its name; any other name is counted under `other`, so channel names sent by
+   * producers cannot grow the series. Asked again for a name it refused (a reload may declare it);
+   * a name once labelled keeps its label. @default none: channels beyond the four count as `other`
+   */
+  readonly isDeclaredChannel?: (channel: string) => boolean;
+  /** Most distinct label values for channels beyond the four built-in ones; the rest count under `other`. @default 100 */
+  readonly maxChannels?: number;
+  /**
    * How long queue numbers are reused between scrapes, in milliseconds, so frequent scrapes cannot
    * hammer the queue's store. @default 1000
    */
@@ -76,7 +86,7 @@ export type MetricsIntakeEvent =
       readonly type: 'rejected';
       /** The authenticated project; leave out when the request was not authenticated (counted as `unknown`). */
       readonly project?: string;
-      /** The message's channel, only when it named a valid one. */
+      /** The message's channel, only when it named a valid one (labelled `other` unless declared, see `isDeclaredChannel`). */
       readonly channel?: Channel;
       /** Why. */
       readonly reason: MetricsRejectReason;

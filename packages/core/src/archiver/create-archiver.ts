@@ -117,12 +117,12 @@ export interface Archiver {
    * Runs the steps of `prepare()` that can refuse a message (validation, the profile's rendering,
    * the key layout) on the calling thread, without serializing, compressing or writing, and
    * returns the key the message would be stored under. A message `check()` accepts is one
-   * `prepare()` accepts. Takes the same input as `prepare()`; throws the same
-   * `MessageValidationError` (field paths and problems, never values). Synchronous, so it does not
-   * read `raw_mime` headers: an email that relies on them for `to`, `sent_at` or `message_id` must
-   * be passed through `completeRawMimeMessage()` first (`prepare()` and `archive()` do that themselves).
+   * `prepare()` accepts: both run the same steps, including reading an email's absent `to`,
+   * `sent_at` and `message_id` from its `raw_mime` headers (`completeRawMimeMessage()`), so the
+   * result's `message` is the one that would be stored. Takes the same input as `prepare()`; rejects
+   * with the same `MessageValidationError` (field paths and problems, never values).
    */
-  check(message: unknown): CheckedMessage;
+  check(message: unknown): Promise<CheckedMessage>;
   /**
    * Stores one message (an object, or its JSON text in UTF-8 bytes), write-once. Resolves once the
    * object is durably stored.
@@ -304,8 +304,8 @@ export function createArchiver(options: ArchiverOptions): Archiver {
   const checkMessage = checkHere(profile, layout);
   // The field that forms the key's first segment is the one to name when it would reach the ledger's prefix.
   const firstField = parseKeyLayoutTemplate(layout.template).segments[0]?.find((part) => part.kind === 'placeholder')?.first.field ?? 'key';
-  const check = (message: unknown): CheckedMessage => {
-    const checked = checkMessage(message);
+  const check = async (message: unknown): Promise<CheckedMessage> => {
+    const checked = await checkMessage(message);
     if (isLedgerKey(checked.key)) throw new MessageValidationError([{ path: firstField, problem: `must not make a key under ${ledgerPrefix}, which is reserved for the archive ledger` }]);
     return checked;
   };

@@ -45,7 +45,10 @@ export interface PreparedObject {
 
 /** What `check()` found: the message can be stored, under this key. */
 export interface CheckedMessage {
-  /** The validated message. */
+  /**
+   * The validated message, as it will be stored: an email's `to`, `sent_at` and `message_id` read
+   * from its `raw_mime` headers where absent, listed in `derived_from_raw_mime`.
+   */
   readonly message: Message;
   /** The message's `message_id`, as text (see `identifierText`). */
   readonly messageId: string;
@@ -86,15 +89,18 @@ function keyAndRender(profile: Profile, layout: KeyLayout, message: Message): { 
   return { message, key, document: profile.render(message) };
 }
 
-/** Everything `check()` does: validate, key, render with the profile. */
-function checkAndRender(profile: Profile, layout: KeyLayout, input: unknown): { message: Message; key: string; document: JsonObject } {
-  return keyAndRender(profile, layout, parseInput(input));
+/**
+ * The steps of `prepare()` that can refuse a message, shared by `check()` and `prepare()` so the
+ * two cannot disagree: complete an email from its `raw_mime` headers, validate, key, render.
+ */
+async function checkAndRender(profile: Profile, layout: KeyLayout, input: unknown): Promise<{ message: Message; key: string; document: JsonObject }> {
+  return keyAndRender(profile, layout, await parseInputCompleted(input));
 }
 
 /** The archiver's `check()`: the steps of `prepare()` that can refuse a message, on the calling thread. */
-export function checkHere(profile: Profile, layout: KeyLayout): (input: unknown) => CheckedMessage {
-  return (input) => {
-    const { message, key } = checkAndRender(profile, layout, input);
+export function checkHere(profile: Profile, layout: KeyLayout): (input: unknown) => Promise<CheckedMessage> {
+  return async (input) => {
+    const { message, key } = await checkAndRender(profile, layout, input);
     return { message, messageId: identifierText(message.message_id), projectId: identifierText(message.project_id), channel: message.channel, key };
   };
 }
@@ -102,7 +108,7 @@ export function checkHere(profile: Profile, layout: KeyLayout): (input: unknown)
 /** Prepares messages on the calling thread. */
 export function prepareHere(profile: Profile, layout: KeyLayout, codec: Codec): (input: unknown) => Promise<PreparedObject> {
   return async (input) => {
-    const { message, key, document } = keyAndRender(profile, layout, await parseInputCompleted(input));
+    const { message, key, document } = await checkAndRender(profile, layout, input);
     const json = serializeJson(document);
     const body = await codec.encode(json);
     const contentSha256 = sha256Hex(json);

@@ -12,6 +12,15 @@ import { derivedFields, parseInput, prepareHere, type PreparedObject } from './p
 export interface PreparePoolOptions {
   /** How many worker threads prepare messages. @default one less than the available cores, at least 1 and at most 4 */
   readonly threads?: number;
+  /**
+   * Most bytes of JSON input (messages given as bytes) being prepared on the threads at once, in
+   * bytes. Preparing holds a few times a message's size (its text, the parsed message, the rendered
+   * JSON, the compressed object), so without a bound a burst of large emails (tens of MB each, e.g.
+   * 64 claimed from a queue) would be held, and multiplied, all at once. Messages beyond the budget
+   * wait, unread, in the calling thread, in order; a message larger than the whole budget is
+   * prepared alone. Messages given as objects count 0 bytes. @default 67108864 (64 MiB)
+   */
+  readonly maxBytesInFlight?: number;
 }
 
 /** What a pool prepares messages with: a built-in profile and codec, and any key layout. */
@@ -34,6 +43,8 @@ export interface PreparePool {
    * built-in one (a custom one cannot be sent to a thread).
    */
   preparer(settings: PrepareSettings): (input: unknown) => Promise<PreparedObject>;
+  /** Bytes of JSON input being prepared on the threads now (at most `maxBytesInFlight`, or one message larger than it). */
+  bytesInFlight(): number;
   /** Stops the threads; preparations still running reject. Idempotent. */
   close(): Promise<void>;
 }
@@ -104,6 +115,31 @@ function withLazyMessage(prepared: Omit<PreparedObject, 'message'>, input: unkno
 export function createPreparePool(options: PreparePoolOptions = {}): PreparePool {
   const threads = options.threads ?? defaultThreads();
   if (!Number.isSafeInteger(threads) || threads < 1 || threads > 64) throw new RangeError('Invalid prepare pool options: threads must be a whole number from 1 to 64.');
+  const maxBytesInFlight = options.maxBytesInFlight ?? 64 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxBytesInFlight) || maxBytesInFlight < 1) throw new RangeError('Invalid prepare pool options: maxBytesInFlight must be a whole number of bytes, 1 or more.');
+  let bytesInFlight = 0;
+  /** Preparations waiting for room in the byte budget, in order of arrival. */
+  const waiting: { readonly bytes: number; readonly start: () => void }[] = [];
+  const startWaiting = () => {
+    while (waiting.length > 0 && (bytesInFlight === 0 || bytesInFlight + (waiting[0] as { bytes: number }).bytes <= maxBytesInFlight)) {
+      const next = waiting.shift() as { bytes: number; start: () => void };
+      bytesInFlight += next.bytes;
+      next.start();
+    }
+  };
+  /** Runs `task` once its bytes fit in the budget (at once when nothing else is in flight), and frees them when it settles. */
+  const withinBudget = <T>(bytes: number, task: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const start = () =>
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            bytesInFlight -= bytes;
+            startWaiting();
+          });
+      waiting.push({ bytes, start });
+      startWaiting();
+    });
   const lanes: (Lane | undefined)[] = Array.from({ length: threads }, () => undefined);
   let nextId = 0;
   let closed = false;
@@ -198,7 +234,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
       const keyBytes = recipientKeyOf(layout);
       const recipientKey = keyBytes === undefined ? undefined : Buffer.from(keyBytes).toString('hex');
       return (input) =>
-        new Promise<{ prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }>((resolve, reject) => {
+        withinBudget(input instanceof Uint8Array ? input.byteLength : 0, () => new Promise<{ prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }>((resolve, reject) => {
           if (closed) {
             reject(new Error('The prepare pool was closed.'));
             return;
@@ -214,8 +250,9 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
             flushScheduled = true;
             setImmediate(flush);
           }
-        }).then(({ prepared, derived }) => withLazyMessage(prepared, input, derived));
+        })).then(({ prepared, derived }) => withLazyMessage(prepared, input, derived));
     },
+    bytesInFlight: () => bytesInFlight,
     async close() {
       if (closed) return;
       closed = true;

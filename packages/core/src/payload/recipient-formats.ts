@@ -78,11 +78,8 @@ export function isMailbox(value: string): boolean {
   return addressesIn(value)?.length === 1;
 }
 
-function isBase64Character(code: number): boolean {
-  return (
-    (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x2b || code === 0x2f || code === 0x5f || code === 0x2d
-  );
-}
+/** The characters of both base64 alphabets (standard `+/`, URL-safe `-_`), as one run from `lastIndex`. */
+const base64Run = /[A-Za-z0-9+/_-]*/y;
 
 /** Length of the line break at `index` (2 for CRLF, 1 for LF), or 0 when there is none. */
 function lineBreakAt(value: string, index: number): number {
@@ -99,8 +96,10 @@ export function isBase64(value: string): boolean {
   const length = value.length;
   let position = 0;
   for (;;) {
-    let end = position;
-    while (end < length && isBase64Character(value.charCodeAt(end))) end++;
+    // A sticky character-class run: linear, and many times faster than a charCodeAt loop on a 30 MB attachment.
+    base64Run.lastIndex = position;
+    base64Run.test(value);
+    const end = base64Run.lastIndex;
     const run = end - position;
     if (end === length) return run % 4 !== 1;
     const lineBreak = lineBreakAt(value, end);

@@ -7,6 +7,7 @@ import {
   maxMessageIdLength,
   MessageValidationError,
   messageIdProblem,
+  rawMimeDerivedMarker,
   sampleMessages,
   validateMessage,
   type DestinationV1,
@@ -41,6 +42,11 @@ const samples = sampleMessages({ projectId: 'shop', count: 12, seed: 8 });
 const sms = samples.find((message) => message.channel === 'sms')!;
 const email = samples.find((message) => message.channel === 'email')!;
 
+const mime = (headers: string) => Buffer.from(`${headers}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello.\r\n`).toString('base64');
+/** An email that is only its exact bytes: `to`, `sent_at` and `message_id` come from its headers. */
+const rawMimeOnly = (headers: string) => ({ version: 1, channel: 'email', project_id: 'shop', campaign_id: 'c', raw_mime: mime(headers) });
+const fullHeaders = 'From: Shop <news@shop.example>\r\nTo: Jane Doe <jane@example.com>\r\nSubject: Hi\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m-raw-1@shop.example>';
+
 /** Messages every profile takes, and messages some profile, layout or validation cannot store. */
 const inputs: [string, unknown][] = [
   ...samples.map((message, index): [string, unknown] => [`sample ${index} (${message.channel})`, message]),
@@ -56,6 +62,11 @@ const inputs: [string, unknown][] = [
   ['no recipient', { ...email, to: undefined }],
   ['not JSON', new TextEncoder().encode('{"version":1,')],
   ['not an object', [sms]],
+  ['raw MIME whose headers give to, sent_at and message_id', rawMimeOnly(fullHeaders)],
+  ['raw MIME whose only recipient is in Cc', rawMimeOnly(fullHeaders.replace('To: Jane Doe <jane@example.com>', 'To: undisclosed-recipients:;\r\nCc: jane@example.com'))],
+  ['raw MIME with no recipient anywhere', rawMimeOnly(fullHeaders.replace('To: Jane Doe <jane@example.com>', 'To: undisclosed-recipients:;'))],
+  ['raw MIME without Date or Message-ID', rawMimeOnly('From: news@shop.example\r\nTo: jane@example.com')],
+  ['raw MIME as JSON bytes', new TextEncoder().encode(JSON.stringify(rawMimeOnly(fullHeaders)))],
 ];
 
 type Outcome = { ok: true; key: string } | { ok: false; issues: unknown };
@@ -103,13 +114,28 @@ describe('archiver.check()', () => {
     }
   });
 
-  it('names the field a profile or a layout cannot store', () => {
+  it('names the field a profile or a layout cannot store', async () => {
     const braze = createArchiver({ destination: untouchedDestination(), profile: 'braze' });
-    expect(() => braze.check({ ...sms, dispatch_id: 'theirs' })).toThrowError(expect.objectContaining({ issues: [expect.objectContaining({ path: 'dispatch_id' })] }));
+    await expect(braze.check({ ...sms, dispatch_id: 'theirs' })).rejects.toThrowError(expect.objectContaining({ issues: [expect.objectContaining({ path: 'dispatch_id' })] }));
     const laid = createArchiver({ destination: untouchedDestination(), layout: '{project_id}/{campaign_id}/{extras.region}/{message_id}.json.gz' });
-    expect(() => laid.check({ ...sms, campaign_id: undefined, extras: { region: 'eu' } })).toThrowError(expect.objectContaining({ issues: [expect.objectContaining({ path: 'campaign_id' })] }));
-    expect(() => laid.check({ ...sms, campaign_id: 'c', extras: { region: { a: 1 } } })).toThrowError(expect.objectContaining({ issues: [expect.objectContaining({ path: 'extras.region' })] }));
-    expect(laid.check({ ...sms, campaign_id: 'c', extras: { region: 'eu' } })).toMatchObject({ key: `shop/c/eu/${sms.message_id}.json.gz`, messageId: sms.message_id, projectId: 'shop', channel: 'sms' });
+    await expect(laid.check({ ...sms, campaign_id: undefined, extras: { region: 'eu' } })).rejects.toThrowError(expect.objectContaining({ issues: [expect.objectContaining({ path: 'campaign_id' })] }));
+    await expect(laid.check({ ...sms, campaign_id: 'c', extras: { region: { a: 1 } } })).rejects.toThrowError(expect.objectContaining({ issues: [expect.objectContaining({ path: 'extras.region' })] }));
+    await expect(laid.check({ ...sms, campaign_id: 'c', extras: { region: 'eu' } })).resolves.toMatchObject({ key: `shop/c/eu/${sms.message_id}.json.gz`, messageId: sms.message_id, projectId: 'shop', channel: 'sms' });
+  });
+
+  it('reads an email\'s recipient, date and Message-ID from its raw MIME headers, as prepare() does', async () => {
+    const archiver = createArchiver({ destination: untouchedDestination(), layout: 'sentcopy-unkeyed' });
+    const checked = await archiver.check(rawMimeOnly(fullHeaders));
+    expect({ messageId: checked.messageId, to: checked.message['to'], sentAt: checked.message['sent_at'], derived: checked.message[rawMimeDerivedMarker] }).toEqual({
+      messageId: 'm-raw-1@shop.example',
+      to: 'jane@example.com',
+      sentAt: Date.parse('2026-12-04T10:00:00Z'),
+      derived: ['to', 'sent_at', 'message_id'],
+    });
+    expect(checked.key).toBe((await archiver.prepare(rawMimeOnly(fullHeaders))).key);
+    // No usable recipient anywhere: refused naming the field, never quoting the headers.
+    const refused = await archiver.check(rawMimeOnly(fullHeaders.replace('To: Jane Doe <jane@example.com>', 'To: undisclosed-recipients:;'))).catch((error: unknown) => error);
+    expect(MessageValidationError.isInstance(refused) && refused.issues).toEqual([{ path: 'to', problem: 'is required: raw_mime has no To, Cc or Bcc address to read it from (send to with the message)' }]);
   });
 });
 

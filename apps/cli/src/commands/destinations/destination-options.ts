@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { channels, type Channel, type DestinationOptionHelp, type DestinationSettingSchema } from '@sentcopy/core';
+import { isChannel, type Channel, type DestinationOptionHelp, type DestinationSettingSchema } from '@sentcopy/core';
 import { firstPartyDescriptors, resolveDestinationDescriptor, type AnyDestinationDescriptor, type DescriptorResolution, type DestinationConfig, type WorkerConfig } from '@sentcopy/worker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CliError, defaultConfigFile, exitCodes } from '../../cli-kit/index.js';
+import { channelNameHelp } from '../../archive/filter-options.js';
 
 /**
  * The destination descriptors `destinations connect|edit` build their options from. Commander needs
@@ -174,7 +175,7 @@ export function addFieldOptions(command: Command, descriptors: readonly AnyDesti
 export function addProjectOptions(command: Command): Command {
   return command
     .addOption(new Option('--project <id>', 'point this project at the destination (repeat for several)').argParser(collect))
-    .addOption(new Option('--channels <list>', `with --project: the channels the project archives, comma-separated (${channels.join(', ')})`).argParser(channelList));
+    .addOption(new Option('--channels <list>', `with --project: the channels the project archives, comma-separated (${channelNameHelp})`).argParser(channelList));
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -186,8 +187,8 @@ function channelList(value: string): Channel[] {
     .split(',')
     .map((entry) => entry.trim().toLowerCase())
     .filter((entry) => entry !== '');
-  const unknown = list.filter((entry) => !(channels as readonly string[]).includes(entry));
-  if (list.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`must list channels from ${channels.join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}.`);
+  const unknown = list.filter((entry) => !isChannel(entry));
+  if (list.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`must list channels: ${channelNameHelp}${unknown.length > 0 ? ` (not a channel name: ${unknown.join(', ')})` : ''}.`);
   return [...new Set(list)] as Channel[];
 }
 

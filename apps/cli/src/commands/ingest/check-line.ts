@@ -10,11 +10,14 @@ export type RejectReason =
   | 'no_destination'
   | 'too_large'
   | 'conflict'
+  | 'unreadable_file'
   | 'rejected';
 
 /** One line of the rejects file. Never holds the message unless asked (`--rejects-include-message`). */
 export interface RejectRecord {
-  /** Line number in the input, from 1. */
+  /** The file the line came from, when several files (a folder, a pattern) are ingested. */
+  readonly file?: string;
+  /** Line number in the input, from 1 (0 for a whole file that could not be read). */
   readonly line: number;
   /** Why, as a fixed word. */
   readonly reason: RejectReason;
@@ -31,6 +34,8 @@ export interface RejectRecord {
 /** A line that passed the local checks. */
 export interface CheckedLine {
   readonly ok: true;
+  /** The file the line came from, when several files are ingested. */
+  readonly file?: string;
   readonly line: number;
   readonly text: string;
   readonly projectId: string;

@@ -89,12 +89,12 @@ export function createDirectSink(options: DirectSinkOptions): IngestSink {
   async function archive(line: CheckedLine): Promise<void> {
     const found = await target(line.projectId);
     if (!found.ok) {
-      tally.rejected({ line: line.line, reason: found.reason, error: found.error, issues: [{ path: 'project_id', problem: found.error.replace(/^project_id: /, '') }], message_id: line.messageId }, line.text);
+      tally.rejected({ ...(line.file === undefined ? {} : { file: line.file }), line: line.line, reason: found.reason, error: found.error, issues: [{ path: 'project_id', problem: found.error.replace(/^project_id: /, '') }], message_id: line.messageId }, line.text);
       return;
     }
     if (!found.channels.includes(line.channel)) {
       const problem = `is not archived for project "${line.projectId}" (enabled: ${found.channels.join(', ')})`;
-      tally.rejected({ line: line.line, reason: 'channel_disabled', error: `channel: ${problem}`, issues: [{ path: 'channel', problem }], message_id: line.messageId }, line.text);
+      tally.rejected({ ...(line.file === undefined ? {} : { file: line.file }), line: line.line, reason: 'channel_disabled', error: `channel: ${problem}`, issues: [{ path: 'channel', problem }], message_id: line.messageId }, line.text);
       return;
     }
     try {
@@ -104,11 +104,11 @@ export function createDirectSink(options: DirectSinkOptions): IngestSink {
       else tally.duplicate(line);
     } catch (error) {
       if (MessageValidationError.isInstance(error)) {
-        tally.rejected({ line: line.line, reason: 'invalid', error: `Invalid message: ${formatIssues(error.issues)}`, issues: error.issues, message_id: line.messageId }, line.text);
+        tally.rejected({ ...(line.file === undefined ? {} : { file: line.file }), line: line.line, reason: 'invalid', error: `Invalid message: ${formatIssues(error.issues)}`, issues: error.issues, message_id: line.messageId }, line.text);
         return;
       }
       if (ArchiveError.isInstance(error) && error.kind === 'conflict') {
-        tally.rejected({ line: line.line, reason: 'conflict', error: `A different copy of this message is already stored under ${error.key}; write-once keeps the first.`, issues: [], message_id: line.messageId }, line.text);
+        tally.rejected({ ...(line.file === undefined ? {} : { file: line.file }), line: line.line, reason: 'conflict', error: `A different copy of this message is already stored under ${error.key}; write-once keeps the first.`, issues: [], message_id: line.messageId }, line.text);
         return;
       }
       if (ArchiveError.isInstance(error)) {

@@ -6,8 +6,8 @@ export interface IngestTally {
   taken(line: CheckedLine): void;
   /** Already there: queued or archived before (worker), or an identical copy already stored (direct). */
   duplicate(line: CheckedLine): void;
-  /** Refused, with why; `text` is the line as read. */
-  rejected(record: RejectRecord, text: string): void;
+  /** Refused, with why; `text` is the line as read (`undefined` for a whole file that could not be read). */
+  rejected(record: RejectRecord, text: string | undefined): void;
 }
 
 /** Where checked lines go: the worker's intake, or a destination directly. */

@@ -4,13 +4,6 @@ import type { CheckedLine, RejectRecord } from './check-line.js';
 /** What an input file holds: JSON Lines, one email (.eml), or many emails (mbox). */
 export type IngestFormat = 'jsonl' | 'eml' | 'mbox';
 
-/** The format a file name suggests: `.eml` and `.mbox`/`.mbx` by extension, otherwise JSON Lines. */
-export function formatOfFile(file: string): IngestFormat {
-  if (/\.eml$/i.test(file)) return 'eml';
-  if (/\.(mbox|mbx)$/i.test(file)) return 'mbox';
-  return 'jsonl';
-}
-
 const fromLine = Buffer.from('From ');
 
 /** Removes one `>` from a `>From ` (or `>>From `…) line: mboxrd quoting of body lines that begin with "From ". */
