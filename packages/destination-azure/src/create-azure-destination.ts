@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BlobDownloadResponseParsed, BlockBlobUploadOptions, ContainerClient } from '@azure/storage-blob';
 import { createObjectStoreDestination, DestinationError, normalizeKeyPrefix, probeFolder, type DestinationV1, type ObjectStoreDriver, type ObjectStoreEntry } from '@sentcopy/core';
 import type { AzureDestinationSettings } from './azure-destination-settings.js';
+import { getDefaultProxySettings } from '@azure/core-rest-pipeline';
 import { AzureLeanWriter } from './azure-lean-writer.js';
 import { createContainerClient } from './create-azure-client.js';
 import { azureErrorFacts, isBlobNotFound, mapAzureError } from './map-azure-error.js';
@@ -200,6 +201,9 @@ function createAzureDriver(settings: AzureDestinationSettings, client: Container
       }
     },
     checkPublicAccess: (signal, describe) => checkPublicAccess(client, { container, signal, allowPublicContainer: settings.allowPublicContainer ?? false, describe }),
+    async close() {
+      await lean?.close();
+    },
   };
 }
 
@@ -227,8 +231,9 @@ export function createAzureDestination(settings: AzureDestinationSettings): Dest
   } else {
     const created = createContainerClient(settings);
     ({ client, accountUrl } = created);
-    // SDK retries on writes were asked for explicitly: only the SDK's stack makes them. Injected clients keep their own pipeline.
-    if (created.auth !== undefined && (settings.sdkMaxTries ?? 1) === 1) lean = new AzureLeanWriter(client.url, created.auth);
+    // SDK retries on writes were asked for explicitly: only the SDK's stack makes them. Injected clients keep their own pipeline,
+    // and a proxy from the environment (HTTPS_PROXY…) is honoured by the SDK's proxy policy only.
+    if (created.auth !== undefined && (settings.sdkMaxTries ?? 1) === 1 && getDefaultProxySettings() === undefined) lean = new AzureLeanWriter(client.url, created.auth, { maxSockets: 64, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 });
   }
   return createObjectStoreDestination(createAzureDriver(settings, client, accountUrl, prefix, lean), { keyPrefix: prefix });
 }

@@ -7,7 +7,7 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { DestinationError, type PutObjectInput } from '@sentcopy/core';
 import { azureErrorResponse, faults, startFaultProxy, type FaultProxy } from '@sentcopy/test-servers';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AzureLeanWriter } from '../src/azure-lean-writer.js';
 import { createAzureDestination, sha256MetadataName } from '../src/index.js';
 import { startAzureFixture, type AzureFixture } from './azure-fixture.js';
@@ -115,6 +115,21 @@ describe('the lean Put Blob sends what the SDK sent', () => {
     await destination.close?.();
     const puts = proxy.requests.filter(isPut);
     expect(puts.map((request) => [request.headers['user-agent']?.includes('azsdk-js-azure-storage-blob'), request.status])).toEqual([[true, 201]]);
+  });
+
+  it('with a proxy in the environment (HTTPS_PROXY) writes go through the SDK, whose proxy policy honours it: nothing bypasses the proxy', async () => {
+    // A proxy that refuses connections: the SDK sends even this http request to it and fails; the lean path would have gone around it.
+    vi.stubEnv('HTTPS_PROXY', 'http://127.0.0.1:9');
+    let error: unknown;
+    try {
+      const destination = createAzureDestination({ ...fixture.settings, connectionString: fixture.connectionStringVia(proxy.url), keyPrefix: 'sdk-proxy/' });
+      error = await errorOf(destination.put(text('k', 'via the SDK')));
+      await destination.close?.();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(DestinationError.isInstance(error) && [error.kind, error.code]).toEqual(['unreachable', 'ECONNREFUSED']);
+    expect(proxy.requests.filter(isPut)).toEqual([]);
   });
 });
 

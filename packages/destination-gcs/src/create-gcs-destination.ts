@@ -233,6 +233,11 @@ function createGcsDriver(settings: GcsDestinationSettings, storage: Storage, pre
   };
 }
 
+/** Whether the environment names an HTTP proxy, which the SDK's HTTP layer (gaxios) would use. */
+function proxyFromEnvironment(): boolean {
+  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => (process.env[name] ?? '') !== '');
+}
+
 /**
  * Creates a destination that archives objects into a Google Cloud Storage bucket, write-once:
  * every put is one single-request (multipart) upload with `ifGenerationMatch=0`, so an existing
@@ -244,7 +249,8 @@ export function createGcsDestination(settings: GcsDestinationSettings): Destinat
   validateSettings(settings);
   const prefix = normalizeKeyPrefix(settings.keyPrefix, provider);
   const storage: Storage = settings.storage ?? createGcsStorage(settings);
-  // SDK retries on writes were asked for explicitly: only the SDK's stack makes them. An injected client keeps its own stack.
-  const lean = settings.storage === undefined && (settings.sdkMaxRetries ?? 0) === 0 ? new GcsLeanWriter(storage, settings.bucket, { maxSockets: 64, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 }) : undefined;
+  // SDK retries on writes were asked for explicitly: only the SDK's stack makes them. An injected client keeps its own stack,
+  // and a proxy from the environment (HTTPS_PROXY…) is honoured by the SDK's HTTP layer only.
+  const lean = settings.storage === undefined && (settings.sdkMaxRetries ?? 0) === 0 && !proxyFromEnvironment() ? new GcsLeanWriter(storage, settings.bucket, { maxSockets: 64, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 }) : undefined;
   return createObjectStoreDestination(createGcsDriver(settings, storage, prefix, lean), { keyPrefix: prefix });
 }

@@ -9,7 +9,7 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { Storage } from '@google-cloud/storage';
 import { DestinationError, type PutObjectInput } from '@sentcopy/core';
 import { crc32cBase64, faults, gcsErrorResponse, startFaultProxy, type CannedResponse, type FaultProxy } from '@sentcopy/test-servers';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createGcsDestination, type GcsDestinationSettings } from '../src/index.js';
 import { startGcsFixture, type GcsFixture } from './gcs-fixture.js';
 
@@ -119,6 +119,19 @@ describe('the lean upload sends what the SDK sent', () => {
       [true, 200],
       [true, 200],
     ]);
+  });
+
+  it('with a proxy in the environment (HTTPS_PROXY) uploads go through the SDK, whose HTTP layer honours it', async () => {
+    vi.stubEnv('HTTPS_PROXY', 'http://127.0.0.1:9');
+    vi.stubEnv('NO_PROXY', '127.0.0.1');
+    try {
+      const destination = createGcsDestination({ ...fixture.settings, apiEndpoint: proxy.url, keyPrefix: 'sdk-proxy/' });
+      await destination.put(text('k', 'x'));
+      await destination.close?.();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(proxy.requests.filter(isUpload).map((request) => [/gcloud-node-storage/.test(request.headers['user-agent'] ?? ''), request.status])).toEqual([[true, 200]]);
   });
 });
 
