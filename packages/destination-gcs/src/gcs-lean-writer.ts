@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { CRC32C, type Storage } from '@google-cloud/storage';
 import { Agent, type Dispatcher } from 'undici';
 
@@ -80,6 +81,9 @@ const transportCodes: Readonly<Record<string, string>> = {
   UND_ERR_CLOSED: 'ECONNRESET',
   UND_ERR_DESTROYED: 'ECONNRESET',
 };
+
+/** Largest multipart body built as one buffer, in bytes. */
+const joinBelowBytes = 16 * 1024 * 1024;
 
 /** Names the lean path in request logs. */
 const userAgent = 'sentcopy-destination-gcs';
@@ -178,12 +182,15 @@ export class GcsLeanWriter {
       for (const [name, value] of Object.entries((authorized.headers ?? {}) as Record<string, string>)) headers[name.toLowerCase()] = value;
     }
     signal.throwIfAborted();
-    const body = Buffer.concat([
+    const parts = [
       Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(upload.resource)}\r\n--${boundary}\r\nContent-Type: ${upload.contentType}\r\n\r\n`, 'utf8'),
       upload.body,
       Buffer.from(`\r\n--${boundary}--`, 'utf8'),
-    ]);
-    headers['content-length'] = String(body.byteLength);
+    ];
+    const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
+    headers['content-length'] = String(length);
+    // Small bodies are joined into one write; large ones (up to 5 GiB, above Buffer's limit) are streamed part by part, never copied.
+    const body = length <= joinBelowBytes ? Buffer.concat(parts) : Readable.from(parts, { objectMode: false });
     let status: number;
     let answerHeaders: Record<string, string>;
     let text: string;
