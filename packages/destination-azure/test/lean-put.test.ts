@@ -200,6 +200,20 @@ describe('failures and conflicts on the lean path', () => {
     expect(await backdoor().listKeys(`lean-busy-${status}/`)).toEqual([]);
   });
 
+  it('an answer that does not come within requestTimeoutMs is unreachable ETIMEDOUT, and the late write is then resolved by the read-back', async () => {
+    const destination = leanDestination('lean-timeout/', { requestTimeoutMs: 300 });
+    proxy.inject(faults.delay(1_500), { times: 1, match: isPut });
+    const error = await errorOf(destination.put(text('k', 'late')));
+    expect(DestinationError.isInstance(error) && [error.kind, error.code]).toEqual(['unreachable', 'ETIMEDOUT']);
+    expect(proxy.requests.filter(isPut).map((request) => request.headers['user-agent'])).toEqual([leanAgent]);
+    // The delayed request may still land; the retry then finds the same bytes and succeeds without a second object.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const retried = await destination.put(text('k', 'late'));
+    await destination.close?.();
+    expect(typeof retried.created).toBe('boolean');
+    expect(await backdoor().listKeys('lean-timeout/')).toEqual(['lean-timeout/k']);
+  });
+
   it('the conflict read-back: same bytes again → created false; other bytes → conflict; the first object stays intact', async () => {
     const destination = leanDestination('lean-conflict/');
     const first = text('k', 'first version');

@@ -206,6 +206,19 @@ describe('failures and conflicts on the lean path', () => {
     expect(DestinationError.isInstance(error) && [error.kind, error.status, error.code, error.retryAfterMs]).toEqual(['rate_limited', 429, 'rateLimitExceeded', 4000]);
   });
 
+  it('an answer that does not come within requestTimeoutMs is unreachable ETIMEDOUT, and the late write is then resolved by the read-back', async () => {
+    const destination = createGcsDestination({ ...fixture.settings, apiEndpoint: proxy.url, keyPrefix: 'timeout/', requestTimeoutMs: 300 });
+    proxy.inject(faults.delay(1_500), { times: 1, match: isUpload });
+    const error = await errorOf(destination.put(text('k', 'late')));
+    expect(DestinationError.isInstance(error) && [error.kind, error.code]).toEqual(['unreachable', 'ETIMEDOUT']);
+    expect(proxy.requests.filter(isUpload).map((request) => request.headers['user-agent'])).toEqual([leanAgent]);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const retried = await destination.put(text('k', 'late'));
+    await destination.close?.();
+    expect(typeof retried.created).toBe('boolean');
+    expect(fixture.server.getObject(fixture.bucket, 'timeout/k')?.body.toString()).toBe('late');
+  });
+
   it('the conflict read-back: same bytes again → created false; other bytes → conflict; the first object stays', async () => {
     const destination = createGcsDestination({ ...fixture.settings, apiEndpoint: proxy.url, keyPrefix: 'conflict/' });
     const first = text('k', 'first version');
