@@ -11,7 +11,9 @@ import {
   type PipelineRequest,
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
+import { authorizeRequestOnTenantChallenge } from '@azure/core-client';
 import { parseXML } from '@azure/core-xml';
+import { StorageOAuthScopes } from '@azure/storage-blob';
 import { storageSharedKeyCredentialPolicy } from '@azure/storage-common';
 import { Agent, type Dispatcher } from 'undici';
 
@@ -24,7 +26,7 @@ export type AzureLeanAuth =
   | { readonly kind: 'shared-key'; readonly accountName: string; readonly accountKey: Buffer }
   /** A SAS token: it travels as the URL's query, as with the SDK's `AnonymousCredential`; nothing is signed. */
   | { readonly kind: 'sas' }
-  /** Microsoft Entra ID: core-rest-pipeline's `bearerTokenAuthenticationPolicy`, as the SDK adds it (token caching and refresh included). */
+  /** Microsoft Entra ID: core-rest-pipeline's `bearerTokenAuthenticationPolicy`, as the SDK adds it (token caching, refresh and the tenant challenge included). */
   | { readonly kind: 'token'; readonly credential: TokenCredential };
 
 /** How the lean writer connects. */
@@ -42,9 +44,6 @@ export interface AzureLeanPut {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Uint8Array;
 }
-
-/** The audience of storage tokens, as the SDK requests them (`StorageOAuthScopes`). */
-const storageScope = 'https://storage.azure.com/.default';
 
 /** Names the lean path in storage analytics logs, like the SDK's prefix does. */
 const userAgent = 'sentcopy-destination-azure';
@@ -171,7 +170,8 @@ export class AzureLeanWriter {
     if (auth.kind === 'shared-key') {
       this.pipeline.addPolicy(storageSharedKeyCredentialPolicy({ accountName: auth.accountName, accountKey: auth.accountKey }), { phase: 'Sign' });
     } else if (auth.kind === 'token') {
-      this.pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: auth.credential, scopes: storageScope }), { phase: 'Sign' });
+      // As the SDK's pipeline adds it: the storage scope, and the tenant challenge answered as the SDK answers it.
+      this.pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: auth.credential, scopes: StorageOAuthScopes, challengeCallbacks: { authorizeRequestOnChallenge: authorizeRequestOnTenantChallenge } }), { phase: 'Sign' });
     }
   }
 
