@@ -86,7 +86,8 @@ export interface AzureDestinationSettings {
   /**
    * Attempts the Azure SDK makes per request before an error reaches sentcopy. sentcopy's own retry
    * engine (inline retries, the durable queue) decides on retries from the error kind, so the
-   * default leaves the SDK's retries off. @default 1
+   * default leaves the SDK's retries off. Above 1, writes go through the SDK client instead of the
+   * lean Put Blob, so that its retries apply to them too. @default 1
    */
   readonly sdkMaxTries?: number;
   /** Longest time one request may take, from sending to the complete answer, in milliseconds (enforced within a quarter of it, at most a second late); raise it for very large objects on slow links. @default 60000 */
@@ -94,7 +95,7 @@ export interface AzureDestinationSettings {
   /**
    * A container client to use instead of creating one (advanced use and tests). Everything about the
    * connection (`connectionString`, `accountUrl`, `credential`, `sdkMaxTries`) is then ignored, and so is `container`'s
-   * value except in messages. `close()` leaves the client alone.
+   * value except in messages. Writes go through this client's pipeline, not the lean Put Blob. `close()` leaves the client alone.
    */
   readonly containerClient?: ContainerClient;
   /** A service client to take the container client from instead of creating one; like `containerClient`, the connection settings are then ignored. */

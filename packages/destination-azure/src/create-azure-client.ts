@@ -2,6 +2,7 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-
 import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { DestinationError } from '@sentcopy/core';
 import type { AzureDestinationSettings } from './azure-destination-settings.js';
+import type { AzureLeanAuth } from './azure-lean-writer.js';
 
 const invalid = (message: string): DestinationError => new DestinationError({ kind: 'invalid', provider: 'azure', message });
 
@@ -59,9 +60,10 @@ function parseAccountUrl(value: string): URL {
 /**
  * Builds the container client the destination uses when none is injected, from a connection
  * string or an account URL with a credential (account key, SAS token, token credential, or
- * `DefaultAzureCredential` loaded lazily). Returns the client and a credential-free URL for ids.
+ * `DefaultAzureCredential` loaded lazily). Returns the client, a credential-free URL for ids, and
+ * the same credential for the lean write path.
  */
-export function createContainerClient(settings: AzureDestinationSettings): { client: ContainerClient; accountUrl: string } {
+export function createContainerClient(settings: AzureDestinationSettings): { client: ContainerClient; accountUrl: string; auth: AzureLeanAuth | undefined } {
   const options = pipelineOptions(settings);
   if (settings.connectionString !== undefined) {
     if (settings.accountUrl !== undefined || settings.credential !== undefined) throw invalid('Give either connectionString, or accountUrl with credential; not both.');
@@ -74,7 +76,9 @@ export function createContainerClient(settings: AzureDestinationSettings): { cli
       throw invalid('connectionString could not be parsed: it needs AccountName and AccountKey (or SharedAccessSignature) and BlobEndpoint or DefaultEndpointsProtocol, separated by ";".');
     }
     const client = service.getContainerClient(settings.container);
-    return { client, accountUrl: stripQuery(service.url) };
+    const credential = service.credential;
+    const auth = credential instanceof StorageSharedKeyCredential ? sharedKeyAuth(credential) : credential instanceof AnonymousCredential ? ({ kind: 'sas' } as const) : undefined;
+    return { client, accountUrl: stripQuery(service.url), auth };
   }
   if (settings.accountUrl === undefined) throw invalid('The Azure destination needs connectionString, or accountUrl with credential.');
   const url = parseAccountUrl(settings.accountUrl);
@@ -85,26 +89,44 @@ export function createContainerClient(settings: AzureDestinationSettings): { cli
   if (kinds.length !== 1) throw invalid(`credential must hold exactly one of accountKey, sasToken, tokenCredential, defaultAzureCredential; it holds ${kinds.length === 0 ? 'none' : kinds.join(' and ')}.`);
 
   let service: BlobServiceClient;
+  let auth: AzureLeanAuth | undefined;
   if ('accountKey' in credential) {
     if (typeof credential.accountKey !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(credential.accountKey)) throw invalid('credential.accountKey must be the base64 account key.');
     const accountName = credential.accountName ?? accountNameOf(url);
     if (accountName === undefined) throw invalid('credential.accountName is needed: the account name cannot be read from accountUrl.');
-    service = new BlobServiceClient(base, new StorageSharedKeyCredential(accountName, credential.accountKey), options);
+    const sharedKey = new StorageSharedKeyCredential(accountName, credential.accountKey);
+    service = new BlobServiceClient(base, sharedKey, options);
+    auth = sharedKeyAuth(sharedKey);
   } else if ('sasToken' in credential) {
     if (typeof credential.sasToken !== 'string' || !/\bsig=/.test(credential.sasToken)) throw invalid('credential.sasToken must be a SAS token (a query string with sv=…&sig=…).');
     const sas = credential.sasToken.replace(/^\?/, '');
     service = new BlobServiceClient(`${base}?${sas}`, new AnonymousCredential(), options);
+    auth = { kind: 'sas' };
   } else if (url.protocol !== 'https:') {
     // The SDK refuses bearer tokens over plain HTTP at the first request; say so now, naming the setting.
     throw invalid('Token credentials need an https accountUrl: the SDK never sends a bearer token over plain HTTP.');
   } else if ('tokenCredential' in credential) {
     if (typeof credential.tokenCredential?.getToken !== 'function') throw invalid('credential.tokenCredential must implement getToken() (a TokenCredential from @azure/identity).');
     service = new BlobServiceClient(base, credential.tokenCredential, options);
+    auth = { kind: 'token', credential: credential.tokenCredential };
   } else {
     if (credential.defaultAzureCredential !== true) throw invalid('credential.defaultAzureCredential must be true.');
-    service = new BlobServiceClient(base, new LazyDefaultAzureCredential(), options);
+    const lazy = new LazyDefaultAzureCredential();
+    service = new BlobServiceClient(base, lazy, options);
+    auth = { kind: 'token', credential: lazy };
   }
-  return { client: service.getContainerClient(settings.container), accountUrl: base };
+  return { client: service.getContainerClient(settings.container), accountUrl: base, auth };
+}
+
+/**
+ * The account name and decoded key a `StorageSharedKeyCredential` holds, for the SDK's
+ * `storageSharedKeyCredentialPolicy`: the SDK's own pipeline builder (`getCoreClientOptions`) reads
+ * the same (TypeScript-private) fields to install that policy. `undefined` if a later SDK changes
+ * them: writes then go through the SDK client.
+ */
+function sharedKeyAuth(credential: StorageSharedKeyCredential): AzureLeanAuth | undefined {
+  const accountKey = (credential as unknown as { accountKey?: unknown }).accountKey;
+  return Buffer.isBuffer(accountKey) ? { kind: 'shared-key', accountName: credential.accountName, accountKey } : undefined;
 }
 
 function stripQuery(value: string): string {

@@ -2,8 +2,11 @@ import { createHash } from 'node:crypto';
 import type { BlobDownloadResponseParsed, BlockBlobUploadOptions, ContainerClient } from '@azure/storage-blob';
 import { createObjectStoreDestination, DestinationError, normalizeKeyPrefix, probeFolder, type DestinationV1, type ObjectStoreDriver, type ObjectStoreEntry } from '@sentcopy/core';
 import type { AzureDestinationSettings } from './azure-destination-settings.js';
+import { getDefaultProxySettings } from '@azure/core-rest-pipeline';
+import { AzureLeanWriter } from './azure-lean-writer.js';
 import { createContainerClient } from './create-azure-client.js';
 import { azureErrorFacts, isBlobNotFound, mapAzureError } from './map-azure-error.js';
+import { putBlobHeaders } from './put-blob-headers.js';
 import { checkPublicAccess } from './public-access.js';
 
 const provider = 'azure';
@@ -81,7 +84,7 @@ async function readBody(answer: BlobDownloadResponseParsed, signal: AbortSignal)
 }
 
 /** The Azure side of the destination: its SDK calls and its error map; the kit does the rest. */
-function createAzureDriver(settings: AzureDestinationSettings, client: ContainerClient, accountUrl: string, prefix: string): ObjectStoreDriver {
+function createAzureDriver(settings: AzureDestinationSettings, client: ContainerClient, accountUrl: string, prefix: string, lean: AzureLeanWriter | undefined): ObjectStoreDriver {
   const container = settings.container;
   const blob = (name: string) => client.getBlockBlobClient(name);
 
@@ -123,15 +126,31 @@ function createAzureDriver(settings: AzureDestinationSettings, client: Container
 
     /** Put Blob with `If-None-Match: *`, the SHA-256 as metadata and the MD5 as `Content-MD5` (Azure checks it on arrival). */
     async create(write, purpose, abortSignal) {
+      const contentMd5 = createHash('md5').update(write.body).digest();
+      const lock = purpose === 'archive' ? lockOptions() : {};
+      if (lean !== undefined) {
+        const headers = putBlobHeaders({
+          contentType: write.contentType,
+          contentEncoding: write.contentEncoding,
+          metadata: write.metadata,
+          contentMd5,
+          accessTier: settings.accessTier,
+          encryptionScope: settings.encryptionScope,
+          immutabilityPolicy: lock.immutabilityPolicy === undefined ? undefined : { expiresOn: lock.immutabilityPolicy.expiriesOn as Date, mode: lock.immutabilityPolicy.policyMode as 'Unlocked' | 'Locked' },
+          legalHold: lock.legalHold,
+        });
+        await lean.put({ name: write.name, headers, body: write.body }, abortSignal);
+        return;
+      }
       const options: BlockBlobUploadOptions & { transactionalContentMD5: Uint8Array } = {
         abortSignal,
         conditions: { ifNoneMatch: '*' },
         blobHTTPHeaders: { blobContentType: write.contentType, ...(write.contentEncoding === undefined ? {} : { blobContentEncoding: write.contentEncoding }) },
         metadata: { ...write.metadata },
         // Not in the SDK's declared options for upload() but passed through to Put Blob as `Content-MD5`.
-        transactionalContentMD5: createHash('md5').update(write.body).digest(),
+        transactionalContentMD5: contentMd5,
         ...writeOptions(),
-        ...(purpose === 'archive' ? lockOptions() : {}),
+        ...lock,
       };
       await blob(write.name).upload(write.body, write.body.byteLength, options);
     },
@@ -182,6 +201,9 @@ function createAzureDriver(settings: AzureDestinationSettings, client: Container
       }
     },
     checkPublicAccess: (signal, describe) => checkPublicAccess(client, { container, signal, allowPublicContainer: settings.allowPublicContainer ?? false, describe }),
+    async close() {
+      await lean?.close();
+    },
   };
 }
 
@@ -198,6 +220,7 @@ export function createAzureDestination(settings: AzureDestinationSettings): Dest
   const prefix = normalizeKeyPrefix(settings.keyPrefix, provider);
   let client: ContainerClient;
   let accountUrl: string;
+  let lean: AzureLeanWriter | undefined;
   if (settings.containerClient !== undefined) {
     client = settings.containerClient;
     if (client.containerName !== container) throw invalid(`containerClient is for container "${client.containerName}", but container is "${container}".`);
@@ -206,7 +229,11 @@ export function createAzureDestination(settings: AzureDestinationSettings): Dest
     client = settings.serviceClient.getContainerClient(container);
     accountUrl = new URL(settings.serviceClient.url).origin + new URL(settings.serviceClient.url).pathname.replace(/\/+$/, '');
   } else {
-    ({ client, accountUrl } = createContainerClient(settings));
+    const created = createContainerClient(settings);
+    ({ client, accountUrl } = created);
+    // SDK retries on writes were asked for explicitly: only the SDK's stack makes them. Injected clients keep their own pipeline,
+    // and a proxy from the environment (HTTPS_PROXY…) is honoured by the SDK's proxy policy only.
+    if (created.auth !== undefined && (settings.sdkMaxTries ?? 1) === 1 && getDefaultProxySettings() === undefined) lean = new AzureLeanWriter(client.url, created.auth, { maxSockets: 64, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 });
   }
-  return createObjectStoreDestination(createAzureDriver(settings, client, accountUrl, prefix), { keyPrefix: prefix });
+  return createObjectStoreDestination(createAzureDriver(settings, client, accountUrl, prefix, lean), { keyPrefix: prefix });
 }

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { DestinationError, type PutObjectInput } from '@sentcopy/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AzureLeanWriter } from '../src/azure-lean-writer.js';
+import { createContainerClient } from '../src/create-azure-client.js';
 import { createAzureDestination } from '../src/index.js';
+import { putBlobHeaders } from '../src/put-blob-headers.js';
 import { startAzureFixture, type AzureFixture } from './azure-fixture.js';
 
 // Azurite accepts OAuth bearer tokens only over HTTPS (`--oauth basic`): it checks issuer, audience
@@ -63,6 +66,18 @@ describe('TokenCredential against Azurite in OAuth mode (HTTPS)', () => {
     expect({ created: put.created, body: got && Buffer.from(got.body).toString(), listed, probeOk: probe.ok }).toEqual({ created: true, body: 'via a token', listed: ['k'], probeOk: true });
     expect(new Set(credential.scopes)).toEqual(new Set(['https://storage.azure.com/.default']));
     expect((await fixture.containerClient.getBlockBlobClient('oauth/k').downloadToBuffer()).toString()).toBe('via a token');
+  });
+
+  it('the lean Put Blob is authorized by the SDK’s bearer token policy: the destination hands it the credential, Azurite accepts the token', async () => {
+    const credential = new StaticTokenCredential(entraToken(3600));
+    const created = createContainerClient({ container: fixture.container, accountUrl: fixture.azurite.blobEndpoint, credential: { tokenCredential: credential } });
+    expect(created.auth).toEqual({ kind: 'token', credential });
+    const writer = new AzureLeanWriter(created.client.url, created.auth!);
+    const body = new Uint8Array(Buffer.from('lean via a token', 'utf8'));
+    await writer.put({ name: 'oauth-lean/k', headers: putBlobHeaders({ contentType: 'text/plain', metadata: { sentcopy_sha256: sha256(body) }, contentMd5: createHash('md5').update(body).digest() }), body }, new AbortController().signal);
+    await writer.close();
+    expect(new Set(credential.scopes)).toEqual(new Set(['https://storage.azure.com/.default']));
+    expect((await fixture.containerClient.getBlockBlobClient('oauth-lean/k').downloadToBuffer()).toString()).toBe('lean via a token');
   });
 
   it('an expired token and a token for another audience are unauthorized, and the token stays out of the error', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Bucket, File, Storage } from '@google-cloud/storage';
 import { createObjectStoreDestination, DestinationError, normalizeKeyPrefix, type DestinationV1, type ObjectStoreDriver, type ObjectStoreEntry, type ObjectStoreImmutabilityProbe, type ObjectStoreWrite } from '@sentcopy/core';
 import { createGcsStorage } from './create-gcs-storage.js';
+import { GcsLeanWriter } from './gcs-lean-writer.js';
 import type { GcsDestinationSettings } from './gcs-destination-settings.js';
 import { gcsErrorFacts, isObjectNotFound, isPreconditionFailed, mapGcsError } from './map-gcs-error.js';
 import { checkPublicAccess } from './public-access.js';
@@ -82,7 +83,7 @@ interface ReachableState {
 }
 
 /** The GCS side of the destination: its SDK calls and its error map; the kit does the rest. */
-function createGcsDriver(settings: GcsDestinationSettings, storage: Storage, prefix: string): ObjectStoreDriver {
+function createGcsDriver(settings: GcsDestinationSettings, storage: Storage, prefix: string, lean: GcsLeanWriter | undefined): ObjectStoreDriver {
   const bucketName = settings.bucket;
   const bucket: Bucket = storage.bucket(bucketName);
   const validation = settings.validation ?? 'crc32c';
@@ -107,8 +108,16 @@ function createGcsDriver(settings: GcsDestinationSettings, storage: Storage, pre
     return resource;
   };
 
-  /** One single-request upload with `ifGenerationMatch=0`; aborting destroys the SDK's stream. */
+  /** One single-request upload with `ifGenerationMatch=0`: the lean writer's, or the SDK's write stream (aborting destroys it). */
   const conditionalUpload = (write: ObjectStoreWrite, resource: Record<string, unknown>, signal: AbortSignal): Promise<void> =>
+    lean !== undefined
+      ? lean.put({ name: write.name, resource, contentType: write.contentType, body: write.body, kmsKeyName: settings.kmsKeyName, validation }, signal, async (generation) => {
+          // Only the generation this upload created; without one there is nothing known to be ours to remove.
+          if (generation !== undefined) await fileOf(write.name).delete({ ifGenerationMatch: generation });
+        })
+      : sdkUpload(write, resource, signal);
+
+  const sdkUpload = (write: ObjectStoreWrite, resource: Record<string, unknown>, signal: AbortSignal): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       const stream = fileOf(write.name).createWriteStream({ resumable: false, metadata: resource, preconditionOpts: { ifGenerationMatch: 0 }, validation });
       stream.once('error', reject);
@@ -207,6 +216,9 @@ function createGcsDriver(settings: GcsDestinationSettings, storage: Storage, pre
         return { check: { name: 'reachable', status: 'unsupported', detail: `Could not read the metadata of bucket "${bucketName}": ${metadataProblem}.` }, state };
       }
     },
+    async close() {
+      await lean?.close();
+    },
     checkPublicAccess(signal, describe, state) {
       const reachable = state as ReachableState | undefined;
       return checkPublicAccess(bucket, {
@@ -221,6 +233,11 @@ function createGcsDriver(settings: GcsDestinationSettings, storage: Storage, pre
   };
 }
 
+/** Whether the environment names an HTTP proxy, which the SDK's HTTP layer (gaxios) would use. */
+function proxyFromEnvironment(): boolean {
+  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => (process.env[name] ?? '') !== '');
+}
+
 /**
  * Creates a destination that archives objects into a Google Cloud Storage bucket, write-once:
  * every put is one single-request (multipart) upload with `ifGenerationMatch=0`, so an existing
@@ -232,5 +249,8 @@ export function createGcsDestination(settings: GcsDestinationSettings): Destinat
   validateSettings(settings);
   const prefix = normalizeKeyPrefix(settings.keyPrefix, provider);
   const storage: Storage = settings.storage ?? createGcsStorage(settings);
-  return createObjectStoreDestination(createGcsDriver(settings, storage, prefix), { keyPrefix: prefix });
+  // SDK retries on writes were asked for explicitly: only the SDK's stack makes them. An injected client keeps its own stack,
+  // and a proxy from the environment (HTTPS_PROXY…) is honoured by the SDK's HTTP layer only.
+  const lean = settings.storage === undefined && (settings.sdkMaxRetries ?? 0) === 0 && !proxyFromEnvironment() ? new GcsLeanWriter(storage, settings.bucket, { maxSockets: 64, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 }) : undefined;
+  return createObjectStoreDestination(createGcsDriver(settings, storage, prefix, lean), { keyPrefix: prefix });
 }

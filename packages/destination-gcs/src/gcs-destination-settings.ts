@@ -93,7 +93,8 @@ export interface GcsDestinationSettings {
   /**
    * Retries the SDK makes per request before an error reaches sentcopy. sentcopy's own retry
    * engine (inline retries, the durable queue) decides on retries from the error kind, so the
-   * default turns the SDK's retries off (`retryOptions.autoRetry: false`). @default 0
+   * default turns the SDK's retries off (`retryOptions.autoRetry: false`). Above 0, uploads go
+   * through the SDK's write stream instead of the lean upload, so that its retries apply to them too. @default 0
    */
   readonly sdkMaxRetries?: number;
   /** Longest time one call may take, from sending to the complete answer, in milliseconds; raise it for very large objects on slow links. @default 60000 */
@@ -107,7 +108,7 @@ export interface GcsDestinationSettings {
    * A `Storage` client to use instead of creating one (advanced use and tests). `projectId`,
    * `credentials`, `keyFilename`, `apiEndpoint`, `authenticateCustomEndpoint`, `universeDomain`
    * and `sdkMaxRetries` are then ignored. Turn its retries off (`retryOptions: { autoRetry: false }`)
-   * so faults reach sentcopy's retry engine.
+   * so faults reach sentcopy's retry engine. Uploads then go through this client's write stream, not the lean upload.
    */
   readonly storage?: Storage;
 }
