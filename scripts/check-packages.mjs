@@ -50,7 +50,7 @@ const examples = {
     run: true,
   },
   '@sentcopy/client': {
-    prelude: `import type { Message } from '@sentcopy/core';\ndeclare const message: Message;\ndeclare function keepForLater(message: unknown, reason: string): void;\n`,
+    prelude: `import type { MessageInput } from '@sentcopy/client';\ndeclare const message: MessageInput;\ndeclare function keepForLater(message: unknown, reason: string): void;\n`,
     replace: [],
     run: false,
   },
@@ -58,13 +58,13 @@ const examples = {
   '@sentcopy/destination-azure': { prelude: '', replace: [], run: false },
   '@sentcopy/destination-gcs': { prelude: '', replace: [], run: false },
   '@sentcopy/nodemailer': {
-    prelude: `import { createArchiver, type Destination } from '@sentcopy/core';\ndeclare const apiKey: string, destination: Destination, from: string, to: string, subject: string, html: string, attachments: [];\n`,
+    prelude: `import { createArchiver, type DestinationV1 } from '@sentcopy/core';\ndeclare const apiKey: string, destination: DestinationV1, from: string, to: string, subject: string, html: string, attachments: [];\n`,
     replace: [],
     run: false,
   },
   '@sentcopy/destination-test-suite': { skip: "its README example is this repository's own S3 conformance test (it imports the unpublished @sentcopy/test-servers and local files)" },
   '@sentcopy/worker': {
-    prelude: `import { writeFileSync } from 'node:fs';\nimport { hashApiKey } from '@sentcopy/worker';\nprocess.env.SENTCOPY_RECIPIENT_KEY ??= 'check-packages-recipient-key-32b';\nwriteFileSync(process.env.CHECK_CLUSTER_CONFIG!, JSON.stringify({ version: 1, recipient_hash_key: { env: 'SENTCOPY_RECIPIENT_KEY' }, destinations: { local: { type: 'fs', root: process.env.CHECK_ARCHIVE!, acknowledge_personal_data: true } }, projects: { shop: { destination: 'local', api_keys: [{ sha256: hashApiKey('check-packages-key') }] } } }));\n`,
+    prelude: `import { writeFileSync } from 'node:fs';\nimport { hashApiKey } from '@sentcopy/worker';\nprocess.env.SENTCOPY_RECIPIENT_KEY ??= 'check-packages-recipient-key-32b';\nwriteFileSync(process.env.CHECK_CLUSTER_CONFIG!, JSON.stringify({ version: 1, recipient_hash_key: { env: 'SENTCOPY_RECIPIENT_KEY' }, destinations: { local: { type: 'fs', root: process.env.CHECK_ARCHIVE!, acknowledge_personal_data: true } }, projects: { shop: { destination: 'local', channels: ['email', 'sms'], api_keys: [{ sha256: hashApiKey('check-packages-key') }] } } }));\n`,
     replace: [
       ["configFile: './sentcopy.config.json', createConfig: true, port: 8787", "configFile: './sentcopy.config.json', createConfig: true, port: 0"],
       ["configFile: '/etc/sentcopy/cluster.json', port: 8787, nats: { url: 'nats://10.0.0.5:4222' }", "configFile: process.env.CHECK_CLUSTER_CONFIG!, port: 0, nats: { url: process.env.CHECK_NATS_URL! }"],

