@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { reportUsageErrors } from './cli-kit/index.js';
+import { cliVersion } from './cli-version.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -23,6 +24,7 @@ import { registerWorkerCommand } from './commands/worker.js';
 export function createProgram(destinations: CommandLineDescriptors = noCommandLineDescriptors): Command {
   const program = new Command('sentcopy')
     .description('Keep an exact, immutable copy of every message you send, in a bucket you own.')
+    .version(cliVersion, '-V, --version', 'print the version of sentcopy')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true })
     .addHelpText(

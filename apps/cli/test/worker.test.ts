@@ -24,7 +24,7 @@ describe('sentcopy worker', () => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const started = await new Promise<{ url: string; apiKey: string; project: string; config: string }>((resolve, reject) => {
+    const started = await new Promise<{ url: string; apiKey: string; project: string; config: string; version: string; workerVersion: string }>((resolve, reject) => {
       child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
         const line = stderr.split('\n').find((candidate) => candidate.startsWith('{'));
@@ -33,6 +33,8 @@ describe('sentcopy worker', () => {
       child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
     });
     expect(started.project).toBe('default');
+    const versionOf = (manifest: string) => (JSON.parse(readFileSync(fileURLToPath(new URL(manifest, import.meta.url)), 'utf8')) as { version: string }).version;
+    expect({ version: started.version, workerVersion: started.workerVersion }).toEqual({ version: versionOf('../package.json'), workerVersion: versionOf('../../worker/package.json') });
     expect(statSync(started.config).mode & 0o777).toBe(0o600);
     expect(readFileSync(started.config, 'utf8')).not.toContain(started.apiKey);
 
@@ -56,8 +58,9 @@ describe('sentcopy worker', () => {
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
-    const events = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event);
-    expect(events).toContain('worker.started');
+    const entries = stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; version?: string });
+    const events = entries.map((entry) => entry.event);
+    expect(entries.find((entry) => entry.event === 'worker.started')?.version).toBe(started.workerVersion);
     expect(events).toContain('processor.stopped');
     expect(stdout).not.toContain(started.apiKey);
     expect(stdout).not.toContain('010-0000');

@@ -128,3 +128,4 @@ export { createWorkerLedgers, defaultLedgerSettings, layoutRecipientHash, ledger
 export type { LedgerHealthEvent, LedgerState, NamedRecipientHash, ProjectLedger, WorkerLedgers, WorkerLedgersOptions, WorkerLedgerSettings } from './ledger/index.js';
 export { runWorker } from './run-worker.js';
 export type { RunningWorker, RunWorkerOptions } from './run-worker.js';
+export { workerVersion } from './worker-version.js';

@@ -11,6 +11,7 @@ import { createWorkerLedgers, type LedgerState } from './ledger/index.js';
 import type { WorkerLogger } from './logging/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics/index.js';
 import { createProcessor } from './processor/index.js';
+import { workerVersion } from './worker-version.js';
 import { assertJetStream, createEmbeddedQueue, createJetStreamQueue, natsConnectOptions, QueueError, queueRetentionMs, type MessageQueue } from './queue/index.js';
 
 /** Where a cluster of workers meets: a NATS server with JetStream. */
@@ -249,7 +250,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     });
     const url = await intake.listen(options.port ?? settings.port ?? 8787, options.host ?? settings.host ?? '127.0.0.1');
     stack.push(() => intake.close());
-    options.logger?.({ level: 'info', event: 'worker.started', message: `The worker takes messages at ${url}.`, url });
+    options.logger?.({ level: 'info', event: 'worker.started', message: `The worker ${workerVersion} takes messages at ${url}.`, url, version: workerVersion });
     let stopping: Promise<void> | undefined;
     return {
       url,

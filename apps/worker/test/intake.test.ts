@@ -246,9 +246,11 @@ describe('POST /v1/archive (before-send gate)', () => {
 });
 
 describe('health and hostile traffic', () => {
-  it('serves /healthz and /readyz without a key', async () => {
+  it('serves /healthz (with the version in package.json) and /readyz without a key', async () => {
     const setup = await startIntake();
-    expect(await (await fetch(`${setup.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(await (await fetch(`${setup.url}/healthz`)).json()).toEqual({ status: 'ok', version });
     const ready = await fetch(`${setup.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ ready: true, checks: { queue: 'ok' } });

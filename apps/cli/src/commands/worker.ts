@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createJsonLineLogger, envFileFor, runWorker, type LogLevel } from '@sentcopy/worker';
+import { createJsonLineLogger, envFileFor, runWorker, workerVersion, type LogLevel } from '@sentcopy/worker';
+import { cliVersion } from '../cli-version.js';
 
 interface WorkerCommandOptions {
   config: string;
@@ -71,10 +72,10 @@ async function startWorker(options: WorkerCommandOptions): Promise<void> {
   });
   const example = JSON.stringify({ version: 1, channel: 'sms', message_id: 'msg-0001', project_id: worker.createdProject ?? '<your project>', sent_at: 1767225600000, to: '+15550100000', body: 'Your code is 123456' });
   if (options.json) {
-    process.stderr.write(`${JSON.stringify({ url: worker.url, config: worker.configFile, configSource: worker.configSource, ...(worker.createdApiKey === undefined ? {} : { project: worker.createdProject, apiKey: worker.createdApiKey, recipientKeyFile: envFileFor(worker.configFile) }) })}\n`);
+    process.stderr.write(`${JSON.stringify({ url: worker.url, version: cliVersion, workerVersion, config: worker.configFile, configSource: worker.configSource, ...(worker.createdApiKey === undefined ? {} : { project: worker.createdProject, apiKey: worker.createdApiKey, recipientKeyFile: envFileFor(worker.configFile) }) })}\n`);
   } else {
     const lines = [
-      `sentcopy worker listening on ${worker.url}`,
+      `sentcopy ${cliVersion} (worker ${workerVersion}) listening on ${worker.url}`,
       worker.configSource === 'jetstream'
         ? `config: the cluster's ${options.natsName ?? 'sentcopy'}-config bucket (change it with \`sentcopy config push\`; edits apply while running)`
         : `config: ${worker.configFile} (edits apply while running)`,

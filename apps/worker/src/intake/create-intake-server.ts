@@ -7,6 +7,7 @@ import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
 import { entryProblem } from '../queue/queue-checks.js';
+import { workerVersion } from '../worker-version.js';
 import { createDeadLetterRoutes } from './dead-letter-routes.js';
 import type { IntakeEvent, IntakeRejection, IntakeServer, IntakeServerOptions } from './intake-options.js';
 import { findJsonSyntaxError } from './json-syntax-error.js';
@@ -460,7 +461,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
           status = await withinBudget(request, Math.min(maxBodyBytes, maxMessageBytes), () => archiveNow(request, response));
           break;
         case '/healthz':
-          reply(response, 200, { status: 'ok' });
+          reply(response, 200, { status: 'ok', version: workerVersion });
           status = 200;
           break;
         case '/readyz':

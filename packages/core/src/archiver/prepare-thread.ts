@@ -1,5 +1,5 @@
 // Entry point of a prepare pool's worker thread (built to dist/prepare-thread.js).
-import { parentPort } from 'node:worker_threads';
+import workerThreads, { parentPort } from 'node:worker_threads';
 import { getCodec } from '../codecs/index.js';
 import { compileKeyLayout } from '../key-layout/index.js';
 import { MessageValidationError } from '../payload/index.js';
@@ -20,9 +20,14 @@ function preparerFor(request: PrepareRequest): (input: unknown) => Promise<Prepa
   return found;
 }
 
-// A body that shares its memory (Node's pooled small buffers) is copied so that transferring it detaches nothing else.
+// Node 21+ names the buffers it refuses to transfer (its pools, natively allocated memory such as lz4-napi's output); Node 20 lacks the check.
+const isUntransferable = (workerThreads as { isMarkedAsUntransferable?: (value: object) => boolean }).isMarkedAsUntransferable;
+
+// A body that shares its memory (Node's pooled buffers) or cannot be transferred is copied, so that transferring it detaches
+// nothing else; with the Uint8Array constructor, since a Buffer's own slice() shares the memory it was cut from.
 function ownBody(body: Uint8Array): Uint8Array {
-  return body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body : body.slice();
+  const standalone = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && isUntransferable?.(body.buffer) !== true;
+  return standalone ? body : new Uint8Array(body);
 }
 
 async function answer(request: PrepareRequest): Promise<PrepareReply> {
