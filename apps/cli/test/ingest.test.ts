@@ -94,7 +94,7 @@ describe('sentcopy ingest --worker', () => {
     expect(rejects[0]?.error).toMatch(/Line 3 is not valid JSON: .* at column \d+/);
     expect(rejects[1]?.issues.map((issue) => issue.path).sort()).toEqual(['channel', 'to']);
     expect(rejects[1]?.message_id).toBe('no-recipient');
-    expect(rejects[2]).toMatchObject({ message_id: 'elsewhere', issues: [{ path: 'project_id', problem: 'must be the project of the API key used' }] });
+    expect(rejects[2]).toMatchObject({ message_id: 'elsewhere', issues: [{ path: 'project_id', problem: 'must be the project of the API key used: this key belongs to project "shop"' }] });
     // Personal data stays out of the rejects file unless asked for.
     const rejectsText = readFileSync(path.join(work, 'sent.jsonl.rejects.jsonl'), 'utf8');
     expect(rejectsText).not.toContain('+15550109999');

@@ -28,7 +28,7 @@ describe('sentcopy init', { timeout: 20_000 }, () => {
       version: 1,
       recipient_hash_key: { env: 'SENTCOPY_RECIPIENT_KEY' },
       destinations: { local: { type: 'fs', root: 'sentcopy-archive', acknowledge_personal_data: true } },
-      projects: { default: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: sha256(result.apiKey), label: 'created by sentcopy init' }] } },
+      projects: { default: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: sha256(result.apiKey), label: 'created by sentcopy init', created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/) }] } },
     });
 
     // The recipient key: generated into the env file beside the configuration (0600), never printed, never in the configuration.
@@ -61,11 +61,17 @@ describe('sentcopy init', { timeout: 20_000 }, () => {
 
     const envFile = path.join(work, 'sentcopy.config.env');
     const secretBefore = readFileSync(envFile, 'utf8');
-    const forced = await sentcopy('init', '--force', '--json');
+    // --force alone does not silently wipe the projects and keys the file holds.
+    const unconfirmed = await sentcopy('init', '--force', '--json');
+    expect(unconfirmed.code).toBe(2);
+    expect(JSON.parse(unconfirmed.stdout).error).toMatchObject({ code: 'confirmation_required', message: expect.stringContaining('holds 1 project(s) and 1 API key(s)') });
+    expect(readFileSync(file, 'utf8')).toBe(before);
+
+    const forced = await sentcopy('init', '--force', '--yes', '--json');
     expect(forced.code).toBe(0);
     const { apiKey } = JSON.parse(forced.stdout) as { apiKey: string };
     const after = JSON.parse(readFileSync(file, 'utf8'));
-    expect(after.projects.default.api_keys).toEqual([{ sha256: sha256(apiKey), label: 'created by sentcopy init' }]);
+    expect(after.projects.default.api_keys).toEqual([{ sha256: sha256(apiKey), label: 'created by sentcopy init', created_at: expect.any(String) }]);
     expect(readFileSync(file, 'utf8')).not.toBe(before);
     // The recipient key is kept: a new one would hide every message stored so far from --recipient.
     expect(readFileSync(envFile, 'utf8')).toBe(secretBefore);

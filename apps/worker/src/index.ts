@@ -43,6 +43,7 @@ export {
   checkDescriptor,
   checkRecipientKey,
   checkSecretReferences,
+  configFormatVersion,
   ConfigError,
   createConfigRuntime,
   defaultConfig,
@@ -94,6 +95,7 @@ export type {
   HttpConfig,
   HttpLimitsConfig,
   HttpMetricsConfig,
+  HttpTlsConfig,
   JetStreamConfigStore,
   JetStreamConfigStoreOptions,
   WorkerConfigStatus,
@@ -117,7 +119,7 @@ export type {
 export { apiKeyHashesEqual, hashApiKey } from './projects/index.js';
 export type { ArchiverUse, ProjectDirectory, ProjectRoute } from './projects/index.js';
 export { createIntakeServer } from './intake/index.js';
-export type { IntakeEvent, IntakeLimits, IntakeRejection, IntakeServer, IntakeServerOptions, Readiness } from './intake/index.js';
+export type { IntakeEvent, IntakeLimits, IntakeRejection, IntakeServer, IntakeServerOptions, IntakeTls, Readiness } from './intake/index.js';
 export { createWorkerMetrics, metricsRejectReasons, metricsRoutes } from './metrics/index.js';
 export type { MetricsIntakeEvent, MetricsRejectReason, MetricsRoute, OutcomeInfo, ReloadResult, WorkerMetrics, WorkerMetricsOptions } from './metrics/index.js';
 export { createDestinationHealth } from './destination-health/index.js';

@@ -7,6 +7,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createDestinationHealth, type DestinationHealthState } from './destination-health/index.js';
 import { ConfigError, createConfigRuntime, defaultConfig, defaultRecipientKeyVariable, ensureRecipientKeyInEnvFile, envFileFor, environmentWithEnvFile, openJetStreamConfigStore, type ConfigTextSource, type JetStreamConfigStore, type SecretReference } from './config/index.js';
 import { createIntakeServer, type IntakeLimits } from './intake/index.js';
+import { certificateNotAfter, loadTlsFiles, tlsFilesOf, watchTlsFiles } from './intake/intake-tls.js';
 import { createWorkerLedgers, type LedgerState } from './ledger/index.js';
 import type { WorkerLogger } from './logging/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics/index.js';
@@ -75,6 +76,8 @@ export interface RunningWorker {
   readonly createdProject?: string;
   /** Where the configuration is read from: the file, or the cluster's key-value bucket. */
   readonly configSource: 'file' | 'jetstream';
+  /** Ids of the projects configured when the worker started (for sample commands; the configuration may change later). */
+  readonly projectIds: readonly string[];
   /** Stops taking requests, finishes or returns the work in hand, and closes the queue and destinations. */
   stop(): Promise<void>;
 }
@@ -223,7 +226,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     });
     processor.start();
     stack.push(() => processor.stop());
+    // TLS is read when the worker starts, like the rest of http; the files themselves are watched.
+    const tlsConfig = runtime.config().http?.tls;
+    const tlsFiles = tlsConfig === undefined ? undefined : tlsFilesOf(tlsConfig, path.dirname(configFile));
+    const tls = tlsFiles === undefined ? undefined : await loadTlsFiles(tlsFiles, configFile);
     const intake = createIntakeServer({
+      ...(tls === undefined ? {} : { tls }),
       queue,
       directory: runtime,
       limits: { ...settings.limits, ...options.limits },
@@ -250,12 +258,35 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     });
     const url = await intake.listen(options.port ?? settings.port ?? 8787, options.host ?? settings.host ?? '127.0.0.1');
     stack.push(() => intake.close());
+    if (tls !== undefined && tlsFiles !== undefined && 'setSecureContext' in intake.server) {
+      const server = intake.server;
+      metrics.setTlsCertificateNotAfter(certificateNotAfter(tls.cert));
+      const stopWatching = watchTlsFiles({
+        files: tlsFiles,
+        onChange: () => {
+          loadTlsFiles(tlsFiles, configFile).then(
+            (pair) => {
+              server.setSecureContext({ cert: pair.cert, key: pair.key });
+              metrics.observeTlsReload('applied');
+              metrics.setTlsCertificateNotAfter(certificateNotAfter(pair.cert));
+              options.logger?.({ level: 'info', event: 'tls.reloaded', message: 'Loaded the changed TLS certificate and key; new connections get them.' });
+            },
+            (error: unknown) => {
+              metrics.observeTlsReload('refused');
+              options.logger?.({ level: 'error', event: 'tls.reload_failed', message: `Kept the previous TLS certificate and key: ${(error as Error).message}` });
+            },
+          );
+        },
+      });
+      stack.push(async () => stopWatching());
+    }
     options.logger?.({ level: 'info', event: 'worker.started', message: `The worker ${workerVersion} takes messages at ${url}.`, url, version: workerVersion });
     let stopping: Promise<void> | undefined;
     return {
       url,
       configFile,
       configSource: source === undefined ? 'file' : 'jetstream',
+      projectIds: Object.keys(runtime.config().projects),
       ...(created === undefined ? {} : { createdApiKey: created.apiKey, createdProject: created.project }),
       stop: () => (stopping ??= unwind()),
     };

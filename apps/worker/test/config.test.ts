@@ -77,7 +77,7 @@ describe('validateConfig', () => {
 
   it('reports every problem at once, each by path, unknown keys included, without quoting values', async () => {
     const byPath = await issuesOf({
-      version: 2,
+      version: 0,
       destinations: {
         local: { type: 'fs', root: '' },
         'bad name!': { type: 'fs', root: 'x', acknowledge_personal_data: true },

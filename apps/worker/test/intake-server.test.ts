@@ -360,7 +360,7 @@ describe('POST /v1/archive against the plain directory', () => {
     const setup = await startIntake();
     const otherProject = await setup.post('/v1/archive', withId(email, 'gate-other', { project_id: 'shop' }), blogKey);
     expect(otherProject.status).toBe(422);
-    expect(await otherProject.json()).toEqual({ error: { code: 'invalid_message', message: expect.any(String), reason: 'wrong_project', errors: [{ field: 'project_id', problem: 'must be the project of the API key used' }] } });
+    expect(await otherProject.json()).toEqual({ error: { code: 'invalid_message', message: expect.any(String), reason: 'wrong_project', errors: [{ field: 'project_id', problem: 'must be the project of the API key used: this key belongs to project "blog"' }] } });
     const offChannel = await setup.post('/v1/archive', withId(sms, 'gate-sms', { project_id: 'blog' }), blogKey);
     expect(offChannel.status).toBe(422);
     expect(await offChannel.json()).toMatchObject({ error: { reason: 'channel_disabled', errors: [{ field: 'channel' }] } });

@@ -92,7 +92,7 @@ describe('POST /v1/messages', () => {
     expect(body.results).toEqual([
       { index: 0, message_id: 'good-1', status: 'accepted' },
       { index: 1, message_id: 'bad-to', status: 'rejected', reason: 'invalid', errors: [{ field: 'to', problem: expect.any(String) }] },
-      { index: 2, message_id: 'wrong-project', status: 'rejected', reason: 'wrong_project', errors: [{ field: 'project_id', problem: 'must be the project of the API key used' }] },
+      { index: 2, message_id: 'wrong-project', status: 'rejected', reason: 'wrong_project', errors: [{ field: 'project_id', problem: 'must be the project of the API key used: this key belongs to project "shop"' }] },
       { index: 3, message_id: 'good-2', status: 'accepted' },
       { index: 4, message_id: 'bad-sent-at', status: 'rejected', reason: 'invalid', errors: [{ field: 'sent_at', problem: expect.any(String) }] },
       { index: 5, status: 'rejected', reason: 'invalid', errors: [{ field: '', problem: 'the message must be a JSON object' }] },

@@ -80,7 +80,12 @@ export interface S3DestinationSettings {
   readonly expectedBucketOwner?: string;
   /** Server-side encryption of every object. @default the bucket's default encryption */
   readonly serverSideEncryption?: S3ServerSideEncryption;
-  /** Storage class of every object, e.g. `STANDARD_IA`, `GLACIER_IR`. @default the bucket's default (`STANDARD`) */
+  /**
+   * Storage class of every object. Keep `STANDARD` for messages: `STANDARD_IA` and `GLACIER_IR` bill
+   * each object as at least 128 KB, `GLACIER` and `DEEP_ARCHIVE` add 40 KB and need a restore before
+   * a read, and all of them bill dearer writes and minimum durations (`sentcopy cost` compares them).
+   * @default the bucket's default (`STANDARD`)
+   */
   readonly storageClass?: StorageClass | (string & {});
   /** Object Lock retention and legal hold for every object. @default none */
   readonly objectLock?: S3ObjectLockSettings;

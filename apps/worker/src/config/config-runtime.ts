@@ -594,7 +594,9 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
       const projectId = keys.get(hash);
       if (projectId === undefined) return undefined;
       const stored = config.projects[projectId]?.api_keys.find((key) => apiKeyHashesEqual(key.sha256, hash));
-      return stored === undefined ? undefined : routes.get(projectId);
+      // A rotated key stops working once its grace period ends, with no reload needed.
+      if (stored === undefined || (stored.expires_at !== undefined && Date.parse(stored.expires_at) <= Date.now())) return undefined;
+      return routes.get(projectId);
     },
     archiverFor,
     destinations: () =>

@@ -46,7 +46,7 @@ export function defaultConfig(options: DefaultConfigOptions = {}): DefaultConfig
     version: 1,
     recipient_hash_key: { env: defaultRecipientKeyVariable },
     destinations: { local: { type: 'fs', root: options.root ?? 'sentcopy-archive', acknowledge_personal_data: true } },
-    projects: { [projectId]: { destination: 'local', channels: [...channels], api_keys: [{ sha256: hashApiKey(apiKey), label: options.keyLabel ?? 'created by sentcopy worker' }] } },
+    projects: { [projectId]: { destination: 'local', channels: [...channels], api_keys: [{ sha256: hashApiKey(apiKey), label: options.keyLabel ?? 'created by sentcopy worker', created_at: new Date().toISOString() }] } },
   };
   return { config, apiKey, projectId };
 }

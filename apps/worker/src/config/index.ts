@@ -13,7 +13,7 @@ export { checkRecipientKey, defaultRecipientKeyVariable, projectKeyLayout, proje
 export type { DefaultConfig, DefaultConfigOptions } from './default-config.js';
 export { checkSecretReferences, listSecretReferences } from './secret-references.js';
 export type { DestinationSecretSettings, SecretReferenceAt } from './secret-references.js';
-export { loadConfigFile, parseConfigText, retryPolicyFromConfig, validateConfig } from './validate-config.js';
+export { configFormatVersion, loadConfigFile, parseConfigText, retryPolicyFromConfig, validateConfig } from './validate-config.js';
 export type { ConfigValidationResult, ValidateConfigOptions } from './validate-config.js';
 export type {
   AlertsConfig,
@@ -22,6 +22,7 @@ export type {
   HttpConfig,
   HttpLimitsConfig,
   HttpMetricsConfig,
+  HttpTlsConfig,
   LedgerConfig,
   OutageRetryConfig,
   ProjectConfig,

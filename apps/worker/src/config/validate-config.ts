@@ -95,6 +95,19 @@ async function checkDestinations(value: unknown, options: ValidateConfigOptions,
  * never appear in the problems.
  */
 export async function validateConfig(value: unknown, options: ValidateConfigOptions = {}): Promise<ConfigValidationResult> {
+  // A newer format is reported on its own: its other differences would only be noise.
+  const version = typeof value === 'object' && value !== null ? (value as { version?: unknown }).version : undefined;
+  if (typeof version === 'number' && Number.isInteger(version) && version > configFormatVersion) {
+    return {
+      ok: false,
+      issues: [
+        {
+          path: 'version',
+          problem: `is ${version}, a configuration format newer than this sentcopy understands (it reads format ${configFormatVersion}): upgrade the worker and the CLI to the release that wrote it, or restore the previous configuration file (see docs/upgrading.md)`,
+        },
+      ],
+    };
+  }
   const found = checkSchema(value, workerConfigFrameSchema as never);
   const ruleIssues: ValidationIssue[] = [];
   const descriptors = await checkDestinations(value, options, found, ruleIssues);
@@ -130,6 +143,10 @@ export async function validateConfig(value: unknown, options: ValidateConfigOpti
         const owner = keyOwners.get(key.sha256);
         if (owner !== undefined) issues.push({ path: `${joinPath(joinPath('projects', id), 'api_keys')}[${index}].sha256`, problem: owner === id ? 'is listed twice' : `is already a key of project "${owner}": a key selects one project` });
         else keyOwners.set(key.sha256, id);
+        for (const field of ['created_at', 'expires_at'] as const) {
+          const text = key[field];
+          if (text !== undefined && Number.isNaN(Date.parse(text))) issues.push({ path: `${joinPath(joinPath('projects', id), 'api_keys')}[${index}].${field}`, problem: 'is not a real date and time (UTC, ISO 8601, e.g. 2026-12-05T00:00:00Z)' });
+        }
       });
     }
     if (config.retry !== undefined) {
@@ -152,6 +169,9 @@ export async function validateConfig(value: unknown, options: ValidateConfigOpti
   }
   return issues.length === 0 ? { ok: true, config: value as WorkerConfig } : { ok: false, issues };
 }
+
+/** The configuration format this worker reads and writes (`version` in the file). */
+export const configFormatVersion = 1;
 
 /** Reads, parses and validates a configuration file; throws a {@link ConfigError} naming every problem. */
 export async function loadConfigFile(file: string, options: ValidateConfigOptions = {}): Promise<WorkerConfig> {

@@ -86,6 +86,12 @@ function configSchema(destinationEntry: object) {
                 properties: {
                   sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the key, lower-case hex.' },
                   label: { type: 'string', maxLength: 200 },
+                  created_at: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$', description: 'When the key was created, UTC (ISO 8601). Informational.' },
+                  expires_at: {
+                    type: 'string',
+                    pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$',
+                    description: 'From this moment (UTC, ISO 8601) the key is refused; `sentcopy keys rotate` sets it on the old key. Omitted: the key does not expire.',
+                  },
                 },
                 required: ['sha256'],
                 additionalProperties: false,
@@ -135,6 +141,16 @@ function configSchema(destinationEntry: object) {
                 description: `Largest single message (its JSON text), in bytes (default ${defaultMaxMessageBytes}: an email with 25 MiB of attachments).`,
               },
             },
+            additionalProperties: false,
+          },
+          tls: {
+            type: 'object',
+            description: 'Serve HTTPS instead of plain HTTP. Both files are PEM, relative to the configuration file, and reloaded when they change (a bad pair is refused and the previous one keeps serving).',
+            properties: {
+              cert_file: { type: 'string', minLength: 1, description: 'The certificate followed by its intermediates, PEM; relative to the configuration file.' },
+              key_file: { type: 'string', minLength: 1, description: "The certificate's private key, PEM, unencrypted (keep it mode 0600); relative to the configuration file." },
+            },
+            required: ['cert_file', 'key_file'],
             additionalProperties: false,
           },
           metrics: {

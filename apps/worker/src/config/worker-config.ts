@@ -35,6 +35,13 @@ export interface ApiKeyConfig {
   readonly sha256: string;
   /** What the key is for, e.g. `checkout service`. Shown in logs instead of the key. */
   readonly label?: string;
+  /** When the key was created, UTC, ISO 8601 (`2026-12-05T00:00:00.000Z`); informational, shown by `sentcopy keys ls`. @default unknown */
+  readonly created_at?: string;
+  /**
+   * From this moment (UTC, ISO 8601) the worker refuses the key with 401, as if it were unknown;
+   * `sentcopy keys rotate` sets it on the key being replaced, for a grace period. @default never expires
+   */
+  readonly expires_at?: string;
 }
 
 /** A project: one sending application whose messages go to one destination. */
@@ -120,6 +127,22 @@ export interface HttpConfig {
   readonly limits?: HttpLimitsConfig;
   /** Who may read `GET /metrics` and the checks of `GET /readyz`. @default anyone who reaches the port */
   readonly metrics?: HttpMetricsConfig;
+  /** Serve HTTPS with these files instead of plain HTTP. @default plain HTTP (put a TLS proxy in front, or keep the default 127.0.0.1) */
+  readonly tls?: HttpTlsConfig;
+}
+
+/**
+ * The HTTPS listener's certificate and key. Read when the worker starts (a missing, unreadable or
+ * mismatched pair stops the start with an error naming the field), then watched: when either file
+ * changes, the pair is loaded again and new connections get it; a pair that fails to load is
+ * refused (log `tls.reload_failed`, metric `sentcopy_tls_reloads_total{result="refused"}`) and the
+ * previous one keeps serving.
+ */
+export interface HttpTlsConfig {
+  /** PEM file of the certificate followed by its intermediates; relative paths are resolved against the configuration file's folder. */
+  readonly cert_file: string;
+  /** PEM file of the certificate's private key (unencrypted; keep it mode 0600); relative paths are resolved against the configuration file's folder. */
+  readonly key_file: string;
 }
 
 /** Access to the metrics and readiness detail, which name projects, destinations and buckets. */

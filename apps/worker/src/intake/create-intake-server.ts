@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ArchiveError, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, identifierText, messageIdProblem, MessageValidationError, parseJson, rawMimeDerivedMarker, stringifyJson, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
@@ -160,7 +161,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
 
   /** Why a valid message may not enter this project (wrong project, channel not archived), if it may not. */
   function routeProblem(projectId: string, channel: Channel, route: ProjectRoute): { reason: IntakeRejection; errors: FieldError[] } | undefined {
-    if (projectId !== route.id) return { reason: 'wrong_project', errors: [{ field: 'project_id', problem: 'must be the project of the API key used' }] };
+    if (projectId !== route.id) return { reason: 'wrong_project', errors: [{ field: 'project_id', problem: `must be the project of the API key used: this key belongs to project "${route.id}"` }] };
     if (!route.channels.includes(channel)) return { reason: 'channel_disabled', errors: [{ field: 'channel', problem: `is not archived for this project (enabled: ${route.channels.join(', ')})` }] };
     return undefined;
   }
@@ -501,9 +502,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     }
   }
 
-  const server = createServer((request, response) => {
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
     handle(request, response).catch((error: unknown) => answerUnexpected(request, response, error));
-  });
+  };
+  const server = options.tls === undefined ? createServer(handler) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler);
+  // A client that fails the handshake (plain HTTP to the HTTPS port, a distrusted certificate) only loses its own connection.
+  server.on('tlsClientError', (error: Error) => log('debug', 'intake.tls_handshake_failed', 'A client failed the TLS handshake.', { error: (error as { code?: string }).code ?? error.name }));
   // CONNECT is answered like any other request to a route that does not exist, rather than by a silently dropped connection.
   server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
     const text = `${JSON.stringify({ error: { code: 'method_not_allowed', message: 'CONNECT is not supported; this is the sentcopy intake, not a proxy.' } })}\n`;
@@ -526,7 +530,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
             log('warn', 'intake.metrics_open', `GET /metrics and GET /readyz answer anyone who reaches ${host} and name projects, destinations and buckets. Set http.metrics.token to require a token.`, { host });
           }
           const address = server.address() as AddressInfo;
-          resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+          resolve(`${options.tls === undefined ? 'http' : 'https'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
         });
       });
     },

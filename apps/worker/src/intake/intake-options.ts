@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Channel, DestinationErrorKind } from '@sentcopy/core';
 import type { WorkerLogger } from '../logging/index.js';
 import type { ProjectDirectory } from '../projects/index.js';
@@ -119,12 +120,25 @@ export interface IntakeServerOptions {
   readonly logger?: WorkerLogger;
   /** Clock, in epoch milliseconds. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Serve HTTPS with this PEM certificate (chain) and private key instead of plain HTTP. Replace
+   * them while running with `server.setSecureContext()`. @default plain HTTP
+   */
+  readonly tls?: IntakeTls;
+}
+
+/** The HTTPS listener's certificate and key, PEM. */
+export interface IntakeTls {
+  /** The certificate, followed by its intermediates, PEM. */
+  readonly cert: string | Buffer;
+  /** The certificate's private key, PEM (unencrypted). */
+  readonly key: string | Buffer;
 }
 
 /** The HTTP intake. */
 export interface IntakeServer {
   /** The underlying `node:http` server, e.g. to read its address or watch its connections. Use `listen()` and `close()` to start and stop it. */
-  readonly server: Server;
+  readonly server: Server | HttpsServer;
   /** Starts listening; resolves with the URL it answers on, e.g. `http://127.0.0.1:8787`. Port 0 picks a free port. */
   listen(port: number, host?: string): Promise<string>;
   /**

@@ -107,6 +107,8 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
   });
   const requests = new Counter({ name: 'sentcopy_http_requests_total', help: 'Intake HTTP requests answered, by route and status.', labelNames: ['route', 'status'], registers: [registry] });
   const reloads = new Counter({ name: 'sentcopy_config_reloads_total', help: 'Configuration reloads, applied or refused.', labelNames: ['result'], registers: [registry] });
+  // Created on first use: a worker without TLS must not export a 0 that an expiry alert would read as expired.
+  let tlsNotAfter: Gauge | undefined;
   const current = new Gauge({ name: 'sentcopy_config_current', help: '1 when the worker runs the newest configuration, 0 while it refuses the newest one and keeps running an older one.', registers: [registry] });
   current.set(1);
   const health = options.destinationHealth;
@@ -227,6 +229,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     },
   });
   for (const result of ['applied', 'refused']) reloads.inc({ result }, 0);
+  const tlsReloads = new Counter({ name: 'sentcopy_tls_reloads_total', help: "Reloads of the HTTPS listener's certificate and key after their files changed; refused ones keep the previous pair serving.", labelNames: ['result'], registers: [registry] });
 
   return {
     contentType: registry.contentType,
@@ -281,6 +284,13 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     observeReload(result) {
       reloads.inc({ result: result === 'applied' ? 'applied' : 'refused' });
       current.set(result === 'applied' ? 1 : 0);
+    },
+    observeTlsReload(result) {
+      tlsReloads.inc({ result });
+    },
+    setTlsCertificateNotAfter(epochMs) {
+      tlsNotAfter ??= new Gauge({ name: 'sentcopy_tls_certificate_not_after_seconds', help: 'When the HTTPS certificate being served expires, in Unix seconds (only with http.tls).', registers: [registry] });
+      tlsNotAfter.set(Math.floor(epochMs / 1000));
     },
     setDestinationHealth: (name, isHealthy) => healthy.set({ destination: destination(name) }, isHealthy ? 1 : 0),
     removeDestination(name) {

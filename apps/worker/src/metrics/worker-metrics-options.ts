@@ -142,6 +142,10 @@ export interface WorkerMetrics {
   observeIntake(event: MetricsIntakeEvent): void;
   /** Counts a configuration reload, and sets `sentcopy_config_current` (0 after a refusal, 1 after an applied one). */
   observeReload(result: ReloadResult): void;
+  /** Counts a reload of the HTTPS listener's certificate and key (`sentcopy_tls_reloads_total`), applied or refused (the old pair keeps serving). */
+  observeTlsReload(result: ReloadResult): void;
+  /** Records when the HTTPS certificate being served expires (`sentcopy_tls_certificate_not_after_seconds`), in epoch milliseconds. */
+  setTlsCertificateNotAfter(epochMs: number): void;
   /** Records whether a destination (by name) currently passes its probe and takes writes (without `destinationHealth`). */
   setDestinationHealth(destination: string, healthy: boolean): void;
   /** Drops a destination's health series (after it was removed from the configuration). */

@@ -139,7 +139,10 @@ export function prepareStore(db: Database, options: { cacheSizeMiB: number; fold
     throw error;
   }
   if (version > schemaVersion) {
-    throw new QueueError('incompatible', `The queue in ${options.folder} was written by a newer sentcopy (format ${version}; this one reads up to ${schemaVersion}).`);
+    throw new QueueError(
+      'incompatible',
+      `The queue in ${options.folder} was written by a newer sentcopy (queue format ${version}; this one reads formats 1 to ${schemaVersion}) and was left untouched. Run the newer release again (a queue is never converted back), let it drain, or point this worker at another queue folder; see docs/upgrading.md.`,
+    );
   }
   db.pragma('journal_mode = WAL');
   // FULL: a commit fsyncs the write-ahead log, so a resolved enqueue survives power loss too.
