@@ -5,6 +5,8 @@ import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDestinationsCommand } from './commands/destinations/destinations-command.js';
 import { registerDlqCommand } from './commands/dlq.js';
+import { registerEraseCommand } from './commands/erase.js';
+import { registerIndexCommand } from './commands/index.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLsCommand } from './commands/ls.js';
@@ -39,6 +41,8 @@ Start here:
   registerDemoCommand(program);
   registerDestinationsCommand(program);
   registerDlqCommand(program);
+  registerEraseCommand(program);
+  registerIndexCommand(program);
   registerIngestCommand(program);
   registerInitCommand(program);
   registerLsCommand(program);
