@@ -46,17 +46,16 @@ async function lookForLedger(destination: DestinationV1): Promise<{ hasLedger: b
 export async function openLedgerDestinations(loaded: LoadedConfig, only: string | undefined): Promise<LedgerDestination[]> {
   const names = only === undefined ? Object.keys(loaded.config.destinations).sort() : [only];
   if (names.length === 0) throw new CliError(`${loaded.file} has no destination.`, { exitCode: exitCodes.usage, code: 'destination_required', hint: 'Add one with `sentcopy destinations connect`.' });
-  const opened: LedgerDestination[] = [];
+  const destinations: DestinationV1[] = [];
   try {
-    for (const name of names) {
-      const destination = await openDestination(loaded, name);
-      opened.push({ name, destination, hasLedger: false });
-      opened[opened.length - 1] = { name, destination, ...(await lookForLedger(destination)) };
-    }
+    for (const name of names) destinations.push(await openDestination(loaded, name));
   } catch (error) {
-    await closeAll(opened);
+    for (const destination of destinations) await destination.close?.().catch(() => undefined);
     throw error;
   }
+  // One look per destination, all at once: a search over many destinations should not wait on each in turn.
+  const looks = await Promise.all(destinations.map((destination) => lookForLedger(destination)));
+  const opened = names.map((name, index) => ({ name, destination: destinations[index]!, ...looks[index]! }));
   return opened;
 }
 
