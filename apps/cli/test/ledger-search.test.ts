@@ -27,7 +27,7 @@ const recipientHash = createHmacRecipientHash(testRecipientKey);
 const project = { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [] };
 
 /** The sample messages with user ids (user-0 … user-3) and, for every third, a canvas. */
-const messages = sampleArchiveMessages().map((message, index) => ({ ...message, user_id: `user-${index % 4}`, ...(index % 3 === 0 ? { canvas_id: 'canvas-9' } : {}) }));
+const messages: Record<string, unknown>[] = sampleArchiveMessages().map((message, index) => ({ ...message, user_id: `user-${index % 4}`, ...(index % 3 === 0 ? { canvas_id: 'canvas-9' } : {}) }));
 
 async function archiveInto(destination: DestinationV1, batch: readonly Record<string, unknown>[], writerId: string) {
   const ledger = createLedgerWriter({ destination, writerId, recipientHash, maxEntries: 4 });
