@@ -276,4 +276,32 @@ describe('sentcopy erase', { timeout: 180_000 }, () => {
       spawnSync('chattr', ['-i', ...files]);
     }
   });
+
+  it('an erasure interrupted after its tombstone: verify --complete reports the object unerased (exit 4); erase run again deletes it, writes no second tombstone, and verify exits 0', async () => {
+    const folder = path.join(work, 'erase-unerased');
+    mkdirSync(folder, { recursive: true });
+    const root = path.join(folder, 'archive');
+    const destination = createFsDestination({ root, fsync: false });
+    const keys = await archiveInto(destination, messages, 'w-fs');
+    writeConfigFile(folder, { destinations: { archive: fsEntry(root) }, projects: { shop: project } });
+    const key = keys.get('m-000')!;
+    const stored = (await destination.head(key))!;
+    // The tombstone was written, the delete never happened.
+    const eraser = createLedgerWriter({ destination, writerId: 'e-interrupted', recipientHash });
+    eraser.append({ type: 'tombstone', key, sha256: stored.sha256!, erased_at: Date.now(), reason: 'erasure_request' });
+    await eraser.close();
+    const before = await runCli(['verify', '--complete', '--json'], { cwd: folder });
+    expect(before.code).toBe(4);
+    expect(json<{ ledger: { problems: { kind: string; key: string }[] } }>(before).ledger.problems.map(({ kind, key: problemKey }) => ({ kind, key: problemKey }))).toEqual([{ kind: 'unerased', key }]);
+    const run = await runCli(['erase', '--recipient', ana, '--yes', '--json', '--until', '2026-01-05'], { cwd: folder });
+    expect(run.code, run.stderr).toBe(0);
+    const receipt = json<Receipt>(run);
+    const january5 = messages.filter((message) => mentions(message, ana) && (message.sent_at as number) < Date.UTC(2026, 0, 6)).map((message) => keys.get(message.message_id as string)!);
+    expect(receipt.destinations[0]!.erased.map((item) => item.key).sort()).toEqual([...january5].sort());
+    expect(receipt.destinations[0]!.tombstones.count).toBe(january5.length - 1);
+    expect(existsSync(path.join(root, key))).toBe(false);
+    const after = await runCli(['verify', '--complete', '--json'], { cwd: folder });
+    expect(after.code, after.stdout).toBe(0);
+    expect(json<{ ledger: { erased: number } }>(after).ledger.erased).toBe(january5.length);
+  });
 });

@@ -8,7 +8,10 @@ export interface LedgerIndexFilters {
   readonly recipients?: readonly string[];
   /** The message's `user_id`, as text. */
   readonly userId?: string;
-  /** The `campaign_id`, or the `canvas_step_id`; `unassociated` matches messages with neither. */
+  /**
+   * The campaign as key layouts name it: the `campaign_id`, else the `canvas_step_id`;
+   * `unassociated` matches messages with neither.
+   */
   readonly campaign?: string;
   /** The `canvas_id`. */
   readonly canvasId?: string;
@@ -43,11 +46,7 @@ export function entryMatches(entry: LedgerEntry, filters: LedgerIndexFilters): b
   if (filters.canvasId !== undefined && entry.canvas_id !== filters.canvasId) return false;
   if (filters.journeyId !== undefined && entry.journey_id !== filters.journeyId) return false;
   if (filters.messageId !== undefined && entry.message_id !== filters.messageId) return false;
-  if (filters.campaign !== undefined) {
-    if (filters.campaign === unassociatedCampaign) {
-      if (entry.campaign_id !== undefined || entry.canvas_step_id !== undefined) return false;
-    } else if (entry.campaign_id !== filters.campaign && entry.canvas_step_id !== filters.campaign) return false;
-  }
+  if (filters.campaign !== undefined && (entry.campaign_id ?? entry.canvas_step_id ?? unassociatedCampaign) !== filters.campaign) return false;
   if (filters.sentFrom !== undefined && !(entry.sent_at >= filters.sentFrom)) return false;
   if (filters.sentUntil !== undefined && !(entry.sent_at < filters.sentUntil)) return false;
   if (filters.recipients !== undefined) {

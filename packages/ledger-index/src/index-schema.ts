@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS segments (
 CREATE TABLE IF NOT EXISTS objects (
   id INTEGER PRIMARY KEY, destination TEXT NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
   message_id TEXT NOT NULL, channel TEXT NOT NULL, project_id TEXT NOT NULL,
-  campaign_id TEXT, canvas_id TEXT, canvas_step_id TEXT, journey_id TEXT, journey_node_id TEXT, user_id TEXT,
+  campaign TEXT, campaign_id TEXT, canvas_id TEXT, canvas_step_id TEXT, journey_id TEXT, journey_node_id TEXT, user_id TEXT,
   sent_at REAL NOT NULL, stored_at REAL NOT NULL, version INTEGER NOT NULL, original_key TEXT,
   writer TEXT NOT NULL, seq INTEGER NOT NULL, erased_at REAL, erase_reason TEXT,
   UNIQUE (destination, key)
@@ -29,13 +29,11 @@ CREATE TABLE IF NOT EXISTS tombstones (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS objects_sent ON objects (sent_at, id);
 CREATE INDEX IF NOT EXISTS objects_project ON objects (project_id, sent_at, id);
-CREATE INDEX IF NOT EXISTS objects_campaign ON objects (campaign_id, sent_at, id);
-CREATE INDEX IF NOT EXISTS objects_canvas_step ON objects (canvas_step_id, sent_at, id);
+CREATE INDEX IF NOT EXISTS objects_campaign ON objects (campaign, sent_at, id);
 CREATE INDEX IF NOT EXISTS objects_canvas ON objects (canvas_id, sent_at, id) WHERE canvas_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_journey ON objects (journey_id, sent_at, id) WHERE journey_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_user ON objects (user_id, sent_at, id) WHERE user_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_channel ON objects (channel, sent_at, id);
-CREATE INDEX IF NOT EXISTS objects_message ON objects (message_id);
 `;
 
 /**
@@ -55,6 +53,8 @@ export function openIndexDatabase(file: string): SqliteDatabase {
     database = new Database(file);
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
+    // Index builds insert into several B-trees at random places: a larger page cache saves most re-reads.
+    database.pragma('cache_size = -131072');
     database.exec(schema);
   } catch (error) {
     throw new LedgerIndexError('unreadable', `${file} is not a sentcopy ledger index (${(error as Error).message}); delete it and run \`sentcopy index\` again.`, { cause: error });

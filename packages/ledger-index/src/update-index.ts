@@ -90,8 +90,8 @@ function prepare(database: SqliteDatabase): Statements {
     segmentsOf: database.prepare('SELECT writer, seq, sha256, size FROM segments WHERE destination = ? ORDER BY writer, seq'),
     insertSegment: database.prepare('INSERT INTO segments (destination, writer, seq, sha256, size, lines, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     insertObject: database.prepare(
-      `INSERT OR IGNORE INTO objects (destination, key, sha256, size, message_id, channel, project_id, campaign_id, canvas_id, canvas_step_id, journey_id, journey_node_id, user_id, sent_at, stored_at, version, original_key, writer, seq)
-       VALUES (@destination, @key, @sha256, @size, @message_id, @channel, @project_id, @campaign_id, @canvas_id, @canvas_step_id, @journey_id, @journey_node_id, @user_id, @sent_at, @stored_at, @version, @original_key, @writer, @seq)`,
+      `INSERT OR IGNORE INTO objects (destination, key, sha256, size, message_id, channel, project_id, campaign, campaign_id, canvas_id, canvas_step_id, journey_id, journey_node_id, user_id, sent_at, stored_at, version, original_key, writer, seq)
+       VALUES (@destination, @key, @sha256, @size, @message_id, @channel, @project_id, @campaign, @campaign_id, @canvas_id, @canvas_step_id, @journey_id, @journey_node_id, @user_id, @sent_at, @stored_at, @version, @original_key, @writer, @seq)`,
     ),
     objectSha: database.prepare('SELECT sha256 FROM objects WHERE destination = ? AND key = ?').pluck(),
     insertRecipient: database.prepare('INSERT OR IGNORE INTO recipients (hash, object_id) VALUES (?, ?)'),
@@ -193,6 +193,7 @@ export async function updateIndex(database: SqliteDatabase, name: string, destin
         message_id: text(entry.message_id) ?? '',
         channel: text(entry.channel) ?? '',
         project_id: text(entry.project_id) ?? '',
+        campaign: text(entry.campaign_id) ?? text(entry.canvas_step_id),
         campaign_id: text(entry.campaign_id),
         canvas_id: text(entry.canvas_id),
         canvas_step_id: text(entry.canvas_step_id),
@@ -274,8 +275,7 @@ export async function updateIndex(database: SqliteDatabase, name: string, destin
       segments += 1;
       options.onProgress?.({ destination: name, segments, segmentsTotal, lines });
     }
-    // Reads still in flight are left to settle; their results are not used.
-    for (const pending of ahead) void pending;
+    // Reads still in flight (after a problem or an interruption) settle on their own; their results are not used.
   }
   if (tombstones > 0 || added > 0) statements.applyTombstones.run(name);
   return { destination: name, segments, added, duplicates, tombstones, writers: new Set([...indexed.keys(), ...listed.keys()]).size, problems, interrupted };
