@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createArchiver, createHmacRecipientHash, createLedgerWriter, type DestinationV1 } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { createS3Destination } from '@sentcopy/destination-s3';
-import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
+import { faults, startFaultProxy, startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRecipientKey } from './ingest-fixture.js';
 import { bin, runCli } from './run-cli.js';
@@ -303,5 +303,36 @@ describe('sentcopy erase', { timeout: 180_000 }, () => {
     const after = await runCli(['verify', '--complete', '--json'], { cwd: folder });
     expect(after.code, after.stdout).toBe(0);
     expect(json<{ ledger: { erased: number } }>(after).ledger.erased).toBe(january5.length);
+  });
+
+  it('a store that drops the connection on one delete: that object is reported not reached (exit 5), kept and not tombstoned; the rest erased; a second run finishes it', async () => {
+    const folder = path.join(work, 'erase-outage');
+    mkdirSync(folder, { recursive: true });
+    const bucket = server.createBucket();
+    const destination = createS3Destination(s3Settings(server.endpoint, bucket));
+    opened.push(destination);
+    const keys = await archiveInto(destination, messages, 'w-outage');
+    const proxy = await startFaultProxy({ target: server.endpoint });
+    try {
+      writeConfigFile(folder, { destinations: { archive: s3Entry(proxy.url, bucket) }, projects: { shop: project } });
+      const anas = messages.filter((message) => mentions(message, ana)).map((message) => keys.get(message.message_id as string)!);
+      const unlucky = anas[1]!;
+      proxy.inject(faults.reset(), { match: (request) => request.method === 'DELETE' && decodeURIComponent(request.url).includes(unlucky) });
+      const run = await runCli(['erase', '--recipient', ana, '--yes', '--json'], { cwd: folder, env: s3Env });
+      expect(run.code, run.stderr).toBe(5);
+      const receipt = json<Receipt & { failed: number; destinations: { failed: { key: string; reason: string }[] }[] }>(run);
+      expect(receipt.destinations[0]!.failed.map((item) => [item.key, item.reason])).toEqual([[unlucky, 'unavailable']]);
+      expect(receipt.destinations[0]!.erased.map((item) => item.key).sort()).toEqual(anas.filter((key) => key !== unlucky).sort());
+      expect(receipt.destinations[0]!.tombstones.count).toBe(anas.length - 1);
+      expect(server.listKeys(bucket)).toContain(unlucky);
+      expect((await runCli(['verify', '--complete', '--json'], { cwd: folder, env: s3Env })).code).toBe(0);
+      proxy.reset();
+      const again = json<Receipt>(await runCli(['erase', '--recipient', ana, '--yes', '--json'], { cwd: folder, env: s3Env }));
+      expect({ erased: again.destinations[0]!.erased.map((item) => item.key), tombstones: again.destinations[0]!.tombstones.count }).toEqual({ erased: [unlucky], tombstones: 1 });
+      expect(server.listKeys(bucket)).not.toContain(unlucky);
+      expect((await runCli(['verify', '--complete', '--json'], { cwd: folder, env: s3Env })).code).toBe(0);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
