@@ -11,7 +11,8 @@ import { presetName } from './layout-reader.js';
 /** A configured destination opened for a ledger search. */
 export interface LedgerDestination {
   readonly name: string;
-  readonly destination: DestinationV1;
+  /** The destination; absent when it could not be opened (then `error` says why, and `hasLedger` is false). */
+  readonly destination?: DestinationV1;
   /** Whether it holds any ledger segment. */
   readonly hasLedger: boolean;
   /** Why it could not be looked at, when it could not. */
@@ -46,22 +47,33 @@ async function lookForLedger(destination: DestinationV1): Promise<{ hasLedger: b
 export async function openLedgerDestinations(loaded: LoadedConfig, only: string | undefined): Promise<LedgerDestination[]> {
   const names = only === undefined ? Object.keys(loaded.config.destinations).sort() : [only];
   if (names.length === 0) throw new CliError(`${loaded.file} has no destination.`, { exitCode: exitCodes.usage, code: 'destination_required', hint: 'Add one with `sentcopy destinations connect`.' });
-  const destinations: DestinationV1[] = [];
-  try {
-    for (const name of names) destinations.push(await openDestination(loaded, name));
-  } catch (error) {
-    for (const destination of destinations) await destination.close?.().catch(() => undefined);
-    throw error;
+  // A destination that cannot be opened (a secret not set here) must not stop a search of the others.
+  const destinations: (DestinationV1 | { error: string })[] = [];
+  for (const name of names) {
+    try {
+      destinations.push(await openDestination(loaded, name));
+    } catch (error) {
+      if (only !== undefined) {
+        for (const destination of destinations) if (!('error' in destination)) await destination.close?.().catch(() => undefined);
+        throw error;
+      }
+      destinations.push({ error: error instanceof Error ? error.message : String(error) });
+    }
   }
   // One look per destination, all at once: a search over many destinations should not wait on each in turn.
-  const looks = await Promise.all(destinations.map((destination) => lookForLedger(destination)));
-  const opened = names.map((name, index) => ({ name, destination: destinations[index]!, ...looks[index]! }));
+  const opened = await Promise.all(
+    names.map(async (name, index): Promise<LedgerDestination> => {
+      const destination = destinations[index]!;
+      if ('error' in destination) return { name, hasLedger: false, error: destination.error };
+      return { name, destination, ...(await lookForLedger(destination)) };
+    }),
+  );
   return opened;
 }
 
 /** Closes every destination. */
 export async function closeAll(destinations: readonly LedgerDestination[]): Promise<void> {
-  for (const { destination } of destinations) await destination.close?.().catch(() => undefined);
+  for (const { destination } of destinations) await destination?.close?.().catch(() => undefined);
 }
 
 /**
@@ -147,7 +159,7 @@ export function foundFromEntry(destination: string, entry: LedgerEntry): FoundOb
 /** Reads one destination's whole ledger, in CLI terms on failure. */
 export async function readDestinationLedger(ledger: LedgerDestination): Promise<LedgerReadResult> {
   try {
-    return await readLedger(ledger.destination);
+    return await readLedger(ledger.destination!);
   } catch (error) {
     throw destinationFailure(error, { destinationName: ledger.name }, 'read the ledger');
   }
@@ -176,7 +188,7 @@ export function openIndexIfPresent(file: string, create: boolean): LedgerIndex |
 /** Brings the index up to date with one destination, in CLI terms on failure. */
 export async function updateIndexed(index: LedgerIndex, ledger: LedgerDestination, options: Parameters<LedgerIndex['update']>[2] = {}): Promise<IndexUpdateResult> {
   try {
-    return await index.update(ledger.name, ledger.destination, options);
+    return await index.update(ledger.name, ledger.destination!, options);
   } catch (error) {
     throw destinationFailure(error, { destinationName: ledger.name }, 'read the ledger');
   }

@@ -125,7 +125,7 @@ async function runErase(options: EraseOptions): Promise<void> {
       const yes = await askYesNo(`Erase ${total} object(s) of ${maskRecipient(options.recipient)} from ${found.map((entry) => entry.ledger.name).join(', ')}? This cannot be undone.`);
       if (!yes) throw new CliError('Nothing was erased.', { exitCode: exitCodes.usage, code: 'not_confirmed' });
     }
-    for (const { ledger, objects, tombstoned } of found) erasures.push(await eraseObjects(ledger.name, ledger.destination, objects, { dryRun, tombstoned }));
+    for (const { ledger, objects, tombstoned } of found) erasures.push(await eraseObjects(ledger.name, ledger.destination!, objects, { dryRun, tombstoned }));
     const indexFile = options.index === undefined ? defaultIndexFile(loaded) : path.resolve(options.index);
     if (!dryRun) {
       const index = openIndexIfPresent(indexFile, false);
