@@ -60,10 +60,12 @@ async function runIndex(options: IndexOptions): Promise<void> {
       let lastReport = started;
       let segments = 0;
       let lines = 0;
+      let reported = -1;
       const report = (force: boolean) => {
         const now = performance.now();
-        if (!force && now - lastReport < 500) return;
+        if ((!force && now - lastReport < 500) || reported === segments) return;
         lastReport = now;
+        reported = segments;
         const seconds = Math.max(0.001, (now - started) / 1000);
         if (options.json !== true) process.stderr.write(`index: ${ledger.name}: ${segments} segment(s), ${lines} entries (${(segments / seconds).toFixed(1)} segments/s, ${Math.round(lines / seconds)} entries/s)\n`);
       };
