@@ -6,7 +6,6 @@ import { entryMatches, openLedgerIndex, type IndexUpdateResult, type LedgerIndex
 import { projectKeyLayout } from '@sentcopy/worker';
 import { CliError, exitCodes, openDestination, type LoadedConfig } from '../cli-kit/index.js';
 import { destinationFailure, loadRecipientKey, withRetries } from './archive-source.js';
-import { presetName } from './layout-reader.js';
 
 /** A configured destination opened for a ledger search. */
 export interface LedgerDestination {
@@ -98,8 +97,7 @@ export async function recipientHashes(address: string, channel: Channel | undefi
   }
   const layouts = Object.values(loaded.config.projects).map((project) => {
     const layout = projectKeyLayout(loaded.config, project);
-    const preset = presetName(layout);
-    return preset === undefined ? layout : keyLayoutPresets[preset];
+    return Object.hasOwn(keyLayoutPresets, layout) ? keyLayoutPresets[layout as keyof typeof keyLayoutPresets] : layout;
   });
   const keyed = layouts.some((layout) => layout.includes('hmac(recipient)'));
   const recipientKey = await loadRecipientKey(loaded);
