@@ -143,7 +143,7 @@ describe('sentcopy ls (local folder, sentcopy layout)', { timeout: 30_000 }, () 
     expect(run.stdout).toMatch(/3 message\(s\) on this page\. Next page: --cursor \S+/);
   });
 
-  it('refuses bad input with exit 2 and names the option, never the address', async () => {
+  it('refuses bad input with exit 2 and names the option, never the address', { timeout: 90_000 }, async () => {
     const badRecipient = await ls('--project', 'shop', '--recipient', 'not-an-address@', '--channel', 'email');
     expect(badRecipient.code).toBe(2);
     expect(badRecipient.stderr).toContain('--recipient');
