@@ -70,6 +70,26 @@ export async function openLedgerDestinations(loaded: LoadedConfig, only: string 
   return opened;
 }
 
+/**
+ * Whether the destination a plain `ls` would read (the one `--destination` or the project names,
+ * else the only one used) holds a ledger; `undefined` when that is ambiguous. Looks at that one
+ * destination only, so an archive without a ledger costs one listing, not one per destination
+ * (each cloud's SDK loads only when one of its destinations is opened).
+ */
+export async function primaryHasLedger(loaded: LoadedConfig, destination: string | undefined, project: string | undefined): Promise<boolean | undefined> {
+  const { destinations, projects } = loaded.config;
+  const names = Object.keys(destinations);
+  const used = [...new Set(Object.values(projects).flatMap((entry) => (entry.destination === undefined ? [] : [entry.destination])))];
+  const name = destination ?? (project === undefined ? undefined : projects[project]?.destination) ?? (names.length === 1 ? names[0] : used.length === 1 ? used[0] : undefined);
+  if (name === undefined || destinations[name] === undefined) return undefined;
+  const opened = await openDestination(loaded, name);
+  try {
+    return (await lookForLedger(opened)).hasLedger;
+  } finally {
+    await opened.close?.().catch(() => undefined);
+  }
+}
+
 /** Closes every destination. */
 export async function closeAll(destinations: readonly LedgerDestination[]): Promise<void> {
   for (const { destination } of destinations) await destination?.close?.().catch(() => undefined);

@@ -6,7 +6,7 @@ import { parseDateArgument, type DateArgument } from '../archive/date-range.js';
 import { addFilterOptions, filtersFrom, type FilterOptions } from '../archive/filter-options.js';
 import { listArchive, type ArchiveEntry } from '../archive/list-archive.js';
 import { listFromLedger, type LedgerListing } from '../archive/ledger-listing.js';
-import { closeAll, defaultIndexFile, openLedgerDestinations, recipientHashes } from '../archive/ledger-search.js';
+import { closeAll, defaultIndexFile, openLedgerDestinations, primaryHasLedger, recipientHashes } from '../archive/ledger-search.js';
 
 interface LsOptions extends SourceOptions, FilterOptions {
   limit: number;
@@ -71,8 +71,9 @@ export function registerLsCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Where a destination holds a ledger (.sentcopy-ledger/), ls answers from it and never lists or reads
-message objects: across every destination in the configuration (or the one --destination names),
+When the destination ls would read (--destination, the project's, or the only one) holds a ledger
+(.sentcopy-ledger/), ls answers from the ledgers and never lists or reads message objects: across
+every destination in the configuration (or only the one --destination names),
 by recipient (to, cc and bcc), --user-id, --campaign, --canvas, --journey, --channel, --project and
 --since/--until. With a local index (\`sentcopy index\`) the index is brought up to date first (only
 new segments are read) and answers at once; without one the segments are read each time. Objects
@@ -110,7 +111,9 @@ async function runLs(options: LsOptions): Promise<void> {
   }
   if (options.listing !== true && options.layout === undefined) {
     const loaded = await readConfig(options.config, clusterOf(options));
-    const ledgers = await openLedgerDestinations(loaded, options.destination);
+    // Without a ledger where a plain ls would look, the key listing answers as it always did.
+    const primary = await primaryHasLedger(loaded, options.destination, options.project);
+    const ledgers = primary === false ? [] : await openLedgerDestinations(loaded, options.destination);
     try {
       if (ledgers.some((ledger) => ledger.hasLedger)) {
         const recipients = options.recipient === undefined ? undefined : await recipientHashes(options.recipient, options.channel, loaded);
