@@ -8,6 +8,8 @@ import { registerDemoCommand } from './commands/demo.js';
 import { noCommandLineDescriptors, type CommandLineDescriptors } from './commands/destinations/destination-options.js';
 import { registerDestinationsCommand } from './commands/destinations/destinations-command.js';
 import { registerDlqCommand } from './commands/dlq.js';
+import { registerEraseCommand } from './commands/erase.js';
+import { registerIndexCommand } from './commands/index.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerKeysCommand } from './commands/keys.js';
@@ -50,6 +52,8 @@ Start here:
   registerDemoCommand(program);
   registerDestinationsCommand(program, destinations);
   registerDlqCommand(program);
+  registerEraseCommand(program);
+  registerIndexCommand(program);
   registerIngestCommand(program);
   registerInitCommand(program);
   registerKeysCommand(program);

@@ -117,7 +117,7 @@ describe('sentcopy ls (local folder, sentcopy layout)', { timeout: 30_000 }, () 
     expect(sorted(json<LsJson>(combined))).toEqual(keysOf(archives.local, (message) => message.to === phone && message.channel === 'whatsapp' && (message.sent_at as number) >= Date.parse('2026-02-01')));
   });
 
-  it('paginates: the cursor walks every page with no repeats, across store pages', async () => {
+  it('paginates: the cursor walks every page with no repeats, across store pages', { timeout: 90_000 }, async () => {
     const all = keysOf(archives.local, () => true);
     const walk = await walkPages(['--project', 'shop', '--limit', '5', '--page-size', '7']);
     expect(walk.keys).toHaveLength(all.length);
@@ -143,7 +143,7 @@ describe('sentcopy ls (local folder, sentcopy layout)', { timeout: 30_000 }, () 
     expect(run.stdout).toMatch(/3 message\(s\) on this page\. Next page: --cursor \S+/);
   });
 
-  it('refuses bad input with exit 2 and names the option, never the address', async () => {
+  it('refuses bad input with exit 2 and names the option, never the address', { timeout: 90_000 }, async () => {
     const badRecipient = await ls('--project', 'shop', '--recipient', 'not-an-address@', '--channel', 'email');
     expect(badRecipient.code).toBe(2);
     expect(badRecipient.stderr).toContain('--recipient');

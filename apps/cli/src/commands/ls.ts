@@ -1,8 +1,12 @@
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { emit, formatBytes, textTable } from '../cli-kit/index.js';
+import { CliError, clusterOf, emit, exitCodes, formatBytes, readConfig, textTable } from '../cli-kit/index.js';
 import { addSourceOptions, openArchiveSource, type SourceOptions } from '../archive/archive-source.js';
+import { parseDateArgument, type DateArgument } from '../archive/date-range.js';
 import { addFilterOptions, filtersFrom, type FilterOptions } from '../archive/filter-options.js';
 import { listArchive, type ArchiveEntry } from '../archive/list-archive.js';
+import { listFromLedger, type LedgerListing } from '../archive/ledger-listing.js';
+import { closeAll, defaultIndexFile, openLedgerDestinations, primaryHasLedger, recipientHashes } from '../archive/ledger-search.js';
 
 interface LsOptions extends SourceOptions, FilterOptions {
   limit: number;
@@ -10,6 +14,13 @@ interface LsOptions extends SourceOptions, FilterOptions {
   all?: boolean;
   pageSize?: number;
   json?: boolean;
+  since?: DateArgument;
+  until?: DateArgument;
+  userId?: string;
+  canvas?: string;
+  journey?: string;
+  index?: string;
+  listing?: boolean;
 }
 
 function parsePositive(maximum: number) {
@@ -49,11 +60,27 @@ export function registerLsCommand(program: Command): void {
     .option('--cursor <cursor>', 'continue after the page that printed this cursor')
     .option('--all', 'list every matching message instead of one page')
     .addOption(new Option('--page-size <number>', 'objects per list call to the store').argParser(parsePositive(1000)).hideHelp())
+    .option('--since <date>', 'same as --from: sent on or after this UTC date', parseDateArgument)
+    .option('--until <date>', 'same as --to: sent on or before this UTC date', parseDateArgument)
+    .option('--user-id <id>', 'only messages with this user_id (needs a ledger)')
+    .option('--canvas <id>', 'only messages of this Canvas id (needs a ledger)')
+    .option('--journey <id>', 'only messages of this journey id (needs a ledger)')
+    .option('--index <file>', 'the local ledger index (default: .sentcopy/ledger-index.sqlite beside the configuration); used when it exists')
+    .option('--listing', 'list the keys in the store, as without a ledger, even where a ledger exists')
     .option('--json', 'print one JSON document for scripts')
     .addHelpText(
       'after',
       `
-Filters the layout puts early in the key become the listing prefix (the default layout starts with
+When the destination ls would read (--destination, the project's, or the only one) holds a ledger
+(.sentcopy-ledger/), ls answers from the ledgers and never lists or reads message objects: across
+every destination in the configuration (or only the one --destination names),
+by recipient (to, cc and bcc), --user-id, --campaign, --canvas, --journey, --channel, --project and
+--since/--until. With a local index (\`sentcopy index\`) the index is brought up to date first (only
+new segments are read) and answers at once; without one the segments are read each time. Objects
+erased by \`sentcopy erase\` are not listed. The ledger lists objects stored since it was turned
+on; --listing lists the keys instead.
+
+Without a ledger, filters the layout puts early in the key become the listing prefix (the default layout starts with
 the project and the recipient's SHA-256, so --project with --recipient lists one person's messages
 directly); the others are matched on each key, and a filter whose field is not in the key at all
 (--campaign with the default layout, --from with braze's) is matched by reading each object.
@@ -69,12 +96,95 @@ Examples:
   $ sentcopy ls --project shop --channel sms --from 2026-01-01 --to 2026-01-31
   $ sentcopy ls --project shop --cursor eyJjIjoi...        the next page
   $ sentcopy ls --destination old-braze --layout braze --campaign spring-sale
-  $ sentcopy ls --project shop --all --json | jq -r '.objects[].key'`,
+  $ sentcopy ls --project shop --all --json | jq -r '.objects[].key'
+  $ sentcopy ls --recipient ana.garcia@example.com             every destination, cc and bcc too
+  $ sentcopy ls --campaign spring-sale --since 2026-03 --until 2026-03 --json`,
     )
     .action(async (options: LsOptions) => runLs(options));
 }
 
 async function runLs(options: LsOptions): Promise<void> {
+  const from = options.since ?? options.from;
+  const to = options.until ?? options.to;
+  if (from !== undefined && to !== undefined && from.start >= to.end) {
+    throw new CliError('--since is after --until.', { exitCode: exitCodes.usage, code: 'invalid_date_range', hint: 'Give the earlier date to --since.' });
+  }
+  if (options.listing !== true && options.layout === undefined) {
+    const loaded = await readConfig(options.config, clusterOf(options));
+    // Without a ledger where a plain ls would look, the key listing answers as it always did.
+    const primary = await primaryHasLedger(loaded, options.destination, options.project);
+    const ledgers = primary === false ? [] : await openLedgerDestinations(loaded, options.destination);
+    try {
+      if (ledgers.some((ledger) => ledger.hasLedger)) {
+        const recipients = options.recipient === undefined ? undefined : await recipientHashes(options.recipient, options.channel, loaded);
+        const listing = await listFromLedger(ledgers, {
+          filters: {
+            ...(options.project === undefined ? {} : { projectId: options.project }),
+            ...(options.channel === undefined ? {} : { channel: options.channel }),
+            ...(recipients === undefined ? {} : { recipients }),
+            ...(options.campaign === undefined ? {} : { campaign: options.campaign }),
+            ...(options.userId === undefined ? {} : { userId: options.userId }),
+            ...(options.canvas === undefined ? {} : { canvasId: options.canvas }),
+            ...(options.journey === undefined ? {} : { journeyId: options.journey }),
+            ...(from === undefined ? {} : { sentFrom: from.start }),
+            ...(to === undefined ? {} : { sentUntil: to.end }),
+          },
+          indexFile: options.index === undefined ? defaultIndexFile(loaded) : path.resolve(options.index),
+          ...(options.all === true ? {} : { limit: options.limit }),
+          ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+        });
+        printLedgerListing(listing, options);
+        return;
+      }
+    } finally {
+      await closeAll(ledgers);
+    }
+  }
+  for (const [flag, value] of [['--user-id', options.userId], ['--canvas', options.canvas], ['--journey', options.journey]] as const) {
+    if (value !== undefined) throw new CliError(`${flag} needs a ledger: no destination searched holds one${options.listing === true ? ' (or --listing was given)' : ''}.`, { exitCode: exitCodes.usage, code: 'ledger_required', hint: 'Turn the ledger on (docs/ledger.md); keys do not hold these fields.' });
+  }
+  await runKeyListing({ ...options, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
+}
+
+function printLedgerListing(listing: LedgerListing, options: LsOptions): void {
+  const objects = listing.objects.map((object) => ({
+    destination: object.destination,
+    key: object.key,
+    channel: object.channel,
+    date: new Date(object.sentAt).toISOString().slice(0, 10),
+    sentAt: new Date(object.sentAt).toISOString(),
+    messageId: object.messageId,
+    projectId: object.projectId,
+    campaign: object.campaignId ?? object.canvasStepId ?? null,
+    userId: object.userId ?? null,
+    size: object.size,
+    sha256: object.sha256,
+    version: object.version,
+    originalKey: object.originalKey ?? null,
+  }));
+  for (const { destination, reason } of listing.unsearched) process.stderr.write(`warning: destination "${destination}" was not searched: ${reason}.\n`);
+  for (const update of listing.indexUpdates) {
+    for (const problem of update.problems) process.stderr.write(`warning: index of "${update.destination}": ${problem.kind} ${problem.key}: ${problem.reason}\n`);
+  }
+  const unreachable = listing.unsearched.filter((entry) => entry.reason.startsWith('it could not be read'));
+  emit(
+    options,
+    { source: listing.source, destinations: listing.destinations, unsearched: listing.unsearched, objects, total: listing.total, cursor: listing.cursor ?? null },
+    () => {
+      if (objects.length === 0) return `No messages match (answered from the ${listing.source === 'index' ? 'local index' : 'ledger'} of ${listing.destinations.join(', ')}).`;
+      const table = textTable(
+        ['DESTINATION', 'KEY', 'CHANNEL', 'SENT', 'MESSAGE ID', 'SIZE'],
+        objects.map((object) => [object.destination, object.key, object.channel, object.sentAt.slice(0, 19).replace('T', ' '), object.version ? `${object.messageId} (version)` : object.messageId, formatBytes(object.size)]),
+        new Set([5]),
+      );
+      const more = listing.cursor === undefined ? `${objects.length} message(s)` : `${objects.length} of ${listing.total} message(s) on this page. Next page: --cursor ${listing.cursor}`;
+      return `${table}\n\n${more} (answered from the ${listing.source === 'index' ? 'local index' : 'ledger'}; ${listing.total} match in all).`;
+    },
+  );
+  if (unreachable.length > 0) process.exitCode = exitCodes.unavailable;
+}
+
+async function runKeyListing(options: LsOptions): Promise<void> {
   const source = await openArchiveSource(options);
   try {
     const filters = filtersFrom(options, source);

@@ -96,9 +96,9 @@ function humanReport(report: VerifyReport, destinationName: string, strict: bool
 }
 
 function humanCompleteness(report: CompletenessReport): string {
-  const lines: string[] = ['', `Ledger: ${report.chains.length} chain(s), ${report.entries} object(s) listed${report.duplicates > 0 ? ` (${report.duplicates} entries re-appended after a crash, counted once)` : ''}.`];
+  const lines: string[] = ['', `Ledger: ${report.chains.length} chain(s), ${report.entries} object(s) listed${report.duplicates > 0 ? ` (${report.duplicates} entries re-appended after a crash, counted once)` : ''}${report.erased > 0 ? `, ${report.erased} of them erased (tombstones)` : ''}.`];
   for (const chain of report.chains) lines.push(`  chain ${chain.writerId}: ${chain.segments} segment(s), last ${chain.lastSeq}, ${chain.entries} entries`);
-  const kinds = ['gap', 'edited', 'fork', 'unreadable', 'foreign', 'contradicting', 'missing', 'altered', 'unlisted'] as const;
+  const kinds = ['gap', 'edited', 'fork', 'unreadable', 'foreign', 'contradicting', 'missing', 'altered', 'unlisted', 'unerased'] as const;
   for (const kind of kinds) {
     const count = report.problems.filter((problem) => problem.kind === kind).length;
     lines.push(`  ${kind.padEnd(13)} ${count}`);
@@ -148,7 +148,8 @@ check it with --complete.
   fork         two segments claim one predecessor     unreadable  a segment does not decode
   foreign      a non-segment key in the ledger area   contradicting  one key, two SHA-256s
   missing      listed in the ledger, not in the store altered     bytes differ from the ledger's
-  unlisted     an object no ledger lists
+  unlisted     an object no ledger lists               unerased    a tombstone says erased, the store has it
+An object erased by \`sentcopy erase\` (a tombstone in the ledger) is counted as erased, not missing.
 See docs/ledger.md for what this proves and what it needs (write-once, Object Lock).
 
 Exit codes: 0 clean, 4 problems found, 5 destination unreachable.

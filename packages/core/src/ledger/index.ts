@@ -7,13 +7,14 @@ export {
   decodeLedgerSegment,
   encodeLedgerSegment,
   isLedgerKey,
+  ledgerTombstoneReasons,
   ledgerChainPrefix,
   ledgerFormatVersion,
   ledgerPrefix,
   ledgerSegmentKey,
   parseLedgerSegmentKey,
 } from './ledger-format.js';
-export type { DecodedSegment, LedgerEntry, LedgerSegmentHeader } from './ledger-format.js';
+export type { DecodedSegment, LedgerEntry, LedgerRecord, LedgerSegmentHeader, LedgerTombstone, LedgerTombstoneReason } from './ledger-format.js';
 export { createLedgerWriter } from './ledger-writer.js';
 export type { LedgerWriter, LedgerWriterOptions } from './ledger-writer.js';
 export { readLedger } from './read-ledger.js';

@@ -55,6 +55,37 @@ export interface LedgerEntry {
   readonly original_key?: string;
 }
 
+/**
+ * Why an object was erased, as a tombstone records it:
+ * - `erasure_request`: a person asked to be forgotten (`sentcopy erase`);
+ * - `retention_expired`: its retention period ended;
+ * - `other`: any other documented reason.
+ */
+export type LedgerTombstoneReason = 'erasure_request' | 'retention_expired' | 'other';
+
+/** The reason codes a tombstone may carry, in a stable order. */
+export const ledgerTombstoneReasons: readonly LedgerTombstoneReason[] = ['erasure_request', 'retention_expired', 'other'];
+
+/**
+ * An object deliberately erased, as the ledger records it: after the object was deleted, so
+ * `verify --complete` does not report it missing. Holds no recipient, no id and no content.
+ */
+export interface LedgerTombstone {
+  /** Always `tombstone`. */
+  readonly type: 'tombstone';
+  /** The erased object's key. */
+  readonly key: string;
+  /** SHA-256 of the erased object's stored bytes (as its entry recorded it), lower-case hex. */
+  readonly sha256: string;
+  /** When the object was deleted, epoch milliseconds. */
+  readonly erased_at: number;
+  /** Why it was erased. */
+  readonly reason: LedgerTombstoneReason;
+}
+
+/** One line after a segment's header: a stored object, or an erased one. */
+export type LedgerRecord = LedgerEntry | LedgerTombstone;
+
 /** The first line of every segment. */
 export interface LedgerSegmentHeader {
   /** Always `segment`. */
@@ -69,14 +100,17 @@ export interface LedgerSegmentHeader {
   readonly previous: string | null;
   /** When the segment was closed, epoch milliseconds. */
   readonly closed_at: number;
-  /** Entry lines that follow. */
+  /** Lines that follow (entries and tombstones). */
   readonly entries: number;
 }
 
 /** A segment decoded. */
 export interface DecodedSegment {
   readonly header: LedgerSegmentHeader;
+  /** The stored objects it lists, in order. */
   readonly entries: readonly LedgerEntry[];
+  /** The erased objects it records, in order. @default [] */
+  readonly tombstones: readonly LedgerTombstone[];
 }
 
 /** Throws a `TypeError` naming `writerId` when it is not a valid writer id. */
@@ -112,7 +146,7 @@ export function parseLedgerSegmentKey(key: string): { writerId: string; seq: num
 }
 
 /** Encodes a segment: a header line, then one JSON line per entry, gzip-compressed. Deterministic. */
-export function encodeLedgerSegment(header: Omit<LedgerSegmentHeader, 'type' | 'format' | 'entries'>, entries: readonly LedgerEntry[]): { body: Uint8Array; sha256: string } {
+export function encodeLedgerSegment(header: Omit<LedgerSegmentHeader, 'type' | 'format' | 'entries'>, entries: readonly LedgerRecord[]): { body: Uint8Array; sha256: string } {
   const full: LedgerSegmentHeader = { type: 'segment', format: ledgerFormatVersion, writer: header.writer, seq: header.seq, previous: header.previous, closed_at: header.closed_at, entries: entries.length };
   const text = [JSON.stringify(full), ...entries.map((entry) => JSON.stringify(entry))].join('\n') + '\n';
   const body = new Uint8Array(gzipSync(Buffer.from(text, 'utf8'), { level: 6 }));
@@ -156,11 +190,21 @@ export function decodeLedgerSegment(body: Uint8Array, key: string): DecodedSegme
   if (entries.length !== header.entries) {
     throw new LedgerError({ kind: 'corrupt', key, message: `The ledger segment ${key} holds ${entries.length} entries, but its header says ${header.entries}.` });
   }
+  const objects: LedgerEntry[] = [];
+  const tombstones: LedgerTombstone[] = [];
   for (const [index, entry] of entries.entries()) {
-    const candidate = entry as Partial<LedgerEntry> | null;
-    if (candidate?.type !== 'entry' || typeof candidate.key !== 'string' || typeof candidate.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(candidate.sha256)) {
-      throw new LedgerError({ kind: 'corrupt', key, message: `The ledger segment ${key} has a malformed entry (line ${index + 2}): it needs type "entry", a key and a 64-hex sha256.` });
+    const candidate = entry as Partial<LedgerEntry> | Partial<LedgerTombstone> | null;
+    if (candidate?.type === 'tombstone') {
+      if (typeof candidate.key !== 'string' || typeof candidate.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(candidate.sha256) || typeof candidate.erased_at !== 'number' || typeof candidate.reason !== 'string') {
+        throw new LedgerError({ kind: 'corrupt', key, message: `The ledger segment ${key} has a malformed tombstone (line ${index + 2}): it needs a key, a 64-hex sha256, erased_at and a reason.` });
+      }
+      tombstones.push(candidate as LedgerTombstone);
+      continue;
     }
+    if (candidate?.type !== 'entry' || typeof candidate.key !== 'string' || typeof candidate.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(candidate.sha256)) {
+      throw new LedgerError({ kind: 'corrupt', key, message: `The ledger segment ${key} has a malformed entry (line ${index + 2}): it needs type "entry" (or "tombstone"), a key and a 64-hex sha256.` });
+    }
+    objects.push(candidate as LedgerEntry);
   }
-  return { header: header as LedgerSegmentHeader, entries: entries as LedgerEntry[] };
+  return { header: header as LedgerSegmentHeader, entries: objects, tombstones };
 }

@@ -4,7 +4,7 @@ import { sha256Hex } from '../payload/index.js';
 import { retryInline, RetryExhaustedError, type InlineRetryOptions } from '../retry/index.js';
 import type { RecipientHash } from './ledger-entry.js';
 import { LedgerError } from './ledger-error.js';
-import { assertWriterId, decodeLedgerSegment, encodeLedgerSegment, ledgerChainPrefix, ledgerSegmentKey, parseLedgerSegmentKey, type LedgerEntry } from './ledger-format.js';
+import { assertWriterId, decodeLedgerSegment, encodeLedgerSegment, ledgerChainPrefix, ledgerSegmentKey, ledgerTombstoneReasons, parseLedgerSegmentKey, type LedgerRecord } from './ledger-format.js';
 import { randomWriterId } from './writer-id.js';
 
 /** Options for {@link createLedgerWriter}. */
@@ -63,8 +63,11 @@ export interface LedgerWriter {
   readonly pendingEntries: number;
   /** The last failure to write a segment, cleared by the next success. */
   readonly lastError: LedgerError | undefined;
-  /** Buffers an entry and returns its position. Throws a `TypeError` naming a malformed field, or a `LedgerError` of kind `closed`. */
-  append(entry: LedgerEntry): number;
+  /**
+   * Buffers an entry (or a tombstone: an object deliberately erased) and returns its position.
+   * Throws a `TypeError` naming a malformed field, or a `LedgerError` of kind `closed`.
+   */
+  append(entry: LedgerRecord): number;
   /** Calls `listener` with the new durable position after each segment is written. Returns a function that removes it. */
   onDurable(listener: (position: number) => void): () => void;
   /**
@@ -78,16 +81,24 @@ export interface LedgerWriter {
 }
 
 interface ClosedSegment {
-  readonly entries: LedgerEntry[];
+  readonly entries: LedgerRecord[];
   readonly lastPosition: number;
   encoded?: { readonly seq: number; readonly previous: string | null; readonly key: string; readonly body: Uint8Array; readonly sha256: string };
 }
 
 const hex64 = /^[0-9a-f]{64}$/;
 
-function assertEntry(entry: LedgerEntry): void {
+function assertEntry(entry: LedgerRecord): void {
+  if (entry !== null && typeof entry === 'object' && entry.type === 'tombstone') {
+    const problem = (field: string, what: string) => new TypeError(`Ledger tombstone: ${field} ${what}.`);
+    if (typeof entry.key !== 'string' || entry.key === '') throw problem('key', 'must be a non-empty string');
+    if (typeof entry.sha256 !== 'string' || !hex64.test(entry.sha256)) throw problem('sha256', 'must be 64 lower-case hex digits');
+    if (!Number.isSafeInteger(entry.erased_at) || entry.erased_at < 0) throw problem('erased_at', 'must be epoch milliseconds');
+    if (!ledgerTombstoneReasons.includes(entry.reason)) throw problem('reason', `must be one of ${ledgerTombstoneReasons.join(', ')}`);
+    return;
+  }
   const problem = (field: string, what: string) => new TypeError(`Ledger entry: ${field} ${what}.`);
-  if (entry === null || typeof entry !== 'object' || entry.type !== 'entry') throw problem('type', 'must be "entry"');
+  if (entry === null || typeof entry !== 'object' || entry.type !== 'entry') throw problem('type', 'must be "entry" or "tombstone"');
   if (typeof entry.key !== 'string' || entry.key === '') throw problem('key', 'must be a non-empty string');
   if (typeof entry.sha256 !== 'string' || !hex64.test(entry.sha256)) throw problem('sha256', 'must be 64 lower-case hex digits');
   if (!Number.isSafeInteger(entry.size) || entry.size < 0) throw problem('size', 'must be a whole number of bytes');
@@ -144,7 +155,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
   const now = options.now ?? Date.now;
   const retry = options.retry ?? { budgetMs: 10_000, maxAttempts: 4 };
 
-  let open: LedgerEntry[] = [];
+  let open: LedgerRecord[] = [];
   let openBytes = 0;
   let ageTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;

@@ -2,7 +2,7 @@ import type { DestinationV1 } from '../destination/destination-v1.js';
 import { sha256Hex } from '../payload/index.js';
 import { retryInline, type InlineRetryOptions } from '../retry/index.js';
 import { LedgerError } from './ledger-error.js';
-import { decodeLedgerSegment, ledgerPrefix, parseLedgerSegmentKey, type LedgerEntry, type LedgerSegmentHeader } from './ledger-format.js';
+import { decodeLedgerSegment, ledgerPrefix, parseLedgerSegmentKey, type LedgerEntry, type LedgerSegmentHeader, type LedgerTombstone } from './ledger-format.js';
 
 /**
  * A problem with the ledger's chains themselves:
@@ -12,7 +12,8 @@ import { decodeLedgerSegment, ledgerPrefix, parseLedgerSegmentKey, type LedgerEn
  * - `fork`: two segments claim the same predecessor;
  * - `unreadable`: a segment does not decode (not gzip, not JSON lines, a malformed entry);
  * - `foreign`: a key under the reserved ledger prefix that is not a segment;
- * - `contradicting`: two entries give one key different SHA-256s.
+ * - `contradicting`: two entries give one key different SHA-256s, or a tombstone erases a key
+ *   with another SHA-256 than its entry's.
  */
 export type LedgerChainProblemKind = 'gap' | 'edited' | 'fork' | 'unreadable' | 'foreign' | 'contradicting';
 
@@ -46,6 +47,8 @@ export interface LedgerReadResult {
   readonly entries: ReadonlyMap<string, LedgerEntry>;
   /** Entries that repeat an earlier entry of the same key and SHA-256 (re-appended after a crash): counted once. */
   readonly duplicates: number;
+  /** Each object deliberately erased, by key (the first tombstone for its key). Its entry stays in `entries`. */
+  readonly tombstones: ReadonlyMap<string, LedgerTombstone>;
 }
 
 /** Options for {@link readLedger}. */
@@ -80,6 +83,7 @@ interface ReadSegment {
   readonly sha256: string;
   readonly header?: LedgerSegmentHeader;
   readonly entries: readonly LedgerEntry[];
+  readonly tombstones: readonly LedgerTombstone[];
 }
 
 /**
@@ -135,12 +139,12 @@ export async function readLedger(destination: DestinationV1, options: ReadLedger
         if (decoded.header.writer !== writerId || decoded.header.seq !== seq) {
           problems.push({ kind: 'edited', key, reason: `its header claims writer ${decoded.header.writer} and sequence ${decoded.header.seq}, not its place` });
         }
-        chain.push({ key, writerId, seq, sha256, header: decoded.header, entries: decoded.entries });
+        chain.push({ key, writerId, seq, sha256, header: decoded.header, entries: decoded.entries, tombstones: decoded.tombstones });
         entryCount += decoded.entries.length;
       } catch (error) {
         if (!LedgerError.isInstance(error)) throw error;
         problems.push({ kind: 'unreadable', key, reason: error.message });
-        chain.push({ key, writerId, seq, sha256, entries: [] });
+        chain.push({ key, writerId, seq, sha256, entries: [], tombstones: [] });
       }
     }
     segments.push(...chain);
@@ -193,9 +197,20 @@ export async function readLedger(destination: DestinationV1, options: ReadLedger
       else problems.push({ kind: 'contradicting', key: entry.key, reason: `the ledger lists it with SHA-256 ${earlier.sha256.slice(0, 12)}… and ${entry.sha256.slice(0, 12)}… (in ${segment.key})` });
     }
   }
+  const tombstones = new Map<string, LedgerTombstone>();
+  for (const segment of segments) {
+    for (const tombstone of segment.tombstones) {
+      const entry = entries.get(tombstone.key);
+      if (entry !== undefined && entry.sha256 !== tombstone.sha256) {
+        problems.push({ kind: 'contradicting', key: tombstone.key, reason: `a tombstone (in ${segment.key}) erases it with SHA-256 ${tombstone.sha256.slice(0, 12)}…, but the ledger lists it with ${entry.sha256.slice(0, 12)}…` });
+        continue;
+      }
+      if (!tombstones.has(tombstone.key)) tombstones.set(tombstone.key, tombstone);
+    }
+  }
   const order: Record<LedgerChainProblemKind, number> = { gap: 0, edited: 1, fork: 2, unreadable: 3, foreign: 4, contradicting: 5 };
   problems.sort((a, b) => order[a.kind] - order[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   chains.sort((a, b) => (a.writerId < b.writerId ? -1 : 1));
   const unique = problems.filter((problem, index) => index === 0 || problem.kind !== problems[index - 1]!.kind || problem.key !== problems[index - 1]!.key);
-  return { chains, problems: unique, entries, duplicates };
+  return { chains, problems: unique, entries, duplicates, tombstones };
 }

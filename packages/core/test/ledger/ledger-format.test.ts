@@ -83,7 +83,15 @@ describe('ledger segments', () => {
     const two = encodeLedgerSegment(header, [entry, entry]);
     expect(Buffer.from(one.body).equals(Buffer.from(two.body))).toBe(true);
     expect(one.sha256).toBe(sha256Hex(one.body));
-    expect(decodeLedgerSegment(one.body, 'k')).toEqual({ header: { type: 'segment', format: 1, ...header, entries: 2 }, entries: [entry, entry] });
+    expect(decodeLedgerSegment(one.body, 'k')).toEqual({ header: { type: 'segment', format: 1, ...header, entries: 2 }, entries: [entry, entry], tombstones: [] });
+  });
+
+  it('carry tombstones (an erased object: key, SHA-256, time, reason; no recipient) beside entries, and refuse a malformed one', () => {
+    const tombstone = { type: 'tombstone' as const, key: entry.key, sha256: entry.sha256, erased_at: 11, reason: 'erasure_request' as const };
+    const segment = encodeLedgerSegment(header, [entry, tombstone]);
+    expect(decodeLedgerSegment(segment.body, 'k')).toEqual({ header: { type: 'segment', format: 1, ...header, entries: 2 }, entries: [entry], tombstones: [tombstone] });
+    const bad = encodeLedgerSegment(header, [{ ...tombstone, erased_at: 'yesterday' } as never]);
+    expect(() => decodeLedgerSegment(bad.body, 'k')).toThrow(/malformed tombstone \(line 2\)/);
   });
 
   it.each([
