@@ -63,8 +63,9 @@ describe('sentcopy and the recipient key', { timeout: 60_000 }, () => {
     expect(storedKeys(root)).toContain(`default/${hmac}/sms/20260301/keyed-1.json.gz`);
     expect(storedKeys(root).join('\n')).not.toContain(plainHash);
 
-    // With the secret (read from the env file beside the configuration): exactly that person's message.
-    const found = await runCli(['ls', '--project', 'default', '--channel', 'sms', '--recipient', '+1 555-010-0107', '--json'], { cwd: folder, env: withoutKey });
+    // With the secret (read from the env file beside the configuration): exactly that person's message, by its key
+    // (--listing: the worker's ledger, once its segment is written, would answer without a key prefix).
+    const found = await runCli(['ls', '--listing', '--project', 'default', '--channel', 'sms', '--recipient', '+1 555-010-0107', '--json'], { cwd: folder, env: withoutKey });
     expect(found.code, found.stderr).toBe(0);
     const listed = JSON.parse(found.stdout) as LsJson;
     expect(listed.objects.map((object) => object.key)).toEqual([`default/${hmac}/sms/20260301/keyed-1.json.gz`]);
