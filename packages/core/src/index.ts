@@ -37,6 +37,10 @@ export {
   compareUtf8,
   createDeadlineRunner,
   createErrorCodeTable,
+  flattenHeaders,
+  readCappedBody,
+  transportFailure,
+  undiciTransportCodes,
   createHttpStoreRequester,
   createObjectStoreDestination,
   defaultCallTimeoutMs,
@@ -80,6 +84,7 @@ export type {
   ObjectStorePublicAccess,
   ObjectStoreWrite,
   ObjectStoreWritePurpose,
+  TransportFailure,
 } from './destination/kit/index.js';
 export {
   decideRetry,

@@ -15,6 +15,7 @@ import { authorizeRequestOnTenantChallenge } from '@azure/core-client';
 import { parseXML } from '@azure/core-xml';
 import { StorageOAuthScopes } from '@azure/storage-blob';
 import { storageSharedKeyCredentialPolicy } from '@azure/storage-common';
+import { flattenHeaders, readCappedBody, transportFailure } from '@sentcopy/core';
 import { Agent, type Dispatcher } from 'undici';
 
 /**
@@ -59,28 +60,8 @@ function blobPath(containerPath: string, name: string): string {
   return url.href.replaceAll("'", '%27');
 }
 
-/** undici's codes for its own failures, as the Node.js codes the SDK's HTTP client surfaced for the same events. */
-const transportCodes: Readonly<Record<string, string>> = {
-  UND_ERR_SOCKET: 'ECONNRESET',
-  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_CLOSED: 'ECONNRESET',
-  UND_ERR_DESTROYED: 'ECONNRESET',
-};
-
 /** Largest error answer read for its code and message, in bytes; Azure's are a few hundred. */
 const maxErrorBodyBytes = 64 * 1024;
-
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size < maxErrorBodyBytes) chunks.push(chunk);
-    size += chunk.byteLength;
-  }
-  return Buffer.concat(chunks).subarray(0, maxErrorBodyBytes).toString('utf8');
-}
 
 /**
  * The pipeline's transport: a bounded keep-alive undici pool instead of the SDK's node:http client
@@ -107,17 +88,17 @@ class UndiciHttpClient implements HttpClient {
         ...(signal === undefined ? {} : { signal }),
       });
       const headers = createHttpHeaders();
-      for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      for (const [name, value] of Object.entries(flattenHeaders(response.headers))) headers.set(name, value);
       const ok = response.statusCode >= 200 && response.statusCode < 300;
-      const bodyAsText = ok ? (await response.body.dump(), undefined) : await readCapped(response.body);
+      const bodyAsText = ok ? (await response.body.dump(), undefined) : Buffer.from(await readCappedBody(response.body, maxErrorBodyBytes)).toString('utf8');
       return { request, status: response.statusCode, headers, ...(bodyAsText === undefined ? {} : { bodyAsText }) };
     } catch (error) {
       if (signal?.aborted) throw (signal as AbortSignal).reason;
-      const record = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown; cause?: { code?: unknown } };
-      const code = typeof record.code === 'string' ? record.code : undefined;
-      if (code === undefined) throw error;
-      const mapped = typeof record.cause?.code === 'string' ? record.cause.code : (transportCodes[code] ?? code);
-      throw new RestError(`${typeof record.message === 'string' ? record.message : 'request failed'} (${code})`, { code: mapped });
+      // The SDK's pipeline surfaces every socket failure as a RestError with the Node.js code, which its error map reads.
+      const code = (error as { code?: unknown } | null)?.code;
+      const failure = transportFailure(error) ?? (typeof code === 'string' ? { code, message: `${(error as Error).message} (${code})` } : undefined);
+      if (failure === undefined) throw error;
+      throw new RestError(failure.message, { code: failure.code });
     }
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CRC32C, type Storage } from '@google-cloud/storage';
+import { flattenHeaders, readCappedBody, transportFailure } from '@sentcopy/core';
 import { Agent, type Dispatcher } from 'undici';
 
 /** How the lean writer connects. */
@@ -72,16 +73,6 @@ export class GcsUploadMismatchError extends Error {
   }
 }
 
-/** undici's codes for its own failures, as the Node.js codes the SDK surfaced for the same events. */
-const transportCodes: Readonly<Record<string, string>> = {
-  UND_ERR_SOCKET: 'ECONNRESET',
-  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_CLOSED: 'ECONNRESET',
-  UND_ERR_DESTROYED: 'ECONNRESET',
-};
-
 /** Largest multipart body built as one buffer, in bytes. */
 const joinBelowBytes = 16 * 1024 * 1024;
 
@@ -99,29 +90,8 @@ function crc32cOf(body: Uint8Array): string {
 }
 
 function transportError(error: unknown): unknown {
-  if (typeof error !== 'object' || error === null) return error;
-  const record = error as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown } };
-  if (record.name === 'AbortError') return error;
-  const code = typeof record.code === 'string' ? record.code : undefined;
-  if (code === undefined || !code.startsWith('UND_ERR')) return error;
-  const causeCode = typeof record.cause?.code === 'string' ? record.cause.code : undefined;
-  return new GcsTransportError(causeCode ?? transportCodes[code] ?? code, `${typeof record.message === 'string' ? record.message : 'request failed'} (${code})`, error);
-}
-
-function flatHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
-  return flat;
-}
-
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size < maxAnswerBytes) chunks.push(chunk);
-    size += chunk.byteLength;
-  }
-  return Buffer.concat(chunks).subarray(0, maxAnswerBytes).toString('utf8');
+  const failure = transportFailure(error);
+  return failure === undefined ? error : new GcsTransportError(failure.code, failure.message, error);
 }
 
 function responseError(status: number, headers: Record<string, string>, text: string): GcsResponseError {
@@ -197,8 +167,8 @@ export class GcsLeanWriter {
     try {
       const response = await this.agent.request({ origin: this.origin, path, method: 'POST', headers, body, signal });
       status = response.statusCode;
-      answerHeaders = flatHeaders(response.headers);
-      text = await readCapped(response.body);
+      answerHeaders = flattenHeaders(response.headers);
+      text = Buffer.from(await readCappedBody(response.body, maxAnswerBytes)).toString('utf8');
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       throw transportError(error);

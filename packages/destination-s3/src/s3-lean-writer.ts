@@ -5,6 +5,7 @@ import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { extendedEncodeURIComponent } from '@smithy/core/protocols';
 import { toUtf8 } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { flattenHeaders, readCappedBody, transportFailure } from '@sentcopy/core';
 import { Agent, type Dispatcher } from 'undici';
 
 /** How the lean writer connects; the same figures the SDK client gets. */
@@ -76,16 +77,6 @@ interface PutTarget {
   readonly expectContinueFrom: number;
 }
 
-/** undici's codes for its own failures, as the Node.js codes the SDK surfaced for the same events. */
-const transportCodes: Readonly<Record<string, string>> = {
-  UND_ERR_SOCKET: 'ECONNRESET',
-  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_CLOSED: 'ECONNRESET',
-  UND_ERR_DESTROYED: 'ECONNRESET',
-};
-
 /** The query the SDK adds to every PutObject (it names the operation in access logs). */
 const query = { 'x-id': 'PutObject' };
 const queryString = 'x-id=PutObject';
@@ -97,14 +88,8 @@ const userAgent = 'sentcopy-destination-s3';
 const maxErrorBodyBytes = 64 * 1024;
 
 function transportError(error: unknown): unknown {
-  if (typeof error !== 'object' || error === null) return error;
-  const record = error as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown } };
-  if (record.name === 'AbortError') return error;
-  const code = typeof record.code === 'string' ? record.code : undefined;
-  if (code === undefined || !code.startsWith('UND_ERR')) return error;
-  const causeCode = typeof record.cause?.code === 'string' ? record.cause.code : undefined;
-  const mapped = causeCode ?? transportCodes[code] ?? code;
-  return new S3TransportError(mapped, `${typeof record.message === 'string' ? record.message : 'request failed'} (${code})`, error);
+  const failure = transportFailure(error);
+  return failure === undefined ? error : new S3TransportError(failure.code, failure.message, error);
 }
 
 /**
@@ -122,25 +107,9 @@ function updateClockOffset(config: { systemClockOffset?: number }, headers: Disp
   config.systemClockOffset = serverTime - now;
 }
 
-function flatHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
-  return flat;
-}
-
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size < maxErrorBodyBytes) chunks.push(chunk);
-    size += chunk.byteLength;
-  }
-  return Buffer.concat(chunks).subarray(0, maxErrorBodyBytes);
-}
-
 async function responseError(response: Dispatcher.ResponseData): Promise<S3ResponseError> {
-  const headers = flatHeaders(response.headers);
-  const bytes = await readCapped(response.body).catch(() => new Uint8Array());
+  const headers = flattenHeaders(response.headers);
+  const bytes = await readCappedBody(response.body, maxErrorBodyBytes).catch(() => new Uint8Array());
   let data: { Error?: { Code?: string; Message?: string; message?: string }; Code?: string; Message?: string } = {};
   try {
     data = await parseXmlErrorBody(bytes, { utf8Encoder: toUtf8 } as never);
