@@ -77,15 +77,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   const baseDir = path.dirname(file);
   const env = options.env ?? process.env;
   const log = configLog(options.logger);
-  const source =
-    options.source ??
-    createFileConfigSource({
-      file,
-      ...(options.watch === undefined ? {} : { watch: options.watch }),
-      ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
-      ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
-      ...(options.logger === undefined ? {} : { logger: options.logger }),
-    });
+  const source = options.source ?? createFileConfigSource({ file, watch: options.watch, pollIntervalMs: options.pollIntervalMs, debounceMs: options.debounceMs, logger: options.logger });
   const where = source.description ?? file;
   const ownHealth = options.health === undefined;
   const health = options.health ?? createDestinationHealth({ ...(options.queue === undefined ? {} : { queue: options.queue }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
@@ -93,16 +85,13 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     health,
     probeRetryMs: options.probeRetryMs ?? 30_000,
     retiredCloseDelayMs: options.retiredCloseDelayMs ?? 60_000,
-    ...(options.ledgers === undefined ? {} : { ledgers: options.ledgers }),
+    ledgers: options.ledgers,
     log,
     onProbe: safeHook(options.onProbe, log),
   });
   const onReload = safeHook(options.onReload, log);
   const onReloadError = safeHook(options.onReloadError, log);
-  const archiverOptions: ProjectArchiverOptions = {
-    ...(options.preparePool === undefined ? {} : { preparePool: options.preparePool }),
-    ...(options.ledgers === undefined ? {} : { ledgers: options.ledgers }),
-  };
+  const archiverOptions: ProjectArchiverOptions = { preparePool: options.preparePool, ledgers: options.ledgers };
 
   let state: ConfigState | undefined;
   /** The text last read (applied or refused), or `\0` and the problem when the source could not be read. */
