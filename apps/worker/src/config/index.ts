@@ -4,7 +4,10 @@ export { checkDescriptor, descriptorSchemaKeywords, destinationPackages, firstPa
 export type { AnyDestinationDescriptor, DescriptorResolution, DescriptorSourceOptions, FirstPartyDestinationType, PackageImporter } from './destination-descriptors.js';
 export { ConfigError } from './config-error.js';
 export { createConfigRuntime } from './config-runtime.js';
-export type { ConfigChanges, ConfigRuntime, ConfigRuntimeOptions, ConfigTextSource, DestinationStatus, ProbeEvent, ReloadEvent, StartupSettings } from './config-runtime.js';
+export type { ConfigChanges, ConfigRuntime, ConfigRuntimeOptions, DestinationStatus, ProbeEvent, ReloadEvent, StartupSettings } from './config-runtime-options.js';
+export type { ConfigTextSource } from './config-text-source.js';
+export { createFileConfigSource } from './file-config-source.js';
+export type { FileConfigSourceOptions } from './file-config-source.js';
 export { configTextSha256, openJetStreamConfigStore } from './jetstream-config-store.js';
 export type { JetStreamConfigStore, JetStreamConfigStoreOptions, WorkerConfigStatus } from './jetstream-config-store.js';
 export { defaultConfig, generateApiKey } from './default-config.js';

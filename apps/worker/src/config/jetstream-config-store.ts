@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
-import type { ConfigTextSource } from './config-runtime.js';
+import type { ConfigTextSource } from './config-text-source.js';
 import { parseConfigText } from './validate-config.js';
 
 /** The key the worker configuration is stored under in its bucket. */
