@@ -30,9 +30,9 @@ export function registerIndexCommand(program: Command): void {
       'after',
       `
 The index is a SQLite file (mode 0600: it holds recipient hashes and ids) built from the ledger
-segments only; message objects are never read. It is incremental: each writer's last indexed
-segment and its SHA-256 are kept, so a run reads only new segments, and an interrupted run (Ctrl-C)
-keeps what it indexed and continues next time. A segment that changed after it was indexed, or a
+segments only; message objects are never read (unless --text, below). It is incremental: each
+writer's last indexed segment and its SHA-256 are kept, so a run reads only new segments, and an
+interrupted run (Ctrl-C) keeps what it indexed and continues next time. A segment that changed after it was indexed, or a
 missing one, is reported (exit 4) and that chain is not indexed past it: run
 \`sentcopy verify --complete\`. Erasures (tombstones) are honoured. \`sentcopy ls\` updates the index
 by itself before answering, once the file exists.
