@@ -105,20 +105,20 @@ export function isTextEnabled(database: SqliteDatabase): boolean {
   return database.prepare("SELECT value FROM meta WHERE name = 'text'").pluck().get() === 'on';
 }
 
-/**
- * Settings for a connection to an index with text: deleted text is overwritten in the file
- * (`secure_delete`), and the FTS5 table removes a deleted row's words at once instead of leaving
- * them until a merge, so an erased message's words leave the file with it.
- */
+/** A connection to an index with text overwrites deleted content in the file (`secure_delete` is per connection). */
 export function prepareTextConnection(database: SqliteDatabase): void {
   database.pragma('secure_delete = ON');
-  database.exec("INSERT INTO message_text (message_text, rank) VALUES ('secure-delete', 1)");
 }
 
-/** Turns full-text search on: creates the tables (empty) and remembers it. */
+/**
+ * Turns full-text search on: creates the tables (empty) and remembers it. The FTS5 table's
+ * `secure-delete` option (kept in the table) removes a deleted row's words at once instead of
+ * leaving them in index segments until a merge, so an erased message's words leave the file with it.
+ */
 export function enableText(database: SqliteDatabase): void {
   database.transaction(() => {
     database.exec(textSchema);
+    database.exec("INSERT INTO message_text (message_text, rank) VALUES ('secure-delete', 1)");
     database.prepare("INSERT INTO meta (name, value) VALUES ('text', 'on') ON CONFLICT (name) DO UPDATE SET value = excluded.value").run();
   })();
   prepareTextConnection(database);
