@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { createS3Destination } from '@sentcopy/destination-s3';
 import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRecipientKey } from './ingest-fixture.js';
-import { runCli } from './run-cli.js';
+import { bin, runCli } from './run-cli.js';
 import { fsEntry, json, s3Entry, s3Env, s3Settings, sampleArchiveMessages, writeConfigFile } from './ls-fixtures.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-ledger-text-'));
@@ -203,5 +204,45 @@ describe('sentcopy index --text and ls --text, on an archive in S3 and a folder'
     // The rest of the index is intact and later runs keep text off.
     expect(await found('--campaign', 'travel')).toEqual(['t-1']);
     expect(json<IndexJson>(await cli('index', '--json')).text).toEqual({ enabled: false, updates: [] });
+  });
+});
+
+describe('sentcopy index --text is resumable after Ctrl-C', { timeout: 180_000 }, () => {
+  it('an interrupted run keeps the text it indexed (exit 130); the next run reads only the rest, each object once', async () => {
+    const folder = path.join(work, 'interrupt');
+    const root = path.join(folder, 'archive');
+    mkdirSync(root, { recursive: true });
+    const total = 1000;
+    await archiveInto(
+      createFsDestination({ root, fsync: false }),
+      Array.from({ length: total }, (_, index) => base(`r-${index}`, { channel: 'sms', to: '+15550100100', body: `Parcel ${index} is waiting` })),
+      'w-many',
+    );
+    writeConfigFile(folder, { destinations: { archive: fsEntry(root) }, projects: { shop: project } });
+    const child = spawn(process.execPath, [bin, 'index', '--text'], { cwd: folder, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    let interrupted = false;
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (!interrupted && /index: archive: text of [1-9]\d*\//.test(stderr)) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.once('close', resolve);
+    });
+    expect(code, stderr + stdout).toBe(130);
+    const partial = Number(/archive: text of (\d+) object\(s\) indexed/.exec(stdout)?.[1]);
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(total);
+    const second = json<IndexJson>(await runCli(['index', '--json'], { cwd: folder }));
+    expect(second.text.updates[0]).toMatchObject({ indexed: total - partial, pending: 0 });
+    expect(second.destinations[0]).toMatchObject({ textIndexed: total, textPending: 0 });
+    const listed = json<LsJson>(await runCli(['ls', '--all', '--json', '--text', 'parcel waiting'], { cwd: folder }));
+    expect(listed.total).toBe(total);
+    expect(new Set(listed.objects.map((object) => object.messageId)).size).toBe(total);
   });
 });
