@@ -1,7 +1,7 @@
 // The ledger index and the ledger-side of search and verification, on a large generated ledger and
 // on a real archive. Scale: SENTCOPY_BENCH_ENTRIES (default 100,000; 1,000,000 with
 // SENTCOPY_BENCH_LARGE=1) entries for the index, SENTCOPY_BENCH_OBJECTS (default 3,000; 20,000
-// large) real objects for the search and verify comparisons.
+// large) real objects for the search, full-text and verify comparisons.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -144,6 +144,12 @@ async function realArchive(print, objects) {
     const indexed = runCli(query, folder);
     const keys = (run) => run.json.objects.map((object) => object.key).sort().join('\n');
     if (keys(listing) !== keys(indexed) || keys(ledgerRead) !== keys(indexed)) throw new Error('ls by listing, from the ledger and from the index disagree');
+    // Full-text search: every object read once, its text indexed; then the same month searched by a word every message has.
+    const textBuilt = runCli(['index', '--text', '--json'], folder);
+    const textIndexed = textBuilt.json.text.updates.reduce((sum, update) => sum + update.indexed, 0);
+    if (textIndexed !== objects) throw new Error(`index --text indexed the text of ${textIndexed} objects, not ${objects}`);
+    const textQuery = runCli([...query, '--text', 'offer'], folder);
+    if (keys(textQuery) !== keys(indexed)) throw new Error('ls --text offer over the month disagrees with the index');
     const verify = runCli(['verify', '--complete', '--json'], folder);
     if (!verify.json.ok) throw new Error('verify --complete found problems in the bench archive');
     print(`\nls --campaign c-7 over March 2026 on a real archive of ${objects.toLocaleString('en')} objects (fs, sentcopy-unkeyed layout: the campaign is not in the key), whole CLI runs`);
@@ -153,8 +159,9 @@ async function realArchive(print, objects) {
     print(`| reading the ledger segments (no index) | ${ledgerRead.elapsed.toFixed(0)} ms | ${(listing.elapsed / ledgerRead.elapsed).toFixed(1)}× |`);
     print(`| the local index (after \`sentcopy index\`, ${built.elapsed.toFixed(0)} ms) | ${indexed.elapsed.toFixed(0)} ms | **${(listing.elapsed / indexed.elapsed).toFixed(1)}×** |`);
     print(`(${indexed.json.objects.length} objects found by each)`);
+    print(`full-text index (\`sentcopy index --text\`: each object read, checked against the ledger, decoded, HTML rendered as text, indexed): ${objects.toLocaleString('en')} objects in ${seconds(textBuilt.elapsed)}: **${Math.round(objects / (textBuilt.elapsed / 1000)).toLocaleString('en')} objects/s**; \`ls --text offer\` over the month: ${textQuery.elapsed.toFixed(0)} ms`);
     print(`verify --complete: ${objects.toLocaleString('en')} objects re-read and matched against the ledger in ${seconds(verify.elapsed)}: **${Math.round(objects / (verify.elapsed / 1000)).toLocaleString('en')} objects/s**`);
-    return { objects, listingMs: listing.elapsed, ledgerMs: ledgerRead.elapsed, indexMs: indexed.elapsed, verifyMs: verify.elapsed };
+    return { objects, listingMs: listing.elapsed, ledgerMs: ledgerRead.elapsed, indexMs: indexed.elapsed, textIndexMs: textBuilt.elapsed, textQueryMs: textQuery.elapsed, verifyMs: verify.elapsed };
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
 import type { LedgerEntry } from '@sentcopy/core';
+import { LedgerIndexError } from './ledger-index-error.js';
 
 /** What to find. Every filter given must match; leave one out to match everything. */
 export interface LedgerIndexFilters {
@@ -27,6 +28,12 @@ export interface LedgerIndexFilters {
   readonly sentFrom?: number;
   /** Sent before this time, epoch milliseconds (exclusive). */
   readonly sentUntil?: number;
+  /**
+   * A full-text query (SQLite FTS5 syntax: words, `"a phrase"`, `ship*`, `AND`/`OR`/`NOT`,
+   * `subject:word`) over the subject and body; needs the index's full-text table
+   * (`enableText()`). Only the index applies it: {@link entryMatches} cannot.
+   */
+  readonly text?: string;
   /** Also return objects a tombstone records as erased. @default false */
   readonly includeErased?: boolean;
 }
@@ -37,9 +44,10 @@ export const unassociatedCampaign = 'unassociated';
 /**
  * True when a ledger entry matches `filters` (the same rules the index's queries apply), for
  * callers that read ledger segments directly. `destinations` and `includeErased` are the caller's
- * to apply.
+ * to apply; `text` cannot be (the ledger holds no content): a filter with `text` is refused.
  */
 export function entryMatches(entry: LedgerEntry, filters: LedgerIndexFilters): boolean {
+  if (filters.text !== undefined) throw new LedgerIndexError('text_disabled', 'text: a full-text query needs the local index with its full-text table (`sentcopy index --text`); the ledger holds no content.');
   if (filters.projectId !== undefined && entry.project_id !== filters.projectId) return false;
   if (filters.channel !== undefined && entry.channel !== filters.channel) return false;
   if (filters.userId !== undefined && entry.user_id !== filters.userId) return false;

@@ -5,4 +5,6 @@ export { openLedgerIndex } from './ledger-index.js';
 export type { IndexedDestination, IndexedObject, IndexPage, IndexQueryOptions, LedgerIndex, LedgerIndexOptions } from './ledger-index.js';
 export { LedgerIndexError } from './ledger-index-error.js';
 export type { LedgerIndexErrorKind } from './ledger-index-error.js';
+export { maxIndexedTextLength } from './text-index.js';
+export type { MessageText, MessageTextExtractor, TextProblem, TextProblemKind, TextProgress, TextSource, TextUpdateOptions, TextUpdateResult } from './text-index.js';
 export type { IndexProblem, IndexProblemKind, IndexProgress, IndexUpdateOptions, IndexUpdateResult } from './update-index.js';

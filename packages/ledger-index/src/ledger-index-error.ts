@@ -4,9 +4,10 @@ const marker = Symbol.for('sentcopy.ledger-index-error');
  * What went wrong with the local index:
  * - `invalid`: a bad argument (a cursor the index did not print, a malformed filter);
  * - `unreadable`: the index file is not an index of this version (or not SQLite at all);
- * - `closed`: the index was closed.
+ * - `closed`: the index was closed;
+ * - `text_disabled`: a full-text query or update on an index without its full-text table.
  */
-export type LedgerIndexErrorKind = 'invalid' | 'unreadable' | 'closed';
+export type LedgerIndexErrorKind = 'invalid' | 'unreadable' | 'closed' | 'text_disabled';
 
 /** An error of the ledger index. Never carries recipients, only hashes' counts and field names. */
 export class LedgerIndexError extends Error {

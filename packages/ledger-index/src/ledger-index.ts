@@ -3,6 +3,7 @@ import type { DestinationV1 } from '@sentcopy/core';
 import { unassociatedCampaign, type LedgerIndexFilters } from './index-filters.js';
 import { openIndexDatabase } from './index-schema.js';
 import { LedgerIndexError } from './ledger-index-error.js';
+import { disableText, enableText, isTextEnabled, pendingTextCount, prepareTextConnection, removeErasedText, textCondition, textCounts, updateText, type TextUpdateOptions, type TextUpdateResult } from './text-index.js';
 import { updateIndex, type IndexUpdateOptions, type IndexUpdateResult } from './update-index.js';
 
 /** Options for {@link openLedgerIndex}. */
@@ -70,6 +71,10 @@ export interface IndexedDestination {
   readonly objects: number;
   /** Objects a tombstone records as erased. */
   readonly erased: number;
+  /** Objects whose text is indexed (0 while full-text search is off). */
+  readonly textIndexed: number;
+  /** Objects not erased whose text is not indexed yet (0 while full-text search is off). */
+  readonly textPending: number;
   /** Each chain: the last segment indexed and its SHA-256. */
   readonly writers: readonly { readonly writer: string; readonly segments: number; readonly lastSeq: number; readonly lastSha256: string }[];
 }
@@ -78,8 +83,27 @@ export interface IndexedDestination {
 export interface LedgerIndex {
   /** The SQLite file. */
   readonly file: string;
-  /** Indexes what is new in `destination`'s ledger, under the given name. */
+  /**
+   * Indexes what is new in `destination`'s ledger, under the given name. With full-text search on,
+   * the text of objects a new tombstone erases is removed from the file too.
+   */
   update(name: string, destination: DestinationV1, options?: IndexUpdateOptions): Promise<IndexUpdateResult>;
+  /** Whether full-text search is on (remembered in the file). */
+  textEnabled(): boolean;
+  /**
+   * Turns full-text search on: an empty full-text table, filled by {@link LedgerIndex.updateText}.
+   * It copies message content (the words of subjects and bodies) into the index file.
+   */
+  enableText(): void;
+  /** Turns full-text search off: drops the table and its content, and rebuilds the file (VACUUM) so no copied word stays in it. */
+  disableText(): void;
+  /**
+   * Reads, once each, the objects of `destination` indexed under `name` that have no text yet (and
+   * are not erased), checks their bytes against the ledger's SHA-256, and indexes the text
+   * `options.extract` finds. Resumable: each batch is one transaction. Call after `update()`.
+   * A destination failure after the retries throws its `DestinationError`; what was indexed stays.
+   */
+  updateText(name: string, destination: DestinationV1, options: TextUpdateOptions): Promise<TextUpdateResult>;
   /** Objects matching `filters`, by `sent_at` then index order, one page at a time (keyset paging). */
   query(filters: LedgerIndexFilters, options?: IndexQueryOptions): IndexPage;
   /** How many objects match `filters`. */
@@ -114,9 +138,13 @@ interface ObjectRow {
   erase_reason: string | null;
 }
 
-function where(filters: LedgerIndexFilters): { clauses: string[]; values: unknown[] } {
+function where(database: SqliteDatabase, filters: LedgerIndexFilters): { clauses: string[]; values: unknown[] } {
   const clauses: string[] = [];
   const values: unknown[] = [];
+  if (filters.text !== undefined) {
+    clauses.push(textCondition(database, filters.text));
+    values.push(filters.text);
+  }
   const equal = (column: string, value: string | undefined) => {
     if (value === undefined) return;
     clauses.push(`${column} = ?`);
@@ -198,6 +226,7 @@ function decodeCursor(cursor: string): [number, number] {
 /** Opens (or creates) a ledger index file. */
 export function openLedgerIndex(options: LedgerIndexOptions): LedgerIndex {
   const database: SqliteDatabase = openIndexDatabase(options.file);
+  if (isTextEnabled(database)) prepareTextConnection(database);
   let closed = false;
   const open = () => {
     if (closed) throw new LedgerIndexError('closed', `The ledger index ${options.file} is closed.`);
@@ -205,11 +234,19 @@ export function openLedgerIndex(options: LedgerIndexOptions): LedgerIndex {
   };
   return {
     file: options.file,
-    update: (name, destination, updateOptions) => updateIndex(open(), name, destination, updateOptions),
+    async update(name, destination, updateOptions) {
+      const result = await updateIndex(open(), name, destination, updateOptions);
+      if (result.tombstones > 0 && isTextEnabled(database)) removeErasedText(database);
+      return result;
+    },
+    textEnabled: () => isTextEnabled(open()),
+    enableText: () => enableText(open()),
+    disableText: () => disableText(open()),
+    updateText: (name, destination, textOptions) => updateText(open(), name, destination, textOptions),
     query(filters, queryOptions = {}) {
       const limit = queryOptions.limit ?? 100;
       if (!Number.isSafeInteger(limit) || limit < 1) throw new LedgerIndexError('invalid', 'limit: must be a whole number of 1 or more.');
-      const { clauses, values } = where(filters);
+      const { clauses, values } = where(open(), filters);
       if (queryOptions.after !== undefined) {
         const [sentAt, id] = decodeCursor(queryOptions.after);
         clauses.push('(sent_at > ? OR (sent_at = ? AND id > ?))');
@@ -222,7 +259,7 @@ export function openLedgerIndex(options: LedgerIndexOptions): LedgerIndex {
       return { objects: page.map(toObject), ...(rows.length > limit && last !== undefined ? { next: encodeCursor(last.sent_at, last.id) } : {}) };
     },
     count(filters) {
-      const { clauses, values } = where(filters);
+      const { clauses, values } = where(open(), filters);
       return open().prepare(`SELECT COUNT(*) FROM objects${clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`}`).pluck().get(...values) as number;
     },
     status() {
@@ -231,6 +268,8 @@ export function openLedgerIndex(options: LedgerIndexOptions): LedgerIndex {
       const chains = database
         .prepare('SELECT s.destination, s.writer, COUNT(*) AS segments, MAX(s.seq) AS last_seq, (SELECT sha256 FROM segments AS l WHERE l.destination = s.destination AND l.writer = s.writer ORDER BY seq DESC LIMIT 1) AS last_sha256 FROM segments AS s GROUP BY s.destination, s.writer ORDER BY s.destination, s.writer')
         .all() as { destination: string; writer: string; segments: number; last_seq: number; last_sha256: string }[];
+      const text = isTextEnabled(database);
+      const indexedText = text ? textCounts(database) : new Map<string, number>();
       const names = [...new Set([...counts.map((row) => row.destination), ...chains.map((row) => row.destination)])].sort();
       return names.map((destination) => {
         const count = counts.find((row) => row.destination === destination);
@@ -238,6 +277,8 @@ export function openLedgerIndex(options: LedgerIndexOptions): LedgerIndex {
           destination,
           objects: count?.objects ?? 0,
           erased: count?.erased ?? 0,
+          textIndexed: indexedText.get(destination) ?? 0,
+          textPending: text ? pendingTextCount(database, destination) : 0,
           writers: chains.filter((row) => row.destination === destination).map((row) => ({ writer: row.writer, segments: row.segments, lastSeq: row.last_seq, lastSha256: row.last_sha256 })),
         };
       });

@@ -105,7 +105,7 @@ describe('the ledger index', () => {
     const second = await index.update('archive', destination);
     expect(second).toMatchObject({ segments: 3, added: 10, duplicates: 2, writers: 2, problems: [] });
     expect(index.count({})).toBe(30);
-    expect(index.status()).toEqual([{ destination: 'archive', objects: 30, erased: 0, writers: [expect.objectContaining({ writer: 'w-second', segments: 1, lastSeq: 0 }), expect.objectContaining({ writer: 'w-test', segments: 6, lastSeq: 5 })] }]);
+    expect(index.status()).toEqual([{ destination: 'archive', objects: 30, erased: 0, textIndexed: 0, textPending: 0, writers: [expect.objectContaining({ writer: 'w-second', segments: 1, lastSeq: 0 }), expect.objectContaining({ writer: 'w-test', segments: 6, lastSeq: 5 })] }]);
     index.close();
   });
 

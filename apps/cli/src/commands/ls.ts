@@ -6,7 +6,8 @@ import { parseDateArgument, type DateArgument } from '../archive/date-range.js';
 import { addFilterOptions, filtersFrom, type FilterOptions } from '../archive/filter-options.js';
 import { listArchive, type ArchiveEntry } from '../archive/list-archive.js';
 import { listFromLedger, type LedgerListing } from '../archive/ledger-listing.js';
-import { closeAll, defaultIndexFile, openLedgerDestinations, primaryHasLedger, recipientHashes } from '../archive/ledger-search.js';
+import { closeAll, defaultIndexFile, openIndexIfPresent, openLedgerDestinations, primaryHasLedger, recipientHashes } from '../archive/ledger-search.js';
+import { LedgerIndexError } from '@sentcopy/ledger-index';
 
 interface LsOptions extends SourceOptions, FilterOptions {
   limit: number;
@@ -21,6 +22,7 @@ interface LsOptions extends SourceOptions, FilterOptions {
   journey?: string;
   index?: string;
   listing?: boolean;
+  text?: string;
 }
 
 function parsePositive(maximum: number) {
@@ -67,6 +69,7 @@ export function registerLsCommand(program: Command): void {
     .option('--journey <id>', 'only messages of this journey id (needs a ledger)')
     .option('--index <file>', 'the local ledger index (default: .sentcopy/ledger-index.sqlite beside the configuration); used when it exists')
     .option('--listing', 'list the keys in the store, as without a ledger, even where a ledger exists')
+    .option('--text <query>', 'only messages whose subject or body matches this full-text query (SQLite FTS5 syntax; needs `sentcopy index --text`)')
     .option('--json', 'print one JSON document for scripts')
     .addHelpText(
       'after',
@@ -79,6 +82,12 @@ by recipient (to, cc and bcc), --user-id, --campaign, --canvas, --journey, --cha
 new segments are read) and answers at once; without one the segments are read each time. Objects
 erased by \`sentcopy erase\` are not listed. The ledger lists objects stored since it was turned
 on; --listing lists the keys instead.
+
+--text answers from the local index's full-text table (\`sentcopy index --text\`, off by default: it
+copies message content to this disk), combined with every other filter. FTS5 query syntax: words
+(all must occur, any case, accents ignored), "an exact phrase", ship* (a prefix), OR, NOT,
+parentheses, subject:refund or body:refund (one field), NEAR(a b, 5). Put a word with punctuation
+in double quotes ("SC-1042", "ana@example.com"). Matches are listed oldest first like the others.
 
 Without a ledger, filters the layout puts early in the key become the listing prefix (the default layout starts with
 the project and the recipient's SHA-256, so --project with --recipient lists one person's messages
@@ -98,7 +107,8 @@ Examples:
   $ sentcopy ls --destination old-braze --layout braze --campaign spring-sale
   $ sentcopy ls --project shop --all --json | jq -r '.objects[].key'
   $ sentcopy ls --recipient ana.garcia@example.com             every destination, cc and bcc too
-  $ sentcopy ls --campaign spring-sale --since 2026-03 --until 2026-03 --json`,
+  $ sentcopy ls --campaign spring-sale --since 2026-03 --until 2026-03 --json
+  $ sentcopy ls --text '"has shipped" NOT refund' --campaign spring-sale`,
     )
     .action(async (options: LsOptions) => runLs(options));
 }
@@ -109,8 +119,13 @@ async function runLs(options: LsOptions): Promise<void> {
   if (from !== undefined && to !== undefined && from.start >= to.end) {
     throw new CliError('--since is after --until.', { exitCode: exitCodes.usage, code: 'invalid_date_range', hint: 'Give the earlier date to --since.' });
   }
+  if (options.text !== undefined && (options.listing === true || options.layout !== undefined)) {
+    throw new CliError(`--text needs the local index, not ${options.listing === true ? '--listing' : '--layout'}.`, { exitCode: exitCodes.usage, code: 'text_index_required', hint: 'Leave --listing and --layout out; run `sentcopy index --text` first (it copies message content to this disk).' });
+  }
   if (options.listing !== true && options.layout === undefined) {
     const loaded = await readConfig(options.config, clusterOf(options));
+    const indexFile = options.index === undefined ? defaultIndexFile(loaded) : path.resolve(options.index);
+    if (options.text !== undefined) assertTextIndex(indexFile);
     // Without a ledger where a plain ls would look, the key listing answers as it always did.
     const primary = await primaryHasLedger(loaded, options.destination, options.project);
     const ledgers = primary === false ? [] : await openLedgerDestinations(loaded, options.destination);
@@ -119,6 +134,7 @@ async function runLs(options: LsOptions): Promise<void> {
         const recipients = options.recipient === undefined ? undefined : await recipientHashes(options.recipient, options.channel, loaded);
         const listing = await listFromLedger(ledgers, {
           filters: {
+            ...(options.text === undefined ? {} : { text: options.text }),
             ...(options.project === undefined ? {} : { projectId: options.project }),
             ...(options.channel === undefined ? {} : { channel: options.channel }),
             ...(recipients === undefined ? {} : { recipients }),
@@ -129,24 +145,53 @@ async function runLs(options: LsOptions): Promise<void> {
             ...(from === undefined ? {} : { sentFrom: from.start }),
             ...(to === undefined ? {} : { sentUntil: to.end }),
           },
-          indexFile: options.index === undefined ? defaultIndexFile(loaded) : path.resolve(options.index),
+          indexFile,
           ...(options.all === true ? {} : { limit: options.limit }),
           ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+        }).catch((error: unknown) => {
+          if (LedgerIndexError.isInstance(error) && error.kind === 'invalid' && error.message.startsWith('text:')) {
+            throw new CliError(`--text${error.message.slice('text'.length)}`, { exitCode: exitCodes.usage, code: 'invalid_text_query', hint: 'See `sentcopy ls --help` for the query syntax.', cause: error });
+          }
+          throw error;
         });
-        printLedgerListing(listing, options);
+        const textPending = options.text === undefined ? undefined : pendingText(indexFile, listing.destinations);
+        printLedgerListing(listing, options, textPending);
         return;
       }
     } finally {
       await closeAll(ledgers);
     }
   }
+  if (options.text !== undefined) throw new CliError('--text needs a ledger: no destination searched holds one.', { exitCode: exitCodes.usage, code: 'ledger_required', hint: 'Turn the ledger on (docs/ledger.md), then run `sentcopy index --text`.' });
   for (const [flag, value] of [['--user-id', options.userId], ['--canvas', options.canvas], ['--journey', options.journey]] as const) {
     if (value !== undefined) throw new CliError(`${flag} needs a ledger: no destination searched holds one${options.listing === true ? ' (or --listing was given)' : ''}.`, { exitCode: exitCodes.usage, code: 'ledger_required', hint: 'Turn the ledger on (docs/ledger.md); keys do not hold these fields.' });
   }
   await runKeyListing({ ...options, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
 }
 
-function printLedgerListing(listing: LedgerListing, options: LsOptions): void {
+const noTextHint = 'Run `sentcopy index --text` first; it copies message content to this disk (`sentcopy index --no-text` removes it).';
+
+/** Refuses `--text` at once when the index has no full-text table. */
+function assertTextIndex(file: string): void {
+  const index = openIndexIfPresent(file, false);
+  const enabled = index?.textEnabled() ?? false;
+  index?.close();
+  if (!enabled) {
+    throw new CliError(`--text needs the local index's full-text table, and ${index === undefined ? `there is no index (${file})` : `the index ${file} has none`}: run \`sentcopy index --text\` first; it copies message content to this disk.`, { exitCode: exitCodes.usage, code: 'text_index_required', hint: noTextHint });
+  }
+}
+
+/** Objects of the searched destinations whose text is not indexed yet (a text search cannot find them). */
+function pendingText(file: string, destinations: readonly string[]): number {
+  const index = openIndexIfPresent(file, false);
+  try {
+    return (index?.status() ?? []).filter((entry) => destinations.includes(entry.destination)).reduce((sum, entry) => sum + entry.textPending, 0);
+  } finally {
+    index?.close();
+  }
+}
+
+function printLedgerListing(listing: LedgerListing, options: LsOptions, textPending?: number): void {
   const objects = listing.objects.map((object) => ({
     destination: object.destination,
     key: object.key,
@@ -166,10 +211,11 @@ function printLedgerListing(listing: LedgerListing, options: LsOptions): void {
   for (const update of listing.indexUpdates) {
     for (const problem of update.problems) process.stderr.write(`warning: index of "${update.destination}": ${problem.kind} ${problem.key}: ${problem.reason}\n`);
   }
+  if (textPending !== undefined && textPending > 0) process.stderr.write(`warning: ${textPending} message(s) have no text indexed yet, so --text cannot find them: run \`sentcopy index\`.\n`);
   const unreachable = listing.unsearched.filter((entry) => entry.reason.startsWith('it could not be read'));
   emit(
     options,
-    { source: listing.source, destinations: listing.destinations, unsearched: listing.unsearched, objects, total: listing.total, cursor: listing.cursor ?? null },
+    { source: listing.source, destinations: listing.destinations, unsearched: listing.unsearched, objects, total: listing.total, cursor: listing.cursor ?? null, ...(textPending === undefined ? {} : { textPending }) },
     () => {
       if (objects.length === 0) return `No messages match (answered from the ${listing.source === 'index' ? 'local index' : 'ledger'} of ${listing.destinations.join(', ')}).`;
       const table = textTable(
