@@ -9,7 +9,7 @@ import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedQueue, createJetStreamQueue, hashApiKey, type MessageQueue, type WorkerConfig } from '../src/index.js';
 import { buildFixture, removeFixture } from './build-fixture.js';
-import { storedKeys } from './helpers.js';
+import { storedKeys, waitFor } from './helpers.js';
 import { tempFolders } from './temp-folders.js';
 
 // kill -9 the whole worker while callers of the before-send gate (POST /v1/archive) archive
@@ -163,4 +163,73 @@ describe.each(['embedded', 'jetstream'] as const)('crash safety of the before-se
     },
     soak ? 600_000 : 180_000,
   );
+});
+
+describe('a kill -9 right after the gate answered', () => {
+  it('archives again, as the same objects, and lists once: a plain message, a second version of its message id, and a raw MIME email whose fields were read from its headers', async () => {
+    const folder = newFolder();
+    const configFile = path.join(folder, 'sentcopy.config.json');
+    const root = path.join(folder, 'archive');
+    const config: WorkerConfig = {
+      version: 1,
+      destinations: { local: { type: 'fs', root, acknowledge_personal_data: true } },
+      projects: { gate: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(apiKey) }] } },
+      // No segment is written before the kill: every entry of the first worker is lost with it.
+      ledger: { segment_max_age_ms: 60_000 },
+    };
+    writeFileSync(configFile, JSON.stringify(config));
+    const port = await freePort();
+    const [plain] = sampleMessages({ projectId: 'gate', count: 1, seed: 43 });
+    const version = { ...plain!, extras: { resent: 'with other content' } };
+    const head = ['From: shop@example.com', 'To: "Ana" <ana.gate@example.net>', 'Subject: Receipt', 'Date: Fri, 04 Dec 2026 21:29:40 +0000', 'Message-ID: <gate-raw@mail.example.com>', 'Content-Type: text/plain; charset=utf-8'];
+    const rawEmail = Buffer.from(`${head.join('\r\n')}\r\n\r\nMerci, café\r\n`, 'utf8');
+    const post = (url: string, body: string | Buffer, contentType: string) => fetch(`${url}/v1/archive`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': contentType }, body });
+
+    let worker = await startWorker(configFile, port);
+    try {
+      const answers: { key: string; created: boolean; version?: boolean }[] = [];
+      for (const [body, type] of [
+        [JSON.stringify(plain), 'application/json'],
+        [JSON.stringify(version), 'application/json'],
+        [rawEmail, 'message/rfc822'],
+      ] as const) {
+        const response = await post(worker.url, body, type);
+        expect(response.status).toBe(201);
+        answers.push((await response.json()) as (typeof answers)[number]);
+      }
+      expect(answers.map((answer) => [answer.created, answer.version ?? false])).toEqual([
+        [true, false],
+        [true, true],
+        [true, false],
+      ]);
+      const keys = answers.map((answer) => answer.key).sort();
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+      expect(storedKeys(root)).toEqual(keys);
+      // Nothing was listed by the killed worker.
+      expect((await readLedger(createFsDestination({ root }))).entries.size).toBe(0);
+
+      worker = await startWorker(configFile, port);
+      // The restarted worker archives the three records again; its stop writes their entries.
+      const queueFolder = path.join(folder, '.sentcopy', 'queue');
+      const restarted = worker.url;
+      await waitFor(async () => /^sentcopy_ledger_held_messages\{[^}]*\} 3$/m.test(await (await fetch(`${restarted}/metrics`)).text()), 30_000, 'the three records to be archived again and held for their entries');
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+      const queue = await createEmbeddedQueue({ directory: queueFolder });
+      try {
+        expect(await queue.stats()).toMatchObject({ depth: 0 });
+      } finally {
+        await queue.close();
+      }
+      // The same three objects, none added (a record archived again stores what the gate stored), each listed once.
+      expect(storedKeys(root)).toEqual(keys);
+      const ledger = await readLedger(createFsDestination({ root }));
+      expect(ledger.problems).toEqual([]);
+      expect([...ledger.entries.keys()].sort()).toEqual(keys);
+      expect(ledger.duplicates).toBe(0);
+    } finally {
+      worker.child.kill('SIGKILL');
+    }
+  }, 60_000);
 });
