@@ -234,6 +234,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       ...(tls === undefined ? {} : { tls }),
       queue,
       directory: runtime,
+      // Gate calls are recorded in the queue until their ledger entries are durable, as queued messages are.
+      ledger: ledgers,
       limits: { ...settings.limits, ...options.limits },
       metrics,
       ...(metricsToken === undefined ? {} : { metricsToken }),

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ArchiveError, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, identifierText, messageIdProblem, MessageValidationError, parseJson, rawMimeDerivedMarker, stringifyJson, validateMessage, type Archiver, type Channel, type ValidationIssue } from '@sentcopy/core';
+import { ArchiveError, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, identifierText, messageIdProblem, MessageValidationError, parseJson, rawMimeDerivedMarker, stringifyJson, validateMessage, type Archiver, type Channel, type PreparedObject, type ValidationIssue } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
@@ -411,16 +411,59 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     }
     const problem = routeProblem(prepared.projectId, prepared.channel, route);
     if (problem !== undefined) return refuse(problem.reason, problem.errors, prepared.channel);
+    // With a ledger, the stored message is recorded in the queue before the answer (see recordStored):
+    // whatever the queue cannot take is refused before anything is stored.
+    const record = options.ledger?.writes(archiver) === true ? gateRecord(body, prepared, route) : undefined;
+    if (record !== undefined && !record.ok) return refuse(record.reason, record.errors, prepared.channel);
+    const queueHealth = record === undefined ? undefined : queue.health?.();
+    if (queueHealth !== undefined && !queueHealth.ok) return unrecorded(route, prepared.channel, `the queue refuses new messages (${queueHealth.problem ?? 'unhealthy'}), so a stored message could not be recorded for the archive ledger`, false);
+    let result;
     try {
-      const result = await archiver.write(prepared);
-      if (result.version) log('warn', 'intake.version_stored', `A message of project "${route.id}" reused a message id with other content; it is stored as a version next to the first copy.`, { project: route.id, key: result.key, originalKey: result.originalKey });
-      emit({ type: 'gate', project: route.id, channel: prepared.channel, result: 'archived', seconds: (now() - started) / 1000, ...(result.version && result.created ? { version: true as const } : {}) });
-      reply(response, 201, { key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: result.attempts, ...(result.version ? { version: true, original_key: result.originalKey } : {}) });
-      return 201;
+      result = await archiver.write(prepared);
     } catch (error) {
       if (ArchiveError.isInstance(error)) return failed(error.kind, error.reason, prepared.channel);
       return failed('unknown', 'Unexpected error while archiving.', prepared.channel);
     }
+    if (record !== undefined && result.ledgerPosition !== undefined) {
+      try {
+        await options.ledger!.recordStored(record.input, archiver, result.ledgerPosition);
+      } catch (error) {
+        return unrecorded(route, prepared.channel, QueueError.isInstance(error) ? error.message : 'unexpected error', true, QueueError.isInstance(error) ? error.problem : undefined);
+      }
+    }
+    if (result.version) log('warn', 'intake.version_stored', `A message of project "${route.id}" reused a message id with other content; it is stored as a version next to the first copy.`, { project: route.id, key: result.key, originalKey: result.originalKey });
+    emit({ type: 'gate', project: route.id, channel: prepared.channel, result: 'archived', seconds: (now() - started) / 1000, ...(result.version && result.created ? { version: true as const } : {}) });
+    reply(response, 201, { key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: result.attempts, ...(result.version ? { version: true, original_key: result.originalKey } : {}) });
+    return 201;
+  }
+
+  /**
+   * The queue entry that records a message the gate stores: the same text the batch intake would
+   * queue (the fields read from raw MIME included), so archiving it again stores the same object.
+   */
+  function gateRecord(body: unknown, prepared: PreparedObject, route: ProjectRoute): { ok: true; input: QueueMessageInput } | { ok: false; reason: IntakeRejection; errors: FieldError[] } {
+    const text = stringifyJson(Object.hasOwn(prepared.message, rawMimeDerivedMarker) ? prepared.message : body);
+    const input: QueueMessageInput = { project: route.id, messageId: prepared.messageId, payload: text };
+    const refused = entryProblem(input, queue.maxPayloadBytes);
+    if (refused === undefined) return { ok: true, input };
+    if (refused.tooLarge) return { ok: false, reason: 'too_large', errors: [queueTooLarge(Buffer.byteLength(text))] };
+    const field = refused.field === 'messageId' ? 'message_id' : refused.field === 'project' ? 'project_id' : '';
+    return { ok: false, reason: 'invalid', errors: [{ field, problem: `cannot be recorded in the queue: ${refused.problem}` }] };
+  }
+
+  /** Answers a gate call whose message could not be recorded for the ledger: 503, so the caller holds the send and retries. */
+  function unrecorded(route: ProjectRoute, channel: Channel, reason: string, stored: boolean, problem?: string): never {
+    emit({ type: 'rejected', project: route.id, channel, reason: 'queue_unavailable' });
+    log('error', 'intake.gate_unrecorded', `A before-send call of project "${route.id}" was refused: ${reason}.`, { project: route.id, stored, reason });
+    throw new HttpProblem(
+      503,
+      'queue_unavailable',
+      stored
+        ? 'The message is stored, but the queue could not record it for the archive ledger, so it was not confirmed. Hold the send and retry: the retry finds it stored (never a second copy) and records it.'
+        : 'The queue refuses new messages, so a stored message could not be recorded for the archive ledger; nothing was stored. Hold the send and retry later.',
+      { stored, ...(problem === undefined ? {} : { problem }) },
+      { 'retry-after': '5' },
+    );
   }
 
   async function readyz(request: IncomingMessage, response: ServerResponse): Promise<number> {

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { Channel, DestinationErrorKind } from '@sentcopy/core';
+import type { Archiver, Channel, DestinationErrorKind } from '@sentcopy/core';
 import type { WorkerLogger } from '../logging/index.js';
 import type { ProjectDirectory } from '../projects/index.js';
-import type { MessageQueue } from '../queue/index.js';
+import type { MessageQueue, QueueMessageInput } from '../queue/index.js';
 
 /** Size limits of the HTTP intake. */
 export interface IntakeLimits {
@@ -94,12 +94,30 @@ export interface Readiness {
   readonly checks: Readonly<Record<string, string>>;
 }
 
+/** What the before-send gate needs of the archive ledgers (see `WorkerLedgers`). */
+export interface GateLedger {
+  /** Whether messages stored with `archiver` get a ledger entry, and so must be recorded. */
+  writes(archiver: Archiver): boolean;
+  /**
+   * Records a message stored with `archiver` whose ledger entry is at `position` until that entry is
+   * durable; resolves once the record is durable. Rejects when the queue cannot store it.
+   */
+  recordStored(message: QueueMessageInput, archiver: Archiver, position: number): Promise<void>;
+}
+
 /** Options for {@link createIntakeServer}. */
 export interface IntakeServerOptions {
   /** Where accepted messages go; a `202` is sent only once they are durable in it. */
   readonly queue: MessageQueue;
   /** Projects, API keys, channels and archivers (the live configuration). */
   readonly directory: ProjectDirectory;
+  /**
+   * The archive ledgers (the worker's `createWorkerLedgers()`): a message the before-send gate
+   * stores with an archiver that writes a ledger is recorded in the queue as "stored, not yet in
+   * the ledger" before the gate answers, so it is listed even if the worker dies before its entry's
+   * segment is written. @default none: the gate records nothing (a crash can leave its objects unlisted)
+   */
+  readonly ledger?: GateLedger;
   /** Size limits. */
   readonly limits?: IntakeLimits;
   /** Text served at `GET /metrics` (Prometheus exposition format). @default the route answers 404 */

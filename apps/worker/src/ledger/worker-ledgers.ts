@@ -4,7 +4,7 @@ import path from 'node:path';
 import { assertWriterId, compileKeyLayout, createLedgerWriter, randomWriterId, type Archiver, type DestinationV1, type LedgerError, type LedgerWriter } from '@sentcopy/core';
 import type { LedgerConfig } from '../config/worker-config.js';
 import type { LogLevel, WorkerLogger } from '../logging/index.js';
-import type { LeaseRef, MessageQueue } from '../queue/index.js';
+import type { LeaseRef, MessageQueue, QueueMessageInput } from '../queue/index.js';
 import { layoutRecipientHash } from './layout-recipient-hash.js';
 
 /** How the worker writes the archive ledger; the configuration file's `ledger` section, resolved. */
@@ -123,6 +123,16 @@ export interface WorkerLedgers {
    * ledger on the archiver, acknowledges it at once. `false` if the lease is no longer held.
    */
   hold(message: LeaseRef, archiver: Archiver, position: number): Promise<boolean>;
+  /** Whether `archiver` (bound with {@link bind}) writes a ledger: then what it stores outside the queue must be {@link recordStored recorded}. */
+  writes(archiver: Archiver): boolean;
+  /**
+   * For a message the before-send gate stored itself with `archiver` (entry `position`): records it
+   * in the queue as "stored, not yet in the ledger" (`enqueueStored`) unless its entry is durable
+   * already, and removes it once it is, as {@link hold} does for claimed messages. Resolves once the
+   * record is durable, so a crash after the answer archives the message again and lists it. Rejects
+   * (a `QueueError`) when the queue cannot store the record: the caller must not confirm the message.
+   */
+  recordStored(message: QueueMessageInput, archiver: Archiver, position: number): Promise<void>;
   /** The destination was removed or rebuilt: its writer writes what it has and closes; messages whose entries it could not write go back to the queue. */
   retire(destination: DestinationV1): void;
   /** The queue holding the messages; must be set before the first {@link hold}. */
@@ -144,6 +154,8 @@ interface WriterState {
   readonly destination: DestinationV1;
   readonly writer: LedgerWriter;
   readonly settingsKey: string;
+  /** When the queue should hand out a gate's record again if it is still held (see `enqueueStored`), in milliseconds. */
+  readonly recoverAfterMs: number;
   readonly projects: Map<string, ProjectLedger>;
   /** Position → the message waiting for it. */
   readonly held: Map<number, Held>;
@@ -299,7 +311,7 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
         });
       },
     });
-    state = { name, destination, writer, settingsKey: settingsKeyOf(settings), projects: new Map(), held: new Map(), appendedAt: [], firstPending: 1, retired: false, abandoned: false, failures: 0 };
+    state = { name, destination, writer, settingsKey: settingsKeyOf(settings), recoverAfterMs: 2 * settings.segmentMaxAgeMs, projects: new Map(), held: new Map(), appendedAt: [], firstPending: 1, retired: false, abandoned: false, failures: 0 };
     const created = state;
     writer.onDurable((durable) => {
       created.failing = undefined;
@@ -422,6 +434,28 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
       }
       state.held.set(position, { id: message.id });
       return true;
+    },
+    writes(archiver) {
+      return bound.has(archiver);
+    },
+    async recordStored(message, archiver, position) {
+      if (queue === undefined) throw new Error('The ledgers have no queue: call connectQueue() first.');
+      const state = bound.get(archiver);
+      if (state === undefined || state.writer.durablePosition >= position) return;
+      const id = await queue.enqueueStored(message, { recoverAfterMs: state.recoverAfterMs });
+      // The same message is queued already: it is archived and listed with an entry of its own.
+      if (id === undefined) return;
+      // Written meanwhile (its onDurable ran before the record existed), or never to be written by this writer.
+      if (state.writer.durablePosition >= position || state.abandoned) {
+        const settling = (state.abandoned ? queue.releaseStored([id]) : queue.ackStored([id])).then(
+          () => undefined,
+          (error: unknown) => log('error', 'ledger.settle_failed', `Could not settle a message whose ledger entry is ${state.abandoned ? 'abandoned' : 'written'}; it is archived again after a restart (readers count each object once).`, { destination: state.name, count: 1, error: describe(error) }),
+        );
+        const tracked = settling.finally(() => settlings.delete(tracked));
+        settlings.add(tracked);
+        return;
+      }
+      state.held.set(position, { id });
     },
     retire(destination) {
       const state = states.get(destination);

@@ -12,6 +12,7 @@ export type {
   DiscardedPage,
   DiscardResult,
   EnqueueResult,
+  EnqueueStoredOptions,
   LeaseRef,
   ListDeadLettersOptions,
   ListDiscardedOptions,

@@ -262,6 +262,19 @@ export interface DiscardedPage {
   readonly cursor?: string;
 }
 
+/** Options for {@link MessageQueue.enqueueStored}. */
+export interface EnqueueStoredOptions {
+  /**
+   * How long after the call the record is handed out to be archived again should it still be held,
+   * in milliseconds: choose more than an archive-ledger entry normally takes to become durable. Only
+   * JetStream reads it (at least its ack wait is used): there a record is a held copy that comes back
+   * when due, to whichever worker claims it, even while the process that recorded it lives. The
+   * embedded queue hands a record out again only once it is reopened (after a crash or a stop).
+   * @default the JetStream queue's ack wait
+   */
+  readonly recoverAfterMs?: number;
+}
+
 /** Numbers for metrics and health checks. */
 export interface QueueStats {
   /** Messages in the queue: ready, waiting for a retry, or claimed. */
@@ -365,6 +378,18 @@ export interface MessageQueue {
    * with how many it moved.
    */
   releaseStored(ids: readonly string[]): Promise<number>;
+  /**
+   * Records a message whose object the caller already stored (the before-send gate archives before
+   * it answers) directly as held "stored, not yet in the ledger" (see {@link holdStored}): durable
+   * when it resolves, never claimed while held, removed by {@link ackStored} once its ledger entry
+   * is durable, made ready by {@link releaseStored}. Should the process die first, it comes back
+   * like a held message (see `recoverAfterMs`) and is archived again (`created: false`), its entry
+   * appended again. Resolves with its id, or `undefined` when the same message (project, message id
+   * and payload) is queued already: that one is archived, and listed, in any case. Not
+   * de-duplicated against archived messages. Throws a `QueueError` as `enqueue()` does (`invalid_input`
+   * for a malformed or too large entry, `storage` while the store refuses new messages).
+   */
+  enqueueStored(message: QueueMessageInput, options?: EnqueueStoredOptions): Promise<string | undefined>;
   /**
    * Returns a claimed message without counting an attempt (shutdown, or work not started), ready
    * at `notBefore` (default now). `false` if the lease is no longer held.

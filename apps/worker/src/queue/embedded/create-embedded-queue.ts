@@ -348,6 +348,7 @@ function degradedQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQu
     holdStored: async (lease) => use().holdStored(lease),
     ackStored: async (ids) => use().ackStored(ids),
     releaseStored: async (ids) => use().releaseStored(ids),
+    enqueueStored: async (message, storedOptions) => use().enqueueStored(message, storedOptions),
     release: async (lease, releaseOptions) => use().release(lease, releaseOptions),
     extendLease: async (lease, leaseMs) => use().extendLease(lease, leaseMs),
     reschedule: async (lease, rescheduleOptions) => use().reschedule(lease, rescheduleOptions),
@@ -424,6 +425,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
     oldest: statement<{ at: number | null }>('SELECT min(enqueued_at) AS at FROM queue'),
     inFlight: statement<{ count: number }>(`SELECT count(*) AS count FROM queue INDEXED BY queue_leased WHERE lease_id IS NOT NULL AND lease_id <> '${storedLease}' AND available_at > ?`),
     hold: statement(`UPDATE queue SET lease_id = '${storedLease}', available_at = ${heldUntil} WHERE id = ? AND lease_id = ?`),
+    insertHeld: statement(`INSERT INTO queue (id, project, message_id, enqueued_at, available_at, lease_id, deliveries, payload_sha256) VALUES (?, ?, ?, ?, ${heldUntil}, '${storedLease}', 1, ?)`),
     releaseHeld: statement(`UPDATE queue SET lease_id = NULL, available_at = ? WHERE id = ? AND lease_id = '${storedLease}'`),
     countQueue: statement<{ count: number }>('SELECT count(*) AS count FROM queue'),
     countDead: statement<{ count: number }>('SELECT count(*) AS count FROM dead_letters'),
@@ -732,6 +734,24 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
       }, 'lazy');
       if (moved > 0) wake();
       return moved;
+    },
+
+    async enqueueStored(message) {
+      assertOpen();
+      const input = prepareInput(message, 0, maxPayloadBytes);
+      admit(input.body.byteLength);
+      // Durable (not lazy) before the gate answers: this row is what lists the object after a crash.
+      const id = await commit.submit(() => {
+        const hash = sha256Hex(input.body);
+        if (sql.findQueued.all(input.project, input.messageId).some((row) => payloadHash(row.id, row.payload_sha256) === hash)) return undefined;
+        const rowId = Number(sql.insertPayload.run(input.body).lastInsertRowid);
+        sql.insertHeld.run(rowId, input.project, input.messageId, now(), hash);
+        return rowId;
+      });
+      if (id === undefined) return undefined;
+      depth++;
+      if (!health.checkFile()) throw health.refusal();
+      return String(id);
     },
 
     async release(lease, releaseOptions) {

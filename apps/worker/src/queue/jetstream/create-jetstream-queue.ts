@@ -13,6 +13,7 @@ import {
   type DiscardedPage,
   type DiscardResult,
   type EnqueueResult,
+  type EnqueueStoredOptions,
   type LeaseRef,
   type ListDeadLettersOptions,
   type ListDiscardedOptions,
@@ -28,7 +29,7 @@ import { ackSurely, Leases, type Lease } from './claims.js';
 import { checkFilter, DeadLetterStore, decodeCursor, encodeCursor, missingPayloadError, unreadableDeadLetter, type StoredDeadLetter } from './dead-letters.js';
 import { DeliveryBuffer } from './delivery-buffer.js';
 import { checkDiscardReason, DiscardedStore } from './discarded-dead-letters.js';
-import { HeldScheduler } from './held-messages.js';
+import { HeldScheduler, moveToQueue } from './held-messages.js';
 import type { JetStreamQueueOptions } from './jetstream-queue-options.js';
 import { jetStreamNames } from './jetstream-names.js';
 import { natsConnectOptions } from './nats-connection.js';
@@ -121,6 +122,9 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
   // Messages stored but not yet in the ledger: un-acknowledged, kept from the ack wait like claims,
   // so a crash hands them to another worker, which archives them again and appends their entries.
   const stored = new Map<string, Lease>();
+  // Messages the before-send gate stored and recorded (enqueueStored): a held copy each, due when it
+  // should be archived again if nobody removes it first; by record id, with its stream sequence.
+  const records = new Map<string, { readonly seq: number; readonly copy: MessageCopy }>();
   let claiming = false;
   let repairTimer: NodeJS.Timeout | undefined;
   const bookkeeping = new Set<Promise<unknown>>();
@@ -337,13 +341,27 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         stored.delete(id);
         return [lease];
       });
-      const results = await Promise.allSettled(
-        held.map(async (lease) => {
+      const recorded = ids.flatMap((id) => {
+        const record = records.get(id);
+        if (record === undefined) return [];
+        records.delete(id);
+        return [record];
+      });
+      const results = await Promise.allSettled([
+        ...held.map(async (lease) => {
           await ackSurely(lease.message, connection);
           const { dedupeKey, version, generation } = lease.copy;
           track(registry.markArchived(dedupeKey, version).then(() => registry.forgetLater({ dedupeKey, version, generation }, reportBackground), reportBackground));
         }),
-      );
+        ...recorded.map(async ({ seq, copy }) => {
+          // Gone already when the scheduler moved it (it was due): forgetting this life makes that copy stale, so it is dropped.
+          await manager.streams.deleteMessage(names.heldStream, seq, false).catch((error: unknown) => {
+            if (!/no message found|not found/i.test(String((error as Error).message))) throw error;
+          });
+          const { dedupeKey, version, generation } = copy;
+          track(registry.markArchived(dedupeKey, version).then(() => registry.forgetLater({ dedupeKey, version, generation }, reportBackground), reportBackground));
+        }),
+      ]);
       const failed = results.find((result) => result.status === 'rejected');
       // An ack that failed leaves the delivery to come back after the ack wait: archived again, its entry appended again.
       if (failed !== undefined && results.every((result) => result.status === 'rejected')) throw storeError(failed.reason);
@@ -355,6 +373,22 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       if (!Array.isArray(ids)) throw invalidInput('An array of message ids is required.');
       let moved = 0;
       for (const id of ids) {
+        const record = records.get(id);
+        if (record !== undefined) {
+          records.delete(id);
+          try {
+            const held = await manager.streams.getMessage(names.heldStream, { seq: record.seq }).catch(() => null);
+            // Not there: the scheduler moved it to the ready queue already.
+            if (held !== null) {
+              await moveToQueue(context, record.copy, held.data, record.seq);
+              await manager.streams.deleteMessage(names.heldStream, record.seq, false).catch(() => false);
+            }
+          } catch (error) {
+            throw storeError(error);
+          }
+          moved++;
+          continue;
+        }
         const lease = stored.get(id);
         if (lease === undefined) continue;
         stored.delete(id);
@@ -362,6 +396,44 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         moved++;
       }
       return moved;
+    },
+
+    async enqueueStored(message: QueueMessageInput, storedOptions?: EnqueueStoredOptions): Promise<string | undefined> {
+      assertOpen();
+      const input = prepareInput(message, 0, maxPayloadBytes);
+      const recoverAfterMs = checkDuration('recoverAfterMs', storedOptions?.recoverAfterMs ?? ackWaitMs, true);
+      const { id, dedupeKey, version } = identify(input.project, input.messageId, input.body);
+      const generation = newGeneration();
+      const enqueuedAt = Date.now();
+      // A held copy due when it should be archived again, like a claim whose holder died: not a lease, so it costs no ack-pending slot.
+      const copy: MessageCopy = { id, dedupeKey, version, project: input.project, messageId: input.messageId, enqueuedAt, generation, deliveries: 1, attempts: 0, history: [], notBefore: enqueuedAt + Math.max(ackWaitMs, recoverAfterMs), isCopy: false };
+      const ref = { dedupeKey, version, generation };
+      try {
+        const created = await registry.create(ref);
+        if (created.outcome === 'queued') {
+          // Queued by a worker that may have died before publishing: publish it now (see queueNew), so that it is archived.
+          if (created.entry.u === 1) {
+            const { notBefore: _notBefore, ...ready } = copy;
+            const theirs = { ...ref, generation: created.entry.g };
+            await publishUnconfirmed({ ...ready, deliveries: 0, generation: theirs.generation }, input.body);
+            await registry.confirm(theirs, created.revision);
+          }
+          return undefined;
+        }
+        let published;
+        try {
+          published = await publishCopy(context, names.heldSubject(input.project), copy, input.body, `${id}.${generation}.s`);
+        } catch (error) {
+          if (created.outcome === 'created') await registry.forget(ref).catch(() => undefined);
+          throw error;
+        }
+        if (created.outcome === 'created') track(registry.confirm(ref, created.revision, created.written).catch(reportBackground));
+        const recordId = `${id}/${generation}`;
+        records.set(recordId, { seq: published.seq, copy });
+        return recordId;
+      } catch (error) {
+        throw storeError(error);
+      }
     },
 
     async release(ref: LeaseRef, releaseOptions?: { readonly notBefore?: number }): Promise<boolean> {
@@ -618,6 +690,8 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       // Whose entries did not become durable before the stop: archived again, by whichever worker takes them.
       for (const lease of stored.values()) lease.message.nak(Math.max(0, notBefore - Date.now()));
       stored.clear();
+      // Records wait in the held stream for their due time: archived again then, by whichever worker takes them.
+      records.clear();
       await Promise.all(bookkeeping);
       // Entries not removed by then stay (a resubmission of those archived messages answers
       // `duplicate`, which is true); a worker that stops under load does not wait for all of them.
