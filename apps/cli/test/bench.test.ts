@@ -1,11 +1,9 @@
 import { readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { tempFolders } from './ingest-fixture.js';
 import { runCli } from './run-cli.js';
 
 const newFolder = tempFolders('bench');
-const benchFolders = () => new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('sentcopy-bench-')));
 
 interface BenchRow {
   id: string;
@@ -17,8 +15,9 @@ interface BenchRow {
 describe('sentcopy bench', () => {
   it('prints numeric ratios against baselines measured in the same run, and leaves nothing behind', async () => {
     const work = newFolder();
-    const before = benchFolders();
-    const run = await runCli(['bench', '--messages', '200', '--json'], { cwd: work });
+    // A temp folder of its own, so other processes' temp folders cannot be mistaken for leftovers.
+    const temp = newFolder();
+    const run = await runCli(['bench', '--messages', '200', '--json'], { cwd: work, env: { TMPDIR: temp } });
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as { node: string; messages: number; rounds: number; results: BenchRow[] };
     expect(report).toMatchObject({ node: process.versions.node, messages: 200, rounds: 3 });
@@ -44,7 +43,7 @@ describe('sentcopy bench', () => {
     // No progress or other text mixed into the JSON, nothing written where it ran, temp folders removed.
     expect(run.stderr).toBe('');
     expect(readdirSync(work)).toEqual([]);
-    expect([...benchFolders()].filter((name) => !before.has(name))).toEqual([]);
+    expect(readdirSync(temp)).toEqual([]);
   }, 60_000);
 
   it('prints a table by default and refuses a bad count with a hint', async () => {
