@@ -20,6 +20,8 @@ interface InFlightEntry {
   readonly abort: AbortController;
   /** True once the entry holds a destination slot: from then on, stop() lets it finish first. */
   writing: boolean;
+  /** Payload bytes counted against `maxBytesInFlight`, read at claim time (a buffer handed on may be detached later). */
+  readonly bytes: number;
 }
 
 type HandleResult = 'finished' | 'returned';
@@ -376,10 +378,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
   };
 
   const dispatch = (message: ClaimedMessage) => {
-    const entry: InFlightEntry = { message, abort: new AbortController(), writing: false };
+    const entry: InFlightEntry = { message, abort: new AbortController(), writing: false, bytes: message.payload.byteLength };
     if (stopping) entry.abort.abort(shutdownError());
     inFlight.set(message.leaseId, entry);
-    bytesInFlight += message.payload.byteLength;
+    bytesInFlight += entry.bytes;
     void handle(entry)
       .catch((error: unknown) => {
         log('error', 'processor.unexpected_error', 'Handling a message failed unexpectedly; it will be delivered again when its lease runs out.', {
@@ -390,7 +392,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       })
       .then((result) => {
         inFlight.delete(message.leaseId);
-        bytesInFlight -= message.payload.byteLength;
+        bytesInFlight -= entry.bytes;
         if (stopping) tally[result]++;
         notifyCapacity();
       });
