@@ -32,6 +32,16 @@ describe('embedded queue', () => {
   };
   const error = (promise: Promise<unknown>) => promise.then(() => undefined, (caught: unknown) => caught);
 
+  it('with maxBytes, claims the longest run of ready messages whose payloads fit, never reading past it (one larger message alone)', async () => {
+    const queue = await open({ directory: newFolder() });
+    const sizes = [1_000, 1_000, 1_000, 5_000, 1_000, 1_000];
+    await queue.enqueue(sizes.map((size, index) => ({ project: 'acme', messageId: `m-${index}`, payload: 'x'.repeat(size) })));
+    const batches: string[][] = [];
+    for (let round = 0; round < 6; round++) batches.push((await queue.claim({ limit: 10, maxBytes: 2_500 })).map((claimed) => claimed.messageId));
+    expect(batches).toEqual([['m-0', 'm-1'], ['m-2'], ['m-3'], ['m-4', 'm-5'], [], []]);
+    expect(await queue.stats()).toMatchObject({ depth: 6, inFlight: 6 });
+  });
+
   it('lets one process at a time open a folder', async () => {
     const directory = newFolder();
     const first = await open({ directory });

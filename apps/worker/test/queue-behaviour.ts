@@ -260,6 +260,42 @@ export function describeQueueBehaviour(name: string, target: QueueBehaviourTarge
       expect(performance.now() - started).toBeLessThan(3_000);
     });
 
+    it('with maxBytes, returns only as many messages as fit in that many payload bytes, in order, and at least one', async () => {
+      const queue = await open();
+      // A 5,000-byte message among 1,000-byte ones: larger than the budget, it comes alone.
+      const sizes = [1_000, 1_000, 1_000, 5_000, 1_000, 1_000];
+      const inputs = sizes.map((size, index) => message(index, 'acme', { payload: `${index}`.padEnd(size, 'x') }));
+      expect(inputs.map((input) => bytesOf(input).byteLength)).toEqual(sizes);
+      await queue.enqueue(inputs);
+      const batches: ClaimedMessage[][] = [];
+      for (let round = 0; round < 20 && batches.flat().length < inputs.length; round++) {
+        const batch = await queue.claim({ limit: 10, maxBytes: 2_500, waitMs: 2_000 });
+        if (batch.length > 0) batches.push(batch);
+      }
+      expect(batches.flat().map((claimed) => claimed.messageId)).toEqual(inputs.map((input) => input.messageId));
+      batches.flat().forEach((claimed, index) => expectBytes(claimed.payload, bytesOf(inputs[index]!)));
+      for (const batch of batches) {
+        const bytes = batch.reduce((total, claimed) => total + claimed.payload.byteLength, 0);
+        // Within the budget, or one message alone.
+        expect(bytes <= 2_500 || batch.length === 1).toBe(true);
+      }
+      expect(batches.find((batch) => batch.some((claimed) => claimed.messageId === 'm-3'))).toHaveLength(1);
+      expect(await queue.stats()).toMatchObject({ depth: 6, inFlight: 6 });
+
+      // The count limit still holds, and a budget smaller than any message still gets one.
+      await queue.enqueue([message(10), message(11), message(12)]);
+      const tiny = await queue.claim({ limit: 10, maxBytes: 1, waitMs: 2_000 });
+      expect(tiny.map((claimed) => claimed.messageId)).toEqual(['m-10']);
+      const counted = await queue.claim({ limit: 1, maxBytes: 1_000_000, waitMs: 2_000 });
+      expect(counted.map((claimed) => claimed.messageId)).toEqual(['m-11']);
+
+      for (const maxBytes of [0, -5, 1.5, Number.NaN, '100']) {
+        const error = await rejection(queue.claim({ limit: 1, maxBytes: maxBytes as number }));
+        expect(QueueError.isInstance(error) && error.kind).toBe('invalid_input');
+        expect((error as Error).message).toContain('maxBytes');
+      }
+    });
+
     it('hands a message out again once its lease runs out, and only the newest lease settles it', async () => {
       const queue = await open();
       await queue.enqueue([message(1)]);

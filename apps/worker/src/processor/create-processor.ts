@@ -20,6 +20,8 @@ interface InFlightEntry {
   readonly abort: AbortController;
   /** True once the entry holds a destination slot: from then on, stop() lets it finish first. */
   writing: boolean;
+  /** Payload bytes counted against `maxBytesInFlight`, read at claim time (a buffer handed on may be detached later). */
+  readonly bytes: number;
 }
 
 type HandleResult = 'finished' | 'returned';
@@ -112,6 +114,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const queue = options.queue;
   const concurrency = positiveInteger('concurrencyPerDestination', options.concurrencyPerDestination ?? 16);
   const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight ?? 64);
+  const maxBytesInFlight = positiveInteger('maxBytesInFlight', options.maxBytesInFlight ?? 64 * 1024 * 1024);
   const leaseMs = positiveDuration('leaseMs', options.leaseMs ?? 60_000);
   const idleWaitMs = positiveDuration('idleWaitMs', options.idleWaitMs ?? 1_000);
   const policy = options.retryPolicy ?? defaultRetryPolicy;
@@ -131,6 +134,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const routeLoggedAt = new Map<string, number>();
 
   const inFlight = new Map<string, InFlightEntry>();
+  let bytesInFlight = 0;
+  /** Whether another claim may start: a free place and payload bytes left. */
+  const hasRoom = () => inFlight.size < maxInFlight && bytesInFlight < maxBytesInFlight;
+  const claimLimits = () => ({ limit: maxInFlight - inFlight.size, maxBytes: maxBytesInFlight - bytesInFlight });
   let capacityWaiters: (() => void)[] = [];
   let running = false;
   let draining = false;
@@ -371,9 +378,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
   };
 
   const dispatch = (message: ClaimedMessage) => {
-    const entry: InFlightEntry = { message, abort: new AbortController(), writing: false };
+    const entry: InFlightEntry = { message, abort: new AbortController(), writing: false, bytes: message.payload.byteLength };
     if (stopping) entry.abort.abort(shutdownError());
     inFlight.set(message.leaseId, entry);
+    bytesInFlight += entry.bytes;
     void handle(entry)
       .catch((error: unknown) => {
         log('error', 'processor.unexpected_error', 'Handling a message failed unexpectedly; it will be delivered again when its lease runs out.', {
@@ -384,6 +392,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       })
       .then((result) => {
         inFlight.delete(message.leaseId);
+        bytesInFlight -= entry.bytes;
         if (stopping) tally[result]++;
         notifyCapacity();
       });
@@ -424,13 +433,13 @@ export function createProcessor(options: ProcessorOptions): Processor {
 
   const runLoop = async (signal: AbortSignal): Promise<void> => {
     while (!stopping) {
-      if (inFlight.size >= maxInFlight) {
+      if (!hasRoom()) {
         await capacityFreed();
         continue;
       }
       let batch: ClaimedMessage[];
       try {
-        batch = await queue.claim({ limit: maxInFlight - inFlight.size, leaseMs, waitMs: idleWaitMs, signal });
+        batch = await queue.claim({ ...claimLimits(), leaseMs, waitMs: idleWaitMs, signal });
       } catch (error) {
         if (stopping) break;
         log('error', 'queue.claim_failed', 'Claiming messages failed; trying again in a second.', { error: describeError(error) });
@@ -451,6 +460,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
     get inFlight() {
       return inFlight.size;
     },
+    get bytesInFlight() {
+      return bytesInFlight;
+    },
 
     start() {
       if (running) return;
@@ -460,7 +472,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       loopAbort = new AbortController();
       startHeartbeat();
       loopDone = runLoop(loopAbort.signal);
-      log('info', 'processor.started', 'Processing queued messages.', { concurrencyPerDestination: concurrency, maxInFlight });
+      log('info', 'processor.started', 'Processing queued messages.', { concurrencyPerDestination: concurrency, maxInFlight, maxBytesInFlight });
     },
 
     async stop(stopOptions = {}): Promise<StopReport> {
@@ -490,10 +502,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
       startHeartbeat();
       try {
         for (;;) {
-          const free = maxInFlight - inFlight.size;
           let batch: ClaimedMessage[] = [];
           try {
-            if (free > 0) batch = await queue.claim({ limit: free, leaseMs });
+            if (hasRoom()) batch = await queue.claim({ ...claimLimits(), leaseMs });
           } catch (error) {
             await waitUntilIdle(Infinity);
             throw error;
@@ -503,7 +514,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
             if (batch.length === 0) return;
             continue;
           }
-          if (batch.length === 0 || inFlight.size >= maxInFlight) await capacityFreed();
+          if (batch.length === 0 || !hasRoom()) await capacityFreed();
         }
       } finally {
         stopHeartbeat();

@@ -24,6 +24,15 @@ export interface ProcessorOptions {
    * wait (leased) for a slot. @default 64
    */
   readonly maxInFlight?: number;
+  /**
+   * Most payload bytes of claimed messages held at once (the JSON text of every message claimed and
+   * not yet settled), in bytes. Claims stop while this much is held, and a claim takes no more than
+   * what is left (`ClaimOptions.maxBytes`); a claim always takes at least one message, so a message
+   * larger than what is left still flows, and the bytes held stay below this plus one message.
+   * Sized like the prepare pool's `maxBytesInFlight`, which works on the messages claimed here.
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxBytesInFlight?: number;
   /** Lease taken on each claimed message, in milliseconds; renewed every third of it while the message is worked on. @default 60000 */
   readonly leaseMs?: number;
   /** How long one claim waits for work when nothing is ready, in milliseconds. @default 1000 */
@@ -200,4 +209,6 @@ export interface Processor {
   readonly running: boolean;
   /** Messages claimed and not yet settled. */
   readonly inFlight: number;
+  /** Payload bytes of the messages claimed and not yet settled, in bytes (see `maxBytesInFlight`). */
+  readonly bytesInFlight: number;
 }

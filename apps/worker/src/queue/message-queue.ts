@@ -62,6 +62,13 @@ export interface ClaimOptions {
   /** Most messages to return, at least 1. */
   readonly limit: number;
   /**
+   * Most payload bytes to return, summed over the claimed messages (`payload.byteLength`), in bytes:
+   * the claim stops before the first ready message that would take the sum past it. It always
+   * returns at least one message when one is ready, so a message larger than `maxBytes` still
+   * flows (alone). A whole number, 1 or more. @default no limit by bytes
+   */
+  readonly maxBytes?: number;
+  /**
    * How long the lease lasts, in milliseconds. A message whose lease runs out without being
    * settled (ack, release, reschedule, dead letter) becomes claimable again: that is how the work
    * of a crashed or stuck worker comes back. @default the queue's default lease (60 s for the embedded queue)
@@ -354,8 +361,8 @@ export interface MessageQueue {
   enqueue(messages: readonly QueueMessageInput[]): Promise<EnqueueResult[]>;
   /**
    * Leases up to `limit` ready messages (not-before time reached, not claimed, or whose lease ran
-   * out), those ready earliest first and, among equals, in enqueue order. Waits up to `waitMs` when
-   * none is ready. Resolves with an empty list when the queue is closed meanwhile.
+   * out), those ready earliest first and, among equals, in enqueue order, and no more than
+   * `maxBytes` of payload (at least one message). Waits up to `waitMs` when none is ready. Resolves with an empty list when the queue is closed meanwhile.
    */
   claim(options: ClaimOptions): Promise<ClaimedMessage[]>;
   /** Removes a claimed message for good: call only once its object is stored. `false` if the lease is no longer held. */

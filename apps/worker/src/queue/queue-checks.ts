@@ -24,6 +24,13 @@ export function checkDuration(name: string, value: unknown, allowZero: boolean):
   return value;
 }
 
+/** A claim's `maxBytes`: `undefined` (no limit) or a whole number of bytes, 1 or more. */
+export function checkMaxBytes(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw invalidInput('maxBytes must be a whole number of bytes, 1 or more.');
+  return value;
+}
+
 export function checkAttempt(attempt: unknown): AttemptRecord {
   const record = attempt as AttemptRecord;
   if (typeof record !== 'object' || record === null || !isTime(record.at)) throw invalidInput('attempt.at must be a time in epoch milliseconds.');

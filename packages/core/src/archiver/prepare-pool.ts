@@ -83,6 +83,15 @@ function defaultThreads(): number {
 }
 
 // Built sources live next to the thread entry; tests that run the TypeScript sources use the built one.
+// Flags a thread given an explicit execArgv refuses (ERR_WORKER_INVALID_EXEC_ARGV): --input-type (set for `node -e`
+// scripts), V8's heap and stack sizes (per process: `node --max-old-space-size=1024 worker.js`) and --title.
+const threadRefusedFlag = /^--(input[-_]type|max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|stack[-_]size|title)(=|$)/;
+
+/** The process's flags a prepare thread can take. */
+function threadExecArgv(flags: readonly string[]): string[] {
+  return flags.filter((flag) => !threadRefusedFlag.test(flag));
+}
+
 function threadModule(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('../../dist/prepare-thread.js', import.meta.url) : new URL('./prepare-thread.js', import.meta.url);
 }
@@ -153,8 +162,8 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   }
 
   function startLane(index: number): Lane {
-    // Threads inherit the process's flags; --input-type (set for `node -e` scripts) makes a thread refuse to start.
-    const worker = new Worker(threadModule(), { execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')) });
+    // Threads inherit the process's flags, less those a thread refuses to start with.
+    const worker = new Worker(threadModule(), { execArgv: threadExecArgv(process.execArgv) });
     const lane: Lane = { worker, pending: new Map(), batch: [] };
     worker.on('message', (replies: PrepareReply[]) => {
       for (const reply of replies) {

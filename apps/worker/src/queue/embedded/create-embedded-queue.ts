@@ -29,7 +29,7 @@ import {
   type RescheduleOptions,
   type ReplayResult,
 } from '../message-queue.js';
-import { checkAttempt, checkDuration, checkIssues, historyLimit, invalidInput, isTime, maxReasonLength, prepareInput } from '../queue-checks.js';
+import { checkAttempt, checkDuration, checkIssues, checkMaxBytes, historyLimit, invalidInput, isTime, maxReasonLength, prepareInput } from '../queue-checks.js';
 import { QueueError } from '../queue-error.js';
 import type { EmbeddedQueueOptions } from './embedded-queue-options.js';
 import { prepareStore, type DeadRow, type QueueRow } from './embedded-schema.js';
@@ -398,6 +398,10 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
     selectReady: statement<QueueRow & { body: Buffer }>(
       'SELECT q.*, p.body FROM queue q JOIN payloads p ON p.id = q.id WHERE q.available_at <= ? ORDER BY q.available_at, q.id LIMIT ?',
     ),
+    // length() of a blob reads its size from the record header, not the payload itself.
+    readySizes: statement<{ bytes: number }>(
+      'SELECT length(p.body) AS bytes FROM queue q JOIN payloads p ON p.id = q.id WHERE q.available_at <= ? ORDER BY q.available_at, q.id LIMIT ?',
+    ),
     lease: statement('UPDATE queue SET lease_id = ?, available_at = ?, deliveries = deliveries + 1 WHERE id = ?'),
     deleteLeased: statement<QueueRow>('DELETE FROM queue WHERE id = ? AND lease_id = ? RETURNING *'),
     deletePayload: statement('DELETE FROM payloads WHERE id = ?'),
@@ -593,9 +597,24 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
   };
   fitLogToSpace();
 
-  const claimNow = (limit: number, leaseMs: number): ClaimedMessage[] => {
+  /** How many of the first `limit` ready messages fit in `maxBytes` of payload: at least one, so a larger message still flows. */
+  const fittingCount = (time: number, limit: number, maxBytes: number): number => {
+    let count = 0;
+    let total = 0;
+    for (const row of sql.readySizes.iterate(time, limit)) {
+      total += row.bytes ?? 0;
+      if (count > 0 && total > maxBytes) break;
+      count++;
+    }
+    return count;
+  };
+
+  const claimNow = (limit: number, leaseMs: number, maxBytes: number | undefined): ClaimedMessage[] => {
     const time = now();
-    const rows = sql.selectReady.all(time, limit);
+    // Sized first, so the bodies of messages that do not fit are never read.
+    const count = maxBytes === undefined ? limit : fittingCount(time, limit, maxBytes);
+    if (count === 0) return [];
+    const rows = sql.selectReady.all(time, count);
     return rows.map((row) => {
       const leaseId = randomUUID();
       const leaseExpiresAt = time + leaseMs;
@@ -656,11 +675,12 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
       if (!Number.isInteger(limit) || limit < 1 || limit > maxClaimLimit) throw invalidInput(`limit must be an integer from 1 to ${maxClaimLimit}.`);
       const leaseMs = checkDuration('leaseMs', claimOptions.leaseMs ?? defaultLeaseMs, false);
       const waitMs = checkDuration('waitMs', claimOptions.waitMs ?? 0, true);
+      const maxBytes = checkMaxBytes(claimOptions.maxBytes);
       const signal = claimOptions.signal;
       const deadline = performance.now() + waitMs;
       for (;;) {
         if (closed) return [];
-        const claimed = await commit.submit(() => claimNow(limit, leaseMs), 'lazy');
+        const claimed = await commit.submit(() => claimNow(limit, leaseMs, maxBytes), 'lazy');
         const remaining = deadline - performance.now();
         if (claimed.length > 0 || remaining <= 0 || closed || signal?.aborted) return claimed;
         let next: number | null;

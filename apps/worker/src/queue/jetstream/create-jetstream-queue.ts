@@ -23,7 +23,7 @@ import {
   type ReplayResult,
   type RescheduleOptions,
 } from '../message-queue.js';
-import { checkAttempt, checkDuration, checkIssues, historyLimit, invalidInput, isTime, maxReasonLength, prepareInput } from '../queue-checks.js';
+import { checkAttempt, checkDuration, checkIssues, checkMaxBytes, historyLimit, invalidInput, isTime, maxReasonLength, prepareInput } from '../queue-checks.js';
 import { QueueError } from '../queue-error.js';
 import { ackSurely, Leases, type Lease } from './claims.js';
 import { checkFilter, DeadLetterStore, decodeCursor, encodeCursor, missingPayloadError, unreadableDeadLetter, type StoredDeadLetter } from './dead-letters.js';
@@ -111,7 +111,9 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
 
   const registry = new QueuedRegistry(context);
   const leases = new Leases(registry);
-  const buffer = new DeliveryBuffer(context);
+  // A delivery holds its subject and headers beside the payload, within the server's max_payload.
+  const subjectRoomBytes = 1024;
+  const buffer = new DeliveryBuffer(context, serverMaxPayload + subjectRoomBytes, headerRoomBytes + subjectRoomBytes);
   const deadLetters = new DeadLetterStore(context);
   const discarded = new DiscardedStore(context, deadLetters);
   let closed = false;
@@ -269,25 +271,33 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       if (!Number.isSafeInteger(limit) || limit < 1) throw invalidInput('limit must be a whole number of at least 1.');
       const leaseMs = checkDuration('leaseMs', claimOptions.leaseMs ?? defaultLeaseMs, false);
       const waitMs = checkDuration('waitMs', claimOptions.waitMs ?? 0, true);
+      const maxBytes = checkMaxBytes(claimOptions.maxBytes);
       const signal = claimOptions.signal;
       startClaiming();
       const started = Date.now();
       const deadline = started + Math.max(waitMs, settleMs);
       const claimed: ClaimedMessage[] = [];
+      let claimedBytes = 0;
       let firstAt: number | undefined;
       try {
         for (;;) {
-          const taken = buffer.take(limit - claimed.length);
+          const bytesLeft = maxBytes === undefined ? undefined : maxBytes - claimedBytes;
+          const taken = buffer.take(limit - claimed.length, bytesLeft, claimed.length === 0);
           const stale = await Promise.all(taken.map((message) => leases.isStale(message))).catch((error: unknown) => {
             for (const message of taken) message.nak();
             throw error;
           });
           taken.forEach((message, index) => {
             const result = leases.examine(message, leaseMs, stale[index]!);
-            if (result !== undefined) claimed.push(result);
+            if (result !== undefined) {
+              claimed.push(result);
+              claimedBytes += result.payload.byteLength;
+            }
           });
           if (claimed.length >= limit || closed || signal?.aborted === true) break;
-          buffer.request(limit - claimed.length, deadline - Date.now());
+          // Full by bytes: the next delivery in hand does not fit.
+          if (maxBytes !== undefined && claimed.length > 0 && (claimedBytes >= maxBytes || (buffer.size > 0 && claimedBytes + buffer.headBytes > maxBytes))) break;
+          buffer.request(limit - claimed.length, deadline - Date.now(), maxBytes === undefined ? undefined : maxBytes - claimedBytes, claimed.length === 0);
           const now = Date.now();
           firstAt ??= claimed.length > 0 ? now : undefined;
           // A busy machine spreads a burst out: the gap allowed grows with how long the first took.
