@@ -45,9 +45,7 @@ export async function runArchiverBench({ print = console.log, count = 2000, conc
       });
       const rawMs = await withDestination(fsync, (destination) =>
         timed(() =>
-          pool(prepared, concurrency, (object) =>
-            destination.put({ key: object.key, body: object.body, sha256: object.sha256, contentType: object.contentType, contentEncoding: object.contentEncoding, metadata: object.metadata }),
-          ),
+          pool(prepared, concurrency, (object) => destination.put({ key: object.key, body: object.body, sha256: object.sha256, contentType: object.contentType, contentEncoding: object.contentEncoding, metadata: object.metadata })),
         ),
       );
       const archiveMs = await withDestination(fsync, async (destination) => {

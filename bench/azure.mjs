@@ -67,9 +67,20 @@ export async function runAzureBench({ print = console.log, count = 1000, concurr
       concurrency,
       rounds,
     });
-    const overhead = await measureSdkOverhead({ print, title: 'Azure: the SDK upload vs the same Put Blob over node:http (no SharedKey signature)', sdkName: 'raw @azure/storage-blob BlockBlobClient.upload', destination, sdkPut: rawPut, barePut, count, concurrency });
+    const overhead = await measureSdkOverhead({
+      print,
+      title: 'Azure: the SDK upload vs the same Put Blob over node:http (no SharedKey signature)',
+      sdkName: 'raw @azure/storage-blob BlockBlobClient.upload',
+      destination,
+      sdkPut: rawPut,
+      barePut,
+      count,
+      concurrency,
+    });
     const share = busyShare(cpu);
-    print(`target (issue #17): write(prepared) well above the raw loop (the lean Put Blob: the SDK's own signing policy in a minimal core-rest-pipeline over an undici pool). Machine CPU busy while measuring: ${(share * 100).toFixed(0)}% of all cores`);
+    print(
+      `target (issue #17): write(prepared) well above the raw loop (the lean Put Blob: the SDK's own signing policy in a minimal core-rest-pipeline over an undici pool). Machine CPU busy while measuring: ${(share * 100).toFixed(0)}% of all cores`,
+    );
     return { ...result, sdkOverhead: overhead, cpuBusyShare: share };
   } finally {
     await destination.close();

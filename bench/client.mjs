@@ -83,7 +83,15 @@ export async function runClientBench({ print = console.log, count = 4000, batchS
     const raw = [];
     const client = [];
     for (let round = 0; round < rounds; round++) {
-      for (const [side, run] of round % 2 === 0 ? [['raw', rawRound], ['client', clientRound]] : [['client', clientRound], ['raw', rawRound]]) {
+      for (const [side, run] of round % 2 === 0
+        ? [
+            ['raw', rawRound],
+            ['client', clientRound],
+          ]
+        : [
+            ['client', clientRound],
+            ['raw', rawRound],
+          ]) {
         const messages = messagesFor();
         const started = performance.now();
         await run(worker.url, messages, batchSize, clients);

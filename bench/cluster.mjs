@@ -95,7 +95,9 @@ export async function runClusterBench({ print = console.log, count = 20_000, rou
     configFile,
     JSON.stringify({
       version: 1,
-      destinations: { stub: { type: 's3', bucket: 'bench', region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true } },
+      destinations: {
+        stub: { type: 's3', bucket: 'bench', region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true },
+      },
       projects: { bench: { destination: 'stub', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey('sc_cluster_bench_key_00000000000000000000000000') }] } },
     }),
   );

@@ -36,7 +36,9 @@ export function buildEmailJson(targetBytes = 30_000) {
   let length = 0;
   for (let index = 0; length < (targetBytes - 1_500) / 1.2; index++) {
     const name = `${pick(adjectives)} ${pick(nouns)}`;
-    const sku = `SKU-${Math.floor(next() * 1e6).toString().padStart(6, '0')}`;
+    const sku = `SKU-${Math.floor(next() * 1e6)
+      .toString()
+      .padStart(6, '0')}`;
     const price = (5 + next() * 195).toFixed(2);
     const url = `https://shop.example.com/p/${sku.toLowerCase()}?utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale&utm_content=row-${index}`;
     rows.push(
@@ -50,14 +52,14 @@ export function buildEmailJson(targetBytes = 30_000) {
     length += (rows.at(-1) ?? '').length;
   }
   const html =
-      '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Spring sale</title></head>' +
-      '<body style="margin:0;padding:0;background:#f4f4f4"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f4f4">' +
-      '<tr><td align="center"><table role="presentation" width="600" cellpadding="0" cellspacing="0" style="background:#ffffff;margin:24px 0">' +
-      '<tr><td colspan="3" style="padding:24px;font-family:Helvetica,Arial,sans-serif;font-size:24px;color:#222222">Hi Alex, our spring sale starts today</td></tr>' +
-      rows.join('') +
-      '<tr><td colspan="3" style="padding:24px;font-family:Helvetica,Arial,sans-serif;font-size:12px;color:#999999">' +
-      '<a href="https://shop.example.com/unsubscribe?u=8f3a9c" style="color:#999999">Unsubscribe</a> · Example Shop, 1 Market St, San Francisco</td></tr>' +
-      '</table></td></tr></table></body></html>';
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Spring sale</title></head>' +
+    '<body style="margin:0;padding:0;background:#f4f4f4"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f4f4">' +
+    '<tr><td align="center"><table role="presentation" width="600" cellpadding="0" cellspacing="0" style="background:#ffffff;margin:24px 0">' +
+    '<tr><td colspan="3" style="padding:24px;font-family:Helvetica,Arial,sans-serif;font-size:24px;color:#222222">Hi Alex, our spring sale starts today</td></tr>' +
+    rows.join('') +
+    '<tr><td colspan="3" style="padding:24px;font-family:Helvetica,Arial,sans-serif;font-size:12px;color:#999999">' +
+    '<a href="https://shop.example.com/unsubscribe?u=8f3a9c" style="color:#999999">Unsubscribe</a> · Example Shop, 1 Market St, San Francisco</td></tr>' +
+    '</table></td></tr></table></body></html>';
   return JSON.stringify({
     messageId: '<20260323.8f3a9c.spring-sale@mail.example.com>',
     channel: 'email',
@@ -185,10 +187,7 @@ export async function runCodecBench({ print = console.log, budgetMs = 200 } = {}
   const large = Buffer.from(buildEmailJson(1 << 20));
   const largeSync = ((await rate(() => zlib.gzipSync(large, { level: 6 }), { budgetMs })) * large.length) / 1e6;
   const largeAsync = ((await rate(() => gzipAsync(large, { level: 6 }), { budgetMs })) * large.length) / 1e6;
-  print(
-    `large message (${format(large.length)} B email JSON), gzip L6 encode: sync ${format(largeSync)} MB/s, ` +
-      `async 1 in flight ${format(largeAsync)} MB/s (${times(largeAsync / largeSync)} of sync)`,
-  );
+  print(`large message (${format(large.length)} B email JSON), gzip L6 encode: sync ${format(largeSync)} MB/s, ` + `async 1 in flight ${format(largeAsync)} MB/s (${times(largeAsync / largeSync)} of sync)`);
   results.push({ name: 'node:zlib gzip L6 on 1 MiB: async vs sync', largeSyncMBs: largeSync, largeAsyncMBs: largeAsync });
   return results;
 }

@@ -44,7 +44,13 @@ export async function runGcsBench({ print = console.log, count = 1000, concurren
       object.body,
       Buffer.from(`\r\n--${boundary}--`),
     ]);
-    return bareRequest(agent, `${stub.endpoint}/upload/storage/v1/b/${bucketName}/o?uploadType=multipart&name=${encodeURIComponent(object.key)}&ifGenerationMatch=0`, 'POST', { 'content-type': `multipart/related; boundary=${boundary}` }, body);
+    return bareRequest(
+      agent,
+      `${stub.endpoint}/upload/storage/v1/b/${bucketName}/o?uploadType=multipart&name=${encodeURIComponent(object.key)}&ifGenerationMatch=0`,
+      'POST',
+      { 'content-type': `multipart/related; boundary=${boundary}` },
+      body,
+    );
   };
   const cpu = cpuTimes();
   try {
@@ -59,9 +65,20 @@ export async function runGcsBench({ print = console.log, count = 1000, concurren
       concurrency,
       rounds,
     });
-    const overhead = await measureSdkOverhead({ print, title: 'GCS: the SDK upload vs the same multipart upload over node:http (no bearer token, no CRC32C check of the answer)', sdkName: 'raw @google-cloud/storage file.save', destination, sdkPut: rawSave, barePut, count, concurrency });
+    const overhead = await measureSdkOverhead({
+      print,
+      title: 'GCS: the SDK upload vs the same multipart upload over node:http (no bearer token, no CRC32C check of the answer)',
+      sdkName: 'raw @google-cloud/storage file.save',
+      destination,
+      sdkPut: rawSave,
+      barePut,
+      count,
+      concurrency,
+    });
     const share = busyShare(cpu);
-    print(`target (issue #17): write(prepared) well above the raw loop (the lean multipart upload: the SDK's auth client and CRC32C, an undici pool instead of the SDK's write stream). Machine CPU busy while measuring: ${(share * 100).toFixed(0)}% of all cores`);
+    print(
+      `target (issue #17): write(prepared) well above the raw loop (the lean multipart upload: the SDK's auth client and CRC32C, an undici pool instead of the SDK's write stream). Machine CPU busy while measuring: ${(share * 100).toFixed(0)}% of all cores`,
+    );
     return { ...result, sdkOverhead: overhead, cpuBusyShare: share };
   } finally {
     await destination.close();

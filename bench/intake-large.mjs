@@ -138,7 +138,9 @@ const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
 /** Runs the benchmark; returns the rows it printed. */
 export async function runIntakeLargeBench({ print = console.log, sizes = [1e6, 10e6, 25e6], counts = { 1e6: 64, 10e6: 32, 25e6: 32 }, inFlight = 16 } = {}) {
   const rows = [];
-  print(`\nLarge emails into a real worker (POST /v1/messages, one email per request, ${inFlight} in flight; embedded queue, local folder, gzip), vs a plain node:http server that discards the same bodies; RSS of each server's own process, read from /proc`);
+  print(
+    `\nLarge emails into a real worker (POST /v1/messages, one email per request, ${inFlight} in flight; embedded queue, local folder, gzip), vs a plain node:http server that discards the same bodies; RSS of each server's own process, read from /proc`,
+  );
   print('| attachment | JSON body | emails | worker intake emails/s | MB/s | plain server emails/s | ratio | worker idle RSS | worker peak RSS (VmHWM) | peak during intake | plain server peak RSS | until all stored |');
   print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const size of sizes) {

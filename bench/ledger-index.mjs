@@ -142,7 +142,11 @@ async function realArchive(print, objects) {
     const ledgerRead = runCli(query, folder);
     const built = runCli(['index', '--json'], folder);
     const indexed = runCli(query, folder);
-    const keys = (run) => run.json.objects.map((object) => object.key).sort().join('\n');
+    const keys = (run) =>
+      run.json.objects
+        .map((object) => object.key)
+        .sort()
+        .join('\n');
     if (keys(listing) !== keys(indexed) || keys(ledgerRead) !== keys(indexed)) throw new Error('ls by listing, from the ledger and from the index disagree');
     // Full-text search: every object read once, its text indexed; then the same month searched by a word every message has.
     const textBuilt = runCli(['index', '--text', '--json'], folder);
@@ -159,7 +163,9 @@ async function realArchive(print, objects) {
     print(`| reading the ledger segments (no index) | ${ledgerRead.elapsed.toFixed(0)} ms | ${(listing.elapsed / ledgerRead.elapsed).toFixed(1)}× |`);
     print(`| the local index (after \`sentcopy index\`, ${built.elapsed.toFixed(0)} ms) | ${indexed.elapsed.toFixed(0)} ms | **${(listing.elapsed / indexed.elapsed).toFixed(1)}×** |`);
     print(`(${indexed.json.objects.length} objects found by each)`);
-    print(`full-text index (\`sentcopy index --text\`: each object read, checked against the ledger, decoded, HTML rendered as text, indexed): ${objects.toLocaleString('en')} objects in ${seconds(textBuilt.elapsed)}: **${Math.round(objects / (textBuilt.elapsed / 1000)).toLocaleString('en')} objects/s**; \`ls --text offer\` over the month: ${textQuery.elapsed.toFixed(0)} ms`);
+    print(
+      `full-text index (\`sentcopy index --text\`: each object read, checked against the ledger, decoded, HTML rendered as text, indexed): ${objects.toLocaleString('en')} objects in ${seconds(textBuilt.elapsed)}: **${Math.round(objects / (textBuilt.elapsed / 1000)).toLocaleString('en')} objects/s**; \`ls --text offer\` over the month: ${textQuery.elapsed.toFixed(0)} ms`,
+    );
     print(`verify --complete: ${objects.toLocaleString('en')} objects re-read and matched against the ledger in ${seconds(verify.elapsed)}: **${Math.round(objects / (verify.elapsed / 1000)).toLocaleString('en')} objects/s**`);
     return { objects, listingMs: listing.elapsed, ledgerMs: ledgerRead.elapsed, indexMs: indexed.elapsed, textIndexMs: textBuilt.elapsed, textQueryMs: textQuery.elapsed, verifyMs: verify.elapsed };
   } finally {
@@ -168,7 +174,11 @@ async function realArchive(print, objects) {
 }
 
 /** Runs the benchmark; returns what it measured. */
-export async function runLedgerIndexBench({ print = console.log, entries = Number(process.env.SENTCOPY_BENCH_ENTRIES ?? (large ? 1_000_000 : 100_000)), objects = Number(process.env.SENTCOPY_BENCH_OBJECTS ?? (large ? 20_000 : 3_000)) } = {}) {
+export async function runLedgerIndexBench({
+  print = console.log,
+  entries = Number(process.env.SENTCOPY_BENCH_ENTRIES ?? (large ? 1_000_000 : 100_000)),
+  objects = Number(process.env.SENTCOPY_BENCH_OBJECTS ?? (large ? 20_000 : 3_000)),
+} = {}) {
   const generated = await generatedLedger(print, entries);
   const real = await realArchive(print, objects);
   return { generated, real };

@@ -17,9 +17,11 @@ async function withDestination(fsync, run) {
 
 async function pool(items, concurrency, work) {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
 }
 
 /** Archives every message, then closes the archiver (with a ledger: its last segment is written and counted). */
@@ -93,7 +95,9 @@ export async function runWorkerLedgerBench({ print = console.log, count = 4000, 
       JSON.stringify({
         version: 1,
         recipient_hash_key: { env: 'BENCH_RECIPIENT_KEY' },
-        destinations: { stub: { type: 's3', bucket: 'bench', region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true } },
+        destinations: {
+          stub: { type: 's3', bucket: 'bench', region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true },
+        },
         projects: { bench: { destination: 'stub', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(apiKey) }] } },
         ledger: { enabled: ledger },
       }),
@@ -139,7 +143,9 @@ export async function runWorkerLedgerBench({ print = console.log, count = 4000, 
   } finally {
     await stub.stop();
   }
-  print(`\nWorker end to end with the ledger on vs off (HTTP batches of ${batchSize} from ${clients} clients → embedded queue → destination-s3, S3 stub answering at once; ${count} messages per side, median of ${rounds} alternating rounds; target ≥ 0.95)`);
+  print(
+    `\nWorker end to end with the ledger on vs off (HTTP batches of ${batchSize} from ${clients} clients → embedded queue → destination-s3, S3 stub answering at once; ${count} messages per side, median of ${rounds} alternating rounds; target ≥ 0.95)`,
+  );
   print('| ledger | messages/s |');
   print('|---|---:|');
   print(`| off | ${median(off).toFixed(0)} |`);

@@ -36,8 +36,14 @@ export function runParseJsonBench({ print = console.log } = {}) {
     let native = 0;
     let exact = 0;
     for (let turn = 0; turn < 3; turn++) {
-      native = Math.max(native, rate(() => JSON.parse(text), { rounds: 2 }));
-      exact = Math.max(exact, rate(() => parseJson(text), { rounds: 2 }));
+      native = Math.max(
+        native,
+        rate(() => JSON.parse(text), { rounds: 2 }),
+      );
+      exact = Math.max(
+        exact,
+        rate(() => parseJson(text), { rounds: 2 }),
+      );
     }
     const row = { name, bytes: text.length, jsonParse: Math.round(native), parseJson: Math.round(exact), ratio: exact / native };
     rows.push(row);

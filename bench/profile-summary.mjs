@@ -50,4 +50,7 @@ function summarize(file, top) {
 }
 
 const [folder, top = '15'] = process.argv.slice(2);
-for (const file of readdirSync(folder).filter((name) => name.endsWith('.cpuprofile')).sort()) summarize(path.join(folder, file), Number(top));
+for (const file of readdirSync(folder)
+  .filter((name) => name.endsWith('.cpuprofile'))
+  .sort())
+  summarize(path.join(folder, file), Number(top));

@@ -44,7 +44,17 @@ function forms(email, index) {
   return {
     json: () => ({
       contentType: 'application/json',
-      body: JSON.stringify({ version: 1, channel: 'email', message_id: id, project_id: 'shop', sent_at: sentAt, to: 'ana@example.net', subject: 'Your invoice', html_body: email.html, attachments: [{ file_name: 'invoice.pdf', content_type: 'application/pdf', bytes: email.attachment.toString('base64') }] }),
+      body: JSON.stringify({
+        version: 1,
+        channel: 'email',
+        message_id: id,
+        project_id: 'shop',
+        sent_at: sentAt,
+        to: 'ana@example.net',
+        subject: 'Your invoice',
+        html_body: email.html,
+        attachments: [{ file_name: 'invoice.pdf', content_type: 'application/pdf', bytes: email.attachment.toString('base64') }],
+      }),
     }),
     rawMimeJson: () => ({ contentType: 'application/json', body: JSON.stringify({ version: 1, channel: 'email', project_id: 'shop', raw_mime: raw.toString('base64') }) }),
     rfc822: () => ({ contentType: 'message/rfc822', body: raw }),
@@ -92,9 +102,15 @@ export async function runRawMimeBench({ print = console.log, sizes = [1e6, 10e6]
       const count = counts[size] ?? 8;
       await measure(worker.url, size, 2, 'json'); // warm-up
       const baseline = await measure(worker.url, size, count, 'json');
-      for (const [form, label] of [['json', 'JSON with attachments'], ['rawMimeJson', 'JSON with raw_mime'], ['rfc822', 'message/rfc822 body']]) {
+      for (const [form, label] of [
+        ['json', 'JSON with attachments'],
+        ['rawMimeJson', 'JSON with raw_mime'],
+        ['rfc822', 'message/rfc822 body'],
+      ]) {
         const result = form === 'json' ? baseline : await measure(worker.url, size, count, form);
-        print(`${`${size / 1e6} MB`.padEnd(12)}${label.padEnd(24)}${result.perSecond.toFixed(1).padStart(10)}${result.mbPerSecond.toFixed(1).padStart(8)}${(result.perSecond / baseline.perSecond).toFixed(2).padStart(8)}${`${result.peakRssMb.toFixed(0)} MB`.padStart(11)}`);
+        print(
+          `${`${size / 1e6} MB`.padEnd(12)}${label.padEnd(24)}${result.perSecond.toFixed(1).padStart(10)}${result.mbPerSecond.toFixed(1).padStart(8)}${(result.perSecond / baseline.perSecond).toFixed(2).padStart(8)}${`${result.peakRssMb.toFixed(0)} MB`.padStart(11)}`,
+        );
       }
     }
   } finally {

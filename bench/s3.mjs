@@ -63,7 +63,9 @@ export async function runS3Bench({ print = console.log, count = 1000, concurrenc
       rounds,
     });
     const share = busyShare(cpu);
-    print(`target (issue #17): write(prepared) at least 4× the raw loop (the lean PutObject: @smithy/signature-v4 and an undici pool instead of the SDK's middleware stack). Machine CPU busy while measuring: ${(share * 100).toFixed(0)}% of all cores`);
+    print(
+      `target (issue #17): write(prepared) at least 4× the raw loop (the lean PutObject: @smithy/signature-v4 and an undici pool instead of the SDK's middleware stack). Machine CPU busy while measuring: ${(share * 100).toFixed(0)}% of all cores`,
+    );
     return { ...result, cpuBusyShare: share };
   } finally {
     await destination.close();

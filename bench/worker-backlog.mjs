@@ -34,7 +34,9 @@ export async function runBacklogBench({ print = console.log, count = Number(proc
     configFile,
     JSON.stringify({
       version: 1,
-      destinations: { stub: { type: 's3', bucket: 'bench', region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true } },
+      destinations: {
+        stub: { type: 's3', bucket: 'bench', region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true },
+      },
       projects: { bench: { destination: 'stub', channels: ['sms'], api_keys: [{ sha256: hashApiKey(apiKey) }] } },
     }),
   );

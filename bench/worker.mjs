@@ -157,7 +157,11 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
     // Gate latency: one request at a time, so the numbers are latencies, not queueing.
     round = 100;
     const gateMessages = freshMessages(gateCount);
-    const rawObjects = await Promise.all(freshMessages(gateCount).map((message) => ({ ...message, message_id: `raw-${message.message_id}` })).map((message) => preparer.prepare(message)));
+    const rawObjects = await Promise.all(
+      freshMessages(gateCount)
+        .map((message) => ({ ...message, message_id: `raw-${message.message_id}` }))
+        .map((message) => preparer.prepare(message)),
+    );
     const gate = [];
     const direct = [];
     // A plain keep-alive HTTP client, as a sending service would use.

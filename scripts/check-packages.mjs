@@ -80,7 +80,7 @@ const examples = {
     prelude: `import { writeFileSync } from 'node:fs';\nimport { hashApiKey } from '@sentcopy/worker';\nprocess.env.SENTCOPY_RECIPIENT_KEY ??= 'check-packages-recipient-key-32b';\nwriteFileSync(process.env.CHECK_CLUSTER_CONFIG!, JSON.stringify({ version: 1, recipient_hash_key: { env: 'SENTCOPY_RECIPIENT_KEY' }, destinations: { local: { type: 'fs', root: process.env.CHECK_ARCHIVE!, acknowledge_personal_data: true } }, projects: { shop: { destination: 'local', channels: ['email', 'sms'], api_keys: [{ sha256: hashApiKey('check-packages-key') }] } } }));\n`,
     replace: [
       ["configFile: './sentcopy.config.json', createConfig: true, port: 8787", "configFile: './sentcopy.config.json', createConfig: true, port: 0"],
-      ["configFile: '/etc/sentcopy/cluster.json', port: 8787, nats: { url: 'nats://10.0.0.5:4222' }", "configFile: process.env.CHECK_CLUSTER_CONFIG!, port: 0, nats: { url: process.env.CHECK_NATS_URL! }"],
+      ["configFile: '/etc/sentcopy/cluster.json', port: 8787, nats: { url: 'nats://10.0.0.5:4222' }", 'configFile: process.env.CHECK_CLUSTER_CONFIG!, port: 0, nats: { url: process.env.CHECK_NATS_URL! }'],
     ],
     epilogue: `if (!/^http:\\/\\/127\\.0\\.0\\.1:\\d+$/.test(clustered.url) || clustered.configSource !== 'jetstream') throw new Error('unexpected cluster worker ' + clustered.url + ' ' + clustered.configSource);\nconsole.log('cluster worker at', clustered.url);\nawait clustered.stop();\n`,
     run: true,
@@ -107,7 +107,11 @@ function run(command, args, options = {}) {
   return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim(), status: result.status };
 }
 
-const indent = (text) => text.split('\n').map((line) => `      ${line}`).join('\n');
+const indent = (text) =>
+  text
+    .split('\n')
+    .map((line) => `      ${line}`)
+    .join('\n');
 
 const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-packages-'));
 const tarballs = path.join(work, 'tarballs');
@@ -126,7 +130,10 @@ try {
       continue;
     }
     const result = run('npx', [...pnpm, 'pack', '--pack-destination', tarballs], { cwd: folder });
-    const tarball = result.output.split('\n').map((line) => line.trim()).find((line) => line.endsWith('.tgz'));
+    const tarball = result.output
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line.endsWith('.tgz'));
     if (!result.ok || tarball === undefined) {
       fail(manifest.name, `pnpm pack failed:\n${indent(result.output)}`);
       continue;
@@ -134,7 +141,11 @@ try {
     const file = path.isAbsolute(tarball) ? tarball : path.join(tarballs, path.basename(tarball));
     const packedManifest = JSON.parse(execFileSync('tar', ['-xOzf', file, 'package/package.json'], { encoding: 'utf8' }));
     const contents = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n');
-    const unresolved = ['dependencies', 'peerDependencies', 'optionalDependencies'].flatMap((field) => Object.entries(packedManifest[field] ?? {}).filter(([, range]) => String(range).startsWith('workspace:')).map(([name, range]) => `${field}.${name} ${range}`));
+    const unresolved = ['dependencies', 'peerDependencies', 'optionalDependencies'].flatMap((field) =>
+      Object.entries(packedManifest[field] ?? {})
+        .filter(([, range]) => String(range).startsWith('workspace:'))
+        .map(([name, range]) => `${field}.${name} ${range}`),
+    );
     if (unresolved.length > 0) fail(manifest.name, `the tarball still has workspace ranges: ${unresolved.join(', ')}`);
     if (!contents.includes('package/README.md')) fail(manifest.name, 'the tarball has no README.md');
     if (contents.some((entry) => /\/(test|src)\//.test(entry) || entry.endsWith('.test.js'))) fail(manifest.name, 'the tarball carries sources or tests');
@@ -169,14 +180,24 @@ try {
   }
 
   stage(`install the tarballs into an empty project outside the workspace (${project})`);
-  const toolVersions = { typescript: installedVersion('typescript'), '@types/node': installedVersion('@types/node'), vitest: installedVersion('vitest'), nodemailer: installedVersion('nodemailer', 'packages/nodemailer'), '@types/nodemailer': '8.0.2' };
+  const toolVersions = {
+    typescript: installedVersion('typescript'),
+    '@types/node': installedVersion('@types/node'),
+    vitest: installedVersion('vitest'),
+    nodemailer: installedVersion('nodemailer', 'packages/nodemailer'),
+    '@types/nodemailer': '8.0.2',
+  };
   writeFileSync(path.join(project, 'package.json'), `${JSON.stringify({ name: 'sentcopy-package-check', private: true, type: 'module' }, null, 2)}\n`);
   const install = run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...packed.map(({ file }) => file), ...Object.entries(toolVersions).map(([name, version]) => `${name}@${version}`)], { cwd: project });
   if (!install.ok) {
     fail('npm install', `failed:\n${indent(install.output)}`);
     throw new Error('stop');
   }
-  console.log(`  ✓ installed (${Object.entries(toolVersions).map(([name, version]) => `${name}@${version}`).join(', ')} beside them)`);
+  console.log(
+    `  ✓ installed (${Object.entries(toolVersions)
+      .map(([name, version]) => `${name}@${version}`)
+      .join(', ')} beside them)`,
+  );
 
   stage("type-check each README's first TypeScript example against the installed types");
   const exampleFolder = path.join(project, 'examples');

@@ -30,7 +30,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const cli = (...args: string[]) => runCli(args, { cwd: work });
-const keysOf = (channel: string) => archived.filter((entry) => entry.message['channel'] === channel).map((entry) => entry.key).sort();
+const keysOf = (channel: string) =>
+  archived
+    .filter((entry) => entry.message['channel'] === channel)
+    .map((entry) => entry.key)
+    .sort();
 
 describe('channels beyond the four in the CLI', { timeout: 60_000 }, () => {
   it('ls --channel lists exactly the messages of a declared channel such as rcs or in_app', async () => {

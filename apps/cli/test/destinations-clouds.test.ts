@@ -29,7 +29,9 @@ const destinationsInFile = () => (JSON.parse(readFileSync(configFile, 'utf8')) a
 
 async function createContainer(access?: 'container' | 'blob'): Promise<string> {
   const name = `sentcopy-cli-${Math.random().toString(16).slice(2, 10)}`;
-  await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(name).create(access === undefined ? {} : { access });
+  await BlobServiceClient.fromConnectionString(azurite.connectionString)
+    .getContainerClient(name)
+    .create(access === undefined ? {} : { access });
   return name;
 }
 
@@ -47,12 +49,44 @@ afterAll(async () => {
 describe('sentcopy destinations connect: Azure and GCS', { timeout: 30_000 }, () => {
   it('connects an Azure container by connection string and by account URL and key, refusing a public one', async () => {
     const container = await createContainer();
-    const byConnection = await sentcopy('destinations', 'connect', 'azure-a', '--type', 'azure', '--connection-string-env', 'SC_AZURE_CONNECTION', '--container', container, '--key-prefix', 'copies/', '--access-tier', 'cool', '--acknowledge-pii', '--json');
+    const byConnection = await sentcopy(
+      'destinations',
+      'connect',
+      'azure-a',
+      '--type',
+      'azure',
+      '--connection-string-env',
+      'SC_AZURE_CONNECTION',
+      '--container',
+      container,
+      '--key-prefix',
+      'copies/',
+      '--access-tier',
+      'cool',
+      '--acknowledge-pii',
+      '--json',
+    );
     expect(byConnection.code).toBe(0);
     expect(json(byConnection).probe).toMatchObject({ status: 'ok', public: false });
     expect(destinationsInFile()['azure-a']).toEqual({ type: 'azure', connection_string: { env: 'SC_AZURE_CONNECTION' }, container, key_prefix: 'copies/', access_tier: 'Cool', acknowledge_personal_data: true });
 
-    const byKey = await sentcopy('destinations', 'connect', 'azure-b', '--type', 'azure', '--account-url', azurite.blobEndpoint, '--account-name', azurite.accountName, '--account-key-env', 'SC_AZURE_KEY', '--container', container, '--acknowledge-pii', '--json');
+    const byKey = await sentcopy(
+      'destinations',
+      'connect',
+      'azure-b',
+      '--type',
+      'azure',
+      '--account-url',
+      azurite.blobEndpoint,
+      '--account-name',
+      azurite.accountName,
+      '--account-key-env',
+      'SC_AZURE_KEY',
+      '--container',
+      container,
+      '--acknowledge-pii',
+      '--json',
+    );
     expect(byKey.code).toBe(0);
     expect(json(byKey).probe.status).toBe('ok');
     expect(destinationsInFile()['azure-b']).toMatchObject({ account_url: azurite.blobEndpoint, account_name: azurite.accountName, account_key: { env: 'SC_AZURE_KEY' } });
@@ -71,7 +105,25 @@ describe('sentcopy destinations connect: Azure and GCS', { timeout: 30_000 }, ()
 
   it('connects a GCS bucket and refuses one that allUsers can read', async () => {
     const bucket = gcs.createBucket();
-    const connected = await sentcopy('destinations', 'connect', 'gcs', '--type', 'gcs', '--bucket', bucket, '--api-endpoint', gcs.endpoint, '--project-id', 'sentcopy-test', '--storage-class', 'NEARLINE', '--project', 'default', '--acknowledge-pii', '--json');
+    const connected = await sentcopy(
+      'destinations',
+      'connect',
+      'gcs',
+      '--type',
+      'gcs',
+      '--bucket',
+      bucket,
+      '--api-endpoint',
+      gcs.endpoint,
+      '--project-id',
+      'sentcopy-test',
+      '--storage-class',
+      'NEARLINE',
+      '--project',
+      'default',
+      '--acknowledge-pii',
+      '--json',
+    );
     expect(connected.code).toBe(0);
     expect(json(connected)).toMatchObject({ projects: ['default'], probe: { status: 'ok', public: false } });
     expect(destinationsInFile()['gcs']).toEqual({ type: 'gcs', bucket, api_endpoint: gcs.endpoint, project_id: 'sentcopy-test', storage_class: 'NEARLINE', acknowledge_personal_data: true });

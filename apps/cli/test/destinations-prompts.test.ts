@@ -52,7 +52,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('sentcopy destinations: usage, acknowledgement, confirmation', { timeout: 30_000 }, () => {
   it('names unknown destinations (exit 3, with the known ones) and invalid options (exit 2)', async () => {
-    for (const args of [['show', 'nope'], ['probe', 'nope'], ['edit', 'nope', '--root', 'x'], ['delete', 'nope', '--yes']]) {
+    for (const args of [
+      ['show', 'nope'],
+      ['probe', 'nope'],
+      ['edit', 'nope', '--root', 'x'],
+      ['delete', 'nope', '--yes'],
+    ]) {
       const run = await sentcopy('destinations', ...args, '--json');
       expect(run.code, args.join(' ')).toBe(3);
       expect(json(run).error).toEqual({ code: 'destination_not_found', message: `No destination named "nope" in ${configFile}.`, hint: 'Configured destinations: local.' });

@@ -91,21 +91,27 @@ describe('sentcopy destinations', { timeout: 30_000 }, () => {
     expect(readConfigFile().projects['default']).toMatchObject({ destination: 'archive-s3', channels: ['email', 'sms'] });
 
     // The worker probes the new destination itself before it takes writes.
-    await until('the worker to take the new destination', () =>
-      logs.split('\n').some((line) => line.includes('"destination.ready"') && line.includes('"archive-s3"')) ? true : undefined,
-    );
+    await until('the worker to take the new destination', () => (logs.split('\n').some((line) => line.includes('"destination.ready"') && line.includes('"archive-s3"')) ? true : undefined));
     const message = { version: 1, channel: 'sms', message_id: 'cli-destinations-1', project_id: 'default', sent_at: 1767225600000, to: '+15550100000', body: 'Your code is 424242' };
     const response = await fetch(`${started.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify([message]) });
     expect(response.status).toBe(202);
     const [key] = await until('the message in the bucket', () => (archivedKeys(bucket).length > 0 ? archivedKeys(bucket) : undefined));
     const stored = s3.getObject(bucket, key as string);
     expect(JSON.parse(gunzipSync(stored?.body as Buffer).toString('utf8'))).toMatchObject({ message_id: 'cli-destinations-1', body: 'Your code is 424242' });
-    expect(stored?.metadata['sentcopy-sha256']).toBe(createHash('sha256').update(stored?.body as Buffer).digest('hex'));
+    expect(stored?.metadata['sentcopy-sha256']).toBe(
+      createHash('sha256')
+        .update(stored?.body as Buffer)
+        .digest('hex'),
+    );
     expect(archivedKeys(bucket)).toHaveLength(1);
     expect(filesUnder(path.join(work, 'sentcopy-archive'))).toEqual([]);
 
     // --channels email,sms took push off the project's channels.
-    const refused = await fetch(`${started.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify([{ version: 1, channel: 'push', message_id: 'cli-destinations-2', project_id: 'default', sent_at: 1767225600000, to: 'device-token-1', platform: 'ios', payload: { aps: { alert: 'Hi' } } }]) });
+    const refused = await fetch(`${started.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify([{ version: 1, channel: 'push', message_id: 'cli-destinations-2', project_id: 'default', sent_at: 1767225600000, to: 'device-token-1', platform: 'ios', payload: { aps: { alert: 'Hi' } } }]),
+    });
     expect(refused.status).toBe(422);
     expect(((await refused.json()) as { results: { reason: string }[] }).results[0]?.reason).toBe('channel_disabled');
 

@@ -127,10 +127,14 @@ describe.each(['embedded', 'jetstream'] as const)('sentcopy dlq (%s queue)', (qu
     const byKind = await cli(['dlq', 'replay', '--kind', 'conflict']);
     expect(byKind.code).toBe(0);
     expect(byKind.stdout).toContain('Replayed 3 dead letters of project "shop"');
-    await waitFor(async () => {
-      const again = await list();
-      return again.total === 3 && again.items.every((item) => !all.items.slice(2).some((old) => old.id === item.id && old.dead_at === item.dead_at));
-    }, 15_000, 'the three to be dead letters again');
+    await waitFor(
+      async () => {
+        const again = await list();
+        return again.total === 3 && again.items.every((item) => !all.items.slice(2).some((old) => old.id === item.id && old.dead_at === item.dead_at));
+      },
+      15_000,
+      'the three to be dead letters again',
+    );
     expect(storedKeys(root)).toHaveLength(10);
 
     const everything = await cli(['dlq', 'replay', '--all', '--yes', '--json']);

@@ -72,35 +72,38 @@ describe('numbers keep their exact text through the worker and the CLI', () => {
     return { key, bytes, json: gunzipSync(bytes).toString('utf8') };
   }
 
-  const post = (route: string, project: string, body: string) =>
-    fetch(`${worker.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${keys[project]}`, 'content-type': 'application/json' }, body });
+  const post = (route: string, project: string, body: string) => fetch(`${worker.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${keys[project]}`, 'content-type': 'application/json' }, body });
 
   it.each([
     ['shop', storedSentcopy],
     ['legacy', storedBraze],
-  ] as const)('POST /v1/messages and POST /v1/archive store the exact number text (%s project)', async (project, stored) => {
-    const batch = await post('/v1/messages', project, `[${pushText(project, `${project}-queued`)}]`);
-    expect(batch.status).toBe(202);
-    expect(await batch.json()).toMatchObject({ accepted: 1, rejected: 0 });
+  ] as const)(
+    'POST /v1/messages and POST /v1/archive store the exact number text (%s project)',
+    async (project, stored) => {
+      const batch = await post('/v1/messages', project, `[${pushText(project, `${project}-queued`)}]`);
+      expect(batch.status).toBe(202);
+      expect(await batch.json()).toMatchObject({ accepted: 1, rejected: 0 });
 
-    const gate = await post('/v1/archive', project, pushText(project, `${project}-gated`));
-    const answer = (await gate.json()) as { key: string; sha256: string; created: boolean };
-    expect(gate.status).toBe(201);
-    const gated = storedDocument(`${project}-gated`);
-    expect(answer).toMatchObject({ key: gated.key, sha256: sha256(gated.bytes), created: true });
-    expect(gated.json).toBe(stored(project, `${project}-gated`));
+      const gate = await post('/v1/archive', project, pushText(project, `${project}-gated`));
+      const answer = (await gate.json()) as { key: string; sha256: string; created: boolean };
+      expect(gate.status).toBe(201);
+      const gated = storedDocument(`${project}-gated`);
+      expect(answer).toMatchObject({ key: gated.key, sha256: sha256(gated.bytes), created: true });
+      expect(gated.json).toBe(stored(project, `${project}-gated`));
 
-    await waitFor(() => storedKeys(root).some((key) => key.endsWith(`${project}-queued.json.gz`)), 30_000, 'the queued message to be stored');
-    const queued = storedDocument(`${project}-queued`);
-    expect(queued.json).toBe(stored(project, `${project}-queued`));
-    for (const number of exactTexts) expect(queued.json).toContain(`:${number}`);
+      await waitFor(() => storedKeys(root).some((key) => key.endsWith(`${project}-queued.json.gz`)), 30_000, 'the queued message to be stored');
+      const queued = storedDocument(`${project}-queued`);
+      expect(queued.json).toBe(stored(project, `${project}-queued`));
+      for (const number of exactTexts) expect(queued.json).toContain(`:${number}`);
 
-    // Deterministic: the same text again is the same object (a conflict would answer 502 or store a second version).
-    const again = await post('/v1/archive', project, pushText(project, `${project}-gated`));
-    expect(again.status).toBe(201);
-    expect(await again.json()).toMatchObject({ key: gated.key, sha256: sha256(gated.bytes), created: false });
-    expect(storedKeys(root).filter((key) => key.includes(`${project}-gated`))).toEqual([gated.key]);
-  }, 60_000);
+      // Deterministic: the same text again is the same object (a conflict would answer 502 or store a second version).
+      const again = await post('/v1/archive', project, pushText(project, `${project}-gated`));
+      expect(again.status).toBe(201);
+      expect(await again.json()).toMatchObject({ key: gated.key, sha256: sha256(gated.bytes), created: false });
+      expect(storedKeys(root).filter((key) => key.includes(`${project}-gated`))).toEqual([gated.key]);
+    },
+    60_000,
+  );
 
   it('sentcopy ingest --worker and --direct store the exact number text, and both agree with the HTTP routes', async () => {
     writeFileSync(path.join(work, 'to-worker.jsonl'), `${pushText('shop', 'shop-ingested')}\n`);

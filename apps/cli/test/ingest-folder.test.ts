@@ -13,8 +13,18 @@ let key: string;
 let worker: CliWorker;
 
 function email(id: string, headers: Record<string, string> = {}): Buffer {
-  const head = { From: 'Shop <shop@example.com>', To: `Ana <ana.${id}@example.net>`, Subject: `Receipt ${id}`, Date: 'Fri, 04 Dec 2026 21:29:40 +0000', 'Message-ID': `<${id}@mail.example.com>`, 'Content-Type': 'text/plain; charset=iso-8859-1', ...headers };
-  const lines = Object.entries(head).filter(([, value]) => value !== '').map(([name, value]) => `${name}: ${value}`);
+  const head = {
+    From: 'Shop <shop@example.com>',
+    To: `Ana <ana.${id}@example.net>`,
+    Subject: `Receipt ${id}`,
+    Date: 'Fri, 04 Dec 2026 21:29:40 +0000',
+    'Message-ID': `<${id}@mail.example.com>`,
+    'Content-Type': 'text/plain; charset=iso-8859-1',
+    ...headers,
+  };
+  const lines = Object.entries(head)
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) => `${name}: ${value}`);
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\nMerci ${id}, caf`, 'latin1'), Buffer.from([0xe9]), Buffer.from('\r\n')]);
 }
 const sms = (id: string, project = 'shop') => ({ version: 1, channel: 'sms', message_id: id, project_id: project, sent_at: 1_764_883_780_000, to: '+15550100100', body: `Code ${id}` });
@@ -126,7 +136,10 @@ describe('sentcopy ingest of a folder', () => {
     expect(summary.skipped.map((entry) => entry.file)).toEqual([file('logo.png'), file('notes.txt'), file('old.rejects.jsonl'), file('sub')]);
     expect(summary.skipped.find((entry) => entry.file === file('sub'))!.reason).toMatch(/--recursive/);
     // Every rejected message is in the rejects file with its file and line; no message text without --rejects-include-message.
-    const rejects = readFileSync(summary.rejectsFile!, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { file: string; line: number; reason: string; message?: string });
+    const rejects = readFileSync(summary.rejectsFile!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { file: string; line: number; reason: string; message?: string });
     expect(rejects.map((record) => [record.file, record.line, record.reason]).sort()).toEqual(
       [
         [file('a.jsonl'), 2, 'invalid_json'],
@@ -176,7 +189,14 @@ describe('sentcopy ingest of a folder', () => {
     // project "other" (refused by the worker for shop's API key) is stored in that project's destination.
     const direct = await runCli(['ingest', 'export', '--project', 'shop', '--direct', '--threads', '0', '--json'], { cwd: work });
     expect(direct.code).toBe(4);
-    expect(JSON.parse(direct.stdout)).toMatchObject({ mode: 'direct', lines: 12, stored: 1, duplicates: 8, rejected: 3, refused: { invalid: { messages: 2 }, invalid_json: { messages: 1 }, unreadable_file: { files: [file('broken.mbox')] } } });
+    expect(JSON.parse(direct.stdout)).toMatchObject({
+      mode: 'direct',
+      lines: 12,
+      stored: 1,
+      duplicates: 8,
+      rejected: 3,
+      refused: { invalid: { messages: 2 }, invalid_json: { messages: 1 }, unreadable_file: { files: [file('broken.mbox')] } },
+    });
     const none = await ingest('export/*.nothing');
     expect(none.code).toBe(4);
     expect(none.stderr + none.stdout).toContain('the pattern matches no file');

@@ -20,7 +20,12 @@ async function closedPort(): Promise<number> {
 describe('sentcopy ingest without a worker', () => {
   it('says the connection was refused, in words, while it retries and when it gives up', async () => {
     const work = newFolder();
-    writeFileSync(path.join(work, 'messages.jsonl'), sampleMessages({ projectId: 'shop', count: 2 }).map((message) => JSON.stringify(message)).join('\n'));
+    writeFileSync(
+      path.join(work, 'messages.jsonl'),
+      sampleMessages({ projectId: 'shop', count: 2 })
+        .map((message) => JSON.stringify(message))
+        .join('\n'),
+    );
     const url = `http://127.0.0.1:${await closedPort()}`;
     const run = await runCli(['ingest', 'messages.jsonl', '--max-retries', '1'], { cwd: work, env: { SENTCOPY_KEY: 'sc_unreachable_test', SENTCOPY_WORKER_URL: url } });
     expect(run.code).toBe(5);

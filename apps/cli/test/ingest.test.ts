@@ -115,7 +115,7 @@ describe('sentcopy ingest --worker', () => {
     expect(storedKeys(root)).toHaveLength(messages.length);
   }, 30_000);
 
-  it('splits batches over the worker\'s body limit, and rejects a single message over it as too_large', async () => {
+  it("splits batches over the worker's body limit, and rejects a single message over it as too_large", async () => {
     const emails = sampleMessages({ projectId: 'shop', count: 24, seed: 55 }).filter((message) => message.channel === 'email');
     const huge = { ...(emails[0] as Message), message_id: 'huge', html: `<p>${'x'.repeat(150_000)}</p>` } as Message;
     writeFileSync(path.join(work, 'emails.jsonl'), `${[...emails, huge].map((message) => JSON.stringify(message)).join('\n')}\n`);
@@ -131,10 +131,7 @@ describe('sentcopy ingest --worker', () => {
   it('reads standard input, exits 0 when every line is taken, and retries while the worker answers 503', async () => {
     const proxy = await startFaultProxy({ target: worker.url });
     try {
-      const overloaded = proxy.inject(
-        faults.respond({ status: 503, headers: { 'content-type': 'application/json', 'retry-after': '0' }, body: JSON.stringify({ error: { code: 'queue_unavailable', message: 'busy' } }) }),
-        { times: 3 },
-      );
+      const overloaded = proxy.inject(faults.respond({ status: 503, headers: { 'content-type': 'application/json', 'retry-after': '0' }, body: JSON.stringify({ error: { code: 'queue_unavailable', message: 'busy' } }) }), { times: 3 });
       const messages = sampleMessages({ projectId: 'shop', count: 12, seed: 99 });
       const run = await runCli(['ingest', '-', '--worker', proxy.url, '--json'], { cwd: work, env: { SENTCOPY_KEY: key }, input: messages.map((message) => JSON.stringify(message)).join('\r\n') });
       expect(run.code).toBe(0);
@@ -178,8 +175,15 @@ describe('sentcopy ingest --direct', () => {
       writeWorkerConfig(path.join(work, 'sentcopy.config.json'), {
         destinations: {
           bucket: {
-            type: 's3', bucket, region: 'us-east-1', endpoint: s3.endpoint, force_path_style: true, request_checksum_calculation: 'WHEN_REQUIRED',
-            access_key_id: { env: 'TEST_S3_KEY_ID' }, secret_access_key: { env: 'TEST_S3_SECRET' }, acknowledge_personal_data: true,
+            type: 's3',
+            bucket,
+            region: 'us-east-1',
+            endpoint: s3.endpoint,
+            force_path_style: true,
+            request_checksum_calculation: 'WHEN_REQUIRED',
+            access_key_id: { env: 'TEST_S3_KEY_ID' },
+            secret_access_key: { env: 'TEST_S3_SECRET' },
+            acknowledge_personal_data: true,
           },
         },
         projects: { shop: { destination: 'bucket', channels: ['email', 'sms', 'push'] } },
@@ -200,8 +204,16 @@ describe('sentcopy ingest --direct', () => {
         [8, 'invalid'],
         [12, 'unknown_project'],
       ]);
-      expect(rejects.filter((record) => record.reason === 'channel_disabled').map((record) => record.message_id).sort()).toEqual(
-        messages.filter((message) => message.channel === 'whatsapp').map((message) => message.message_id).sort(),
+      expect(
+        rejects
+          .filter((record) => record.reason === 'channel_disabled')
+          .map((record) => record.message_id)
+          .sort(),
+      ).toEqual(
+        messages
+          .filter((message) => message.channel === 'whatsapp')
+          .map((message) => message.message_id)
+          .sort(),
       );
 
       const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newFolder() }) });

@@ -28,7 +28,13 @@ describe('sentcopy init', { timeout: 20_000 }, () => {
       version: 1,
       recipient_hash_key: { env: 'SENTCOPY_RECIPIENT_KEY' },
       destinations: { local: { type: 'fs', root: 'sentcopy-archive', acknowledge_personal_data: true } },
-      projects: { default: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: sha256(result.apiKey), label: 'created by sentcopy init', created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/) }] } },
+      projects: {
+        default: {
+          destination: 'local',
+          channels: ['email', 'sms', 'push', 'whatsapp'],
+          api_keys: [{ sha256: sha256(result.apiKey), label: 'created by sentcopy init', created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/) }],
+        },
+      },
     });
 
     // The recipient key: generated into the env file beside the configuration (0600), never printed, never in the configuration.

@@ -39,8 +39,13 @@ async function archiveInto(destination: DestinationV1, batch: readonly Record<st
 }
 
 const idsOf = (objects: { messageId: string }[]) => objects.map((object) => object.messageId).sort();
-const expected = (filter: (message: Record<string, unknown>) => boolean) => messages.filter(filter).map((message) => message.message_id as string).sort();
-const mentions = (message: Record<string, unknown>, address: string) => [message.to, ...((message.cc as string[] | undefined) ?? []), ...((message.bcc as string[] | undefined) ?? [])].some((value) => typeof value === 'string' && value.toLowerCase() === address.toLowerCase());
+const expected = (filter: (message: Record<string, unknown>) => boolean) =>
+  messages
+    .filter(filter)
+    .map((message) => message.message_id as string)
+    .sort();
+const mentions = (message: Record<string, unknown>, address: string) =>
+  [message.to, ...((message.cc as string[] | undefined) ?? []), ...((message.bcc as string[] | undefined) ?? [])].some((value) => typeof value === 'string' && value.toLowerCase() === address.toLowerCase());
 
 interface LsJson {
   source: string;
@@ -80,9 +85,7 @@ describe('sentcopy ls and index from the ledger, across two destinations (S3 and
     expect(byBen.objects.some((object) => object.destination === 'old') && byBen.objects.some((object) => object.destination === 'archive')).toBe(true);
     expect(byBen.total).toBe(byBen.objects.length);
     expect(idsOf((await ls('--user-id', 'user-2')).objects)).toEqual(expected((message) => message.user_id === 'user-2'));
-    expect(idsOf((await ls('--campaign', 'spring', '--since', '2026-01', '--until', '2026-01')).objects)).toEqual(
-      expected((message) => message.campaign_id === 'spring' && (message.sent_at as number) < Date.UTC(2026, 1, 1)),
-    );
+    expect(idsOf((await ls('--campaign', 'spring', '--since', '2026-01', '--until', '2026-01')).objects)).toEqual(expected((message) => message.campaign_id === 'spring' && (message.sent_at as number) < Date.UTC(2026, 1, 1)));
     expect(idsOf((await ls('--canvas', 'canvas-9', '--channel', 'email')).objects)).toEqual(expected((message) => message.canvas_id === 'canvas-9' && message.channel === 'email'));
     expect(idsOf((await ls('--recipient', ana, '--destination', 'old')).objects)).toEqual(expected((message) => mentions(message, ana) && messages.indexOf(message) < 12));
     const touched = server.requests.slice(before).filter((request) => request.bucket === bucket);
@@ -148,7 +151,19 @@ describe('sentcopy index is resumable after Ctrl-C', { timeout: 180_000 }, () =>
     // 10,000 entries in 1,000 segments, written directly (no objects needed to index).
     const ledger = createLedgerWriter({ destination, writerId: 'w-many', recipientHash, maxEntries: 10 });
     for (let index = 0; index < 10_000; index += 1) {
-      ledger.append({ type: 'entry', key: `shop/x/email/20260101/m-${index}.json.gz`, sha256: '0'.repeat(64), size: 10, message_id: `m-${index}`, channel: 'email', project_id: 'shop', recipients: ['a'.repeat(64)], sent_at: 1_767_225_600_000 + index, stored_at: 1_767_225_600_000 + index, version: false });
+      ledger.append({
+        type: 'entry',
+        key: `shop/x/email/20260101/m-${index}.json.gz`,
+        sha256: '0'.repeat(64),
+        size: 10,
+        message_id: `m-${index}`,
+        channel: 'email',
+        project_id: 'shop',
+        recipients: ['a'.repeat(64)],
+        sent_at: 1_767_225_600_000 + index,
+        stored_at: 1_767_225_600_000 + index,
+        version: false,
+      });
     }
     await ledger.close();
     writeConfigFile(folder, { destinations: { archive: fsEntry(root) }, projects: { shop: project } });
@@ -196,7 +211,14 @@ describe('sentcopy erase', { timeout: 180_000 }, () => {
     opened.push(plain, held);
     // Every twelfth message (among them some of Ana's) goes to the legal-hold writer, the rest to the plain one.
     const january = (message: Record<string, unknown>) => Number((message.message_id as string).slice(2)) % 12 === 0;
-    const keys = new Map([...(await archiveInto(held, messages.filter(january), 'w-held')), ...(await archiveInto(plain, messages.filter((message) => !january(message)), 'w-plain'))]);
+    const keys = new Map([
+      ...(await archiveInto(held, messages.filter(january), 'w-held')),
+      ...(await archiveInto(
+        plain,
+        messages.filter((message) => !january(message)),
+        'w-plain',
+      )),
+    ]);
     writeConfigFile(folder, { destinations: { archive: s3Entry(server.endpoint, bucket) }, projects: { shop: project } });
     const before = new Map(server.listKeys(bucket).map((key) => [key, Buffer.from(server.getObject(bucket, key)!.body).toString('base64')]));
 
@@ -216,8 +238,14 @@ describe('sentcopy erase', { timeout: 180_000 }, () => {
     expect(run.stdout + run.stderr + readFileSync(receiptFile, 'utf8')).not.toMatch(/ana\.garcia/i);
 
     const anas = messages.filter((message) => mentions(message, ana));
-    const anaHeld = anas.filter(january).map((message) => keys.get(message.message_id as string)!).sort();
-    const anaErased = anas.filter((message) => !january(message)).map((message) => keys.get(message.message_id as string)!).sort();
+    const anaHeld = anas
+      .filter(january)
+      .map((message) => keys.get(message.message_id as string)!)
+      .sort();
+    const anaErased = anas
+      .filter((message) => !january(message))
+      .map((message) => keys.get(message.message_id as string)!)
+      .sort();
     expect(anaHeld.length).toBeGreaterThan(0);
     expect(anaErased.length).toBeGreaterThan(0);
     const [destination] = receipt.destinations;

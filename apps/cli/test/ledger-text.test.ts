@@ -136,8 +136,18 @@ describe('sentcopy index --text and ls --text, on an archive in S3 and a folder'
     expect(await found('--text', 'noon')).toEqual(['t-6']);
     expect(await found('--text', 'quokka')).toEqual(['t-7']);
     expect(await found('--text', 'wombatgate')).toEqual(['t-7']);
-    expect(await found('--text', 'push')).toEqual(sample.filter((message) => message.channel === 'push').map((message) => message.message_id as string).sort());
-    expect(await found('--text', '"has shipped"')).toEqual(sample.filter((message) => typeof message.html_body === 'string' && message.html_body.includes('has shipped')).map((message) => message.message_id as string).sort());
+    expect(await found('--text', 'push')).toEqual(
+      sample
+        .filter((message) => message.channel === 'push')
+        .map((message) => message.message_id as string)
+        .sort(),
+    );
+    expect(await found('--text', '"has shipped"')).toEqual(
+      sample
+        .filter((message) => typeof message.html_body === 'string' && message.html_body.includes('has shipped'))
+        .map((message) => message.message_id as string)
+        .sort(),
+    );
     expect(await found('--text', 'ZANZIBAR OR pineapple')).toEqual(['t-1', 't-4']);
     expect(await found('--text', 'marmalade NOT toast')).toEqual(['t-3']);
     expect(await found('--text', 'nowhere')).toEqual([]);

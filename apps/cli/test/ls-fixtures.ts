@@ -24,7 +24,8 @@ export const pushToken = 'f3c1a9e0d7b84c2e9a6b5d4c3b2a1f0e9d8c7b6a';
 const day = (date: string) => Date.parse(`${date}T09:30:00Z`);
 
 /** A sample email body with a link, an entity and a paragraph, to check the text rendering and `open`. */
-export const emailHtml = '<html><head><style>p{color:red}</style></head><body><p>Hi Ana,</p><p>Your order <strong>SC-1</strong> has shipped &amp; is on its way.</p><p><a href="https://shop.example.com/track/1">Track it</a></p></body></html>';
+export const emailHtml =
+  '<html><head><style>p{color:red}</style></head><body><p>Hi Ana,</p><p>Your order <strong>SC-1</strong> has shipped &amp; is on its way.</p><p><a href="https://shop.example.com/track/1">Track it</a></p></body></html>';
 
 /**
  * 24 messages of project `shop`: emails to Ana and Ben, SMS and WhatsApp to two numbers, push to

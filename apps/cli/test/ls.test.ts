@@ -25,7 +25,12 @@ const messages = sampleArchiveMessages();
 beforeAll(async () => {
   server = await startS3Server();
   const bucket = server.createBucket();
-  for (const [name, profile] of [['local', 'sentcopy'], ['braze', 'braze'], ['clevertap', 'clevertap'], ['iterable', 'iterable']] as const) {
+  for (const [name, profile] of [
+    ['local', 'sentcopy'],
+    ['braze', 'braze'],
+    ['clevertap', 'clevertap'],
+    ['iterable', 'iterable'],
+  ] as const) {
     const destination = createFsDestination({ root: path.join(work, name), fsync: false });
     archives[name] = await archiveMessages(destination, profile, name === 'clevertap' ? sampleArchiveMessages('shop-ct') : messages);
   }
@@ -80,7 +85,7 @@ describe('sentcopy ls (local folder, sentcopy layout)', { timeout: 30_000 }, () 
     expect(entry).toMatchObject({ channel: 'email', date: '2026-01-05', messageId: 'm-000' });
   });
 
-  it('finds exactly one recipient\'s messages from their address, sending only its hash as the prefix', async () => {
+  it("finds exactly one recipient's messages from their address, sending only its hash as the prefix", async () => {
     const run = await ls('--project', 'shop', '--recipient', '  ANA.garcia@example.COM ', '--json');
     expect(run.code, run.stderr).toBe(0);
     const listed = json<LsJson>(run);

@@ -10,7 +10,15 @@ const newFolder = tempFolders('queue-salvage');
 const total = 200;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const messageText = (index: number) =>
-  JSON.stringify({ version: 1, channel: 'sms', message_id: `m-${String(index).padStart(4, '0')}`, project_id: 'shop', sent_at: 1767225600000 + index, to: '+15550100000', body: `marker-${String(index).padStart(4, '0')} ${'x'.repeat(400)}` });
+  JSON.stringify({
+    version: 1,
+    channel: 'sms',
+    message_id: `m-${String(index).padStart(4, '0')}`,
+    project_id: 'shop',
+    sent_at: 1767225600000 + index,
+    to: '+15550100000',
+    body: `marker-${String(index).padStart(4, '0')} ${'x'.repeat(400)}`,
+  });
 
 /** A stopped worker's queue: `total` messages waiting, one of them then given up on. */
 async function seedQueue(folder: string): Promise<string> {

@@ -22,10 +22,14 @@ function email(id: string, lineEnd: '\n' | '\r\n', options: { fromLine?: boolean
     ...options.headers,
   };
   const lines = [
-    ...Object.entries(head).filter(([, value]) => value !== '').map(([name, value]) => `${name}: ${value}`),
+    ...Object.entries(head)
+      .filter(([, value]) => value !== '')
+      .map(([name, value]) => `${name}: ${value}`),
     '',
     `--${boundary}`,
-    ...(options.html ? ['Content-Type: text/html; charset=utf-8', '', `<p>Thanks, <b>Ana</b> (${id})</p>`] : ['Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: 8bit', '', `Merci pour la commande ${id}, caf\u00e9.`]),
+    ...(options.html
+      ? ['Content-Type: text/html; charset=utf-8', '', `<p>Thanks, <b>Ana</b> (${id})</p>`]
+      : ['Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: 8bit', '', `Merci pour la commande ${id}, caf\u00e9.`]),
     ...(options.fromLine ? ['From the desk of the shop.'] : []),
     `--${boundary}`,
     'Content-Type: application/pdf; name="invoice.pdf"',
@@ -87,10 +91,17 @@ describe('sentcopy ingest: .eml and mbox files', () => {
     expect(run.code).toBe(4);
     const stored = storedById(root);
     expect([...stored.keys()].sort()).toEqual(['mb-1@mail.example.com', 'mb-2@mail.example.com', 'mb-4@mail.example.com']);
-    for (const [index, id] of [[0, 'mb-1'], [1, 'mb-2'], [3, 'mb-4']] as const) {
+    for (const [index, id] of [
+      [0, 'mb-1'],
+      [1, 'mb-2'],
+      [3, 'mb-4'],
+    ] as const) {
       expect(Buffer.from(stored.get(`${id}@mail.example.com`)!['raw_mime'] as string, 'base64').equals(messages[index]!)).toBe(true);
     }
-    const rejects = readFileSync(path.join(work, 'sent.mbox.rejects.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { line: number; issues: { path: string }[] });
+    const rejects = readFileSync(path.join(work, 'sent.mbox.rejects.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { line: number; issues: { path: string }[] });
     expect(rejects).toHaveLength(1);
     expect(rejects[0]!.line).toBe(3);
     expect(rejects[0]!.issues.map((issue) => issue.path)).toEqual(['sent_at', 'message_id']);

@@ -31,7 +31,12 @@ beforeAll(async () => {
   local = await archiveMessages(createFsDestination({ root: path.join(work, 'local'), fsync: false }), 'sentcopy', messages);
   // The same message id twice, to two recipients: two keys, so a lookup by id is ambiguous.
   const twice = { version: 1, channel: 'sms', project_id: 'shop', message_id: 'dup-1', sent_at: Date.parse('2026-03-01T10:00:00Z'), body: 'twice' };
-  local.push(...(await archiveMessages(createFsDestination({ root: path.join(work, 'local'), fsync: false }), 'sentcopy', [{ ...twice, to: '+15550109999' }, { ...twice, to: '+15550108888' }])));
+  local.push(
+    ...(await archiveMessages(createFsDestination({ root: path.join(work, 'local'), fsync: false }), 'sentcopy', [
+      { ...twice, to: '+15550109999' },
+      { ...twice, to: '+15550108888' },
+    ])),
+  );
   braze = await archiveMessages(createFsDestination({ root: path.join(work, 'braze'), fsync: false }), 'braze', messages);
   const s3Destination = createS3Destination(s3Settings(server.endpoint, bucket));
   s3 = await archiveMessages(s3Destination, 'sentcopy', messages.slice(0, 6));

@@ -45,7 +45,19 @@ describe('deploy/sentcopy-worker.service', () => {
       if (match !== null) settings.set(match[1]!, [...(settings.get(match[1]!) ?? []), match[2]!]);
     }
     const one = (name: string) => settings.get(name)?.at(-1);
-    for (const [name, value] of Object.entries({ NoNewPrivileges: 'yes', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes', PrivateDevices: 'yes', RestrictSUIDSGID: 'yes', CapabilityBoundingSet: '', UMask: '0077', User: 'sentcopy', StateDirectory: 'sentcopy', KillSignal: 'SIGTERM' })) {
+    for (const [name, value] of Object.entries({
+      NoNewPrivileges: 'yes',
+      ProtectSystem: 'strict',
+      ProtectHome: 'yes',
+      PrivateTmp: 'yes',
+      PrivateDevices: 'yes',
+      RestrictSUIDSGID: 'yes',
+      CapabilityBoundingSet: '',
+      UMask: '0077',
+      User: 'sentcopy',
+      StateDirectory: 'sentcopy',
+      KillSignal: 'SIGTERM',
+    })) {
       expect([name, one(name)]).toEqual([name, value]);
     }
     // V8's JIT needs writable and executable memory.

@@ -2,17 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  createArchiver,
-  createLedgerWriter,
-  decodeLedgerSegment,
-  encodeLedgerSegment,
-  ledgerSegmentKey,
-  readLedger,
-  sha256Hex,
-  sha256RecipientHash,
-  type DestinationV1,
-} from '@sentcopy/core';
+import { createArchiver, createLedgerWriter, decodeLedgerSegment, encodeLedgerSegment, ledgerSegmentKey, readLedger, sha256Hex, sha256RecipientHash, type DestinationV1 } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { createS3Destination } from '@sentcopy/destination-s3';
 import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
@@ -142,7 +132,13 @@ describe.each(['fs', 's3'] as const)('sentcopy verify --complete (%s)', (storeNa
     await store.remove(destination, segment(1));
     const { code, report } = await complete(folder);
     expect(code).toBe(4);
-    expect(ledgerProblems(report)).toEqual([{ kind: 'gap', key: segment(1) }, ...keys.slice(4, 8).sort().map((key) => ({ kind: 'unlisted', key }))]);
+    expect(ledgerProblems(report)).toEqual([
+      { kind: 'gap', key: segment(1) },
+      ...keys
+        .slice(4, 8)
+        .sort()
+        .map((key) => ({ kind: 'unlisted', key })),
+    ]);
   });
 
   it('reports an edited segment (one field of one entry changed, recompressed) as edited', { timeout: 60_000 }, async () => {
@@ -181,13 +177,15 @@ describe.each(['fs', 's3'] as const)('sentcopy verify --complete (%s)', (storeNa
     await Promise.all([restarted.close(), other.close()]);
     expect(decodeLedgerSegment((await destination.get(segment(3)))!.body, segment(3)).header).toMatchObject({ seq: 3, previous: lastBefore });
     const read = await readLedger(destination);
-    expect(read.chains.map((chain) => [chain.writerId, chain.segments, chain.entries])).toEqual([['w-cli', 4, 16], ['w-other', 1, 4]]);
+    expect(read.chains.map((chain) => [chain.writerId, chain.segments, chain.entries])).toEqual([
+      ['w-cli', 4, 16],
+      ['w-other', 1, 4],
+    ]);
     const { code, report } = await complete(folder);
     expect(code).toBe(0);
     expect(report.ledger).toMatchObject({ entries: 20, problems: [] });
   });
 });
-
 
 describe('the ledger in S3 across processes', { timeout: 120_000 }, () => {
   const child = new URL('fixtures/ledger-s3-child.mjs', import.meta.url).pathname;
@@ -263,7 +261,12 @@ describe('the ledger on an S3 store that enforces write-once (412 PreconditionFa
         [ledgerSegmentKey('w-shared', 2), 200],
       ]);
       const read = await readLedger(destination);
-      expect({ problems: read.problems, entries: read.entries.size, duplicates: read.duplicates, chains: read.chains.map((chain) => [chain.writerId, chain.segments]) }).toEqual({ problems: [], entries: 3, duplicates: 0, chains: [['w-shared', 3]] });
+      expect({ problems: read.problems, entries: read.entries.size, duplicates: read.duplicates, chains: read.chains.map((chain) => [chain.writerId, chain.segments]) }).toEqual({
+        problems: [],
+        entries: 3,
+        duplicates: 0,
+        chains: [['w-shared', 3]],
+      });
       await Promise.all([first!.close(), second!.close()]);
     } finally {
       await strict.stop();

@@ -23,7 +23,7 @@ function countFiles(folder: string): number {
 }
 
 describe('sentcopy verify --complete on an archive written by the worker', () => {
-  it('proves it complete: every object listed once in the worker\'s chain, exit 0', { timeout: 90_000 }, async () => {
+  it("proves it complete: every object listed once in the worker's chain, exit 0", { timeout: 90_000 }, async () => {
     const folder = path.join(work, 'keyed');
     const configFile = path.join(folder, 'sentcopy.config.json');
     mkdirSync(folder, { recursive: true });

@@ -36,7 +36,12 @@ beforeAll(async () => {
   // An S3 store without write-once, as many S3-compatible servers are: a raw put overwrites.
   server = await startS3Server({ conditionalWrites: 'ignore' });
   bucket = server.createBucket();
-  for (const [name, profile] of [['local', 'sentcopy'], ['clevertap', 'clevertap'], ['braze', 'braze'], ['conflicts', 'sentcopy']] as const) {
+  for (const [name, profile] of [
+    ['local', 'sentcopy'],
+    ['clevertap', 'clevertap'],
+    ['braze', 'braze'],
+    ['conflicts', 'sentcopy'],
+  ] as const) {
     destinations[name] = createFsDestination({ root: path.join(work, name), fsync: false });
     archives[name] = await archiveMessages(destinations[name]!, profile, name === 'conflicts' ? messages.slice(0, 4) : messages);
   }
@@ -68,7 +73,10 @@ describe('sentcopy verify (local folder)', { timeout: 30_000 }, () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const report = json<VerifyJson>(run);
     expect(report).toMatchObject({ ok: true, checked: 24, intact: 24, missing: 0, corrupt: 0, conflicting: 0, problems: [], unverified: [], unrecognized: [], manifestEntries: 24 });
-    const lines = readFileSync(manifest, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { key: string; sha256: string });
+    const lines = readFileSync(manifest, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { key: string; sha256: string });
     expect(lines.map((line) => [line.key, line.sha256]).sort()).toEqual(archives.local.map((entry) => [entry.key, entry.sha256]).sort());
 
     const human = await verify('--destination', 'local');
@@ -91,7 +99,12 @@ describe('sentcopy verify (local folder)', { timeout: 30_000 }, () => {
     const withManifest = await verify('--destination', 'local', '--manifest', manifest, '--json');
     expect(withManifest.code).toBe(4);
     const report = json<VerifyJson>(withManifest);
-    expect(problemsOf(report)).toEqual([{ key: corrupted.key, kind: 'corrupt' }, { key: deleted.key, kind: 'missing' }].sort((a, b) => (a.key < b.key ? -1 : 1)));
+    expect(problemsOf(report)).toEqual(
+      [
+        { key: corrupted.key, kind: 'corrupt' },
+        { key: deleted.key, kind: 'missing' },
+      ].sort((a, b) => (a.key < b.key ? -1 : 1)),
+    );
     expect(report).toMatchObject({ ok: false, checked: 23, intact: 22, missing: 1, corrupt: 1, conflicting: 0 });
     expect(report.problems.find((problem) => problem.kind === 'corrupt')!.reason).toContain('not the recorded');
 
@@ -180,7 +193,12 @@ describe('sentcopy verify (S3 test server)', { timeout: 60_000 }, () => {
     const withoutManifestRun = await verify('--destination', 's3', '--json');
     const withoutManifest = json<VerifyJson>(withoutManifestRun);
     expect(withoutManifest.problems, withoutManifestRun.stdout).toBeDefined();
-    expect(problemsOf(withoutManifest)).toEqual([{ key: overwritten.key, kind: 'corrupt' }, { key: rewritten.key, kind: 'conflicting' }].sort((a, b) => (a.key < b.key ? -1 : 1)));
+    expect(problemsOf(withoutManifest)).toEqual(
+      [
+        { key: overwritten.key, kind: 'corrupt' },
+        { key: rewritten.key, kind: 'conflicting' },
+      ].sort((a, b) => (a.key < b.key ? -1 : 1)),
+    );
 
     const run = await verify('--destination', 's3', '--manifest', manifest, '--json');
     expect(run.code).toBe(4);

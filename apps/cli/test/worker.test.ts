@@ -53,12 +53,19 @@ describe('sentcopy worker', () => {
     }
     const [file] = filesUnder(root);
     expect(JSON.parse(gunzipSync(readFileSync(file as string)).toString('utf8'))).toMatchObject({ message_id: 'cli-1', to: '+1 (555) 010-0000', body: 'Your code is 123456' });
-    expect(createHash('sha256').update(readFileSync(file as string)).digest('hex')).toHaveLength(64);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(file as string))
+        .digest('hex'),
+    ).toHaveLength(64);
 
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
-    const entries = stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; version?: string });
+    const entries = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; version?: string });
     const events = entries.map((entry) => entry.event);
     expect(entries.find((entry) => entry.event === 'worker.started')?.version).toBe(started.workerVersion);
     expect(events).toContain('processor.stopped');

@@ -102,7 +102,6 @@ export type {
   JetStreamConfigStore,
   JetStreamConfigStoreOptions,
   WorkerConfigStatus,
- 
   FirstPartyDestinationType,
   LedgerConfig,
   OutageRetryConfig,
@@ -128,7 +127,19 @@ export type { MetricsIntakeEvent, MetricsRejectReason, MetricsRoute, OutcomeInfo
 export { createDestinationHealth } from './destination-health/index.js';
 export type { DestinationHealth, DestinationHealthEvent, DestinationHealthOptions, DestinationHealthState, DestinationProblemKind, WriteReport } from './destination-health/index.js';
 export { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
-export type { AlertKind, AlertNotification, AlertNotifier, AlertNotifierHealth, AlertNotifierOptions, DestinationAlertState, LedgerAlertNotification, LedgerHealthChange, QueueAlertNotification, QueueHealthWatch, WatchQueueHealthOptions } from './alerts/index.js';
+export type {
+  AlertKind,
+  AlertNotification,
+  AlertNotifier,
+  AlertNotifierHealth,
+  AlertNotifierOptions,
+  DestinationAlertState,
+  LedgerAlertNotification,
+  LedgerHealthChange,
+  QueueAlertNotification,
+  QueueHealthWatch,
+  WatchQueueHealthOptions,
+} from './alerts/index.js';
 export { createWorkerLedgers, defaultLedgerSettings, layoutRecipientHash, ledgerSettingsOf, persistentWriterIdSync } from './ledger/index.js';
 export type { LedgerHealthEvent, LedgerState, NamedRecipientHash, ProjectLedger, WorkerLedgers, WorkerLedgersOptions, WorkerLedgerSettings } from './ledger/index.js';
 export { runWorker } from './run-worker.js';

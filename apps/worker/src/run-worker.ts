@@ -5,7 +5,19 @@ import { createPreparePool } from '@sentcopy/core';
 import { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createDestinationHealth, type DestinationHealthState } from './destination-health/index.js';
-import { ConfigError, createConfigRuntime, defaultConfig, defaultRecipientKeyVariable, ensureRecipientKeyInEnvFile, envFileFor, environmentWithEnvFile, openJetStreamConfigStore, type ConfigTextSource, type JetStreamConfigStore, type SecretReference } from './config/index.js';
+import {
+  ConfigError,
+  createConfigRuntime,
+  defaultConfig,
+  defaultRecipientKeyVariable,
+  ensureRecipientKeyInEnvFile,
+  envFileFor,
+  environmentWithEnvFile,
+  openJetStreamConfigStore,
+  type ConfigTextSource,
+  type JetStreamConfigStore,
+  type SecretReference,
+} from './config/index.js';
 import { createIntakeServer, type IntakeLimits } from './intake/index.js';
 import { certificateNotAfter, loadTlsFiles, tlsFilesOf, watchTlsFiles } from './intake/intake-tls.js';
 import { createWorkerLedgers, type LedgerState } from './ledger/index.js';
@@ -180,7 +192,13 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     // Destinations that passed their probe before the queue opened (a restart) get their parked messages back now.
     health.connectQueue(queue);
     // Created after the runtime (it needs the projects), so the first load is recorded here.
-    const metrics = createWorkerMetrics({ queue, isKnownProject: (id) => runtime.project(id) !== undefined, isDeclaredChannel: (name) => Object.values(runtime.config().projects).some((project) => project.channels.includes(name)), destinationHealth: health, ledgers });
+    const metrics = createWorkerMetrics({
+      queue,
+      isKnownProject: (id) => runtime.project(id) !== undefined,
+      isDeclaredChannel: (name) => Object.values(runtime.config().projects).some((project) => project.channels.includes(name)),
+      destinationHealth: health,
+      ledgers,
+    });
     reportTo = metrics;
     metrics.observeReload('applied');
     const alertsConfig = runtime.config().alerts;
@@ -194,7 +212,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     const webhookUrl = secret(alertsConfig?.webhook_url, 'alerts.webhook_url');
     const webhookSecret = secret(alertsConfig?.secret, 'alerts.secret');
     const metricsToken = secret(runtime.config().http?.metrics?.token, 'http.metrics.token');
-    const alerts = webhookUrl === undefined ? undefined : createAlertNotifier({ url: webhookUrl, health, ...(webhookSecret === undefined ? {} : { secret: webhookSecret }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
+    const alerts =
+      webhookUrl === undefined ? undefined : createAlertNotifier({ url: webhookUrl, health, ...(webhookSecret === undefined ? {} : { secret: webhookSecret }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
     if (alerts !== undefined) stack.push(() => alerts.close());
     const stopLedgerAlerts = ledgers.subscribe((change) => alerts?.onLedgerHealth(change));
     stack.push(async () => stopLedgerAlerts());

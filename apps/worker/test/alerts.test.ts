@@ -266,7 +266,11 @@ describe('createAlertNotifier, delivery', () => {
     const logs: LogEntry[] = [];
     const notifier = createAlertNotifier({ url: `${receiver.url}${hookPath}?token=${token}`, retries: 2, retryDelayMs: 50, logger: (entry) => logs.push(entry) });
     const started = Date.now();
-    notifier.onOutcome({ ...(unreachable(started) as Extract<ProcessOutcome, { type: 'retry_scheduled' }>), kind: 'unauthorized', reason: 'Access denied for hana.sato@example.com at +1 555 010 0100, see https://bucket.example/x?X-Amz-Signature=abc.' });
+    notifier.onOutcome({
+      ...(unreachable(started) as Extract<ProcessOutcome, { type: 'retry_scheduled' }>),
+      kind: 'unauthorized',
+      reason: 'Access denied for hana.sato@example.com at +1 555 010 0100, see https://bucket.example/x?X-Amz-Signature=abc.',
+    });
     await waitFor(() => notifier.health().failed === 1, 5_000, 'the delivery to fail');
     // 1 attempt + 2 retries, waiting 50 then 100 ms.
     expect(receiver.received).toHaveLength(3);

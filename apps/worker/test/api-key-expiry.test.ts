@@ -23,11 +23,7 @@ describe('API key expiry (api_keys[].expires_at)', { timeout: 60_000 }, () => {
     writeFileSync(
       file,
       JSON.stringify(
-        config([
-          { sha256: hashApiKey(expired), label: 'old', created_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-02T00:00:00.000Z' },
-          { sha256: hashApiKey(expiring), expires_at: soon },
-          { sha256: hashApiKey(lasting) },
-        ]),
+        config([{ sha256: hashApiKey(expired), label: 'old', created_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-02T00:00:00.000Z' }, { sha256: hashApiKey(expiring), expires_at: soon }, { sha256: hashApiKey(lasting) }]),
       ),
     );
     const worker = await runWorker({ configFile: file, port: 0, prepareThreads: 0 });

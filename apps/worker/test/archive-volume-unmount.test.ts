@@ -72,65 +72,69 @@ async function metric(url: string, pattern: RegExp): Promise<number> {
 }
 
 describe.skipIf(mountRefusal !== undefined)('the archive volume goes away under a running worker', () => {
-  it('keeps the messages accepted meanwhile queued (none dead-lettered, none written beneath), and archives all of them once it is back', async () => {
-    const folder = newFolder();
-    const disk = path.join(folder, 'disk');
-    const volume = path.join(disk, 'volume');
-    const root = path.join(folder, 'archive');
-    mkdirSync(disk);
-    mkdirSync(root);
-    await mount('-t tmpfs -o size=64m tmpfs', disk);
-    mkdirSync(volume);
-    await mount(`--bind ${quote(volume)}`, root);
-
-    const config: WorkerConfig = {
-      version: 1,
-      destinations: { local: { type: 'fs', root, acknowledge_personal_data: true } },
-      projects: { shop: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(apiKey) }] } },
-    };
-    const configFile = path.join(folder, 'sentcopy.config.json');
-    writeFileSync(configFile, JSON.stringify(config));
-    const worker = await runWorker({ configFile, queueDirectory: path.join(folder, 'queue'), port: 0, prepareThreads: 0 });
-    workers.push(worker);
-    const post = async (seed: number) => {
-      const messages = sampleMessages({ projectId: 'shop', count: perBatch, seed });
-      const response = await fetch(`${worker.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(messages) });
-      expect(response.status).toBe(202);
-      return messages.map((message) => String(message.message_id));
-    };
-    const deadLetters = async () => ((await (await fetch(`${worker.url}/v1/dead-letters`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as { total: number }).total;
-
-    const sent = await post(1);
-    await waitFor(() => storedKeys(volume).length === sent.length, 30_000, 'the first batch');
-
-    for (let cycle = 0; cycle < cycles; cycle++) {
-      await unmount(root);
-      const failuresBefore = await metric(worker.url, /^sentcopy_archive_failures_total\{project="shop",kind="unreachable"\} (\d+)$/m);
-      sent.push(...(await post(100 + cycle)));
-      // Let the worker try (and fail) while the volume is away.
-      await waitFor(async () => (await metric(worker.url, /^sentcopy_archive_failures_total\{project="shop",kind="unreachable"\} (\d+)$/m)) >= failuresBefore + perBatch, 60_000, 'failed attempts while unmounted');
-      expect(readdirSync(root)).toEqual([]);
-      expect(await deadLetters()).toBe(0);
-      // The gauge shows the queue as of the previous scrape: poll.
-      await waitFor(async () => (await metric(worker.url, /^sentcopy_queue_depth (\d+)$/m)) === perBatch, 10_000, 'the queue depth to show the waiting messages');
-      expect(storedKeys(volume).length).toBe(sent.length - perBatch);
-
+  it(
+    'keeps the messages accepted meanwhile queued (none dead-lettered, none written beneath), and archives all of them once it is back',
+    async () => {
+      const folder = newFolder();
+      const disk = path.join(folder, 'disk');
+      const volume = path.join(disk, 'volume');
+      const root = path.join(folder, 'archive');
+      mkdirSync(disk);
+      mkdirSync(root);
+      await mount('-t tmpfs -o size=64m tmpfs', disk);
+      mkdirSync(volume);
       await mount(`--bind ${quote(volume)}`, root);
-      await waitFor(() => storedKeys(volume).length === sent.length, 90_000, 'the queued messages after the volume returned');
-      await waitFor(async () => (await metric(worker.url, /^sentcopy_queue_depth (\d+)$/m)) === 0, 30_000, 'the queue to drain');
-    }
 
-    expect(await deadLetters()).toBe(0);
-    // Every acknowledged message is there once, whole: bytes match the recorded SHA-256 and decode to its id.
-    const keys = storedKeys(volume);
-    const ids: string[] = [];
-    for (const key of keys) {
-      const bytes = readFileSync(path.join(volume, ...key.split('/')));
-      const recorded = (JSON.parse(readFileSync(path.join(volume, '.sentcopy', 'meta', ...key.split('/')), 'utf8')) as { sha256: string }).sha256;
-      expect(sha256(bytes)).toBe(recorded);
-      ids.push(String((JSON.parse(gunzipSync(bytes).toString('utf8')) as { message_id: string }).message_id));
-    }
-    expect(ids.sort()).toEqual([...sent].sort());
-    expect(new Set(sent).size).toBe(sent.length);
-  }, soak ? 600_000 : 120_000);
+      const config: WorkerConfig = {
+        version: 1,
+        destinations: { local: { type: 'fs', root, acknowledge_personal_data: true } },
+        projects: { shop: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(apiKey) }] } },
+      };
+      const configFile = path.join(folder, 'sentcopy.config.json');
+      writeFileSync(configFile, JSON.stringify(config));
+      const worker = await runWorker({ configFile, queueDirectory: path.join(folder, 'queue'), port: 0, prepareThreads: 0 });
+      workers.push(worker);
+      const post = async (seed: number) => {
+        const messages = sampleMessages({ projectId: 'shop', count: perBatch, seed });
+        const response = await fetch(`${worker.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(messages) });
+        expect(response.status).toBe(202);
+        return messages.map((message) => String(message.message_id));
+      };
+      const deadLetters = async () => ((await (await fetch(`${worker.url}/v1/dead-letters`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as { total: number }).total;
+
+      const sent = await post(1);
+      await waitFor(() => storedKeys(volume).length === sent.length, 30_000, 'the first batch');
+
+      for (let cycle = 0; cycle < cycles; cycle++) {
+        await unmount(root);
+        const failuresBefore = await metric(worker.url, /^sentcopy_archive_failures_total\{project="shop",kind="unreachable"\} (\d+)$/m);
+        sent.push(...(await post(100 + cycle)));
+        // Let the worker try (and fail) while the volume is away.
+        await waitFor(async () => (await metric(worker.url, /^sentcopy_archive_failures_total\{project="shop",kind="unreachable"\} (\d+)$/m)) >= failuresBefore + perBatch, 60_000, 'failed attempts while unmounted');
+        expect(readdirSync(root)).toEqual([]);
+        expect(await deadLetters()).toBe(0);
+        // The gauge shows the queue as of the previous scrape: poll.
+        await waitFor(async () => (await metric(worker.url, /^sentcopy_queue_depth (\d+)$/m)) === perBatch, 10_000, 'the queue depth to show the waiting messages');
+        expect(storedKeys(volume).length).toBe(sent.length - perBatch);
+
+        await mount(`--bind ${quote(volume)}`, root);
+        await waitFor(() => storedKeys(volume).length === sent.length, 90_000, 'the queued messages after the volume returned');
+        await waitFor(async () => (await metric(worker.url, /^sentcopy_queue_depth (\d+)$/m)) === 0, 30_000, 'the queue to drain');
+      }
+
+      expect(await deadLetters()).toBe(0);
+      // Every acknowledged message is there once, whole: bytes match the recorded SHA-256 and decode to its id.
+      const keys = storedKeys(volume);
+      const ids: string[] = [];
+      for (const key of keys) {
+        const bytes = readFileSync(path.join(volume, ...key.split('/')));
+        const recorded = (JSON.parse(readFileSync(path.join(volume, '.sentcopy', 'meta', ...key.split('/')), 'utf8')) as { sha256: string }).sha256;
+        expect(sha256(bytes)).toBe(recorded);
+        ids.push(String((JSON.parse(gunzipSync(bytes).toString('utf8')) as { message_id: string }).message_id));
+      }
+      expect(ids.sort()).toEqual([...sent].sort());
+      expect(new Set(sent).size).toBe(sent.length);
+    },
+    soak ? 600_000 : 120_000,
+  );
 });

@@ -92,7 +92,7 @@ describe("a cluster's configuration", () => {
     }
   });
 
-  it('a worker that refuses a pushed configuration gives the new project\'s messages back instead of dead-lettering them, says so on /readyz, and reports it to the bucket', async () => {
+  it("a worker that refuses a pushed configuration gives the new project's messages back instead of dead-lettering them, says so on /readyz, and reports it to the bucket", async () => {
     const name = deploymentName();
     const folder = newFolder();
     const root = path.join(folder, 'archive');
@@ -105,10 +105,18 @@ describe("a cluster's configuration", () => {
     try {
       // The new project's configuration names a variable only the first worker has.
       const newKey = 'sc_owner_newcomer_key_000000000000000000000000';
-      const pushed = { ...config(root), alerts: { webhook_url: { env: 'SC_OWNER_HOOK' } }, projects: { ...config(root).projects, newcomer: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(newKey) }] } } } as WorkerConfig;
+      const pushed = {
+        ...config(root),
+        alerts: { webhook_url: { env: 'SC_OWNER_HOOK' } },
+        projects: { ...config(root).projects, newcomer: { destination: 'local', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(newKey) }] } },
+      } as WorkerConfig;
       const text = JSON.stringify(pushed);
       await store.write(text);
-      await waitFor(async () => (await store.workerStatuses()).filter((status) => status.applied === configTextSha256(text) || status.refused?.sha256 === configTextSha256(text)).length === 2, 10_000, 'both workers to report on the pushed configuration');
+      await waitFor(
+        async () => (await store.workerStatuses()).filter((status) => status.applied === configTextSha256(text) || status.refused?.sha256 === configTextSha256(text)).length === 2,
+        10_000,
+        'both workers to report on the pushed configuration',
+      );
       const statuses = await store.workerStatuses();
       expect(statuses.filter((status) => status.applied === configTextSha256(text))).toHaveLength(1);
       const refusal = statuses.find((status) => status.refused?.sha256 === configTextSha256(text));
@@ -122,7 +130,12 @@ describe("a cluster's configuration", () => {
 
       const messages = sampleMessages({ projectId: 'newcomer', count: 200, seed: 5 });
       for (let start = 0; start < messages.length; start += 50) {
-        const answer = await fetch(`${able.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${newKey}`, 'content-type': 'application/json' }, body: JSON.stringify(messages.slice(start, start + 50)), signal: AbortSignal.timeout(20_000) });
+        const answer = await fetch(`${able.url}/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${newKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(messages.slice(start, start + 50)),
+          signal: AbortSignal.timeout(20_000),
+        });
         expect(answer.status).toBe(202);
       }
       await waitFor(() => storedKeys(root).filter((key) => key.startsWith('newcomer/')).length === 200, 30_000, 'every message of the new project to be archived');

@@ -73,8 +73,14 @@ describe('gcs destinations', () => {
       baseConfig({
         destinations: {
           cloud: {
-            type: 'gcs', bucket, api_endpoint: gcs.endpoint, project_id: 'sentcopy-test', universe_domain: 'sentcopy.test',
-            client_email: clientEmail, private_key: { env: 'SC_GCS_KEY' }, acknowledge_personal_data: true,
+            type: 'gcs',
+            bucket,
+            api_endpoint: gcs.endpoint,
+            project_id: 'sentcopy-test',
+            universe_domain: 'sentcopy.test',
+            client_email: clientEmail,
+            private_key: { env: 'SC_GCS_KEY' },
+            acknowledge_personal_data: true,
           },
         },
         projects: { shop: { destination: 'cloud', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [] } },

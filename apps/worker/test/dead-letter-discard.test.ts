@@ -33,11 +33,18 @@ async function start(options: { withoutDiscard?: boolean } = {}) {
   const logs: LogEntry[] = [];
   const intake = createIntakeServer({ queue, directory, logger: (entry) => logs.push(entry) });
   const url = await intake.listen(0);
-  closers.push(() => embedded.close(), () => intake.close({ graceMs: 100 }));
+  closers.push(
+    () => embedded.close(),
+    () => intake.close({ graceMs: 100 }),
+  );
   const processor = createProcessor({ queue, archiverFor: (project) => directory.archiverFor(project, 'queued') });
   closers.push(() => processor.stop());
   const call = async (method: string, route: string, body?: unknown, key = shopKey) => {
-    const response = await fetch(`${url}${route}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const response = await fetch(`${url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
   // Dead letters that no fix can archive: the key and the version key next to it both hold other copies.
@@ -57,7 +64,7 @@ async function start(options: { withoutDiscard?: boolean } = {}) {
 }
 
 describe('discarding dead letters', () => {
-  it('removes them for good only with a reason, scoped to the key\'s project, logged and recorded', async () => {
+  it("removes them for good only with a reason, scoped to the key's project, logged and recorded", async () => {
     const setup = await start();
     await setup.deadLetters([sms('shop', 0), sms('shop', 1), sms('shop', 2), sms('blog', 9)]);
     const listed = await setup.call('GET', '/v1/dead-letters');
@@ -97,7 +104,14 @@ describe('discarding dead letters', () => {
     expect(records.status).toBe(200);
     expect(records.body.items).toHaveLength(2);
     records.body.items.sort((a: { message_id: string }, b: { message_id: string }) => (a.message_id < b.message_id ? -1 : 1));
-    expect(records.body.items[0]).toMatchObject({ id: ids['shop-sms-0'], project: 'shop', message_id: 'shop-sms-0', kind: 'conflict', discard_reason: 'sent twice by a bug in the sender; the first copies are right', payload_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(records.body.items[0]).toMatchObject({
+      id: ids['shop-sms-0'],
+      project: 'shop',
+      message_id: 'shop-sms-0',
+      kind: 'conflict',
+      discard_reason: 'sent twice by a bug in the sender; the first copies are right',
+      payload_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(records.body.items[0].reason).toMatch(/conflict|different/i);
     expect(Date.parse(records.body.items[0].discarded_at)).toBeGreaterThan(0);
     expect((await setup.call('GET', '/v1/dead-letters/discarded', undefined, blogKey)).body.items).toEqual([]);

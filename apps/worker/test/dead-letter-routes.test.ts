@@ -30,7 +30,10 @@ async function start() {
   const queue = await createEmbeddedQueue({ directory: newFolder() });
   const intake = createIntakeServer({ queue, directory });
   const url = await intake.listen(0);
-  closers.push(() => queue.close(), () => intake.close({ graceMs: 100 }));
+  closers.push(
+    () => queue.close(),
+    () => intake.close({ graceMs: 100 }),
+  );
   const processor = createProcessor({ queue, archiverFor: (project) => directory.archiverFor(project, 'queued') });
   const processAll = async () => {
     await processor.processAvailable();
@@ -51,17 +54,14 @@ const sms = (projectId: string, index: number, body = `Your code is ${100000 + i
   ({ version: 1, channel: 'sms', message_id: `${projectId}-sms-${index}`, project_id: projectId, sent_at: 1767225600000 + index, to: '+15550100000', body }) as unknown as Message;
 
 describe('dead-letter routes', () => {
-  it('list a project\'s dead letters with reasons and pages, and replay them by id, filter or all once the cause is fixed', async () => {
+  it("list a project's dead letters with reasons and pages, and replay them by id, filter or all once the cause is fixed", async () => {
     const setup = await start();
     // A conflict: a different copy already sits under each message's key (written straight to the folder).
     const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: setup.local });
     const conflicting = [0, 1, 2].map((index) => sms('shop', index));
     const firstCopies = await Promise.all(conflicting.map((message) => archiver.archive({ ...message, body: 'an earlier, different copy' })));
     // An invalid payload (the queue takes whatever intake gave it) and another project's conflict.
-    await setup.queue.enqueue([
-      ...conflicting.map((message) => queued(message)),
-      { project: 'shop', messageId: 'shop-broken', payload: '{"version":1,"channel":"sms","message_id":"shop-broken","project_id":"shop"}' },
-    ]);
+    await setup.queue.enqueue([...conflicting.map((message) => queued(message)), { project: 'shop', messageId: 'shop-broken', payload: '{"version":1,"channel":"sms","message_id":"shop-broken","project_id":"shop"}' }]);
     const blogMessage = sms('blog', 9);
     await archiver.archive({ ...blogMessage, body: 'different' });
     await setup.queue.enqueue([queued(blogMessage)]);

@@ -90,7 +90,7 @@ describe('createDestinationHealth', () => {
     health.close();
   });
 
-  it('keeps a replaced instance out of the new one\'s record, and forgets a removed destination', () => {
+  it("keeps a replaced instance out of the new one's record, and forgets a removed destination", () => {
     const events: DestinationHealthEvent[] = [];
     const health = createDestinationHealth({ unhealthyAfterFailures: 2 });
     health.subscribe((event) => events.push(event));

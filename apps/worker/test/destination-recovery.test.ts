@@ -55,7 +55,12 @@ async function expectBucketHoldsExactly(bucket: string, messages: readonly Messa
     const prepared = await archiver.prepare(message);
     expected.set(prepared.key, prepared.sha256);
   }
-  expect(s3.server.listKeys(bucket).filter((key) => !key.startsWith('.sentcopy')).sort()).toEqual([...expected.keys()].sort());
+  expect(
+    s3.server
+      .listKeys(bucket)
+      .filter((key) => !key.startsWith('.sentcopy'))
+      .sort(),
+  ).toEqual([...expected.keys()].sort());
   for (const [key, digest] of expected) expect(sha256(s3.server.getObject(bucket, key)!.body)).toBe(digest);
 }
 
@@ -74,7 +79,8 @@ describe('messages set back by a short outage are archived as soon as the destin
     await queue.enqueue(messages.map((message) => queued(message)));
     processor.start();
     try {
-      const parked = () => new Set(outcomes.flatMap((outcome) => (outcome.type === 'retry_scheduled' && outcome.kind === 'unknown' && outcome.phase === 'slow' && outcome.retryAt - outcome.attemptAt > 7 * hour ? [outcome.message.messageId] : [])));
+      const parked = () =>
+        new Set(outcomes.flatMap((outcome) => (outcome.type === 'retry_scheduled' && outcome.kind === 'unknown' && outcome.phase === 'slow' && outcome.retryAt - outcome.attemptAt > 7 * hour ? [outcome.message.messageId] : [])));
       await waitFor(() => parked().size === messages.length, 30_000, 'every message to wait for the slow cadence');
       fault.remove();
       // One fresh message is stored: the destination demonstrably takes writes again.
@@ -201,7 +207,9 @@ describe('a local-folder destination on a full disk whose probe still fits', () 
     try {
       expect(await first.send(messages)).toBe(202);
       // Readiness tells the truth: intake stays open (messages wait in the queue), the check says why.
-      const readiness = await waitFor(async () => (await first.readiness()).body.checks['destination local']?.startsWith('unhealthy: writes fail with unreachable') === true, 30_000, 'the destination to be reported unhealthy').then(() => first.readiness());
+      const readiness = await waitFor(async () => (await first.readiness()).body.checks['destination local']?.startsWith('unhealthy: writes fail with unreachable') === true, 30_000, 'the destination to be reported unhealthy').then(() =>
+        first.readiness(),
+      );
       expect(readiness.status).toBe(200);
       expect(readiness.body.checks['destination local']).toMatch(/disk is full/);
       expect(readiness.body.checks['destination local']).not.toContain(root);

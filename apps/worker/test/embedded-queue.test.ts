@@ -30,7 +30,11 @@ describe('embedded queue', () => {
     opened.push(queue);
     return queue;
   };
-  const error = (promise: Promise<unknown>) => promise.then(() => undefined, (caught: unknown) => caught);
+  const error = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
 
   it('with maxBytes, claims the longest run of ready messages whose payloads fit, never reading past it (one larger message alone)', async () => {
     const queue = await open({ directory: newFolder() });

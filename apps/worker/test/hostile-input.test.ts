@@ -40,7 +40,13 @@ function hostile(index: number): Hostile {
     () => entry({ ...sms, ...base, sent_at: -5 }, 'sent_at'),
     () => entry({ ...sms, ...base, channel: 'FAX' }, 'channel'),
     () => entry({ ...sms, ...base, version: 2 }, 'version'),
-    () => raw(JSON.stringify({ ...sms, ...base }).replace('"extras":', '"x":').replace(/}$/, `,"extras":${'{"a":'.repeat(500)}1${'}'.repeat(500)}}`), 'extras'),
+    () =>
+      raw(
+        JSON.stringify({ ...sms, ...base })
+          .replace('"extras":', '"x":')
+          .replace(/}$/, `,"extras":${'{"a":'.repeat(500)}1${'}'.repeat(500)}}`),
+        'extras',
+      ),
     () => entry({ ...receipt, ...base, attachments: [{ file_name: 'r.pdf', content_type: 'application/pdf', bytes: '***not base64***' }] }, 'attachments[0].bytes'),
     () => entry({ ...sms, message_id: 'x'.repeat(600) }, 'message_id'),
     () => raw(JSON.stringify({ ...email, ...base }).replace('"subject":"', '"subject":"\\ud800'), 'subject'),
@@ -66,55 +72,51 @@ function hostileButValid(index: number): Message {
 }
 
 describe('hostile input', () => {
-  it(
-    'rejects 1,000 malformed messages interleaved with valid ones: no crash, each rejection names the field, every valid one stored',
-    async () => {
-      const root = newFolder();
-      const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false, layout: '{project_id}/{campaign_id|unassociated}/{message_id}.json.gz' });
-      const queue = await createEmbeddedQueue({ directory: newFolder() });
-      const valid: Message[] = [...sampleMessages({ projectId: project, count: 200, seed: 3 }), ...Array.from({ length: 12 }, (_, index) => hostileButValid(index))];
-      const bad = Array.from({ length: 1_000 }, (_, index) => hostile(index));
-      const inputs: QueueMessageInput[] = [];
-      for (let index = 0, next = 0; index < bad.length; index++) {
-        inputs.push(bad[index]!.input);
-        if (index % 5 === 4 && next < valid.length) inputs.push(queued(valid[next++]!));
+  it('rejects 1,000 malformed messages interleaved with valid ones: no crash, each rejection names the field, every valid one stored', async () => {
+    const root = newFolder();
+    const archiver = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false, layout: '{project_id}/{campaign_id|unassociated}/{message_id}.json.gz' });
+    const queue = await createEmbeddedQueue({ directory: newFolder() });
+    const valid: Message[] = [...sampleMessages({ projectId: project, count: 200, seed: 3 }), ...Array.from({ length: 12 }, (_, index) => hostileButValid(index))];
+    const bad = Array.from({ length: 1_000 }, (_, index) => hostile(index));
+    const inputs: QueueMessageInput[] = [];
+    for (let index = 0, next = 0; index < bad.length; index++) {
+      inputs.push(bad[index]!.input);
+      if (index % 5 === 4 && next < valid.length) inputs.push(queued(valid[next++]!));
+    }
+    inputs.push(...valid.slice(200).map((message) => queued(message)));
+    expect(inputs).toHaveLength(1_212);
+    for (let start = 0; start < inputs.length; start += 100) await queue.enqueue(inputs.slice(start, start + 100));
+
+    const processor = createProcessor({ queue, archiverFor: () => archiver, idleWaitMs: 50 });
+    processor.start();
+    await waitForEmptyQueue(queue, 30_000);
+    expect(processor.running).toBe(true);
+    await processor.stop();
+
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await expectFolderHoldsExactly(root, archiver, valid);
+
+    const deadLetters: DeadLetter[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await queue.listDeadLetters({ limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+      deadLetters.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    expect(deadLetters).toHaveLength(1_000);
+    const expectedPath = new Map(bad.map((entry) => [entry.input.messageId, entry.path]));
+    for (const deadLetter of deadLetters) {
+      const path = expectedPath.get(deadLetter.messageId);
+      expect(deadLetter.kind).toBe('invalid');
+      expect(deadLetter.attempts).toBe(0);
+      const named = deadLetter.issues.some((issue) => (path === '' ? issue.path === '' : issue.path === path || issue.path.startsWith(`${path}.`)));
+      if (!named) expect({ messageId: deadLetter.messageId, issues: deadLetter.issues }).toEqual({ messageId: deadLetter.messageId, issues: [{ path }] });
+      expect(deadLetter.reason).toMatch(/^Invalid message: /);
+      for (const issue of deadLetter.issues) {
+        expect(issue.problem).not.toMatch(/not-an-email|yesterday|not base64|fax|someone-else|someone@example/i);
       }
-      inputs.push(...valid.slice(200).map((message) => queued(message)));
-      expect(inputs).toHaveLength(1_212);
-      for (let start = 0; start < inputs.length; start += 100) await queue.enqueue(inputs.slice(start, start + 100));
-
-      const processor = createProcessor({ queue, archiverFor: () => archiver, idleWaitMs: 50 });
-      processor.start();
-      await waitForEmptyQueue(queue, 30_000);
-      expect(processor.running).toBe(true);
-      await processor.stop();
-
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-      await expectFolderHoldsExactly(root, archiver, valid);
-
-      const deadLetters: DeadLetter[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await queue.listDeadLetters({ limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
-        deadLetters.push(...page.items);
-        cursor = page.cursor;
-      } while (cursor !== undefined);
-      expect(deadLetters).toHaveLength(1_000);
-      const expectedPath = new Map(bad.map((entry) => [entry.input.messageId, entry.path]));
-      for (const deadLetter of deadLetters) {
-        const path = expectedPath.get(deadLetter.messageId);
-        expect(deadLetter.kind).toBe('invalid');
-        expect(deadLetter.attempts).toBe(0);
-        const named = deadLetter.issues.some((issue) => (path === '' ? issue.path === '' : issue.path === path || issue.path.startsWith(`${path}.`)));
-        if (!named) expect({ messageId: deadLetter.messageId, issues: deadLetter.issues }).toEqual({ messageId: deadLetter.messageId, issues: [{ path }] });
-        expect(deadLetter.reason).toMatch(/^Invalid message: /);
-        for (const issue of deadLetter.issues) {
-          expect(issue.problem).not.toMatch(/not-an-email|yesterday|not base64|fax|someone-else|someone@example/i);
-        }
-      }
-      expect(await queue.stats()).toMatchObject({ depth: 0, inFlight: 0, deadLetters: 1_000 });
-      await queue.close();
-    },
-    60_000,
-  );
+    }
+    expect(await queue.stats()).toMatchObject({ depth: 0, inFlight: 0, deadLetters: 1_000 });
+    await queue.close();
+  }, 60_000);
 });

@@ -44,7 +44,14 @@ describe('intake byte budget', () => {
     const folder = newFolder();
     const configFile = path.join(folder, 'sentcopy.config.json');
     const apiKey = 'sc_byte_budget_hangup_key_0000000000000000000';
-    writeFileSync(configFile, JSON.stringify({ version: 1, destinations: { local: { type: 'fs', root: path.join(folder, 'archive'), acknowledge_personal_data: true } }, projects: { shop: { destination: 'local', channels: ['sms'], layout: 'sentcopy-unkeyed', api_keys: [{ sha256: hashApiKey(apiKey) }] } } }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        version: 1,
+        destinations: { local: { type: 'fs', root: path.join(folder, 'archive'), acknowledge_personal_data: true } },
+        projects: { shop: { destination: 'local', channels: ['sms'], layout: 'sentcopy-unkeyed', api_keys: [{ sha256: hashApiKey(apiKey) }] } },
+      }),
+    );
     // A budget of one byte: one body at a time.
     const worker = await runWorker({ configFile, port: 0, prepareThreads: 0, logger: () => {}, limits: { maxBytesInProgress: 1 } });
     const { port } = new URL(worker.url);
@@ -92,13 +99,37 @@ describe('intake byte budget', () => {
     const root = path.join(folder, 'archive');
     const configFile = path.join(folder, 'sentcopy.config.json');
     const apiKey = 'sc_byte_budget_key_000000000000000000000000000';
-    writeFileSync(configFile, JSON.stringify({ version: 1, destinations: { local: { type: 'fs', root, acknowledge_personal_data: true } }, projects: { shop: { destination: 'local', channels: ['email'], layout: 'sentcopy-unkeyed', api_keys: [{ sha256: hashApiKey(apiKey) }] } } }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        version: 1,
+        destinations: { local: { type: 'fs', root, acknowledge_personal_data: true } },
+        projects: { shop: { destination: 'local', channels: ['email'], layout: 'sentcopy-unkeyed', api_keys: [{ sha256: hashApiKey(apiKey) }] } },
+      }),
+    );
     const bodies = Array.from({ length: 16 }, (_, index) =>
-      JSON.stringify([{ version: 1, channel: 'email', message_id: `big-${index}`, project_id: 'shop', sent_at: Date.UTC(2026, 0, 1), to: 'ana@example.net', attachments: [{ file_name: 'a.pdf', content_type: 'application/pdf', bytes: randomBytes(700_000).toString('base64') }] }]),
+      JSON.stringify([
+        {
+          version: 1,
+          channel: 'email',
+          message_id: `big-${index}`,
+          project_id: 'shop',
+          sent_at: Date.UTC(2026, 0, 1),
+          to: 'ana@example.net',
+          attachments: [{ file_name: 'a.pdf', content_type: 'application/pdf', bytes: randomBytes(700_000).toString('base64') }],
+        },
+      ]),
     );
     const worker = await runWorker({ configFile, port: 0, prepareThreads: 0, logger: () => {}, limits: { maxBodyBytes: 1_000_000, maxBytesInProgress: 2_000_000 } });
     try {
-      const answers = await Promise.all(bodies.map((body) => fetch(`${worker.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body }).then(async (response) => [response.status, ((await response.json()) as { accepted: number }).accepted])));
+      const answers = await Promise.all(
+        bodies.map((body) =>
+          fetch(`${worker.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body }).then(async (response) => [
+            response.status,
+            ((await response.json()) as { accepted: number }).accepted,
+          ]),
+        ),
+      );
       expect(answers).toEqual(bodies.map(() => [202, 1]));
       const deadline = Date.now() + 60_000;
       while (storedKeys(root).length < 16 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -31,8 +31,18 @@ afterAll(async () => {
 
 /** An email with CRLF line ends and an 8-bit ISO-8859-1 body: bytes that are not UTF-8. */
 function rawEmail(id: string, headers: Record<string, string> = {}): Buffer {
-  const head = { From: 'shop@example.com', To: `"Ana" <ana.${id}@example.net>`, Subject: 'Receipt', Date: 'Fri, 04 Dec 2026 21:29:40 +0000', 'Message-ID': `<${id}@mail.example.com>`, 'Content-Type': 'text/plain; charset=iso-8859-1', ...headers };
-  const lines = Object.entries(head).filter(([, value]) => value !== '').map(([name, value]) => `${name}: ${value}`);
+  const head = {
+    From: 'shop@example.com',
+    To: `"Ana" <ana.${id}@example.net>`,
+    Subject: 'Receipt',
+    Date: 'Fri, 04 Dec 2026 21:29:40 +0000',
+    'Message-ID': `<${id}@mail.example.com>`,
+    'Content-Type': 'text/plain; charset=iso-8859-1',
+    ...headers,
+  };
+  const lines = Object.entries(head)
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) => `${name}: ${value}`);
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\nMerci, caf`, 'latin1'), Buffer.from([0xe9]), Buffer.from('\r\n')]);
 }
 
@@ -68,8 +78,7 @@ async function storedDocument(id: string): Promise<Record<string, unknown>> {
   }
 }
 
-const post = (route: string, body: string | Buffer, contentType: string) =>
-  fetch(`${worker.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': contentType }, body });
+const post = (route: string, body: string | Buffer, contentType: string) => fetch(`${worker.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': contentType }, body });
 
 describe('intake: raw MIME', () => {
   it('POST /v1/messages with a message/rfc822 body queues one email whose stored raw_mime is the identical bytes, keyed by its headers', async () => {
@@ -100,11 +109,7 @@ describe('intake: raw MIME', () => {
     const sms = { version: 1, channel: 'sms', message_id: 'sms-beside-raw', project_id: 'shop', sent_at: 1_764_883_780_000, to: '+15550100000', body: 'hi' };
     const response = await post(
       '/v1/messages',
-      JSON.stringify([
-        { version: 1, channel: 'email', project_id: 'shop', raw_mime: good.toString('base64') },
-        { version: 1, channel: 'email', project_id: 'shop', raw_mime: bare.toString('base64') },
-        sms,
-      ]),
+      JSON.stringify([{ version: 1, channel: 'email', project_id: 'shop', raw_mime: good.toString('base64') }, { version: 1, channel: 'email', project_id: 'shop', raw_mime: bare.toString('base64') }, sms]),
       'application/json',
     );
     expect(response.status).toBe(202);

@@ -116,9 +116,7 @@ describe('request lines the URL parser refuses', () => {
     await expectAlive();
     const messages = sampleMessages({ projectId: 'shop', count: 3, seed: 41 });
     const body = JSON.stringify(messages);
-    const accepted = await rawExchange(
-      `POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    const accepted = await rawExchange(`POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     expect(statusOf(accepted)).toBe(202);
     await waitFor(() => storedKeys(worker!.root).length === 3, 20_000, 'the three copies');
   }, 60_000);

@@ -46,7 +46,10 @@ async function startIntake(options: Options = {}) {
   const logs: LogEntry[] = [];
   const intake = createIntakeServer({ queue, directory, onEvent: (event) => events.push(event), logger: (entry) => logs.push(entry), ...options });
   const url = await intake.listen(0);
-  closers.push(() => queue.close(), () => intake.close({ graceMs: 100 }));
+  closers.push(
+    () => queue.close(),
+    () => intake.close({ graceMs: 100 }),
+  );
   const post = (route: string, body: unknown, key: string | null = shopKey, headers: Record<string, string> = {}) =>
     fetch(`${url}${route}`, {
       method: 'POST',
@@ -61,15 +64,12 @@ function slowPost(url: string, route: string, body: string, key: string) {
   const { hostname, port } = new URL(url);
   let request!: ClientRequest;
   const answer = new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
-    request = httpRequest(
-      { hostname, port, path: route, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'content-length': Buffer.byteLength(body) } },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text, headers: response.headers }));
-        response.on('error', reject);
-      },
-    );
+    request = httpRequest({ hostname, port, path: route, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'content-length': Buffer.byteLength(body) } }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text, headers: response.headers }));
+      response.on('error', reject);
+    });
     request.on('error', reject);
   });
   const half = Math.floor(body.length / 2);
@@ -88,18 +88,21 @@ const recipientsOf = (messages: readonly Message[]) =>
   });
 
 describe('exact copy through the batch route', () => {
-  it('stores, for each element of a batch, the same bytes as archiving the sender\'s own JSON text would', async () => {
+  it("stores, for each element of a batch, the same bytes as archiving the sender's own JSON text would", async () => {
     const setup = await startIntake();
     // Spellings that JSON.parse → JSON.stringify changes (escapes, exponents, -0, 1.50, key order, duplicate keys), and values it must keep.
     const tricky = String.raw`{ "b\u00e9" : "\u00e9\ud83d\ude00\n\t\u0000\u2028</script>", "num": [1e2, 1E-7, -0, 0.1, 1.7976931348623157e308, 5e-324, 1.50, 123456789012345678],
       "__proto__": { "polluted": true }, "2": "integer-like key", "10": "another", "dup": 1, "dup": 2, "empty": {}, "nested": [[[]], {"": ""}] }`;
-    const elements = [
-      `${JSON.stringify(withId(sms, 'exact-1')).slice(0, -1)},"x_tricky":${tricky}}`,
-      `\n  ${JSON.stringify(withId(email, 'exact-2'), null, 3).slice(0, -1)},\t"x_tricky" :${tricky}\r\n}  `,
-    ];
+    const elements = [`${JSON.stringify(withId(sms, 'exact-1')).slice(0, -1)},"x_tricky":${tricky}}`, `\n  ${JSON.stringify(withId(email, 'exact-2'), null, 3).slice(0, -1)},\t"x_tricky" :${tricky}\r\n}  `];
     const response = await setup.post('/v1/messages', `[${elements.join(',')}]`);
     expect(response.status).toBe(202);
-    expect(await response.json()).toMatchObject({ accepted: 2, results: [{ message_id: 'exact-1', status: 'accepted' }, { message_id: 'exact-2', status: 'accepted' }] });
+    expect(await response.json()).toMatchObject({
+      accepted: 2,
+      results: [
+        { message_id: 'exact-1', status: 'accepted' },
+        { message_id: 'exact-2', status: 'accepted' },
+      ],
+    });
 
     const archiver = setup.directory.archiverFor('shop', 'queued')!;
     const processor = createProcessor({ queue: setup.queue, archiverFor: (project) => setup.directory.archiverFor(project, 'queued') });
@@ -134,7 +137,12 @@ describe('queue failure and graceful close', () => {
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
     expect(await response.json()).toEqual({ error: { code: 'queue_unavailable', message: expect.stringContaining('Send it again later') } });
-    expect(setup.events.filter((event) => event.type === 'rejected').map((event) => (event as { reason: string }).reason).sort()).toEqual(['invalid', 'queue_unavailable', 'queue_unavailable']);
+    expect(
+      setup.events
+        .filter((event) => event.type === 'rejected')
+        .map((event) => (event as { reason: string }).reason)
+        .sort(),
+    ).toEqual(['invalid', 'queue_unavailable', 'queue_unavailable']);
     expect(setup.events.some((event) => event.type === 'accepted')).toBe(false);
     expect(setup.logs).toContainEqual(expect.objectContaining({ level: 'error', event: 'intake.enqueue_failed', project: 'shop', messages: 2 }));
     // The default readiness asks the queue: it no longer answers.
@@ -246,7 +254,13 @@ describe('batch rules', () => {
     expect(body.results).toEqual([
       { index: 0, message_id: 'same', status: 'accepted' },
       { index: 1, message_id: 'same', status: 'duplicate' },
-      { index: 2, message_id: 'big', status: 'rejected', reason: 'too_large', errors: [{ field: '', problem: expect.stringMatching(/^the message is \d+ bytes of JSON, more than limits\.max_message_bytes \(4096 bytes\); raise that setting/) }] },
+      {
+        index: 2,
+        message_id: 'big',
+        status: 'rejected',
+        reason: 'too_large',
+        errors: [{ field: '', problem: expect.stringMatching(/^the message is \d+ bytes of JSON, more than limits\.max_message_bytes \(4096 bytes\); raise that setting/) }],
+      },
       { index: 3, message_id: 'bad-to', status: 'rejected', reason: 'invalid', errors: [{ field: 'to', problem: expect.any(String) }] },
       { index: 4, status: 'rejected', reason: 'invalid', errors: expect.arrayContaining([expect.objectContaining({ field: 'message_id' })]) },
     ]);
@@ -360,7 +374,9 @@ describe('POST /v1/archive against the plain directory', () => {
     const setup = await startIntake();
     const otherProject = await setup.post('/v1/archive', withId(email, 'gate-other', { project_id: 'shop' }), blogKey);
     expect(otherProject.status).toBe(422);
-    expect(await otherProject.json()).toEqual({ error: { code: 'invalid_message', message: expect.any(String), reason: 'wrong_project', errors: [{ field: 'project_id', problem: 'must be the project of the API key used: this key belongs to project "blog"' }] } });
+    expect(await otherProject.json()).toEqual({
+      error: { code: 'invalid_message', message: expect.any(String), reason: 'wrong_project', errors: [{ field: 'project_id', problem: 'must be the project of the API key used: this key belongs to project "blog"' }] },
+    });
     const offChannel = await setup.post('/v1/archive', withId(sms, 'gate-sms', { project_id: 'blog' }), blogKey);
     expect(offChannel.status).toBe(422);
     expect(await offChannel.json()).toMatchObject({ error: { reason: 'channel_disabled', errors: [{ field: 'channel' }] } });
@@ -402,7 +418,7 @@ describe('POST /v1/archive against the plain directory', () => {
 });
 
 describe('keys and leaks', () => {
-  it('authenticates only well-formed Bearer headers, answers every failure alike, and never echoes a key, a recipient or another project\'s data', async () => {
+  it("authenticates only well-formed Bearer headers, answers every failure alike, and never echoes a key, a recipient or another project's data", async () => {
     const setup = await startIntake();
     const shopMessages = sampleMessages({ projectId: 'shop', count: 12, seed: 9 });
     const variants = ['Bearer', `Basic ${Buffer.from(`x:${shopKey}`).toString('base64')}`, `Bearer ${shopKey} extra`, `Bearer ${shopKey.slice(0, -1)}`, shopKey, `Bearer ${blogKey}${shopKey}`];

@@ -67,7 +67,10 @@ async function deadLetterTotal(worker: RunningWorker, project: keyof typeof keys
   return ((await response.json()) as { total: number }).total;
 }
 
-const smsOf = (projectId: string, seed: number, count = 1) => sampleMessages({ projectId, count: count * 8, seed }).filter((message) => message.channel === 'sms').slice(0, count);
+const smsOf = (projectId: string, seed: number, count = 1) =>
+  sampleMessages({ projectId, count: count * 8, seed })
+    .filter((message) => message.channel === 'sms')
+    .slice(0, count);
 const withFields = (message: Message, fields: Record<string, unknown>) => ({ ...message, ...fields });
 const emoji = (count: number) => '😀'.repeat(count);
 
@@ -130,7 +133,16 @@ describe('while the destination is not ready', () => {
     const config: WorkerConfig = {
       version: 1,
       destinations: {
-        down: { type: 's3', bucket: 'nowhere', region: 'us-east-1', endpoint: `http://127.0.0.1:${closedPort}`, force_path_style: true, access_key_id: { env: 'SC_ID' }, secret_access_key: { env: 'SC_SECRET' }, acknowledge_personal_data: true },
+        down: {
+          type: 's3',
+          bucket: 'nowhere',
+          region: 'us-east-1',
+          endpoint: `http://127.0.0.1:${closedPort}`,
+          force_path_style: true,
+          access_key_id: { env: 'SC_ID' },
+          secret_access_key: { env: 'SC_SECRET' },
+          acknowledge_personal_data: true,
+        },
       },
       projects: { braze: { destination: 'down', channels: [...channels], profile: 'braze', api_keys: [{ sha256: hashApiKey(keys.braze) }] } },
     };

@@ -99,7 +99,9 @@ describe('TLS on the intake (http.tls)', { timeout: 90_000 }, () => {
 
     // Plain HTTP to the same port gets no answer: the key would have crossed the network in clear.
     const plainUrl = worker.url.replace('https://', 'http://');
-    await expect(fetch(`${plainUrl}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(sampleMessages({ projectId: 'default', count: 1 })) })).rejects.toThrow();
+    await expect(
+      fetch(`${plainUrl}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(sampleMessages({ projectId: 'default', count: 1 })) }),
+    ).rejects.toThrow();
     // A client that does not trust the certificate is refused by its own check.
     await expect(get(worker.url, Buffer.from(''), '/healthz').catch((error: Error) => Promise.reject(error))).rejects.toThrow();
 

@@ -29,7 +29,16 @@ async function startIntake(options: { limits?: { maxBodyBytes?: number; maxBatch
   const folder = newFolder();
   const file = path.join(folder, 'sentcopy.config.json');
   const cloudBucket = s3.server.createBucket();
-  const s3Destination = (credentials: string) => ({ type: 's3' as const, bucket: cloudBucket, region: 'us-east-1', endpoint: s3.proxy.url, force_path_style: true, access_key_id: { env: `${credentials}_ID` }, secret_access_key: { env: `${credentials}_SECRET` }, acknowledge_personal_data: true as const });
+  const s3Destination = (credentials: string) => ({
+    type: 's3' as const,
+    bucket: cloudBucket,
+    region: 'us-east-1',
+    endpoint: s3.proxy.url,
+    force_path_style: true,
+    access_key_id: { env: `${credentials}_ID` },
+    secret_access_key: { env: `${credentials}_SECRET` },
+    acknowledge_personal_data: true as const,
+  });
   const config: WorkerConfig = {
     version: 1,
     destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true }, cloud: s3Destination('GOOD') },
@@ -49,7 +58,11 @@ async function startIntake(options: { limits?: { maxBodyBytes?: number; maxBatch
   const logs: LogEntry[] = [];
   const intake = createIntakeServer({ queue, directory, onEvent: (event) => events.push(event), logger: (entry) => logs.push(entry), ...(options.limits ? { limits: options.limits } : {}) });
   const url = await intake.listen(0);
-  closers.push(() => directory.close(), () => queue.close(), () => intake.close({ graceMs: 100 }));
+  closers.push(
+    () => directory.close(),
+    () => queue.close(),
+    () => intake.close({ graceMs: 100 }),
+  );
   const post = (route: string, body: unknown, key: string | null = shopKey, headers: Record<string, string> = {}) =>
     fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { url, post, queue, queueFolder, directory, archiveRoot: path.join(folder, 'archive'), cloudBucket, events, logs, file, config };
@@ -77,14 +90,7 @@ describe('POST /v1/messages', () => {
 
   it('accepts the good messages of a mixed batch and names the field of each rejected one', async () => {
     const setup = await startIntake();
-    const batch = [
-      withId(sms, 'good-1'),
-      { ...withId(sms, 'bad-to'), to: 42 },
-      withId(sms, 'wrong-project', { project_id: 'blog' }),
-      withId(email, 'good-2'),
-      { ...withId(email, 'bad-sent-at'), sent_at: 'yesterday' },
-      'not an object',
-    ];
+    const batch = [withId(sms, 'good-1'), { ...withId(sms, 'bad-to'), to: 42 }, withId(sms, 'wrong-project', { project_id: 'blog' }), withId(email, 'good-2'), { ...withId(email, 'bad-sent-at'), sent_at: 'yesterday' }, 'not an object'];
     const response = await setup.post('/v1/messages', { messages: batch });
     expect(response.status).toBe(202);
     const body = (await response.json()) as { accepted: number; rejected: number; results: unknown[] };
@@ -147,7 +153,10 @@ describe('POST /v1/messages', () => {
     expect((await setup.post('/v1/messages', '[]')).status).toBe(400);
     expect((await setup.post('/v1/messages', { nope: true })).status).toBe(400);
     expect((await setup.post('/v1/messages', JSON.stringify([sms]), shopKey, { 'content-type': 'text/plain' })).status).toBe(415);
-    const tooMany = await setup.post('/v1/messages', Array.from({ length: 6 }, (_, index) => withId(sms, `m-${index}`)));
+    const tooMany = await setup.post(
+      '/v1/messages',
+      Array.from({ length: 6 }, (_, index) => withId(sms, `m-${index}`)),
+    );
     expect(tooMany.status).toBe(413);
     expect(await tooMany.json()).toMatchObject({ error: { code: 'batch_too_large', limit_messages: 5 } });
     expect((await fetch(`${setup.url}/v2/nothing`)).status).toBe(404);
@@ -226,7 +235,10 @@ describe('POST /v1/archive (before-send gate)', () => {
   it('answers 503 failed_to_archive while the destination is not ready (its probe fails)', async () => {
     const setup = await startIntake();
     // Break the cloud destination's credentials in the live config.
-    const broken = { ...setup.config, destinations: { ...setup.config.destinations, cloud: { ...setup.config.destinations.cloud, access_key_id: { env: 'BAD_ID' }, secret_access_key: { env: 'BAD_SECRET' }, allow_public_bucket: true } } } as WorkerConfig;
+    const broken = {
+      ...setup.config,
+      destinations: { ...setup.config.destinations, cloud: { ...setup.config.destinations.cloud, access_key_id: { env: 'BAD_ID' }, secret_access_key: { env: 'BAD_SECRET' }, allow_public_bucket: true } },
+    } as WorkerConfig;
     writeFileSync(setup.file, JSON.stringify(broken));
     await setup.directory.reload();
     // The probe fails too, so the destination is not ready: a 503 failed_to_archive says so.

@@ -124,92 +124,96 @@ describe('a cluster of workers on JetStream', () => {
     }
   });
 
-  it(`stores each of 20,000 messages exactly once, each listed once in the ledger, while two workers share the stream and ${soak ? 'they are killed with -9 in turn' : 'one is killed with -9 mid-run'}`, async () => {
-    const total = 20_000;
-    const name = deploymentName();
-    const folder = newFolder();
-    const configFile = path.join(folder, 'sentcopy.config.json');
-    writeFileSync(configFile, JSON.stringify(clusterConfig({ crash: apiKey }, path.join(folder, 'archive'))));
-    const messages = sampleMessages({ projectId: 'crash', count: total, seed: 31 });
-    const batches: string[] = [];
-    for (let start = 0; start < total; start += 100) batches.push(JSON.stringify(messages.slice(start, start + 100)));
+  it(
+    `stores each of 20,000 messages exactly once, each listed once in the ledger, while two workers share the stream and ${soak ? 'they are killed with -9 in turn' : 'one is killed with -9 mid-run'}`,
+    async () => {
+      const total = 20_000;
+      const name = deploymentName();
+      const folder = newFolder();
+      const configFile = path.join(folder, 'sentcopy.config.json');
+      writeFileSync(configFile, JSON.stringify(clusterConfig({ crash: apiKey }, path.join(folder, 'archive'))));
+      const messages = sampleMessages({ projectId: 'crash', count: total, seed: 31 });
+      const batches: string[] = [];
+      for (let start = 0; start < total; start += 100) batches.push(JSON.stringify(messages.slice(start, start + 100)));
 
-    const workers = [await startChild(configFile, name), await startChild(configFile, name)];
-    onTestFinished(() => {
-      for (const worker of workers) worker.child.kill('SIGKILL');
-    });
-    const alive = [true, true];
-    const acknowledged = new Set<string>();
-    let turn = 0;
-    const producer = (async () => {
-      for (const body of batches) {
-        for (;;) {
-          const index = turn++ % 2;
-          if (!alive[index]) continue;
-          try {
-            const response = await post(workers[index]!.url, apiKey, body);
-            const answer = (await response.json()) as { results: { message_id: string; status: string }[] };
-            expect(response.status).toBe(202);
-            for (const result of answer.results) if (result.status === 'accepted' || result.status === 'duplicate') acknowledged.add(result.message_id);
-            break;
-          } catch (error) {
-            // A batch cut off by the kill may or may not be stored: the producer sends it again elsewhere.
-            if ((error as Error).name === 'AssertionError') throw error;
+      const workers = [await startChild(configFile, name), await startChild(configFile, name)];
+      onTestFinished(() => {
+        for (const worker of workers) worker.child.kill('SIGKILL');
+      });
+      const alive = [true, true];
+      const acknowledged = new Set<string>();
+      let turn = 0;
+      const producer = (async () => {
+        for (const body of batches) {
+          for (;;) {
+            const index = turn++ % 2;
+            if (!alive[index]) continue;
+            try {
+              const response = await post(workers[index]!.url, apiKey, body);
+              const answer = (await response.json()) as { results: { message_id: string; status: string }[] };
+              expect(response.status).toBe(202);
+              for (const result of answer.results) if (result.status === 'accepted' || result.status === 'duplicate') acknowledged.add(result.message_id);
+              break;
+            } catch (error) {
+              // A batch cut off by the kill may or may not be stored: the producer sends it again elsewhere.
+              if ((error as Error).name === 'AssertionError') throw error;
+            }
           }
         }
+      })();
+
+      const root = path.join(folder, 'archive');
+      // Kill one worker once both are busy archiving: it holds claimed messages the other must take
+      // over. The soak kills them in turn, restarting each, as often as `kills` says.
+      for (let kill = 0; kill < kills; kill++) {
+        const victim = kill % 2;
+        await waitFor(() => storedKeys(root).length > ((kill + 1) * total) / (kills + 3), 60_000, `${kill + 1} part(s) of the messages to be stored`);
+        alive[victim] = false;
+        workers[victim]!.child.kill('SIGKILL');
+        await workers[victim]!.exited;
+        if (soak) {
+          workers[victim] = await startChild(configFile, name);
+          alive[victim] = true;
+        }
       }
-    })();
+      await producer;
+      expect(acknowledged.size).toBe(total);
 
-    const root = path.join(folder, 'archive');
-    // Kill one worker once both are busy archiving: it holds claimed messages the other must take
-    // over. The soak kills them in turn, restarting each, as often as `kills` says.
-    for (let kill = 0; kill < kills; kill++) {
-      const victim = kill % 2;
-      await waitFor(() => storedKeys(root).length > ((kill + 1) * total) / (kills + 3), 60_000, `${kill + 1} part(s) of the messages to be stored`);
-      alive[victim] = false;
-      workers[victim]!.child.kill('SIGKILL');
-      await workers[victim]!.exited;
-      if (soak) {
-        workers[victim] = await startChild(configFile, name);
-        alive[victim] = true;
+      // Slow is allowed on a loaded machine; stuck is not: fail when nothing new is stored for 30 s.
+      for (let stored = storedKeys(root).length, since = Date.now(); stored < total; ) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        const now = storedKeys(root).length;
+        if (now > stored) [stored, since] = [now, Date.now()];
+        else if (Date.now() - since > 30_000) throw new Error(`Stuck at ${stored} of ${total} stored: ${JSON.stringify(await queueStats(name))}`);
       }
-    }
-    await producer;
-    expect(acknowledged.size).toBe(total);
+      for (const [index, worker] of workers.entries()) {
+        if (!alive[index]) continue;
+        worker.child.kill('SIGTERM');
+        await worker.exited;
+      }
+      // The configuration above has no recipient_hash_key, so the worker writes the unkeyed layout of earlier versions.
+      const archiver = createArchiver({ layout: 'sentcopy-unkeyed', destination: createFsDestination({ root: newFolder() }), retry: false });
+      await expectFolderHoldsExactly(root, archiver, messages);
+      // Each worker process writes a chain of its own (random ids); together they list every stored
+      // object, those the killed worker held re-archived and re-appended by the survivor, counted once.
+      const ledger = await readLedger(createFsDestination({ root }));
+      expect(ledger.problems).toEqual([]);
+      expect(ledger.chains.length).toBeGreaterThanOrEqual(2);
+      expect([...ledger.entries.keys()].sort()).toEqual(storedKeys(root));
+      expect(ledger.entries.size).toBe(total);
+      console.info(`jetstream-cluster ledger: ${total} messages, ${kills} kill(s), ${ledger.chains.length} chains, ${ledger.chains.reduce((sum, chain) => sum + chain.segments, 0)} segments, ${ledger.duplicates} counted duplicates`);
 
-    // Slow is allowed on a loaded machine; stuck is not: fail when nothing new is stored for 30 s.
-    for (let stored = storedKeys(root).length, since = Date.now(); stored < total; ) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      const now = storedKeys(root).length;
-      if (now > stored) [stored, since] = [now, Date.now()];
-      else if (Date.now() - since > 30_000) throw new Error(`Stuck at ${stored} of ${total} stored: ${JSON.stringify(await queueStats(name))}`);
-    }
-    for (const [index, worker] of workers.entries()) {
-      if (!alive[index]) continue;
-      worker.child.kill('SIGTERM');
-      await worker.exited;
-    }
-    // The configuration above has no recipient_hash_key, so the worker writes the unkeyed layout of earlier versions.
-    const archiver = createArchiver({ layout: 'sentcopy-unkeyed', destination: createFsDestination({ root: newFolder() }), retry: false });
-    await expectFolderHoldsExactly(root, archiver, messages);
-    // Each worker process writes a chain of its own (random ids); together they list every stored
-    // object, those the killed worker held re-archived and re-appended by the survivor, counted once.
-    const ledger = await readLedger(createFsDestination({ root }));
-    expect(ledger.problems).toEqual([]);
-    expect(ledger.chains.length).toBeGreaterThanOrEqual(2);
-    expect([...ledger.entries.keys()].sort()).toEqual(storedKeys(root));
-    expect(ledger.entries.size).toBe(total);
-    console.info(`jetstream-cluster ledger: ${total} messages, ${kills} kill(s), ${ledger.chains.length} chains, ${ledger.chains.reduce((sum, chain) => sum + chain.segments, 0)} segments, ${ledger.duplicates} counted duplicates`);
-
-    const connection = await operatorConnection();
-    try {
-      expect(await queueStats(name)).toMatchObject({ depth: 0, deadLetters: 0 });
-      // More deliveries than messages: the killed worker's claims were handed to the survivor, or the kill proved nothing.
-      const consumer = await (await jetstreamManager(connection)).consumers.info(`${name.toUpperCase()}_QUEUE`, `${name}-workers`);
-      expect(consumer.delivered.consumer_seq).toBeGreaterThan(total);
-      expect(consumer.num_ack_pending).toBe(0);
-    } finally {
-      await connection.close();
-    }
-  }, soak ? 900_000 : 300_000);
+      const connection = await operatorConnection();
+      try {
+        expect(await queueStats(name)).toMatchObject({ depth: 0, deadLetters: 0 });
+        // More deliveries than messages: the killed worker's claims were handed to the survivor, or the kill proved nothing.
+        const consumer = await (await jetstreamManager(connection)).consumers.info(`${name.toUpperCase()}_QUEUE`, `${name}-workers`);
+        expect(consumer.delivered.consumer_seq).toBeGreaterThan(total);
+        expect(consumer.num_ack_pending).toBe(0);
+      } finally {
+        await connection.close();
+      }
+    },
+    soak ? 900_000 : 300_000,
+  );
 });

@@ -67,8 +67,7 @@ describe('JetStream queue: hurry racing reschedules (#21 item 1)', () => {
             (await queue.claim({ limit: 50, waitMs: 100 })).map(async (message) => {
               if (message.project === 'acme' && down) {
                 if (await queue.reschedule(message, { notBefore: Date.now() + 8 * hour, attempt: failure() })) rescheduled++;
-              }
-              else if (await queue.ack(message)) archived.add(`${message.project}/${message.messageId}`);
+              } else if (await queue.ack(message)) archived.add(`${message.project}/${message.messageId}`);
             }),
           );
         }
@@ -304,9 +303,7 @@ describe('JetStream queue after kill -9 of nats-server (#21 item 7)', () => {
       const emptyAfterMs = Date.now() - allArchivedAt;
       running = false;
       await worker;
-      console.log(
-        `kill -9 of nats-server ×${kills}: ${acked.size} of ${total} messages archived (${ackedTwice} archived a second time), depth ${depthThen} when the last was archived, 0 after ${emptyAfterMs} ms`,
-      );
+      console.log(`kill -9 of nats-server ×${kills}: ${acked.size} of ${total} messages archived (${ackedTwice} archived a second time), depth ${depthThen} when the last was archived, 0 after ${emptyAfterMs} ms`);
     } finally {
       await queue.close();
       await server.stop();

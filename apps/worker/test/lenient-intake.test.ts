@@ -139,7 +139,10 @@ describe("the worker's HTTP intake archives what real senders send", () => {
     hostile.forEach(([, field], position) => {
       const result = body.results[4 + position]!;
       expect(result.status).toBe('rejected');
-      expect(result.errors?.map((error) => error.field), field).toContain(field);
+      expect(
+        result.errors?.map((error) => error.field),
+        field,
+      ).toContain(field);
     });
     await waitFor(() => storedKeys(root).length === good.length, 30_000, 'every good message to be stored');
     const storedTexts = new Set(storedKeys(root).map((stored) => storedJson(root, stored)));

@@ -21,8 +21,7 @@ afterAll(() => Promise.all([s3.stop(), nats.stop()]));
 
 const apiKey = 'sc_versions_test_key_0000000000000000000000000';
 
-const sms = (id: string, body: string): Message =>
-  ({ version: 1, channel: 'sms', message_id: id, project_id: 'shop', sent_at: 1767225600000, to: '+15550100000', body, campaign_id: 'spring' }) as unknown as Message;
+const sms = (id: string, body: string): Message => ({ version: 1, channel: 'sms', message_id: id, project_id: 'shop', sent_at: 1767225600000, to: '+15550100000', body, campaign_id: 'spring' }) as unknown as Message;
 
 interface Store {
   readonly destination: DestinationV1;
@@ -47,7 +46,11 @@ function s3Store(): Store {
   return {
     destination: createS3Destination({ ...s3.settings(), bucket }),
     // The archive's objects: the ledger's segments beside them are not messages.
-    keys: () => s3.server.listKeys(bucket).filter((key) => !key.startsWith('.sentcopy-ledger/')).sort(),
+    keys: () =>
+      s3.server
+        .listKeys(bucket)
+        .filter((key) => !key.startsWith('.sentcopy-ledger/'))
+        .sort(),
     bytes: (key) => Buffer.from(s3.server.getObject(bucket, key)!.body),
     config: { type: 's3', bucket, region: 'us-east-1', endpoint: s3.server.endpoint, force_path_style: true, access_key_id: { env: 'ID' }, secret_access_key: { env: 'SECRET' }, acknowledge_personal_data: true },
   };
@@ -159,7 +162,12 @@ describe.each([
       await waitFor(async () => (await two.metric('sentcopy_message_versions_total{project="shop",channel="sms",stage="archive"}')) === 1, 10_000, 'the archive count');
       // The two messages settle in either order (on JetStream, on different claims): wait for both log entries.
       await waitFor(() => two.logs.filter((entry) => entry['event'] === 'message.version_stored').length >= 2, 10_000, 'both version log entries');
-      expect(two.logs.filter((entry) => entry['event'] === 'message.version_stored').map((entry) => entry['created']).sort()).toEqual([false, true]);
+      expect(
+        two.logs
+          .filter((entry) => entry['event'] === 'message.version_stored')
+          .map((entry) => entry['created'])
+          .sort(),
+      ).toEqual([false, true]);
       expect(store.bytes(prefixOf(firstB.key)).equals(firstBBytes)).toBe(true);
     } finally {
       await two.worker.stop();

@@ -45,7 +45,13 @@ describe('worker metrics: channels beyond the four', () => {
     for (;;) {
       text = await (await fetch(`${worker.url}/metrics`)).text();
       if ((sample(text, 'sentcopy_messages_archived_total{project="shop",channel="rcs"}') ?? 0) >= 2 && (sample(text, 'sentcopy_messages_archived_total{project="shop",channel="in_app"}') ?? 0) >= 1) break;
-      if (Date.now() > deadline) throw new Error(`not archived within 30 s:\n${text.split('\n').filter((line) => line.startsWith('sentcopy_messages_')).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `not archived within 30 s:\n${text
+            .split('\n')
+            .filter((line) => line.startsWith('sentcopy_messages_'))
+            .join('\n')}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(sample(text, 'sentcopy_messages_accepted_total{project="shop",channel="rcs",result="accepted"}')).toBe(2);

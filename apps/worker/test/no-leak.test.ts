@@ -33,80 +33,76 @@ function recipientsOf(messages: readonly Message[]): string[] {
 }
 
 describe('no raw recipient or secret leaks', () => {
-  it(
-    'into the logs or the dead-letter records, whatever goes wrong',
-    async () => {
-      const work = newFolder();
-      const logFile = path.join(work, 'worker.log');
-      writeFileSync(logFile, '');
-      let clock = Date.UTC(2025, 2, 14, 10, 0, 0);
-      const now = () => clock;
-      const logger = createJsonLineLogger((line) => appendFileSync(logFile, line), { level: 'debug', now });
-      const seen: LogEntry[] = [];
-      const queue = await createEmbeddedQueue({ directory: path.join(work, 'queue'), now });
+  it('into the logs or the dead-letter records, whatever goes wrong', async () => {
+    const work = newFolder();
+    const logFile = path.join(work, 'worker.log');
+    writeFileSync(logFile, '');
+    let clock = Date.UTC(2025, 2, 14, 10, 0, 0);
+    const now = () => clock;
+    const logger = createJsonLineLogger((line) => appendFileSync(logFile, line), { level: 'debug', now });
+    const seen: LogEntry[] = [];
+    const queue = await createEmbeddedQueue({ directory: path.join(work, 'queue'), now });
 
-      const locked = createS3Destination(s3.settings({ credentials: wrongCredentials }));
-      const archivers: Record<string, Archiver> = {
-        good: createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: path.join(work, 'archive') }), retry: false }),
-        locked: createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: locked, retry: false }),
-      };
-      const messagesFor = (project: string, seed: number) => sampleMessages({ projectId: project, count: 16, seed });
-      const good = messagesFor('good', 1);
-      const refused = messagesFor('locked', 2);
-      const unroutable = messagesFor('nowhere', 3);
-      const invalid = messagesFor('good', 4).map((message, index) => {
-        const record = { ...message, message_id: `bad-${index}` } as Record<string, unknown>;
-        if (index % 4 === 0) record.cc = [String(message.to), 42];
-        else if (index % 4 === 1) record.to = { address: message.to };
-        else if (index % 4 === 2) record.sent_at = `${String(message.to)} yesterday`;
-        else record.channel = `fax:${String(message.to)}`;
-        return record;
-      });
-      await queue.enqueue([...good, ...refused, ...unroutable, ...invalid].map((message) => queued(message)));
+    const locked = createS3Destination(s3.settings({ credentials: wrongCredentials }));
+    const archivers: Record<string, Archiver> = {
+      good: createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: path.join(work, 'archive') }), retry: false }),
+      locked: createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: locked, retry: false }),
+    };
+    const messagesFor = (project: string, seed: number) => sampleMessages({ projectId: project, count: 16, seed });
+    const good = messagesFor('good', 1);
+    const refused = messagesFor('locked', 2);
+    const unroutable = messagesFor('nowhere', 3);
+    const invalid = messagesFor('good', 4).map((message, index) => {
+      const record = { ...message, message_id: `bad-${index}` } as Record<string, unknown>;
+      if (index % 4 === 0) record.cc = [String(message.to), 42];
+      else if (index % 4 === 1) record.to = { address: message.to };
+      else if (index % 4 === 2) record.sent_at = `${String(message.to)} yesterday`;
+      else record.channel = `fax:${String(message.to)}`;
+      return record;
+    });
+    await queue.enqueue([...good, ...refused, ...unroutable, ...invalid].map((message) => queued(message)));
 
-      const processor = createProcessor({
-        queue,
-        archiverFor: (project) => archivers[project],
-        now,
-        random: seededRandom(9),
-        retryPolicy: resolveRetryPolicy({ outage: { maxAgeMs: 24 * hour } }),
-        logger: (entry) => {
-          seen.push(entry);
-          logger(entry);
-        },
-      });
-      while ((await queue.stats()).depth > 0) {
-        await processor.processAvailable();
-        clock += hour / 4;
-      }
+    const processor = createProcessor({
+      queue,
+      archiverFor: (project) => archivers[project],
+      now,
+      random: seededRandom(9),
+      retryPolicy: resolveRetryPolicy({ outage: { maxAgeMs: 24 * hour } }),
+      logger: (entry) => {
+        seen.push(entry);
+        logger(entry);
+      },
+    });
+    while ((await queue.stats()).depth > 0) {
+      await processor.processAvailable();
+      clock += hour / 4;
+    }
 
-      const deadLetters: DeadLetter[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await queue.listDeadLetters({ ...(cursor === undefined ? {} : { cursor }) });
-        deadLetters.push(...page.items);
-        cursor = page.cursor;
-      } while (cursor !== undefined);
-      const exportFile = path.join(work, 'dead-letters.json');
-      writeFileSync(exportFile, JSON.stringify(deadLetters, null, 2));
+    const deadLetters: DeadLetter[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await queue.listDeadLetters({ ...(cursor === undefined ? {} : { cursor }) });
+      deadLetters.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    const exportFile = path.join(work, 'dead-letters.json');
+    writeFileSync(exportFile, JSON.stringify(deadLetters, null, 2));
 
-      // The search below only means something if every path that writes was taken.
-      expect(new Set(seen.map((entry) => entry.event))).toEqual(new Set(['message.archived', 'message.retry_scheduled', 'message.dead_lettered', 'destination.unhealthy']));
-      expect(new Set(deadLetters.map((deadLetter) => deadLetter.kind))).toEqual(new Set(['unauthorized', 'no_destination', 'invalid']));
-      expect(deadLetters).toHaveLength(refused.length + unroutable.length + invalid.length);
+    // The search below only means something if every path that writes was taken.
+    expect(new Set(seen.map((entry) => entry.event))).toEqual(new Set(['message.archived', 'message.retry_scheduled', 'message.dead_lettered', 'destination.unhealthy']));
+    expect(new Set(deadLetters.map((deadLetter) => deadLetter.kind))).toEqual(new Set(['unauthorized', 'no_destination', 'invalid']));
+    expect(deadLetters).toHaveLength(refused.length + unroutable.length + invalid.length);
 
-      const recipients = recipientsOf([...good, ...refused, ...unroutable]);
-      expect(recipients.length).toBeGreaterThan(10);
-      const secrets = [wrongCredentials.secretAccessKey, goodCredentials.secretAccessKey, goodCredentials.accessKeyId];
-      for (const file of [logFile, exportFile]) {
-        const text = readFileSync(file, 'utf8');
-        expect(text.length).toBeGreaterThan(1_000);
-        const leaked = [...recipients, ...secrets].filter((needle) => text.includes(needle) || text.toLowerCase().includes(needle.toLowerCase()));
-        expect(leaked, `found in ${path.basename(file)}`).toEqual([]);
-      }
-      await queue.close();
-      await locked.close?.();
-    },
-    60_000,
-  );
+    const recipients = recipientsOf([...good, ...refused, ...unroutable]);
+    expect(recipients.length).toBeGreaterThan(10);
+    const secrets = [wrongCredentials.secretAccessKey, goodCredentials.secretAccessKey, goodCredentials.accessKeyId];
+    for (const file of [logFile, exportFile]) {
+      const text = readFileSync(file, 'utf8');
+      expect(text.length).toBeGreaterThan(1_000);
+      const leaked = [...recipients, ...secrets].filter((needle) => text.includes(needle) || text.toLowerCase().includes(needle.toLowerCase()));
+      expect(leaked, `found in ${path.basename(file)}`).toEqual([]);
+    }
+    await queue.close();
+    await locked.close?.();
+  }, 60_000);
 });

@@ -104,8 +104,7 @@ describe('processor', () => {
   });
 
   it('bounds writes per destination, while different destinations proceed side by side', async () => {
-    const slow = (root: string) =>
-      instrumentDestination(createFsDestination({ root }), { beforePut: (_input, signal) => abortableDelay(25, signal) });
+    const slow = (root: string) => instrumentDestination(createFsDestination({ root }), { beforePut: (_input, signal) => abortableDelay(25, signal) });
     const destinations = { alpha: slow(newFolder()), beta: slow(newFolder()) };
     const archivers: Record<string, Archiver> = {
       alpha: createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: destinations.alpha, retry: false }),

@@ -73,13 +73,7 @@ export function describeQueueBehaviour(name: string, target: QueueBehaviourTarge
 
     it('stores each message of a batch and hands them out in enqueue order, bytes unchanged', async () => {
       const queue = await open();
-      const inputs = [
-        message(0),
-        message(1, 'acme', { payload: new Uint8Array([0xff, 0xfe, 0x00, 0x7b]) }),
-        message(2, 'acme', { payload: '' }),
-        message(3, 'other'),
-        message(4),
-      ];
+      const inputs = [message(0), message(1, 'acme', { payload: new Uint8Array([0xff, 0xfe, 0x00, 0x7b]) }), message(2, 'acme', { payload: '' }), message(3, 'other'), message(4)];
       const before = Date.now();
       const results = await queue.enqueue(inputs);
       expect(results.map((result) => result.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted', 'accepted']);
@@ -501,9 +495,7 @@ export function describeQueueBehaviour(name: string, target: QueueBehaviourTarge
     it('keeps every accepted message of many batches across close and reopen, byte for byte', async () => {
       const { store, queue } = await openFresh();
       const big = 'x'.repeat(200_000);
-      const inputs = Array.from({ length: 300 }, (_, index) =>
-        message(index, index % 2 === 0 ? 'acme' : 'other', { payload: index === 7 ? JSON.stringify({ big }) : JSON.stringify({ index, body: 'ü'.repeat(index) }) }),
-      );
+      const inputs = Array.from({ length: 300 }, (_, index) => message(index, index % 2 === 0 ? 'acme' : 'other', { payload: index === 7 ? JSON.stringify({ big }) : JSON.stringify({ index, body: 'ü'.repeat(index) }) }));
       for (let start = 0; start < inputs.length; start += 100) await queue.enqueue(inputs.slice(start, start + 100));
       const oldest = (await queue.stats()).oldestEnqueuedAt;
       const reopened = await reopen(queue, store);

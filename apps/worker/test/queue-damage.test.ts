@@ -204,7 +204,12 @@ describe('a damaged queue file', () => {
       expect(reopened.health()).toEqual({ ok: true });
       const left = await reopened.claim({ limit: 10 });
       const archived = new Set(claimed.map((message) => message.messageId));
-      expect(left.map((message) => message.messageId).sort()).toEqual(messages.map((message) => String(message.message_id)).filter((id) => !archived.has(id)).sort());
+      expect(left.map((message) => message.messageId).sort()).toEqual(
+        messages
+          .map((message) => String(message.message_id))
+          .filter((id) => !archived.has(id))
+          .sort(),
+      );
       for (const message of left) expect(Buffer.from(message.payload).toString('utf8')).toBe(JSON.stringify(messages.find((entry) => entry.message_id === message.messageId)));
     } finally {
       await reopened.close();

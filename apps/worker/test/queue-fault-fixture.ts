@@ -68,7 +68,10 @@ export async function readyz(url: string): Promise<{ status: number; body: { rea
 export function leafPages(file: string, table: string): number[] {
   const db = new Database(file, { readonly: true });
   try {
-    return db.prepare<[string], { pageno: number }>("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno").all(table).map((row) => row.pageno);
+    return db
+      .prepare<[string], { pageno: number }>("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno")
+      .all(table)
+      .map((row) => row.pageno);
   } finally {
     db.close();
   }

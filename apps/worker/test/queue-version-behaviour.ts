@@ -105,7 +105,17 @@ export function describeQueueVersionBehaviour(name: string, target: QueueVersion
 
       const records = await queue.listDiscardedDeadLetters({ project: 'acme' });
       expect(records.items).toEqual([
-        expect.objectContaining({ id: id('d-1'), project: 'acme', messageId: 'd-1', kind: 'conflict', reason: 'dead d-1', discardReason: 'sent twice by a bug; the first copy is the right one', payloadSha256: sha256('{"d":1}'), payloadBytes: 7, attempts: 0 }),
+        expect.objectContaining({
+          id: id('d-1'),
+          project: 'acme',
+          messageId: 'd-1',
+          kind: 'conflict',
+          reason: 'dead d-1',
+          discardReason: 'sent twice by a bug; the first copy is the right one',
+          payloadSha256: sha256('{"d":1}'),
+          payloadBytes: 7,
+          attempts: 0,
+        }),
       ]);
       expect(records.items[0]!.discardedAt).toBeGreaterThanOrEqual(before - 15);
       expect((await queue.listDiscardedDeadLetters({ project: 'other' })).items).toEqual([]);

@@ -120,7 +120,11 @@ describe('the worker and the recipient key', () => {
     const apiKey = 'sc_braze_test_key_000000000000000000000000000';
     writeFileSync(
       configFile,
-      JSON.stringify({ version: 1, destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true } }, projects: { shop: { destination: 'local', channels: ['sms'], profile: 'braze', api_keys: [{ sha256: hashApiKey(apiKey) }] } } }),
+      JSON.stringify({
+        version: 1,
+        destinations: { local: { type: 'fs', root: 'archive', acknowledge_personal_data: true } },
+        projects: { shop: { destination: 'local', channels: ['sms'], profile: 'braze', api_keys: [{ sha256: hashApiKey(apiKey) }] } },
+      }),
     );
     const { worker, lines } = await start(configFile);
     const md5 = createHash('md5').update(e164).digest('hex');
@@ -143,7 +147,19 @@ describe('failure reasons and the recipient hash', () => {
         configFile,
         JSON.stringify({
           version: 1,
-          destinations: { cloud: { type: 's3', bucket: s3.bucket, region: 'us-east-1', endpoint: s3.proxy.url, force_path_style: true, access_key_id: { env: 'ID' }, secret_access_key: { env: 'SECRET' }, request_checksum_calculation: 'WHEN_REQUIRED', acknowledge_personal_data: true } },
+          destinations: {
+            cloud: {
+              type: 's3',
+              bucket: s3.bucket,
+              region: 'us-east-1',
+              endpoint: s3.proxy.url,
+              force_path_style: true,
+              access_key_id: { env: 'ID' },
+              secret_access_key: { env: 'SECRET' },
+              request_checksum_calculation: 'WHEN_REQUIRED',
+              acknowledge_personal_data: true,
+            },
+          },
           projects: { shop: { destination: 'cloud', channels: ['sms'], profile: 'braze', api_keys: [{ sha256: hashApiKey(apiKey) }] } },
         }),
       );

@@ -72,7 +72,13 @@ describe('runWorker', () => {
     writeFileSync(path.join(folder, 'sentcopy.config.json'), JSON.stringify(config));
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook?token=hook-token-secret`;
     const logs: string[] = [];
-    const worker = await runWorker({ configFile: path.join(folder, 'sentcopy.config.json'), port: 0, prepareThreads: 1, env: { ID: goodCredentials.accessKeyId, SECRET: goodCredentials.secretAccessKey, HOOK: hook }, logger: (entry) => logs.push(JSON.stringify(entry)) });
+    const worker = await runWorker({
+      configFile: path.join(folder, 'sentcopy.config.json'),
+      port: 0,
+      prepareThreads: 1,
+      env: { ID: goodCredentials.accessKeyId, SECRET: goodCredentials.secretAccessKey, HOOK: hook },
+      logger: (entry) => logs.push(JSON.stringify(entry)),
+    });
     const denied = s3.proxy.inject(faults.respond(s3ErrorResponse('AccessDenied')), { match: (request) => request.method === 'PUT' && request.url.includes(bucket) });
     try {
       const messages = sampleMessages({ projectId: 'shop', count: 5 });

@@ -38,8 +38,7 @@ describe('versions checked when the worker starts', { timeout: 60_000 }, () => {
     expect((refused as ConfigError).issues).toEqual([
       {
         path: 'version',
-        problem:
-          'is 2, a configuration format newer than this sentcopy understands (it reads format 1): upgrade the worker and the CLI to the release that wrote it, or restore the previous configuration file (see docs/upgrading.md)',
+        problem: 'is 2, a configuration format newer than this sentcopy understands (it reads format 1): upgrade the worker and the CLI to the release that wrote it, or restore the previous configuration file (see docs/upgrading.md)',
       },
     ]);
     expect(readFileSync(file, 'utf8')).toBe(before);

@@ -71,20 +71,24 @@ describe('a third-party destination package named in the configuration', () => {
       },
     ]);
     expect(await typeProblem('unknown-keyword')).toEqual([
-      { path: 'destinations.memo.type', problem: expect.stringMatching(new RegExp(`^the package ${memoPackage}'s settings schema uses the JSON Schema keyword "format" \\(at settingsSchema\\.properties\\.label\\), which sentcopy cannot check`)) },
+      {
+        path: 'destinations.memo.type',
+        problem: expect.stringMatching(new RegExp(`^the package ${memoPackage}'s settings schema uses the JSON Schema keyword "format" \\(at settingsSchema\\.properties\\.label\\), which sentcopy cannot check`)),
+      },
     ]);
     expect(await typeProblem('good')).toEqual([]);
 
     const notAName = await validateConfig({ ...memoConfig(), destinations: { memo: { type: 'FTP server!', acknowledge_personal_data: true } } }, { baseDir: folderWith('good') });
-    expect(notAName.ok ? [] : notAName.issues).toEqual([
-      { path: 'destinations.memo.type', problem: 'must be one of "fs", "s3", "azure", "gcs", or the package name of a third-party destination (e.g. "@acme/sentcopy-destination-webdav")' },
-    ]);
+    expect(notAName.ok ? [] : notAName.issues).toEqual([{ path: 'destinations.memo.type', problem: 'must be one of "fs", "s3", "azure", "gcs", or the package name of a third-party destination (e.g. "@acme/sentcopy-destination-webdav")' }]);
 
     // loadConfigFile looks the package up from the file's own folder, and throws a ConfigError naming the file.
     const folder = folderWith('version-v2');
     const file = path.join(folder, 'sentcopy.config.json');
     writeFileSync(file, JSON.stringify(memoConfig()));
-    const error = await loadConfigFile(file).then(() => undefined, (caught: unknown) => caught);
+    const error = await loadConfigFile(file).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(ConfigError.isInstance(error)).toBe(true);
     expect((error as ConfigError).issues.map((issue) => issue.path)).toEqual(['destinations.memo.type']);
     expect((error as Error).message).toContain(`Invalid configuration in ${file}`);
@@ -110,9 +114,7 @@ describe('a third-party destination package named in the configuration', () => {
     expect(missing.ok ? [] : missing.issues).toEqual([{ path: 'destinations.memo.folder', problem: 'is required' }]);
     // A cluster's shared configuration refuses a relative x-path setting, as it does the fs root.
     const shared = await validateConfig(memoConfig(), { baseDir, shared: true });
-    expect(shared.ok ? [] : shared.issues).toEqual([
-      { path: 'destinations.memo.folder', problem: "must be an absolute path in a cluster's shared configuration (each worker would resolve a relative one against its own folder)" },
-    ]);
+    expect(shared.ok ? [] : shared.issues).toEqual([{ path: 'destinations.memo.folder', problem: "must be an absolute path in a cluster's shared configuration (each worker would resolve a relative one against its own folder)" }]);
     // With an environment, its secret's variable must be set, like any other reference.
     const unset = await validateConfig(memoConfig(), { baseDir, env: {} });
     expect(unset.ok ? [] : unset.issues).toEqual([{ path: 'destinations.memo.token', problem: 'reads the environment variable SC_MEMO_TOKEN, which is not set (or empty)' }]);

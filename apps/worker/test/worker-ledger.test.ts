@@ -70,7 +70,7 @@ describe('the worker writes the archive ledger', () => {
     }
   }, 60_000);
 
-  it('hashes each entry\'s recipients as its project\'s layout does, two layouts sharing one destination\'s chain', async () => {
+  it("hashes each entry's recipients as its project's layout does, two layouts sharing one destination's chain", async () => {
     const folder = newFolder();
     const configFile = path.join(folder, 'sentcopy.config.json');
     writeFileSync(path.join(folder, 'sentcopy.config.env'), `SENTCOPY_RECIPIENT_KEY=${recipientKey}\n`, { mode: 0o600 });
@@ -149,7 +149,19 @@ describe('the worker writes the archive ledger', () => {
     const bucket = s3.server.createBucket();
     const config: WorkerConfig = {
       version: 1,
-      destinations: { cloud: { type: 's3', bucket, region: 'us-east-1', endpoint: s3.proxy.url, force_path_style: true, access_key_id: { env: 'ID' }, secret_access_key: { env: 'SECRET' }, request_checksum_calculation: 'WHEN_REQUIRED', acknowledge_personal_data: true } },
+      destinations: {
+        cloud: {
+          type: 's3',
+          bucket,
+          region: 'us-east-1',
+          endpoint: s3.proxy.url,
+          force_path_style: true,
+          access_key_id: { env: 'ID' },
+          secret_access_key: { env: 'SECRET' },
+          request_checksum_calculation: 'WHEN_REQUIRED',
+          acknowledge_personal_data: true,
+        },
+      },
       projects: { shop: { destination: 'cloud', channels: [...channels], layout: 'sentcopy-unkeyed', api_keys: [{ sha256: hashApiKey(apiKey) }] } },
       alerts: { webhook_url: { env: 'HOOK' } },
       ledger: { segment_max_age_ms: 200, retry_delay_ms: 300 },

@@ -50,6 +50,5 @@ export const destinationDescriptor: DestinationDescriptorV1<WebdavDestinationCon
     { setting: 'password', flag: 'password-env', value: 'variable', description: 'Environment variable holding the password.' },
     { setting: 'call_timeout_ms', flag: 'call-timeout-ms', value: 'ms', description: 'Deadline of one request, in milliseconds (default 60000).' },
   ],
-  create: (settings, context) =>
-    createWebdavDestination({ url: settings.url, folder: settings.folder, username: settings.username, password: context.readSecret('password'), callTimeoutMs: settings.call_timeout_ms }),
+  create: (settings, context) => createWebdavDestination({ url: settings.url, folder: settings.folder, username: settings.username, password: context.readSecret('password'), callTimeoutMs: settings.call_timeout_ms }),
 };

@@ -29,7 +29,9 @@ export function createWebdavDestination(settings: WebdavDestinationSettings): De
     const answer = await send('PROPFIND', name, signal, { body: propfindBody, headers: { ...xmlHeaders, depth } });
     return (xml.parse(await answer.text())?.multistatus?.response ?? []).map((entry: MultistatusEntry) => {
       // Some servers leave `?` and `#` raw in hrefs: strip the origin by hand and decode, never parse it as a URL.
-      const path = decodeURIComponent(String(entry.href).replace(/^[a-z]+:\/\/[^/]+/i, '')).slice(decodeURIComponent(base.pathname).length).replace(/\/$/, '');
+      const path = decodeURIComponent(String(entry.href).replace(/^[a-z]+:\/\/[^/]+/i, ''))
+        .slice(decodeURIComponent(base.pathname).length)
+        .replace(/\/$/, '');
       const prop = Object.assign({}, ...(entry.propstat ?? []).filter((stat) => / 200 /.test(stat.status)).map((stat) => stat.prop));
       const folder = typeof prop.resourcetype === 'object' && 'collection' in prop.resourcetype;
       const lastModified = prop.getlastmodified ? new Date(prop.getlastmodified) : undefined;
@@ -43,7 +45,13 @@ export function createWebdavDestination(settings: WebdavDestinationSettings): De
   };
   // WebDAV answers 409 while a parent folder is missing: create the folders from the top (405: it exists), then try once more.
   const withParents = async (name: string, signal: AbortSignal, attempt: () => Promise<unknown>) => {
-    if (await attempt().then(() => true, (error) => (is(error, 409) ? false : Promise.reject(error)))) return;
+    if (
+      await attempt().then(
+        () => true,
+        (error) => (is(error, 409) ? false : Promise.reject(error)),
+      )
+    )
+      return;
     const parents = name.split('/').slice(0, -1);
     for (let depth = 1; depth <= parents.length; depth++) {
       await send('MKCOL', `${parents.slice(0, depth).join('/')}/`, signal).catch((error) => (is(error, 405) ? undefined : Promise.reject(error)));

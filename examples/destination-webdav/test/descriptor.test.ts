@@ -43,7 +43,11 @@ describe('destinationDescriptor', () => {
     const { properties, required } = destinationDescriptor.settingsSchema;
     expect(Object.keys(properties).sort()).toEqual(['call_timeout_ms', 'folder', 'password', 'url', 'username']);
     expect(required).toEqual(['url']);
-    expect(Object.entries(properties).filter(([, schema]) => schema['x-secret'] === true).map(([name]) => name)).toEqual(['password']);
+    expect(
+      Object.entries(properties)
+        .filter(([, schema]) => schema['x-secret'] === true)
+        .map(([name]) => name),
+    ).toEqual(['password']);
     expect(destinationDescriptor.options.map((option) => option.setting).sort()).toEqual(Object.keys(properties).sort());
     expect(destinationDescriptor.options.find((option) => option.setting === 'password')?.flag).toBe('password-env');
     for (const option of destinationDescriptor.options) expect(option.description.length, option.flag).toBeGreaterThan(10);

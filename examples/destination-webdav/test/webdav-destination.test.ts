@@ -29,7 +29,10 @@ describe('createWebdavDestination', () => {
     for (let attempt = 0; attempt < 3 && cut === 0; attempt++) {
       const key = `cut/short-${attempt}.bin`;
       const controller = new AbortController();
-      const pending = destination.put(input(key, new Uint8Array(randomBytes(48 * 1024 * 1024))), { signal: controller.signal }).then(() => 'stored', () => 'cut');
+      const pending = destination.put(input(key, new Uint8Array(randomBytes(48 * 1024 * 1024))), { signal: controller.signal }).then(
+        () => 'stored',
+        () => 'cut',
+      );
       expect(await eventually(temporaryFiles, (files) => files.length > 0), 'the upload reached the server under a temporary name').toHaveLength(1);
       controller.abort();
       if ((await pending) === 'stored') continue;

@@ -41,7 +41,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('the WebDAV example used by sentcopy\'s worker and CLI', () => {
+describe("the WebDAV example used by sentcopy's worker and CLI", () => {
   it('is connected by `sentcopy destinations connect --type <package>` and archived into by the worker, byte for byte', async () => {
     const env = { SC_DAV_PASSWORD: server.password };
     const init = await sentcopy(['init', '--json'], env);
@@ -50,7 +50,25 @@ describe('the WebDAV example used by sentcopy\'s worker and CLI', () => {
     const help = await sentcopy(['destinations', 'connect', '--type', webdavDestinationType, '--help'], env);
     expect(help.stdout).toMatch(/--password-env <variable>\s+Environment variable holding the password/);
     const connected = await sentcopy(
-      ['destinations', 'connect', 'dav', '--type', webdavDestinationType, '--url', server.url, '--folder', 'archive', '--username', server.username, '--password-env', 'SC_DAV_PASSWORD', '--project', 'default', '--acknowledge-pii', '--json'],
+      [
+        'destinations',
+        'connect',
+        'dav',
+        '--type',
+        webdavDestinationType,
+        '--url',
+        server.url,
+        '--folder',
+        'archive',
+        '--username',
+        server.username,
+        '--password-env',
+        'SC_DAV_PASSWORD',
+        '--project',
+        'default',
+        '--acknowledge-pii',
+        '--json',
+      ],
       env,
     );
     expect(connected.code, connected.stderr).toBe(0);

@@ -1,15 +1,6 @@
 import { backoffDelay, retryAfterMs } from './backoff.js';
 import type { ArchiveOptions, ClientHealth, CloseOptions, CloseReport, SentcopyClientOptions, UndeliveredMessage } from './client-options.js';
-import {
-  ArchiveFailedError,
-  BufferFullError,
-  ClientClosedError,
-  MessageRejectedError,
-  SentcopyClientError,
-  UndeliveredError,
-  WorkerRefusedError,
-  WorkerUnavailableError,
-} from './errors.js';
+import { ArchiveFailedError, BufferFullError, ClientClosedError, MessageRejectedError, SentcopyClientError, UndeliveredError, WorkerRefusedError, WorkerUnavailableError } from './errors.js';
 import type { ArchiveResult, ClientMessage, FieldError, MessageInput, SendResult } from './results.js';
 
 /** A message the client holds until the worker answers for it. */
@@ -362,7 +353,11 @@ export class SentcopyClient {
       throw new WorkerRefusedError(response.status, error?.code ?? 'unknown', error?.message || 'no explanation given');
     }
     throw new ArchiveFailedError(
-      { kind: last.status === undefined || [429, 502, 503, 504].includes(last.status) ? 'unreachable' : 'unknown', reason: `the worker did not store the message after ${this.#archiveAttempts} attempts (last: ${last.problem})`, status: last.status },
+      {
+        kind: last.status === undefined || [429, 502, 503, 504].includes(last.status) ? 'unreachable' : 'unknown',
+        reason: `the worker did not store the message after ${this.#archiveAttempts} attempts (last: ${last.problem})`,
+        status: last.status,
+      },
       { cause: last.cause },
     );
   }
@@ -519,10 +514,13 @@ export class SentcopyClient {
     if (this.#timer !== undefined && this.#timerAt <= wakeAt) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = wakeAt;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#pump();
-    }, Math.max(0, wakeAt - Date.now()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#pump();
+      },
+      Math.max(0, wakeAt - Date.now()),
+    );
   }
 
   #batchMessageLimit(): number {

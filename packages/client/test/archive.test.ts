@@ -8,10 +8,11 @@ import { ArchiveFailedError, ClientClosedError, createSentcopyClient, MessageRej
 import { apiKey, newFolder, startWorker } from './worker-fixture.js';
 
 const sample = (count: number, seed = 3) => sampleMessages({ projectId: 'shop', count, seed }) as unknown as ClientMessage[];
-const caught = (promise: Promise<unknown>) => promise.then(
-  () => undefined,
-  (error: unknown) => error,
-);
+const caught = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 describe('archive() (the before-send gate)', () => {
   it('resolves with the key and SHA-256 of the stored copy, which exists with those bytes; archiving it again stores it once', async () => {

@@ -3,16 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { sampleMessages } from '@sentcopy/core';
 import { describe, expect, it } from 'vitest';
-import {
-  BufferFullError,
-  createSentcopyClient,
-  MessageRejectedError,
-  UndeliveredError,
-  WorkerUnavailableError,
-  type ClientHealth,
-  type ClientMessage,
-  type SendResult,
-} from '../src/index.js';
+import { BufferFullError, createSentcopyClient, MessageRejectedError, UndeliveredError, WorkerUnavailableError, type ClientHealth, type ClientMessage, type SendResult } from '../src/index.js';
 import { apiKey, startWorker, storedKeys, storedMessages, waitFor } from './worker-fixture.js';
 
 const sample = (count: number, seed = 1) => sampleMessages({ projectId: 'shop', count, seed }) as unknown as ClientMessage[];
@@ -55,36 +46,40 @@ describe('send() under faults', () => {
   const soak = process.env.SENTCOPY_SOAK === '1';
   const restartCount = soak ? 20_000 : 600;
   const restarts = soak ? 5 : 1;
-  it(`loses nothing when the worker stops mid-run and restarts on the same queue folder and port (${restartCount} messages, ${restarts} stop${restarts === 1 ? '' : 's'}); messages sent again are answered duplicate`, async () => {
-    let current = await startWorker();
-    const { folder, port, root } = current;
-    const client = createSentcopyClient({ url: current.url, apiKey, maxBatchMessages: 20, maxInFlightRequests: 2, retryBaseDelayMs: 20, retryMaxDelayMs: 300, maxBufferedMessages: restartCount, maxBufferedBytes: 2 ** 30 });
-    const messages = sample(restartCount);
-    let settled = 0;
-    const promises = client.send(messages).map((promise) => promise.finally(() => settled++));
-    try {
-      for (let stop = 1; stop <= restarts; stop++) {
-        await waitFor(() => settled >= (stop * restartCount) / (restarts + 5), `answers before stop ${stop}`, 300_000);
+  it(
+    `loses nothing when the worker stops mid-run and restarts on the same queue folder and port (${restartCount} messages, ${restarts} stop${restarts === 1 ? '' : 's'}); messages sent again are answered duplicate`,
+    async () => {
+      let current = await startWorker();
+      const { folder, port, root } = current;
+      const client = createSentcopyClient({ url: current.url, apiKey, maxBatchMessages: 20, maxInFlightRequests: 2, retryBaseDelayMs: 20, retryMaxDelayMs: 300, maxBufferedMessages: restartCount, maxBufferedBytes: 2 ** 30 });
+      const messages = sample(restartCount);
+      let settled = 0;
+      const promises = client.send(messages).map((promise) => promise.finally(() => settled++));
+      try {
+        for (let stop = 1; stop <= restarts; stop++) {
+          await waitFor(() => settled >= (stop * restartCount) / (restarts + 5), `answers before stop ${stop}`, 300_000);
+          await current.worker.stop();
+          await waitFor(() => client.health().state !== 'ok', 'the client to see the worker gone');
+          expect(client.health().lastProblem).toMatch(/^network error|^HTTP 503/);
+          expect(settled).toBeLessThan(restartCount);
+          current = await startWorker({ folder, port });
+        }
+        const results = await Promise.all(promises);
+        expect(results.filter((result) => result.status !== 'accepted' && result.status !== 'duplicate')).toEqual([]);
+        const again = await Promise.all(client.send(messages.slice(0, 100)));
+        expect(again.map((result) => result.status)).toEqual(new Array(100).fill('duplicate'));
+        await waitFor(() => storedKeys(root).length >= restartCount, 'every copy', 600_000);
+        const stored = storedMessages(root);
+        expect(stored).toHaveLength(restartCount);
+        expect(ids(stored)).toEqual(ids(messages));
+        const report = await client.close();
+        expect(report).toEqual({ delivered: restartCount + 100, rejected: 0, undelivered: [] });
+      } finally {
         await current.worker.stop();
-        await waitFor(() => client.health().state !== 'ok', 'the client to see the worker gone');
-        expect(client.health().lastProblem).toMatch(/^network error|^HTTP 503/);
-        expect(settled).toBeLessThan(restartCount);
-        current = await startWorker({ folder, port });
       }
-      const results = await Promise.all(promises);
-      expect(results.filter((result) => result.status !== 'accepted' && result.status !== 'duplicate')).toEqual([]);
-      const again = await Promise.all(client.send(messages.slice(0, 100)));
-      expect(again.map((result) => result.status)).toEqual(new Array(100).fill('duplicate'));
-      await waitFor(() => storedKeys(root).length >= restartCount, 'every copy', 600_000);
-      const stored = storedMessages(root);
-      expect(stored).toHaveLength(restartCount);
-      expect(ids(stored)).toEqual(ids(messages));
-      const report = await client.close();
-      expect(report).toEqual({ delivered: restartCount + 100, rejected: 0, undelivered: [] });
-    } finally {
-      await current.worker.stop();
-    }
-  }, soak ? 1_200_000 : 120_000);
+    },
+    soak ? 1_200_000 : 120_000,
+  );
 
   it('retries 429 and 503 answers, waiting at least what Retry-After asks, and then delivers everything', async () => {
     const target = await startWorker();
@@ -116,37 +111,41 @@ describe('send() under faults', () => {
     }
   }, 60_000);
 
-  it.each(['through a front that reads whole bodies', 'straight to the worker, which answers before reading the body'])('splits a batch the worker finds over its body limit, and rejects a message too large on its own with the worker\'s words (%s)', async (path) => {
-    const target = await startWorker({ limits: { maxBodyBytes: 65_536 } });
-    const front = await startFaultyFront(target.url, []);
-    const client = createSentcopyClient({ url: path.startsWith('through') ? front.url : target.url, apiKey });
-    try {
-      const messages = sample(120);
-      const huge = { ...sample(1, 7)[0]!, channel: 'sms', message_id: 'huge-1', to: '+15550100000', body: 'x'.repeat(70_000) } as ClientMessage;
-      const batch = [...messages.slice(0, 60), huge, ...messages.slice(60)];
-      expect(JSON.stringify(batch).length).toBeGreaterThan(65_536 * 4);
-      const settled = await Promise.allSettled(client.send(batch));
-      const hugeResult = settled[60] as PromiseRejectedResult;
-      expect(hugeResult.status).toBe('rejected');
-      expect(MessageRejectedError.isInstance(hugeResult.reason)).toBe(true);
-      expect((hugeResult.reason as MessageRejectedError).reason).toBe('too_large');
-      expect((hugeResult.reason as MessageRejectedError).messageId).toBe('huge-1');
-      expect((hugeResult.reason as MessageRejectedError).errors[0]?.problem).toContain('limits.max_body_bytes');
-      const others = settled.filter((_, index) => index !== 60).map((result) => (result.status === 'fulfilled' ? result.value.status : String(result.reason)));
-      // The sample holds emails of 36 KB: the worker's 64 KiB limit leaves room for one or two per batch, never for the client's 1 MiB batches.
-      expect(others).toEqual(new Array(120).fill('accepted'));
-      if (path.startsWith('through')) expect(front.seen.filter((request) => request.answered === 413).length).toBeGreaterThan(0);
-      else expect(await (await fetch(`${target.url}/metrics`)).text()).toMatch(/^sentcopy_messages_rejected_total\{[^}]*reason="too_large"[^}]*\} [1-9]/m);
-      await waitFor(() => storedKeys(target.root).length >= 120, 'the copies');
-      const stored = storedMessages(target.root);
-      expect(stored).toHaveLength(120);
-      expect(ids(stored)).toEqual(ids(messages));
-      expect(await client.close()).toEqual({ delivered: 120, rejected: 1, undelivered: [] });
-    } finally {
-      await front.close();
-      await target.worker.stop();
-    }
-  }, 60_000);
+  it.each(['through a front that reads whole bodies', 'straight to the worker, which answers before reading the body'])(
+    "splits a batch the worker finds over its body limit, and rejects a message too large on its own with the worker's words (%s)",
+    async (path) => {
+      const target = await startWorker({ limits: { maxBodyBytes: 65_536 } });
+      const front = await startFaultyFront(target.url, []);
+      const client = createSentcopyClient({ url: path.startsWith('through') ? front.url : target.url, apiKey });
+      try {
+        const messages = sample(120);
+        const huge = { ...sample(1, 7)[0]!, channel: 'sms', message_id: 'huge-1', to: '+15550100000', body: 'x'.repeat(70_000) } as ClientMessage;
+        const batch = [...messages.slice(0, 60), huge, ...messages.slice(60)];
+        expect(JSON.stringify(batch).length).toBeGreaterThan(65_536 * 4);
+        const settled = await Promise.allSettled(client.send(batch));
+        const hugeResult = settled[60] as PromiseRejectedResult;
+        expect(hugeResult.status).toBe('rejected');
+        expect(MessageRejectedError.isInstance(hugeResult.reason)).toBe(true);
+        expect((hugeResult.reason as MessageRejectedError).reason).toBe('too_large');
+        expect((hugeResult.reason as MessageRejectedError).messageId).toBe('huge-1');
+        expect((hugeResult.reason as MessageRejectedError).errors[0]?.problem).toContain('limits.max_body_bytes');
+        const others = settled.filter((_, index) => index !== 60).map((result) => (result.status === 'fulfilled' ? result.value.status : String(result.reason)));
+        // The sample holds emails of 36 KB: the worker's 64 KiB limit leaves room for one or two per batch, never for the client's 1 MiB batches.
+        expect(others).toEqual(new Array(120).fill('accepted'));
+        if (path.startsWith('through')) expect(front.seen.filter((request) => request.answered === 413).length).toBeGreaterThan(0);
+        else expect(await (await fetch(`${target.url}/metrics`)).text()).toMatch(/^sentcopy_messages_rejected_total\{[^}]*reason="too_large"[^}]*\} [1-9]/m);
+        await waitFor(() => storedKeys(target.root).length >= 120, 'the copies');
+        const stored = storedMessages(target.root);
+        expect(stored).toHaveLength(120);
+        expect(ids(stored)).toEqual(ids(messages));
+        expect(await client.close()).toEqual({ delivered: 120, rejected: 1, undelivered: [] });
+      } finally {
+        await front.close();
+        await target.worker.stop();
+      }
+    },
+    60_000,
+  );
 
   it('keeps memory bounded while the worker is down: send() refuses with WorkerUnavailableError at the bound, and close() hands back what was not delivered', async () => {
     const gone = await startWorker();

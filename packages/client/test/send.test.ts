@@ -49,7 +49,12 @@ describe('send()', () => {
       expect(others.map((result) => (result.status === 'fulfilled' ? result.value.status : 'failed'))).toEqual(new Array(9).fill('accepted'));
       await waitFor(() => storedKeys(target.root).length >= 9, 'the nine good copies');
       const stored = byId(storedMessages(target.root));
-      expect([...stored.keys()].sort()).toEqual(batch.filter((_, index) => index !== 4).map((message) => message.message_id).sort());
+      expect([...stored.keys()].sort()).toEqual(
+        batch
+          .filter((_, index) => index !== 4)
+          .map((message) => message.message_id)
+          .sort(),
+      );
       expect(await client.close()).toEqual({ delivered: 9, rejected: 1, undelivered: [] });
     } finally {
       await target.worker.stop();

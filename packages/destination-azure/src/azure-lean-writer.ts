@@ -1,16 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
-import {
-  bearerTokenAuthenticationPolicy,
-  createEmptyPipeline,
-  createHttpHeaders,
-  createPipelineRequest,
-  RestError,
-  type HttpClient,
-  type Pipeline,
-  type PipelineRequest,
-  type PipelineResponse,
-} from '@azure/core-rest-pipeline';
+import { bearerTokenAuthenticationPolicy, createEmptyPipeline, createHttpHeaders, createPipelineRequest, RestError, type HttpClient, type Pipeline, type PipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
 import { authorizeRequestOnTenantChallenge } from '@azure/core-client';
 import { parseXML } from '@azure/core-xml';
 import { StorageOAuthScopes } from '@azure/storage-blob';

@@ -167,11 +167,13 @@ function createAzureDriver(settings: AzureDestinationSettings, client: Container
       return { ...entryOf(answer), size: body.byteLength, body };
     },
     async list(request, abortSignal) {
-      const pages = client
-        .listBlobsFlat({ prefix: request.prefix, abortSignal })
-        .byPage({ maxPageSize: Math.min(request.limit, 5000), ...(request.cursor === undefined ? {} : { continuationToken: request.cursor }) });
+      const pages = client.listBlobsFlat({ prefix: request.prefix, abortSignal }).byPage({ maxPageSize: Math.min(request.limit, 5000), ...(request.cursor === undefined ? {} : { continuationToken: request.cursor }) });
       const page = (await pages.next()).value;
-      const entries = (page?.segment.blobItems ?? []).map((item: { name: string; properties: { contentLength?: number; lastModified?: Date } }) => ({ name: item.name, size: item.properties.contentLength ?? 0, lastModified: item.properties.lastModified }));
+      const entries = (page?.segment.blobItems ?? []).map((item: { name: string; properties: { contentLength?: number; lastModified?: Date } }) => ({
+        name: item.name,
+        size: item.properties.contentLength ?? 0,
+        lastModified: item.properties.lastModified,
+      }));
       const next = page?.continuationToken;
       return { entries, cursor: typeof next === 'string' && next !== '' ? next : undefined };
     },
@@ -190,7 +192,10 @@ function createAzureDriver(settings: AzureDestinationSettings, client: Container
         } catch (error) {
           // A container-scoped SAS token may list and write blobs but not read container properties: listing proves the container is there.
           if (azureErrorFacts(error).status !== 403) throw error;
-          await client.listBlobsFlat({ prefix: `${prefix}${probeFolder}`, abortSignal }).byPage({ maxPageSize: 1 }).next();
+          await client
+            .listBlobsFlat({ prefix: `${prefix}${probeFolder}`, abortSignal })
+            .byPage({ maxPageSize: 1 })
+            .next();
           return { check: { name: 'reachable', status: 'passed', detail: `Container "${container}" exists and the credentials can list it (they may not read container properties).` } };
         }
       } catch (error) {
@@ -233,7 +238,8 @@ export function createAzureDestination(settings: AzureDestinationSettings): Dest
     ({ client, accountUrl } = created);
     // SDK retries on writes were asked for explicitly: only the SDK's stack makes them. Injected clients keep their own pipeline,
     // and a proxy from the environment (HTTPS_PROXY…) is honoured by the SDK's proxy policy only.
-    if (created.auth !== undefined && (settings.sdkMaxTries ?? 1) === 1 && getDefaultProxySettings() === undefined) lean = new AzureLeanWriter(client.url, created.auth, { maxSockets: 64, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 });
+    if (created.auth !== undefined && (settings.sdkMaxTries ?? 1) === 1 && getDefaultProxySettings() === undefined)
+      lean = new AzureLeanWriter(client.url, created.auth, { maxSockets: 64, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 });
   }
   return createObjectStoreDestination(createAzureDriver(settings, client, accountUrl, prefix, lean), { keyPrefix: prefix });
 }

@@ -17,7 +17,6 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-
 function header(response: unknown, name: string): string | undefined {
   const headers = (response as { headers?: { get?: (name: string) => string | undefined } } | undefined)?.headers;
   return typeof headers?.get === 'function' ? text(headers.get(name)) : undefined;
@@ -52,7 +51,28 @@ function factsOf(error: unknown): ErrorFacts {
 /** Azure error codes by kind; the first row listing a code wins. */
 const azureErrors = createErrorCodeTable([
   ['rate_limited', 'the storage account asked to slow down', ['ServerBusy', 'OperationTimedOut', 'TooManyRequests', 'IngressOverAccountLimit', 'EgressOverAccountLimit', 'TpsOverAccountLimit', 'ServiceUnavailable']],
-  ['unauthorized', 'the credentials were rejected or lack permission (check the key, SAS token or role assignment, e.g. Storage Blob Data Contributor)', ['AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch', 'AuthorizationProtocolMismatch', 'AuthorizationResourceTypeMismatch', 'AuthorizationServiceMismatch', 'AuthorizationSourceIPMismatch', 'InvalidAuthenticationInfo', 'InsufficientAccountPermissions', 'AccountIsDisabled', 'NoAuthenticationInformation', 'KeyBasedAuthenticationNotPermitted', 'CredentialUnavailableError', 'AuthenticationRequiredError', 'AuthenticationError', 'ClientAuthenticationError']],
+  [
+    'unauthorized',
+    'the credentials were rejected or lack permission (check the key, SAS token or role assignment, e.g. Storage Blob Data Contributor)',
+    [
+      'AuthenticationFailed',
+      'AuthorizationFailure',
+      'AuthorizationPermissionMismatch',
+      'AuthorizationProtocolMismatch',
+      'AuthorizationResourceTypeMismatch',
+      'AuthorizationServiceMismatch',
+      'AuthorizationSourceIPMismatch',
+      'InvalidAuthenticationInfo',
+      'InsufficientAccountPermissions',
+      'AccountIsDisabled',
+      'NoAuthenticationInformation',
+      'KeyBasedAuthenticationNotPermitted',
+      'CredentialUnavailableError',
+      'AuthenticationRequiredError',
+      'AuthenticationError',
+      'ClientAuthenticationError',
+    ],
+  ],
   ['unreachable', 'the storage service reported an internal error', ['InternalError']],
   ['unreachable', 'the request to the storage account timed out', ['TimeoutError', 'RequestTimeout']],
   ['invalid', 'the container does not exist (create it first, or check the container name and the account)', ['ContainerNotFound']],
@@ -62,7 +82,11 @@ const azureErrors = createErrorCodeTable([
   ['invalid', 'the metadata is not valid for Azure (names must be C# identifiers, at most 8 KB in total)', ['InvalidMetadata', 'MetadataTooLarge']],
   ['invalid', 'the body did not match its checksum on arrival', ['Md5Mismatch', 'InvalidMd5', 'Crc64Mismatch']],
   ['invalid', 'the encryption scope does not exist or is disabled', ['EncryptionScopeNotFound', 'EncryptionScopeDisabled']],
-  ['invalid', 'the storage account refused the request as invalid (check the access tier, immutability, legal hold and encryption scope settings against the account)', ['ImmutabilityPolicyNotSupported', 'InvalidBlobTier', 'FeatureVersionMismatch', 'InvalidHeaderValue', 'InvalidInput', 'InvalidQueryParameterValue', 'InvalidUri', 'MissingRequiredHeader', 'UnsupportedHeader', 'InvalidOperation']],
+  [
+    'invalid',
+    'the storage account refused the request as invalid (check the access tier, immutability, legal hold and encryption scope settings against the account)',
+    ['ImmutabilityPolicyNotSupported', 'InvalidBlobTier', 'FeatureVersionMismatch', 'InvalidHeaderValue', 'InvalidInput', 'InvalidQueryParameterValue', 'InvalidUri', 'MissingRequiredHeader', 'UnsupportedHeader', 'InvalidOperation'],
+  ],
   ['conflict', 'the key already holds an object', ['BlobAlreadyExists', 'ConditionNotMet']],
   ['invalid', 'the blob is protected by an immutability policy or legal hold', ['BlobImmutableDueToPolicy', 'BlobImmutableDueToLegalHold']],
 ]);
@@ -72,7 +96,8 @@ function classify(code: string | undefined, status: number | undefined): [Destin
   const known = azureErrors(code);
   if (known !== undefined) return [...known];
   // Immutability errors vary by account setup (version-level immutability off, a locked policy); none can succeed on retry.
-  if (code !== undefined && /immutab|legalhold/i.test(code)) return ['invalid', 'the container does not accept the immutability policy or legal hold as configured, or the blob is protected by one (check version-level immutability support)'];
+  if (code !== undefined && /immutab|legalhold/i.test(code))
+    return ['invalid', 'the container does not accept the immutability policy or legal hold as configured, or the blob is protected by one (check version-level immutability support)'];
   if (code !== undefined && networkErrorCodes.has(code)) return ['unreachable', 'the network connection to the storage account failed or timed out'];
   if (status === 429 || status === 503) return ['rate_limited', 'the storage account asked to slow down'];
   if (status === 401 || status === 403) return ['unauthorized', 'the credentials were rejected or lack permission'];
@@ -90,9 +115,13 @@ function classify(code: string | undefined, status: number | undefined): [Destin
  * included), so logging it cannot leak a credential either.
  */
 export function mapAzureError(error: unknown, context: AzureErrorContext): DestinationError {
-  return mapStoreError(error, { provider: 'azure', service: 'Azure Blob Storage', operation: context.operation, where: `container "${context.container}"${context.key === undefined ? '' : `, blob "${context.key}"`}`, key: context.key }, factsOf, (facts) => classify(facts.code, facts.status));
+  return mapStoreError(
+    error,
+    { provider: 'azure', service: 'Azure Blob Storage', operation: context.operation, where: `container "${context.container}"${context.key === undefined ? '' : `, blob "${context.key}"`}`, key: context.key },
+    factsOf,
+    (facts) => classify(facts.code, facts.status),
+  );
 }
-
 
 /** The Azure error code (or system error code) and HTTP status of `error`. */
 export function azureErrorFacts(error: unknown): { code: string | undefined; status: number | undefined } {

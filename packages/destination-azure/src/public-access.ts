@@ -18,10 +18,7 @@ interface PublicAccessContext {
  * from a leak. `unknown` when the server does not support the call or the credentials may not
  * make it (a SAS token limited to blobs, a role without `Microsoft.Storage/…/containers/read`).
  */
-export async function checkPublicAccess(
-  containerClient: ContainerClient,
-  context: PublicAccessContext,
-): Promise<{ public: boolean | 'unknown'; check: ProbeCheck }> {
+export async function checkPublicAccess(containerClient: ContainerClient, context: PublicAccessContext): Promise<{ public: boolean | 'unknown'; check: ProbeCheck }> {
   let access: string | undefined;
   try {
     access = (await containerClient.getAccessPolicy({ abortSignal: context.signal })).blobPublicAccess;
@@ -29,12 +26,19 @@ export async function checkPublicAccess(
     if (isAbortError(error, context.signal)) throw error;
     const { code, status } = azureErrorFacts(error);
     if (status === 501 || status === 405 || code === 'NotImplemented' || code === 'FeatureNotSupported') {
-      return { public: 'unknown', check: { name: 'public-access', status: 'unsupported', detail: `Get Container ACL is not supported by this server (${code ?? `HTTP ${status}`}), so whether container "${context.container}" is public cannot be told.` } };
+      return {
+        public: 'unknown',
+        check: { name: 'public-access', status: 'unsupported', detail: `Get Container ACL is not supported by this server (${code ?? `HTTP ${status}`}), so whether container "${context.container}" is public cannot be told.` },
+      };
     }
     if (status === 403) {
       return {
         public: 'unknown',
-        check: { name: 'public-access', status: 'unsupported', detail: `Could not tell whether container "${context.container}" is public: Get Container ACL was denied (it needs the account key, an account SAS, or a role with container read access).` },
+        check: {
+          name: 'public-access',
+          status: 'unsupported',
+          detail: `Could not tell whether container "${context.container}" is public: Get Container ACL was denied (it needs the account key, an account SAS, or a role with container read access).`,
+        },
       };
     }
     return { public: 'unknown', check: { name: 'public-access', status: 'unsupported', detail: `Could not tell whether container "${context.container}" is public: ${context.describe(error, 'read the container access level')}` } };

@@ -1,13 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  AccountSASPermissions,
-  AccountSASResourceTypes,
-  AccountSASServices,
-  ContainerSASPermissions,
-  generateAccountSASQueryParameters,
-  generateBlobSASQueryParameters,
-  StorageSharedKeyCredential,
-} from '@azure/storage-blob';
+import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, ContainerSASPermissions, generateAccountSASQueryParameters, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { DestinationError, type DestinationV1, type PutObjectInput } from '@sentcopy/core';
 import { startFaultProxy, type FaultProxy, type ProxyRecord } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -121,7 +113,9 @@ describe('write-once', () => {
       type: headers['x-ms-blob-content-type'],
       encoding: headers['x-ms-blob-content-encoding'],
       sha: headers[`x-ms-meta-${sha256MetadataName}`],
-      names: Object.keys(headers).filter((name) => name.startsWith('x-ms-meta-')).sort(),
+      names: Object.keys(headers)
+        .filter((name) => name.startsWith('x-ms-meta-'))
+        .sort(),
       blobType: headers['x-ms-blob-type'],
     }).toEqual({
       ifNoneMatch: '*',
@@ -147,7 +141,7 @@ describe('write-once', () => {
 
   it('refuses the reserved SHA-256 name, bad names and values with invalid, storing nothing', async () => {
     const destination = track(createAzureDestination({ ...fixture.settings, keyPrefix: 'bad-meta/' }));
-    const cases: Record<string, string>[] = [{ 'sentcopy-sha256': 'x' }, { Upper: 'x' }, { 'under_score': 'x' }, { ok: 'tab\tvalue' }, { ok: ' padded' }, { big: 'x'.repeat(8200) }];
+    const cases: Record<string, string>[] = [{ 'sentcopy-sha256': 'x' }, { Upper: 'x' }, { under_score: 'x' }, { ok: 'tab\tvalue' }, { ok: ' padded' }, { big: 'x'.repeat(8200) }];
     for (const [index, metadata] of cases.entries()) expect(kindOf(await errorOf(destination.put(input(`m${index}`, 'x', { metadata }))))).toBe('invalid');
     expect(await createAzureBackdoor(fixture.containerClient, 'bad-meta/').listKeys('')).toEqual([]);
   });

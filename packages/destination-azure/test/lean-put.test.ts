@@ -42,7 +42,12 @@ async function startCaptureServer(): Promise<{ port: number; requests: { method:
 
 /** Headers that differ between two correct requests: the clock, the signature, request ids, the agent, the connection. */
 const volatile = new Set(['x-ms-date', 'authorization', 'x-ms-client-request-id', 'user-agent', 'host', 'connection']);
-const stable = (headers: IncomingHttpHeaders): Record<string, unknown> => Object.fromEntries(Object.entries(headers).filter(([name]) => !volatile.has(name)).sort(([a], [b]) => a.localeCompare(b)));
+const stable = (headers: IncomingHttpHeaders): Record<string, unknown> =>
+  Object.fromEntries(
+    Object.entries(headers)
+      .filter(([name]) => !volatile.has(name))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
 
 let fixture: AzureFixture;
 let proxy: FaultProxy;
@@ -195,7 +200,9 @@ describe('failures and conflicts on the lean path', () => {
     proxy.inject(faults.respond({ ...busy, headers: { ...busy.headers, 'retry-after': '3' } }), { times: 1, match: isPut });
     const error = await errorOf(destination.put(text('k', 'x')));
     await destination.close?.();
-    expect(DestinationError.isInstance(error) && { kind: error.kind, status: error.status, code: error.code, retryAfterMs: error.retryAfterMs, requestIdKept: String(error.cause).includes(busy.headers?.['x-ms-request-id'] ?? 'no request id') }).toEqual({ kind: 'rate_limited', status, code, retryAfterMs: 3000, requestIdKept: true });
+    expect(
+      DestinationError.isInstance(error) && { kind: error.kind, status: error.status, code: error.code, retryAfterMs: error.retryAfterMs, requestIdKept: String(error.cause).includes(busy.headers?.['x-ms-request-id'] ?? 'no request id') },
+    ).toEqual({ kind: 'rate_limited', status, code, retryAfterMs: 3000, requestIdKept: true });
     expect(proxy.requests.filter(isPut).map((request) => request.headers['user-agent'])).toEqual([leanAgent]);
     expect(await backdoor().listKeys(`lean-busy-${status}/`)).toEqual([]);
   });

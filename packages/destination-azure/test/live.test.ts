@@ -8,11 +8,7 @@ import { createAzureBackdoor } from './backdoor.js';
 const env = process.env;
 const connectionString = env.SENTCOPY_LIVE_AZURE_CONNECTION_STRING;
 const container = env.SENTCOPY_LIVE_AZURE_CONTAINER;
-const skipReason = !connectionString
-  ? 'SENTCOPY_LIVE_AZURE_CONNECTION_STRING is not set'
-  : !container
-    ? 'SENTCOPY_LIVE_AZURE_CONTAINER is not set (name a scratch container that exists)'
-    : undefined;
+const skipReason = !connectionString ? 'SENTCOPY_LIVE_AZURE_CONNECTION_STRING is not set' : !container ? 'SENTCOPY_LIVE_AZURE_CONTAINER is not set (name a scratch container that exists)' : undefined;
 
 if (skipReason !== undefined || connectionString === undefined || container === undefined) {
   console.info(`[destination-azure] live Azure Blob Storage tests skipped: ${skipReason}.`);

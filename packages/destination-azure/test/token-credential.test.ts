@@ -44,7 +44,11 @@ let fixture: AzureFixture;
 let certificates: string;
 beforeAll(async () => {
   certificates = mkdtempSync(join(tmpdir(), 'sentcopy-azurite-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(certificates, 'key.pem'), '-out', join(certificates, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(certificates, 'key.pem'), '-out', join(certificates, 'cert.pem')],
+    { stdio: 'ignore' },
+  );
   // The SDK's HTTPS agent takes no CA option; the self-signed certificate is accepted for this file's process only.
   vi.stubEnv('NODE_TLS_REJECT_UNAUTHORIZED', '0');
   fixture = await startAzureFixture({ https: { certPath: join(certificates, 'cert.pem'), keyPath: join(certificates, 'key.pem') }, oauth: 'basic' });
@@ -120,7 +124,20 @@ describe('TokenCredential against Azurite in OAuth mode (HTTPS)', () => {
     });
     await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
     try {
-      for (const name of ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_USERNAME', 'MSI_ENDPOINT', 'MSI_SECRET', 'IDENTITY_SERVER_THUMBPRINT', 'IMDS_ENDPOINT', 'AZURE_TOKEN_CREDENTIALS']) vi.stubEnv(name, undefined);
+      for (const name of [
+        'AZURE_CLIENT_ID',
+        'AZURE_TENANT_ID',
+        'AZURE_CLIENT_SECRET',
+        'AZURE_CLIENT_CERTIFICATE_PATH',
+        'AZURE_FEDERATED_TOKEN_FILE',
+        'AZURE_USERNAME',
+        'MSI_ENDPOINT',
+        'MSI_SECRET',
+        'IDENTITY_SERVER_THUMBPRINT',
+        'IMDS_ENDPOINT',
+        'AZURE_TOKEN_CREDENTIALS',
+      ])
+        vi.stubEnv(name, undefined);
       vi.stubEnv('IDENTITY_ENDPOINT', `http://127.0.0.1:${(identity.address() as AddressInfo).port}/msi/token`);
       vi.stubEnv('IDENTITY_HEADER', 'sentcopy-test-identity-header');
       const destination = createAzureDestination({ container: fixture.container, accountUrl: fixture.azurite.blobEndpoint, credential: { defaultAzureCredential: true }, keyPrefix: 'oauth-default/' });

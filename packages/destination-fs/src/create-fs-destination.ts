@@ -3,15 +3,7 @@ import { constants } from 'node:fs';
 import { link, lstat, open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  DestinationError,
-  objectKeyProblem,
-  type DestinationV1,
-  type ObjectInfo,
-  type ProbeCheck,
-  type PutObjectInput,
-  type PutObjectResult,
-} from '@sentcopy/core';
+import { DestinationError, objectKeyProblem, type DestinationV1, type ObjectInfo, type ProbeCheck, type PutObjectInput, type PutObjectResult } from '@sentcopy/core';
 import type { FsDestinationSettings } from './fs-destination-settings.js';
 import { fsyncFolder, removeFile, sha256Hex, sha256OfFile, writeNewFile } from './fs-files.js';
 import { createFolderMaker } from './fs-folders.js';
@@ -357,9 +349,7 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
       status: 'unsupported',
       detail:
         'A local folder has no public-access setting; sentcopy cannot tell whether it is shared (web server, network share). ' +
-        ((mode & 0o007) === 0
-          ? 'Other local users cannot read it.'
-          : 'Other local users can read it; messages hold personal data, so consider chmod 700 on the root.'),
+        ((mode & 0o007) === 0 ? 'Other local users cannot read it.' : 'Other local users can read it; messages hold personal data, so consider chmod 700 on the root.'),
     });
     return result();
   };

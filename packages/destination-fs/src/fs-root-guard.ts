@@ -88,14 +88,11 @@ export function createRootGuard(options: RootGuardOptions): RootGuard {
       const code = errorCode(error);
       if (code === 'ENOENT') {
         return identity === undefined
-          ? unreachable(
-              `The destination folder does not exist${options.createRoot ? '' : ' and createRoot is off'}; is the volume mounted?`,
-              code,
-              error,
-            )
+          ? unreachable(`The destination folder does not exist${options.createRoot ? '' : ' and createRoot is off'}; is the volume mounted?`, code, error)
           : unreachable(`The destination folder is gone (it existed when first used); is the volume unmounted? It is not recreated, so acknowledged objects are never hidden under a new one. ${waitNote}.`, code, error);
       }
-      if (code === 'ENOTDIR') return identity === undefined ? invalid('A parent of the destination root is a file, not a folder.') : unreachable(`A parent of the destination folder was replaced by a file since it was first used. ${waitNote}.`, code, error);
+      if (code === 'ENOTDIR')
+        return identity === undefined ? invalid('A parent of the destination root is a file, not a folder.') : unreachable(`A parent of the destination folder was replaced by a file since it was first used. ${waitNote}.`, code, error);
       return mapFsError(error, { operation: 'open the destination folder' });
     }
     const current = { device: stats.dev, inode: stats.ino };

@@ -41,7 +41,12 @@ describe('createArchiver with a prepare pool', () => {
     const root = newRoot();
     const local = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root: newRoot() }), retry: false });
     const threaded = createArchiver({ recipientKey: 'sentcopy-test-recipient-key', destination: createFsDestination({ root }), retry: false, preparePool: pool });
-    const broken = [{ ...messages[0], to: 42 }, { version: 1, channel: 'fax' }, { ...messages[1], sent_at: 'yesterday' }, { ...messages[2], callback: () => 1 }];
+    const broken = [
+      { ...messages[0], to: 42 },
+      { version: 1, channel: 'fax' },
+      { ...messages[1], sent_at: 'yesterday' },
+      { ...messages[2], callback: () => 1 },
+    ];
     for (const input of broken) {
       const expected = await local.prepare(input).catch((error: unknown) => error);
       const error = await threaded.prepare(input).catch((caught: unknown) => caught);
@@ -60,7 +65,13 @@ describe('createArchiver with a prepare pool', () => {
       const expected = await local.prepare(message);
       for (const archiver of [local, threaded]) {
         const prepared = await archiver.prepare(bytes);
-        expect({ key: prepared.key, sha256: prepared.sha256, messageId: prepared.messageId, projectId: prepared.projectId, channel: prepared.channel }).toEqual({ key: expected.key, sha256: expected.sha256, messageId: message.message_id, projectId: 'acme', channel: message.channel });
+        expect({ key: prepared.key, sha256: prepared.sha256, messageId: prepared.messageId, projectId: prepared.projectId, channel: prepared.channel }).toEqual({
+          key: expected.key,
+          sha256: expected.sha256,
+          messageId: message.message_id,
+          projectId: 'acme',
+          channel: message.channel,
+        });
         expect(prepared.message).toEqual(expected.message);
       }
       // The caller's bytes are copied, not taken: still readable after the pool used them.

@@ -56,7 +56,7 @@ describe('createArchiver and the recipient key', () => {
     expect(files(unkeyedRoot)).toEqual([unkeyed.key]);
   });
 
-  it('carries each archiver\'s own secret to the prepare pool\'s threads', async () => {
+  it("carries each archiver's own secret to the prepare pool's threads", async () => {
     const other = 'a-second-deployment-secret-0000';
     const [first, second] = [newRoot(), newRoot()];
     const one = createArchiver({ destination: createFsDestination({ root: first }), recipientKey: secret, preparePool: pool, retry: false });

@@ -3,17 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import {
-  ArchiveError,
-  archiveMetadataKeys,
-  createArchiver,
-  getCodec,
-  MessageValidationError,
-  profiles,
-  sampleMessages,
-  serializeJson,
-  type ProfileName,
-} from '@sentcopy/core';
+import { ArchiveError, archiveMetadataKeys, createArchiver, getCodec, MessageValidationError, profiles, sampleMessages, serializeJson, type ProfileName } from '@sentcopy/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFsDestination } from '../src/index.js';
 

@@ -166,7 +166,7 @@ describe('leftovers of a crash', () => {
     }
   }, 60_000);
 
-  it('a second destination on the same root in this process (a reconfigured one) leaves the first one\'s in-flight temp files alone', async () => {
+  it("a second destination on the same root in this process (a reconfigured one) leaves the first one's in-flight temp files alone", async () => {
     const root = join(newFolder(), 'archive');
     const first = createFsDestination({ root });
     const second = createFsDestination({ root });

@@ -18,7 +18,9 @@ const kindOf = async (promise: Promise<unknown>): Promise<string> =>
     (error: unknown) => (DestinationError.isInstance(error) ? error.kind : `foreign: ${String(error)}`),
   );
 const tree = (folder: string): string[] =>
-  readdirSync(folder, { recursive: true, withFileTypes: true }).map((entry) => `${relative(folder, join(entry.parentPath, entry.name))}${entry.isDirectory() ? '/' : ''}`).sort();
+  readdirSync(folder, { recursive: true, withFileTypes: true })
+    .map((entry) => `${relative(folder, join(entry.parentPath, entry.name))}${entry.isDirectory() ? '/' : ''}`)
+    .sort();
 
 let base: string;
 let root: string;
@@ -140,7 +142,19 @@ describe('createFsDestination', () => {
   });
 
   it('maps every classified Node.js error code in one place, without paths in messages', () => {
-    const cases = { EACCES: 'unauthorized', EPERM: 'unauthorized', ENOSPC: 'unreachable', EDQUOT: 'unreachable', EROFS: 'unreachable', EIO: 'unreachable', EMFILE: 'rate_limited', ENFILE: 'rate_limited', ENAMETOOLONG: 'invalid', EXDEV: 'invalid', EBUSY: 'unknown' };
+    const cases = {
+      EACCES: 'unauthorized',
+      EPERM: 'unauthorized',
+      ENOSPC: 'unreachable',
+      EDQUOT: 'unreachable',
+      EROFS: 'unreachable',
+      EIO: 'unreachable',
+      EMFILE: 'rate_limited',
+      ENFILE: 'rate_limited',
+      ENAMETOOLONG: 'invalid',
+      EXDEV: 'invalid',
+      EBUSY: 'unknown',
+    };
     for (const [code, kind] of Object.entries(cases)) {
       const error = mapFsError(Object.assign(new Error(`${code}: /secret/path/recipient@example.com`), { code }), { operation: 'write the object', key: 'k' });
       expect({ code, kind: error.kind, leaks: error.message.includes('/secret') }).toEqual({ code, kind, leaks: false });

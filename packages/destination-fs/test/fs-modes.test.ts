@@ -59,7 +59,12 @@ describe('permissions at rest', () => {
   }
 
   it('refuses modes that are not permission bits, naming the setting', () => {
-    for (const [name, value] of [['fileMode', 0o1777], ['fileMode', -1], ['directoryMode', 1.5], ['directoryMode', 0o10000]] as const) {
+    for (const [name, value] of [
+      ['fileMode', 0o1777],
+      ['fileMode', -1],
+      ['directoryMode', 1.5],
+      ['directoryMode', 0o10000],
+    ] as const) {
       let caught: unknown;
       try {
         createFsDestination({ root: '/unused', [name]: value });

@@ -34,7 +34,9 @@ function newRoot(): string {
 }
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const segmentFiles = (root: string, writerId: string) =>
-  readdirSync(path.join(root, '.sentcopy-ledger', writerId)).sort().map((name) => path.join(root, '.sentcopy-ledger', writerId, name));
+  readdirSync(path.join(root, '.sentcopy-ledger', writerId))
+    .sort()
+    .map((name) => path.join(root, '.sentcopy-ledger', writerId, name));
 
 async function archiveAll(root: string, options: { writerId?: string; count: number; seed?: number; maxEntries?: number }): Promise<{ results: ArchiveResult[]; ledger: LedgerWriter }> {
   const destination = createFsDestination({ root, fsync: false });
@@ -257,7 +259,10 @@ describe('the archive ledger across processes', { timeout: 120_000 }, () => {
     const read = await readLedger(createFsDestination({ root }));
     expect({ problems: read.problems, chains: read.chains.map((chain) => [chain.writerId, chain.segments, chain.entries]), entries: read.entries.size }).toEqual({
       problems: [],
-      chains: [['w-proc-a', 5, 30], ['w-proc-b', 5, 30]],
+      chains: [
+        ['w-proc-a', 5, 30],
+        ['w-proc-b', 5, 30],
+      ],
       entries: 60,
     });
     const keys = [...JSON.parse(first.stdout).keys, ...JSON.parse(second.stdout).keys].sort();

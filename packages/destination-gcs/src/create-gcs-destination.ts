@@ -251,6 +251,7 @@ export function createGcsDestination(settings: GcsDestinationSettings): Destinat
   const storage: Storage = settings.storage ?? createGcsStorage(settings);
   // SDK retries on writes were asked for explicitly: only the SDK's stack makes them. An injected client keeps its own stack,
   // and a proxy from the environment (HTTPS_PROXY…) is honoured by the SDK's HTTP layer only.
-  const lean = settings.storage === undefined && (settings.sdkMaxRetries ?? 0) === 0 && !proxyFromEnvironment() ? new GcsLeanWriter(storage, settings.bucket, { maxSockets: 64, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 }) : undefined;
+  const lean =
+    settings.storage === undefined && (settings.sdkMaxRetries ?? 0) === 0 && !proxyFromEnvironment() ? new GcsLeanWriter(storage, settings.bucket, { maxSockets: 64, requestTimeoutMs: settings.requestTimeoutMs ?? 60_000 }) : undefined;
   return createObjectStoreDestination(createGcsDriver(settings, storage, prefix, lean), { keyPrefix: prefix });
 }

@@ -106,7 +106,12 @@ export const destinationDescriptor: DestinationDescriptorV1<GcsDestinationFileSe
     { setting: 'private_key', flag: 'private-key-env', value: 'var', description: "environment variable holding the service account's PEM private key" },
     { setting: 'api_endpoint', flag: 'api-endpoint', value: 'url', description: 'base URL of the JSON API (Private Service Connect, a test server)' },
     { setting: 'kms_key_name', flag: 'kms-key', value: 'key', description: 'Cloud KMS key name (CMEK)' },
-    { setting: 'storage_class', flag: 'storage-class', value: 'class', description: "storage class of every object (default: the bucket's; STANDARD is usually cheapest for messages, whose writes cost more in colder classes: see `sentcopy cost`)" },
+    {
+      setting: 'storage_class',
+      flag: 'storage-class',
+      value: 'class',
+      description: "storage class of every object (default: the bucket's; STANDARD is usually cheapest for messages, whose writes cost more in colder classes: see `sentcopy cost`)",
+    },
     { setting: 'retention.retention_days', flag: 'retention-days', value: 'days', description: 'object retention of every object, in days' },
     { setting: 'retention.mode', flag: 'retention-mode', value: 'mode', description: 'Unlocked (default; can be shortened) or Locked (nobody can)' },
     { setting: 'event_based_hold', flag: 'event-based-hold', description: 'place an event-based hold on every object' },

@@ -26,7 +26,6 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-
 /** The JSON API error object inside a body or a message the SDK filled with the raw body (downloads do that). */
 function jsonError(value: unknown): { code?: unknown; message?: unknown; errors?: unknown } | undefined {
   if (typeof value !== 'string' || !value.trimStart().startsWith('{')) return undefined;
@@ -89,7 +88,11 @@ const gcsErrors = createErrorCodeTable([
   ['rate_limited', slowDown, ['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded', 'dailyLimitExceeded', 'tooManyRequests']],
   ['unauthorized', credentials, ['required', 'authError', 'forbidden', 'insufficientPermissions', 'accessNotConfigured', 'accountDisabled', 'userProjectAccountProblem', 'userProjectMissing', 'CredentialsError']],
   ['unreachable', 'the bytes were corrupted in transit (the CRC32C/MD5 GCS reported differs from the one computed here)', ['FILE_NO_UPLOAD', 'FILE_NO_UPLOAD_DELETE', 'CONTENT_DOWNLOAD_MISMATCH']],
-  ['invalid', 'GCS refused the request as invalid for this bucket (check the retention, hold, KMS key and storage class settings)', ['invalid', 'badRequest', 'invalidArgument', 'parseError', 'uploadTooLarge', 'retentionPolicyNotMet', 'notImplemented']],
+  [
+    'invalid',
+    'GCS refused the request as invalid for this bucket (check the retention, hold, KMS key and storage class settings)',
+    ['invalid', 'badRequest', 'invalidArgument', 'parseError', 'uploadTooLarge', 'retentionPolicyNotMet', 'notImplemented'],
+  ],
   ['conflict', 'the object already exists', ['conditionNotMet']],
 ]);
 
@@ -120,9 +123,10 @@ function classify(code: string | undefined, status: number | undefined, detail: 
  * cause is reduced to the same facts, so logging it cannot leak a request dump either.
  */
 export function mapGcsError(error: unknown, context: GcsErrorContext): DestinationError {
-  return mapStoreError(error, { provider: 'gcs', service: 'GCS', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, object "${context.key}"`}`, key: context.key }, gcsErrorFacts, (facts) => classify(facts.code, facts.status, facts.detail));
+  return mapStoreError(error, { provider: 'gcs', service: 'GCS', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, object "${context.key}"`}`, key: context.key }, gcsErrorFacts, (facts) =>
+    classify(facts.code, facts.status, facts.detail),
+  );
 }
-
 
 /** True when `error` is GCS's answer that the object does not exist (404, not a missing bucket). */
 export function isObjectNotFound(error: unknown): boolean {

@@ -90,7 +90,13 @@ describe('write-once with ifGenerationMatch=0', () => {
     expect([first.objects.map((object) => object.key), typeof first.cursor, second.objects.map((object) => object.key), second.cursor]).toEqual([['e/1', 'e/2'], 'string', ['e/3'], undefined]);
     expect((await destination.list({ prefix: '.sentcopy' })).objects).toEqual([]);
     const info = await destination.head('e/2');
-    expect(info && { key: info.key, size: info.size, sha256: info.sha256, type: info.contentType, dated: info.lastModified instanceof Date }).toEqual({ key: 'e/2', size: 3, sha256: sha256(Buffer.from('e/2')), type: 'application/json', dated: true });
+    expect(info && { key: info.key, size: info.size, sha256: info.sha256, type: info.contentType, dated: info.lastModified instanceof Date }).toEqual({
+      key: 'e/2',
+      size: 3,
+      sha256: sha256(Buffer.from('e/2')),
+      type: 'application/json',
+      dated: true,
+    });
     await destination.delete?.('e/2');
     await destination.delete?.('e/2');
     expect([await destination.head('e/2'), await destination.get('e/2'), fixture.server.getObject(fixture.bucket, 'unit/e/2')]).toEqual([undefined, undefined, undefined]);

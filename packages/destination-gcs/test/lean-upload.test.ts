@@ -101,7 +101,15 @@ describe('the lean upload sends what the SDK sent', () => {
       expect(reference.headers['user-agent']).toMatch(/gcloud-node-storage/);
       expect([lean.method, lean.url, lean.headers.accept, lean.headers['content-type']?.split(';')[0]]).toEqual([reference.method, reference.url, reference.headers.accept, reference.headers['content-type']?.split(';')[0]]);
       expect(partsOf(lean.headers['content-type'], lean.body)).toBe(partsOf(reference.headers['content-type'], reference.body));
-      expect(leanResource).toMatchObject({ contentType: 'application/json', contentEncoding: 'gzip', metadata: { 'message-id': 'm-1', 'sentcopy-sha256': sha256(body) }, storageClass: 'NEARLINE', eventBasedHold: true, temporaryHold: true, retention: { mode: 'Locked' } });
+      expect(leanResource).toMatchObject({
+        contentType: 'application/json',
+        contentEncoding: 'gzip',
+        metadata: { 'message-id': 'm-1', 'sentcopy-sha256': sha256(body) },
+        storageClass: 'NEARLINE',
+        eventBasedHold: true,
+        temporaryHold: true,
+        retention: { mode: 'Locked' },
+      });
       expect(lean.url).toContain('ifGenerationMatch=0');
       expect(lean.headers.authorization).toBe(undefined);
     } finally {

@@ -1,13 +1,4 @@
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type PutObjectCommandInput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { createObjectStoreDestination, DestinationError, normalizeKeyPrefix, type DestinationV1, type ObjectStoreDriver, type ObjectStoreEntry, type ObjectStoreImmutabilityProbe, type ObjectStoreWrite } from '@sentcopy/core';
 import { createS3Client, resolveRegion } from './create-s3-client.js';
 import { isNotFound, mapS3Error, s3ErrorFacts } from './map-s3-error.js';
@@ -142,9 +133,7 @@ function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsC
             await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: name, ...(version === undefined ? {} : { VersionId: version }), ...owner }), { abortSignal: signal });
           },
           hint: (error) =>
-            s3ErrorFacts(error).code === 'InvalidRequest'
-              ? 'The bucket has no Object Lock configuration: Object Lock is enabled when a bucket is created, so use a bucket created with it, or remove objectLock from the settings.'
-              : '',
+            s3ErrorFacts(error).code === 'InvalidRequest' ? 'The bucket has no Object Lock configuration: Object Lock is enabled when a bucket is created, so use a bucket created with it, or remove objectLock from the settings.' : '',
         };
 
   return {

@@ -115,7 +115,12 @@ export const destinationDescriptor: DestinationDescriptorV1<S3DestinationFileSet
     { setting: 'external_id', flag: 'external-id-env', value: 'var', description: "environment variable holding the external id the role's trust policy requires" },
     { setting: 'expected_bucket_owner', flag: 'expected-bucket-owner', value: 'account', description: 'AWS account id (12 digits) that must own the bucket' },
     { setting: 'kms_key_id', flag: 'kms-key', value: 'key', description: 'KMS key id or ARN (SSE-KMS)' },
-    { setting: 'storage_class', flag: 'storage-class', value: 'class', description: "storage class of every object (default: the bucket's, normally STANDARD, the cheapest for messages: classes with a 128 KB minimum or 30+ day minimums cost more, see `sentcopy cost`)" },
+    {
+      setting: 'storage_class',
+      flag: 'storage-class',
+      value: 'class',
+      description: "storage class of every object (default: the bucket's, normally STANDARD, the cheapest for messages: classes with a 128 KB minimum or 30+ day minimums cost more, see `sentcopy cost`)",
+    },
     { setting: 'object_lock.mode', flag: 'object-lock-mode', value: 'mode', description: 'Object Lock mode, GOVERNANCE or COMPLIANCE (with --object-lock-days)' },
     { setting: 'object_lock.retention_days', flag: 'object-lock-days', value: 'days', description: 'Object Lock retention of every object, in days from its write' },
     { setting: 'object_lock.legal_hold', flag: 'legal-hold', description: 'place a legal hold on every object' },

@@ -13,14 +13,12 @@ export interface S3ErrorContext {
 /** The facts of an error: code, status, redacted detail, request id and Retry-After. */
 type ErrorFacts = SdkErrorFacts;
 
-
 /** Names the SDK gives errors it builds from a bare HTTP status (HEAD answers have no body). */
 const statusNames = new Set(['NotFound', 'Forbidden', 'BadRequest', 'Unknown', 'UnknownError', 'S3ServiceException', 'Error']);
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
-
 
 function factsOf(error: unknown): ErrorFacts {
   const record = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
@@ -45,11 +43,48 @@ function factsOf(error: unknown): ErrorFacts {
 
 /** S3 error codes by kind; the first row listing a code wins. */
 const s3Errors = createErrorCodeTable([
-  ['rate_limited', 'the store asked to slow down', ['SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'RequestLimitExceeded', 'TooManyRequests', 'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'BandwidthLimitExceeded', 'ServiceUnavailable']],
+  [
+    'rate_limited',
+    'the store asked to slow down',
+    [
+      'SlowDown',
+      'Throttling',
+      'ThrottlingException',
+      'ThrottledException',
+      'RequestThrottled',
+      'RequestThrottledException',
+      'RequestLimitExceeded',
+      'TooManyRequests',
+      'TooManyRequestsException',
+      'ProvisionedThroughputExceededException',
+      'BandwidthLimitExceeded',
+      'ServiceUnavailable',
+    ],
+  ],
   // Another write of the same key kept racing this one; backing off and retrying resolves it
   // (the next attempt sees the winner's object and compares SHA-256), so it is not a conflict.
   ['rate_limited', 'another write of the same key kept conflicting with this one', ['ConditionalRequestConflict']],
-  ['unauthorized', 'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)', ['AccessDenied', 'AccessDeniedException', 'AllAccessDisabled', 'AccountProblem', 'InvalidAccessKeyId', 'InvalidClientTokenId', 'InvalidToken', 'ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'InvalidSecurity', 'UnrecognizedClientException', 'CredentialsProviderError']],
+  [
+    'unauthorized',
+    'the credentials were rejected or lack permission (check the keys, the role and the bucket policy)',
+    [
+      'AccessDenied',
+      'AccessDeniedException',
+      'AllAccessDisabled',
+      'AccountProblem',
+      'InvalidAccessKeyId',
+      'InvalidClientTokenId',
+      'InvalidToken',
+      'ExpiredToken',
+      'ExpiredTokenException',
+      'TokenRefreshRequired',
+      'SignatureDoesNotMatch',
+      'RequestTimeTooSkewed',
+      'InvalidSecurity',
+      'UnrecognizedClientException',
+      'CredentialsProviderError',
+    ],
+  ],
   ['unreachable', 'the network connection to the store failed or timed out', ['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'IncompleteBody']],
   ['unreachable', 'the store reported an internal error', ['InternalError', 'InternalFailure']],
   ['invalid', 'the bucket does not exist', ['NoSuchBucket']],
@@ -57,7 +92,28 @@ const s3Errors = createErrorCodeTable([
   ['invalid', 'the object is larger than the store accepts', ['EntityTooLarge']],
   ['invalid', 'the key is longer than the store accepts', ['KeyTooLong', 'KeyTooLongError']],
   ['invalid', 'the metadata is larger than the store accepts (2 KB)', ['MetadataTooLarge']],
-  ['invalid', 'the store refused the request as invalid for this bucket (check the region, encryption, storage class and Object Lock settings)', ['InvalidArgument', 'InvalidRequest', 'InvalidStorageClass', 'InvalidURI', 'InvalidDigest', 'BadDigest', 'XAmzContentSHA256Mismatch', 'InvalidObjectState', 'InvalidBucketState', 'KMS.NotFoundException', 'KMS.DisabledException', 'PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'NotImplemented', 'MethodNotAllowed']],
+  [
+    'invalid',
+    'the store refused the request as invalid for this bucket (check the region, encryption, storage class and Object Lock settings)',
+    [
+      'InvalidArgument',
+      'InvalidRequest',
+      'InvalidStorageClass',
+      'InvalidURI',
+      'InvalidDigest',
+      'BadDigest',
+      'XAmzContentSHA256Mismatch',
+      'InvalidObjectState',
+      'InvalidBucketState',
+      'KMS.NotFoundException',
+      'KMS.DisabledException',
+      'PermanentRedirect',
+      'AuthorizationHeaderMalformed',
+      'IllegalLocationConstraintException',
+      'NotImplemented',
+      'MethodNotAllowed',
+    ],
+  ],
   ['conflict', 'the key already holds an object', ['PreconditionFailed']],
 ]);
 
@@ -80,9 +136,10 @@ function classify(code: string | undefined, status: number | undefined): [Destin
  * logging it cannot leak a signature dump either.
  */
 export function mapS3Error(error: unknown, context: S3ErrorContext): DestinationError {
-  return mapStoreError(error, { provider: 's3', service: 'S3', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, key "${context.key}"`}`, key: context.key }, factsOf, (facts) => classify(facts.code, facts.status));
+  return mapStoreError(error, { provider: 's3', service: 'S3', operation: context.operation, where: `bucket "${context.bucket}"${context.key === undefined ? '' : `, key "${context.key}"`}`, key: context.key }, factsOf, (facts) =>
+    classify(facts.code, facts.status),
+  );
 }
-
 
 /** True when `error` is S3's answer that the object does not exist (404 NoSuchKey / NotFound). */
 export function isNotFound(error: unknown): boolean {

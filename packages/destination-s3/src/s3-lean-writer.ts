@@ -194,16 +194,19 @@ export class S3LeanWriter {
     const skewCorrection = (await config.disableClockSkewCorrection?.()) !== true;
     const sentAt = Date.now();
     const path = target.basePath + request.key.split('/').map(extendedEncodeURIComponent).join('/');
-    const signed = await target.signer.sign({
-      method: 'PUT',
-      protocol: target.protocol,
-      hostname: target.hostname,
-      ...(target.port === undefined ? {} : { port: target.port }),
-      path,
-      query,
-      headers: { ...target.headers, ...request.headers, host: target.host, 'user-agent': userAgent, 'content-length': String(request.body.byteLength), 'x-amz-content-sha256': request.sha256 },
-      body: request.body,
-    }, { signingDate: new Date(sentAt + (skewCorrection ? (config.systemClockOffset ?? 0) : 0)) });
+    const signed = await target.signer.sign(
+      {
+        method: 'PUT',
+        protocol: target.protocol,
+        hostname: target.hostname,
+        ...(target.port === undefined ? {} : { port: target.port }),
+        path,
+        query,
+        headers: { ...target.headers, ...request.headers, host: target.host, 'user-agent': userAgent, 'content-length': String(request.body.byteLength), 'x-amz-content-sha256': request.sha256 },
+        body: request.body,
+      },
+      { signingDate: new Date(sentAt + (skewCorrection ? (config.systemClockOffset ?? 0) : 0)) },
+    );
     signal.throwIfAborted();
     let response: Dispatcher.ResponseData;
     try {

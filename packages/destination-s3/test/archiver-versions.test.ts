@@ -35,7 +35,12 @@ describe('createArchiver with the S3 destination: a different message under an e
     expect(Buffer.from(await archiver.codec.decode(versionStored.body)).equals(Buffer.from(serializeJson(archiver.profile.render(prepared.message))))).toBe(true);
 
     expect(await archiver.archive(second)).toEqual({ ...version, created: false });
-    expect(fixture.server.listKeys(fixture.bucket).filter((key) => key.startsWith('versions/')).sort()).toEqual([`versions/${first.key}`, `versions/${version.key}`].sort());
+    expect(
+      fixture.server
+        .listKeys(fixture.bucket)
+        .filter((key) => key.startsWith('versions/'))
+        .sort(),
+    ).toEqual([`versions/${first.key}`, `versions/${version.key}`].sort());
     await destination.close?.();
   });
 });

@@ -265,7 +265,7 @@ describe('the lean PutObject sends what the SDK sent', () => {
 });
 
 describe('clock skew', () => {
-  it('a store whose clock is an hour ahead refuses the first write RequestTimeTooSkewed; the next is signed on the store\'s clock and stored', async () => {
+  it("a store whose clock is an hour ahead refuses the first write RequestTimeTooSkewed; the next is signed on the store's clock and stored", async () => {
     const aheadMs = 3_600_000;
     const signedAt: number[] = [];
     const server = createHttpServer((request, response) => {
@@ -288,7 +288,7 @@ describe('clock skew', () => {
       expect(DestinationError.isInstance(first) && [first.kind, first.code]).toEqual(['unauthorized', 'RequestTimeTooSkewed']);
       expect((await destination.put(text('skew/two', 'y'))).created).toBe(true);
       expect(signedAt.length).toBe(2);
-      expect(Math.abs((signedAt[1] ?? Number.NaN))).toBeLessThan(60_000);
+      expect(Math.abs(signedAt[1] ?? Number.NaN)).toBeLessThan(60_000);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -301,7 +301,11 @@ describe('HTTPS', () => {
     const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-lean-tls-'));
     try {
       try {
-        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(folder, 'key.pem'), '-out', path.join(folder, 'cert.pem')], { stdio: 'ignore' });
+        execFileSync(
+          'openssl',
+          ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(folder, 'key.pem'), '-out', path.join(folder, 'cert.pem')],
+          { stdio: 'ignore' },
+        );
       } catch (error) {
         console.log(`[destination-s3] HTTPS test skipped: openssl could not make a test certificate (${String(error)}).`);
         context.skip();

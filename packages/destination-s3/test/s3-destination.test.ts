@@ -315,10 +315,12 @@ describe('probe()', () => {
   });
 
   it('rejects an already aborted probe', async () => {
-    const result = await destination().probe({ signal: AbortSignal.abort() }).then(
-      () => 'resolved',
-      (error: Error) => error.name,
-    );
+    const result = await destination()
+      .probe({ signal: AbortSignal.abort() })
+      .then(
+        () => 'resolved',
+        (error: Error) => error.name,
+      );
     expect(result).toBe('AbortError');
   });
 });

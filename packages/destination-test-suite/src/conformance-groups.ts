@@ -14,20 +14,7 @@ import { probeChecks } from './groups/probe.js';
 import { roundtripChecks } from './groups/roundtrip.js';
 
 /** Every group, in the order the suite runs them. */
-export const conformanceGroupNames: readonly ConformanceGroupName[] = [
-  'roundtrip',
-  'idempotency',
-  'conflict',
-  'concurrency',
-  'crossProcess',
-  'pagination',
-  'hostileKeys',
-  'largeObject',
-  'abort',
-  'delete',
-  'errorKinds',
-  'probe',
-];
+export const conformanceGroupNames: readonly ConformanceGroupName[] = ['roundtrip', 'idempotency', 'conflict', 'concurrency', 'crossProcess', 'pagination', 'hostileKeys', 'largeObject', 'abort', 'delete', 'errorKinds', 'probe'];
 
 /**
  * The checks of each group. {@link runDestinationConformance} registers them with a test runner;

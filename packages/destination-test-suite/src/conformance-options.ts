@@ -58,19 +58,7 @@ export interface DestinationBackdoor {
 }
 
 /** The groups of checks the suite runs. */
-export type ConformanceGroupName =
-  | 'roundtrip'
-  | 'idempotency'
-  | 'conflict'
-  | 'concurrency'
-  | 'crossProcess'
-  | 'pagination'
-  | 'hostileKeys'
-  | 'largeObject'
-  | 'abort'
-  | 'delete'
-  | 'errorKinds'
-  | 'probe';
+export type ConformanceGroupName = 'roundtrip' | 'idempotency' | 'conflict' | 'concurrency' | 'crossProcess' | 'pagination' | 'hostileKeys' | 'largeObject' | 'abort' | 'delete' | 'errorKinds' | 'probe';
 
 /**
  * How the `crossProcess` group starts writers that share no memory: each is a new Node.js process

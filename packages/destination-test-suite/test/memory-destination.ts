@@ -110,7 +110,7 @@ export function createMemoryDestination(flaw?: MemoryFlaw): { destination: Desti
       const page = start === -1 ? [] : keys.slice(start, start + limit);
       const last = page.at(-1);
       const more = start !== -1 && start + limit < keys.length;
-      const cursorKey = flaw === 'repeats-last-key-on-next-page' ? page.at(-2) ?? last : last;
+      const cursorKey = flaw === 'repeats-last-key-on-next-page' ? (page.at(-2) ?? last) : last;
       return {
         objects: page.map((key): ListedObject => ({ key, size: objects.get(key)?.body.byteLength ?? 0 })),
         cursor: more && cursorKey !== undefined ? Buffer.from(cursorKey).toString('base64url') : undefined,
@@ -123,7 +123,14 @@ export function createMemoryDestination(flaw?: MemoryFlaw): { destination: Desti
     },
     async probe() {
       const write = flaw === 'probe-fails-write' ? 'failed' : 'passed';
-      return { ok: write === 'passed', public: false, checks: [{ name: 'reachable', status: 'passed' }, { name: 'write', status: write }] };
+      return {
+        ok: write === 'passed',
+        public: false,
+        checks: [
+          { name: 'reachable', status: 'passed' },
+          { name: 'write', status: write },
+        ],
+      };
     },
     async close() {},
   };

@@ -27,18 +27,25 @@ const cases: ReadonlyArray<[MemoryFlaw, ConformanceGroupName, string]> = [
 ];
 
 describe('the conformance suite catches broken destinations', () => {
-  it.each(cases)('a destination that %s fails the %s group', async (flaw, group, symptom) => {
-    const { destination, backdoor, faults } = createMemoryDestination(flaw);
-    const failures: string[] = [];
-    for (const [index, check] of conformanceGroups[group].entries()) {
-      try {
-        await check.run({ destination, backdoor, expect, prefix: `can-fail/${flaw}/${group}/${index}/`, options: { faults, secrets: [memorySecret] } });
-      } catch (error) {
-        failures.push(`${check.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  it.each(cases)(
+    'a destination that %s fails the %s group',
+    async (flaw, group, symptom) => {
+      const { destination, backdoor, faults } = createMemoryDestination(flaw);
+      const failures: string[] = [];
+      for (const [index, check] of conformanceGroups[group].entries()) {
+        try {
+          await check.run({ destination, backdoor, expect, prefix: `can-fail/${flaw}/${group}/${index}/`, options: { faults, secrets: [memorySecret] } });
+        } catch (error) {
+          failures.push(`${check.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+        }
       }
-    }
-    expect(failures.some((failure) => failure.includes(symptom)), `failures for ${flaw}: ${failures.join(' | ')}`).toBe(true);
-  }, 60_000);
+      expect(
+        failures.some((failure) => failure.includes(symptom)),
+        `failures for ${flaw}: ${failures.join(' | ')}`,
+      ).toBe(true);
+    },
+    60_000,
+  );
 });
 
 describe('the crossProcess group catches write-once that holds only inside one process', () => {
@@ -64,7 +71,10 @@ describe('the crossProcess group catches write-once that holds only inside one p
 
   it('an in-process lock around check-then-write fails: several processes report created', async () => {
     const failures = await run('in-process-lock');
-    expect(failures.some((failure) => /exactly one put across all processes|puts of the stored bytes succeed in every process/.test(failure)), failures.join(' | ')).toBe(true);
+    expect(
+      failures.some((failure) => /exactly one put across all processes|puts of the stored bytes succeed in every process/.test(failure)),
+      failures.join(' | '),
+    ).toBe(true);
   }, 60_000);
 
   it('an exclusive create (temp file + link) passes', async () => {

@@ -253,20 +253,27 @@ export function openLedgerIndex(options: LedgerIndexOptions): LedgerIndex {
         values.push(sentAt, sentAt, id);
       }
       const sql = `SELECT * FROM objects${clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`} ORDER BY sent_at, id LIMIT ?`;
-      const rows = open().prepare(sql).all(...values, limit + 1) as ObjectRow[];
+      const rows = open()
+        .prepare(sql)
+        .all(...values, limit + 1) as ObjectRow[];
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return { objects: page.map(toObject), ...(rows.length > limit && last !== undefined ? { next: encodeCursor(last.sent_at, last.id) } : {}) };
     },
     count(filters) {
       const { clauses, values } = where(open(), filters);
-      return open().prepare(`SELECT COUNT(*) FROM objects${clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`}`).pluck().get(...values) as number;
+      return open()
+        .prepare(`SELECT COUNT(*) FROM objects${clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`}`)
+        .pluck()
+        .get(...values) as number;
     },
     status() {
       const database = open();
       const counts = database.prepare('SELECT destination, COUNT(*) AS objects, COUNT(erased_at) AS erased FROM objects GROUP BY destination').all() as { destination: string; objects: number; erased: number }[];
       const chains = database
-        .prepare('SELECT s.destination, s.writer, COUNT(*) AS segments, MAX(s.seq) AS last_seq, (SELECT sha256 FROM segments AS l WHERE l.destination = s.destination AND l.writer = s.writer ORDER BY seq DESC LIMIT 1) AS last_sha256 FROM segments AS s GROUP BY s.destination, s.writer ORDER BY s.destination, s.writer')
+        .prepare(
+          'SELECT s.destination, s.writer, COUNT(*) AS segments, MAX(s.seq) AS last_seq, (SELECT sha256 FROM segments AS l WHERE l.destination = s.destination AND l.writer = s.writer ORDER BY seq DESC LIMIT 1) AS last_sha256 FROM segments AS s GROUP BY s.destination, s.writer ORDER BY s.destination, s.writer',
+        )
         .all() as { destination: string; writer: string; segments: number; last_seq: number; last_sha256: string }[];
       const text = isTextEnabled(database);
       const indexedText = text ? textCounts(database) : new Map<string, number>();

@@ -160,7 +160,10 @@ export function removeErasedText(database: SqliteDatabase): number {
 /** How many objects (not erased) of `destination`, or of every destination, have no text yet. */
 export function pendingTextCount(database: SqliteDatabase, destination?: string): number {
   const sql = `SELECT COUNT(*) FROM objects AS o WHERE o.erased_at IS NULL${destination === undefined ? '' : ' AND o.destination = ?'} AND NOT EXISTS (SELECT 1 FROM message_text_state AS s WHERE s.object_id = o.id)`;
-  return database.prepare(sql).pluck().get(...(destination === undefined ? [] : [destination])) as number;
+  return database
+    .prepare(sql)
+    .pluck()
+    .get(...(destination === undefined ? [] : [destination])) as number;
 }
 
 /** How many objects have text indexed, per destination. */

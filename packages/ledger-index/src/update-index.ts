@@ -258,7 +258,7 @@ export async function updateIndex(database: SqliteDatabase, name: string, destin
         const key = ledgerSegmentKey(plan.writer, seq);
         const stored = outcome.stored;
         if (stored === undefined) {
-          problem('gap', key, 'listed, but gone when read; the chain\'s later segments are not indexed');
+          problem('gap', key, "listed, but gone when read; the chain's later segments are not indexed");
           break;
         }
         const sha256 = sha256Hex(stored.body);
@@ -281,7 +281,13 @@ export async function updateIndex(database: SqliteDatabase, name: string, destin
         const expectedPrevious = previous === undefined ? null : previous.sha256;
         if (seq === 0 ? decoded.header.previous !== null : decoded.header.previous !== expectedPrevious) {
           const earlier = ledgerSegmentKey(plan.writer, seq - 1);
-          problem('changed', seq === 0 ? key : earlier, seq === 0 ? 'the first segment of a chain must have no predecessor' : `it was indexed with SHA-256 ${String(expectedPrevious).slice(0, 12)}…, but its successor ${key} records ${String(decoded.header.previous).slice(0, 12)}…: one of them was rewritten`);
+          problem(
+            'changed',
+            seq === 0 ? key : earlier,
+            seq === 0
+              ? 'the first segment of a chain must have no predecessor'
+              : `it was indexed with SHA-256 ${String(expectedPrevious).slice(0, 12)}…, but its successor ${key} records ${String(decoded.header.previous).slice(0, 12)}…: one of them was rewritten`,
+          );
           break;
         }
         indexSegment(plan.writer, seq, sha256, stored.body.byteLength, decoded);

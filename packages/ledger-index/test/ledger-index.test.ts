@@ -57,7 +57,11 @@ describe('the ledger index', () => {
     await archive(destination, batch);
     const result = await index.update('archive', destination);
     expect(result).toMatchObject({ segments: 8, added: 40, duplicates: 0, tombstones: 0, writers: 1, problems: [], interrupted: false });
-    const expected = (filter: (message: Record<string, unknown>) => boolean) => batch.filter(filter).map((message) => message.message_id).sort();
+    const expected = (filter: (message: Record<string, unknown>) => boolean) =>
+      batch
+        .filter(filter)
+        .map((message) => message.message_id)
+        .sort();
     const found = (filters: LedgerIndexFilters) => {
       const ids: string[] = [];
       let after: string | undefined;
@@ -89,7 +93,10 @@ describe('the ledger index', () => {
     // The direct filter (for callers reading segments) agrees with the index.
     const hashes = [hash('email', 'ben@example.com')];
     const entries = (await import('@sentcopy/core')).readLedger(destination);
-    const direct = [...(await entries).entries.values()].filter((entry) => entryMatches(entry, { recipients: hashes, sentFrom: jan })).map((entry) => entry.message_id).sort();
+    const direct = [...(await entries).entries.values()]
+      .filter((entry) => entryMatches(entry, { recipients: hashes, sentFrom: jan }))
+      .map((entry) => entry.message_id)
+      .sort();
     expect(direct).toEqual(found({ recipients: hashes, sentFrom: jan }));
     index.close();
   });
@@ -105,7 +112,16 @@ describe('the ledger index', () => {
     const second = await index.update('archive', destination);
     expect(second).toMatchObject({ segments: 3, added: 10, duplicates: 2, writers: 2, problems: [] });
     expect(index.count({})).toBe(30);
-    expect(index.status()).toEqual([{ destination: 'archive', objects: 30, erased: 0, textIndexed: 0, textPending: 0, writers: [expect.objectContaining({ writer: 'w-second', segments: 1, lastSeq: 0 }), expect.objectContaining({ writer: 'w-test', segments: 6, lastSeq: 5 })] }]);
+    expect(index.status()).toEqual([
+      {
+        destination: 'archive',
+        objects: 30,
+        erased: 0,
+        textIndexed: 0,
+        textPending: 0,
+        writers: [expect.objectContaining({ writer: 'w-second', segments: 1, lastSeq: 0 }), expect.objectContaining({ writer: 'w-test', segments: 6, lastSeq: 5 })],
+      },
+    ]);
     index.close();
   });
 

@@ -22,9 +22,10 @@ async function archive(root: string, count: number): Promise<{ destination: Dest
   const archiver = createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger, retry: false });
   const keys: string[] = [];
   for (let index = 0; index < count; index += 1) {
-    const message = index % 2 === 0
-      ? { version: 1, channel: 'email', message_id: `m-${index}`, project_id: 'shop', sent_at: Date.UTC(2026, 0, 1) + index, to: 'ana@example.com', subject: `Order ${index}`, plaintext_body: index === 8 ? 'a walrus appears' : 'thanks' }
-      : { version: 1, channel: 'sms', message_id: `m-${index}`, project_id: 'shop', sent_at: Date.UTC(2026, 0, 1) + index, to: '+15550100100', body: `code ${index}` };
+    const message =
+      index % 2 === 0
+        ? { version: 1, channel: 'email', message_id: `m-${index}`, project_id: 'shop', sent_at: Date.UTC(2026, 0, 1) + index, to: 'ana@example.com', subject: `Order ${index}`, plaintext_body: index === 8 ? 'a walrus appears' : 'thanks' }
+        : { version: 1, channel: 'sms', message_id: `m-${index}`, project_id: 'shop', sent_at: Date.UTC(2026, 0, 1) + index, to: '+15550100100', body: `code ${index}` };
     keys.push((await archiver.archive(message)).key);
   }
   await ledger.close();

@@ -9,8 +9,7 @@ interface WorkerErrorBody {
   readonly results?: readonly { readonly status?: string; readonly reason?: string; readonly errors?: readonly { field?: string; problem?: string }[] }[];
 }
 
-const describeErrors = (errors: readonly { field?: string; problem?: string }[] | undefined) =>
-  (errors ?? []).map((entry) => (entry.field ? `${entry.field}: ${entry.problem ?? ''}` : entry.problem ?? '')).join('; ');
+const describeErrors = (errors: readonly { field?: string; problem?: string }[] | undefined) => (errors ?? []).map((entry) => (entry.field ? `${entry.field}: ${entry.problem ?? ''}` : (entry.problem ?? ''))).join('; ');
 
 /** Sends one message to the destination: `gate` waits for the stored copy, otherwise for the worker's durable queue. */
 export async function attemptArchive(destination: ArchiveDestination, message: Record<string, unknown>, gate: boolean): Promise<AttemptResult> {

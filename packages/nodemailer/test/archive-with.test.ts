@@ -30,8 +30,7 @@ function storedDocuments(root: string): Record<string, unknown>[] {
       if (entry.isDirectory()) {
         // The destination's own files (sidecars, temp files) live under .sentcopy.
         if (entry.name !== '.sentcopy') walk(file);
-      }
-      else if (entry.name.endsWith('.json.gz')) documents.push(JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Record<string, unknown>);
+      } else if (entry.name.endsWith('.json.gz')) documents.push(JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Record<string, unknown>);
     }
   };
   walk(root);

@@ -12,8 +12,7 @@ export interface AzureStub {
   stop(): Promise<void>;
 }
 
-const emptyList = (container: string) =>
-  `\ufeff<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://127.0.0.1/" ContainerName="${container}"><Blobs /><NextMarker /></EnumerationResults>`;
+const emptyList = (container: string) => `\ufeff<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://127.0.0.1/" ContainerName="${container}"><Blobs /><NextMarker /></EnumerationResults>`;
 
 /**
  * Starts an Azure Blob stub for benchmarks: it stores nothing and checks no signature, reads each

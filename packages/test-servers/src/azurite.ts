@@ -54,19 +54,7 @@ function azuriteBlobEntry(): string {
  */
 export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteServer> {
   const workspace = await mkdtemp(join(tmpdir(), 'sentcopy-azurite-'));
-  const args = [
-    azuriteBlobEntry(),
-    '--blobHost',
-    '127.0.0.1',
-    '--blobPort',
-    '0',
-    '--inMemoryPersistence',
-    '--extentMemoryLimit',
-    '512',
-    '--silent',
-    '--disableTelemetry',
-    '--skipApiVersionCheck',
-  ];
+  const args = [azuriteBlobEntry(), '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--extentMemoryLimit', '512', '--silent', '--disableTelemetry', '--skipApiVersionCheck'];
   if (options.https) args.push('--cert', options.https.certPath, '--key', options.https.keyPath);
   if (options.oauth) args.push('--oauth', options.oauth);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'], env: withoutSqlDatabase(process.env) });

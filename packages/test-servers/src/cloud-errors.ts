@@ -8,9 +8,7 @@ export function azureErrorResponse(code: string, status: number, message = code)
   return {
     status,
     headers: { 'content-type': 'application/xml', 'x-ms-error-code': code, 'x-ms-request-id': id, 'x-ms-version': '2025-01-05' },
-    body:
-      '\ufeff<?xml version="1.0" encoding="utf-8"?>' +
-      `<Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(`${message}\nRequestId:${id}\nTime:${new Date().toISOString()}`)}</Message></Error>`,
+    body: '\ufeff<?xml version="1.0" encoding="utf-8"?>' + `<Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(`${message}\nRequestId:${id}\nTime:${new Date().toISOString()}`)}</Message></Error>`,
   };
 }
 

@@ -64,10 +64,7 @@ export function installMemoPackage(folder: string, fsPackageDir: string, variant
   const modules = path.join(folder, 'node_modules');
   const packageDir = path.join(modules, ...memoPackage.split('/'));
   mkdirSync(packageDir, { recursive: true });
-  writeFileSync(
-    path.join(packageDir, 'package.json'),
-    JSON.stringify({ name: memoPackage, version: '1.0.0', type: 'module', exports: { '.': { import: './index.js' } }, dependencies: { '@sentcopy/destination-fs': '*' } }, null, 2),
-  );
+  writeFileSync(path.join(packageDir, 'package.json'), JSON.stringify({ name: memoPackage, version: '1.0.0', type: 'module', exports: { '.': { import: './index.js' } }, dependencies: { '@sentcopy/destination-fs': '*' } }, null, 2));
   writeFileSync(path.join(packageDir, 'index.js'), source(variant));
   mkdirSync(path.join(modules, '@sentcopy'), { recursive: true });
   try {

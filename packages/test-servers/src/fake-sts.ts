@@ -43,9 +43,7 @@ function stsError(code: string, message: string, status: number) {
   return {
     status,
     headers: { 'content-type': 'text/xml' },
-    body:
-      `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>${element('Code', code)}${element('Message', message)}</Error>` +
-      `${element('RequestId', requestId())}</ErrorResponse>`,
+    body: `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>${element('Code', code)}${element('Message', message)}</Error>` + `${element('RequestId', requestId())}</ErrorResponse>`,
   };
 }
 

@@ -132,28 +132,25 @@ export async function startFaultProxy(options: { target: string }): Promise<Faul
     if (fault?.type === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
 
     await new Promise<void>((resolve) => {
-      const upstream = httpRequest(
-        { host: target.hostname, port: target.port, method: seen.method, path: seen.url, headers: forwardHeaders(request.headers) },
-        (upstreamResponse) => {
-          if (fault?.type === 'replace') {
-            upstreamResponse.resume();
-            upstreamResponse.on('end', () => {
-              setStatus(fault.response.status);
-              if (!response.destroyed) sendCanned(response, fault.response, seen.method);
-              resolve();
-            });
-            return;
-          }
-          setStatus(upstreamResponse.statusCode);
-          response.writeHead(upstreamResponse.statusCode ?? 502, forwardHeaders(upstreamResponse.headers));
-          upstreamResponse.pipe(response);
-          upstreamResponse.on('end', resolve);
-          upstreamResponse.on('error', () => {
-            response.destroy();
+      const upstream = httpRequest({ host: target.hostname, port: target.port, method: seen.method, path: seen.url, headers: forwardHeaders(request.headers) }, (upstreamResponse) => {
+        if (fault?.type === 'replace') {
+          upstreamResponse.resume();
+          upstreamResponse.on('end', () => {
+            setStatus(fault.response.status);
+            if (!response.destroyed) sendCanned(response, fault.response, seen.method);
             resolve();
           });
-        },
-      );
+          return;
+        }
+        setStatus(upstreamResponse.statusCode);
+        response.writeHead(upstreamResponse.statusCode ?? 502, forwardHeaders(upstreamResponse.headers));
+        upstreamResponse.pipe(response);
+        upstreamResponse.on('end', resolve);
+        upstreamResponse.on('error', () => {
+          response.destroy();
+          resolve();
+        });
+      });
       upstream.on('error', () => {
         setStatus(502);
         if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });

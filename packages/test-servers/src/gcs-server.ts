@@ -381,7 +381,10 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     const header = headerValue(request, 'authorization');
     const [scheme, credential] = header === undefined ? [] : header.split(/\s+/, 2);
     const required = tokens.size > 0 || accounts.size > 0;
-    const unauthenticated = () => new GcsFailure(401, 'required', 'Anonymous caller does not have storage.objects.get access to the Google Cloud Storage object. Permission \'storage.objects.get\' denied on resource (or it may not exist).', { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' });
+    const unauthenticated = () =>
+      new GcsFailure(401, 'required', "Anonymous caller does not have storage.objects.get access to the Google Cloud Storage object. Permission 'storage.objects.get' denied on resource (or it may not exist).", {
+        'www-authenticate': 'Bearer realm="https://accounts.google.com/"',
+      });
     const invalid = () => new GcsFailure(401, 'authError', 'Invalid Credentials', { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' });
     if (scheme === undefined || credential === undefined) {
       if (required) throw unauthenticated();
@@ -545,7 +548,8 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
         if (status) {
           total = status[1] === '*' ? undefined : Number(status[1]);
         } else if (data) {
-          if (Number(data[1]) !== upload.received) throw new GcsFailure(400, 'invalid', `Invalid request. According to the Content-Range header, the upload offset is ${data[1]} byte(s), which exceeds already uploaded size of ${upload.received} byte(s).`);
+          if (Number(data[1]) !== upload.received)
+            throw new GcsFailure(400, 'invalid', `Invalid request. According to the Content-Range header, the upload offset is ${data[1]} byte(s), which exceeds already uploaded size of ${upload.received} byte(s).`);
           upload.chunks.push(chunk);
           upload.received += chunk.length;
           total = data[3] === '*' ? (data[2] === '*' ? upload.received : undefined) : Number(data[3]);
@@ -651,7 +655,8 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
           const object = bucket.objects.get(name);
           if (object === undefined) throw notFound();
           checkPreconditions(object, query);
-          if (object.temporaryHold || object.eventBasedHold) throw new GcsFailure(403, 'forbidden', `Object '${bucketName}/${name}' is under active Temporary hold or Event-Based hold and cannot be deleted, overwritten or archived until hold is removed.`);
+          if (object.temporaryHold || object.eventBasedHold)
+            throw new GcsFailure(403, 'forbidden', `Object '${bucketName}/${name}' is under active Temporary hold or Event-Based hold and cannot be deleted, overwritten or archived until hold is removed.`);
           if (object.retention !== undefined && new Date(object.retention.retainUntilTime).getTime() > Date.now()) {
             throw new GcsFailure(403, 'retentionPolicyNotMet', `Object '${bucketName}/${name}' is subject to object retention and cannot be deleted, overwritten or archived until ${object.retention.retainUntilTime}.`);
           }

@@ -440,11 +440,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
         last = key;
       }
     }
-    const parts = [
-      '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
-      element('Name', bucket.name),
-      element('Prefix', encode(prefix)),
-    ];
+    const parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">', element('Name', bucket.name), element('Prefix', encode(prefix))];
     if (delimiter !== '') parts.push(element('Delimiter', encode(delimiter)));
     if (query.has('start-after')) parts.push(element('StartAfter', encode(query.get('start-after') ?? '')));
     if (query.get('encoding-type') === 'url') parts.push(element('EncodingType', 'url'));
@@ -656,4 +652,3 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
     },
   };
 }
-

@@ -68,9 +68,7 @@ export function signatureMatches(request: IncomingMessage, authorization: Parsed
   const question = url.indexOf('?');
   const path = question === -1 ? url : url.slice(0, question);
   const query = question === -1 ? '' : url.slice(question + 1);
-  const headers = authorization.signedHeaders
-    .map((name) => `${name}:${(headerValue(request, name) ?? '').trim().replace(/\s+/g, ' ')}\n`)
-    .join('');
+  const headers = authorization.signedHeaders.map((name) => `${name}:${(headerValue(request, name) ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
   const canonicalRequest = [request.method, path, canonicalQuery(query), headers, authorization.signedHeaders.join(';'), payloadHash].join('\n');
   const amzDate = headerValue(request, 'x-amz-date') ?? '';
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, authorization.scope, createHash('sha256').update(canonicalRequest, 'utf8').digest('hex')].join('\n');
@@ -85,12 +83,7 @@ export function signatureMatches(request: IncomingMessage, authorization: Parsed
 export type AuthenticationFailure = 'AccessDenied' | 'InvalidAccessKeyId' | 'SignatureDoesNotMatch' | 'InvalidToken' | 'ExpiredToken';
 
 /** Looks up the credentials a request claims and verifies its signature, token and expiry. */
-export function authenticate(
-  request: IncomingMessage,
-  lookup: (accessKeyId: string) => TestCredentials | undefined,
-  payloadHash: string,
-  now = new Date(),
-): { accessKeyId?: string; failure?: AuthenticationFailure } {
+export function authenticate(request: IncomingMessage, lookup: (accessKeyId: string) => TestCredentials | undefined, payloadHash: string, now = new Date()): { accessKeyId?: string; failure?: AuthenticationFailure } {
   const authorization = parseAuthorization(headerValue(request, 'authorization'));
   if (!authorization) return { failure: 'AccessDenied' };
   const credentials = lookup(authorization.accessKeyId);

@@ -10,11 +10,7 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const multipart = (resource: object, data: Buffer | string, boundary = 'sentcopy-boundary') =>
-  Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(resource)}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`),
-    Buffer.from(data),
-    Buffer.from(`\r\n--${boundary}--`),
-  ]);
+  Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(resource)}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`), Buffer.from(data), Buffer.from(`\r\n--${boundary}--`)]);
 const upload = (bucket: string, name: string, data: Buffer | string, query = '', resource: object = {}) =>
   fetch(`${server.endpoint}/upload/storage/v1/b/${bucket}/o?uploadType=multipart&name=${encodeURIComponent(name)}${query}`, {
     method: 'POST',
@@ -114,12 +110,19 @@ describe('startGcsServer', () => {
     const second = await page(`prefix=b%2F&maxResults=2&pageToken=${first.nextPageToken}`);
     expect([first.items?.map((item) => item.name), second.items?.map((item) => item.name), second.nextPageToken]).toEqual([['b/1', 'b/2'], ['b/sub/x'], undefined]);
     const delimited = await page('delimiter=%2F');
-    expect([delimited.items?.map((item) => item.name), delimited.prefixes]).toEqual([['z', 'ü'], ['a/', 'b/']]);
+    expect([delimited.items?.map((item) => item.name), delimited.prefixes]).toEqual([
+      ['z', 'ü'],
+      ['a/', 'b/'],
+    ]);
   });
 
   it('resumable uploads: a session, then a PUT with Content-Range, preconditions checked', async () => {
     const bucket = server.createBucket();
-    const start = await fetch(`${server.endpoint}/upload/storage/v1/b/${bucket}/o?uploadType=resumable&name=r&ifGenerationMatch=0`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contentType: 'text/plain' }) });
+    const start = await fetch(`${server.endpoint}/upload/storage/v1/b/${bucket}/o?uploadType=resumable&name=r&ifGenerationMatch=0`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ contentType: 'text/plain' }),
+    });
     const location = start.headers.get('location') ?? '';
     const part = await fetch(location, { method: 'PUT', headers: { 'content-range': 'bytes 0-4/10' }, body: 'hello' });
     expect([start.status, part.status, part.headers.get('range')]).toEqual([200, 308, 'bytes=0-4']);

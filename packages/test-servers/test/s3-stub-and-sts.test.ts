@@ -17,9 +17,7 @@ describe('startS3Stub', () => {
     const put = await fetch(`${stub.endpoint}/bucket/key`, { method: 'PUT', body: 'x'.repeat(5000), headers: { 'x-amz-checksum-sha256': 'abc=' } });
     const head = await fetch(`${stub.endpoint}/bucket/key`, { method: 'HEAD' });
     const list = await fetch(`${stub.endpoint}/bucket?list-type=2`);
-    expect([put.status, put.headers.get('etag')?.length, put.headers.get('x-amz-checksum-sha256'), head.status, list.status, (await list.text()).includes('<KeyCount>0</KeyCount>')]).toEqual([
-      200, 34, 'abc=', 404, 200, true,
-    ]);
+    expect([put.status, put.headers.get('etag')?.length, put.headers.get('x-amz-checksum-sha256'), head.status, list.status, (await list.text()).includes('<KeyCount>0</KeyCount>')]).toEqual([200, 34, 'abc=', 404, 200, true]);
     expect(stub.counts).toEqual({ PUT: 1, HEAD: 1, GET: 1 });
   });
 });

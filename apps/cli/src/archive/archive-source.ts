@@ -38,7 +38,7 @@ export function addSourceOptions(command: Command): Command {
   return addClusterOptions(command)
     .option('-c, --config <file>', 'configuration file', defaultConfigFile)
     .option('-d, --destination <name>', 'destination to read (default: the destination of --project, else the one destination projects write to, else the only one configured)')
-    .option('-p, --project <id>', "project: reads its destination with its layout, and keeps only its messages")
+    .option('-p, --project <id>', 'project: reads its destination with its layout, and keeps only its messages')
     .addOption(
       new Option('--layout <layout>', "key layout of the archive: sentcopy, sentcopy-unkeyed, braze, clevertap, iterable, or a template such as '{project_id}/{yyyymmdd}/{message_id}.json.gz' (default: the project's layout in the config)"),
     );
@@ -138,7 +138,10 @@ export function isChecksumFailure(error: unknown): boolean {
 
 /** A read the store's client refused because the object fails its checksum; thrown past the retries. */
 export class ChecksumFailureError extends Error {
-  constructor(readonly key: string, cause: unknown) {
+  constructor(
+    readonly key: string,
+    cause: unknown,
+  ) {
     super(`the store's own checksum check failed when reading it`, { cause });
     this.name = 'ChecksumFailureError';
   }
@@ -166,9 +169,19 @@ export function destinationFailure(error: unknown, source: { readonly destinatio
     case 'unreachable':
     case 'rate_limited':
     case 'unknown':
-      return new CliError(`Could not ${doing} in ${where}: ${last.message}`, { exitCode: exitCodes.unavailable, code: 'destination_unavailable', hint: 'Check the network and the store, then run the command again (`sentcopy destinations probe` tells more).', cause: error });
+      return new CliError(`Could not ${doing} in ${where}: ${last.message}`, {
+        exitCode: exitCodes.unavailable,
+        code: 'destination_unavailable',
+        hint: 'Check the network and the store, then run the command again (`sentcopy destinations probe` tells more).',
+        cause: error,
+      });
     case 'unauthorized':
-      return new CliError(`The ${where} refused the credentials while trying to ${doing}: ${last.message}`, { exitCode: exitCodes.failure, code: 'destination_unauthorized', hint: 'Check the credentials (their environment variables) and that they may list and read objects.', cause: error });
+      return new CliError(`The ${where} refused the credentials while trying to ${doing}: ${last.message}`, {
+        exitCode: exitCodes.failure,
+        code: 'destination_unauthorized',
+        hint: 'Check the credentials (their environment variables) and that they may list and read objects.',
+        cause: error,
+      });
     default:
       return new CliError(`Could not ${doing} in ${where}: ${last.message}`, { exitCode: exitCodes.failure, code: 'destination_failed', cause: error });
   }

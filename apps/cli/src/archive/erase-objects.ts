@@ -101,7 +101,7 @@ export async function eraseObjects(name: string, destination: DestinationV1, obj
       const present = await withTransientRetries(() => destination.head(object.key));
       if (present === undefined) {
         if (wasTombstoned) alreadyErased += 1;
-        else missing.push({ ...item, detail: 'listed by the ledger, but not in the store and never erased: deleted behind the archive\'s back' });
+        else missing.push({ ...item, detail: "listed by the ledger, but not in the store and never erased: deleted behind the archive's back" });
         continue;
       }
       if (!canDelete) {

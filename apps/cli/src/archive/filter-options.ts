@@ -29,7 +29,7 @@ export function parseChannelArgument(value: string): Channel {
 export function addFilterOptions(command: Command): Command {
   return command
     .addOption(new Option('--channel <channel>', `only this channel: ${channelNameHelp}`).argParser(parseChannelArgument))
-    .option('--recipient <address>', "only messages to this address (normalized and hashed here as the key layout does; only the hash reaches the store)")
+    .option('--recipient <address>', 'only messages to this address (normalized and hashed here as the key layout does; only the hash reaches the store)')
     .option('--campaign <id>', 'only this campaign id (or Canvas step id; `unassociated` for messages without one)')
     .option('--from <date>', 'only messages sent on or after this UTC date (2026-01-31, 2026-01, or 2026-01-31T09:30:00Z)', parseDateArgument)
     .option('--to <date>', 'only messages sent on or before this UTC date (the whole day/month when no time is given)', parseDateArgument);

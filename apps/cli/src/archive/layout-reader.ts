@@ -8,7 +8,7 @@ export function recipientKeyRequired(doing: string): CliError {
   return new CliError(`${doing} needs the recipient key: this archive's keys hold a keyed hash of each recipient ({hmac(recipient)}), which only the deployment's secret reproduces.`, {
     exitCode: exitCodes.usage,
     code: 'recipient_key_required',
-    hint: 'Set the variable the configuration\'s recipient_hash_key names (SENTCOPY_RECIPIENT_KEY by default), or keep it in the env file beside the configuration (sentcopy.config.env), as `sentcopy init` does.',
+    hint: "Set the variable the configuration's recipient_hash_key names (SENTCOPY_RECIPIENT_KEY by default), or keep it in the env file beside the configuration (sentcopy.config.env), as `sentcopy init` does.",
   });
 }
 

@@ -53,7 +53,11 @@ function decodeCursor(cursor: string, fingerprint: string, source: 'index' | 'le
     throw new CliError('--cursor is not a cursor sentcopy printed.', { exitCode: exitCodes.usage, code: 'invalid_cursor', hint: 'Copy the cursor from the previous page, or leave --cursor out to start from the beginning.' });
   }
   if (state.f !== fingerprint || state.s !== source) {
-    throw new CliError('--cursor belongs to a listing with other filters or destinations, or from the index before it existed.', { exitCode: exitCodes.usage, code: 'cursor_mismatch', hint: 'Repeat the same filters as for the first page, or leave --cursor out.' });
+    throw new CliError('--cursor belongs to a listing with other filters or destinations, or from the index before it existed.', {
+      exitCode: exitCodes.usage,
+      code: 'cursor_mismatch',
+      hint: 'Repeat the same filters as for the first page, or leave --cursor out.',
+    });
   }
   return state as LedgerCursor;
 }

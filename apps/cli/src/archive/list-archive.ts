@@ -132,7 +132,9 @@ export async function listArchive(source: ArchiveSource, options: ListArchiveOpt
   const anyFilter = Object.values(filters).some((value) => value !== undefined);
 
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify([destination.id, reader.template, prefix, filters.channel, filters.projectId, filters.campaign, recipientForms === undefined ? null : [...recipientForms].sort(), filters.from, filters.to, filters.messageId ?? null]))
+    .update(
+      JSON.stringify([destination.id, reader.template, prefix, filters.channel, filters.projectId, filters.campaign, recipientForms === undefined ? null : [...recipientForms].sort(), filters.from, filters.to, filters.messageId ?? null]),
+    )
     .digest('base64url')
     .slice(0, 16);
   const state = options.cursor === undefined ? undefined : decodeCursor(options.cursor, fingerprint);
@@ -215,10 +217,7 @@ export async function listArchive(source: ArchiveSource, options: ListArchiveOpt
 
     for (let start = 0; start < candidates.length; start += contentFilters.length > 0 ? chunk : candidates.length) {
       const slice = contentFilters.length > 0 ? candidates.slice(start, start + chunk) : candidates.slice(start);
-      const contents =
-        contentFilters.length > 0 && slice.length > 0
-          ? await mapConcurrently(slice, options.concurrency ?? 8, ({ object, fields }) => readContent(object, fields))
-          : slice.map(() => undefined);
+      const contents = contentFilters.length > 0 && slice.length > 0 ? await mapConcurrently(slice, options.concurrency ?? 8, ({ object, fields }) => readContent(object, fields)) : slice.map(() => undefined);
       for (const [index, { object, fields }] of slice.entries()) {
         const content = contents[index];
         if (contentFilters.length > 0 && (content === undefined || !contentMatches(content))) continue;

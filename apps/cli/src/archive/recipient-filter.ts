@@ -30,11 +30,14 @@ export function recipientMatch(address: string, channel: Channel | undefined, re
     }
   }
   if (normalized.size === 0) {
-    throw new CliError(`--recipient is not ${channel === 'email' ? 'an email address' : channel === 'push' ? 'a push token' : channel === undefined ? 'a recipient address' : 'a phone number with its country code'}${channel === undefined ? '' : ` (the channel is ${channel})`}.`, {
-      exitCode: exitCodes.usage,
-      code: 'invalid_recipient',
-      hint: 'Give the address as it was sent to: name@example.com, +15550100100, or a push token.',
-    });
+    throw new CliError(
+      `--recipient is not ${channel === 'email' ? 'an email address' : channel === 'push' ? 'a push token' : channel === undefined ? 'a recipient address' : 'a phone number with its country code'}${channel === undefined ? '' : ` (the channel is ${channel})`}.`,
+      {
+        exitCode: exitCodes.usage,
+        code: 'invalid_recipient',
+        hint: 'Give the address as it was sent to: name@example.com, +15550100100, or a push token.',
+      },
+    );
   }
   return { keyForms: new Set([...normalized].map((value) => reader.recipientKeyForm(value) ?? value)), normalized };
 }

@@ -131,9 +131,7 @@ export async function verifyArchive(source: ArchiveSource, options: VerifyArchiv
     }
     const contentSha256 = read.metadata[archiveMetadataKeys.contentSha256];
     const versionMismatch =
-      fields?.versionId !== undefined && contentSha256 !== undefined && !contentSha256.startsWith(fields.versionId)
-        ? `its version id ${fields.versionId} is not the start of its content SHA-256 ${contentSha256.slice(0, 16)}…`
-        : undefined;
+      fields?.versionId !== undefined && contentSha256 !== undefined && !contentSha256.startsWith(fields.versionId) ? `its version id ${fields.versionId} is not the start of its content SHA-256 ${contentSha256.slice(0, 16)}…` : undefined;
     return {
       state: 'read',
       sha256: read.sha256,

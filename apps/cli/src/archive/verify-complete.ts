@@ -62,7 +62,7 @@ export async function verifyComplete(source: ArchiveSource, walked: VerifyReport
     }
   }
   for (const key of walked.hashes.keys()) {
-    if (!ledger.entries.has(key)) problems.push({ kind: 'unlisted', key, reason: 'no ledger lists this object: it was written behind the archive\'s back, or before the ledger was turned on' });
+    if (!ledger.entries.has(key)) problems.push({ kind: 'unlisted', key, reason: "no ledger lists this object: it was written behind the archive's back, or before the ledger was turned on" });
   }
   problems.sort((a, b) => order[a.kind] - order[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { chains: ledger.chains, entries: ledger.entries.size, duplicates: ledger.duplicates, erased, problems };

@@ -33,7 +33,11 @@ export async function readConfig(file: string = defaultConfigFile, cluster?: Clu
       const text = await store.read();
       const where = `the cluster's ${store.bucket} bucket`;
       if (text === undefined) {
-        throw new CliError(`${where[0]!.toUpperCase()}${where.slice(1)} holds no configuration yet.`, { exitCode: exitCodes.notFound, code: 'config_missing', hint: 'Start a worker with --nats (it seeds the bucket from its file) or run `sentcopy config push FILE`.' });
+        throw new CliError(`${where[0]!.toUpperCase()}${where.slice(1)} holds no configuration yet.`, {
+          exitCode: exitCodes.notFound,
+          code: 'config_missing',
+          hint: 'Start a worker with --nats (it seeds the bucket from its file) or run `sentcopy config push FILE`.',
+        });
       }
       return { file: where, cluster, baseDir: process.cwd(), config: await parseConfigText(text, where, { shared: true }) };
     });

@@ -110,7 +110,15 @@ async function archiveRows(options: BenchOptions, say: (text: string) => void): 
     const baseline = 'raw put of the same bytes, prepared beforehand';
     return [
       { id: 'archive-vs-raw-put', subject: 'archive(message), prepared on the calling thread', baseline, unit: 'messages/s', subjectRate: median(rates.plain), baselineRate: median(rates.raw), ratio: median(sides.plain) },
-      { id: 'archive-pool-vs-raw-put', subject: `archive(message) with a prepare pool (${pool.threads} thread${pool.threads === 1 ? '' : 's'})`, baseline, unit: 'messages/s', subjectRate: median(rates.pooled), baselineRate: median(rates.raw), ratio: median(sides.pooled) },
+      {
+        id: 'archive-pool-vs-raw-put',
+        subject: `archive(message) with a prepare pool (${pool.threads} thread${pool.threads === 1 ? '' : 's'})`,
+        baseline,
+        unit: 'messages/s',
+        subjectRate: median(rates.pooled),
+        baselineRate: median(rates.raw),
+        ratio: median(sides.pooled),
+      },
     ];
   } finally {
     await pool.close();
@@ -190,7 +198,8 @@ function humanReport(report: { node: string; cpus: number; messages: number; rou
 
 /** `sentcopy bench`: the built-in benchmarks, in this process, as ratios against baselines measured alongside. */
 export function registerBenchCommand(program: Command): void {
-  program.command('bench')
+  program
+    .command('bench')
     .description('Measure archiving and compression on this machine, as ratios against a baseline measured in the same run.')
     .option('-n, --messages <number>', 'sample messages archived per round', wholeNumber(10, 100_000), 1000)
     .option('--rounds <number>', 'rounds of the archive comparison (the median is reported)', wholeNumber(1, 15), 3)

@@ -68,13 +68,14 @@ Examples:
     .action(async (file: string, options: { json?: boolean; env: boolean }) => {
       const absolute = path.resolve(file);
       const parsed = await parseConfigText(await readText(absolute), absolute, options.env ? { env: await environmentWithEnvFile(absolute), baseDir: path.dirname(absolute) } : { baseDir: path.dirname(absolute) });
-      emit(options, { file: absolute, ok: true, destinations: Object.keys(parsed.destinations), projects: Object.keys(parsed.projects) }, () => `${absolute} is valid: ${Object.keys(parsed.destinations).length} destination(s), ${Object.keys(parsed.projects).length} project(s).`);
+      emit(
+        options,
+        { file: absolute, ok: true, destinations: Object.keys(parsed.destinations), projects: Object.keys(parsed.projects) },
+        () => `${absolute} is valid: ${Object.keys(parsed.destinations).length} destination(s), ${Object.keys(parsed.projects).length} project(s).`,
+      );
     });
 
-  const push = config
-    .command('push')
-    .description("Validate a configuration file and make it the cluster's configuration.")
-    .argument('[file]', 'the configuration file', defaultConfigFile);
+  const push = config.command('push').description("Validate a configuration file and make it the cluster's configuration.").argument('[file]', 'the configuration file', defaultConfigFile);
   addClusterOptions(push, true)
     .option('--wait <seconds>', 'how long to wait for the workers to report (0 to 600)', wholeNumber(0, 600), 10)
     .option('--json', 'print the result as JSON')
@@ -94,18 +95,19 @@ Examples:
       const absolute = path.resolve(file);
       const text = await readText(absolute);
       await parseConfigText(text, absolute, { shared: true, baseDir: path.dirname(absolute) });
-      const { bucket, workers } = await withClusterStore(requireCluster(options), async (store) => {
-        await store.write(text);
-        return { bucket: store.bucket, workers: await awaitWorkers(store, configTextSha256(text), options.wait * 1000) };
-      }, path.dirname(absolute));
+      const { bucket, workers } = await withClusterStore(
+        requireCluster(options),
+        async (store) => {
+          await store.write(text);
+          return { bucket: store.bucket, workers: await awaitWorkers(store, configTextSha256(text), options.wait * 1000) };
+        },
+        path.dirname(absolute),
+      );
       emit(options, { file: absolute, bucket, pushed: true, workers }, () => [`Stored ${absolute} in the ${bucket} bucket.`, ...describePushOutcome(workers)].join('\n'));
       if (workers.refused.length > 0 || workers.pending.length > 0) process.exitCode = exitCodes.problemsFound;
     });
 
-  const pull = config
-    .command('pull')
-    .description("Print the cluster's configuration, or write it to a file.")
-    .option('-o, --out <file>', 'write it to this file (mode 0600) instead of printing it');
+  const pull = config.command('pull').description("Print the cluster's configuration, or write it to a file.").option('-o, --out <file>', 'write it to this file (mode 0600) instead of printing it');
   addClusterOptions(pull, true)
     .option('--json', 'print a JSON summary instead of the configuration (with --out)')
     .addHelpText(
@@ -118,7 +120,11 @@ Examples:
     .action(async (options: ClusterOptions & { out?: string }) => {
       const { text, bucket } = await withClusterStore(requireCluster(options), async (store) => ({ text: await store.read(), bucket: store.bucket }));
       if (text === undefined) {
-        throw new CliError(`The ${bucket} bucket holds no configuration yet.`, { exitCode: exitCodes.notFound, code: 'config_missing', hint: 'Start a worker with --nats (it seeds the bucket from its file) or run `sentcopy config push FILE`.' });
+        throw new CliError(`The ${bucket} bucket holds no configuration yet.`, {
+          exitCode: exitCodes.notFound,
+          code: 'config_missing',
+          hint: 'Start a worker with --nats (it seeds the bucket from its file) or run `sentcopy config push FILE`.',
+        });
       }
       if (options.out === undefined) {
         process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

@@ -78,13 +78,22 @@ Examples:
             '',
             textTable(
               ['CLASS', 'WRITES/MONTH', 'STORAGE/MONTH', 'TOTAL/MONTH', 'PER 1M MESSAGES', `VS ${list.defaultClass}`],
-              classes.map((entry) => [`${entry.storageClass === selected ? '* ' : '  '}${entry.storageClass}`, dollars(entry.writesPerMonth), dollars(entry.storagePerMonth), dollars(entry.totalPerMonth), dollars(entry.perMillionMessages), `${entry.timesDefault.toFixed(2)}×`]),
+              classes.map((entry) => [
+                `${entry.storageClass === selected ? '* ' : '  '}${entry.storageClass}`,
+                dollars(entry.writesPerMonth),
+                dollars(entry.storagePerMonth),
+                dollars(entry.totalPerMonth),
+                dollars(entry.perMillionMessages),
+                `${entry.timesDefault.toFixed(2)}×`,
+              ]),
               new Set([1, 2, 3, 4, 5]),
             ),
             '',
             `${selected}: ${dollars(chosen.totalPerMonth)} a month; each object is billed as ${chosen.billedKib} KB for ${chosen.billedDays} days.`,
             ...chosen.notes.map((note) => `  - ${note}`),
-            ...(cheapest.storageClass !== selected && cheapest.totalPerMonth < chosen.totalPerMonth ? [`Cheapest here: ${cheapest.storageClass} (${dollars(cheapest.totalPerMonth)} a month)${cheapest.notes.length > 0 ? `, but: ${cheapest.notes.join('; ')}` : ''}.`] : []),
+            ...(cheapest.storageClass !== selected && cheapest.totalPerMonth < chosen.totalPerMonth
+              ? [`Cheapest here: ${cheapest.storageClass} (${dollars(cheapest.totalPerMonth)} a month)${cheapest.notes.length > 0 ? `, but: ${cheapest.notes.join('; ')}` : ''}.`]
+              : []),
             `Figures: ${chosen.confirmed}. Requests other than writes, retrieval, data transfer and taxes are not included.`,
           ].join('\n'),
       );

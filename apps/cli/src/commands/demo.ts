@@ -26,11 +26,7 @@ export function registerDemoCommand(program: Command): void {
     .description('Archive a generated sample of email, SMS, push and WhatsApp messages into a local folder and show what was written.')
     .option('-d, --dir <folder>', 'folder to archive into (created if missing)', '.sentcopy-demo')
     .option('-n, --count <number>', 'how many messages to generate', parseCount, 8)
-    .addOption(
-      new Option('-p, --profile <name>', 'stored JSON and key layout: sentcopy, or a vendor-compatible profile')
-        .choices(Object.keys(profiles))
-        .default('sentcopy'),
-    )
+    .addOption(new Option('-p, --profile <name>', 'stored JSON and key layout: sentcopy, or a vendor-compatible profile').choices(Object.keys(profiles)).default('sentcopy'))
     .option('--json', 'print one JSON document for scripts instead of the human report', false)
     .addHelpText(
       'after',
@@ -70,7 +66,13 @@ async function runDemo(options: DemoOptions): Promise<void> {
 
   const created = objects.filter((object) => object.created).length;
   if (options.json) {
-    console.log(JSON.stringify({ root, profile: archiver.profile.name, codec: archiver.codec.name, layout: archiver.layout.template, ...(recipientKeyFile === undefined ? {} : { recipientKeyFile }), created, alreadyStored: objects.length - created, objects }, null, 2));
+    console.log(
+      JSON.stringify(
+        { root, profile: archiver.profile.name, codec: archiver.codec.name, layout: archiver.layout.template, ...(recipientKeyFile === undefined ? {} : { recipientKeyFile }), created, alreadyStored: objects.length - created, objects },
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log(`Archived ${objects.length} messages into ${root}`);

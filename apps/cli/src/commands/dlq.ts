@@ -84,7 +84,7 @@ function timeOption(flag: string): (value: string) => string {
 function connectionOptions(command: Command): Command {
   return command
     .addOption(new Option('--worker <url>', 'the worker to ask (its HTTP intake)').env('SENTCOPY_WORKER_URL'))
-    .option('--api-key-env <var>', 'environment variable holding the project\'s API key; dead letters are those of that project', defaultApiKeyEnv)
+    .option('--api-key-env <var>', "environment variable holding the project's API key; dead letters are those of that project", defaultApiKeyEnv)
     .option('--json', 'print one JSON document on stdout', false);
 }
 
@@ -267,7 +267,8 @@ async function runDiscard(ids: readonly string[], options: DiscardOptions): Prom
 
 /** `sentcopy dlq ls|replay|discard`: the messages a worker gave up on, with their reasons; replaying or discarding them. */
 export function registerDlqCommand(program: Command): void {
-  const dlq = program.command('dlq')
+  const dlq = program
+    .command('dlq')
     .description('Dead letters: messages the worker gave up on (conflicting copy, invalid message, destination gone…), with the reason; replaying them once the cause is fixed, or discarding them for good with a reason.')
     .addHelpText(
       'after',
@@ -288,7 +289,8 @@ Examples:
     );
 
   connectionOptions(
-    dlq.command('ls')
+    dlq
+      .command('ls')
       .description('List dead letters, oldest first: id, message id, kind, reason, attempts and when.')
       .addOption(new Option('--kind <kind>', 'only this kind').choices([...deadLetterKinds]))
       .option('--from <time>', 'only those dead-lettered at or after this time (ISO 8601 or epoch ms)', timeOption('--from'))
@@ -309,7 +311,8 @@ Examples:
     .action(async (options: ListOptions) => runList(options));
 
   connectionOptions(
-    dlq.command('replay')
+    dlq
+      .command('replay')
       .description('Put dead letters back into the queue, ready now with a fresh retry budget: by id, by filter, or all.')
       .argument('[ids...]', 'dead-letter ids, as `sentcopy dlq ls` shows them')
       .addOption(new Option('--kind <kind>', 'replay those of this kind').choices([...deadLetterKinds]))
@@ -332,7 +335,8 @@ Examples:
     .action(async (ids: string[], options: ReplayOptions) => runReplay(ids, options));
 
   connectionOptions(
-    dlq.command('discard')
+    dlq
+      .command('discard')
       .description('Remove dead letters for good, with a required reason that is kept with their record (`dlq ls --discarded`): by id, by filter, or all.')
       .argument('[ids...]', 'dead-letter ids, as `sentcopy dlq ls` shows them')
       .option('--reason <text>', 'why they are given up on (required; at most 500 characters; kept and logged)')

@@ -70,12 +70,18 @@ Examples:
 function summary(erasures: readonly DestinationErasure[], dryRun: boolean): string {
   const lines: string[] = [];
   for (const erasure of erasures) {
-    lines.push(`${erasure.destination}: ${erasure.matched} object(s) found; ${dryRun ? 'would erase' : 'erased'} ${erasure.erased.length}, held ${erasure.held.length}${erasure.missing.length > 0 ? `, already missing ${erasure.missing.length}` : ''}${erasure.failed.length > 0 ? `, not reached ${erasure.failed.length}` : ''}${erasure.alreadyErased > 0 ? ` (${erasure.alreadyErased} erased before)` : ''}.`);
+    lines.push(
+      `${erasure.destination}: ${erasure.matched} object(s) found; ${dryRun ? 'would erase' : 'erased'} ${erasure.erased.length}, held ${erasure.held.length}${erasure.missing.length > 0 ? `, already missing ${erasure.missing.length}` : ''}${erasure.failed.length > 0 ? `, not reached ${erasure.failed.length}` : ''}${erasure.alreadyErased > 0 ? ` (${erasure.alreadyErased} erased before)` : ''}.`,
+    );
     for (const item of erasure.held) lines.push(`  held      ${item.key}`, `            ${item.reason}: ${item.detail ?? ''}`);
     for (const item of erasure.missing) lines.push(`  missing   ${item.key}`);
     for (const item of erasure.failed) lines.push(`  failed    ${item.key}`, `            ${item.detail ?? ''}`);
     if (erasure.tombstones.writer !== null) {
-      lines.push(erasure.tombstones.error === undefined ? `  ${erasure.tombstones.count} tombstone(s) written in chain ${erasure.tombstones.writer} (${erasure.tombstones.segments.join(', ')}).` : `  TOMBSTONES NOT WRITTEN (chain ${erasure.tombstones.writer}): ${erasure.tombstones.error}`);
+      lines.push(
+        erasure.tombstones.error === undefined
+          ? `  ${erasure.tombstones.count} tombstone(s) written in chain ${erasure.tombstones.writer} (${erasure.tombstones.segments.join(', ')}).`
+          : `  TOMBSTONES NOT WRITTEN (chain ${erasure.tombstones.writer}): ${erasure.tombstones.error}`,
+      );
     }
   }
   const erased = erasures.reduce((sum, erasure) => sum + erasure.erased.length, 0);
@@ -120,7 +126,11 @@ async function runErase(options: EraseOptions): Promise<void> {
     const total = found.reduce((sum, entry) => sum + entry.objects.filter((object) => !entry.tombstoned.has(object.key)).length, 0);
     if (!dryRun && total > 0 && options.yes !== true) {
       if (!canPrompt()) {
-        throw new CliError('erase deletes messages for good and needs a confirmation: pass --yes when not running from a terminal.', { exitCode: exitCodes.usage, code: 'confirmation_required', hint: 'Run with --dry-run first to see what would be erased.' });
+        throw new CliError('erase deletes messages for good and needs a confirmation: pass --yes when not running from a terminal.', {
+          exitCode: exitCodes.usage,
+          code: 'confirmation_required',
+          hint: 'Run with --dry-run first to see what would be erased.',
+        });
       }
       const yes = await askYesNo(`Erase ${total} object(s) of ${maskRecipient(options.recipient)} from ${found.map((entry) => entry.ledger.name).join(', ')}? This cannot be undone.`);
       if (!yes) throw new CliError('Nothing was erased.', { exitCode: exitCodes.usage, code: 'not_confirmed' });
@@ -147,7 +157,12 @@ async function runErase(options: EraseOptions): Promise<void> {
     at: new Date().toISOString(),
     dryRun,
     recipient: maskRecipient(options.recipient),
-    filters: { project: options.project ?? null, channel: options.channel ?? null, since: options.since === undefined ? null : new Date(options.since.start).toISOString(), until: options.until === undefined ? null : new Date(options.until.end).toISOString() },
+    filters: {
+      project: options.project ?? null,
+      channel: options.channel ?? null,
+      since: options.since === undefined ? null : new Date(options.since.start).toISOString(),
+      until: options.until === undefined ? null : new Date(options.until.end).toISOString(),
+    },
     erased: erasures.reduce((sum, erasure) => sum + erasure.erased.length, 0),
     held: erasures.reduce((sum, erasure) => sum + erasure.held.length, 0),
     missing: erasures.reduce((sum, erasure) => sum + erasure.missing.length, 0),

@@ -124,20 +124,18 @@ async function runIndex(options: IndexOptions): Promise<void> {
     const unsearched = ledgers.filter((ledger) => !ledger.hasLedger).map((ledger) => ({ destination: ledger.name, reason: ledger.error === undefined ? 'it holds no ledger' : `it could not be read: ${ledger.error}` }));
     const elapsedMs = Math.round(performance.now() - started);
     if (results.length > 0 || ledgers.every((ledger) => !ledger.hasLedger)) {
-      emit(
-        options,
-        { index: file, interrupted, elapsedMs, updates: results, text: { enabled: text, updates: textResults }, unsearched, destinations: status },
-        () => {
-          const lines = results.map((result) => `${result.destination}: ${result.segments} new segment(s), ${result.added} object(s) added, ${result.tombstones} tombstone(s)${result.duplicates > 0 ? `, ${result.duplicates} repeated entries counted once` : ''}.`);
-          for (const result of textResults) lines.push(`${result.destination}: text of ${result.indexed} object(s) indexed${result.pending > 0 ? `, ${result.pending} still without text` : ''}.`);
-          for (const entry of unsearched) lines.push(`${entry.destination}: not indexed (${entry.reason}).`);
-          for (const problem of problems) lines.push(`  ${problem.kind.padEnd(13)} ${problem.key}`, `  ${''.padEnd(13)} ${problem.reason}`);
-          for (const entry of status) lines.push(`Index of ${entry.destination}: ${entry.objects} object(s) (${entry.erased} erased), ${entry.writers.length} chain(s)${text ? `, text of ${entry.textIndexed} indexed` : ''}.`);
-          lines.push(text ? 'Full-text search is on: the index file holds the words of subjects and bodies (`sentcopy index --no-text` removes them).' : 'Full-text search is off.');
-          lines.push(interrupted ? `Interrupted: what was indexed is kept; run \`sentcopy index\` again to continue.` : `Index ${file} is up to date.`);
-          return lines.join('\n');
-        },
-      );
+      emit(options, { index: file, interrupted, elapsedMs, updates: results, text: { enabled: text, updates: textResults }, unsearched, destinations: status }, () => {
+        const lines = results.map(
+          (result) => `${result.destination}: ${result.segments} new segment(s), ${result.added} object(s) added, ${result.tombstones} tombstone(s)${result.duplicates > 0 ? `, ${result.duplicates} repeated entries counted once` : ''}.`,
+        );
+        for (const result of textResults) lines.push(`${result.destination}: text of ${result.indexed} object(s) indexed${result.pending > 0 ? `, ${result.pending} still without text` : ''}.`);
+        for (const entry of unsearched) lines.push(`${entry.destination}: not indexed (${entry.reason}).`);
+        for (const problem of problems) lines.push(`  ${problem.kind.padEnd(13)} ${problem.key}`, `  ${''.padEnd(13)} ${problem.reason}`);
+        for (const entry of status) lines.push(`Index of ${entry.destination}: ${entry.objects} object(s) (${entry.erased} erased), ${entry.writers.length} chain(s)${text ? `, text of ${entry.textIndexed} indexed` : ''}.`);
+        lines.push(text ? 'Full-text search is on: the index file holds the words of subjects and bodies (`sentcopy index --no-text` removes them).' : 'Full-text search is off.');
+        lines.push(interrupted ? `Interrupted: what was indexed is kept; run \`sentcopy index\` again to continue.` : `Index ${file} is up to date.`);
+        return lines.join('\n');
+      });
     }
     if (interrupted) process.exitCode = 130;
     else if (problems.length > 0) process.exitCode = exitCodes.problemsFound;

@@ -74,24 +74,30 @@ function integer(name: string, min: number, max: number) {
 
 /** `sentcopy ingest FILE.jsonl | DIR | 'PATTERN'…`: messages from files, to a worker or straight into the destination. */
 export function registerIngestCommand(program: Command): void {
-  program.command('ingest')
+  program
+    .command('ingest')
     .description('Archive messages from JSON Lines, JSON, .eml and mbox files, or every such file in a folder: send them to a worker, or write them straight into the configured destination.')
-    .argument('<inputs...>', 'files, folders or glob patterns (quoted: \'mail/**/*.eml\'); - reads standard input')
-    .addOption(new Option('--worker <url>', 'send to this worker\'s POST /v1/messages').env('SENTCOPY_WORKER_URL'))
-    .option('--api-key-env <var>', 'environment variable holding the project\'s API key (with --worker)', defaultApiKeyEnv)
-    .option('--direct', 'archive straight into the destination of each message\'s project, as configured in --config', false)
+    .argument('<inputs...>', "files, folders or glob patterns (quoted: 'mail/**/*.eml'); - reads standard input")
+    .addOption(new Option('--worker <url>', "send to this worker's POST /v1/messages").env('SENTCOPY_WORKER_URL'))
+    .option('--api-key-env <var>', "environment variable holding the project's API key (with --worker)", defaultApiKeyEnv)
+    .option('--direct', "archive straight into the destination of each message's project, as configured in --config", false)
     .option('-c, --config <file>', 'configuration file (with --direct)', defaultConfigFile)
     .addOption(new Option('--nats <url>', "with --direct: use the cluster's configuration (its key-value bucket on this NATS server) instead of a file"))
     .addOption(new Option('--nats-name <name>', 'deployment name the workers were started with').default('sentcopy'))
     .option('--rejects <file>', 'where rejected lines are written, one JSON object per line (default: FILE.rejects.jsonl, or sentcopy-ingest.rejects.jsonl for a folder or several files; replaced on every run)')
-    .option('--rejects-include-message', 'also copy each rejected line\'s message into the rejects file (it holds personal data)', false)
-    .option('--batch-size <number>', 'messages per request to the worker (lowered to the worker\'s limit if it refuses)', integer('--batch-size', 1, 10_000), 500)
+    .option('--rejects-include-message', "also copy each rejected line's message into the rejects file (it holds personal data)", false)
+    .option('--batch-size <number>', "messages per request to the worker (lowered to the worker's limit if it refuses)", integer('--batch-size', 1, 10_000), 500)
     .option('--max-batch-bytes <number>', 'largest request body sent to the worker, in bytes', integer('--max-batch-bytes', 1024, 1024 ** 3), 4 * 1024 * 1024)
     .option('--concurrency <number>', 'requests (worker) or writes (direct) in flight at once (default: 4 with --worker, 16 with --direct)', integer('--concurrency', 1, 256))
     .option('--threads <number>', 'threads preparing messages with --direct; 0 prepares on the main thread (default: one less than the cores, 1 to 4)', integer('--threads', 0, 64))
     .option('--max-retries <number>', 'retries of a request the worker answered 429 or 503 (or could not be reached for), with backoff', integer('--max-retries', 0, 100), 8)
     .option('--json', 'print the summary as one JSON document on stdout', false)
-    .addOption(new Option('--format <format>', 'what a named file holds: jsonl (one message per line), eml (one email, its exact bytes) or mbox (many emails); default from the extension (.eml, .mbox, .mbx; .json is one message or an array of them), else jsonl. Files found in folders go by their extension').choices(['jsonl', 'eml', 'mbox']))
+    .addOption(
+      new Option(
+        '--format <format>',
+        'what a named file holds: jsonl (one message per line), eml (one email, its exact bytes) or mbox (many emails); default from the extension (.eml, .mbox, .mbx; .json is one message or an array of them), else jsonl. Files found in folders go by their extension',
+      ).choices(['jsonl', 'eml', 'mbox']),
+    )
     .option('--project <id>', 'with eml or mbox: the project the emails belong to (their project_id)')
     .option('-r, --recursive', 'with folders: also read the folders inside them', false)
     .addHelpText(
@@ -181,7 +187,11 @@ async function runIngest(inputs: readonly string[], options: IngestOptions): Pro
     throw new CliError('Choose one of --worker and --direct.', { exitCode: exitCodes.usage, code: 'usage', hint: '--worker URL sends to a running worker; --direct writes into the destinations of --config.' });
   }
   if (!options.direct && (options.worker === undefined || options.worker === '')) {
-    throw new CliError('Say where the messages go: --worker URL or --direct.', { exitCode: exitCodes.usage, code: 'usage', hint: 'For example: sentcopy ingest sent.jsonl --worker http://127.0.0.1:8787 (with the API key in $SENTCOPY_KEY).' });
+    throw new CliError('Say where the messages go: --worker URL or --direct.', {
+      exitCode: exitCodes.usage,
+      code: 'usage',
+      hint: 'For example: sentcopy ingest sent.jsonl --worker http://127.0.0.1:8787 (with the API key in $SENTCOPY_KEY).',
+    });
   }
   const single = await isSingleInput(inputs);
   const fromStdin = single && inputs[0] === '-';
@@ -210,7 +220,11 @@ async function runIngest(inputs: readonly string[], options: IngestOptions): Pro
   const emailFiles = collected.files.filter((entry) => entry.format === 'eml' || entry.format === 'mbox');
   if (emailFiles.length > 0 && (options.project === undefined || options.project === '')) {
     const what = single ? `the file holds ${emailFiles[0]?.format === 'eml' ? 'an email' : 'emails'}` : `${emailFiles.length} of the files hold emails (e.g. ${emailFiles[0]?.file})`;
-    throw new CliError(`Say which project the emails belong to: --project ID (${what}, which carry no project_id).`, { exitCode: exitCodes.usage, code: 'usage', hint: `For example: sentcopy ingest ${inputs.join(' ')} --project shop --worker http://127.0.0.1:8787` });
+    throw new CliError(`Say which project the emails belong to: --project ID (${what}, which carry no project_id).`, {
+      exitCode: exitCodes.usage,
+      code: 'usage',
+      hint: `For example: sentcopy ingest ${inputs.join(' ')} --project shop --worker http://127.0.0.1:8787`,
+    });
   }
   const totalBytes = fromStdin ? undefined : collected.files.reduce((sum, entry) => sum + entry.bytes, 0);
   const rejectsFile = path.resolve(options.rejects ?? (fromStdin ? 'stdin.rejects.jsonl' : single ? `${inputs[0]}.rejects.jsonl` : 'sentcopy-ingest.rejects.jsonl'));
@@ -311,7 +325,11 @@ async function runIngest(inputs: readonly string[], options: IngestOptions): Pro
         if (error instanceof CliError || !(error instanceof Error)) throw error;
         const problem = `${error.message}${(error as NodeJS.ErrnoException).code === undefined ? '' : ` (${(error as NodeJS.ErrnoException).code})`}`;
         if (single) {
-          throw new CliError(`Cannot read ${fromStdin ? 'standard input' : entry.file} as ${entry.format}: ${error.message}.`, { exitCode: exitCodes.usage, code: 'unreadable_input', hint: entry.format === 'mbox' ? 'An mbox file starts with a "From " line; pass --format eml for a single email.' : 'Check the file.' });
+          throw new CliError(`Cannot read ${fromStdin ? 'standard input' : entry.file} as ${entry.format}: ${error.message}.`, {
+            exitCode: exitCodes.usage,
+            code: 'unreadable_input',
+            hint: entry.format === 'mbox' ? 'An mbox file starts with a "From " line; pass --format eml for a single email.' : 'Check the file.',
+          });
         }
         // One bad file does not stop the others: it is reported, and the run ends non-zero.
         summary.error = `cannot be read as ${entry.format}: ${problem}`;
@@ -322,10 +340,12 @@ async function runIngest(inputs: readonly string[], options: IngestOptions): Pro
   } catch (error) {
     progress.stop();
     if (error instanceof CliError && lines > 0) {
-      throw new CliError(
-        `${error.message} Stopped at ${single ? '' : `${lastFile}, `}line ${lastLine}: ${taken} ${options.direct ? 'stored' : 'accepted'}, ${duplicates} duplicates, ${rejects.count} rejected before that.`,
-        { exitCode: error.exitCode, code: error.code, ...(error.hint === undefined ? {} : { hint: error.hint }), cause: error },
-      );
+      throw new CliError(`${error.message} Stopped at ${single ? '' : `${lastFile}, `}line ${lastLine}: ${taken} ${options.direct ? 'stored' : 'accepted'}, ${duplicates} duplicates, ${rejects.count} rejected before that.`, {
+        exitCode: error.exitCode,
+        code: error.code,
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+        cause: error,
+      });
     }
     throw error;
   } finally {

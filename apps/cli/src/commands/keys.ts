@@ -40,7 +40,11 @@ export function requireProject(loaded: LoadedConfig, id: string): ProjectConfig 
   const project = Object.hasOwn(loaded.config.projects, id) ? loaded.config.projects[id] : undefined;
   if (project === undefined) {
     const known = Object.keys(loaded.config.projects);
-    throw new CliError(`No project "${id}" in ${loaded.file}.`, { exitCode: exitCodes.notFound, code: 'project_not_found', hint: known.length === 0 ? 'Add one with `sentcopy projects add ID`.' : `Configured projects: ${known.join(', ')}.` });
+    throw new CliError(`No project "${id}" in ${loaded.file}.`, {
+      exitCode: exitCodes.notFound,
+      code: 'project_not_found',
+      hint: known.length === 0 ? 'Add one with `sentcopy projects add ID`.' : `Configured projects: ${known.join(', ')}.`,
+    });
   }
   return project;
 }
@@ -115,8 +119,7 @@ Examples:
   $ sentcopy keys revoke 3f2a9c81d0b4 --nats nats://10.0.0.5:4222`,
     );
 
-  const common = (command: Command) =>
-    addClusterOptions(command.option('-c, --config <file>', 'configuration file', defaultConfigFile)).option('--json', 'print the result as JSON');
+  const common = (command: Command) => addClusterOptions(command.option('-c, --config <file>', 'configuration file', defaultConfigFile)).option('--json', 'print the result as JSON');
 
   common(
     keys
@@ -199,13 +202,7 @@ Examples:
       );
     });
 
-  common(
-    keys
-      .command('revoke')
-      .description('Remove an API key: workers refuse it at once.')
-      .argument('<id>', 'the key (an id from keys ls, at least 6 characters)')
-      .option('--project <id>', 'the project of the key'),
-  )
+  common(keys.command('revoke').description('Remove an API key: workers refuse it at once.').argument('<id>', 'the key (an id from keys ls, at least 6 characters)').option('--project <id>', 'the project of the key'))
     .addHelpText('after', '\nExamples:\n  $ sentcopy keys revoke 3f2a9c81d0b4\n  $ sentcopy keys revoke 3f2a9c --project checkout --nats nats://10.0.0.5:4222')
     .action(async (id: string, options: KeysOptions & { project?: string }) => {
       const loaded = await load(options);

@@ -53,9 +53,7 @@ function describeEntry(entry: ArchiveEntry) {
 
 /** `sentcopy ls`: lists archived messages, filtered and paginated. */
 export function registerLsCommand(program: Command): void {
-  const command = program
-    .command('ls')
-    .description('List archived messages: filter by project, channel, recipient, campaign and date; one page at a time.');
+  const command = program.command('ls').description('List archived messages: filter by project, channel, recipient, campaign and date; one page at a time.');
   addSourceOptions(command);
   addFilterOptions(command)
     .option('-n, --limit <number>', 'messages per page', parsePositive(10_000), 50)
@@ -120,7 +118,11 @@ async function runLs(options: LsOptions): Promise<void> {
     throw new CliError('--since is after --until.', { exitCode: exitCodes.usage, code: 'invalid_date_range', hint: 'Give the earlier date to --since.' });
   }
   if (options.text !== undefined && (options.listing === true || options.layout !== undefined)) {
-    throw new CliError(`--text needs the local index, not ${options.listing === true ? '--listing' : '--layout'}.`, { exitCode: exitCodes.usage, code: 'text_index_required', hint: 'Leave --listing and --layout out; run `sentcopy index --text` first (it copies message content to this disk).' });
+    throw new CliError(`--text needs the local index, not ${options.listing === true ? '--listing' : '--layout'}.`, {
+      exitCode: exitCodes.usage,
+      code: 'text_index_required',
+      hint: 'Leave --listing and --layout out; run `sentcopy index --text` first (it copies message content to this disk).',
+    });
   }
   if (options.listing !== true && options.layout === undefined) {
     const loaded = await readConfig(options.config, clusterOf(options));
@@ -162,9 +164,19 @@ async function runLs(options: LsOptions): Promise<void> {
       await closeAll(ledgers);
     }
   }
-  if (options.text !== undefined) throw new CliError('--text needs a ledger: no destination searched holds one.', { exitCode: exitCodes.usage, code: 'ledger_required', hint: 'Turn the ledger on (docs/ledger.md), then run `sentcopy index --text`.' });
-  for (const [flag, value] of [['--user-id', options.userId], ['--canvas', options.canvas], ['--journey', options.journey]] as const) {
-    if (value !== undefined) throw new CliError(`${flag} needs a ledger: no destination searched holds one${options.listing === true ? ' (or --listing was given)' : ''}.`, { exitCode: exitCodes.usage, code: 'ledger_required', hint: 'Turn the ledger on (docs/ledger.md); keys do not hold these fields.' });
+  if (options.text !== undefined)
+    throw new CliError('--text needs a ledger: no destination searched holds one.', { exitCode: exitCodes.usage, code: 'ledger_required', hint: 'Turn the ledger on (docs/ledger.md), then run `sentcopy index --text`.' });
+  for (const [flag, value] of [
+    ['--user-id', options.userId],
+    ['--canvas', options.canvas],
+    ['--journey', options.journey],
+  ] as const) {
+    if (value !== undefined)
+      throw new CliError(`${flag} needs a ledger: no destination searched holds one${options.listing === true ? ' (or --listing was given)' : ''}.`, {
+        exitCode: exitCodes.usage,
+        code: 'ledger_required',
+        hint: 'Turn the ledger on (docs/ledger.md); keys do not hold these fields.',
+      });
   }
   await runKeyListing({ ...options, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
 }
@@ -177,7 +189,10 @@ function assertTextIndex(file: string): void {
   const enabled = index?.textEnabled() ?? false;
   index?.close();
   if (!enabled) {
-    throw new CliError(`--text needs the local index's full-text table, and ${index === undefined ? `there is no index (${file})` : `the index ${file} has none`}: run \`sentcopy index --text\` first; it copies message content to this disk.`, { exitCode: exitCodes.usage, code: 'text_index_required', hint: noTextHint });
+    throw new CliError(
+      `--text needs the local index's full-text table, and ${index === undefined ? `there is no index (${file})` : `the index ${file} has none`}: run \`sentcopy index --text\` first; it copies message content to this disk.`,
+      { exitCode: exitCodes.usage, code: 'text_index_required', hint: noTextHint },
+    );
   }
 }
 
@@ -213,20 +228,16 @@ function printLedgerListing(listing: LedgerListing, options: LsOptions, textPend
   }
   if (textPending !== undefined && textPending > 0) process.stderr.write(`warning: ${textPending} message(s) have no text indexed yet, so --text cannot find them: run \`sentcopy index\`.\n`);
   const unreachable = listing.unsearched.filter((entry) => entry.reason.startsWith('it could not be read'));
-  emit(
-    options,
-    { source: listing.source, destinations: listing.destinations, unsearched: listing.unsearched, objects, total: listing.total, cursor: listing.cursor ?? null, ...(textPending === undefined ? {} : { textPending }) },
-    () => {
-      if (objects.length === 0) return `No messages match (answered from the ${listing.source === 'index' ? 'local index' : 'ledger'} of ${listing.destinations.join(', ')}).`;
-      const table = textTable(
-        ['DESTINATION', 'KEY', 'CHANNEL', 'SENT', 'MESSAGE ID', 'SIZE'],
-        objects.map((object) => [object.destination, object.key, object.channel, object.sentAt.slice(0, 19).replace('T', ' '), object.version ? `${object.messageId} (version)` : object.messageId, formatBytes(object.size)]),
-        new Set([5]),
-      );
-      const more = listing.cursor === undefined ? `${objects.length} message(s)` : `${objects.length} of ${listing.total} message(s) on this page. Next page: --cursor ${listing.cursor}`;
-      return `${table}\n\n${more} (answered from the ${listing.source === 'index' ? 'local index' : 'ledger'}; ${listing.total} match in all).`;
-    },
-  );
+  emit(options, { source: listing.source, destinations: listing.destinations, unsearched: listing.unsearched, objects, total: listing.total, cursor: listing.cursor ?? null, ...(textPending === undefined ? {} : { textPending }) }, () => {
+    if (objects.length === 0) return `No messages match (answered from the ${listing.source === 'index' ? 'local index' : 'ledger'} of ${listing.destinations.join(', ')}).`;
+    const table = textTable(
+      ['DESTINATION', 'KEY', 'CHANNEL', 'SENT', 'MESSAGE ID', 'SIZE'],
+      objects.map((object) => [object.destination, object.key, object.channel, object.sentAt.slice(0, 19).replace('T', ' '), object.version ? `${object.messageId} (version)` : object.messageId, formatBytes(object.size)]),
+      new Set([5]),
+    );
+    const more = listing.cursor === undefined ? `${objects.length} message(s)` : `${objects.length} of ${listing.total} message(s) on this page. Next page: --cursor ${listing.cursor}`;
+    return `${table}\n\n${more} (answered from the ${listing.source === 'index' ? 'local index' : 'ledger'}; ${listing.total} match in all).`;
+  });
   if (unreachable.length > 0) process.exitCode = exitCodes.unavailable;
 }
 
@@ -244,22 +255,24 @@ async function runKeyListing(options: LsOptions): Promise<void> {
       process.stderr.write(`note: the layout does not put ${result.contentFilters.join(', ')} in the key, so each object under "${result.prefix}" was read to match it.\n`);
     }
     const objects = result.entries.map(describeEntry);
-    emit(
-      options,
-      { destination: source.destinationName, layout: source.reader.template, prefix: result.prefix, objects, cursor: result.cursor ?? null, scanned: result.scanned, contentFilters: result.contentFilters },
-      () => {
-        if (objects.length === 0) return `No messages match${result.scanned === 0 ? ` (nothing stored under "${result.prefix}")` : ` (${result.scanned} object(s) looked at)`}.`;
-        const table = textTable(
-          ['KEY', 'CHANNEL', 'DATE', 'MESSAGE ID', 'SIZE'],
-          objects.map((object) => [object.key, object.channel ?? '-', object.date ?? object.lastModified?.slice(0, 10) ?? '-', object.messageId === null ? '-' : object.version === null ? object.messageId : `${object.messageId} (version ${object.version})`, formatBytes(object.size)]),
-          new Set([4]),
-        );
-        const more = result.cursor === undefined ? `${objects.length} message(s).` : `${objects.length} message(s) on this page. Next page: --cursor ${result.cursor}`;
-        const versions = objects.filter((object) => object.version !== null).length;
-        const note = versions === 0 ? '' : `\n${versions} of them ${versions === 1 ? 'is a version' : 'are versions'}: the same message id was sent again with other content, and both copies are kept (the first under the plain key).`;
-        return `${table}\n\n${more}${note}`;
-      },
-    );
+    emit(options, { destination: source.destinationName, layout: source.reader.template, prefix: result.prefix, objects, cursor: result.cursor ?? null, scanned: result.scanned, contentFilters: result.contentFilters }, () => {
+      if (objects.length === 0) return `No messages match${result.scanned === 0 ? ` (nothing stored under "${result.prefix}")` : ` (${result.scanned} object(s) looked at)`}.`;
+      const table = textTable(
+        ['KEY', 'CHANNEL', 'DATE', 'MESSAGE ID', 'SIZE'],
+        objects.map((object) => [
+          object.key,
+          object.channel ?? '-',
+          object.date ?? object.lastModified?.slice(0, 10) ?? '-',
+          object.messageId === null ? '-' : object.version === null ? object.messageId : `${object.messageId} (version ${object.version})`,
+          formatBytes(object.size),
+        ]),
+        new Set([4]),
+      );
+      const more = result.cursor === undefined ? `${objects.length} message(s).` : `${objects.length} message(s) on this page. Next page: --cursor ${result.cursor}`;
+      const versions = objects.filter((object) => object.version !== null).length;
+      const note = versions === 0 ? '' : `\n${versions} of them ${versions === 1 ? 'is a version' : 'are versions'}: the same message id was sent again with other content, and both copies are kept (the first under the plain key).`;
+      return `${table}\n\n${more}${note}`;
+    });
   } finally {
     await source.close();
   }

@@ -33,7 +33,7 @@ export function registerOpenCommand(program: Command): void {
   addFilterOptions(command)
     .option('-o, --out <file>', 'file to write the HTML to (default: a new file in the temp folder)')
     .option('--no-open', 'only write the file; do not start a browser')
-    .option('--block-remote', "add a Content-Security-Policy so the browser loads no remote images or tracking pixels (the file is then not byte-for-byte the stored HTML)")
+    .option('--block-remote', 'add a Content-Security-Policy so the browser loads no remote images or tracking pixels (the file is then not byte-for-byte the stored HTML)')
     .option('--json', 'print where the file was written as JSON')
     .addHelpText(
       'after',
@@ -109,7 +109,7 @@ async function runOpen(reference: string, options: OpenOptions): Promise<void> {
       const timer = setTimeout(() => resolve('running'), openerGraceMs);
       launched.once('error', (error) => (clearTimeout(timer), resolve(error)));
       launched.once('exit', (code) => (clearTimeout(timer), resolve(code ?? 0)));
-      if (launched.exitCode !== null) (clearTimeout(timer), resolve(launched.exitCode));
+      if (launched.exitCode !== null) clearTimeout(timer), resolve(launched.exitCode);
     });
     launched.unref();
     if (exit instanceof Error) throw failed(exit.message);

@@ -14,11 +14,17 @@ interface ProjectsOptions {
 const projectIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 
 function parseChannels(value: string): Channel[] {
-  const list = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const list = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
   const pattern = new RegExp(channelNamePattern, 'u');
   const bad = list.find((item) => !pattern.test(item));
   if (list.length === 0 || bad !== undefined) {
-    throw new CliError(`--channels ${bad === undefined ? 'names no channel' : `has "${bad}", which is not a channel name`}: list them separated by commas, e.g. email,sms (lower-case letters, digits, _ and -, starting with a letter).`, { exitCode: exitCodes.usage, code: 'usage' });
+    throw new CliError(`--channels ${bad === undefined ? 'names no channel' : `has "${bad}", which is not a channel name`}: list them separated by commas, e.g. email,sms (lower-case letters, digits, _ and -, starting with a letter).`, {
+      exitCode: exitCodes.usage,
+      code: 'usage',
+    });
   }
   return [...new Set(list)] as Channel[];
 }
@@ -56,7 +62,8 @@ Examples:
   )
     .addHelpText('after', '\nExamples:\n  $ sentcopy projects add checkout\n  $ sentcopy projects add marketing --destination s3-archive --channels email --json')
     .action(async (id: string, options: ProjectsOptions & { destination?: string; channels?: string; profile?: ProfileName; label: string; key: boolean }) => {
-      if (!projectIdPattern.test(id)) throw new CliError(`"${id}" is not a valid project id: use 1 to 128 letters, digits, ".", "-" and "_".`, { exitCode: exitCodes.usage, code: 'usage', hint: 'Pick an id such as checkout or marketing-emails.' });
+      if (!projectIdPattern.test(id))
+        throw new CliError(`"${id}" is not a valid project id: use 1 to 128 letters, digits, ".", "-" and "_".`, { exitCode: exitCodes.usage, code: 'usage', hint: 'Pick an id such as checkout or marketing-emails.' });
       const channelList = options.channels === undefined ? [...knownChannels] : parseChannels(options.channels);
       const loaded = await readConfig(options.config, clusterOf(options));
       if (Object.hasOwn(loaded.config.projects, id)) {
@@ -72,7 +79,11 @@ Examples:
         });
       }
       if (!destinations.includes(destination)) {
-        throw new CliError(`No destination named "${destination}" in ${loaded.file}.`, { exitCode: exitCodes.notFound, code: 'destination_not_found', hint: destinations.length === 0 ? 'Connect one with `sentcopy destinations connect`.' : `Configured destinations: ${destinations.join(', ')}.` });
+        throw new CliError(`No destination named "${destination}" in ${loaded.file}.`, {
+          exitCode: exitCodes.notFound,
+          code: 'destination_not_found',
+          hint: destinations.length === 0 ? 'Connect one with `sentcopy destinations connect`.' : `Configured destinations: ${destinations.join(', ')}.`,
+        });
       }
       const now = new Date();
       const created = options.key ? newKey(options.label, now) : undefined;
@@ -121,7 +132,11 @@ Examples:
       const project = requireProject(loaded, id);
       if (!options.yes) {
         if (!canPrompt() || options.json === true) {
-          throw new CliError(`Removing project "${id}" needs a confirmation: its ${project.api_keys.length} API key(s) stop working at once.`, { exitCode: exitCodes.usage, code: 'confirmation_required', hint: 'Add --yes to remove it without a prompt.' });
+          throw new CliError(`Removing project "${id}" needs a confirmation: its ${project.api_keys.length} API key(s) stop working at once.`, {
+            exitCode: exitCodes.usage,
+            code: 'confirmation_required',
+            hint: 'Add --yes to remove it without a prompt.',
+          });
         }
         if (!(await askYesNo(`Remove project "${id}"? Its ${project.api_keys.length} API key(s) stop working at once; messages of it still queued are dead-lettered.`))) {
           throw new CliError('Nothing was changed.', { exitCode: exitCodes.failure, code: 'cancelled' });

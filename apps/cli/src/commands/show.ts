@@ -25,7 +25,17 @@ export function maskDocument(document: Record<string, unknown>): Record<string, 
   if (typeof masked['raw_mime'] === 'string') masked['raw_mime'] = `(${Buffer.byteLength(masked['raw_mime'], 'base64')} bytes of raw MIME, hidden with the recipients: add --reveal-recipients)`;
   const headers = masked['headers'];
   if (typeof headers === 'object' && headers !== null && !Array.isArray(headers)) {
-    masked['headers'] = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, recipientHeaders.has(name.toLowerCase()) && typeof value === 'string' ? value.split(',').map((part) => maskRecipient(part)).join(', ') : value]));
+    masked['headers'] = Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [
+        name,
+        recipientHeaders.has(name.toLowerCase()) && typeof value === 'string'
+          ? value
+              .split(',')
+              .map((part) => maskRecipient(part))
+              .join(', ')
+          : value,
+      ]),
+    );
   }
   return masked;
 }
@@ -38,9 +48,46 @@ export function integrityLine(read: ReadResult): string {
 }
 
 const shownElsewhere = new Set([
-  'version', 'channel', 'message_id', 'dispatch_id', 'project_id', 'sent_at', 'to', 'campaign_id', 'campaign_name', 'canvas_id', 'canvas_step_id', 'canvas_variation_id',
-  'message_variation_id', 'journey_id', 'journey_node_id', 'journey_name', 'user_id', 'from_name', 'from_address', 'reply_to', 'cc', 'bcc', 'subject', 'html_body', 'plaintext_body',
-  'amp_body', 'headers', 'attachments', 'raw_mime', 'derived_from_raw_mime', 'body', 'provider', 'media_urls', 'subscription_group', 'platform', 'app_id', 'payload', 'template_name', 'template_params', 'extras',
+  'version',
+  'channel',
+  'message_id',
+  'dispatch_id',
+  'project_id',
+  'sent_at',
+  'to',
+  'campaign_id',
+  'campaign_name',
+  'canvas_id',
+  'canvas_step_id',
+  'canvas_variation_id',
+  'message_variation_id',
+  'journey_id',
+  'journey_node_id',
+  'journey_name',
+  'user_id',
+  'from_name',
+  'from_address',
+  'reply_to',
+  'cc',
+  'bcc',
+  'subject',
+  'html_body',
+  'plaintext_body',
+  'amp_body',
+  'headers',
+  'attachments',
+  'raw_mime',
+  'derived_from_raw_mime',
+  'body',
+  'provider',
+  'media_urls',
+  'subscription_group',
+  'platform',
+  'app_id',
+  'payload',
+  'template_name',
+  'template_params',
+  'extras',
 ]);
 
 function text(value: unknown): string | undefined {
@@ -108,7 +155,7 @@ function renderOne(found: FoundObject, destinationName: string, reveal: boolean,
   if (channel === 'email' || document['subject'] !== undefined || document['html_body'] !== undefined) {
     const fromName = text(document['from_name']);
     const fromAddress = text(document['from_address']);
-    add('From', fromName !== undefined && fromAddress !== undefined ? `${fromName} <${fromAddress}>` : fromName ?? fromAddress);
+    add('From', fromName !== undefined && fromAddress !== undefined ? `${fromName} <${fromAddress}>` : (fromName ?? fromAddress));
     add('Reply-To', text(document['reply_to']));
     for (const field of ['cc', 'bcc'] as const) {
       const list = document[field];
@@ -158,10 +205,7 @@ function renderOne(found: FoundObject, destinationName: string, reveal: boolean,
 
 /** `sentcopy show`: one archived message, decoded, checked and pretty-printed. */
 export function registerShowCommand(program: Command): void {
-  const command = program
-    .command('show')
-    .description('Show one archived message: decoded, its SHA-256 checked, pretty-printed.')
-    .argument('<key-or-message-id>', 'object key (from `sentcopy ls`) or message id');
+  const command = program.command('show').description('Show one archived message: decoded, its SHA-256 checked, pretty-printed.').argument('<key-or-message-id>', 'object key (from `sentcopy ls`) or message id');
   addSourceOptions(command);
   addFilterOptions(command)
     .option('--reveal-recipients', 'show recipient addresses (to, cc, bcc) in full instead of masked')
@@ -222,11 +266,7 @@ async function runShow(reference: string, options: ShowOptions): Promise<void> {
       recipientsMasked: !reveal,
       message: read.document === undefined ? null : reveal ? read.document : maskDocument(read.document),
     });
-    emit(
-      options,
-      { ...toJson(found), ...(all.length > 1 ? { versions: all.length, otherVersions: all.slice(1).map(toJson) } : {}) },
-      () => renderHuman(found, source.destinationName, reveal, raw),
-    );
+    emit(options, { ...toJson(found), ...(all.length > 1 ? { versions: all.length, otherVersions: all.slice(1).map(toJson) } : {}) }, () => renderHuman(found, source.destinationName, reveal, raw));
     if (all.some((entry) => entry.read.corruption.length > 0)) process.exitCode = exitCodes.problemsFound;
   } finally {
     await source.close();

@@ -41,7 +41,11 @@ async function readManifest(file: string): Promise<Map<string, ManifestEntry>> {
     }
     const candidate = entry as Partial<ManifestEntry> | undefined;
     if (typeof candidate?.key !== 'string' || (candidate.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(candidate.sha256))) {
-      throw new CliError(`--manifest: line ${index + 1} of ${file} is not {"key": "...", "sha256": "<64 hex digits>"}.`, { exitCode: exitCodes.usage, code: 'invalid_manifest', hint: 'Write manifests with `sentcopy verify --write-manifest FILE`.' });
+      throw new CliError(`--manifest: line ${index + 1} of ${file} is not {"key": "...", "sha256": "<64 hex digits>"}.`, {
+        exitCode: exitCodes.usage,
+        code: 'invalid_manifest',
+        hint: 'Write manifests with `sentcopy verify --write-manifest FILE`.',
+      });
     }
     entries.set(candidate.key, { key: candidate.key, ...(candidate.sha256 === undefined ? {} : { sha256: candidate.sha256 }) });
   }
@@ -96,7 +100,10 @@ function humanReport(report: VerifyReport, destinationName: string, strict: bool
 }
 
 function humanCompleteness(report: CompletenessReport): string {
-  const lines: string[] = ['', `Ledger: ${report.chains.length} chain(s), ${report.entries} object(s) listed${report.duplicates > 0 ? ` (${report.duplicates} entries re-appended after a crash, counted once)` : ''}${report.erased > 0 ? `, ${report.erased} of them erased (tombstones)` : ''}.`];
+  const lines: string[] = [
+    '',
+    `Ledger: ${report.chains.length} chain(s), ${report.entries} object(s) listed${report.duplicates > 0 ? ` (${report.duplicates} entries re-appended after a crash, counted once)` : ''}${report.erased > 0 ? `, ${report.erased} of them erased (tombstones)` : ''}.`,
+  ];
   for (const chain of report.chains) lines.push(`  chain ${chain.writerId}: ${chain.segments} segment(s), last ${chain.lastSeq}, ${chain.entries} entries`);
   const kinds = ['gap', 'edited', 'fork', 'unreadable', 'foreign', 'contradicting', 'missing', 'altered', 'unlisted', 'unerased'] as const;
   for (const kind of kinds) {

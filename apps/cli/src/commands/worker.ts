@@ -72,7 +72,9 @@ async function startWorker(options: WorkerCommandOptions): Promise<void> {
   });
   const example = JSON.stringify({ version: 1, channel: 'sms', message_id: 'msg-0001', project_id: worker.createdProject ?? worker.projectIds[0] ?? 'default', sent_at: 1767225600000, to: '+15550100000', body: 'Your code is 123456' });
   if (options.json) {
-    process.stderr.write(`${JSON.stringify({ url: worker.url, version: cliVersion, workerVersion, config: worker.configFile, configSource: worker.configSource, ...(worker.createdApiKey === undefined ? {} : { project: worker.createdProject, apiKey: worker.createdApiKey, recipientKeyFile: envFileFor(worker.configFile) }) })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ url: worker.url, version: cliVersion, workerVersion, config: worker.configFile, configSource: worker.configSource, ...(worker.createdApiKey === undefined ? {} : { project: worker.createdProject, apiKey: worker.createdApiKey, recipientKeyFile: envFileFor(worker.configFile) }) })}\n`,
+    );
   } else {
     const lines = [
       `sentcopy ${cliVersion} (worker ${workerVersion}) listening on ${worker.url}`,

@@ -166,9 +166,7 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
   }
 
   // The notifier's own health (without a shared one) counts failures by the notifier's clock and options.
-  const health =
-    options.health ??
-    createDestinationHealth({ unhealthyAfterFailures: unreachableAfterFailures, unhealthyAfterMs: unreachableAfterMs, now });
+  const health = options.health ?? createDestinationHealth({ unhealthyAfterFailures: unreachableAfterFailures, unhealthyAfterMs: unreachableAfterMs, now });
   const onHealth = (event: DestinationHealthEvent) => {
     if (closing !== undefined || (event.type !== 'unhealthy' && event.type !== 'recovered')) return;
     notify({

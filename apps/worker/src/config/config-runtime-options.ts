@@ -183,4 +183,3 @@ export interface ConfigRuntime extends ProjectDirectory {
   /** Stops watching and probing, and closes every destination. */
   close(): Promise<void>;
 }
-

@@ -45,8 +45,23 @@ export type DescriptorResolution = { readonly ok: true; readonly descriptor: Any
 
 /** JSON Schema keywords a descriptor's settings schema may use: those the worker's checker enforces, and annotations. */
 export const descriptorSchemaKeywords: readonly string[] = [
-  'type', 'const', 'enum', 'properties', 'required', 'additionalProperties', 'items', 'minItems',
-  'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'description', 'title', 'x-secret', 'x-path',
+  'type',
+  'const',
+  'enum',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'minItems',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minimum',
+  'maximum',
+  'description',
+  'title',
+  'x-secret',
+  'x-path',
 ];
 
 /** Settings the worker owns in every destination entry; a descriptor may not declare them. */

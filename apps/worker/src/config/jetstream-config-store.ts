@@ -120,7 +120,8 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
     },
     report(outcome) {
       const sha256 = configTextSha256(outcome.text);
-      lastStatus = outcome.problem === undefined ? { worker, applied: sha256, at: Date.now() } : { worker, ...(lastStatus?.applied === undefined ? {} : { applied: lastStatus.applied }), refused: { sha256, problem: outcome.problem }, at: Date.now() };
+      lastStatus =
+        outcome.problem === undefined ? { worker, applied: sha256, at: Date.now() } : { worker, ...(lastStatus?.applied === undefined ? {} : { applied: lastStatus.applied }), refused: { sha256, problem: outcome.problem }, at: Date.now() };
       heartbeat ??= setInterval(() => void putStatus().catch(() => undefined), statusHeartbeatMs).unref();
       void putStatus().catch(() => undefined);
     },
@@ -132,7 +133,9 @@ export async function openJetStreamConfigStore(options: JetStreamConfigStoreOpti
       const stream = `KV_${options.name ?? 'sentcopy'}-worker-status`;
       const prefix = `$KV.${options.name ?? 'sentcopy'}-worker-status.`;
       const info = await (await jetstreamManager(options.connection)).streams.info(stream, { subjects_filter: '>' });
-      const keys = Object.keys(info.state.subjects ?? {}).filter((subject) => subject.startsWith(prefix)).map((subject) => subject.slice(prefix.length));
+      const keys = Object.keys(info.state.subjects ?? {})
+        .filter((subject) => subject.startsWith(prefix))
+        .map((subject) => subject.slice(prefix.length));
       for (const key of keys) {
         const entry = await kv.get(key);
         if (entry === null || entry.operation !== 'PUT') continue;

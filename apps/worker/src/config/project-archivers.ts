@@ -47,7 +47,8 @@ export function projectArchiver(state: ConfigState, projectId: string, use: Arch
     // The configuration this worker refused may well give the project a destination (a cluster's
     // other workers run on it): the message waits for a worker that can serve it, never dead-lettered here.
     // Given back after a second, so a worker that applied it takes it soon.
-    if (options.refusedProblem !== undefined) throw Object.assign(new Error(`This worker refused the current configuration (${options.refusedProblem}), and the one it runs has no destination for project "${projectId}".`), { retryAfterMs: 1_000 });
+    if (options.refusedProblem !== undefined)
+      throw Object.assign(new Error(`This worker refused the current configuration (${options.refusedProblem}), and the one it runs has no destination for project "${projectId}".`), { retryAfterMs: 1_000 });
     return undefined;
   }
   const entry = destinations.get(project.destination) as DestinationEntry;

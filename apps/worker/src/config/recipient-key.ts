@@ -76,7 +76,10 @@ export function checkRecipientKey(config: WorkerConfig, env: NodeJS.ProcessEnv |
     if (value === undefined || value === '') {
       // checkSecretReferences reports it with every other reference.
     } else if (Buffer.byteLength(value, 'utf8') < minimumBytes) {
-      issues.push({ path: 'recipient_hash_key', problem: `reads the environment variable ${reference.env}, which holds ${Buffer.byteLength(value, 'utf8')} byte(s); the secret must be at least ${minimumBytes} (32 random bytes are recommended)` });
+      issues.push({
+        path: 'recipient_hash_key',
+        problem: `reads the environment variable ${reference.env}, which holds ${Buffer.byteLength(value, 'utf8')} byte(s); the secret must be at least ${minimumBytes} (32 random bytes are recommended)`,
+      });
     }
   }
   return issues;

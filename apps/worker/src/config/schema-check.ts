@@ -25,14 +25,32 @@ interface Schema {
 const plainKey = /^[A-Za-z_$][\w$]*$/;
 /** Keywords `checkSchema` enforces, and annotations it may skip; the schema-file test checks the schema uses no others. */
 export const understoodSchemaKeywords: readonly string[] = [
-  'type', 'const', 'enum', 'properties', 'required', 'additionalProperties', 'propertyNames', 'items', 'minItems', 'uniqueItems',
-  'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'oneOf', 'x-secret', 'x-path',
-  '$schema', '$id', 'title', 'description',
+  'type',
+  'const',
+  'enum',
+  'properties',
+  'required',
+  'additionalProperties',
+  'propertyNames',
+  'items',
+  'minItems',
+  'uniqueItems',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minimum',
+  'maximum',
+  'oneOf',
+  'x-secret',
+  'x-path',
+  '$schema',
+  '$id',
+  'title',
+  'description',
 ];
 
 /** Appends a key or index to a JSON path as errors show it: `a.b`, `a[1]`, `a["odd key"]`. */
-export const joinPath = (path: string, key: string | number): string =>
-  typeof key === 'number' ? `${path}[${key}]` : plainKey.test(key) ? (path === '' ? key : `${path}.${key}`) : `${path}[${JSON.stringify(key)}]`;
+export const joinPath = (path: string, key: string | number): string => (typeof key === 'number' ? `${path}[${key}]` : plainKey.test(key) ? (path === '' ? key : `${path}.${key}`) : `${path}[${JSON.stringify(key)}]`);
 
 function typeOf(value: unknown): string {
   if (value === null) return 'null';
@@ -53,12 +71,15 @@ export function checkSchema(value: unknown, schema: Schema, path = '', issues: V
     add('must be a reference such as { "env": "VARIABLE_NAME" }: secrets are read from the environment, never written in the configuration file');
     return issues;
   }
-  if (schema.const !== undefined && value !== schema.const) return add(`must be ${show(schema.const)}`), issues;
-  if (schema.enum !== undefined && !schema.enum.includes(value)) return add(`must be one of ${schema.enum.map(show).join(', ')}`), issues;
+  if (schema.const !== undefined && value !== schema.const) return (add(`must be ${show(schema.const)}`), issues);
+  if (schema.enum !== undefined && !schema.enum.includes(value)) return (add(`must be one of ${schema.enum.map(show).join(', ')}`), issues);
   if (schema.type !== undefined) {
     const actual = typeOf(value);
     const fits = actual === schema.type || (schema.type === 'number' && actual === 'integer');
-    if (!fits) return add(`must be ${schema.type === 'array' || schema.type === 'object' || schema.type === 'integer' ? 'an' : 'a'} ${schema.type}, not ${actual === 'array' || actual === 'object' || actual === 'integer' ? 'an' : 'a'} ${actual}`), issues;
+    if (!fits)
+      return (
+        add(`must be ${schema.type === 'array' || schema.type === 'object' || schema.type === 'integer' ? 'an' : 'a'} ${schema.type}, not ${actual === 'array' || actual === 'object' || actual === 'integer' ? 'an' : 'a'} ${actual}`), issues
+      );
   }
   if (typeof value === 'string') {
     if (schema.minLength !== undefined && value.length < schema.minLength) add(schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters long`);

@@ -10,8 +10,7 @@ export interface SecretReferenceAt {
   readonly env: string;
 }
 
-const isReference = (value: unknown): value is SecretReference =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as { env?: unknown }).env === 'string';
+const isReference = (value: unknown): value is SecretReference => typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as { env?: unknown }).env === 'string';
 
 /**
  * The secret settings of each destination, as dotted paths (those its descriptor marks `x-secret`);

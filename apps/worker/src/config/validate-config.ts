@@ -145,7 +145,8 @@ export async function validateConfig(value: unknown, options: ValidateConfigOpti
         else keyOwners.set(key.sha256, id);
         for (const field of ['created_at', 'expires_at'] as const) {
           const text = key[field];
-          if (text !== undefined && Number.isNaN(Date.parse(text))) issues.push({ path: `${joinPath(joinPath('projects', id), 'api_keys')}[${index}].${field}`, problem: 'is not a real date and time (UTC, ISO 8601, e.g. 2026-12-05T00:00:00Z)' });
+          if (text !== undefined && Number.isNaN(Date.parse(text)))
+            issues.push({ path: `${joinPath(joinPath('projects', id), 'api_keys')}[${index}].${field}`, problem: 'is not a real date and time (UTC, ISO 8601, e.g. 2026-12-05T00:00:00Z)' });
         }
       });
     }
@@ -155,7 +156,11 @@ export async function validateConfig(value: unknown, options: ValidateConfigOpti
       } catch (error) {
         // resolveRetryPolicy names the field in camelCase, e.g. `outage.quickMaxDelayMs must be …`.
         const match = /Invalid retry policy: ([A-Za-z.]+) must be (.*)\.$/.exec((error as Error).message);
-        issues.push(match === null ? { path: 'retry', problem: (error as Error).message } : { path: `retry.${match[1]!.split('.').map(snake).join('.')}`, problem: `must be ${match[2]!.replace(/[A-Za-z]+\.[A-Za-z]+/g, (field) => field.split('.').map(snake).join('.'))}` });
+        issues.push(
+          match === null
+            ? { path: 'retry', problem: (error as Error).message }
+            : { path: `retry.${match[1]!.split('.').map(snake).join('.')}`, problem: `must be ${match[2]!.replace(/[A-Za-z]+\.[A-Za-z]+/g, (field) => field.split('.').map(snake).join('.'))}` },
+        );
       }
     }
     issues.push(...checkRecipientKey(config, options.env));

@@ -171,7 +171,12 @@ function configSchema(destinationEntry: object) {
           enabled: { type: 'boolean', description: 'Write the ledger (default true); false turns it off for every destination.' },
           disabled_destinations: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description: 'Destinations (by name) that get no ledger although enabled is true.' },
           segment_max_entries: { type: 'integer', minimum: 1, maximum: 100000, description: 'A segment is closed once it holds this many entries (default 5000).' },
-          segment_max_age_ms: { type: 'integer', minimum: 10, maximum: 3600000, description: 'A segment is closed this long after its first entry, in milliseconds (default 10000): the longest a stored message waits in the queue as stored, not yet in the ledger.' },
+          segment_max_age_ms: {
+            type: 'integer',
+            minimum: 10,
+            maximum: 3600000,
+            description: 'A segment is closed this long after its first entry, in milliseconds (default 10000): the longest a stored message waits in the queue as stored, not yet in the ledger.',
+          },
           retry_delay_ms: { type: 'integer', minimum: 10, description: 'After a failed segment write, how long until it is tried again, in milliseconds (default 30000).' },
         },
         additionalProperties: false,

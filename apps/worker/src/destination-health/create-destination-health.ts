@@ -1,14 +1,7 @@
 import { DestinationError, formatDuration, type DestinationErrorKind, type DestinationV1 } from '@sentcopy/core';
 import { redactReason } from '../alerts/redact-reason.js';
 import type { LogLevel } from '../logging/index.js';
-import type {
-  DestinationHealth,
-  DestinationHealthEvent,
-  DestinationHealthOptions,
-  DestinationHealthState,
-  DestinationProblemKind,
-  WriteReport,
-} from './destination-health-options.js';
+import type { DestinationHealth, DestinationHealthEvent, DestinationHealthOptions, DestinationHealthState, DestinationProblemKind, WriteReport } from './destination-health-options.js';
 
 interface Problem {
   readonly kind: DestinationProblemKind;
@@ -146,7 +139,11 @@ export function createDestinationHealth(options: DestinationHealthOptions = {}):
   function turnUnhealthy(state: State, problem: Omit<Problem, 'at' | 'reason'> & { reason: string }): void {
     const at = now();
     state.problem = { ...problem, reason: redactReason(problem.reason), at };
-    log(problem.source === 'probe' ? 'warn' : 'error', 'destination.unhealthy', `Destination "${state.name}" is unhealthy: ${state.problem.reason}`, { destination: state.name, kind: problem.kind, since: new Date(problem.since).toISOString() });
+    log(problem.source === 'probe' ? 'warn' : 'error', 'destination.unhealthy', `Destination "${state.name}" is unhealthy: ${state.problem.reason}`, {
+      destination: state.name,
+      kind: problem.kind,
+      since: new Date(problem.since).toISOString(),
+    });
     emit({ type: 'unhealthy', destination: state.name, kind: problem.kind, reason: state.problem.reason, since: problem.since, at });
   }
 

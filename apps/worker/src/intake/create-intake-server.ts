@@ -3,7 +3,23 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ArchiveError, defaultMaxBatchMessages, defaultMaxBodyBytes, defaultMaxMessageBytes, identifierText, messageIdProblem, MessageValidationError, parseJson, rawMimeDerivedMarker, stringifyJson, validateMessage, type Archiver, type Channel, type PreparedObject, type ValidationIssue } from '@sentcopy/core';
+import {
+  ArchiveError,
+  defaultMaxBatchMessages,
+  defaultMaxBodyBytes,
+  defaultMaxMessageBytes,
+  identifierText,
+  messageIdProblem,
+  MessageValidationError,
+  parseJson,
+  rawMimeDerivedMarker,
+  stringifyJson,
+  validateMessage,
+  type Archiver,
+  type Channel,
+  type PreparedObject,
+  type ValidationIssue,
+} from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import type { ProjectRoute } from '../projects/index.js';
 import { QueueError, type QueueMessageInput } from '../queue/index.js';
@@ -131,7 +147,8 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
 
   /** Reads a JSON body of at most `limitBytes`; `tooLarge` is the answer to a larger one. */
   async function readJson(request: IncomingMessage, limitBytes: number, tooLarge: () => HttpProblem): Promise<unknown> {
-    if (!isJsonContentType(request.headers['content-type'])) throw new HttpProblem(415, 'unsupported_media_type', 'Send the body as JSON with "Content-Type: application/json", or one email\'s exact bytes with "Content-Type: message/rfc822".');
+    if (!isJsonContentType(request.headers['content-type']))
+      throw new HttpProblem(415, 'unsupported_media_type', 'Send the body as JSON with "Content-Type: application/json", or one email\'s exact bytes with "Content-Type: message/rfc822".');
     const body = await readBody(request, limitBytes);
     if (!body.ok) {
       if (body.reason === 'too_large') throw tooLarge();
@@ -189,7 +206,10 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       return directory.archiverFor(route.id, 'check');
     } catch (error) {
       // Configuration validation makes this unreachable; should it happen, validation alone still guards the queue.
-      log('warn', 'intake.checker_unavailable', `The archiver of project "${route.id}" could not be built; messages are validated without its profile and key checks.`, { project: route.id, error: error instanceof Error ? error.name : typeof error });
+      log('warn', 'intake.checker_unavailable', `The archiver of project "${route.id}" could not be built; messages are validated without its profile and key checks.`, {
+        project: route.id,
+        error: error instanceof Error ? error.name : typeof error,
+      });
       return undefined;
     }
   }
@@ -225,7 +245,11 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
    * the project and channel, and what the queue checks. Returns the entry to queue, or the reason
    * and errors it is refused with; never throws for a bad message.
    */
-  async function checkMessage(value: unknown, route: ProjectRoute, archiver: Archiver | undefined): Promise<{ ok: true; channel: Channel; input: QueueMessageInput } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel }> {
+  async function checkMessage(
+    value: unknown,
+    route: ProjectRoute,
+    archiver: Archiver | undefined,
+  ): Promise<{ ok: true; channel: Channel; input: QueueMessageInput } | { ok: false; reason: IntakeRejection; errors: FieldError[]; channel?: Channel }> {
     // The body was parsed once; stringifying an element gives text that parses back to the same values (validation
     // refuses the only values that would not survive: non-finite numbers and lone surrogates). Only the spelling may
     // differ (white space, escapes, `1e2` → `100`, key order), and none of it reaches the stored copy, which is the
@@ -267,7 +291,7 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       if (body.reason === 'too_large') throw tooLarge();
       throw new HttpProblem(400, 'bad_request', 'The request body was not received completely.');
     }
-    if (body.bytes.length === 0) throw new HttpProblem(400, 'bad_request', 'The message/rfc822 body is empty: send the message\'s bytes.');
+    if (body.bytes.length === 0) throw new HttpProblem(400, 'bad_request', "The message/rfc822 body is empty: send the message's bytes.");
     try {
       return rfc822Message(body.bytes, route.id, request.url);
     } catch (error) {
@@ -304,21 +328,31 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
 
   async function submitBatch(request: IncomingMessage, response: ServerResponse): Promise<number> {
     const route = authenticate(request);
-    const body = await readJsonOf(request, route, maxBodyBytes, () =>
-      new HttpProblem(
-        413,
-        'payload_too_large',
-        `The body is larger than limits.max_body_bytes (${maxBodyBytes} bytes). Send the messages in smaller batches (one message may be up to ${Math.min(maxMessageBytes, queue.maxPayloadBytes)} bytes of JSON), or raise limits.max_body_bytes in the worker's configuration.`,
-        { limit_bytes: maxBodyBytes },
-        { connection: 'close' },
-      ),
+    const body = await readJsonOf(
+      request,
+      route,
+      maxBodyBytes,
+      () =>
+        new HttpProblem(
+          413,
+          'payload_too_large',
+          `The body is larger than limits.max_body_bytes (${maxBodyBytes} bytes). Send the messages in smaller batches (one message may be up to ${Math.min(maxMessageBytes, queue.maxPayloadBytes)} bytes of JSON), or raise limits.max_body_bytes in the worker's configuration.`,
+          { limit_bytes: maxBodyBytes },
+          { connection: 'close' },
+        ),
     );
     const rawBody = isRfc822ContentType(request.headers['content-type']);
     const list = rawBody ? [body] : Array.isArray(body) ? body : typeof body === 'object' && body !== null && Array.isArray((body as { messages?: unknown }).messages) ? (body as { messages: unknown[] }).messages : undefined;
     if (list === undefined) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The body must be a JSON array of messages, or an object with a "messages" array.'));
     if (list.length === 0) refuseRequest(route, 'bad_request', new HttpProblem(400, 'bad_request', 'The batch is empty: send at least one message.'));
     if (list.length > maxBatchMessages) {
-      refuseRequest(route, 'too_large', new HttpProblem(413, 'batch_too_large', `The batch holds ${list.length} messages; the limit is ${maxBatchMessages} (limits.max_batch_messages). Split it, or raise that setting in the worker's configuration.`, { limit_messages: maxBatchMessages }));
+      refuseRequest(
+        route,
+        'too_large',
+        new HttpProblem(413, 'batch_too_large', `The batch holds ${list.length} messages; the limit is ${maxBatchMessages} (limits.max_batch_messages). Split it, or raise that setting in the worker's configuration.`, {
+          limit_messages: maxBatchMessages,
+        }),
+      );
     }
     requireDestination(route);
     const archiver = checkerFor(route);
@@ -345,7 +379,13 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
       } catch (error) {
         for (const entry of toQueue) emit({ type: 'rejected', project: route.id, channel: entry.channel, reason: 'queue_unavailable' });
         log('error', 'intake.enqueue_failed', 'The queue could not store a batch; nothing of it was accepted.', { project: route.id, messages: toQueue.length, reason: QueueError.isInstance(error) ? error.message : 'unexpected error' });
-        throw new HttpProblem(503, 'queue_unavailable', 'The queue could not store the batch. Send it again later: messages already stored are then answered duplicate, never stored twice.', QueueError.isInstance(error) && error.problem !== undefined ? { problem: error.problem } : {}, { 'retry-after': '5' });
+        throw new HttpProblem(
+          503,
+          'queue_unavailable',
+          'The queue could not store the batch. Send it again later: messages already stored are then answered duplicate, never stored twice.',
+          QueueError.isInstance(error) && error.problem !== undefined ? { problem: error.problem } : {},
+          { 'retry-after': '5' },
+        );
       }
       toQueue.forEach((entry, position) => {
         const status = stored[position]?.status ?? 'accepted';
@@ -360,7 +400,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     const duplicates = results.filter((result) => result?.status === 'duplicate').length;
     const rejected = list.length - accepted - duplicates;
     const status = accepted + duplicates > 0 ? 202 : 422;
-    log(rejected > 0 || versions > 0 ? 'warn' : 'debug', 'intake.batch', `Batch for project "${route.id}": ${accepted} accepted${versions > 0 ? ` (${versions} of them a second version of a message id already sent with other content)` : ''}, ${duplicates} duplicate, ${rejected} rejected.`, { project: route.id, accepted, versions, duplicates, rejected });
+    log(
+      rejected > 0 || versions > 0 ? 'warn' : 'debug',
+      'intake.batch',
+      `Batch for project "${route.id}": ${accepted} accepted${versions > 0 ? ` (${versions} of them a second version of a message id already sent with other content)` : ''}, ${duplicates} duplicate, ${rejected} rejected.`,
+      { project: route.id, accepted, versions, duplicates, rejected },
+    );
     reply(response, status, { accepted, duplicates, rejected, ...(versions > 0 ? { versions } : {}), results });
     return status;
   }
@@ -370,14 +415,18 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     const route = authenticate(request);
     // The body is the message: one over the message limit is refused before it is read, parsed or validated.
     const limitBytes = Math.min(maxBodyBytes, maxMessageBytes);
-    const body = await readJsonOf(request, route, limitBytes, () =>
-      new HttpProblem(
-        413,
-        'message_too_large',
-        `The message is larger than ${limitBytes} bytes (limits.max_message_bytes: ${maxMessageBytes}, limits.max_body_bytes: ${maxBodyBytes}), so it cannot be archived as it is: raise these settings in the worker's configuration to archive messages this large.`,
-        { reason: 'too_large', limit_bytes: limitBytes },
-        { connection: 'close' },
-      ),
+    const body = await readJsonOf(
+      request,
+      route,
+      limitBytes,
+      () =>
+        new HttpProblem(
+          413,
+          'message_too_large',
+          `The message is larger than ${limitBytes} bytes (limits.max_message_bytes: ${maxMessageBytes}, limits.max_body_bytes: ${maxBodyBytes}), so it cannot be archived as it is: raise these settings in the worker's configuration to archive messages this large.`,
+          { reason: 'too_large', limit_bytes: limitBytes },
+          { connection: 'close' },
+        ),
     );
     requireDestination(route);
     const refuse = (reason: IntakeRejection, errors: readonly FieldError[], channel?: Channel): never => {
@@ -416,7 +465,8 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     const record = options.ledger?.writes(archiver) === true ? gateRecord(body, prepared, route) : undefined;
     if (record !== undefined && !record.ok) return refuse(record.reason, record.errors, prepared.channel);
     const queueHealth = record === undefined ? undefined : queue.health?.();
-    if (queueHealth !== undefined && !queueHealth.ok) return unrecorded(route, prepared.channel, `the queue refuses new messages (${queueHealth.problem ?? 'unhealthy'}), so a stored message could not be recorded for the archive ledger`, false);
+    if (queueHealth !== undefined && !queueHealth.ok)
+      return unrecorded(route, prepared.channel, `the queue refuses new messages (${queueHealth.problem ?? 'unhealthy'}), so a stored message could not be recorded for the archive ledger`, false);
     let result;
     try {
       result = await archiver.write(prepared);
@@ -431,7 +481,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
         return unrecorded(route, prepared.channel, QueueError.isInstance(error) ? error.message : 'unexpected error', true, QueueError.isInstance(error) ? error.problem : undefined);
       }
     }
-    if (result.version) log('warn', 'intake.version_stored', `A message of project "${route.id}" reused a message id with other content; it is stored as a version next to the first copy.`, { project: route.id, key: result.key, originalKey: result.originalKey });
+    if (result.version)
+      log('warn', 'intake.version_stored', `A message of project "${route.id}" reused a message id with other content; it is stored as a version next to the first copy.`, {
+        project: route.id,
+        key: result.key,
+        originalKey: result.originalKey,
+      });
     emit({ type: 'gate', project: route.id, channel: prepared.channel, result: 'archived', seconds: (now() - started) / 1000, ...(result.version && result.created ? { version: true as const } : {}) });
     reply(response, 201, { key: result.key, sha256: result.sha256, size: result.size, created: result.created, attempts: result.attempts, ...(result.version ? { version: true, original_key: result.originalKey } : {}) });
     return 201;
@@ -492,7 +547,12 @@ export function createIntakeServer(options: IntakeServerOptions): IntakeServer {
     try {
       if (target === undefined) throw new HttpProblem(400, 'bad_request', 'The request target is not a path (such as /v1/messages) or an http:// URL.');
       const allowed = route === '/v1/messages' || route === '/v1/archive' ? 'POST' : 'GET';
-      if (route === 'other') throw new HttpProblem(404, 'not_found', `No such route. Use POST /v1/messages, POST /v1/archive, GET /v1/dead-letters, POST /v1/dead-letters/replay, POST /v1/dead-letters/discard, GET /v1/dead-letters/discarded, GET /healthz, GET /readyz or GET /metrics.`);
+      if (route === 'other')
+        throw new HttpProblem(
+          404,
+          'not_found',
+          `No such route. Use POST /v1/messages, POST /v1/archive, GET /v1/dead-letters, POST /v1/dead-letters/replay, POST /v1/dead-letters/discard, GET /v1/dead-letters/discarded, GET /healthz, GET /readyz or GET /metrics.`,
+        );
       if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw new HttpProblem(405, 'method_not_allowed', `Use ${allowed} for ${route}.`, {}, { allow: allowed });
       if (closing && allowed === 'POST') throw new HttpProblem(503, 'shutting_down', 'The worker is shutting down. Retry against another worker or later.', {}, { 'retry-after': '5', connection: 'close' });
       switch (route) {

@@ -141,10 +141,7 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLe
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RouteProblem(400, 'bad_request', 'limit must be a whole number from 1 to 1000.');
     const filter: DeadLetterFilter = { project: route.id, ...rangeFilter({ kind: query.get('kind') ?? undefined, from: query.get('from') ?? undefined, to: query.get('to') ?? undefined }, '') };
     const cursor = query.get('cursor');
-    const [page, total] = await Promise.all([
-      queue.listDeadLetters({ filter, limit, ...(cursor === null || cursor === '' ? {} : { cursor }) }),
-      queue.countDeadLetters(filter),
-    ]);
+    const [page, total] = await Promise.all([queue.listDeadLetters({ filter, limit, ...(cursor === null || cursor === '' ? {} : { cursor }) }), queue.countDeadLetters(filter)]);
     reply(response, 200, { project: route.id, total, items: page.items.map(toJson), ...(page.cursor === undefined ? {} : { cursor: page.cursor }) });
     return 200;
   }
@@ -218,7 +215,15 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): DeadLe
     const result = await requireDiscard().discardDeadLetters(filter, reason);
     if (result.discarded > 0) {
       try {
-        options.logger?.({ level: 'warn', event: 'dead_letters.discarded', message: `${result.discarded} dead letter(s) of project "${route.id}" were discarded for good: ${reason.trim()}`, project: route.id, discarded: result.discarded, ids: result.ids, reason: reason.trim() });
+        options.logger?.({
+          level: 'warn',
+          event: 'dead_letters.discarded',
+          message: `${result.discarded} dead letter(s) of project "${route.id}" were discarded for good: ${reason.trim()}`,
+          project: route.id,
+          discarded: result.discarded,
+          ids: result.ids,
+          reason: reason.trim(),
+        });
       } catch {
         // A failing logger must not undo an answer: the record is kept in the queue.
       }

@@ -10,7 +10,10 @@ export function isRfc822ContentType(value: string | undefined): boolean {
 
 /** A query parameter of a `message/rfc822` request that cannot be used, named with what is wrong. */
 export class RawMimeQueryError extends Error {
-  constructor(readonly parameter: string, readonly problem: string) {
+  constructor(
+    readonly parameter: string,
+    readonly problem: string,
+  ) {
     super(`The query parameter ${parameter} ${problem}.`);
     this.name = 'RawMimeQueryError';
   }

@@ -258,7 +258,12 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
     } catch (error) {
       // A full or read-only disk must not stop archiving: this process writes a chain of its own instead.
       const id = randomWriterId();
-      log('warn', 'ledger.writer_id_unsaved', `Cannot keep the ledger writer id of destination "${name}" in ${file} (${(error as NodeJS.ErrnoException).code ?? describe(error)}); this process writes chain ${id}, and a restart starts another.`, { destination: name, writerId: id });
+      log(
+        'warn',
+        'ledger.writer_id_unsaved',
+        `Cannot keep the ledger writer id of destination "${name}" in ${file} (${(error as NodeJS.ErrnoException).code ?? describe(error)}); this process writes chain ${id}, and a restart starts another.`,
+        { destination: name, writerId: id },
+      );
       return id;
     }
   };
@@ -280,7 +285,11 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
       await queue.ackStored(ids);
     } catch (error) {
       // They stay in the queue as stored: archived again (one more entry, counted once) after a restart.
-      log('error', 'ledger.settle_failed', `Could not remove ${ids.length} message(s) whose ledger entries are written; they are archived again after a restart (readers count each object once).`, { destination: state.name, count: ids.length, error: describe(error) });
+      log('error', 'ledger.settle_failed', `Could not remove ${ids.length} message(s) whose ledger entries are written; they are archived again after a restart (readers count each object once).`, {
+        destination: state.name,
+        count: ids.length,
+        error: describe(error),
+      });
     }
   }
 
@@ -302,16 +311,34 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
         state.failures++;
         state.failing ??= { since: now(), reason: error.message };
         state.failing.reason = error.message;
-        log('error', 'ledger.write_failed', `The ledger of destination "${name}" could not be written; its ${writer.pendingEntries} pending entries are kept and tried again. Archiving goes on: the messages wait in the queue as stored, not yet in the ledger.`, {
-          destination: name,
-          writerId,
-          kind: error.kind,
-          reason: error.message,
-          pendingEntries: writer.pendingEntries,
-        });
+        log(
+          'error',
+          'ledger.write_failed',
+          `The ledger of destination "${name}" could not be written; its ${writer.pendingEntries} pending entries are kept and tried again. Archiving goes on: the messages wait in the queue as stored, not yet in the ledger.`,
+          {
+            destination: name,
+            writerId,
+            kind: error.kind,
+            reason: error.message,
+            pendingEntries: writer.pendingEntries,
+          },
+        );
       },
     });
-    state = { name, destination, writer, settingsKey: settingsKeyOf(settings), recoverAfterMs: 2 * settings.segmentMaxAgeMs, projects: new Map(), held: new Map(), appendedAt: [], firstPending: 1, retired: false, abandoned: false, failures: 0 };
+    state = {
+      name,
+      destination,
+      writer,
+      settingsKey: settingsKeyOf(settings),
+      recoverAfterMs: 2 * settings.segmentMaxAgeMs,
+      projects: new Map(),
+      held: new Map(),
+      appendedAt: [],
+      firstPending: 1,
+      retired: false,
+      abandoned: false,
+      failures: 0,
+    };
     const created = state;
     writer.onDurable((durable) => {
       created.failing = undefined;
@@ -333,7 +360,10 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
         state.abandoned = true;
         const ids = [...state.held.values()].map((held) => held.id);
         state.held.clear();
-        log('error', 'ledger.retired_unwritten', `The retired ledger of destination "${state.name}" could not write its last entries (${describe(error)}); their ${ids.length} message(s) are archived again.`, { destination: state.name, count: ids.length });
+        log('error', 'ledger.retired_unwritten', `The retired ledger of destination "${state.name}" could not write its last entries (${describe(error)}); their ${ids.length} message(s) are archived again.`, {
+          destination: state.name,
+          count: ids.length,
+        });
         if (ids.length > 0 && queue !== undefined && !closed) await queue.releaseStored(ids).catch(() => undefined);
       })
       .finally(() => closing.delete(done));
@@ -382,7 +412,10 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
       const failing = state.failing;
       if (failing !== undefined && state.reported === undefined) {
         state.reported = { ...failing };
-        log('error', 'ledger.unhealthy', `The ledger of destination "${state.name}" cannot be written: ${failing.reason} Messages wait in the queue as stored, not yet in the ledger.`, { destination: state.name, pendingEntries: state.writer.pendingEntries });
+        log('error', 'ledger.unhealthy', `The ledger of destination "${state.name}" cannot be written: ${failing.reason} Messages wait in the queue as stored, not yet in the ledger.`, {
+          destination: state.name,
+          pendingEntries: state.writer.pendingEntries,
+        });
         emit({ type: 'unhealthy', destination: state.name, reason: failing.reason, since: failing.since, at: now(), pendingEntries: state.writer.pendingEntries });
       } else if (failing === undefined && state.reported !== undefined) {
         const was = state.reported;
@@ -449,7 +482,12 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
       if (state.writer.durablePosition >= position || state.abandoned) {
         const settling = (state.abandoned ? queue.releaseStored([id]) : queue.ackStored([id])).then(
           () => undefined,
-          (error: unknown) => log('error', 'ledger.settle_failed', `Could not settle a message whose ledger entry is ${state.abandoned ? 'abandoned' : 'written'}; it is archived again after a restart (readers count each object once).`, { destination: state.name, count: 1, error: describe(error) }),
+          (error: unknown) =>
+            log('error', 'ledger.settle_failed', `Could not settle a message whose ledger entry is ${state.abandoned ? 'abandoned' : 'written'}; it is archived again after a restart (readers count each object once).`, {
+              destination: state.name,
+              count: 1,
+              error: describe(error),
+            }),
         );
         const tracked = settling.finally(() => settlings.delete(tracked));
         settlings.add(tracked);
@@ -492,10 +530,15 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
           () => undefined,
           (error: unknown) => {
             // Kept in the queue as stored: a restart archives them again and appends their entries.
-            log('error', 'ledger.close_failed', `The ledger of destination "${state.name}" could not write its last entries before the stop (${describe(error)}); their ${state.held.size} message(s) stay in the queue and are archived again after a restart.`, {
-              destination: state.name,
-              count: state.held.size,
-            });
+            log(
+              'error',
+              'ledger.close_failed',
+              `The ledger of destination "${state.name}" could not write its last entries before the stop (${describe(error)}); their ${state.held.size} message(s) stay in the queue and are archived again after a restart.`,
+              {
+                destination: state.name,
+                count: state.held.size,
+              },
+            );
           },
         );
         closing.add(done);

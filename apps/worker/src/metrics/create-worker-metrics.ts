@@ -79,7 +79,12 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     return pending;
   };
 
-  const archived = new Counter({ name: 'sentcopy_messages_archived_total', help: 'Messages stored (or found already stored) and removed from the queue, or stored by a before-send archive call.', labelNames: ['project', 'channel'], registers: [registry] });
+  const archived = new Counter({
+    name: 'sentcopy_messages_archived_total',
+    help: 'Messages stored (or found already stored) and removed from the queue, or stored by a before-send archive call.',
+    labelNames: ['project', 'channel'],
+    registers: [registry],
+  });
   const accepted = new Counter({ name: 'sentcopy_messages_accepted_total', help: 'Messages accepted at intake (durable in the queue); result is accepted or duplicate.', labelNames: ['project', 'channel', 'result'], registers: [registry] });
   const versions = new Counter({
     name: 'sentcopy_message_versions_total',
@@ -159,9 +164,13 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
       }
     };
     for (const [name, help, value] of [
-      ['sentcopy_ledger_pending_entries', "Ledger entries appended but not yet in a written segment, per destination.", (state: LedgerState) => state.pendingEntries],
+      ['sentcopy_ledger_pending_entries', 'Ledger entries appended but not yet in a written segment, per destination.', (state: LedgerState) => state.pendingEntries],
       ['sentcopy_ledger_held_messages', 'Messages the queue holds as stored, not yet in the ledger (removed once their entries are written), per destination.', (state: LedgerState) => state.heldMessages],
-      ['sentcopy_ledger_oldest_pending_age_seconds', 'Age of the oldest ledger entry not yet in a written segment, in seconds; 0 when none is pending.', (state: LedgerState) => (state.oldestPendingAt === undefined ? 0 : Math.max(0, (now() - state.oldestPendingAt) / 1000))],
+      [
+        'sentcopy_ledger_oldest_pending_age_seconds',
+        'Age of the oldest ledger entry not yet in a written segment, in seconds; 0 when none is pending.',
+        (state: LedgerState) => (state.oldestPendingAt === undefined ? 0 : Math.max(0, (now() - state.oldestPendingAt) / 1000)),
+      ],
       ['sentcopy_ledger_healthy', "1 while the destination's ledger segments are written, 0 while they fail (archiving goes on; entries wait).", (state: LedgerState) => (state.healthy ? 1 : 0)],
     ] as const) {
       new Gauge({
@@ -191,7 +200,11 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     ['sentcopy_queue_depth', 'Messages in the queue: ready, waiting for a retry, or in flight.', (value: QueueStats) => value.depth],
     ['sentcopy_queue_in_flight', 'Messages claimed and being archived right now.', (value: QueueStats) => value.inFlight],
     ['sentcopy_dead_letters', 'Messages in the dead letters now.', (value: QueueStats) => value.deadLetters],
-    ['sentcopy_queue_oldest_pending_age_seconds', 'Age of the oldest message in the queue, in seconds; 0 when empty.', (value: QueueStats) => (value.oldestEnqueuedAt === undefined ? 0 : Math.max(0, (now() - value.oldestEnqueuedAt) / 1000))],
+    [
+      'sentcopy_queue_oldest_pending_age_seconds',
+      'Age of the oldest message in the queue, in seconds; 0 when empty.',
+      (value: QueueStats) => (value.oldestEnqueuedAt === undefined ? 0 : Math.max(0, (now() - value.oldestEnqueuedAt) / 1000)),
+    ],
   ] as const) {
     new Gauge({
       name,
@@ -229,7 +242,12 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     },
   });
   for (const result of ['applied', 'refused']) reloads.inc({ result }, 0);
-  const tlsReloads = new Counter({ name: 'sentcopy_tls_reloads_total', help: "Reloads of the HTTPS listener's certificate and key after their files changed; refused ones keep the previous pair serving.", labelNames: ['result'], registers: [registry] });
+  const tlsReloads = new Counter({
+    name: 'sentcopy_tls_reloads_total',
+    help: "Reloads of the HTTPS listener's certificate and key after their files changed; refused ones keep the previous pair serving.",
+    labelNames: ['result'],
+    registers: [registry],
+  });
 
   return {
     contentType: registry.contentType,

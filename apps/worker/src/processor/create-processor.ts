@@ -1,14 +1,4 @@
-import {
-  ArchiveError,
-  decideRetry,
-  defaultRetryPolicy,
-  DestinationError,
-  MessageValidationError,
-  type Archiver,
-  type DestinationErrorKind,
-  type PreparedObject,
-  type ValidationIssue,
-} from '@sentcopy/core';
+import { ArchiveError, decideRetry, defaultRetryPolicy, DestinationError, MessageValidationError, type Archiver, type DestinationErrorKind, type PreparedObject, type ValidationIssue } from '@sentcopy/core';
 import type { LogLevel } from '../logging/index.js';
 import { createDestinationHealth } from '../destination-health/index.js';
 import { QueueError, type AttemptRecord, type ClaimedMessage, type DeadLetterKind } from '../queue/index.js';
@@ -122,15 +112,13 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const random = options.random ?? Math.random;
   const slots = new DestinationSlots(concurrency);
   if (options.health !== undefined && (options.breakerFailures !== undefined || options.breakerProbeMs !== undefined)) {
-    throw new RangeError('Invalid processor options: breakerFailures and breakerProbeMs configure the processor\'s own destination health; with `health`, set pauseAfterFailures and pauseProbeMs on it instead.');
+    throw new RangeError("Invalid processor options: breakerFailures and breakerProbeMs configure the processor's own destination health; with `health`, set pauseAfterFailures and pauseProbeMs on it instead.");
   }
   const breakerFailures = options.breakerFailures ?? 0;
   if (!Number.isSafeInteger(breakerFailures) || breakerFailures < 0) throw new RangeError('Invalid processor options: breakerFailures must be a whole number, 0 or more.');
   const breakerProbeMs = positiveDuration('breakerProbeMs', options.breakerProbeMs ?? 10_000);
   const ownHealth = options.health === undefined;
-  const health =
-    options.health ??
-    createDestinationHealth({ queue, pauseAfterFailures: breakerFailures, pauseProbeMs: breakerProbeMs, now, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const health = options.health ?? createDestinationHealth({ queue, pauseAfterFailures: breakerFailures, pauseProbeMs: breakerProbeMs, now, ...(options.logger === undefined ? {} : { logger: options.logger }) });
   const routeLoggedAt = new Map<string, number>();
 
   const inFlight = new Map<string, InFlightEntry>();
@@ -197,10 +185,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     return 'returned';
   };
 
-  const deadLetter = async (
-    message: ClaimedMessage,
-    details: { kind: DeadLetterKind; reason: string; attempt?: AttemptRecord; issues?: readonly ValidationIssue[]; attemptAt: number },
-  ): Promise<HandleResult> => {
+  const deadLetter = async (message: ClaimedMessage, details: { kind: DeadLetterKind; reason: string; attempt?: AttemptRecord; issues?: readonly ValidationIssue[]; attemptAt: number }): Promise<HandleResult> => {
     const { attemptAt, ...recorded } = details;
     if (await settle(message, 'dead_letter', () => queue.deadLetter(message, recorded))) {
       const attempts = message.attempts + (details.attempt ? 1 : 0);
@@ -217,8 +202,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     return 'finished';
   };
 
-  const rejectInvalid = (message: ClaimedMessage, issues: readonly ValidationIssue[], attemptAt: number) =>
-    deadLetter(message, { kind: 'invalid', reason: new MessageValidationError(issues).message, issues, attemptAt });
+  const rejectInvalid = (message: ClaimedMessage, issues: readonly ValidationIssue[], attemptAt: number) => deadLetter(message, { kind: 'invalid', reason: new MessageValidationError(issues).message, issues, attemptAt });
 
   const failed = async (message: ClaimedMessage, error: unknown, attemptAt: number, archiver: Archiver): Promise<HandleResult> => {
     const destination = archiver.destination.id;

@@ -7,15 +7,7 @@ import type { DestinationErrorKind, ValidationIssue } from '@sentcopy/core';
 export type DeadLetterKind = DestinationErrorKind | 'no_destination';
 
 /** Every dead-letter kind, in a stable order (useful for metrics and validation). */
-export const deadLetterKinds: readonly DeadLetterKind[] = [
-  'rate_limited',
-  'unauthorized',
-  'unreachable',
-  'conflict',
-  'invalid',
-  'unknown',
-  'no_destination',
-];
+export const deadLetterKinds: readonly DeadLetterKind[] = ['rate_limited', 'unauthorized', 'unreachable', 'conflict', 'invalid', 'unknown', 'no_destination'];
 
 /** A message handed to {@link MessageQueue.enqueue}. */
 export interface QueueMessageInput {

@@ -170,10 +170,7 @@ function assertLayoutMatchesCodec(layout: KeyLayout, codec: Codec): void {
   const known = ['.json.gz', '.json.lz4', '.json'];
   const ending = known.find((suffix) => layout.template.endsWith(suffix));
   if (ending !== undefined && ending !== `.json${codec.extension}`) {
-    throw new TypeError(
-      `The key layout ends with "${ending}" but the codec is "${codec.name}" (files end with ".json${codec.extension}"). ` +
-        'Change the layout or the codec so stored files open with the right tool.',
-    );
+    throw new TypeError(`The key layout ends with "${ending}" but the codec is "${codec.name}" (files end with ".json${codec.extension}"). ` + 'Change the layout or the codec so stored files open with the right tool.');
   }
 }
 
@@ -184,10 +181,7 @@ function assertLayoutMatchesCodec(layout: KeyLayout, codec: Codec): void {
 export function createArchiver(options: ArchiverOptions): Archiver {
   const destination = resolveDestination(options.destination);
   const profile = typeof options.profile === 'object' ? options.profile : getProfile(options.profile ?? 'sentcopy');
-  const layout =
-    typeof options.layout === 'object'
-      ? options.layout
-      : compileKeyLayout(options.layout ?? profile.layout, options.recipientKey === undefined ? {} : { recipientKey: options.recipientKey });
+  const layout = typeof options.layout === 'object' ? options.layout : compileKeyLayout(options.layout ?? profile.layout, options.recipientKey === undefined ? {} : { recipientKey: options.recipientKey });
   const codec = typeof options.codec === 'object' ? options.codec : getCodec(options.codec ?? profile.codec);
   assertLayoutMatchesCodec(layout, codec);
   const retry = options.retry;
@@ -276,7 +270,13 @@ export function createArchiver(options: ArchiverOptions): Archiver {
   async function write(prepared: PreparedObject, callOptions: OperationOptions = {}): Promise<ArchiveResult> {
     const signal = callOptions.signal;
     if (isLedgerKey(prepared.key)) {
-      throw new ArchiveError({ kind: 'invalid', reason: `keys under ${ledgerPrefix} are reserved for the archive ledger; change the message's fields that form the first key segment, or the layout (invalid)`, attempts: 0, key: prepared.key, cause: undefined });
+      throw new ArchiveError({
+        kind: 'invalid',
+        reason: `keys under ${ledgerPrefix} are reserved for the archive ledger; change the message's fields that form the first key segment, or the layout (invalid)`,
+        attempts: 0,
+        key: prepared.key,
+        cause: undefined,
+      });
     }
     try {
       if (retry === false) {

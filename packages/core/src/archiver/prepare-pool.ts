@@ -237,29 +237,34 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   return {
     threads,
     preparer({ profile, layout, codec }) {
-      if (!Object.hasOwn(profiles, profile.name) || profiles[profile.name as keyof typeof profiles] !== profile) throw new TypeError(`A prepare pool needs a built-in profile; "${profile.name}" is a custom one. Prepare on the calling thread instead (no preparePool).`);
+      if (!Object.hasOwn(profiles, profile.name) || profiles[profile.name as keyof typeof profiles] !== profile)
+        throw new TypeError(`A prepare pool needs a built-in profile; "${profile.name}" is a custom one. Prepare on the calling thread instead (no preparePool).`);
       if (getCodec(codec.name) !== codec) throw new TypeError(`A prepare pool needs a built-in codec; "${codec.name}" is a custom one. Prepare on the calling thread instead (no preparePool).`);
       const local = prepareHere(profile, layout, codec);
       const keyBytes = recipientKeyOf(layout);
       const recipientKey = keyBytes === undefined ? undefined : Buffer.from(keyBytes).toString('hex');
       return (input) =>
-        withinBudget(input instanceof Uint8Array ? input.byteLength : 0, () => new Promise<{ prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }>((resolve, reject) => {
-          if (closed) {
-            reject(new Error('The prepare pool was closed.'));
-            return;
-          }
-          // JSON bytes travel as a private copy that is transferred, not cloned: cheaper, and the caller's buffer stays usable.
-          const sent = input instanceof Uint8Array ? new Uint8Array(input) : input;
-          const request: PrepareRequest = { id: nextId++, profile: profile.name, layout: layout.template, ...(recipientKey === undefined ? {} : { recipientKey }), codec: codec.name, input: sent };
-          const lane = leastBusy();
-          const entry: Pending = { resolve, reject, local, request };
-          lane.pending.set(request.id, entry);
-          lane.batch.push(entry);
-          if (!flushScheduled) {
-            flushScheduled = true;
-            setImmediate(flush);
-          }
-        })).then(({ prepared, derived }) => withLazyMessage(prepared, input, derived));
+        withinBudget(
+          input instanceof Uint8Array ? input.byteLength : 0,
+          () =>
+            new Promise<{ prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }>((resolve, reject) => {
+              if (closed) {
+                reject(new Error('The prepare pool was closed.'));
+                return;
+              }
+              // JSON bytes travel as a private copy that is transferred, not cloned: cheaper, and the caller's buffer stays usable.
+              const sent = input instanceof Uint8Array ? new Uint8Array(input) : input;
+              const request: PrepareRequest = { id: nextId++, profile: profile.name, layout: layout.template, ...(recipientKey === undefined ? {} : { recipientKey }), codec: codec.name, input: sent };
+              const lane = leastBusy();
+              const entry: Pending = { resolve, reject, local, request };
+              lane.pending.set(request.id, entry);
+              lane.batch.push(entry);
+              if (!flushScheduled) {
+                flushScheduled = true;
+                setImmediate(flush);
+              }
+            }),
+        ).then(({ prepared, derived }) => withLazyMessage(prepared, input, derived));
     },
     bytesInFlight: () => bytesInFlight,
     async close() {

@@ -125,13 +125,10 @@ export function createLz4Codec(options: Lz4CodecOptions = {}): Lz4Codec {
     resolved ??= requested === 'auto' ? ('module' in loadNative(nativeModuleId) ? 'native' : 'js') : requested;
     return resolved;
   };
-  const encodeSync = (bytes: Uint8Array): Uint8Array =>
-    resolveImplementation() === 'native' ? encodeNative(requireNative(nativeModuleId), bytes) : encodeJs(bytes);
+  const encodeSync = (bytes: Uint8Array): Uint8Array => (resolveImplementation() === 'native' ? encodeNative(requireNative(nativeModuleId), bytes) : encodeJs(bytes));
   const decodeSync = (bytes: Uint8Array, decodeOptions?: CodecDecodeOptions): Uint8Array => {
     const maxOutputBytes = resolveMaxOutputBytes(decodeOptions);
-    return resolveImplementation() === 'native'
-      ? decodeNative(requireNative(nativeModuleId), bytes, maxOutputBytes)
-      : decodeLz4Js(bytes, maxOutputBytes);
+    return resolveImplementation() === 'native' ? decodeNative(requireNative(nativeModuleId), bytes, maxOutputBytes) : decodeLz4Js(bytes, maxOutputBytes);
   };
   return Object.freeze({
     name: 'lz4',

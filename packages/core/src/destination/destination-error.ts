@@ -12,14 +12,7 @@ const marker = Symbol.for('sentcopy.destination-error');
 export type DestinationErrorKind = 'rate_limited' | 'unauthorized' | 'unreachable' | 'conflict' | 'invalid' | 'unknown';
 
 /** Every kind, in a stable order (useful for metrics and validation). */
-export const destinationErrorKinds: readonly DestinationErrorKind[] = [
-  'rate_limited',
-  'unauthorized',
-  'unreachable',
-  'conflict',
-  'invalid',
-  'unknown',
-];
+export const destinationErrorKinds: readonly DestinationErrorKind[] = ['rate_limited', 'unauthorized', 'unreachable', 'conflict', 'invalid', 'unknown'];
 
 /** Options for {@link DestinationError}. */
 export interface DestinationErrorOptions {

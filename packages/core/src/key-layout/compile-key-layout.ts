@@ -77,11 +77,7 @@ export function recipientKeyBytes(template: string, recipientKey: string | Uint8
   else if (recipientKey instanceof Uint8Array) bytes = Uint8Array.from(recipientKey);
   else throw new RecipientKeyError(template, 'invalid', 'The recipientKey option must be a string or a Uint8Array.');
   if (bytes.byteLength < minimumRecipientKeyBytes) {
-    throw new RecipientKeyError(
-      template,
-      'too_short',
-      `The recipientKey option is ${bytes.byteLength} byte(s) long; it must be at least ${minimumRecipientKeyBytes} (32 random bytes are recommended, e.g. \`openssl rand -base64 32\`).`,
-    );
+    throw new RecipientKeyError(template, 'too_short', `The recipientKey option is ${bytes.byteLength} byte(s) long; it must be at least ${minimumRecipientKeyBytes} (32 random bytes are recommended, e.g. \`openssl rand -base64 32\`).`);
   }
   return bytes;
 }
@@ -141,10 +137,7 @@ export function compileKeyLayout(templateOrPreset: string, options: KeyLayoutOpt
     }
     // Only field and extras alternatives can lack a value, and one that always has a value would have returned.
     const names = part.alternatives.map((alternative) => (alternative.kind === 'placeholder' ? alternative.placeholder.field : ''));
-    const problem =
-      names.length === 1
-        ? `is required by the key layout (placeholder {${part.source}})`
-        : `is required by the key layout: none of ${names.join(', ')} has a value (placeholder {${part.source}})`;
+    const problem = names.length === 1 ? `is required by the key layout (placeholder {${part.source}})` : `is required by the key layout: none of ${names.join(', ')} has a value (placeholder {${part.source}})`;
     throw new MessageValidationError([{ path: names[0] ?? '', problem }]);
   }
 
@@ -157,9 +150,7 @@ export function compileKeyLayout(templateOrPreset: string, options: KeyLayoutOpt
     const keyBytes = Buffer.byteLength(key, 'utf8');
     if (keyBytes > maxObjectKeyBytes) {
       const longest = filled.reduce((a, b) => (b.bytes > a.bytes ? b : a));
-      throw new MessageValidationError([
-        { path: longest.field, problem: `makes the object key ${keyBytes} bytes, more than the ${maxObjectKeyBytes}-byte limit (it fills {${longest.source}}, the longest part of the key)` },
-      ]);
+      throw new MessageValidationError([{ path: longest.field, problem: `makes the object key ${keyBytes} bytes, more than the ${maxObjectKeyBytes}-byte limit (it fills {${longest.source}}, the longest part of the key)` }]);
     }
     const problem = objectKeyProblem(key);
     if (problem !== undefined) throw new MessageValidationError([{ path: '', problem: `the key layout produced an invalid object key: the key ${problem}` }]);

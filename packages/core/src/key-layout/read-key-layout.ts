@@ -151,9 +151,7 @@ export function readKeyLayout(templateOrPreset: string, options: KeyLayoutOption
 
   const holding = new Map<KeyFieldName, PlaceholderPart>();
   for (const part of placeholders) if (part.slot !== undefined && part.slot !== 'date' && !holding.has(part.slot)) holding.set(part.slot, part);
-  const has = Object.freeze(
-    Object.fromEntries(keyFields.map((field) => [field, field === 'date' ? placeholders.some((part) => part.dateUnits?.includes('year') === true) : holding.has(field)])) as Record<KeyFieldName, boolean>,
-  );
+  const has = Object.freeze(Object.fromEntries(keyFields.map((field) => [field, field === 'date' ? placeholders.some((part) => part.dateUnits?.includes('year') === true) : holding.has(field)])) as Record<KeyFieldName, boolean>);
   const recipientEncoding = holding.get('recipient')?.exact?.recipientEncoding;
 
   const matcher = new RegExp(`^${segments.map((parts) => parts.map((part) => (part.kind === 'text' ? escapeRegExp(part.text) : `(${part.pattern})`)).join('')).join('/')}$`);

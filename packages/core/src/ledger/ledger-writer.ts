@@ -122,7 +122,11 @@ async function findChainTail(destination: DestinationV1, writerId: string): Prom
   if (stored === undefined) throw new DestinationError({ kind: 'unreachable', provider: destination.provider, key: last.key, message: `The ledger segment ${last.key} was listed but is gone.` });
   const actual = sha256Hex(stored.body);
   if (stored.sha256 !== undefined && stored.sha256 !== actual) {
-    throw new LedgerError({ kind: 'corrupt', key: last.key, message: `The last segment of chain ${writerId} (${last.key}) does not match its recorded SHA-256, so the chain cannot be continued provably; use a new writer id and run \`sentcopy verify --complete\`.` });
+    throw new LedgerError({
+      kind: 'corrupt',
+      key: last.key,
+      message: `The last segment of chain ${writerId} (${last.key}) does not match its recorded SHA-256, so the chain cannot be continued provably; use a new writer id and run \`sentcopy verify --complete\`.`,
+    });
   }
   const { header } = decodeLedgerSegment(stored.body, last.key);
   if (header.writer !== writerId || header.seq !== last.seq) {
@@ -135,7 +139,12 @@ function asLedgerError(error: unknown, key: string | undefined): LedgerError {
   if (LedgerError.isInstance(error)) return error;
   const last = RetryExhaustedError.isInstance(error) ? error.lastError : error;
   const detail = last instanceof Error ? last.message : String(last);
-  return new LedgerError({ kind: 'destination', ...(key === undefined ? {} : { key }), message: `Could not write the ledger${key === undefined ? '' : ` segment ${key}`}: ${detail}. Its entries stay pending and are tried again.`, cause: error });
+  return new LedgerError({
+    kind: 'destination',
+    ...(key === undefined ? {} : { key }),
+    message: `Could not write the ledger${key === undefined ? '' : ` segment ${key}`}: ${detail}. Its entries stay pending and are tried again.`,
+    cause: error,
+  });
 }
 
 /**
@@ -147,7 +156,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
   const { destination } = options;
   const writerId = options.writerId ?? randomWriterId();
   assertWriterId(writerId);
-  if (typeof options.recipientHash !== 'function') throw new TypeError('recipientHash must be a function (the key layout\'s recipient hash).');
+  if (typeof options.recipientHash !== 'function') throw new TypeError("recipientHash must be a function (the key layout's recipient hash).");
   const maxEntries = options.maxEntries ?? 10_000;
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
   const maxAgeMs = options.maxAgeMs ?? 60_000;
@@ -197,7 +206,15 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
       const encoded = segment.encoded;
       try {
         await retryInline(
-          () => destination.put({ key: encoded.key, body: encoded.body, sha256: encoded.sha256, contentType: 'application/x-ndjson', contentEncoding: 'gzip', metadata: { 'sentcopy-ledger-writer': writerId, 'sentcopy-ledger-seq': String(encoded.seq) } }),
+          () =>
+            destination.put({
+              key: encoded.key,
+              body: encoded.body,
+              sha256: encoded.sha256,
+              contentType: 'application/x-ndjson',
+              contentEncoding: 'gzip',
+              metadata: { 'sentcopy-ledger-writer': writerId, 'sentcopy-ledger-seq': String(encoded.seq) },
+            }),
           retry,
         );
         tail = { seq: encoded.seq + 1, previous: encoded.sha256 };

@@ -119,11 +119,15 @@ export async function readLedger(destination: DestinationV1, options: ReadLedger
     keys.sort((a, b) => a.seq - b.seq);
     const chain: ReadSegment[] = [];
     let entryCount = 0;
-    const reads = await readAll(keys.map(({ key }) => key), options.concurrency ?? 8, async (key) => {
-      const stored = (await retryInline(() => destination.get(key), retry)).value;
-      options.onSegment?.((readCount += 1));
-      return stored;
-    });
+    const reads = await readAll(
+      keys.map(({ key }) => key),
+      options.concurrency ?? 8,
+      async (key) => {
+        const stored = (await retryInline(() => destination.get(key), retry)).value;
+        options.onSegment?.((readCount += 1));
+        return stored;
+      },
+    );
     for (const [index, { key, seq }] of keys.entries()) {
       const stored = reads[index];
       if (stored === undefined) {
@@ -170,7 +174,14 @@ export async function readLedger(destination: DestinationV1, options: ReadLedger
     if (claimants.length < 2) continue;
     for (const segment of claimants) {
       forked.add(segment.key);
-      problems.push({ kind: 'fork', key: segment.key, reason: `it claims the same predecessor as ${claimants.filter((other) => other !== segment).map((other) => other.key).join(', ')}` });
+      problems.push({
+        kind: 'fork',
+        key: segment.key,
+        reason: `it claims the same predecessor as ${claimants
+          .filter((other) => other !== segment)
+          .map((other) => other.key)
+          .join(', ')}`,
+      });
     }
   }
 

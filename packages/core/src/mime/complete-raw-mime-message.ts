@@ -24,7 +24,8 @@ function derive(field: (typeof rawMimeDerivedFields)[number], headers: RawMimeHe
       return address === undefined ? { problem: 'is required: raw_mime has no To, Cc or Bcc address to read it from (send to with the message)' } : { value: address.trim() };
     }
     case 'sent_at': {
-      if (headers.date === undefined) return { problem: headers.hasDate ? 'is required: the Date header of raw_mime is not a date (send sent_at with the message)' : 'is required: raw_mime has no Date header (send sent_at with the message)' };
+      if (headers.date === undefined)
+        return { problem: headers.hasDate ? 'is required: the Date header of raw_mime is not a date (send sent_at with the message)' : 'is required: raw_mime has no Date header (send sent_at with the message)' };
       if (headers.date < minSentAt || headers.date > maxSentAt) return { problem: 'is required: the Date header of raw_mime is before 1973 or after 9999 (send sent_at with the message)' };
       return { value: headers.date };
     }

@@ -60,7 +60,10 @@ export async function readRawMimeHeaders(bytes: Uint8Array): Promise<RawMimeHead
   const email = await PostalMime.parse(section.slice().buffer, { maxHeadersSize: maxRawMimeHeaderBytes });
   const dateHeader = email.headers.find((header) => header.key === 'date');
   const date = dateHeader === undefined ? Number.NaN : Date.parse(dateHeader.value);
-  const messageId = email.messageId?.trim().replace(/^<([^>]*)>$/, '$1').trim();
+  const messageId = email.messageId
+    ?.trim()
+    .replace(/^<([^>]*)>$/, '$1')
+    .trim();
   const from = email.from === undefined ? [] : addressesOf([email.from]);
   return {
     to: addressesOf(email.to),

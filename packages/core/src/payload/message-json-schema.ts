@@ -1,16 +1,6 @@
 import { channelNamePattern, channels, type KnownChannel } from './channel.js';
 import type { JsonObject } from './json-value.js';
-import {
-  attachmentFieldRules,
-  baseFieldRules,
-  baseRequiredFields,
-  channelFieldRules,
-  customChannelFieldRules,
-  maxMessageIdLength,
-  maxSentAt,
-  minSentAt,
-  type FieldRule,
-} from './message-fields.js';
+import { attachmentFieldRules, baseFieldRules, baseRequiredFields, channelFieldRules, customChannelFieldRules, maxMessageIdLength, maxSentAt, minSentAt, type FieldRule } from './message-fields.js';
 import { addressListPattern, base64Pattern, mailboxPattern, phoneNumberPattern } from './recipient-formats.js';
 import { maxMessageDepth } from './validate-message.js';
 

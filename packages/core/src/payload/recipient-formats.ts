@@ -114,7 +114,7 @@ export function isBase64(value: string): boolean {
     while (end + padding < length && value.charCodeAt(end + padding) === 0x3d) padding++;
     if (!((run % 4 === 2 && padding === 2) || (run % 4 === 3 && padding === 1))) return false;
     const after = end + padding;
-    return after === length || after + lineBreakAt(value, after) === length && lineBreakAt(value, after) > 0;
+    return after === length || (after + lineBreakAt(value, after) === length && lineBreakAt(value, after) > 0);
   }
 }
 

@@ -190,9 +190,7 @@ function buildMessage(context: Context, index: number, sentAt: number): Message 
         reply_to: 'support@shop.example.com',
         subject: `${person.first}, 20% off everything starts now`,
         html_body: marketingHtml(person, blocks, unsubscribeUrl),
-        plaintext_body:
-          `Hi ${person.first}, our spring sale is on!\n\nTake 20% off everything with code SPRING20 until Sunday.\n\n${blocks.text}\n` +
-          `Unsubscribe: ${unsubscribeUrl}\nExample Shop, 100 Example Street, Springfield.\n`,
+        plaintext_body: `Hi ${person.first}, our spring sale is on!\n\nTake 20% off everything with code SPRING20 until Sunday.\n\n${blocks.text}\n` + `Unsubscribe: ${unsubscribeUrl}\nExample Shop, 100 Example Street, Springfield.\n`,
         headers: {
           'List-Unsubscribe': `<${unsubscribeUrl}>, <mailto:unsubscribe@shop.example.com?subject=${userId}>`,
           'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
@@ -207,9 +205,7 @@ function buildMessage(context: Context, index: number, sentAt: number): Message 
         ...common,
         channel: 'sms',
         to: person.phone,
-        body:
-          `Example Shop: Hi ${person.first}, spring sale! 20% off everything with code SPRING20 until Sunday. ` +
-          'Shop: https://ex.example.com/s/spr20 Reply STOP to opt out',
+        body: `Example Shop: Hi ${person.first}, spring sale! 20% off everything with code SPRING20 until Sunday. ` + 'Shop: https://ex.example.com/s/spr20 Reply STOP to opt out',
         provider: 'twilio',
         subscription_group: 'marketing-sms-us',
         campaign_id: journeyCampaign,
@@ -275,9 +271,7 @@ function buildMessage(context: Context, index: number, sentAt: number): Message 
         reply_to: 'support@shop.example.com',
         bcc: ['records@shop.example.com'],
         subject: `Your receipt for order ${orderNumber}`,
-        plaintext_body:
-          `Hi ${person.first},\n\nThanks for your order ${orderNumber}. Total charged: $${total}.\n` +
-          'Your receipt is attached as a PDF.\n\nQuestions? Reply to this email.\nExample Shop\n',
+        plaintext_body: `Hi ${person.first},\n\nThanks for your order ${orderNumber}. Total charged: $${total}.\n` + 'Your receipt is attached as a PDF.\n\nQuestions? Reply to this email.\nExample Shop\n',
         html_body:
           `<html><body style="font-family:Helvetica,Arial,sans-serif;"><p>Hi ${person.first},</p>` +
           `<p>Thanks for your order <strong>${orderNumber}</strong>. Total charged: <strong>$${total}</strong>.</p>` +

@@ -2,18 +2,7 @@ import { channels, isChannel } from './channel.js';
 import { exceedsCodePoints } from '../limits/index.js';
 import { indexPath, keyPath } from './field-path.js';
 import type { Message } from './message.js';
-import {
-  attachmentFieldRules,
-  baseFieldRules,
-  baseRequiredFields,
-  channelFieldRules,
-  customChannelFieldRules,
-  maxMessageIdLength,
-  maxSentAt,
-  minSentAt,
-  type ChannelFieldRules,
-  type FieldRule,
-} from './message-fields.js';
+import { attachmentFieldRules, baseFieldRules, baseRequiredFields, channelFieldRules, customChannelFieldRules, maxMessageIdLength, maxSentAt, minSentAt, type ChannelFieldRules, type FieldRule } from './message-fields.js';
 import type { ValidationIssue } from './message-validation-error.js';
 import { isJsonNumberText, JsonNumber } from './json-value.js';
 import { readJsonNumber, toDecimal } from './parse-json.js';
@@ -226,8 +215,7 @@ function checkRecipients(value: unknown, path: string, issues: IssueList, item: 
   value.forEach((entry, index) => one(entry, indexPath(path, index)));
 }
 
-const addressListProblem = (text: string): string | undefined =>
-  addressesIn(text) === undefined ? 'must be an email address, optionally with a display name ("Jane Doe <jane@example.com>"), or several separated by commas' : undefined;
+const addressListProblem = (text: string): string | undefined => (addressesIn(text) === undefined ? 'must be an email address, optionally with a display name ("Jane Doe <jane@example.com>"), or several separated by commas' : undefined);
 const phoneProblem = (text: string): string | undefined => {
   const phone = toE164(text);
   return phone.ok ? undefined : phone.problem;

@@ -8,9 +8,7 @@ import type { Profile, ProfileParseContext } from './profile.js';
 
 function render(message: Message): JsonObject {
   if (Object.hasOwn(message, 'dispatch_id')) {
-    throw new MessageValidationError([
-      { path: 'dispatch_id', problem: 'cannot be stored with the braze profile, which writes message_id under this name (rename the field or use another profile)' },
-    ]);
+    throw new MessageValidationError([{ path: 'dispatch_id', problem: 'cannot be stored with the braze profile, which writes message_id under this name (rename the field or use another profile)' }]);
   }
   const { message_id: dispatchId, sent_at: sentAt, ...rest } = message;
   return { ...(rest as JsonObject), dispatch_id: dispatchId, sent_at: sentAt / 1000 };

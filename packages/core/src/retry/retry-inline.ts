@@ -75,10 +75,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Errors that are not `DestinationError`s, and aborts, are rethrown at once.
  * Resolves with the result and the number of attempts made.
  */
-export async function retryInline<T>(
-  operation: (attempt: number) => Promise<T>,
-  options: InlineRetryOptions = {},
-): Promise<{ value: T; attempts: number }> {
+export async function retryInline<T>(operation: (attempt: number) => Promise<T>, options: InlineRetryOptions = {}): Promise<{ value: T; attempts: number }> {
   const now = options.now ?? Date.now;
   const wait = options.sleep ?? sleep;
   const policy = options.policy ?? defaultRetryPolicy;

@@ -123,7 +123,7 @@ describe('archiver.check()', () => {
     await expect(laid.check({ ...sms, campaign_id: 'c', extras: { region: 'eu' } })).resolves.toMatchObject({ key: `shop/c/eu/${sms.message_id}.json.gz`, messageId: sms.message_id, projectId: 'shop', channel: 'sms' });
   });
 
-  it('reads an email\'s recipient, date and Message-ID from its raw MIME headers, as prepare() does', async () => {
+  it("reads an email's recipient, date and Message-ID from its raw MIME headers, as prepare() does", async () => {
     const archiver = createArchiver({ destination: untouchedDestination(), layout: 'sentcopy-unkeyed' });
     const checked = await archiver.check(rawMimeOnly(fullHeaders));
     expect({ messageId: checked.messageId, to: checked.message['to'], sentAt: checked.message['sent_at'], derived: checked.message[rawMimeDerivedMarker] }).toEqual({

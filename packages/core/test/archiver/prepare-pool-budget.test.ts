@@ -7,7 +7,16 @@ const destination = { specificationVersion: 'v1', provider: 'none', id: 'none', 
 /** An email with an attachment of `size` random bytes, as the JSON bytes a queue hands to prepare(). */
 const emailBytes = (id: string, size: number) =>
   new TextEncoder().encode(
-    JSON.stringify({ version: 1, channel: 'email', message_id: id, project_id: 'shop', sent_at: Date.UTC(2026, 0, 1), to: 'ana@example.net', subject: 'Invoice', attachments: [{ file_name: 'a.pdf', content_type: 'application/pdf', bytes: randomBytes(size).toString('base64') }] }),
+    JSON.stringify({
+      version: 1,
+      channel: 'email',
+      message_id: id,
+      project_id: 'shop',
+      sent_at: Date.UTC(2026, 0, 1),
+      to: 'ana@example.net',
+      subject: 'Invoice',
+      attachments: [{ file_name: 'a.pdf', content_type: 'application/pdf', bytes: randomBytes(size).toString('base64') }],
+    }),
   );
 
 describe('prepare pool: bytes in flight', () => {

@@ -74,14 +74,18 @@ describe('codec registry', () => {
 });
 
 describe.each(codecs)('%s', (_label, codec) => {
-  it.each(samples)('round-trips %s (sync and async)', async (_name, sample) => {
-    const input = sample();
-    const encoded = codec.encodeSync(input);
-    same(codec.decodeSync(encoded), input);
-    const encodedAsync = await codec.encode(input);
-    same(encodedAsync, encoded);
-    same(await codec.decode(encodedAsync), input);
-  }, 120_000);
+  it.each(samples)(
+    'round-trips %s (sync and async)',
+    async (_name, sample) => {
+      const input = sample();
+      const encoded = codec.encodeSync(input);
+      same(codec.decodeSync(encoded), input);
+      const encodedAsync = await codec.encode(input);
+      same(encodedAsync, encoded);
+      same(await codec.decode(encodedAsync), input);
+    },
+    120_000,
+  );
 
   it('is deterministic: the same input encodes to the same bytes', async () => {
     for (const input of [smsJson, emailJson(), emailJson(1_500_000)]) {
@@ -110,11 +114,15 @@ describe.each(codecs)('%s', (_label, codec) => {
 });
 
 describe('lz4 implementations', () => {
-  it.each(samples)('decode each other’s output: %s', (_name, sample) => {
-    const input = sample();
-    same(js.decodeSync(native.encodeSync(input)), input);
-    same(native.decodeSync(js.encodeSync(input)), input);
-  }, 60_000);
+  it.each(samples)(
+    'decode each other’s output: %s',
+    (_name, sample) => {
+      const input = sample();
+      same(js.decodeSync(native.encodeSync(input)), input);
+      same(native.decodeSync(js.encodeSync(input)), input);
+    },
+    60_000,
+  );
 
   it('compress well enough to be worth it (under 20% of the email JSON)', () => {
     const email = emailJson();

@@ -14,9 +14,7 @@ const encoder = new TextEncoder();
 
 export const emptyJson = encoder.encode('{}');
 
-export const smsJson = encoder.encode(
-  JSON.stringify({ id: 'sms_01J9Z3KQ7Y', to: '+15551234567', from: 'ExampleCo', sentAt: '2026-03-23T09:00:00Z', body: 'Your ExampleCo code is 482913. It expires in 10 minutes.' }),
-);
+export const smsJson = encoder.encode(JSON.stringify({ id: 'sms_01J9Z3KQ7Y', to: '+15551234567', from: 'ExampleCo', sentAt: '2026-03-23T09:00:00Z', body: 'Your ExampleCo code is 482913. It expires in 10 minutes.' }));
 
 /** A ~30 KB marketing email JSON: product rows in tables with inline CSS and tracked links, plus a text part. */
 export function emailJson(targetBytes = 30_000, seed = 7): Uint8Array {
@@ -50,9 +48,7 @@ export function emailJson(targetBytes = 30_000, seed = 7): Uint8Array {
 
 export const allByteValues = Uint8Array.from({ length: 256 }, (_, index) => index);
 
-export const nonAsciiJson = encoder.encode(
-  JSON.stringify({ subject: 'Grüße aus Köln — ¡Oferta! 日本語のメール 🎉📦', body: 'שלום עולם · Ελληνικά · e\u0301 · \u{1F468}\u200D\u{1F469}\u200D\u{1F467}', name: 'Zoë Ångström' }),
-);
+export const nonAsciiJson = encoder.encode(JSON.stringify({ subject: 'Grüße aus Köln — ¡Oferta! 日本語のメール 🎉📦', body: 'שלום עולם · Ελληνικά · e\u0301 · \u{1F468}\u200D\u{1F469}\u200D\u{1F467}', name: 'Zoë Ångström' }));
 
 let randomishCache: Uint8Array | undefined;
 

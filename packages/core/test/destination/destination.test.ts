@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  assertValidObjectKey,
-  DestinationError,
-  isAbortError,
-  objectKeyProblem,
-  resolveDestination,
-  sdkDestinationError,
-  UnsupportedDestinationVersionError,
-} from '../../src/destination/index.js';
+import { assertValidObjectKey, DestinationError, isAbortError, objectKeyProblem, resolveDestination, sdkDestinationError, UnsupportedDestinationVersionError } from '../../src/destination/index.js';
 
 describe('DestinationError', () => {
   it('carries its kind and is recognised across copies by its marker', () => {
@@ -39,10 +31,7 @@ describe('object keys', () => {
     expect(() => assertValidObjectKey(key)).toThrow(DestinationError);
   });
 
-  it.each(['a', 'sent_messages/email/abc/unassociated/id.json.gz', 'ü/日本/😀', '...', '.hidden', '%2e%2e', 'a b+c=d'])(
-    'accepts %j',
-    (key) => expect(objectKeyProblem(key)).toBeUndefined(),
-  );
+  it.each(['a', 'sent_messages/email/abc/unassociated/id.json.gz', 'ü/日本/😀', '...', '.hidden', '%2e%2e', 'a b+c=d'])('accepts %j', (key) => expect(objectKeyProblem(key)).toBeUndefined());
 });
 
 describe('resolveDestination', () => {
@@ -85,7 +74,7 @@ describe('sdkDestinationError', () => {
 });
 
 describe('isAbortError', () => {
-  it('recognises an aborted signal\'s reason and any AbortError, nothing else', () => {
+  it("recognises an aborted signal's reason and any AbortError, nothing else", () => {
     const controller = new AbortController();
     controller.abort(new Error('stop'));
     expect(isAbortError(controller.signal.reason, controller.signal)).toBe(true);

@@ -1,17 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  checkAnonymousAccess,
-  createHttpStoreRequester,
-  DestinationError,
-  fetchErrorCode,
-  HttpStoreResponseError,
-  mapHttpStoreError,
-  parseHttpStoreUrl,
-  parseObjectRecord,
-  serializeObjectRecord,
-} from '../../src/index.js';
+import { checkAnonymousAccess, createHttpStoreRequester, DestinationError, fetchErrorCode, HttpStoreResponseError, mapHttpStoreError, parseHttpStoreUrl, parseObjectRecord, serializeObjectRecord } from '../../src/index.js';
 
 // A real HTTP server that records what arrives and answers by path.
 const seen: { method: string; url: string; authorization?: string }[] = [];

@@ -92,7 +92,10 @@ describe('createDeadlineRunner', () => {
     let innerAborted = false;
     const error = await runner
       .run(undefined, (signal) => new Promise((resolve) => signal.addEventListener('abort', () => ((innerAborted = true), resolve('late')))))
-      .then(() => undefined, (reason: unknown) => reason);
+      .then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
     expect([(error as { code?: string }).code, (error as Error).message, innerAborted]).toEqual(['ETIMEDOUT', 'no answer within 50 ms', true]);
     runner.close();
   });
@@ -100,7 +103,12 @@ describe('createDeadlineRunner', () => {
   it("rejects at once with the caller's abort reason, and passes results and errors through", async () => {
     const runner = createDeadlineRunner(60_000);
     const controller = new AbortController();
-    const pending = runner.run(controller.signal, () => new Promise(() => undefined)).then(() => 'resolved', (reason: unknown) => reason);
+    const pending = runner
+      .run(controller.signal, () => new Promise(() => undefined))
+      .then(
+        () => 'resolved',
+        (reason: unknown) => reason,
+      );
     const reason = new Error('caller gave up');
     controller.abort(reason);
     expect(await pending).toBe(reason);

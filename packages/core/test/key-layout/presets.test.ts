@@ -85,9 +85,7 @@ describe('key layout presets', () => {
   });
 
   it('iterable files a message without a campaign under unassociated', () => {
-    expect(compileKeyLayout(keyLayoutPresets.iterable).render(message('sms', { campaign_id: undefined }))).toBe(
-      `sms/shop/${sha256('+15550100107')}/unassociated/${ids.sms}.json.gz`,
-    );
+    expect(compileKeyLayout(keyLayoutPresets.iterable).render(message('sms', { campaign_id: undefined }))).toBe(`sms/shop/${sha256('+15550100107')}/unassociated/${ids.sms}.json.gz`);
   });
 
   it('clevertap files a message without campaign_id under unassociated; a template without the fallback refuses it, naming the field', () => {

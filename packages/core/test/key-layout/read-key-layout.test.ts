@@ -275,7 +275,7 @@ describe('readKeyLayout filters', () => {
 
   it('make a prefix of every key in a random date range, for layouts with dates in any order', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const templates = ['{yyyy}/{mm}/{dd}/{hh}/{message_id}', '{yyyymmdd}/{hh}/{message_id}', '{mm}/{yyyy}/{message_id}', '{yyyymm}/{dd}/{message_id}', '{yyyy}/{hh}/{message_id}', '{dd}/{mm}/{yyyy}/{message_id}'];
     for (let round = 0; round < 400; round += 1) {
       const template = templates[round % templates.length]!;
@@ -353,9 +353,7 @@ describe('the grammar', () => {
             break;
           case 'date':
             expect(Object.values(decoded.date!).join('')).toBe(segment);
-            expect(decoded.date).toEqual(
-              Object.fromEntries(placeholder.dateUnits!.map((unit) => [unit, { year: iso.slice(0, 4), month: iso.slice(5, 7), day: iso.slice(8, 10), hour: iso.slice(11, 13) }[unit]])),
-            );
+            expect(decoded.date).toEqual(Object.fromEntries(placeholder.dateUnits!.map((unit) => [unit, { year: iso.slice(0, 4), month: iso.slice(5, 7), day: iso.slice(8, 10), hour: iso.slice(11, 13) }[unit]])));
             break;
           default:
             throw new Error(`{${name}} holds no field a filter names; give it a slot or a test`);

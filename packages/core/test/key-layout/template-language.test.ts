@@ -5,9 +5,7 @@ import { issuesOf, layoutError, md5, message, sha256 } from './messages.js';
 
 describe('placeholders', () => {
   it('fill message fields of every channel, numbers written with String()', () => {
-    expect(compileKeyLayout('{project_id}/{campaign_id}/{provider}/{message_id}').render(message('sms'))).toBe(
-      'shop/1722529032/twilio/9f8c76ccdaf0895515f813af702670324d996296788652b50b3475d6fe6e719a',
-    );
+    expect(compileKeyLayout('{project_id}/{campaign_id}/{provider}/{message_id}').render(message('sms'))).toBe('shop/1722529032/twilio/9f8c76ccdaf0895515f813af702670324d996296788652b50b3475d6fe6e719a');
     expect(compileKeyLayout('{platform}/{canvas_step_id}/{version}/{message_id}').render(message('push', { message_id: 'p1' }))).toBe('ios/step-push-3/1/p1');
     expect(compileKeyLayout('{template_name}/{message_id}').render(message('whatsapp', { template_name: 'order_update', message_id: 'w1' }))).toBe('order_update/w1');
     expect(compileKeyLayout('{user_id}/{journey_id}/{message_id}').render(message('sms', { user_id: 0, journey_id: -2.5, message_id: 's1' }))).toBe('0/-2.5/s1');
@@ -30,15 +28,11 @@ describe('placeholders', () => {
     const layout = compileKeyLayout('{md5(recipient)}/{sha256(recipient)}/{recipient}/{message_id}');
     expect(layout.render(message('email', { message_id: 'm' }))).toBe(`${md5('ana.garcia@example.com')}/${sha256('ana.garcia@example.com')}/ana.garcia%40example.com/m`);
     expect(layout.render(message('whatsapp', { message_id: 'm' }))).toBe(`${md5('+15555555555')}/${sha256('+15555555555')}/%2B15555555555/m`);
-    expect(layout.render(message('push', { message_id: 'm' }))).toBe(
-      `${md5('frfsgvrwe:APfdsafsgdf/+Sgghfgfg==')}/${sha256('frfsgvrwe:APfdsafsgdf/+Sgghfgfg==')}/frfsgvrwe%3AAPfdsafsgdf%2F%2BSgghfgfg%3D%3D/m`,
-    );
+    expect(layout.render(message('push', { message_id: 'm' }))).toBe(`${md5('frfsgvrwe:APfdsafsgdf/+Sgghfgfg==')}/${sha256('frfsgvrwe:APfdsafsgdf/+Sgghfgfg==')}/frfsgvrwe%3AAPfdsafsgdf%2F%2BSgghfgfg%3D%3D/m`);
   });
 
   it('mix literal text and placeholders inside one segment', () => {
-    expect(compileKeyLayout('archive-v1/p={project_id}/{yyyy}-{mm}/{message_id}.json.gz').render(message('sms', { message_id: 's1' }))).toBe(
-      'archive-v1/p=shop/2024-09/s1.json.gz',
-    );
+    expect(compileKeyLayout('archive-v1/p={project_id}/{yyyy}-{mm}/{message_id}.json.gz').render(message('sms', { message_id: 's1' }))).toBe('archive-v1/p=shop/2024-09/s1.json.gz');
   });
 });
 
@@ -96,9 +90,7 @@ describe('fallbacks', () => {
 
 describe('a placeholder without a value and without a literal fallback', () => {
   it('refuses the message with an issue whose path is the field', () => {
-    expect(issuesOf(() => compileKeyLayout('{journey_id}/{message_id}').render(message('push')))).toEqual([
-      { path: 'journey_id', problem: 'is required by the key layout (placeholder {journey_id})' },
-    ]);
+    expect(issuesOf(() => compileKeyLayout('{journey_id}/{message_id}').render(message('push')))).toEqual([{ path: 'journey_id', problem: 'is required by the key layout (placeholder {journey_id})' }]);
     expect(issuesOf(() => compileKeyLayout('{journey_id|user_id}/{message_id}').render(message('push')))).toEqual([
       { path: 'journey_id', problem: 'is required by the key layout: none of journey_id, user_id has a value (placeholder {journey_id|user_id})' },
     ]);
@@ -123,9 +115,7 @@ describe('a key longer than the limit', () => {
   it('is refused, naming the field that takes most of it and not its value', () => {
     const layout = compileKeyLayout('{campaign_id}/{journey_id}/{user_id}/{canvas_id}/{canvas_step_id}/{journey_node_id}/{message_id}');
     const long = 'x'.repeat(190);
-    const issues = issuesOf(() =>
-      layout.render(message('push', { campaign_id: long, journey_id: long, user_id: 'y'.repeat(5000), canvas_id: long, canvas_step_id: long, journey_node_id: long, message_id: 'm' })),
-    );
+    const issues = issuesOf(() => layout.render(message('push', { campaign_id: long, journey_id: long, user_id: 'y'.repeat(5000), canvas_id: long, canvas_step_id: long, journey_node_id: long, message_id: 'm' })));
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('user_id');
     expect(issues[0]!.problem).toMatch(/more than the 1024-byte limit \(it fills \{user_id\}/);

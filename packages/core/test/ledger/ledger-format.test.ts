@@ -98,8 +98,16 @@ describe('ledger segments', () => {
     ['not gzip', Buffer.from('plain text'), /not gzip-compressed/],
     ['not JSON lines', gzipSync('{"type":"segment"\n'), /not JSON \(line 1\)/],
     ['no header', gzipSync(`${JSON.stringify({ type: 'entry' })}\n`), /valid format-1 header/],
-    ['a count that lies', gzipSync(`${JSON.stringify({ type: 'segment', format: 1, writer: 'w', seq: 0, previous: null, closed_at: 1, entries: 2 })}\n${JSON.stringify({ type: 'entry', key: 'k', sha256: 'a'.repeat(64) })}\n`), /holds 1 entries, but its header says 2/],
-    ['a malformed entry', gzipSync(`${JSON.stringify({ type: 'segment', format: 1, writer: 'w', seq: 0, previous: null, closed_at: 1, entries: 1 })}\n${JSON.stringify({ type: 'entry', key: 'k', sha256: 'nope' })}\n`), /malformed entry \(line 2\)/],
+    [
+      'a count that lies',
+      gzipSync(`${JSON.stringify({ type: 'segment', format: 1, writer: 'w', seq: 0, previous: null, closed_at: 1, entries: 2 })}\n${JSON.stringify({ type: 'entry', key: 'k', sha256: 'a'.repeat(64) })}\n`),
+      /holds 1 entries, but its header says 2/,
+    ],
+    [
+      'a malformed entry',
+      gzipSync(`${JSON.stringify({ type: 'segment', format: 1, writer: 'w', seq: 0, previous: null, closed_at: 1, entries: 1 })}\n${JSON.stringify({ type: 'entry', key: 'k', sha256: 'nope' })}\n`),
+      /malformed entry \(line 2\)/,
+    ],
   ])('refuse %s with a LedgerError of kind corrupt that says what is wrong', (_name, body, problem) => {
     let caught: unknown;
     try {
@@ -138,4 +146,3 @@ describe('writer ids', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });
-

@@ -1,17 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import {
-  completeRawMimeMessage,
-  createArchiver,
-  createPreparePool,
-  decodeRawMime,
-  encodeRawMime,
-  MessageValidationError,
-  messageJsonSchema,
-  readRawMimeHeaders,
-  validateMessage,
-  type DestinationV1,
-} from '../../src/index.js';
+import { completeRawMimeMessage, createArchiver, createPreparePool, decodeRawMime, encodeRawMime, MessageValidationError, messageJsonSchema, readRawMimeHeaders, validateMessage, type DestinationV1 } from '../../src/index.js';
 
 /** prepare() never writes; a destination that refuses every call proves it. */
 const noWrites = {
@@ -35,7 +24,9 @@ function sampleMime(headers: Record<string, string> = {}): Uint8Array {
     'Content-Transfer-Encoding': '8bit',
     ...headers,
   };
-  const lines = Object.entries(head).filter(([, value]) => value !== '').map(([name, value]) => `${name}: ${value}`);
+  const lines = Object.entries(head)
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) => `${name}: ${value}`);
   const text = Buffer.from(`${lines.join('\r\n')}\r\n\r\nCaf`, 'latin1');
   return new Uint8Array(Buffer.concat([text, Buffer.from([0xe9]), Buffer.from(' cr\u00e8me\r\n.\r\n', 'latin1')]));
 }
@@ -102,7 +93,9 @@ describe('raw MIME (raw_mime)', () => {
 
   it('names each field the headers cannot give', async () => {
     const bare = sampleMime({ To: '', Cc: '', Date: '', 'Message-ID': '' });
-    const error = await createArchiver({ destination: noWrites, recipientKey: 'sentcopy-test-recipient-key' }).prepare({ ...base, raw_mime: encodeRawMime(bare) }).catch((caught: unknown) => caught);
+    const error = await createArchiver({ destination: noWrites, recipientKey: 'sentcopy-test-recipient-key' })
+      .prepare({ ...base, raw_mime: encodeRawMime(bare) })
+      .catch((caught: unknown) => caught);
     expect(MessageValidationError.isInstance(error)).toBe(true);
     const issues = (error as MessageValidationError).issues;
     expect(issues.map((issue) => issue.path)).toEqual(['to', 'sent_at', 'message_id']);
@@ -116,7 +109,9 @@ describe('raw MIME (raw_mime)', () => {
   });
 
   it('refuses raw_mime that is not base64, naming the field', async () => {
-    const error = await createArchiver({ destination: noWrites, recipientKey: 'sentcopy-test-recipient-key' }).prepare({ ...base, to: 'a@example.com', sent_at: 1_764_880_180_000, message_id: 'm', raw_mime: 'not base64!' }).catch((caught: unknown) => caught);
+    const error = await createArchiver({ destination: noWrites, recipientKey: 'sentcopy-test-recipient-key' })
+      .prepare({ ...base, to: 'a@example.com', sent_at: 1_764_880_180_000, message_id: 'm', raw_mime: 'not base64!' })
+      .catch((caught: unknown) => caught);
     expect((error as MessageValidationError).issues).toEqual([{ path: 'raw_mime', problem: expect.stringMatching(/must be base64/) }]);
     expect(validateMessage({ ...base, to: 'a@example.com', sent_at: 1_764_880_180_000, message_id: 'm', raw_mime: 42 }).ok).toBe(false);
   });

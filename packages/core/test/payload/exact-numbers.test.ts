@@ -3,18 +3,7 @@ import { createArchiver, createPreparePool, type PreparedObject } from '../../sr
 import { getCodec } from '../../src/codecs/index.js';
 import type { DestinationV1 } from '../../src/destination/index.js';
 import { compileKeyLayout } from '../../src/key-layout/index.js';
-import {
-  JsonNumber,
-  keepsValueAsDouble,
-  MessageValidationError,
-  parseJson,
-  parseMessageJson,
-  sampleMessages,
-  serializeJson,
-  sha256Hex,
-  stringifyJson,
-  validateMessage,
-} from '../../src/payload/index.js';
+import { JsonNumber, keepsValueAsDouble, MessageValidationError, parseJson, parseMessageJson, sampleMessages, serializeJson, sha256Hex, stringifyJson, validateMessage } from '../../src/payload/index.js';
 import { getProfile, profileNames, type ProfileName } from '../../src/profiles/index.js';
 import { decodeUtf8, documentedSentAt, pick, randomSource } from './fixtures.js';
 
@@ -65,7 +54,7 @@ async function storedJson(prepared: PreparedObject, profile: ProfileName): Promi
 }
 
 describe('parseJson', () => {
-  it('keeps the issue\'s numbers as JsonNumbers holding their exact text', () => {
+  it("keeps the issue's numbers as JsonNumbers holding their exact text", () => {
     const value = parseJson(`{"a":${bigInteger},"b":[${belowLongMin},${longDecimal}],"c":{"d":${beyondDouble}}}`) as Record<string, unknown>;
     expect(value['a']).toBeInstanceOf(JsonNumber);
     expect((value['a'] as JsonNumber).text).toBe(bigInteger);
@@ -112,7 +101,7 @@ describe('parseJson', () => {
     expect(value['j']).toBe(2);
   });
 
-  it('throws JSON.parse\'s own SyntaxError for text that is not JSON, on both paths', () => {
+  it("throws JSON.parse's own SyntaxError for text that is not JSON, on both paths", () => {
     for (const text of ['{"a":1,}', `{"a":${bigInteger},}`, `{"a":${bigInteger}`, '']) {
       let native: unknown;
       try {
@@ -191,13 +180,13 @@ describe('JsonNumber', () => {
 });
 
 describe('serializeJson and stringifyJson with JsonNumbers', () => {
-  it('writes a JsonNumber\'s text verbatim, in place of a number', () => {
+  it("writes a JsonNumber's text verbatim, in place of a number", () => {
     const value = { b: new JsonNumber(bigInteger), a: [new JsonNumber(longDecimal), 1.5] };
     expect(decodeUtf8(serializeJson(value))).toBe(`{"a":[${longDecimal},1.5],"b":${bigInteger}}`);
     expect(stringifyJson(value)).toBe(`{"b":${bigInteger},"a":[${longDecimal},1.5]}`);
   });
 
-  it('refuses a forged JsonNumber (another copy\'s marker, text that is not a number) rather than inject its text', () => {
+  it("refuses a forged JsonNumber (another copy's marker, text that is not a number) rather than inject its text", () => {
     // An instance (not a plain object) carrying the marker, as another copy's JsonNumber does.
     const forged: unknown = Object.assign(Object.create({ kind: 'forged' }) as object, { [Symbol.for('sentcopy.json-number')]: true, text: '1,"admin":true' });
     expect(() => serializeJson({ n: forged })).toThrow('Cannot serialize the value at n as JSON: its JsonNumber text is not a JSON number.');
@@ -211,7 +200,11 @@ describe('serializeJson and stringifyJson with JsonNumbers', () => {
 
   it('stringifyJson indents as JSON.stringify does, keeps key order, and no string can pose as a JsonNumber', () => {
     const value = { z: new JsonNumber(bigInteger), a: ['x', new JsonNumber(beyondDouble)], s: '0:0', t: `"${bigInteger}"` };
-    expect(stringifyJson(value, 2)).toBe(JSON.stringify({ z: 1, a: ['x', 2], s: '0:0', t: `"${bigInteger}"` }, null, 2).replace(': 1,', `: ${bigInteger},`).replace('    2\n', `    ${beyondDouble}\n`));
+    expect(stringifyJson(value, 2)).toBe(
+      JSON.stringify({ z: 1, a: ['x', 2], s: '0:0', t: `"${bigInteger}"` }, null, 2)
+        .replace(': 1,', `: ${bigInteger},`)
+        .replace('    2\n', `    ${beyondDouble}\n`),
+    );
     expect(stringifyJson(value)).toBe(`{"z":${bigInteger},"a":["x",${beyondDouble}],"s":"0:0","t":"\\"${bigInteger}\\""}`);
   });
 

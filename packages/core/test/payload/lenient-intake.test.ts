@@ -116,7 +116,9 @@ describe('ids, headers, bodies and attachments as vendors and nodemailer send th
   });
 
   it('checks a 34 MiB base64 attachment without a regular expression', () => {
-    const big = Buffer.alloc(25 * 1024 * 1024, 7).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const big = Buffer.alloc(25 * 1024 * 1024, 7)
+      .toString('base64')
+      .replace(/.{76}/g, '$&\r\n');
     expect(validateMessage({ ...minimalMessage('email'), attachments: [{ file_name: 'big.pdf', bytes: big }] }).ok).toBe(true);
   });
 });

@@ -30,11 +30,8 @@ const patternOf = (name: string): RegExp => new RegExp((defs[name] as { pattern:
 const mailboxPattern = patternOf('mailbox');
 const addressListPattern = patternOf('addressList');
 const phonePattern = patternOf('phoneNumber');
-const channelPattern = new RegExp(((schema['properties'] as Record<string, { pattern: string }>)['channel']!).pattern, 'u');
-const base64Pattern = new RegExp(
-  (((defs['attachment'] as { properties: Record<string, { anyOf: { pattern?: string }[] }> }).properties['bytes']!).anyOf[1]!).pattern!,
-  'u',
-);
+const channelPattern = new RegExp((schema['properties'] as Record<string, { pattern: string }>)['channel']!.pattern, 'u');
+const base64Pattern = new RegExp((defs['attachment'] as { properties: Record<string, { anyOf: { pattern?: string }[] }> }).properties['bytes']!.anyOf[1]!.pattern!, 'u');
 
 /** JSON values that probe every rule: right and wrong types, edges of every limit. */
 const probes: readonly unknown[] = [
@@ -253,23 +250,44 @@ describe('messageJsonSchema patterns', () => {
     expect(phonePattern.test(phone)).toBe(toE164(phone).ok);
   });
 
-  const base64 = ['', 'YQ==', 'YWI=', 'YWJj', '+/+/', 'JVBERi0xLjQK', 'YQ', 'YWJ', 'Y===', '====', 'YQ=A', '=YQA', 'YQ==YQ==', 'YW\nJj', 'YW Jj', 'YW-_', 'YWJj\n', 'YWJj\r\nYWJj', 'YWJj\rYWJj', 'YWJj\n\nYWJj', 'YWJj\r\n', '\n', 'YQ==\n', 'YQ\nYQ=='];
+  const base64 = [
+    '',
+    'YQ==',
+    'YWI=',
+    'YWJj',
+    '+/+/',
+    'JVBERi0xLjQK',
+    'YQ',
+    'YWJ',
+    'Y===',
+    '====',
+    'YQ=A',
+    '=YQA',
+    'YQ==YQ==',
+    'YW\nJj',
+    'YW Jj',
+    'YW-_',
+    'YWJj\n',
+    'YWJj\r\nYWJj',
+    'YWJj\rYWJj',
+    'YWJj\n\nYWJj',
+    'YWJj\r\n',
+    '\n',
+    'YQ==\n',
+    'YQ\nYQ==',
+  ];
   it.each(base64)('the base64 pattern and the validator agree on %j', (bytes) => {
     expect(base64Pattern.test(bytes)).toBe(isBase64(bytes));
   });
 
   it('agree with the validator on random strings (seeded)', () => {
     const next = randomSource(2024);
-    const randomString = (alphabet: readonly string[], longest: number): string =>
-      Array.from({ length: Math.floor(next() * (longest + 1)) }, () => pick(next, alphabet)).join('');
+    const randomString = (alphabet: readonly string[], longest: number): string => Array.from({ length: Math.floor(next() * (longest + 1)) }, () => pick(next, alphabet)).join('');
     let phonesAccepted = 0;
     let emailsAccepted = 0;
     let base64Accepted = 0;
     for (let round = 0; round < 5_000; round++) {
-      const phone =
-        pick(next, ['', '+', '00', '0', '0 0', '++', ' +', '+0']) +
-        randomString(['0', '1', '2', '4', '5', '7', '9', ' ', '-', '(', ')', '.', '\u00a0'], 20) +
-        pick(next, ['', '', '', '', '', 'a', '/', '+', '\t']);
+      const phone = pick(next, ['', '+', '00', '0', '0 0', '++', ' +', '+0']) + randomString(['0', '1', '2', '4', '5', '7', '9', ' ', '-', '(', ')', '.', '\u00a0'], 20) + pick(next, ['', '', '', '', '', 'a', '/', '+', '\t']);
       expect(phonePattern.test(phone), JSON.stringify(phone)).toBe(toE164(phone).ok);
       if (toE164(phone).ok) phonesAccepted++;
       const email =

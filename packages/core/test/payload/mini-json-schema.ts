@@ -5,25 +5,7 @@
 type Schema = Readonly<Record<string, unknown>> | boolean;
 
 const annotations = new Set(['$schema', '$id', '$defs', 'title', 'description', 'contentEncoding']);
-const assertions = new Set([
-  'type',
-  'const',
-  'enum',
-  'minLength',
-  'maxLength',
-  'minimum',
-  'maximum',
-  'pattern',
-  'properties',
-  'required',
-  'additionalProperties',
-  'items',
-  'minItems',
-  'not',
-  'anyOf',
-  'oneOf',
-  '$ref',
-]);
+const assertions = new Set(['type', 'const', 'enum', 'minLength', 'maxLength', 'minimum', 'maximum', 'pattern', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'not', 'anyOf', 'oneOf', '$ref']);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -97,10 +79,7 @@ function check(root: Readonly<Record<string, unknown>>, keyword: string, argumen
     case 'required':
       return !isObject(value) || (argument as string[]).every((field) => Object.hasOwn(value, field));
     case 'properties':
-      return (
-        !isObject(value) ||
-        Object.entries(argument as Record<string, Schema>).every(([field, schema]) => !Object.hasOwn(value, field) || isValid(root, schema, value[field]))
-      );
+      return !isObject(value) || Object.entries(argument as Record<string, Schema>).every(([field, schema]) => !Object.hasOwn(value, field) || isValid(root, schema, value[field]));
     case 'additionalProperties': {
       if (!isObject(value)) return true;
       const declared = (schema['properties'] ?? {}) as Record<string, unknown>;

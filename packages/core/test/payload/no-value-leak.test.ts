@@ -5,13 +5,7 @@ import { attachmentFieldRules, baseFieldRules, channelFieldRules } from '../../s
 import { everyChannel, minimalMessage, pick, randomSource, type MessageInput } from './fixtures.js';
 
 /** Values that must never be echoed. Each is distinctive enough that it cannot occur in a problem sentence by chance. */
-const markers = [
-  'SECRET-7f3a9c1e',
-  'secret.person.7f3a@example.org',
-  '+1 555 0109 7319',
-  '15550107319',
-  'tok_live_7f3a9c1e5b',
-] as const;
+const markers = ['SECRET-7f3a9c1e', 'secret.person.7f3a@example.org', '+1 555 0109 7319', '15550107319', 'tok_live_7f3a9c1e5b'] as const;
 
 /** Fragments of the markers that must not appear either (a value cut short or reformatted still leaks). */
 const fragments = ['7f3a9c', 'secret.person', '7319', 'tok_live'];

@@ -26,10 +26,7 @@ describe('parseMessage', () => {
     const error = thrown as MessageValidationError;
     expect(error.name).toBe('MessageValidationError');
     expect(error.issues).toEqual(expected.ok ? [] : expected.issues);
-    expect(error.message).toBe(
-      'Invalid message: version: must be 1 (the only payload format version); ' +
-        'to: must be a phone number with its country code, 8 to 15 digits (E.164); body: must be a string',
-    );
+    expect(error.message).toBe('Invalid message: version: must be 1 (the only payload format version); ' + 'to: must be a phone number with its country code, 8 to 15 digits (E.164); body: must be a string');
   });
 
   it('never throws anything but a MessageValidationError, whatever the input', () => {
@@ -45,9 +42,7 @@ describe('MessageValidationError', () => {
   const issue = (index: number): ValidationIssue => ({ path: `extras.n${index}`, problem: 'must be a finite number' });
 
   it('shows a problem without a path on its own', () => {
-    expect(new MessageValidationError([{ path: '', problem: 'the message must be a JSON object' }]).message).toBe(
-      'Invalid message: the message must be a JSON object',
-    );
+    expect(new MessageValidationError([{ path: '', problem: 'the message must be a JSON object' }]).message).toBe('Invalid message: the message must be a JSON object');
   });
 
   it('lists the first 10 issues and counts the rest', () => {

@@ -27,10 +27,7 @@ describe('packages/core/schema/message-v1.schema.json', () => {
     }
     const actual = readSchemaFile();
     if (actual !== expected) {
-      expect.fail(
-        `${schemaFile} is ${actual === undefined ? 'missing' : 'out of date with messageJsonSchema'}. ` +
-          `Refresh it from the repository root with: ${refreshCommand}`,
-      );
+      expect.fail(`${schemaFile} is ${actual === undefined ? 'missing' : 'out of date with messageJsonSchema'}. ` + `Refresh it from the repository root with: ${refreshCommand}`);
     }
   });
 

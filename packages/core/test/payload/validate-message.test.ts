@@ -1,14 +1,6 @@
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import {
-  maxMessageDepth,
-  maxValidationIssues,
-  sampleMessages,
-  serializeJson,
-  validateMessage,
-  type KnownChannel,
-  type ValidationIssue,
-} from '../../src/payload/index.js';
+import { maxMessageDepth, maxValidationIssues, sampleMessages, serializeJson, validateMessage, type KnownChannel, type ValidationIssue } from '../../src/payload/index.js';
 import { maxSentAt, minSentAt } from '../../src/payload/message-fields.js';
 import { decodeUtf8, documentedSentAt, everyChannel, fullMessage, minimalMessage, nest, nestArray, type MessageInput } from './fixtures.js';
 
@@ -176,25 +168,14 @@ describe('validateMessage accepts valid messages', () => {
     expect(validateMessage(input)).toEqual({ ok: true, message: input });
   });
 
-  it.each([
-    '+15555555555',
-    '15555555555',
-    '+1 (555) 010-0100',
-    '0044 20 7946 0958',
-    '+44.20.7946.0958',
-    '+12345678',
-    '+123456789012345',
-  ])('accepts the phone number %j, kept as received', (to) => {
+  it.each(['+15555555555', '15555555555', '+1 (555) 010-0100', '0044 20 7946 0958', '+44.20.7946.0958', '+12345678', '+123456789012345'])('accepts the phone number %j, kept as received', (to) => {
     expect(validateMessage(withField('sms', 'to', to))).toEqual({ ok: true, message: withField('sms', 'to', to) });
     expect(validateMessage(withField('whatsapp', 'to', to)).ok).toBe(true);
   });
 
-  it.each(['customer@example.com', 'Ana.Garcia@Example.com', ' padded@example.com ', 'a+tag@sub.example.co.uk', 'ünïcode@exämple.de'])(
-    'accepts the email address %j, kept as received (no trimming)',
-    (to) => {
-      expect(validateMessage(withField('email', 'to', to))).toEqual({ ok: true, message: withField('email', 'to', to) });
-    },
-  );
+  it.each(['customer@example.com', 'Ana.Garcia@Example.com', ' padded@example.com ', 'a+tag@sub.example.co.uk', 'ünïcode@exämple.de'])('accepts the email address %j, kept as received (no trimming)', (to) => {
+    expect(validateMessage(withField('email', 'to', to))).toEqual({ ok: true, message: withField('email', 'to', to) });
+  });
 
   it('accepts sent_at from its smallest to its largest value', () => {
     expect(validateMessage(withField('sms', 'sent_at', minSentAt)).ok).toBe(true);
@@ -238,9 +219,7 @@ describe('validateMessage rejects invalid messages, naming the field and the pro
   });
 
   it('reports every missing base field of an empty object', () => {
-    expect(issuesOf({})).toEqual(
-      ['version', 'channel', 'message_id', 'project_id', 'sent_at', 'to'].map((path) => ({ path, problem: 'is required' })),
-    );
+    expect(issuesOf({})).toEqual(['version', 'channel', 'message_id', 'project_id', 'sent_at', 'to'].map((path) => ({ path, problem: 'is required' })));
   });
 
   it.each(everyChannel)('requires each base field of a %s message', (channel) => {
@@ -404,12 +383,9 @@ describe('validateMessage rejects invalid messages, naming the field and the pro
       expect(validateMessage(email([good, { file_name: 'b.txt' }])).ok).toBe(true);
     });
 
-    it.each(['not base64!', 'AAAAA', 'AA=A', 'A===', 'AAA\nAAAAA', 'AAAA AAAA', 'AAAA\rAAAA', 'AAAA\n\nAAAA', '\nAAAA', '=AAA', 'YQ==YQ=='])(
-      'rejects non-base64 bytes %j with the path attachments[1].bytes',
-      (bytes) => {
-        expectOnlyIssue(email([good, { ...good, bytes }]), 'attachments[1].bytes', /^must be base64/);
-      },
-    );
+    it.each(['not base64!', 'AAAAA', 'AA=A', 'A===', 'AAA\nAAAAA', 'AAAA AAAA', 'AAAA\rAAAA', 'AAAA\n\nAAAA', '\nAAAA', '=AAA', 'YQ==YQ=='])('rejects non-base64 bytes %j with the path attachments[1].bytes', (bytes) => {
+      expectOnlyIssue(email([good, { ...good, bytes }]), 'attachments[1].bytes', /^must be base64/);
+    });
 
     it.each(['', 'YQ==', 'YWI=', 'YWJj', 'JVBERi0xLjQK', '+/+/', 'AAA', 'YQ', 'AA-_', 'QUJD\r\n', 'AAAA\nAAAA', 'QUJD\r\nQUJD\r\nQQ=='])('accepts the base64 bytes %j', (bytes) => {
       expect(validateMessage(email([{ ...good, bytes }])).ok).toBe(true);
@@ -582,8 +558,7 @@ describe('validateMessage rejects invalid messages, naming the field and the pro
   });
 
   describe('the issue limit', () => {
-    const nanExtras = (count: number): MessageInput =>
-      withField('sms', 'extras', Object.fromEntries(Array.from({ length: count }, (_, index) => [`n${index}`, Number.NaN])));
+    const nanExtras = (count: number): MessageInput => withField('sms', 'extras', Object.fromEntries(Array.from({ length: count }, (_, index) => [`n${index}`, Number.NaN])));
 
     it(`lists exactly ${maxValidationIssues} problems without a note`, () => {
       const issues = issuesOf(nanExtras(maxValidationIssues));
@@ -595,16 +570,20 @@ describe('validateMessage rejects invalid messages, naming the field and the pro
       for (const count of [maxValidationIssues + 1, 150, 10_000]) {
         const issues = issuesOf(nanExtras(count));
         expect(issues).toHaveLength(maxValidationIssues + 1);
-        expect(issues.slice(0, maxValidationIssues).map((issue) => issue.path)).toEqual(
-          Array.from({ length: maxValidationIssues }, (_, index) => `extras.n${index}`),
-        );
+        expect(issues.slice(0, maxValidationIssues).map((issue) => issue.path)).toEqual(Array.from({ length: maxValidationIssues }, (_, index) => `extras.n${index}`));
         expect(issues.at(-1)).toEqual({ path: '', problem: `more problems were found; only the first ${maxValidationIssues} are listed` });
       }
     });
 
     it('stops early on a huge invalid array', () => {
       const started = performance.now();
-      const issues = issuesOf(withField('sms', 'media_urls', Array.from({ length: 1_000_000 }, () => undefined)));
+      const issues = issuesOf(
+        withField(
+          'sms',
+          'media_urls',
+          Array.from({ length: 1_000_000 }, () => undefined),
+        ),
+      );
       expect(issues).toHaveLength(maxValidationIssues + 1);
       expect(performance.now() - started).toBeLessThan(2_000);
     });

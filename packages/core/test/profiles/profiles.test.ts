@@ -79,9 +79,7 @@ describe('braze profile', () => {
   });
 
   it('refuses a message that already carries dispatch_id instead of dropping it', () => {
-    expect(issuesOf(() => brazeProfile.render({ ...sms, dispatch_id: 'other' }))).toEqual([
-      { path: 'dispatch_id', problem: expect.stringContaining('braze profile') },
-    ]);
+    expect(issuesOf(() => brazeProfile.render({ ...sms, dispatch_id: 'other' }))).toEqual([{ path: 'dispatch_id', problem: expect.stringContaining('braze profile') }]);
   });
 
   it('reads a file as Braze writes it, taking channel and project from the context', () => {
@@ -94,9 +92,7 @@ describe('braze profile', () => {
   it('names fields as Braze stores them in errors', () => {
     const { dispatch_id: _dispatchId, ...withoutId } = brazeProfile.render(sms);
     expect(issuesOf(() => brazeProfile.parse(withoutId))).toEqual([{ path: 'dispatch_id', problem: 'is required' }]);
-    expect(issuesOf(() => brazeProfile.parse({ ...brazeProfile.render(sms), sent_at: '1722443282' }))).toEqual([
-      { path: 'sent_at', problem: 'must be a number of epoch seconds' },
-    ]);
+    expect(issuesOf(() => brazeProfile.parse({ ...brazeProfile.render(sms), sent_at: '1722443282' }))).toEqual([{ path: 'sent_at', problem: 'must be a number of epoch seconds' }]);
     expect(issuesOf(() => brazeProfile.parse({ ...brazeProfile.render(sms), message_id: 'x' }))[0]?.path).toBe('message_id');
     expect(issuesOf(() => brazeProfile.parse([]))).toEqual([{ path: '', problem: 'the stored message must be a JSON object' }]);
   });

@@ -43,25 +43,22 @@ describe('decideRetry', () => {
     expect(decision).toMatchObject({ action: 'retry', delayMs: 7000, at: t0 + 7000 });
   });
 
-  it.each(['unreachable', 'unauthorized', 'unknown'] as const)(
-    'retries %s quickly three times, then every 8 hours, and gives up within 7 days',
-    (kind) => {
-      const { retries, attempts, reason, now } = runSchedule(kind, () => 0);
-      expect(retries.slice(0, 3).map((r) => [r.phase, r.delayMs])).toEqual([
-        ['quick', 500],
-        ['quick', 1000],
-        ['quick', 2000],
-      ]);
-      const slow = retries.slice(3);
-      expect(slow.every((r) => r.phase === 'slow' && r.delayMs === 8 * hour)).toBe(true);
-      // 3.5 s of quick retries + 20 × 8 h fit in 7 days; a 21st slow retry would not.
-      expect(slow).toHaveLength(20);
-      expect(attempts).toBe(24);
-      expect(now - t0).toBeLessThanOrEqual(7 * day);
-      expect(now + 8 * hour - t0).toBeGreaterThan(7 * day);
-      expect(reason).toContain('7d');
-    },
-  );
+  it.each(['unreachable', 'unauthorized', 'unknown'] as const)('retries %s quickly three times, then every 8 hours, and gives up within 7 days', (kind) => {
+    const { retries, attempts, reason, now } = runSchedule(kind, () => 0);
+    expect(retries.slice(0, 3).map((r) => [r.phase, r.delayMs])).toEqual([
+      ['quick', 500],
+      ['quick', 1000],
+      ['quick', 2000],
+    ]);
+    const slow = retries.slice(3);
+    expect(slow.every((r) => r.phase === 'slow' && r.delayMs === 8 * hour)).toBe(true);
+    // 3.5 s of quick retries + 20 × 8 h fit in 7 days; a 21st slow retry would not.
+    expect(slow).toHaveLength(20);
+    expect(attempts).toBe(24);
+    expect(now - t0).toBeLessThanOrEqual(7 * day);
+    expect(now + 8 * hour - t0).toBeGreaterThan(7 * day);
+    expect(reason).toContain('7d');
+  });
 
   it('keeps jittered delays within their windows', () => {
     for (const value of [0, 0.25, 0.5, 0.75, 0.999]) {
@@ -113,14 +110,6 @@ describe('resolveRetryPolicy', () => {
 
 describe('formatDuration', () => {
   it('formats human durations', () => {
-    expect([500, 1500, 90_000, 8 * hour, 7 * day, 26 * hour, Infinity].map(formatDuration)).toEqual([
-      '500ms',
-      '1.5s',
-      '1m 30s',
-      '8h 0m',
-      '7d',
-      '1d 2h',
-      'forever',
-    ]);
+    expect([500, 1500, 90_000, 8 * hour, 7 * day, 26 * hour, Infinity].map(formatDuration)).toEqual(['500ms', '1.5s', '1m 30s', '8h 0m', '7d', '1d 2h', 'forever']);
   });
 });

@@ -49,10 +49,13 @@ describe('retryInline', () => {
   it('gives up after the quick retries instead of waiting 8 hours', async () => {
     const time = fakeTime();
     let calls = 0;
-    const error = await retryInline(async () => {
-      calls++;
-      throw failure('unauthorized');
-    }, { ...time, maxAttempts: 10 }).catch((caught: unknown) => caught);
+    const error = await retryInline(
+      async () => {
+        calls++;
+        throw failure('unauthorized');
+      },
+      { ...time, maxAttempts: 10 },
+    ).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RetryExhaustedError);
     expect((error as RetryExhaustedError).reason).toContain('inline budget');
     expect(calls).toBe(4);
@@ -63,10 +66,13 @@ describe('retryInline', () => {
     const time = fakeTime();
     let calls = 0;
     await expect(
-      retryInline(async () => {
-        calls++;
-        throw failure('rate_limited');
-      }, { ...time, random: () => 0.99, budgetMs: 3500, maxAttempts: 100 }),
+      retryInline(
+        async () => {
+          calls++;
+          throw failure('rate_limited');
+        },
+        { ...time, random: () => 0.99, budgetMs: 3500, maxAttempts: 100 },
+      ),
     ).rejects.toMatchObject({ kind: 'rate_limited' });
     expect(time.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(3500);
     expect(calls).toBe(3);
@@ -87,11 +93,14 @@ describe('retryInline', () => {
   it('never retries once aborted', async () => {
     const controller = new AbortController();
     let calls = 0;
-    const promise = retryInline(async () => {
-      calls++;
-      controller.abort(new Error('caller gave up'));
-      throw failure('unreachable');
-    }, { signal: controller.signal });
+    const promise = retryInline(
+      async () => {
+        calls++;
+        controller.abort(new Error('caller gave up'));
+        throw failure('unreachable');
+      },
+      { signal: controller.signal },
+    );
     await expect(promise).rejects.toThrow('store said unreachable');
     expect(calls).toBe(1);
     await expect(retryInline(async () => 1, { signal: controller.signal })).rejects.toThrow('caller gave up');

@@ -20,7 +20,10 @@ export const concurrencyChecks: readonly ConformanceCheck[] = [
 
       expect(await backdoor.listKeys(prefix), 'exactly one object and no temporary or partial files').toEqual([key]);
       const listed = await destination.list({ prefix });
-      expect(listed.objects.map((object) => object.key), 'list() shows exactly one object').toEqual([key]);
+      expect(
+        listed.objects.map((object) => object.key),
+        'list() shows exactly one object',
+      ).toEqual([key]);
       const landed = await backdoor.readObject(key);
       const storedSha = landed ? sha256Hex(landed.body) : 'nothing stored';
       const candidateShas = candidates.map((body) => sha256Hex(body));
@@ -28,7 +31,10 @@ export const concurrencyChecks: readonly ConformanceCheck[] = [
       expect(landed?.sha256, 'the recorded SHA-256 matches the stored bytes').toBe(storedSha);
 
       const expected = candidateShas.map((sha) => (sha === storedSha ? 'fulfilled' : 'conflict'));
-      expect(outcomes.map((outcome) => outcomeKind(outcome)), 'calls with the stored bytes succeed, all others fail with conflict').toEqual(expected);
+      expect(
+        outcomes.map((outcome) => outcomeKind(outcome)),
+        'calls with the stored bytes succeed, all others fail with conflict',
+      ).toEqual(expected);
       const created = outcomes.filter((outcome) => outcome.ok && outcome.value.created).length;
       expect(created, 'exactly one call reports created: true').toBe(1);
     },

@@ -17,7 +17,10 @@ export const crossProcessChecks: readonly ConformanceCheck[] = [
     name: 'writers in separate processes racing for one key leave exactly one whole object; every loser gets conflict',
     async run({ backdoor, expect, prefix, destination, options }) {
       const writers = options?.crossProcess;
-      expect(writers !== undefined, 'the crossProcess group needs the crossProcess option (a factory module the writer processes import); switch the group off with groups: { crossProcess: false } where a store cannot be shared between processes').toBe(true);
+      expect(
+        writers !== undefined,
+        'the crossProcess group needs the crossProcess option (a factory module the writer processes import); switch the group off with groups: { crossProcess: false } where a store cannot be shared between processes',
+      ).toBe(true);
       if (writers === undefined) return;
       const processes = writers.processes ?? 4;
       expect(Number.isInteger(processes) && processes >= 2, 'crossProcess.processes is a whole number, 2 or more').toBe(true);
@@ -39,7 +42,10 @@ export const crossProcessChecks: readonly ConformanceCheck[] = [
       expect(candidates.includes(storedSha), 'the stored bytes are exactly one of the candidates').toBe(true);
       expect(landed?.sha256, 'the recorded SHA-256 matches the stored bytes').toBe(storedSha);
       const expected = plan.map((puts) => puts.map((put) => (put.sha256 === storedSha ? 'fulfilled' : 'conflict')));
-      expect(outcomes.map((list) => list.map((outcome) => outcome.kind)), 'puts of the stored bytes succeed in every process, all others fail with conflict').toEqual(expected);
+      expect(
+        outcomes.map((list) => list.map((outcome) => outcome.kind)),
+        'puts of the stored bytes succeed in every process, all others fail with conflict',
+      ).toEqual(expected);
       const created = outcomes.flat().filter((outcome) => outcome.created === true).length;
       expect(created, 'exactly one put across all processes reports created: true').toBe(1);
       expect((await destination.get(key))?.sha256, 'this process reads what the writers stored').toBe(storedSha);

@@ -18,7 +18,9 @@ function messagesOf(error: unknown): string {
 
 async function withFaultyDestination(context: ConformanceContext, work: (destination: DestinationV1, faults: ConformanceFaults) => Promise<void>): Promise<void> {
   const faults = context.options?.faults;
-  context.expect(faults !== undefined, 'the errorKinds group needs the faults option (hooks that break the store on demand, e.g. a fault proxy); switch the group off with groups: { errorKinds: false } where no fault can be injected').toBe(true);
+  context
+    .expect(faults !== undefined, 'the errorKinds group needs the faults option (hooks that break the store on demand, e.g. a fault proxy); switch the group off with groups: { errorKinds: false } where no fault can be injected')
+    .toBe(true);
   if (faults === undefined) return;
   const destination = await faults.createDestination();
   try {
@@ -82,7 +84,9 @@ export const errorKindsChecks: readonly ConformanceCheck[] = [
           await injection.restore();
         }
         const outcome = await pending;
-        expect(outcome.ok ? 'fulfilled' : errorKind(outcome.error) === 'abort' || DestinationError.isInstance(outcome.error) ? 'rejected' : errorKind(outcome.error), 'the put cut mid-upload rejects (AbortError or DestinationError)').toBe('rejected');
+        expect(outcome.ok ? 'fulfilled' : errorKind(outcome.error) === 'abort' || DestinationError.isInstance(outcome.error) ? 'rejected' : errorKind(outcome.error), 'the put cut mid-upload rejects (AbortError or DestinationError)').toBe(
+          'rejected',
+        );
         expect(await backdoor.readObject(input.key), 'no object, whole or partial, under the key').toBe(undefined);
         expect(await backdoor.listKeys(prefix), 'no temporary or partial objects next to it').toEqual([]);
         const retry = await settle(destination.put(input));

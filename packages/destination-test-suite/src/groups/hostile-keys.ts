@@ -1,52 +1,16 @@
 import type { ConformanceCheck } from '../conformance-check.js';
 import { errorKind, keyOfBytes, listAll, outcomeKind, putInput, settle, sha256Hex, sortKeys, utf8 } from '../fixtures.js';
 
-const invalidRelativeKeys = [
-  '../escape',
-  'a/../../b',
-  '/abs',
-  'a//b',
-  'a/',
-  '.',
-  '..',
-  'a/./b',
-  'nul\u0000byte',
-  'back\\slash',
-  'lone\ud800surrogate',
-  '',
-];
+const invalidRelativeKeys = ['../escape', 'a/../../b', '/abs', 'a//b', 'a/', '.', '..', 'a/./b', 'nul\u0000byte', 'back\\slash', 'lone\ud800surrogate', ''];
 
-const oddValidRelativeKeys = [
-  'with space',
-  'trailing space ',
-  'ü/日本/😀',
-  'NFD-u\u0308',
-  '%2e%2e',
-  '%2F',
-  'a+b',
-  'a=b',
-  'a#b',
-  'a?b',
-  "it's",
-  'a&b',
-  '.hidden',
-  '...',
-  '..a',
-  'dir.with.dots/x',
-  'brackets[1]{2}',
-];
+const oddValidRelativeKeys = ['with space', 'trailing space ', 'ü/日本/😀', 'NFD-u\u0308', '%2e%2e', '%2F', 'a+b', 'a=b', 'a#b', 'a?b', "it's", 'a&b', '.hidden', '...', '..a', 'dir.with.dots/x', 'brackets[1]{2}'];
 
 /** Checks of the `hostileKeys` group. */
 export const hostileKeysChecks: readonly ConformanceCheck[] = [
   {
     name: 'refuses invalid keys with invalid and writes nothing',
     async run({ destination, backdoor, expect, prefix }) {
-      const keys = [
-        ...invalidRelativeKeys,
-        'x'.repeat(1025),
-        ...invalidRelativeKeys.map((key) => prefix + key),
-        keyOfBytes(prefix, 1025),
-      ];
+      const keys = [...invalidRelativeKeys, 'x'.repeat(1025), ...invalidRelativeKeys.map((key) => prefix + key), keyOfBytes(prefix, 1025)];
       const kinds: Record<string, string> = {};
       for (const key of keys) kinds[JSON.stringify(key).slice(0, 80)] = outcomeKind(await settle(destination.put(putInput(key, utf8('hostile')))));
       expect(kinds, 'put() of each invalid key').toEqual(Object.fromEntries(Object.keys(kinds).map((name) => [name, 'invalid'])));
@@ -80,10 +44,7 @@ export const hostileKeysChecks: readonly ConformanceCheck[] = [
       for (const [key, body] of bodies) {
         const landed = await backdoor.readObject(key);
         const got = await destination.get(key);
-        expect(
-          { landed: landed && sha256Hex(landed.body), got: got && sha256Hex(got.body), gotKey: got?.key },
-          `bytes under ${JSON.stringify(key)}`,
-        ).toEqual({ landed: sha256Hex(body), got: sha256Hex(body), gotKey: key });
+        expect({ landed: landed && sha256Hex(landed.body), got: got && sha256Hex(got.body), gotKey: got?.key }, `bytes under ${JSON.stringify(key)}`).toEqual({ landed: sha256Hex(body), got: sha256Hex(body), gotKey: key });
       }
     },
   },

@@ -25,10 +25,11 @@ export const idempotencyChecks: readonly ConformanceCheck[] = [
       const retry = await destination.put(putInput(original.key, body, { contentType: 'text/plain', contentEncoding: 'identity', metadata: { attempt: '2' } }));
       expect(retry.created, 'the retry created nothing').toBe(false);
       const landed = await backdoor.readObject(original.key);
-      expect(
-        { contentType: landed?.contentType, contentEncoding: landed?.contentEncoding, metadata: pickEntries(landed?.metadata, ['attempt']) },
-        'recorded metadata after the retry',
-      ).toEqual({ contentType: 'application/json', contentEncoding: undefined, metadata: { attempt: '1' } });
+      expect({ contentType: landed?.contentType, contentEncoding: landed?.contentEncoding, metadata: pickEntries(landed?.metadata, ['attempt']) }, 'recorded metadata after the retry').toEqual({
+        contentType: 'application/json',
+        contentEncoding: undefined,
+        metadata: { attempt: '1' },
+      });
     },
   },
 ];

@@ -18,7 +18,10 @@ export const largeObjectChecks: readonly ConformanceCheck[] = [
       const got = await destination.get(input.key);
       expect({ size: got?.size, sha256: got && sha256Hex(got.body) }, 'get()').toEqual({ size: largeObjectBytes, sha256: input.sha256 });
       const listed = await destination.list({ prefix });
-      expect(listed.objects.map((object) => [object.key, object.size]), 'list()').toEqual([[input.key, largeObjectBytes]]);
+      expect(
+        listed.objects.map((object) => [object.key, object.size]),
+        'list()',
+      ).toEqual([[input.key, largeObjectBytes]]);
     },
   },
 ];

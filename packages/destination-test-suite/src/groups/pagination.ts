@@ -10,9 +10,7 @@ export const paginationChecks: readonly ConformanceCheck[] = [
     name: `pages through ${paginationKeyCount} keys exactly once, in the declared order, with the default limit and with limit 100`,
     async run({ destination, backdoor, expect, prefix }) {
       const order = destination.capabilities.listOrder ?? 'utf8';
-      const keys = Array.from({ length: paginationKeyCount }, (_, index) =>
-        index % 3 === 0 ? `${prefix}many/${index}` : `${prefix}many/g${index % 8}/${index}`,
-      );
+      const keys = Array.from({ length: paginationKeyCount }, (_, index) => (index % 3 === 0 ? `${prefix}many/${index}` : `${prefix}many/g${index % 8}/${index}`));
       await mapWithConcurrency(keys, 32, (key) => destination.put(putInput(key, utf8(`object ${key}`))));
       const expected = sortKeys(keys, order);
       expect(sortKeys(await backdoor.listKeys(prefix), order), 'the back door sees every key').toEqual(expected);

@@ -9,7 +9,10 @@ export const probeChecks: readonly ConformanceCheck[] = [
       for (const attempt of ['first', 'second']) {
         const result = await destination.probe();
         const failed = result.checks.filter((check) => check.status !== 'passed' && check.status !== 'unsupported');
-        expect(failed.map((check) => `${check.name}: ${check.detail ?? ''}`), `${attempt} probe: no failed checks`).toEqual([]);
+        expect(
+          failed.map((check) => `${check.name}: ${check.detail ?? ''}`),
+          `${attempt} probe: no failed checks`,
+        ).toEqual([]);
         expect(result.ok, `${attempt} probe: ok`).toBe(true);
         expect(result.checks.find((check) => check.name === 'write')?.status, `${attempt} probe: the write check passed`).toBe('passed');
         expect(result.public === true, `${attempt} probe: a healthy destination is not public`).toBe(false);

@@ -49,16 +49,17 @@ async function expectStoredExactly({ destination, backdoor, expect }: Conformanc
   ).toEqual({ sha256OfBytes: expected.sha256, size: expected.size, recordedSha256: expected.sha256, contentType: expected.contentType, contentEncoding: expected.contentEncoding, metadata });
 
   const got = await destination.get(input.key);
-  expect(
-    got && { key: got.key, sha256OfBytes: sha256Hex(got.body), size: got.size, sha256: got.sha256, contentType: got.contentType, contentEncoding: got.contentEncoding, metadata: got.metadata },
-    'get() of the stored object',
-  ).toEqual({ key: input.key, sha256OfBytes: expected.sha256, ...expected });
+  expect(got && { key: got.key, sha256OfBytes: sha256Hex(got.body), size: got.size, sha256: got.sha256, contentType: got.contentType, contentEncoding: got.contentEncoding, metadata: got.metadata }, 'get() of the stored object').toEqual({
+    key: input.key,
+    sha256OfBytes: expected.sha256,
+    ...expected,
+  });
 
   const head = await destination.head(input.key);
-  expect(
-    head && { key: head.key, size: head.size, sha256: head.sha256, contentType: head.contentType, contentEncoding: head.contentEncoding, metadata: head.metadata },
-    'head() of the stored object',
-  ).toEqual({ key: input.key, ...expected });
+  expect(head && { key: head.key, size: head.size, sha256: head.sha256, contentType: head.contentType, contentEncoding: head.contentEncoding, metadata: head.metadata }, 'head() of the stored object').toEqual({
+    key: input.key,
+    ...expected,
+  });
   const lastModified = head?.lastModified;
   expect(lastModified === undefined || (lastModified instanceof Date && !Number.isNaN(lastModified.getTime())), 'head().lastModified is absent or a valid Date').toBe(true);
 }
@@ -77,10 +78,7 @@ export const roundtripChecks: readonly ConformanceCheck[] = [
   {
     name: 'stores every byte value with its content type, encoding, metadata and SHA-256',
     async run(context) {
-      await expectStoredExactly(
-        context,
-        putInput(`${context.prefix}all-bytes.bin`, allByteValues(), { metadata: { 'message-id': 'abc-123', 'schema-version': '1' } }),
-      );
+      await expectStoredExactly(context, putInput(`${context.prefix}all-bytes.bin`, allByteValues(), { metadata: { 'message-id': 'abc-123', 'schema-version': '1' } }));
     },
   },
   {

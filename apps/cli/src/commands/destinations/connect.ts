@@ -50,11 +50,7 @@ export function registerConnectCommand(destinations: Command, found: CommandLine
     .command('connect')
     .description('Add a destination: check it with a probe (reachable, writable, write-once, not public) and save it; running workers pick it up live.')
     .argument('<name>', 'name of the new destination (letters, digits, - and _)')
-    .addOption(
-      new Option('--type <type>', 'kind of store: fs, s3, azure, gcs, or the package name of a destination installed next to the configuration file (then --help lists its options)')
-        .argParser(checkType)
-        .makeOptionMandatory(),
-    )
+    .addOption(new Option('--type <type>', 'kind of store: fs, s3, azure, gcs, or the package name of a destination installed next to the configuration file (then --help lists its options)').argParser(checkType).makeOptionMandatory())
     .option('-c, --config <file>', 'configuration file', defaultConfigFile)
     .option('--acknowledge-pii', 'confirm that archived messages hold personal data (required when no terminal can ask)')
     .option('--skip-probe', 'save without probing (risky: a wrong or public bucket is only found by the worker, whose messages then wait in the queue)')
@@ -123,9 +119,7 @@ async function acknowledgePersonalData(name: string, options: ConnectOptions): P
       hint: 'Pass --acknowledge-pii to confirm that the archived messages (addresses, phone numbers, content) hold personal data you are responsible for.',
     });
   }
-  const accepted = await askYesNo(
-    `Messages archived in "${name}" hold personal data (email addresses, phone numbers, message content). You are responsible for who can read them and how long they are kept. Continue?`,
-  );
+  const accepted = await askYesNo(`Messages archived in "${name}" hold personal data (email addresses, phone numbers, message content). You are responsible for who can read them and how long they are kept. Continue?`);
   if (!accepted) {
     throw new CliError(`Destination "${name}" was not connected: the personal-data acknowledgement was declined.`, { exitCode: exitCodes.failure, code: 'acknowledgement_declined' });
   }

@@ -8,9 +8,7 @@ import { registerShowCommand } from './show.js';
 
 /** `sentcopy destinations connect|edit|delete|show|probe`: manage where each project's messages are archived. */
 export function registerDestinationsCommand(program: Command, found: CommandLineDescriptors): void {
-  const destinations = program
-    .command('destinations')
-    .description('Connect, change, check and remove the buckets and folders messages are archived in. Changes apply to running workers without a restart.');
+  const destinations = program.command('destinations').description('Connect, change, check and remove the buckets and folders messages are archived in. Changes apply to running workers without a restart.');
   destinations.addHelpText(
     'after',
     `

@@ -1,6 +1,19 @@
 import { Option, type Command } from 'commander';
 import { addClusterOptions, CliError, clusterOf, defaultConfigFile, emit, exitCodes, readConfig, describeSaveReport, saveReportExitCode } from '../../cli-kit/index.js';
-import { addFieldOptions, addProjectOptions, anyChangeGiven, applyFieldOptions, applyProjectOptions, clearList, descriptorOf, findDestination, projectsUsing, type CommandLineDescriptors, type DestinationOptionSet, type ParsedOptions } from './destination-options.js';
+import {
+  addFieldOptions,
+  addProjectOptions,
+  anyChangeGiven,
+  applyFieldOptions,
+  applyProjectOptions,
+  clearList,
+  descriptorOf,
+  findDestination,
+  projectsUsing,
+  type CommandLineDescriptors,
+  type DestinationOptionSet,
+  type ParsedOptions,
+} from './destination-options.js';
 import { describeSettings } from './describe-destination.js';
 import { probeAndSave } from './save-destination.js';
 
@@ -48,7 +61,11 @@ async function edit(name: string, options: EditOptions, set: DestinationOptionSe
   const current = findDestination(loaded.config, loaded.file, name);
   const clear = options.clear ?? [];
   if (!anyChangeGiven(set, options) && clear.length === 0) {
-    throw new CliError('Nothing to change: give at least one setting, --clear, or --project.', { exitCode: exitCodes.usage, code: 'usage', hint: `Run \`sentcopy destinations edit --help\` for the options; \`sentcopy destinations show ${name}\` shows the current ones.` });
+    throw new CliError('Nothing to change: give at least one setting, --clear, or --project.', {
+      exitCode: exitCodes.usage,
+      code: 'usage',
+      hint: `Run \`sentcopy destinations edit --help\` for the options; \`sentcopy destinations show ${name}\` shows the current ones.`,
+    });
   }
   const descriptor = await descriptorOf(current, loaded.baseDir, `destinations.${name}`);
   const entry = applyFieldOptions(descriptor, set, current, options, loaded.baseDir, clear);

@@ -35,13 +35,15 @@ async function show(name: string | undefined, options: ShowOptions): Promise<voi
   const loaded = await readConfig(options.config, clusterOf(options));
   const { config } = loaded;
   const names = name === undefined ? Object.keys(config.destinations) : [(findDestination(config, loaded.file, name), name)];
-  const destinations = await Promise.all(names.map(async (destination) => {
-    const entry = config.destinations[destination]!;
-    const projects = Object.entries(config.projects)
-      .filter(([, project]) => project.destination === destination)
-      .map(([id, project]) => ({ id, channels: [...project.channels] }));
-    return { name: destination, type: entry.type, location: await describeLocation(entry, loaded.baseDir), settings: entry, projects };
-  }));
+  const destinations = await Promise.all(
+    names.map(async (destination) => {
+      const entry = config.destinations[destination]!;
+      const projects = Object.entries(config.projects)
+        .filter(([, project]) => project.destination === destination)
+        .map(([id, project]) => ({ id, channels: [...project.channels] }));
+      return { name: destination, type: entry.type, location: await describeLocation(entry, loaded.baseDir), settings: entry, projects };
+    }),
+  );
   const unassigned = Object.entries(config.projects)
     .filter(([, project]) => project.destination === undefined)
     .map(([id]) => id);

@@ -1,17 +1,7 @@
 import { formatIssues, identifierText, parseJson, validateMessage, type Channel, type ValidationIssue } from '@sentcopy/core';
 
 /** Why a line was not ingested (a small fixed set, as in the rejects file). */
-export type RejectReason =
-  | 'invalid_json'
-  | 'invalid'
-  | 'wrong_project'
-  | 'unknown_project'
-  | 'channel_disabled'
-  | 'no_destination'
-  | 'too_large'
-  | 'conflict'
-  | 'unreadable_file'
-  | 'rejected';
+export type RejectReason = 'invalid_json' | 'invalid' | 'wrong_project' | 'unknown_project' | 'channel_disabled' | 'no_destination' | 'too_large' | 'conflict' | 'unreadable_file' | 'rejected';
 
 /** One line of the rejects file. Never holds the message unless asked (`--rejects-include-message`). */
 export interface RejectRecord {

@@ -89,7 +89,10 @@ export function createDirectSink(options: DirectSinkOptions): IngestSink {
   async function archive(line: CheckedLine): Promise<void> {
     const found = await target(line.projectId);
     if (!found.ok) {
-      tally.rejected({ ...(line.file === undefined ? {} : { file: line.file }), line: line.line, reason: found.reason, error: found.error, issues: [{ path: 'project_id', problem: found.error.replace(/^project_id: /, '') }], message_id: line.messageId }, line.text);
+      tally.rejected(
+        { ...(line.file === undefined ? {} : { file: line.file }), line: line.line, reason: found.reason, error: found.error, issues: [{ path: 'project_id', problem: found.error.replace(/^project_id: /, '') }], message_id: line.messageId },
+        line.text,
+      );
       return;
     }
     if (!found.channels.includes(line.channel)) {
@@ -108,7 +111,17 @@ export function createDirectSink(options: DirectSinkOptions): IngestSink {
         return;
       }
       if (ArchiveError.isInstance(error) && error.kind === 'conflict') {
-        tally.rejected({ ...(line.file === undefined ? {} : { file: line.file }), line: line.line, reason: 'conflict', error: `A different copy of this message is already stored under ${error.key}; write-once keeps the first.`, issues: [], message_id: line.messageId }, line.text);
+        tally.rejected(
+          {
+            ...(line.file === undefined ? {} : { file: line.file }),
+            line: line.line,
+            reason: 'conflict',
+            error: `A different copy of this message is already stored under ${error.key}; write-once keeps the first.`,
+            issues: [],
+            message_id: line.messageId,
+          },
+          line.text,
+        );
         return;
       }
       if (ArchiveError.isInstance(error)) {

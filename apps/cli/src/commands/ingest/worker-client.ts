@@ -133,7 +133,12 @@ export async function callWorker(connection: WorkerConnection, options: CallWork
     } catch (error) {
       const cause = networkCause(error);
       if (attempt > maxRetries) {
-        throw new CliError(`Cannot reach the worker at ${connection.url} (${cause}).`, { exitCode: exitCodes.unavailable, code: 'worker_unreachable', hint: 'Check the URL and that `sentcopy worker` is running, then run the command again.', cause: error });
+        throw new CliError(`Cannot reach the worker at ${connection.url} (${cause}).`, {
+          exitCode: exitCodes.unavailable,
+          code: 'worker_unreachable',
+          hint: 'Check the URL and that `sentcopy worker` is running, then run the command again.',
+          cause: error,
+        });
       }
       const delayMs = retryDelayMs(attempt, null);
       options.onRetry?.({ attempt, delayMs, cause: `could not be reached (${cause})` });
@@ -150,7 +155,11 @@ export async function callWorker(connection: WorkerConnection, options: CallWork
     if (response.status === 429 || response.status === 503) {
       if (attempt > maxRetries) {
         const detail = workerError(body)?.message ?? `HTTP ${response.status}`;
-        throw new CliError(`The worker at ${connection.url} is still not taking requests after ${maxRetries} retries: ${detail}`, { exitCode: exitCodes.unavailable, code: 'worker_unavailable', hint: 'Try again later, or raise --max-retries.' });
+        throw new CliError(`The worker at ${connection.url} is still not taking requests after ${maxRetries} retries: ${detail}`, {
+          exitCode: exitCodes.unavailable,
+          code: 'worker_unavailable',
+          hint: 'Try again later, or raise --max-retries.',
+        });
       }
       const delayMs = retryDelayMs(attempt, response.headers.get('retry-after'));
       options.onRetry?.({ attempt, delayMs, cause: `answered HTTP ${response.status}` });

@@ -52,7 +52,17 @@ export function createWorkerSink(options: WorkerSinkOptions): IngestSink {
       else {
         const issues: ValidationIssue[] = (result.errors ?? []).map((error) => ({ path: String(error.field ?? ''), problem: String(error.problem ?? '') }));
         const reason = (typeof result.reason === 'string' && knownReasons.has(result.reason) ? result.reason : 'rejected') as RejectReason;
-        tally.rejected({ ...(item.file === undefined ? {} : { file: item.file }), line: item.line, reason, error: `Refused by the worker (${result.reason ?? 'rejected'})${issues.length === 0 ? '' : `: ${formatIssues(issues)}`}`, issues, message_id: item.messageId }, item.text);
+        tally.rejected(
+          {
+            ...(item.file === undefined ? {} : { file: item.file }),
+            line: item.line,
+            reason,
+            error: `Refused by the worker (${result.reason ?? 'rejected'})${issues.length === 0 ? '' : `: ${formatIssues(issues)}`}`,
+            issues,
+            message_id: item.messageId,
+          },
+          item.text,
+        );
       }
     });
   }
@@ -84,7 +94,10 @@ export function createWorkerSink(options: WorkerSinkOptions): IngestSink {
       if (items.length === 1) {
         const item = items[0] as CheckedLine;
         const limit = typeof error?.limit_bytes === 'number' ? ` of ${error.limit_bytes} bytes` : '';
-        tally.rejected({ ...(item.file === undefined ? {} : { file: item.file }), line: item.line, reason: 'too_large', error: `The message is larger than the worker's request limit${limit}.`, issues: [], message_id: item.messageId }, item.text);
+        tally.rejected(
+          { ...(item.file === undefined ? {} : { file: item.file }), line: item.line, reason: 'too_large', error: `The message is larger than the worker's request limit${limit}.`, issues: [], message_id: item.messageId },
+          item.text,
+        );
         return;
       }
       maxBatchBytes = Math.max(1024, Math.min(maxBatchBytes, typeof error?.limit_bytes === 'number' ? error.limit_bytes - 1024 : Buffer.byteLength(body) / 2));
@@ -94,12 +107,12 @@ export function createWorkerSink(options: WorkerSinkOptions): IngestSink {
       return;
     }
     if (response.status === 409 && error?.code === 'no_destination') {
-      throw new CliError(error.message, { code: 'no_destination', hint: 'Connect a destination to the project in the worker\'s config, then run the command again.' });
+      throw new CliError(error.message, { code: 'no_destination', hint: "Connect a destination to the project in the worker's config, then run the command again." });
     }
     throw new CliError(`The worker refused the batch (HTTP ${response.status}${error === undefined ? '' : `, ${error.code}: ${error.message}`}).`, {
       exitCode: response.status >= 500 ? exitCodes.unavailable : exitCodes.failure,
       code: 'worker_refused',
-      hint: response.status >= 500 ? 'Check the worker\'s log, then run again: lines already taken count as duplicates.' : 'Check --worker and the worker\'s version.',
+      hint: response.status >= 500 ? "Check the worker's log, then run again: lines already taken count as duplicates." : "Check --worker and the worker's version.",
     });
   }
 

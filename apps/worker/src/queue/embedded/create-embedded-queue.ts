@@ -395,13 +395,9 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
     payloadBody: statement<{ body: Buffer }>('SELECT body FROM payloads WHERE id = ?'),
     insertPayload: statement('INSERT INTO payloads (body) VALUES (?)'),
     insertQueued: statement('INSERT INTO queue (id, project, message_id, enqueued_at, available_at, payload_sha256) VALUES (?, ?, ?, ?, ?, ?)'),
-    selectReady: statement<QueueRow & { body: Buffer }>(
-      'SELECT q.*, p.body FROM queue q JOIN payloads p ON p.id = q.id WHERE q.available_at <= ? ORDER BY q.available_at, q.id LIMIT ?',
-    ),
+    selectReady: statement<QueueRow & { body: Buffer }>('SELECT q.*, p.body FROM queue q JOIN payloads p ON p.id = q.id WHERE q.available_at <= ? ORDER BY q.available_at, q.id LIMIT ?'),
     // length() of a blob reads its size from the record header, not the payload itself.
-    readySizes: statement<{ bytes: number }>(
-      'SELECT length(p.body) AS bytes FROM queue q JOIN payloads p ON p.id = q.id WHERE q.available_at <= ? ORDER BY q.available_at, q.id LIMIT ?',
-    ),
+    readySizes: statement<{ bytes: number }>('SELECT length(p.body) AS bytes FROM queue q JOIN payloads p ON p.id = q.id WHERE q.available_at <= ? ORDER BY q.available_at, q.id LIMIT ?'),
     lease: statement('UPDATE queue SET lease_id = ?, available_at = ?, deliveries = deliveries + 1 WHERE id = ?'),
     deleteLeased: statement<QueueRow>('DELETE FROM queue WHERE id = ? AND lease_id = ? RETURNING *'),
     deletePayload: statement('DELETE FROM payloads WHERE id = ?'),
@@ -410,16 +406,12 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
     hurry: statement('UPDATE queue SET available_at = ? WHERE project = ? AND lease_id IS NULL AND available_at > ?'),
     extend: statement('UPDATE queue SET available_at = ? WHERE id = ? AND lease_id = ?'),
     leasedHistory: statement<{ history: string }>('SELECT history FROM queue WHERE id = ? AND lease_id = ?'),
-    reschedule: statement(
-      'UPDATE queue SET lease_id = NULL, available_at = ?, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, history = ? WHERE id = ? AND lease_id = ?',
-    ),
+    reschedule: statement('UPDATE queue SET lease_id = NULL, available_at = ?, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, history = ? WHERE id = ? AND lease_id = ?'),
     insertDead: statement(
       'INSERT INTO dead_letters (id, project, message_id, kind, reason, issues, attempts, first_attempt_at, last_attempt_at, enqueued_at, dead_at, deliveries, history, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     deadIdentity: statement<{ project: string; message_id: string; payload_sha256: string | null }>('SELECT project, message_id, payload_sha256 FROM dead_letters WHERE id = ?'),
-    replayOne: statement(
-      'INSERT INTO queue (id, project, message_id, enqueued_at, available_at, payload_sha256) SELECT id, project, message_id, ?, ?, ? FROM dead_letters WHERE id = ?',
-    ),
+    replayOne: statement('INSERT INTO queue (id, project, message_id, enqueued_at, available_at, payload_sha256) SELECT id, project, message_id, ?, ?, ? FROM dead_letters WHERE id = ?'),
     discardOne: statement(
       'INSERT OR REPLACE INTO discarded_dead_letters (id, project, message_id, kind, reason, discard_reason, discarded_at, dead_at, enqueued_at, attempts, payload_sha256, payload_bytes) ' +
         'SELECT d.id, d.project, d.message_id, d.kind, d.reason, ?, ?, d.dead_at, d.enqueued_at, d.attempts, ?, coalesce(length(p.body), 0) FROM dead_letters d LEFT JOIN payloads p ON p.id = d.id WHERE d.id = ?',
@@ -434,9 +426,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
     countQueue: statement<{ count: number }>('SELECT count(*) AS count FROM queue'),
     countDead: statement<{ count: number }>('SELECT count(*) AS count FROM dead_letters'),
     resetLeases: statement('UPDATE queue SET lease_id = NULL, available_at = min(available_at, ?) WHERE lease_id IS NOT NULL'),
-    pruneAcks: statement(
-      'DELETE FROM recent_acks WHERE (project, message_id, payload_sha256) IN (SELECT project, message_id, payload_sha256 FROM recent_acks WHERE acked_at < ? LIMIT ?)',
-    ),
+    pruneAcks: statement('DELETE FROM recent_acks WHERE (project, message_id, payload_sha256) IN (SELECT project, message_id, payload_sha256 FROM recent_acks WHERE acked_at < ? LIMIT ?)'),
   };
   const dynamic = new Map<string, Statement<unknown[], unknown>>();
   const dynamicStatement = <Row>(text: string): Statement<unknown[], Row> => {
@@ -865,9 +855,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
         params.push(deadAt, id);
       }
       try {
-        const rows = dynamicStatement<DeadRow>(
-          `SELECT d.*, length(p.body) AS payload_bytes FROM dead_letters d LEFT JOIN payloads p ON p.id = d.id WHERE ${where.sql}${after} ORDER BY d.dead_at, d.id LIMIT ?`,
-        ).all(...params, limit + 1);
+        const rows = dynamicStatement<DeadRow>(`SELECT d.*, length(p.body) AS payload_bytes FROM dead_letters d LEFT JOIN payloads p ON p.id = d.id WHERE ${where.sql}${after} ORDER BY d.dead_at, d.id LIMIT ?`).all(...params, limit + 1);
         return pageOf(rows, limit, toDeadLetter, (last) => last);
       } catch (error) {
         throw mapError(error);
@@ -955,9 +943,7 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
         params.push(discardedAt, id);
       }
       try {
-        const rows = dynamicStatement<DiscardedRow>(
-          `SELECT * FROM discarded_dead_letters WHERE ${project === undefined ? '1' : 'project = ?'}${after} ORDER BY discarded_at, id LIMIT ?`,
-        ).all(...params, limit + 1);
+        const rows = dynamicStatement<DiscardedRow>(`SELECT * FROM discarded_dead_letters WHERE ${project === undefined ? '1' : 'project = ?'}${after} ORDER BY discarded_at, id LIMIT ?`).all(...params, limit + 1);
         return pageOf(rows, limit, toDiscarded, (last) => ({ dead_at: last.discarded_at, id: last.id }));
       } catch (error) {
         throw mapError(error);

@@ -193,7 +193,7 @@ export function salvageEmbeddedQueue(options: SalvageEmbeddedQueueOptions): Salv
   if (!existsSync(from)) throw new QueueError('invalid_input', `There is no queue store at ${from}.`);
   const into = resolve(options.into);
   const target = join(into, 'queue.db');
-  if (resolve(from) === target) throw new QueueError('invalid_input', 'Salvage into a new folder, not the damaged queue\'s own.');
+  if (resolve(from) === target) throw new QueueError('invalid_input', "Salvage into a new folder, not the damaged queue's own.");
   if (existsSync(target)) throw new QueueError('invalid_input', `${into} already holds a queue; salvage into a new folder.`);
   mkdirSync(into, { recursive: true });
 
@@ -207,7 +207,10 @@ export function salvageEmbeddedQueue(options: SalvageEmbeddedQueueOptions): Salv
     let source: SqliteDatabase;
     try {
       source = new Database(copy, { fileMustExist: true });
-      const tables = source.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((row) => row.name);
+      const tables = source
+        .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .all()
+        .map((row) => row.name);
       if (!['payloads', 'queue', 'dead_letters'].every((name) => tables.includes(name))) {
         source.close();
         throw new QueueError('invalid_input', `${from} is not a sentcopy queue store (its tables are ${tables.join(', ') || 'none'}).`);
@@ -255,9 +258,7 @@ function copyRows(source: SqliteDatabase, from: string, into: string, target: st
   try {
     prepareStore(db, { cacheSizeMiB: 16, folder: into });
     const insertPayload = db.prepare('INSERT INTO payloads (id, body) VALUES (?, ?)');
-    const insertQueued = db.prepare(
-      'INSERT OR IGNORE INTO queue (id, project, message_id, enqueued_at, available_at, lease_id, deliveries, attempts, first_attempt_at, last_attempt_at, history) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)',
-    );
+    const insertQueued = db.prepare('INSERT OR IGNORE INTO queue (id, project, message_id, enqueued_at, available_at, lease_id, deliveries, attempts, first_attempt_at, last_attempt_at, history) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)');
     const insertDead = db.prepare(
       'INSERT INTO dead_letters (id, project, message_id, kind, reason, issues, attempts, first_attempt_at, last_attempt_at, enqueued_at, dead_at, deliveries, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -285,7 +286,21 @@ function copyRows(source: SqliteDatabase, from: string, into: string, target: st
           counts.rebuilt++;
         }
         if (deadRow !== undefined) {
-          insertDead.run(id, deadRow.project, deadRow.message_id, deadRow.kind, deadRow.reason, deadRow.issues, deadRow.attempts, deadRow.first_attempt_at, deadRow.last_attempt_at, deadRow.enqueued_at, deadRow.dead_at, deadRow.deliveries, deadRow.history);
+          insertDead.run(
+            id,
+            deadRow.project,
+            deadRow.message_id,
+            deadRow.kind,
+            deadRow.reason,
+            deadRow.issues,
+            deadRow.attempts,
+            deadRow.first_attempt_at,
+            deadRow.last_attempt_at,
+            deadRow.enqueued_at,
+            deadRow.dead_at,
+            deadRow.deliveries,
+            deadRow.history,
+          );
           counts.deadLetters++;
         }
         insertPayload.run(id, payload.body);

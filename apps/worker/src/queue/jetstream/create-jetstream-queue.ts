@@ -416,7 +416,20 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       const generation = newGeneration();
       const enqueuedAt = Date.now();
       // A held copy due when it should be archived again, like a claim whose holder died: not a lease, so it costs no ack-pending slot.
-      const copy: MessageCopy = { id, dedupeKey, version, project: input.project, messageId: input.messageId, enqueuedAt, generation, deliveries: 1, attempts: 0, history: [], notBefore: enqueuedAt + Math.max(ackWaitMs, recoverAfterMs), isCopy: false };
+      const copy: MessageCopy = {
+        id,
+        dedupeKey,
+        version,
+        project: input.project,
+        messageId: input.messageId,
+        enqueuedAt,
+        generation,
+        deliveries: 1,
+        attempts: 0,
+        history: [],
+        notBefore: enqueuedAt + Math.max(ackWaitMs, recoverAfterMs),
+        isCopy: false,
+      };
       const ref = { dedupeKey, version, generation };
       try {
         const created = await registry.create(ref);

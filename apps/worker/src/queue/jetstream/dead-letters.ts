@@ -107,8 +107,16 @@ export class DeadLetterStore {
     try {
       const record = JSON.parse(decoder.decode(stored.data)) as StoredDeadLetter;
       const valid =
-        typeof record === 'object' && record !== null && typeof record.id === 'string' && typeof record.project === 'string' && record.project === project &&
-        typeof record.messageId === 'string' && deadLetterKinds.includes(record.kind) && Number.isSafeInteger(record.payloadSeq) && typeof record.generation === 'string' && isTime(record.deadAt);
+        typeof record === 'object' &&
+        record !== null &&
+        typeof record.id === 'string' &&
+        typeof record.project === 'string' &&
+        record.project === project &&
+        typeof record.messageId === 'string' &&
+        deadLetterKinds.includes(record.kind) &&
+        Number.isSafeInteger(record.payloadSeq) &&
+        typeof record.generation === 'string' &&
+        isTime(record.deadAt);
       if (valid) return { seq: stored.seq, record: { ...record, dedupeKey: typeof record.dedupeKey === 'string' ? record.dedupeKey : record.id } };
     } catch {
       // reported as unreadable below

@@ -87,9 +87,19 @@ export class DiscardedStore {
     try {
       const record = JSON.parse(decoder.decode(stored.data)) as DiscardedDeadLetter;
       const valid =
-        typeof record === 'object' && record !== null && typeof record.id === 'string' && record.project === project && typeof record.messageId === 'string' &&
-        deadLetterKinds.includes(record.kind) && typeof record.reason === 'string' && typeof record.discardReason === 'string' && isTime(record.discardedAt) &&
-        isTime(record.deadAt) && isTime(record.enqueuedAt) && Number.isSafeInteger(record.attempts) && Number.isSafeInteger(record.payloadBytes) &&
+        typeof record === 'object' &&
+        record !== null &&
+        typeof record.id === 'string' &&
+        record.project === project &&
+        typeof record.messageId === 'string' &&
+        deadLetterKinds.includes(record.kind) &&
+        typeof record.reason === 'string' &&
+        typeof record.discardReason === 'string' &&
+        isTime(record.discardedAt) &&
+        isTime(record.deadAt) &&
+        isTime(record.enqueuedAt) &&
+        Number.isSafeInteger(record.attempts) &&
+        Number.isSafeInteger(record.payloadBytes) &&
         (record.payloadSha256 === undefined || /^[0-9a-f]{64}$/.test(record.payloadSha256));
       if (valid) {
         const { id, messageId, kind, reason, discardReason, discardedAt, deadAt, enqueuedAt, attempts, payloadSha256: sha256, payloadBytes } = record;

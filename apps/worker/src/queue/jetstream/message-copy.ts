@@ -52,8 +52,7 @@ const attemptsRoomBytes = 6 * 1024;
 
 function encodeAttempts(copy: MessageCopy): string {
   let history = copy.history.slice(-historyLimit);
-  const encode = (records: readonly AttemptRecord[]) =>
-    Buffer.from(JSON.stringify({ a: copy.attempts, f: copy.firstAttemptAt, h: records }), 'utf8').toString('base64url');
+  const encode = (records: readonly AttemptRecord[]) => Buffer.from(JSON.stringify({ a: copy.attempts, f: copy.firstAttemptAt, h: records }), 'utf8').toString('base64url');
   let encoded = encode(history);
   // Long reasons could push a payload near the limit over the server's max_payload: the oldest
   // records go first, then the reasons are shortened.

@@ -146,7 +146,14 @@ class ObjectStoreDestination implements DestinationV1 {
           if (existing === write.sha256) return false;
           if (existing !== undefined) {
             const { code, status } = this.driver.errorFacts(error);
-            throw new DestinationError({ kind: 'conflict', provider: this.provider, key, code, status, message: `The key "${write.name}" already holds different content in ${this.driver.location}; write-once destinations never overwrite.` });
+            throw new DestinationError({
+              kind: 'conflict',
+              provider: this.provider,
+              key,
+              code,
+              status,
+              message: `The key "${write.name}" already holds different content in ${this.driver.location}; write-once destinations never overwrite.`,
+            });
           }
           // Deleted between our create and the read: try to create it again.
         } else if (this.driver.isTransientConflict?.(error) !== true) {
