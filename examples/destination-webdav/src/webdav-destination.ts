@@ -12,6 +12,7 @@ const propfindBody = `<?xml version="1.0"?><D:propfind ${namespaces}><D:prop><D:
 const proppatchBody = (value: string) => `<?xml version="1.0"?><D:propertyupdate ${namespaces}><D:set><D:prop><S:object>${value}</S:object></D:prop></D:set></D:propertyupdate>`;
 const xml = new XMLParser({ removeNSPrefix: true, parseTagValue: false, isArray: (tag) => tag === 'response' || tag === 'propstat' });
 const is = HttpStoreResponseError.hasStatus;
+const orStatus = (status: number, value: unknown) => (error: unknown) => (is(error, status) ? value : Promise.reject(error));
 
 type MultistatusEntry = { href: string; propstat?: { status: string; prop: Record<string, unknown> }[] };
 // `path`: below the `url` folder, decoded, no trailing `/`; `record`: our dead property, the object record in base64.
@@ -29,9 +30,8 @@ export function createWebdavDestination(settings: WebdavDestinationSettings): De
     const answer = await send('PROPFIND', name, signal, { body: propfindBody, headers: { ...xmlHeaders, depth } });
     return (xml.parse(await answer.text())?.multistatus?.response ?? []).map((entry: MultistatusEntry) => {
       // Some servers leave `?` and `#` raw in hrefs: strip the origin by hand and decode, never parse it as a URL.
-      const path = decodeURIComponent(String(entry.href).replace(/^[a-z]+:\/\/[^/]+/i, ''))
-        .slice(decodeURIComponent(base.pathname).length)
-        .replace(/\/$/, '');
+      const href = decodeURIComponent(String(entry.href).replace(/^[a-z]+:\/\/[^/]+/i, ''));
+      const path = href.slice(decodeURIComponent(base.pathname).length).replace(/\/$/, '');
       const prop = Object.assign({}, ...(entry.propstat ?? []).filter((stat) => / 200 /.test(stat.status)).map((stat) => stat.prop));
       const folder = typeof prop.resourcetype === 'object' && 'collection' in prop.resourcetype;
       const lastModified = prop.getlastmodified ? new Date(prop.getlastmodified) : undefined;
@@ -45,24 +45,14 @@ export function createWebdavDestination(settings: WebdavDestinationSettings): De
   };
   // WebDAV answers 409 while a parent folder is missing: create the folders from the top (405: it exists), then try once more.
   const withParents = async (name: string, signal: AbortSignal, attempt: () => Promise<unknown>) => {
-    if (
-      await attempt().then(
-        () => true,
-        (error) => (is(error, 409) ? false : Promise.reject(error)),
-      )
-    )
-      return;
+    if (await attempt().then(() => true, orStatus(409, false))) return;
     const parents = name.split('/').slice(0, -1);
     for (let depth = 1; depth <= parents.length; depth++) {
-      await send('MKCOL', `${parents.slice(0, depth).join('/')}/`, signal).catch((error) => (is(error, 405) ? undefined : Promise.reject(error)));
+      await send('MKCOL', `${parents.slice(0, depth).join('/')}/`, signal).catch(orStatus(405, undefined));
     }
     await attempt();
   };
-  const readFolder = (path: string, signal: AbortSignal) =>
-    resources(path, '1', signal).then(
-      (found) => found.filter((resource) => resource.path !== path.replace(/\/$/, '')),
-      (error) => (is(error, 404) ? undefined : Promise.reject(error)),
-    );
+  const readFolder = (path: string, signal: AbortSignal) => resources(path, '1', signal).then((found) => found.filter((resource) => resource.path !== path.replace(/\/$/, '')), orStatus(404, undefined)) as Promise<Resource[] | undefined>;
   const driver: ObjectStoreDriver = {
     provider: 'webdav',
     service: 'WebDAV',

@@ -8,12 +8,6 @@ const server = await startWebdavServer();
 const settings = { url: server.url, folder: 'archive', username: server.username, password: server.password };
 const { proxy, faults } = await startWebdavFaults(server, (url) => createWebdavDestination({ ...settings, url }));
 vitest.afterAll(() => Promise.all([proxy.stop(), server.stop()]));
-runDestinationConformance({
-  name: 'destination-webdav (webdav-server 2)',
-  runner: vitest,
-  backdoor: createWebdavBackdoor(server, 'archive/'),
-  faults,
-  secrets: [server.password],
-  createDestination: () => createWebdavDestination(settings),
-  crossProcess: { factoryModule: fileURLToPath(new URL('fixtures/conformance-writer.mjs', import.meta.url)), settings },
-});
+const backdoor = createWebdavBackdoor(server, 'archive/');
+const crossProcess = { factoryModule: fileURLToPath(new URL('fixtures/conformance-writer.mjs', import.meta.url)), settings };
+runDestinationConformance({ name: 'destination-webdav (webdav-server 2)', runner: vitest, backdoor, faults, secrets: [server.password], createDestination: () => createWebdavDestination(settings), crossProcess });
