@@ -86,6 +86,24 @@ const examples = {
     run: true,
     needs: 'nats-server',
   },
+  '@sentcopy/ledger-index': {
+    // A ledger written first with the installed core, so the example's update() has segments to index.
+    prelude: [
+      "import { createArchiver as checkArchiver, createHmacRecipientHash as checkHash, createLedgerWriter as checkLedger, sampleMessages as checkSamples } from '@sentcopy/core';",
+      "import { createFsDestination as checkFs } from '@sentcopy/destination-fs';",
+      "process.env.SENTCOPY_RECIPIENT_KEY ??= 'check-packages-recipient-key-32b';",
+      'const checkDestination = checkFs({ root: process.env.CHECK_ARCHIVE! });',
+      'const checkWriter = checkLedger({ destination: checkDestination, recipientHash: checkHash(process.env.SENTCOPY_RECIPIENT_KEY) });',
+      'const checkArchive = checkArchiver({ destination: checkDestination, ledger: checkWriter, recipientKey: process.env.SENTCOPY_RECIPIENT_KEY });',
+      "for (const sample of checkSamples({ projectId: 'shop', count: 5 })) await checkArchive.archive(sample);",
+      'await checkArchive.close();',
+      'await checkWriter.close();',
+      '',
+    ].join('\n'),
+    replace: [["createFsDestination({ root: '/var/archive' })", 'createFsDestination({ root: process.env.CHECK_ARCHIVE! })']],
+    epilogue: `if (result.added !== 5 || result.problems.length !== 0 || !Array.isArray(page.objects)) throw new Error('update() answered ' + JSON.stringify(result));\nconsole.log('indexed', result.added, 'entries from', result.segments, 'segment(s)');\n`,
+    run: true,
+  },
   '@sentcopy/cli': { skip: 'a command, not a library: checked below with `sentcopy --version` and `sentcopy --help`' },
 };
 
