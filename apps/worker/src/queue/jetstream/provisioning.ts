@@ -45,7 +45,12 @@ async function ensureStream(manager: JetStreamManager, config: Partial<StreamCon
     }
   } catch (error) {
     if (!notFound(error)) throw error;
-    await manager.streams.add(config);
+    // Workers started together race to create the stream; the loser's add fails ("subjects overlap",
+    // "already in use") although the stream it wanted now exists: then it uses that one.
+    await manager.streams.add(config).catch(async (addError: unknown) => {
+      if ((await manager.streams.info(config.name).catch(() => undefined)) === undefined) throw addError;
+      await ensureStream(manager, config);
+    });
   }
 }
 
@@ -54,8 +59,12 @@ async function ensureConsumer(manager: JetStreamManager, stream: string, config:
     if (notFound(error)) return undefined;
     throw error;
   });
-  if (existing === undefined) await manager.consumers.add(stream, config);
-  else if (existing.config.ack_wait !== config.ack_wait || existing.config.max_ack_pending !== config.max_ack_pending) {
+  if (existing === undefined) {
+    // The same race as for streams: another worker may have created the consumer since the lookup.
+    await manager.consumers.add(stream, config).catch(async (addError: unknown) => {
+      if ((await manager.consumers.info(stream, config.durable_name).catch(() => undefined)) === undefined) throw addError;
+    });
+  } else if (existing.config.ack_wait !== config.ack_wait || existing.config.max_ack_pending !== config.max_ack_pending) {
     await manager.consumers.update(stream, config.durable_name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
   }
 }
