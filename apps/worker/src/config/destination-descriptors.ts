@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { DestinationDescriptorV1, DestinationSettingSchema } from '@sentcopy/core';
 import { resolve as resolveFrom } from 'import-meta-resolve';
+import { understoodSchemaKeywords } from './schema-check.js';
 
 /** The destination types sentcopy ships, each in its own package. */
 export const firstPartyDestinationTypes = ['fs', 's3', 'azure', 'gcs'] as const;
@@ -43,26 +44,11 @@ export interface DescriptorSourceOptions {
 /** A descriptor found for a `type`, or the sentence saying why none could be used. */
 export type DescriptorResolution = { readonly ok: true; readonly descriptor: AnyDestinationDescriptor } | { readonly ok: false; readonly problem: string };
 
+const frameOnlyKeywords = new Set(['propertyNames', 'uniqueItems', 'oneOf', '$schema', '$id']);
+
 /** JSON Schema keywords a descriptor's settings schema may use: those the worker's checker enforces, and annotations. */
-export const descriptorSchemaKeywords: readonly string[] = [
-  'type',
-  'const',
-  'enum',
-  'properties',
-  'required',
-  'additionalProperties',
-  'items',
-  'minItems',
-  'minLength',
-  'maxLength',
-  'pattern',
-  'minimum',
-  'maximum',
-  'description',
-  'title',
-  'x-secret',
-  'x-path',
-];
+// The checker's own list, less what only the worker's frame uses (and the DestinationSettingSchema type does not allow).
+export const descriptorSchemaKeywords: readonly string[] = understoodSchemaKeywords.filter((keyword) => !frameOnlyKeywords.has(keyword));
 
 /** Settings the worker owns in every destination entry; a descriptor may not declare them. */
 const workerOwnedSettings = ['type', 'acknowledge_personal_data'];
