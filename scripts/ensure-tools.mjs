@@ -7,6 +7,7 @@ const tools = [
   { command: 'openssl', debianPackage: 'openssl', why: 'makes the self-signed certificate Azurite serves HTTPS with, for the token-credential tests' },
   { command: 'nats-server', debianPackage: 'nats-server', why: 'runs the JetStream queue tests against a real NATS server' },
   { command: 'script', debianPackage: 'bsdutils', why: "answers the CLI's interactive prompts from a real terminal" },
+  { command: 'chromium', debianPackage: 'chromium', why: "drives the archive viewer's pages in a headless browser (with playwright-core)" },
 ];
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
