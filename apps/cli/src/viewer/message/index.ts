@@ -1,0 +1,4 @@
+export { messageAssets } from './message-assets.js';
+export { displayKey, messagePagePolicy, registerMessageRoutes } from './message-routes.js';
+export { emailFramePolicy, emailFramePolicyWithImages, inertCss, sanitizeEmailHtml } from './sanitize-email.js';
+export type { SanitizedEmail, SanitizeEmailOptions } from './sanitize-email.js';

@@ -1,0 +1,124 @@
+import { decodeLedgerSegment, LedgerError, ledgerPrefix, ledgerSegmentKey, parseLedgerSegmentKey, retryInline, sha256Hex, type DestinationV1, type LedgerEntry } from '@sentcopy/core';
+
+/** What the message page found about one object in its destination's ledger, checked at view time. */
+export type LedgerCheck =
+  | {
+      readonly listed: false /** Segments the destination's ledger holds (0: it has no ledger). */;
+      readonly segments: number /** Segments that could not be read or decoded (the entry may be in one of them). */;
+      readonly unreadable: readonly string[];
+    }
+  | {
+      readonly listed: true;
+      readonly entry: LedgerEntry;
+      /** The writer (chain) whose segment lists the entry. */
+      readonly writer: string;
+      /** The segment's sequence number in its chain. */
+      readonly seq: number;
+      readonly segmentKey: string;
+      /** SHA-256 of the segment's bytes, computed now. */
+      readonly segmentSha256: string;
+      /** The SHA-256 the store recorded with the segment when it was written, when it has one. */
+      readonly segmentRecordedSha256?: string;
+      /** The next segment of the chain, when there is one, and the predecessor hash it records (`null` when it does not decode). */
+      readonly next?: { readonly key: string; readonly previous: string | null };
+    };
+
+interface Located {
+  readonly segmentKey: string;
+  readonly writer: string;
+  readonly seq: number;
+}
+
+const retry = { budgetMs: 10_000, maxAttempts: 4 };
+
+/**
+ * Finds ledger entries by object key, per destination. Segments are append-only, so where a key is
+ * listed is remembered; the segment and its successor are read again at every check, so an edit made
+ * since is still found.
+ */
+export class LedgerLocator {
+  readonly #located = new Map<DestinationV1, Map<string, Located>>();
+  readonly #scanned = new Map<DestinationV1, Set<string>>();
+
+  /** Looks `key` up in `destination`'s ledger and checks the segment listing it against its successor. */
+  async check(destination: DestinationV1, key: string): Promise<LedgerCheck> {
+    const unreadable: string[] = [];
+    let segmentCount: number | undefined;
+    let found = this.#located.get(destination)?.get(key);
+    if (found === undefined) {
+      const scanned = this.#scanned.get(destination) ?? new Set<string>();
+      this.#scanned.set(destination, scanned);
+      const located = this.#located.get(destination) ?? new Map<string, Located>();
+      this.#located.set(destination, located);
+      const segments = await listSegments(destination);
+      segmentCount = segments.length;
+      // Newest first: a page is most often opened for a recent message.
+      for (const segment of segments.filter((candidate) => !scanned.has(candidate.segmentKey)).reverse()) {
+        const stored = (await retryInline(() => destination.get(segment.segmentKey), retry)).value;
+        if (stored === undefined) continue;
+        try {
+          const decoded = decodeLedgerSegment(stored.body, segment.segmentKey);
+          for (const entry of decoded.entries) if (!located.has(entry.key)) located.set(entry.key, segment);
+          scanned.add(segment.segmentKey);
+        } catch (error) {
+          if (!LedgerError.isInstance(error)) throw error;
+          unreadable.push(segment.segmentKey);
+        }
+        if (located.has(key)) break;
+      }
+      found = located.get(key);
+    }
+    if (found === undefined) return { listed: false, segments: segmentCount ?? 0, unreadable };
+
+    const stored = (await retryInline(() => destination.get(found.segmentKey), retry)).value;
+    if (stored === undefined) return { listed: false, segments: 1, unreadable: [found.segmentKey] };
+    const segmentSha256 = sha256Hex(stored.body);
+    // \`get()\` falls back to hashing the bytes when the store recorded nothing (a local folder whose
+    // sidecar is gone or stale), which would make the comparison pass: \`head()\` tells whether a hash
+    // was recorded, as archive/read-object.ts does for objects.
+    const info = await retryInline(() => destination.head(found.segmentKey), retry);
+    const recordedSha256 = info.value?.contentType === undefined ? undefined : stored.sha256;
+    let entry: LedgerEntry | undefined;
+    try {
+      entry = decodeLedgerSegment(stored.body, found.segmentKey).entries.find((candidate) => candidate.key === key);
+    } catch (error) {
+      if (!LedgerError.isInstance(error)) throw error;
+    }
+    if (entry === undefined) return { listed: false, segments: 1, unreadable: [found.segmentKey] };
+    const nextKey = ledgerSegmentKey(found.writer, found.seq + 1);
+    const nextStored = (await retryInline(() => destination.get(nextKey), retry)).value;
+    let next: { key: string; previous: string | null } | undefined;
+    if (nextStored !== undefined) {
+      try {
+        next = { key: nextKey, previous: decodeLedgerSegment(nextStored.body, nextKey).header.previous };
+      } catch (error) {
+        if (!LedgerError.isInstance(error)) throw error;
+        next = { key: nextKey, previous: null };
+      }
+    }
+    return {
+      listed: true,
+      entry,
+      writer: found.writer,
+      seq: found.seq,
+      segmentKey: found.segmentKey,
+      segmentSha256,
+      ...(recordedSha256 === undefined ? {} : { segmentRecordedSha256: recordedSha256 }),
+      ...(next === undefined ? {} : { next }),
+    };
+  }
+}
+
+async function listSegments(destination: DestinationV1): Promise<Located[]> {
+  const segments: Located[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = (await retryInline(() => destination.list({ prefix: ledgerPrefix, limit: 1000, ...(cursor === undefined ? {} : { cursor }) }), retry)).value;
+    for (const object of page.objects) {
+      const parsed = parseLedgerSegmentKey(object.key);
+      if (parsed !== undefined) segments.push({ segmentKey: object.key, writer: parsed.writerId, seq: parsed.seq });
+    }
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return segments.sort((a, b) => (a.writer === b.writer ? a.seq - b.seq : a.writer < b.writer ? -1 : 1));
+}
