@@ -288,6 +288,29 @@ describe('integrity panel', { timeout: 60_000 }, () => {
     expect(Buffer.from(await stored.arrayBuffer()).equals(readFileSync(file))).toBe(true);
   });
 
+  it('opens an object under a key the layout does not explain, and one that is not JSON, saying what is wrong', async () => {
+    const { createHash } = await import('node:crypto');
+    const put = async (key: string, body: Buffer) => {
+      await own.destination.put({ key, body: new Uint8Array(body), sha256: createHash('sha256').update(body).digest('hex'), contentType: 'application/json', contentEncoding: 'gzip' });
+    };
+    const json = Buffer.from(JSON.stringify({ version: 1, channel: 'sms', message_id: 'm-odd', project_id: 'shop', sent_at: sentAt, to: '+15550100100', body: 'Odd place' }));
+    await put('odd/place/m-odd.json.gz', gzipSync(json));
+    await put('odd/place/garbage.json.gz', Buffer.from('\u0000\u0001 not gzip'));
+    const odd = await fetch(`${own.url}${messagePath('archive', 'odd/place/m-odd.json.gz')}`);
+    const oddHtml = await odd.text();
+    expect(odd.status).toBe(200);
+    expect(oddHtml).toContain('Key: the key does not fit the layout');
+    expect(oddHtml).toContain('Odd place');
+    expect(oddHtml).toContain('This object is not listed in the ledger of destination &quot;archive&quot;.');
+    expect(Buffer.from(await (await fetch(`${own.url}${messagePath('archive', 'odd/place/m-odd.json.gz')}/json`)).arrayBuffer()).equals(json)).toBe(true);
+    const garbage = await fetch(`${own.url}${messagePath('archive', 'odd/place/garbage.json.gz')}`);
+    const garbageHtml = await garbage.text();
+    expect(garbage.status).toBe(200);
+    expect(garbageHtml).toContain('Unreadable object');
+    expect(garbageHtml).toContain('does not decode as gzip');
+    expect(garbageHtml).toContain(`${messagePath('archive', 'odd/place/garbage.json.gz')}/stored`);
+  });
+
   it('reports a broken chain once the segment listing the entry is rewritten', async () => {
     const segmentFile = path.join(own.folder, 'archive', ledgerSegmentKey('viewer-test', 0));
     const decoded = decodeLedgerSegment(readFileSync(segmentFile), ledgerSegmentKey('viewer-test', 0));

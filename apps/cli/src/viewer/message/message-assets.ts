@@ -15,6 +15,7 @@ const messageCss = `
 .note { color: #444; font-size: 0.92em; }
 table.fields, table.recipients, .template table { border-collapse: collapse; margin: 0.5rem 0; width: 100%; }
 table.fields th, table.fields td, table.recipients th, table.recipients td, .template th, .template td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+table.fields th[scope="row"], .template th[scope="row"] { white-space: nowrap; overflow-wrap: normal; }
 caption { text-align: left; font-weight: 600; padding: 0.3rem 0; }
 .tabs ul { display: flex; flex-wrap: wrap; gap: 0.25rem; list-style: none; padding: 0; margin: 0.5rem 0 0; border-bottom: 2px solid #ccc; }
 .tabs a { display: block; padding: 0.35rem 0.8rem; border: 1px solid #ccc; border-bottom: none; border-radius: 4px 4px 0 0; text-decoration: none; color: #1a5fb4; background: #f6f6f6; }
