@@ -16,7 +16,8 @@ let viewer: MessageViewer;
 beforeAll(async () => {
   rawMime = await composeRawMime();
   const raw = { version: 1, channel: 'email', message_id: 'm-raw', project_id: 'shop', sent_at: sentAt, to: 'dana.raw@example.com', raw_mime: rawMime.toString('base64') };
-  viewer = await startMessageViewer([hostileEmail(tracker), raw, ...otherChannelMessages(tracker)]);
+  const rcs = { version: 1, channel: 'rcs', message_id: 'm-rcs', project_id: 'shop', sent_at: sentAt, to: '+15550100100', card: { title: hostileText, suggestions: ['Track'] } };
+  viewer = await startMessageViewer([hostileEmail(tracker), raw, ...otherChannelMessages(tracker), rcs]);
 });
 afterAll(async () => {
   await viewer?.stop();
@@ -105,6 +106,7 @@ describe('message page text', { timeout: 60_000 }, () => {
       ['m-sms', ''],
       ['m-whatsapp', ''],
       ['m-push', ''],
+      ['m-rcs', ''],
     ] as const) {
       const { status, html } = await page(`${pathOf(id)}${tab}`);
       expect(status, `${id}${tab}`).toBe(200);
@@ -122,7 +124,7 @@ describe('message page text', { timeout: 60_000 }, () => {
 
   it('shows recipients masked with their ledger hash, on every tab, and keeps them out of the access log', async () => {
     const pages: string[] = [];
-    for (const id of ['m-hostile', 'm-raw', 'm-sms', 'm-whatsapp', 'm-push']) {
+    for (const id of ['m-hostile', 'm-raw', 'm-sms', 'm-whatsapp', 'm-push', 'm-rcs']) {
       for (const tab of ['', '?tab=text', '?tab=headers', '?tab=raw', '?tab=html', '?tab=amp', '?tab=attachments']) pages.push((await page(`${pathOf(id)}${tab}`)).html);
     }
     for (const html of pages) for (const address of rawAddresses) expect(html.toLowerCase()).not.toContain(address.toLowerCase());
@@ -133,6 +135,10 @@ describe('message page text', { timeout: 60_000 }, () => {
     const { createHmac } = await import('node:crypto');
     expect(hostile).toContain(`${createHmac('sha256', testRecipientKey).update('ana.garcia@example.com').digest('hex')}</code> (in the ledger entry)`);
     expect((await page(pathOf('m-sms'))).html).toContain('+1555***0100');
+    // A channel the viewer has no view for: its fields and JSON, the recipient masked in both.
+    const rcs = (await page(pathOf('m-rcs'))).html;
+    expect(rcs).toContain('<caption>Fields</caption>');
+    expect(rcs).toContain('&quot;to&quot;: &quot;+1555***0100&quot;');
     const raw = (await page(`${pathOf('m-raw')}?tab=raw`)).html;
     expect(raw).toContain('To: d***@example.com');
     const log = JSON.stringify(viewer.events).toLowerCase();

@@ -138,7 +138,7 @@ function RenderedPanel(props: EmailViewProps) {
   return (
     <>
       {images === 'ask' ? (
-        <div class="warning" role="alertdialog" aria-labelledby="images-warning-title" aria-describedby="images-warning-text">
+        <section class="warning" aria-labelledby="images-warning-title" aria-describedby="images-warning-text">
           <h2 id="images-warning-title">Load remote images?</h2>
           <p id="images-warning-text">
             {`This email has ${remoteCount} remote image(s). Loading them contacts the sender's servers: it tells the sender that this message was opened, when, and from where (your network address and browser), and may mark the message as read in their analytics. The loading is recorded in the access log.`}
@@ -158,7 +158,7 @@ function RenderedPanel(props: EmailViewProps) {
               Keep them blocked
             </a>
           </p>
-        </div>
+        </section>
       ) : images === 'on' ? (
         <p class="note">
           {`Remote images are loaded on this page (${remoteCount}). `}
