@@ -52,11 +52,14 @@ export async function startTracker(): Promise<Tracker> {
   return { origin: `http://127.0.0.1:${port}`, hits, stop: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-/** Archives `messages` with the real archiver and a ledger (a segment every `segmentEntries` entries) into a temp folder, and serves the message routes over it. */
-export async function startMessageViewer(messages: readonly Record<string, unknown>[], options: { segmentEntries?: number } = {}): Promise<MessageViewer> {
+/** Archives `messages` with the real archiver and a ledger (a segment every `segmentEntries` entries) into a temp folder (or the destination given), and serves the message routes over it. */
+export async function startMessageViewer(
+  messages: readonly Record<string, unknown>[],
+  options: { segmentEntries?: number; destination?: { readonly create: () => DestinationV1; readonly entry: Record<string, unknown> } } = {},
+): Promise<MessageViewer> {
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-viewer-message-'));
   const root = path.join(folder, 'archive');
-  const destination = createFsDestination({ root, fsync: false });
+  const destination = options.destination?.create() ?? createFsDestination({ root, fsync: false });
   const ledger = createLedgerWriter({ destination, writerId: 'viewer-test', recipientHash: createHmacRecipientHash(testRecipientKey), maxEntries: options.segmentEntries ?? 2 });
   const archiver = createArchiver({ destination, recipientKey: testRecipientKey, ledger, retry: false });
   const keys = new Map<string, string>();
@@ -64,7 +67,7 @@ export async function startMessageViewer(messages: readonly Record<string, unkno
   await ledger.close();
 
   const channels = [...new Set(messages.map((message) => message['channel'] as string))];
-  const configFile = writeConfigFile(folder, { destinations: { archive: fsEntry(root) }, projects: { shop: { destination: 'archive', channels, api_keys: [] } } });
+  const configFile = writeConfigFile(folder, { destinations: { archive: options.destination?.entry ?? fsEntry(root) }, projects: { shop: { destination: 'archive', channels, api_keys: [] } } });
   writeRecipientKeyEnvFile(configFile);
   const loaded = await readConfig(configFile);
   const events: AccessEvent[] = [];

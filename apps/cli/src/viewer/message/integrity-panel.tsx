@@ -78,7 +78,8 @@ export function IntegrityPanel({ destinationName, read, ledger }: IntegrityPanel
   );
 }
 
-function LedgerFacts({ check }: { check: Extract<LedgerCheck, { listed: true }> }) {
+/** The ledger part of the panel: where the entry is, and whether its segment still links to the next. */
+export function LedgerFacts({ check }: { check: Extract<LedgerCheck, { listed: true }> }) {
   const { entry, next } = check;
   const recordedOk = check.segmentRecordedSha256 === undefined || check.segmentRecordedSha256 === check.segmentSha256;
   const chainOk = next === undefined || next.previous === check.segmentSha256;

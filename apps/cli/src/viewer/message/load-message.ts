@@ -1,6 +1,6 @@
 import { DestinationError, getCodec, isKeyLayoutPresetName, keyLayoutPresets, readKeyLayout, RetryExhaustedError, retryInline, type DestinationV1, type ParsedKey, type ProfileName, type StoredObject } from '@sentcopy/core';
 import { projectKeyLayout } from '@sentcopy/worker';
-import { getObject } from '../../archive/archive-source.js';
+import { ChecksumFailureError, getObject } from '../../archive/archive-source.js';
 import { inspectObject, type ReadResult } from '../../archive/read-object.js';
 import type { ViewerContext } from '../viewer-context.js';
 
@@ -26,7 +26,12 @@ export interface LoadedMessage {
 }
 
 /** Why a message could not be loaded: the page says which part was not found. */
-export type LoadFailure = { readonly notFound: 'destination' } | { readonly notFound: 'object' } | { readonly unavailable: string };
+export type LoadFailure =
+  | { readonly notFound: 'destination' }
+  | { readonly notFound: 'object' }
+  | { readonly unavailable: string }
+  /** The store's client refused to hand over the bytes: they fail the checksum the store recorded (S3 checks it on every read). */
+  | { readonly corrupt: string; readonly destination: DestinationV1 };
 
 interface KeyReading {
   readonly fields?: ParsedKey;
@@ -66,6 +71,7 @@ export async function loadMessage(context: ViewerContext, destinationName: strin
     stored = (await retryInline(() => getObject(destination, key), { budgetMs: 10_000, maxAttempts: 4 })).value;
   } catch (error) {
     const last = RetryExhaustedError.isInstance(error) ? error.lastError : error;
+    if (last instanceof ChecksumFailureError) return { corrupt: last.message, destination };
     if (DestinationError.isInstance(last) && last.kind === 'invalid') return { notFound: 'object' };
     // The message of a destination error names the store and key, never a recipient; a checksum failure is its own sentence.
     return { unavailable: last instanceof Error ? last.message : String(last) };
@@ -101,5 +107,5 @@ export async function loadMessage(context: ViewerContext, destinationName: strin
 
 /** True when `loadMessage` answered with a failure. */
 export function isLoadFailure(loaded: LoadedMessage | LoadFailure): loaded is LoadFailure {
-  return 'notFound' in loaded || 'unavailable' in loaded;
+  return 'notFound' in loaded || 'unavailable' in loaded || 'corrupt' in loaded;
 }

@@ -1,6 +1,7 @@
 import type { Child } from 'hono/jsx';
 import { Layout } from '../ui/layout.js';
-import { IntegrityPanel, type IntegrityPanelProps } from './integrity-panel.js';
+import { IntegrityPanel, LedgerFacts, type IntegrityPanelProps } from './integrity-panel.js';
+import type { LedgerCheck } from './ledger-check.js';
 
 /** One recipient as the page shows it: masked, with the hash the ledger knows it by. */
 export interface RecipientRow {
@@ -125,6 +126,46 @@ export function MessageProblemPage({ user, title, text }: { user?: string; title
         <p>
           <a href="/">Back to search</a>
         </p>
+      </article>
+    </Layout>
+  );
+}
+
+/** Properties of {@link CorruptObjectPage}. */
+export interface CorruptObjectPageProps {
+  readonly user?: string;
+  readonly destinationName: string;
+  /** The key as it may be shown (see `displayKey`). */
+  readonly shownKey: string;
+  readonly reason: string;
+  readonly ledger: LedgerCheck | { readonly error: string };
+}
+
+/** An object the store's client will not hand over (its bytes fail the checksum the store recorded): what is known of it from the ledger. */
+export function CorruptObjectPage({ user, destinationName, shownKey, reason, ledger }: CorruptObjectPageProps) {
+  return (
+    <Layout title="Corrupt object" {...(user === undefined ? {} : { user })} styles={['message.css']}>
+      <article class="message">
+        <h1>Corrupt object</h1>
+        <dl class="facts summary">
+          <dt>Destination</dt>
+          <dd>{destinationName}</dd>
+          <dt>Key</dt>
+          <dd>{shownKey}</dd>
+        </dl>
+        <p class="problem" role="alert">
+          {`This object is corrupt: ${reason}. Its bytes are not the ones that were written, and the store's client refuses to return them, so the viewer cannot show or download them. Run \`sentcopy verify\` on this archive to find any others.`}
+        </p>
+        <section class="integrity" aria-labelledby="integrity-title">
+          <h2 id="integrity-title">Ledger</h2>
+          {'error' in ledger ? (
+            <p class="problem">{`The ledger of destination "${destinationName}" could not be read: ${ledger.error}`}</p>
+          ) : ledger.listed ? (
+            <LedgerFacts check={ledger} />
+          ) : (
+            <p>{`This object is not listed in the ledger of destination "${destinationName}".`}</p>
+          )}
+        </section>
       </article>
     </Layout>
   );

@@ -12,7 +12,7 @@ import { emailAttachments, emailEml, emailHeaders, maskedRawMime, rawMimeBytes, 
 import { EmailView, emailTabs, type EmailTab, type ImagesState } from './email-view.js';
 import { LedgerLocator, type LedgerCheck } from './ledger-check.js';
 import { isLoadFailure, loadMessage, type LoadedMessage } from './load-message.js';
-import { MessagePage, MessageProblemPage, type RecipientRow } from './message-page.js';
+import { CorruptObjectPage, MessagePage, MessageProblemPage, type RecipientRow } from './message-page.js';
 import { sanitizeEmailHtml } from './sanitize-email.js';
 
 type ViewerContextHono = Context<ViewerEnv>;
@@ -90,8 +90,13 @@ export function registerMessageRoutes(app: ViewerApp, context: ViewerContext): v
     const loaded = await loadMessage(context, destination, key);
     if (!isLoadFailure(loaded)) return loaded;
     const shownKey = displayKey(key);
-    await audit(c, action, { destination, key: shownKey, ...what, found: false });
+    await audit(c, action, { destination, key: shownKey, ...what, found: 'corrupt' in loaded, ...('corrupt' in loaded ? { corrupt: true } : {}) });
     secureHeaders(c);
+    if ('corrupt' in loaded) {
+      // The bytes cannot be had through the store's client at all; the ledger still says what was stored.
+      const ledger = await locator.check(loaded.destination, key).catch((error: unknown): { error: string } => ({ error: error instanceof Error ? error.message : String(error) }));
+      return c.html(<CorruptObjectPage user={userOf(c)} destinationName={destination} shownKey={shownKey} reason={loaded.corrupt} ledger={ledger} />, action === 'download' ? 422 : 200);
+    }
     if ('unavailable' in loaded) {
       return c.html(<MessageProblemPage user={userOf(c)} title="Destination unavailable" text={`Destination "${destination}" did not answer: ${loaded.unavailable}`} />, 503);
     }
