@@ -109,7 +109,7 @@ describe('the message page in Chromium', { timeout: 120_000 }, () => {
         await page.screenshot({ path: screenshotPath(name), fullPage: false });
       }
       expect(shown['m-sms']).toContain(`Your code is 123456 <script>document.title='pwned'</script>`);
-      expect(shown['m-sms']).toContain('via twilio');
+      expect(shown['m-sms']).toContain('from ExampleShop · via twilio · 2026-03-02T10:00:00.000Z');
       expect(shown['m-whatsapp']).toContain('order_update');
       expect(shown['m-whatsapp']).toContain(`<b>SC-42</b> <script>document.title='pwned'</script>`);
       expect(shown['m-push']).toContain(`Flash sale <script>document.title='pwned'</script>`);

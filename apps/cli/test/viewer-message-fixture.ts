@@ -183,7 +183,7 @@ export async function composeRawMime(): Promise<Buffer> {
 export function otherChannelMessages(tracker: string): Record<string, unknown>[] {
   const base = { version: 1, project_id: 'shop', sent_at: sentAt };
   return [
-    { ...base, channel: 'sms', message_id: 'm-sms', to: '+15550100100', body: `Your code is 123456 ${hostileText}`, provider: 'twilio', media_urls: [`${tracker}/mms.png`] },
+    { ...base, channel: 'sms', message_id: 'm-sms', to: '+15550100100', from: 'ExampleShop', body: `Your code is 123456 ${hostileText}`, provider: 'twilio', media_urls: [`${tracker}/mms.png`] },
     {
       ...base,
       channel: 'whatsapp',

@@ -49,6 +49,8 @@ export function ConversationView({ document, to, sentAt, channel }: ChannelViewP
   const template = text(document['template_name']);
   const params = document['template_params'];
   const provider = text(document['provider']);
+  // Not a documented field, but senders often keep the sending number or sender id beside the body.
+  const sender = text(document['from']) ?? text(document['from_number']) ?? text(document['sender_id']);
   const entries: [string, unknown][] = Array.isArray(params) ? params.map((value, index) => [`{{${index + 1}}}`, value]) : typeof params === 'object' && params !== null ? Object.entries(params) : [];
   return (
     <section class="conversation" aria-label={`${channel} conversation`}>
@@ -83,7 +85,14 @@ export function ConversationView({ document, to, sentAt, channel }: ChannelViewP
         )}
         <MediaList urls={list(document['media_urls'])} />
         <p class="bubble-meta">
-          {[provider === undefined ? undefined : `via ${provider}`, text(document['subscription_group']) === undefined ? undefined : `group ${text(document['subscription_group'])}`, sentAt].filter((part) => part !== undefined).join(' · ')}
+          {[
+            sender === undefined ? undefined : `from ${sender}`,
+            provider === undefined ? undefined : `via ${provider}`,
+            text(document['subscription_group']) === undefined ? undefined : `group ${text(document['subscription_group'])}`,
+            sentAt,
+          ]
+            .filter((part) => part !== undefined)
+            .join(' · ')}
         </p>
       </div>
     </section>

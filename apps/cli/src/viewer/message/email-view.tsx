@@ -1,4 +1,3 @@
-import type { RawMimeView } from '../../archive/raw-mime-view.js';
 import type { EmailAttachmentView, HeaderRow } from './email-parts.js';
 import { emailFrameDocument, emailFramePolicy, emailFramePolicyWithImages, type SanitizedEmail } from './sanitize-email.js';
 
@@ -27,7 +26,6 @@ export interface EmailViewProps {
   readonly attachments: readonly EmailAttachmentView[];
   /** Raw MIME with recipient headers masked, when the email carries raw MIME. */
   readonly rawMime?: string;
-  readonly rawView?: RawMimeView;
 }
 
 const tabHref = (path: string, tab: EmailTab) => (tab === 'rendered' ? path : `${path}?tab=${tab}`);

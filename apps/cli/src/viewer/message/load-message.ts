@@ -19,7 +19,7 @@ export interface LoadedMessage {
   readonly fields?: ParsedKey;
   /** Why the key's fields could not be read (no single layout, or the key does not fit it). */
   readonly keyProblem?: string;
-  /** The JSON document to display: the validated message when there is one, else the raw document. */
+  /** The JSON document to display: the stored document with the validated message's fields over it (when it validates). */
   readonly document?: Record<string, unknown>;
   /** The message's channel, from the document or the key. */
   readonly channel?: string;
@@ -89,7 +89,9 @@ export async function loadMessage(context: ViewerContext, destinationName: strin
   } catch {
     // inspectObject already reports the undecodable bytes as corruption.
   }
-  const document = (read.message as Record<string, unknown> | undefined) ?? read.document;
+  // The validated message names fields as payload format v1 does (a vendor profile's document may not); the stored
+  // document keeps the fields validation does not know, which are part of what was sent.
+  const document = read.message === undefined ? read.document : { ...read.document, ...(read.message as Record<string, unknown>) };
   const channelValue = document?.['channel'];
   const channel = typeof channelValue === 'string' ? channelValue : keyReading.fields?.channel;
   return {

@@ -241,7 +241,6 @@ async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded
         headers={emailHeaders(document)}
         attachments={attachments}
         {...(rawMime === undefined ? {} : { rawMime })}
-        {...(rawView === undefined ? {} : { rawView })}
       />
     );
   } else if (loaded.channel === 'sms' || loaded.channel === 'whatsapp') {
@@ -252,7 +251,7 @@ async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded
     if (pushTitle !== undefined) title = `Push: ${pushTitle}`;
     body = <PushView document={document} to={firstTo} shown={shown} {...(sentAt === undefined ? {} : { sentAt })} />;
   } else {
-    body = <FieldsView document={Object.fromEntries(Object.entries(document).map(([name, value]) => [name, ['to', 'cc', 'bcc'].includes(name) ? maskRecipients(value) : value]))} />;
+    body = <FieldsView document={Object.fromEntries(Object.entries(read.document ?? document).map(([name, value]) => [name, ['to', 'cc', 'bcc'].includes(name) ? maskRecipients(value) : value]))} />;
   }
 
   const campaign = text(document?.['campaign_id']) ?? text(document?.['canvas_step_id']);
