@@ -317,6 +317,31 @@ describe('integrity panel', { timeout: 60_000 }, () => {
     expect(garbageHtml).toContain(`${messagePath('archive', 'odd/place/garbage.json.gz')}/stored`);
   });
 
+  it('opens documents of every odd shape another tool may have written (wrong types, impossible times) without failing', async () => {
+    const { createHash } = await import('node:crypto');
+    const odd: Record<string, unknown>[] = [
+      { version: 1, channel: 'email', message_id: 'x-1', sent_at: 1e300, to: 42, subject: ['a'], html_body: { html: true }, attachments: 'none', headers: ['To: x'], raw_mime: 'not base64 MIME at all' },
+      { version: 1, channel: 'email', message_id: 'x-2', sent_at: 'yesterday', to: ['ana.garcia@example.com', 7], attachments: [null, 'x', { bytes: 12, file_name: 3 }], headers: { To: null, Received: ['a', 1] } },
+      { version: 1, channel: 'sms', message_id: 'x-3', sent_at: -1e20, to: null, body: { nested: [1, 2] }, media_urls: { a: 1 } },
+      { version: 1, channel: 'whatsapp', message_id: 'x-4', template_name: 5, template_params: 'Ana', body: null },
+      { version: 1, channel: 'push', message_id: 'x-5', payload: [1, { title: 'T' }], platform: 7 },
+      { channel: '', message_id: 'x-6' },
+    ];
+    for (const [index, document] of odd.entries()) {
+      const body = gzipSync(Buffer.from(JSON.stringify(document)));
+      const key = `odd/shapes/x-${index + 1}.json.gz`;
+      await own.destination.put({ key, body: new Uint8Array(body), sha256: createHash('sha256').update(body).digest('hex'), contentType: 'application/json', contentEncoding: 'gzip' });
+      const response = await fetch(`${own.url}${messagePath('archive', key)}`);
+      const html = await response.text();
+      expect(response.status, key).toBe(200);
+      expect(html, key).toContain('not a valid message');
+      expect(html.toLowerCase(), key).not.toContain('ana.garcia@example.com');
+      for (const tab of ['text', 'headers', 'attachments', 'raw']) expect((await fetch(`${own.url}${messagePath('archive', key)}?tab=${tab}`)).status, `${key} ${tab}`).toBe(200);
+      expect((await fetch(`${own.url}${messagePath('archive', key)}/eml`)).status, key).toBeLessThan(500);
+      expect((await fetch(`${own.url}${messagePath('archive', key)}/attachments/0`)).status, key).toBeLessThan(500);
+    }
+  });
+
   it('reports a broken chain once the segment listing the entry is rewritten', async () => {
     const segmentFile = path.join(own.folder, 'archive', ledgerSegmentKey('viewer-test', 0));
     const decoded = decodeLedgerSegment(readFileSync(segmentFile), ledgerSegmentKey('viewer-test', 0));

@@ -10,7 +10,12 @@ export interface IntegrityPanelProps {
 }
 
 const verdict = (same: boolean) => (same ? <strong class="ok">match</strong> : <strong class="bad">MISMATCH</strong>);
-const iso = (epochMs: number) => new Date(epochMs).toISOString();
+/** An epoch-milliseconds time as ISO 8601, or the value as text when it is no valid time (a ledger written by another tool). */
+export function isoTime(epochMs: unknown): string {
+  const date = typeof epochMs === 'number' ? new Date(epochMs) : undefined;
+  return date === undefined || Number.isNaN(date.getTime()) ? `${String(epochMs)} (not a valid time)` : date.toISOString();
+}
+const iso = isoTime;
 
 /** The integrity panel: hashes recomputed now against those recorded, the ledger entry, and the chain around it, with what was and was not checked. */
 export function IntegrityPanel({ destinationName, read, ledger }: IntegrityPanelProps) {

@@ -25,6 +25,8 @@ export interface MessagePageProps {
   readonly keyProblem?: string;
   /** Why the document is not a valid message, when it is not. */
   readonly invalid?: string;
+  /** Other problems found while reading it, one sentence each. @default [] */
+  readonly notes?: readonly string[];
   readonly integrity: IntegrityPanelProps;
   /** Which downloads exist. */
   readonly downloads: { readonly json: boolean; readonly eml: boolean; readonly raw: boolean };
@@ -78,6 +80,9 @@ export function MessagePage(props: MessagePageProps) {
         )}
         {props.keyProblem === undefined ? null : <p class="note">{`Key: ${props.keyProblem}.`}</p>}
         {props.invalid === undefined ? null : <p class="problem">{`This document is not a valid message (payload format v1): ${props.invalid}`}</p>}
+        {(props.notes ?? []).map((note) => (
+          <p class="problem">{note}</p>
+        ))}
         {props.children}
         <section class="downloads" aria-labelledby="downloads-title">
           <h2 id="downloads-title">Download</h2>

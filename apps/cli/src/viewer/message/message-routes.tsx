@@ -10,6 +10,7 @@ import { messagePath, type AccessEvent, type ViewerApp, type ViewerContext, type
 import { ConversationView, FieldsView, PushView } from './channel-views.js';
 import { emailAttachments, emailEml, emailHeaders, maskedRawMime, rawMimeBytes, safeFileName, type EmailAttachmentView } from './email-parts.js';
 import { EmailView, emailTabs, type EmailTab, type ImagesState } from './email-view.js';
+import { isoTime } from './integrity-panel.js';
 import { LedgerLocator, type LedgerCheck } from './ledger-check.js';
 import { isLoadFailure, loadMessage, type LoadedMessage } from './load-message.js';
 import { CorruptObjectPage, MessagePage, MessageProblemPage, type RecipientRow } from './message-page.js';
@@ -203,7 +204,7 @@ async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded
   const ledger = await locator.check(loaded.destination, read.key).catch((error: unknown): { error: string } => ({ error: error instanceof Error ? error.message : String(error) }));
   const recipients = await recipientRows(context, loaded, ledger);
   const sentAtValue = document?.['sent_at'];
-  const sentAt = typeof sentAtValue === 'number' && Number.isFinite(sentAtValue) ? new Date(read.profile === 'braze' ? sentAtValue * 1000 : sentAtValue).toISOString() : undefined;
+  const sentAt = typeof sentAtValue === 'number' ? isoTime(read.profile === 'braze' ? sentAtValue * 1000 : sentAtValue) : undefined;
   const firstTo = recipients.find((row) => row.field === 'to')?.masked ?? '(no recipient)';
   const messageId = text(document?.['message_id']) ?? text(document?.['dispatch_id']);
   const channel = loaded.channel ?? 'unknown channel';
@@ -211,6 +212,7 @@ async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded
   let body: Child = null;
   let remoteImages = 0;
   let isEmail = false;
+  const notes: string[] = [];
   let hasRaw = false;
 
   if (document === undefined) {
@@ -219,7 +221,13 @@ async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded
     isEmail = true;
     const raw = rawMimeBytes(document);
     hasRaw = raw !== undefined;
-    const rawView = await readRawMimeView(document).catch(() => undefined);
+    let rawProblem: string | undefined;
+    const rawView = await readRawMimeView(document).catch((error: unknown) => {
+      // mailparser's messages may quote the message; only the fact is shown.
+      rawProblem = `its raw MIME could not be parsed (${error instanceof Error ? error.name : 'error'}); the raw download still has the exact bytes`;
+      return undefined;
+    });
+    if (rawProblem !== undefined) notes.push(rawProblem);
     const subject = text(document['subject']) ?? rawView?.subject;
     if (subject !== undefined) title = subject;
     const html = text(document['html_body']) ?? rawView?.html;
@@ -276,6 +284,7 @@ async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded
       recipients={recipients}
       {...(loaded.keyProblem === undefined ? {} : { keyProblem: loaded.keyProblem })}
       {...(read.invalid === undefined ? {} : { invalid: read.invalid })}
+      notes={notes}
       integrity={{ destinationName: loaded.destinationName, read, ledger }}
       downloads={{ json: loaded.json !== undefined, eml: isEmail, raw: hasRaw }}
     >
