@@ -191,7 +191,7 @@ export function sanitizeEmailHtml(html: string, options: SanitizeEmailOptions = 
   return { html: inert, links, remoteImages: images };
 }
 
-/** The document put into the sandboxed frame's `srcdoc`: the policy as a `<meta>` first, then the sanitized body. */
+/** The document put into the sandboxed frame's `srcdoc`: the policy as a `<meta>` first, links styled as links (they keep their target as a tooltip), then the sanitized body. */
 export function emailFrameDocument(sanitized: string, policy: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${policy}"><meta name="referrer" content="no-referrer"></head><body>${sanitized}</body></html>`;
+  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${policy}"><meta name="referrer" content="no-referrer"><style>a[title]{color:#1a5fb4;text-decoration:underline;cursor:help}</style></head><body>${sanitized}</body></html>`;
 }
