@@ -183,6 +183,13 @@ describe('message page text', { timeout: 60_000 }, () => {
     ]) {
       expect(srcdoc, gone).not.toContain(gone);
     }
+    // AMP and HTML sources are text: escaped, never markup.
+    const amp = (await page(`${pathOf('m-hostile')}?tab=amp`)).html;
+    expect(amp).toContain(`&lt;script async src=&quot;${tracker}/amp.js&quot;&gt;`);
+    expect(amp).not.toContain('<script async');
+    const source = (await page(`${pathOf('m-hostile')}?tab=html`)).html;
+    expect(source).toContain('&lt;meta http-equiv=&quot;refresh&quot;');
+    expect(source).not.toContain('<meta http-equiv="refresh"');
     const warned = await page(`${pathOf('m-hostile')}?images=ask`);
     expect(warned.html).toContain('Load remote images?');
     expect(warned.html).toContain('tells the sender that this message was opened');
