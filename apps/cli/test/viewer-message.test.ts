@@ -4,6 +4,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { createArchiver, decodeLedgerSegment, encodeLedgerSegment, ledgerSegmentKey } from '@sentcopy/core';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LedgerLocator } from '../src/viewer/message/ledger-check.js';
 import { messagePath } from '../src/viewer/viewer-context.js';
 import { testRecipientKey } from './ingest-fixture.js';
 import { composeRawMime, hostileEmail, hostileText, otherChannelMessages, sentAt, startMessageViewer, type MessageViewer } from './viewer-message-fixture.js';
@@ -262,6 +263,20 @@ describe('integrity panel', { timeout: 60_000 }, () => {
     expect(html).toContain('Not checked here');
     expect(await view('m-alter')).toContain('Segment 2 is the newest segment of chain viewer-test: no later segment records its hash yet.');
     expect(await view('m-unlisted')).toContain('This object is not listed in the ledger of destination &quot;archive&quot;.');
+  });
+
+  it('finds entries again after forgetting what it remembered (memory cap)', async () => {
+    const locator = new LedgerLocator(1);
+    for (const [id, seq] of [
+      ['m-a', 0],
+      ['m-whatsapp', 1],
+      ['m-alter', 2],
+      ['m-b', 0],
+    ] as const) {
+      const check = await locator.check(own.destination, own.keys.get(id)!);
+      expect(check.listed && check.seq, id).toBe(seq);
+    }
+    expect((await locator.check(own.destination, own.keys.get('m-unlisted')!)).listed).toBe(false);
   });
 
   it('reports a mismatch once the object is replaced behind the archive’s back by other (valid) JSON', async () => {

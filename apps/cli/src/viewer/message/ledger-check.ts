@@ -39,6 +39,12 @@ const retry = { budgetMs: 10_000, maxAttempts: 4 };
 export class LedgerLocator {
   readonly #located = new Map<DestinationV1, Map<string, Located>>();
   readonly #scanned = new Map<DestinationV1, Set<string>>();
+  readonly #maxRemembered: number;
+
+  /** @param maxRemembered Most key locations remembered per destination (each costs about 200 bytes). @default 250000 */
+  constructor(maxRemembered = 250_000) {
+    this.#maxRemembered = maxRemembered;
+  }
 
   /** Looks `key` up in `destination`'s ledger and checks the segment listing it against its successor. */
   async check(destination: DestinationV1, key: string): Promise<LedgerCheck> {
@@ -50,6 +56,11 @@ export class LedgerLocator {
       this.#scanned.set(destination, scanned);
       const located = this.#located.get(destination) ?? new Map<string, Located>();
       this.#located.set(destination, located);
+      // A bounded memory: past the cap, what was remembered is forgotten (and those segments read again when needed).
+      if (located.size > this.#maxRemembered) {
+        located.clear();
+        scanned.clear();
+      }
       const segments = await listSegments(destination);
       segmentCount = segments.length;
       // Newest first: a page is most often opened for a recent message.
