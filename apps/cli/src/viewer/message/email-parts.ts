@@ -91,10 +91,16 @@ export function emailHeaders(document: Record<string, unknown>): HeaderRow[] {
   return raw === undefined ? [] : rawHeaderLines(raw).rows;
 }
 
-/** Raw MIME as text for the raw tab: recipient headers masked, the body as stored (decoded as Latin-1 so no byte is lost). */
+/** Raw MIME as text for the raw tab: recipient headers masked, the body as stored (UTF-8 when it is valid UTF-8, else Latin-1, so no byte is lost). */
 export function maskedRawMime(raw: Uint8Array): string {
   const { rows, headerEnd } = rawHeaderLines(raw);
-  const body = Buffer.from(raw).toString('latin1').slice(headerEnd);
+  const bodyBytes = Buffer.from(raw).subarray(headerEnd);
+  let body: string;
+  try {
+    body = new TextDecoder('utf-8', { fatal: true }).decode(bodyBytes);
+  } catch {
+    body = bodyBytes.toString('latin1');
+  }
   return `${rows.map((row) => `${row.name}: ${row.value}`).join('\n')}${body}`;
 }
 
