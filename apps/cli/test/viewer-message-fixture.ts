@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createArchiver, createHmacRecipientHash, createLedgerWriter, type DestinationV1 } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
+import { openLedgerIndex } from '@sentcopy/ledger-index';
 import { Hono } from 'hono';
 import { readConfig } from '../src/cli-kit/index.js';
 import { messageAssets, registerMessageRoutes } from '../src/viewer/message/index.js';
@@ -55,7 +56,14 @@ export async function startTracker(): Promise<Tracker> {
 /** Archives `messages` with the real archiver and a ledger (a segment every `segmentEntries` entries) into a temp folder (or the destination given), and serves the message routes over it. */
 export async function startMessageViewer(
   messages: readonly Record<string, unknown>[],
-  options: { segmentEntries?: number; destination?: { readonly create: () => DestinationV1; readonly entry: Record<string, unknown> } } = {},
+  options: {
+    segmentEntries?: number;
+    destination?: { readonly create: () => DestinationV1; readonly entry: Record<string, unknown> };
+    /** Build the local ledger index (as `sentcopy index` does) and give it to the routes. @default false */
+    index?: boolean;
+    /** Milliseconds to wait between two messages, so ledger segments close at distinct times. @default 0 */
+    spacingMs?: number;
+  } = {},
 ): Promise<MessageViewer> {
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-viewer-message-'));
   const root = path.join(folder, 'archive');
@@ -63,8 +71,13 @@ export async function startMessageViewer(
   const ledger = createLedgerWriter({ destination, writerId: 'viewer-test', recipientHash: createHmacRecipientHash(testRecipientKey), maxEntries: options.segmentEntries ?? 2 });
   const archiver = createArchiver({ destination, recipientKey: testRecipientKey, ledger, retry: false });
   const keys = new Map<string, string>();
-  for (const message of messages) keys.set(message['message_id'] as string, (await archiver.archive(message)).key);
+  for (const message of messages) {
+    keys.set(message['message_id'] as string, (await archiver.archive(message)).key);
+    if (options.spacingMs !== undefined) await new Promise((resolve) => setTimeout(resolve, options.spacingMs));
+  }
   await ledger.close();
+  const index = options.index === true ? openLedgerIndex({ file: path.join(folder, 'ledger-index.sqlite') }) : undefined;
+  await index?.update('archive', destination);
 
   const channels = [...new Set(messages.map((message) => message['channel'] as string))];
   const configFile = writeConfigFile(folder, { destinations: { archive: options.destination?.entry ?? fsEntry(root) }, projects: { shop: { destination: 'archive', channels, api_keys: [] } } });
@@ -75,7 +88,7 @@ export async function startMessageViewer(
   const context: ViewerContext = {
     loaded,
     destinations: new Map([['archive', destination]]),
-    index: undefined,
+    index,
     audit: async (event) => {
       if (auditFailure.fail) throw new Error('the access log cannot be written');
       events.push({ ...event, at: event.at ?? Date.now() });
@@ -104,6 +117,7 @@ export async function startMessageViewer(
     auditFailure,
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      index?.close();
       await destination.close?.();
       rmSync(folder, { recursive: true, force: true });
     },

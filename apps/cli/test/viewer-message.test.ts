@@ -1,7 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { createArchiver, decodeLedgerSegment, encodeLedgerSegment, ledgerSegmentKey } from '@sentcopy/core';
+import { tmpdir } from 'node:os';
+import { createArchiver, decodeLedgerSegment, encodeLedgerSegment, ledgerPrefix, ledgerSegmentKey } from '@sentcopy/core';
+import { createFsDestination } from '@sentcopy/destination-fs';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerLocator } from '../src/viewer/message/ledger-check.js';
@@ -372,5 +374,38 @@ describe('integrity panel', { timeout: 60_000 }, () => {
     const html = await view('m-a');
     expect(html).toContain('BROKEN: the next segment (sequence 1) records');
     expect(html).toContain('class="bad">BROKEN');
+  });
+});
+
+describe('finding the ledger entry of an old message in a long ledger', { timeout: 120_000 }, () => {
+  let long: MessageViewer;
+  let ledgerReads = 0;
+  const root = path.join(tmpdir(), `sentcopy-viewer-long-${process.pid}-${Date.now()}`);
+  beforeAll(async () => {
+    const messages = Array.from({ length: 80 }, (_, index) => ({ ...otherChannelMessages(tracker)[0]!, message_id: `m-long-${String(index).padStart(3, '0')}` }));
+    long = await startMessageViewer(messages, {
+      index: true,
+      spacingMs: 2,
+      destination: {
+        create: () => {
+          const inner = createFsDestination({ root, fsync: false });
+          return { ...inner, get: (key, options) => ((ledgerReads += key.startsWith(ledgerPrefix) ? 1 : 0), inner.get(key, options)) };
+        },
+        entry: { type: 'fs', root: '/nonexistent-not-opened', acknowledge_personal_data: true },
+      },
+    });
+  });
+  afterAll(async () => {
+    await long?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('reads a few of the 40 segments, not all of them, when the index says when the object was stored', async () => {
+    ledgerReads = 0;
+    const html = await (await fetch(`${long.url}${messagePath('archive', long.keys.get('m-long-021')!)}`)).text();
+    expect(html).toContain(`sequence 10 <code>${ledgerSegmentKey('viewer-test', 10)}</code>`);
+    expect(html).toContain('the link holds');
+    // A binary search over 40 segments (6 reads), the segment and its successor read again, and a few to spare; reading newest first would take 30.
+    expect(ledgerReads).toBeLessThanOrEqual(12);
   });
 });

@@ -31,6 +31,19 @@ interface Located {
 
 const retry = { budgetMs: 10_000, maxAttempts: 4 };
 
+/** Segments read after the one the time search lands on, before falling back to reading every segment. */
+const forwardSegments = 16;
+
+/** What narrows the search for a key's ledger entry. */
+export interface LedgerHint {
+  /** When the object was stored, epoch milliseconds: the ledger index's `storedAt`, or the store's date for the object. */
+  readonly storedAt?: number;
+  /** How much earlier than `storedAt` the entry may have been stored (a store's clock or a date truncated to seconds), in milliseconds. @default 0 */
+  readonly slackMs?: number;
+  /** The writer (chain) whose ledger lists it, when the index says. */
+  readonly writer?: string;
+}
+
 /**
  * Finds ledger entries by object key, per destination. Segments are append-only, so where a key is
  * listed is remembered; the segment and its successor are read again at every check, so an edit made
@@ -46,8 +59,12 @@ export class LedgerLocator {
     this.#maxRemembered = maxRemembered;
   }
 
-  /** Looks `key` up in `destination`'s ledger and checks the segment listing it against its successor. */
-  async check(destination: DestinationV1, key: string): Promise<LedgerCheck> {
+  /**
+   * Looks `key` up in `destination`'s ledger and checks the segment listing it against its successor.
+   * With `hint.storedAt` (the index's stored time, or the object's own date), each chain is searched
+   * by its segments' closing times first, so an old message costs a few segment reads, not one per segment.
+   */
+  async check(destination: DestinationV1, key: string, hint: LedgerHint = {}): Promise<LedgerCheck> {
     const unreadable: string[] = [];
     let segmentCount: number | undefined;
     let found = this.#located.get(destination)?.get(key);
@@ -63,19 +80,47 @@ export class LedgerLocator {
       }
       const segments = await listSegments(destination);
       segmentCount = segments.length;
-      // Newest first: a page is most often opened for a recent message.
-      for (const segment of segments.filter((candidate) => !scanned.has(candidate.segmentKey)).reverse()) {
+      const closedAt = new Map<string, number>();
+      /** Reads one segment, remembering where its keys are; its closing time, or undefined when it cannot be read. */
+      const read = async (segment: Located): Promise<number | undefined> => {
+        if (closedAt.has(segment.segmentKey)) return closedAt.get(segment.segmentKey);
         const stored = (await retryInline(() => destination.get(segment.segmentKey), retry)).value;
-        if (stored === undefined) continue;
+        if (stored === undefined) return undefined;
         try {
           const decoded = decodeLedgerSegment(stored.body, segment.segmentKey);
           for (const entry of decoded.entries) if (!located.has(entry.key)) located.set(entry.key, segment);
           scanned.add(segment.segmentKey);
+          closedAt.set(segment.segmentKey, decoded.header.closed_at);
+          return decoded.header.closed_at;
         } catch (error) {
           if (!LedgerError.isInstance(error)) throw error;
-          unreadable.push(segment.segmentKey);
+          if (!unreadable.includes(segment.segmentKey)) unreadable.push(segment.segmentKey);
+          return undefined;
         }
+      };
+      if (hint.storedAt !== undefined) {
+        const earliest = hint.storedAt - (hint.slackMs ?? 0);
+        const writers = [...new Set(segments.map((segment) => segment.writer))].filter((writer) => hint.writer === undefined || writer === hint.writer);
+        for (const writer of writers) {
+          if (located.has(key)) break;
+          const chain = segments.filter((segment) => segment.writer === writer);
+          // The entry was appended before its segment closed, so its segment is the first closing at or after the time it was stored, or a later one.
+          let low = 0;
+          let high = chain.length;
+          while (low < high) {
+            const middle = (low + high) >> 1;
+            const closed = await read(chain[middle]!);
+            if (closed === undefined) break;
+            if (closed >= earliest) high = middle;
+            else low = middle + 1;
+          }
+          for (let index = low; index < Math.min(chain.length, low + forwardSegments) && !located.has(key); index += 1) await read(chain[index]!);
+        }
+      }
+      // Newest first: a page is most often opened for a recent message.
+      for (const segment of segments.filter((candidate) => !scanned.has(candidate.segmentKey)).reverse()) {
         if (located.has(key)) break;
+        await read(segment);
       }
       found = located.get(key);
     }

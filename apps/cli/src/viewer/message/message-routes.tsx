@@ -11,7 +11,7 @@ import { ConversationView, FieldsView, PushView } from './channel-views.js';
 import { emailAttachments, emailEml, emailHeaders, maskedRawMime, rawMimeBytes, safeFileName, type EmailAttachmentView } from './email-parts.js';
 import { EmailView, emailTabs, type EmailTab, type ImagesState } from './email-view.js';
 import { isoTime } from './integrity-panel.js';
-import { LedgerLocator, type LedgerCheck } from './ledger-check.js';
+import { LedgerLocator, type LedgerCheck, type LedgerHint } from './ledger-check.js';
 import { isLoadFailure, loadMessage, type LoadedMessage } from './load-message.js';
 import { CorruptObjectPage, MessagePage, MessageProblemPage, type RecipientRow } from './message-page.js';
 import { sanitizeEmailHtml } from './sanitize-email.js';
@@ -201,7 +201,7 @@ async function recipientRows(context: ViewerContext, loaded: LoadedMessage, ledg
 async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded: LoadedMessage, tab: EmailTab, images: ImagesState, user: string) {
   const { document, read } = loaded;
   const path = messagePath(loaded.destinationName, read.key);
-  const ledger = await locator.check(loaded.destination, read.key).catch((error: unknown): { error: string } => ({ error: error instanceof Error ? error.message : String(error) }));
+  const ledger = await locator.check(loaded.destination, read.key, ledgerHint(context, loaded)).catch((error: unknown): { error: string } => ({ error: error instanceof Error ? error.message : String(error) }));
   const recipients = await recipientRows(context, loaded, ledger);
   const sentAtValue = document?.['sent_at'];
   const sentAt = typeof sentAtValue === 'number' ? isoTime(read.profile === 'braze' ? sentAtValue * 1000 : sentAtValue) : undefined;
@@ -292,4 +292,23 @@ async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded
     </MessagePage>
   );
   return { html, remoteImages };
+}
+
+/**
+ * Where to look for the object's ledger entry: the index knows its writer and when it was stored;
+ * without it, the store's date for the object is close (the entry is recorded just after the write;
+ * a minute of slack covers dates truncated to the second and a store's clock).
+ */
+function ledgerHint(context: ViewerContext, loaded: LoadedMessage): LedgerHint {
+  const messageId = text(loaded.document?.['message_id']) ?? text(loaded.document?.['dispatch_id']);
+  if (context.index !== undefined && messageId !== undefined) {
+    try {
+      const indexed = context.index.query({ destinations: [loaded.destinationName], messageId, includeErased: true }, { limit: 100 }).objects.find((object) => object.key === loaded.read.key);
+      if (indexed !== undefined) return { storedAt: indexed.storedAt, writer: indexed.writer };
+    } catch {
+      // An index that cannot answer only costs the search its shortcut.
+    }
+  }
+  const date = loaded.read.lastModified?.getTime();
+  return date === undefined || Number.isNaN(date) ? {} : { storedAt: date, slackMs: 60_000 };
 }
