@@ -205,6 +205,10 @@ describe('message page text', { timeout: 60_000 }, () => {
     expect(loadedDocument).toContain('/logo.png');
     expect(loadedDocument).not.toContain('/background.png');
     expect(viewer.events.slice(before)).toEqual([expect.objectContaining({ action: 'view-images', what: expect.objectContaining({ key: viewer.keys.get('m-hostile'), images: 2 }) })]);
+    // Anything but an email keeps the strict policy, and is logged as a plain view.
+    const sms = await page(`${pathOf('m-sms')}?images=load`);
+    expect(sms.headers.get('content-security-policy')).toContain("img-src 'self' data:;");
+    expect(viewer.events.at(-1)).toEqual(expect.objectContaining({ action: 'view' }));
   });
 
   it('answers 404 naming what is missing, without echoing a raw recipient', async () => {

@@ -159,10 +159,12 @@ export function registerMessageRoutes(app: ViewerApp, context: ViewerContext): v
     const requestedTab = c.req.query('tab');
     const tab: EmailTab = (emailTabs as readonly string[]).includes(requestedTab ?? '') ? (requestedTab as EmailTab) : 'rendered';
     const imagesQuery = c.req.query('images');
-    const images: ImagesState = imagesQuery === 'load' ? 'on' : imagesQuery === 'ask' ? 'ask' : 'off';
-    const action = images === 'on' ? 'view-images' : 'view';
-    const loaded = await load(c, action, { tab });
+    const asked: ImagesState = imagesQuery === 'load' ? 'on' : imagesQuery === 'ask' ? 'ask' : 'off';
+    const loaded = await load(c, asked === 'on' ? 'view-images' : 'view', { tab });
     if (loaded instanceof Response) return loaded;
+    // Only an email has remote images to load; any other page keeps the strict policy whatever the query says.
+    const images: ImagesState = loaded.channel === 'email' ? asked : 'off';
+    const action = images === 'on' ? 'view-images' : 'view';
     const page = await renderPage(context, locator, loaded, tab, images, userOf(c));
     await audit(c, action, { destination: loaded.destinationName, key: displayKey(loaded.read.key), tab, ...(images === 'on' ? { images: page.remoteImages } : {}) });
     secureHeaders(c, images === 'on');
