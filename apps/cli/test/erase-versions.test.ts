@@ -96,13 +96,13 @@ describe('sentcopy erase on stores that keep versions', { timeout: 180_000 }, ()
 
     const run = await runCli(['erase', '--recipient', ana, '--yes', '--json'], { cwd: folder, env: s3Env });
     expect(run.code, run.stderr + run.stdout).toBe(0);
+    // No bytes and no delete marker of an erased object remain in the bucket.
+    for (const key of anas) expect(versionsOf(bucket, key), key).toEqual([]);
     const receipt = json<Receipt>(run);
     const [erasure] = receipt.destinations;
     expect(erasure!.versions).toBe('erased');
     expect(erasure!.erased.map((item) => item.key).sort()).toEqual(anas);
     for (const item of erasure!.erased) expect(item.versions!.map(({ type, current, outcome }) => ({ type, current, outcome }))).toEqual([{ type: 'version', current: true, outcome: 'erased' }]);
-    // No bytes and no delete marker of an erased object remain in the bucket.
-    for (const key of anas) expect(versionsOf(bucket, key), key).toEqual([]);
     // Everyone else's objects are untouched, one version each.
     for (const [key, body] of before) {
       expect(

@@ -377,3 +377,38 @@ describe('listing (Azure orders names by UTF-16 code units)', () => {
     expect(onePerPage).toEqual(ordered);
   }, 60_000);
 });
+
+describe('eraseVersions (blob snapshots and versions)', () => {
+  it('deletes every snapshot of exactly that blob and then the blob, under the key prefix; a neighbour sharing the prefix keeps its own', async () => {
+    const destination = track(createAzureDestination({ ...fixture.settings, keyPrefix: 'erase/' }));
+    expect(destination.capabilities.versions).toBe('erasable');
+    await destination.put(input('a', 'the person'));
+    await destination.put(input('a2', 'someone else'));
+    const raw = fixture.containerClient;
+    await raw.getBlobClient('erase/a').createSnapshot();
+    await raw.getBlobClient('erase/a').createSnapshot();
+    await raw.getBlobClient('erase/a2').createSnapshot();
+    const namesWithSnapshots = async (prefix: string) => {
+      const found: string[] = [];
+      for await (const item of raw.listBlobsFlat({ prefix, includeSnapshots: true })) found.push(`${item.name}${item.snapshot ? '@snapshot' : ''}`);
+      return found.sort();
+    };
+    expect(await namesWithSnapshots('erase/')).toEqual(['erase/a', 'erase/a2', 'erase/a2@snapshot', 'erase/a@snapshot', 'erase/a@snapshot']);
+    // A plain delete cannot remove a blob with snapshots: the bytes would stay.
+    const plainDelete = await destination.delete!('a').then(
+      () => 'deleted',
+      (error: unknown) => (DestinationError.isInstance(error) ? error.code : String(error)),
+    );
+    expect(plainDelete).toBe('SnapshotsPresent');
+
+    const result = await destination.eraseVersions!('a');
+    expect(result.complete).toBe(true);
+    expect(result.versions.map(({ type, current, outcome }) => [type, current, outcome])).toEqual([
+      ['snapshot', false, 'erased'],
+      ['snapshot', false, 'erased'],
+      ['version', true, 'erased'],
+    ]);
+    expect(await namesWithSnapshots('erase/')).toEqual(['erase/a2', 'erase/a2@snapshot']);
+    expect(await destination.eraseVersions!('never-written')).toEqual({ key: 'never-written', versions: [], complete: true });
+  });
+});

@@ -261,27 +261,35 @@ class ObjectStoreDestination implements DestinationV1 {
       signal?.throwIfAborted();
       const full = this.fullName(key);
       name = full;
-      const listed = await this.call(signal, (abortSignal) => listVersions(full, abortSignal));
+      const list = () => this.call(signal, (abortSignal) => listVersions(full, abortSignal));
       const versions: ObjectVersionErasure[] = [];
-      // The current version last: while a noncurrent one is refused, readers of the key still see the same object.
-      const ordered = [...listed.filter((entry) => !entry.current), ...listed.filter((entry) => entry.current)];
-      for (const entry of ordered) {
-        const facts = { version: entry.version, type: entry.type, current: entry.current };
-        try {
-          await this.call(signal, (abortSignal) => removeVersion(full, entry, abortSignal));
-          versions.push({ ...facts, outcome: 'erased' });
-        } catch (error) {
-          if (signal?.aborted) throw error;
-          if (this.driver.isNotFound(error)) {
+      const seen = new Set<string>();
+      let left = await list();
+      // Some stores turn a deleted current version into a new noncurrent one (Azure with versioning on): a later round erases what a round left.
+      for (let round = 0; round < 3; round += 1) {
+        const fresh = left.filter((entry) => !seen.has(`${entry.type}:${entry.version}`));
+        if (fresh.length === 0) break;
+        // The current version last: while a noncurrent one is refused, readers of the key still see the same object.
+        for (const entry of [...fresh.filter((candidate) => !candidate.current), ...fresh.filter((candidate) => candidate.current)]) {
+          seen.add(`${entry.type}:${entry.version}`);
+          const facts = { version: entry.version, type: entry.type, current: entry.current };
+          try {
+            await this.call(signal, (abortSignal) => removeVersion(full, entry, abortSignal));
             versions.push({ ...facts, outcome: 'erased' });
-            continue;
+          } catch (error) {
+            if (signal?.aborted) throw error;
+            if (this.driver.isNotFound(error)) {
+              versions.push({ ...facts, outcome: 'erased' });
+              continue;
+            }
+            const mapped = this.failure(error, `delete version ${entry.version} of the object`, full, signal);
+            if (!DestinationError.isInstance(mapped)) throw mapped;
+            versions.push({ ...facts, outcome: transientKinds.has(mapped.kind) ? 'failed' : 'held', error: mapped });
           }
-          const mapped = this.failure(error, `delete version ${entry.version} of the object`, full, signal);
-          if (!DestinationError.isInstance(mapped)) throw mapped;
-          versions.push({ ...facts, outcome: transientKinds.has(mapped.kind) ? 'failed' : 'held', error: mapped });
         }
+        left = await list();
+        if (versions.some((entry) => entry.outcome !== 'erased')) break;
       }
-      const left = await this.call(signal, (abortSignal) => listVersions(full, abortSignal));
       return { key, versions, complete: left.length === 0 };
     } catch (error) {
       throw this.failure(error, 'list the versions of the object', name, signal);
