@@ -267,11 +267,11 @@ class ObjectStoreDestination implements DestinationV1 {
       let left = await list();
       // Some stores turn a deleted current version into a new noncurrent one (Azure with versioning on): a later round erases what a round left.
       for (let round = 0; round < 3; round += 1) {
-        const fresh = left.filter((entry) => !seen.has(`${entry.type}:${entry.version}`));
+        const fresh = left.filter((entry) => !seen.has(`${entry.type}:${entry.version}:${entry.current}`));
         if (fresh.length === 0) break;
-        // The current version last: while a noncurrent one is refused, readers of the key still see the same object.
+        // The current version last: an erasure interrupted midway leaves the key reading as before, not half-erased.
         for (const entry of [...fresh.filter((candidate) => !candidate.current), ...fresh.filter((candidate) => candidate.current)]) {
-          seen.add(`${entry.type}:${entry.version}`);
+          seen.add(`${entry.type}:${entry.version}:${entry.current}`);
           const facts = { version: entry.version, type: entry.type, current: entry.current };
           try {
             await this.call(signal, (abortSignal) => removeVersion(full, entry, abortSignal));
