@@ -185,6 +185,7 @@ describe('sentcopy erase on stores that keep versions', { timeout: 180_000 }, ()
     expect({ versions: erasure!.versions, erased: receipt.erased, unconfirmed: receipt.unconfirmed }).toEqual({ versions: 'unknown', erased: 0, unconfirmed: anas.length });
     expect(erasure!.unconfirmed.map((item) => item.key).sort()).toEqual(anas);
     expect(erasure!.unconfirmed[0]!.detail).toMatch(/cannot tell whether the store keeps earlier versions.*not confirmed erased/);
+    expect(run.stderr).toContain(`${anas.length} object(s) deleted there are not confirmed erased`);
     for (const key of anas) expect(existsSync(path.join(root, key))).toBe(false);
     expect(erasure!.tombstones.count).toBe(anas.length);
     expect((await runCli(['verify', '--complete', '--json'], { cwd: folder })).code).toBe(0);
@@ -209,6 +210,7 @@ describe('sentcopy erase keeps a local record of the tombstones it owes', { time
       const receipt = json<Receipt>(run);
       expect(receipt.destinations[0]!.erased.map((item) => item.key).sort()).toEqual(anas);
       expect(receipt.destinations[0]!.tombstones.error).toBeDefined();
+      expect(run.stderr).toMatch(/tombstones of the objects deleted now were not written.*sentcopy erase --resume/);
       expect(proxy.count(isTombstoneWrite)).toBeGreaterThan(0);
       expect(ledgerKeys(bucket, 'e-')).toEqual([]);
       for (const key of anas) expect(server.listKeys(bucket)).not.toContain(key);

@@ -263,6 +263,16 @@ async function runErase(options: EraseOptions): Promise<void> {
   }
   if (options.resume !== true) for (const entry of unsearched) process.stderr.write(`warning: destination "${entry.destination}" was not searched: ${entry.reason}.\n`);
   for (const warning of pendingWarnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const erasure of erasures) {
+    if (erasure.unconfirmed.length > 0) {
+      process.stderr.write(`warning: destination "${erasure.destination}" cannot tell whether its store keeps earlier versions of objects: ${erasure.unconfirmed.length} object(s) deleted there are not confirmed erased.\n`);
+    }
+    if (erasure.tombstones.error !== undefined) {
+      process.stderr.write(
+        `error: destination "${erasure.destination}": the tombstones of the objects deleted now were not written (${erasure.tombstones.error}); they are owed in ${erasure.tombstones.pending ?? 'a pending record'}: run \`sentcopy erase --resume\`.\n`,
+      );
+    }
+  }
   emit(options, receipt, () => summary(erasures, resumed, dryRun));
   if (erasures.some((erasure) => erasure.tombstones.error !== undefined) || resumed.some((entry) => entry.error !== undefined)) process.exitCode = exitCodes.failure;
   else if (receipt.failed > 0 || unsearched.some((entry) => entry.reason.startsWith('it could not be read'))) process.exitCode = exitCodes.unavailable;
