@@ -240,7 +240,8 @@ const urlEncodeKey = (key: string): string => encodeURIComponent(key).replace(/%
  * Starts an S3-compatible server on 127.0.0.1 with a random port: path-style CreateBucket,
  * HeadBucket, PutObject (user metadata, Content-Type/-Encoding, `x-amz-checksum-sha256` and
  * Content-MD5 verified, atomic `If-None-Match: *`, SSE, storage class, Object Lock), GetObject,
- * HeadObject, DeleteObject, ListObjectsV2 (UTF-8 byte order, continuation tokens, delimiter), and
+ * HeadObject, DeleteObject, ListObjectsV2 (UTF-8 byte order, continuation tokens, delimiter),
+ * Versioning per bucket (ListObjectVersions, delete markers, DeleteObject by version id), and
  * GetBucketPolicyStatus / GetPublicAccessBlock / GetBucketAcl. Errors are S3's XML bodies.
  */
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3TestServer> {
