@@ -167,6 +167,33 @@ describe('sentcopy erase on stores that keep versions', { timeout: 180_000 }, ()
     expect(json<VerifyJson>(verify).ledger.erased).toBe(anas.length - heldKeys.length);
   });
 
+  it('an S3-compatible store that does not implement ListObjectVersions (501): objects are deleted as before but reported unconfirmed (exit 4), and tombstoned', async () => {
+    const folder = path.join(work, 'no-version-listing');
+    mkdirSync(folder, { recursive: true });
+    const bucket = server.createBucket();
+    const destination = createS3Destination(s3Settings(server.endpoint, bucket));
+    opened.push(destination);
+    const keys = await archiveInto(destination, messages, 'w-no-listing');
+    const anas = anaMessages.map((message) => keys.get(message.message_id as string)!).sort();
+    const proxy = await startFaultProxy({ target: server.endpoint });
+    try {
+      writeConfigFile(folder, { destinations: { archive: s3Entry(proxy.url, bucket) }, projects: { shop: project } });
+      const isVersionListing = (request: ProxiedRequest) => request.method === 'GET' && /[?&]versions(=|&|$)/.test(request.url);
+      proxy.inject(faults.respond(s3ErrorResponse('NotImplemented', { message: 'A header you provided implies functionality that is not implemented' })), { match: isVersionListing });
+      const run = await runCli(['erase', '--recipient', ana, '--yes', '--json'], { cwd: folder, env: s3Env });
+      expect(run.code, run.stderr + run.stdout).toBe(4);
+      expect(proxy.count(isVersionListing)).toBeGreaterThan(0);
+      const receipt = json<Receipt>(run);
+      expect({ erased: receipt.erased, unconfirmed: receipt.unconfirmed, held: receipt.held }).toEqual({ erased: 0, unconfirmed: anas.length, held: 0 });
+      expect(receipt.destinations[0]!.unconfirmed[0]!.detail).toMatch(/does not list versions.*not confirmed erased/);
+      for (const key of anas) expect(server.listKeys(bucket)).not.toContain(key);
+      expect(receipt.destinations[0]!.tombstones.count).toBe(anas.length);
+      expect((await runCli(['verify', '--complete', '--json'], { cwd: folder, env: s3Env })).code).toBe(0);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('a destination that cannot tell whether its store keeps versions: deleted objects are reported unconfirmed, never erased (exit 4), and still tombstoned', async () => {
     const folder = path.join(work, 'versions-unknown');
     mkdirSync(folder, { recursive: true });

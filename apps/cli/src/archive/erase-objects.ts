@@ -87,6 +87,11 @@ export function holdReason(error: DestinationError): HoldReason {
   return 'permission_denied';
 }
 
+/** A store that does not implement listing versions at all (an S3-compatible server answering 501 NotImplemented). */
+function versionsUnsupported(error: unknown): boolean {
+  return DestinationError.isInstance(error) && (error.status === 501 || error.code === 'NotImplemented');
+}
+
 const transient = new Set(['unreachable', 'rate_limited', 'unknown']);
 
 /** Runs `operation`, trying again a few times (with backoff) only when the store was unreachable or busy. */
@@ -204,7 +209,10 @@ export async function eraseObjects(name: string, destination: DestinationV1, obj
         // Bytes may remain behind a delete marker (an erasure by an older sentcopy, or a delete behind the archive's back): remove them too.
         if (eraseVersions !== undefined && !options.dryRun) {
           const reported = held.length + failed.length;
-          const { found } = await eraseAllVersions(item, false);
+          const { found } = await eraseAllVersions(item, false).catch((error: unknown) => {
+            if (versionsUnsupported(error)) return { found: [] as ErasureVersionItem[] };
+            throw error;
+          });
           if (held.length + failed.length > reported) continue;
           if (found.length > 0 && wasTombstoned) {
             erased.push({ ...item, versions: found });
@@ -247,10 +255,17 @@ export async function eraseObjects(name: string, destination: DestinationV1, obj
 
   for (const { item, wasTombstoned } of toDelete) {
     try {
-      let gone: boolean;
+      let gone = false;
+      let cannotList: string | undefined;
       if (eraseVersions !== undefined) {
-        gone = (await eraseAllVersions(item, true)).gone;
-      } else {
+        try {
+          gone = (await eraseAllVersions(item, true)).gone;
+        } catch (error) {
+          if (!versionsUnsupported(error)) throw error;
+          cannotList = (error as DestinationError).message;
+        }
+      }
+      if (eraseVersions === undefined || cannotList !== undefined) {
         await withTransientRetries(() => destination.delete!(item.key));
         gone = (await withTransientRetries(() => destination.head(item.key))) === undefined;
         if (!gone) held.push({ ...item, reason: 'still_present', detail: 'the store accepted the delete, but still has the object' });
@@ -258,7 +273,10 @@ export async function eraseObjects(name: string, destination: DestinationV1, obj
         else {
           unconfirmed.push({
             ...item,
-            detail: `deleted, but the ${destination.provider} destination cannot tell whether the store keeps earlier versions of it (versioning, snapshots): not confirmed erased`,
+            detail:
+              cannotList === undefined
+                ? `deleted, but the ${destination.provider} destination cannot tell whether the store keeps earlier versions of it (versioning, snapshots): not confirmed erased`
+                : `deleted, but the store does not list versions (${cannotList}), so whether it keeps earlier ones is not known: not confirmed erased`,
           });
         }
       }
