@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BlobDownloadResponseParsed, BlockBlobUploadOptions, ContainerClient } from '@azure/storage-blob';
-import { createObjectStoreDestination, DestinationError, normalizeKeyPrefix, probeFolder, type DestinationV1, type ObjectStoreDriver, type ObjectStoreEntry } from '@sentcopy/core';
+import { createObjectStoreDestination, DestinationError, normalizeKeyPrefix, probeFolder, type DestinationV1, type ObjectStoreDriver, type ObjectStoreEntry, type ObjectStoreVersion } from '@sentcopy/core';
 import type { AzureDestinationSettings } from './azure-destination-settings.js';
 import { getDefaultProxySettings } from '@azure/core-rest-pipeline';
 import { AzureLeanWriter } from './azure-lean-writer.js';
@@ -179,6 +179,23 @@ function createAzureDriver(settings: AzureDestinationSettings, client: Container
     },
     async remove(name, abortSignal) {
       await blob(name).delete({ abortSignal });
+    },
+    // Blob versioning and snapshots keep earlier bytes after a delete: erasure lists them and deletes each.
+    async listVersions(name, abortSignal) {
+      const versions: ObjectStoreVersion[] = [];
+      for await (const item of client.listBlobsFlat({ prefix: name, includeSnapshots: true, includeVersions: true, abortSignal })) {
+        if (item.name !== name) continue;
+        if (item.snapshot !== undefined && item.snapshot !== '') versions.push({ version: item.snapshot, type: 'snapshot', current: false });
+        else if (item.versionId !== undefined && item.versionId !== '' && item.isCurrentVersion !== true) versions.push({ version: item.versionId, type: 'version', current: false });
+        else versions.push({ version: item.versionId ?? 'current', type: 'version', current: true });
+      }
+      return versions;
+    },
+    async removeVersion(name, version, abortSignal) {
+      // The current version is deleted as the blob itself (with versioning on it becomes a previous version, which the kit's next round deletes by id).
+      if (version.type === 'snapshot') await blob(name).withSnapshot(version.version).delete({ abortSignal });
+      else if (!version.current) await blob(name).withVersion(version.version).delete({ abortSignal });
+      else await blob(name).delete({ abortSignal });
     },
     isNotFound: isBlobNotFound,
     errorFacts: azureErrorFacts,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, ContainerSASPermissions, generateAccountSASQueryParameters, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { DestinationError, type DestinationV1, type PutObjectInput } from '@sentcopy/core';
-import { startFaultProxy, type FaultProxy, type ProxyRecord } from '@sentcopy/test-servers';
+import { faults, startFaultProxy, type FaultProxy, type ProxyRecord } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAzureDestination, decodeMetadataName, encodeMetadataName, sha256MetadataName, type AzureDestinationSettings } from '../src/index.js';
 import { startAzureFixture, uniqueContainer, type AzureFixture } from './azure-fixture.js';
@@ -376,4 +376,116 @@ describe('listing (Azure orders names by UTF-16 code units)', () => {
     } while (cursor !== undefined);
     expect(onePerPage).toEqual(ordered);
   }, 60_000);
+});
+
+describe('eraseVersions (blob snapshots and versions)', () => {
+  it('deletes every snapshot of exactly that blob and then the blob, under the key prefix; a neighbour sharing the prefix keeps its own', async () => {
+    const destination = track(createAzureDestination({ ...fixture.settings, keyPrefix: 'erase/' }));
+    expect(destination.capabilities.versions).toBe('erasable');
+    await destination.put(input('a', 'the person'));
+    await destination.put(input('a2', 'someone else'));
+    const raw = fixture.containerClient;
+    await raw.getBlobClient('erase/a').createSnapshot();
+    await raw.getBlobClient('erase/a').createSnapshot();
+    await raw.getBlobClient('erase/a2').createSnapshot();
+    const namesWithSnapshots = async (prefix: string) => {
+      const found: string[] = [];
+      for await (const item of raw.listBlobsFlat({ prefix, includeSnapshots: true })) found.push(`${item.name}${item.snapshot ? '@snapshot' : ''}`);
+      return found.sort();
+    };
+    expect(await namesWithSnapshots('erase/')).toEqual(['erase/a', 'erase/a2', 'erase/a2@snapshot', 'erase/a@snapshot', 'erase/a@snapshot']);
+    // A plain delete cannot remove a blob with snapshots: the bytes would stay.
+    const plainDelete = await destination.delete!('a').then(
+      () => 'deleted',
+      (error: unknown) => (DestinationError.isInstance(error) ? error.code : String(error)),
+    );
+    expect(plainDelete).toBe('SnapshotsPresent');
+
+    const result = await destination.eraseVersions!('a');
+    expect(result.complete).toBe(true);
+    expect(result.versions.map(({ type, current, outcome }) => [type, current, outcome])).toEqual([
+      ['snapshot', false, 'erased'],
+      ['snapshot', false, 'erased'],
+      ['version', true, 'erased'],
+    ]);
+    expect(await namesWithSnapshots('erase/')).toEqual(['erase/a2', 'erase/a2@snapshot']);
+    expect(await destination.eraseVersions!('never-written')).toEqual({ key: 'never-written', versions: [], complete: true });
+  });
+});
+
+describe('eraseVersions with blob versioning (not in Azurite: the listing and version deletes are answered as Azure documents them)', () => {
+  const listing = (container: string, name: string, blobs: readonly { versionId: string; current: boolean }[]) => ({
+    status: 200,
+    headers: { 'content-type': 'application/xml', 'x-ms-version': '2025-11-05', 'x-ms-request-id': 'canned' },
+    body:
+      `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://127.0.0.1/devstoreaccount1/" ContainerName="${container}"><Prefix>${name}</Prefix><Blobs>` +
+      blobs
+        .map(
+          (blob) =>
+            `<Blob><Name>${name}</Name><VersionId>${blob.versionId}</VersionId>${blob.current ? '<IsCurrentVersion>true</IsCurrentVersion>' : ''}<Properties><Creation-Time>Sat, 05 Dec 2026 03:00:00 GMT</Creation-Time><Last-Modified>Sat, 05 Dec 2026 03:00:00 GMT</Last-Modified><Etag>0x8DD000000000000</Etag><Content-Length>10</Content-Length><Content-Type>application/json</Content-Type><BlobType>BlockBlob</BlobType><LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted></Properties><OrMetadata /></Blob>`,
+        )
+        .join('') +
+      '</Blobs><NextMarker /></EnumerationResults>',
+  });
+  const deleted = { status: 202, headers: { 'x-ms-version': '2025-11-05', 'x-ms-request-id': 'canned', 'x-ms-delete-type-permanent': 'true' } };
+
+  it('deletes the previous versions by versionid, the blob, then the previous version its delete leaves; a version under a legal hold is held', async () => {
+    const container = fixture.container;
+    const destination = track(createAzureDestination({ ...fixture.settings, connectionString: fixture.connectionStringVia(proxy.url), keyPrefix: 'erase-v/' }));
+    await destination.put(input('b', 'the person'));
+    const older = '2026-12-05T02:00:00.0000000Z';
+    const current = '2026-12-05T03:00:00.0000000Z';
+    const isList = (request: { method: string; url: string }) => request.method === 'GET' && request.url.includes('comp=list') && request.url.includes('versions');
+    const isVersionDelete = (version: string) => (request: { method: string; url: string }) => request.method === 'DELETE' && decodeURIComponent(request.url).includes(`versionid=${version}`);
+    // Listing 1: a previous version and the current one. The blob's own delete goes to Azurite; then Azure lists the deleted current version as a previous one (listing 2); listing 3 is Azurite's (empty).
+    proxy.inject(
+      faults.respond(
+        listing(container, 'erase-v/b', [
+          { versionId: older, current: false },
+          { versionId: current, current: true },
+        ]),
+      ),
+      { match: isList, times: 1 },
+    );
+    proxy.inject(faults.respond(listing(container, 'erase-v/b', [{ versionId: current, current: false }])), { match: isList, times: 1 });
+    proxy.inject(faults.respond(deleted), { match: isVersionDelete(older), times: 1 });
+    proxy.inject(faults.respond(deleted), { match: isVersionDelete(current), times: 1 });
+
+    const result = await destination.eraseVersions!('b');
+    expect(result.versions.map(({ version, current: isCurrent, outcome }) => [version, isCurrent, outcome])).toEqual([
+      [older, false, 'erased'],
+      [current, true, 'erased'],
+      [current, false, 'erased'],
+    ]);
+    expect(result.complete).toBe(true);
+    const deletes = proxy.requests.filter((request) => request.method === 'DELETE').map((request) => decodeURIComponent(request.url).replace(/^.*erase-v\/b/, 'b'));
+    expect(deletes).toEqual([`b?versionid=${older}`, 'b', `b?versionid=${current}`]);
+    expect(await fixture.containerClient.getBlobClient('erase-v/b').exists()).toBe(false);
+
+    proxy.reset();
+    await destination.put(input('h', 'on hold'));
+    proxy.inject(
+      faults.respond(
+        listing(container, 'erase-v/h', [
+          { versionId: older, current: false },
+          { versionId: current, current: true },
+        ]),
+      ),
+      { match: isList },
+    );
+    proxy.inject(
+      faults.respond({
+        status: 409,
+        headers: { 'content-type': 'application/xml', 'x-ms-error-code': 'BlobImmutableDueToLegalHold', 'x-ms-request-id': 'canned' },
+        body: '<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobImmutableDueToLegalHold</Code><Message>This operation is not permitted as the blob is immutable due to one or more legal holds.</Message></Error>',
+      }),
+      { match: isVersionDelete(older) },
+    );
+    const held = await destination.eraseVersions!('h');
+    expect(held.complete).toBe(false);
+    expect(held.versions.map(({ version, outcome, error }) => [version, outcome, error?.code])).toEqual([
+      [older, 'held', 'BlobImmutableDueToLegalHold'],
+      [current, 'erased', undefined],
+    ]);
+  });
 });

@@ -358,7 +358,7 @@ export function createFsDestination(settings: FsDestinationSettings): Destinatio
     specificationVersion: 'v1',
     provider,
     id: pathToFileURL(root).href,
-    capabilities: { delete: true, immutability: false, publicAccessCheck: false },
+    capabilities: { delete: true, immutability: false, publicAccessCheck: false, versions: 'none' },
     put,
     get,
     head,

@@ -41,7 +41,7 @@ describe('createFsDestination', () => {
     expect({ provider: destination.provider, id: destination.id, capabilities: destination.capabilities }).toEqual({
       provider: 'fs',
       id: `file://${root}`,
-      capabilities: { delete: true, immutability: false, publicAccessCheck: false },
+      capabilities: { delete: true, immutability: false, publicAccessCheck: false, versions: 'none' },
     });
   });
 

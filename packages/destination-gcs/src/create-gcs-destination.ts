@@ -197,6 +197,19 @@ function createGcsDriver(settings: GcsDestinationSettings, storage: Storage, pre
     async remove(name) {
       await fileOf(name).delete();
     },
+    // Object Versioning keeps a deleted object as a noncurrent generation: erasure lists the generations and deletes each by number.
+    async listVersions(name) {
+      const [files] = (await bucket.getFiles({ prefix: name, versions: true, autoPaginate: true })) as unknown as [File[]];
+      return files
+        .filter((file) => file.name === name)
+        .map((file) => {
+          const resource = file.metadata as { generation?: string | number; timeDeleted?: string };
+          return { version: String(resource.generation ?? file.generation ?? ''), type: 'version' as const, current: resource.timeDeleted === undefined };
+        });
+    },
+    async removeVersion(name, version) {
+      await bucket.file(name, { ...fileOptions, generation: version.version }).delete();
+    },
     isNotFound: isObjectNotFound,
     errorFacts: gcsErrorFacts,
     mapError: (error, operation, name) => mapGcsError(error, { operation, bucket: bucketName, key: name }),

@@ -303,3 +303,39 @@ describe('probe()', () => {
     expect(result.checks[0]?.detail).toMatch(/does not exist/);
   });
 });
+
+describe('eraseVersions (Object Versioning: noncurrent generations)', () => {
+  it('deletes every generation of exactly that object, noncurrent ones included; a held generation is held with its error', async () => {
+    const bucket = fixture.server.createBucket(undefined, { versioning: true });
+    const versioned = createGcsDestination({ ...fixture.settings, bucket, keyPrefix: 'v/' });
+    const held = createGcsDestination({ ...fixture.settings, bucket, keyPrefix: 'v/', temporaryHold: true });
+    expect(versioned.capabilities.versions).toBe('erasable');
+    await versioned.put(input('a', 'first copy'));
+    await versioned.delete!('a');
+    await versioned.put(input('a', 'second copy'));
+    await versioned.put(input('a2', 'a neighbour sharing the prefix'));
+    await held.put(input('h', 'on hold'));
+    const generations = (name: string) => fixture.server.listGenerations(bucket, name).map((entry) => [entry.live, entry.body.toString()]);
+    // A plain delete left the first copy's bytes as a noncurrent generation.
+    expect(generations('v/a')).toEqual([
+      [false, 'first copy'],
+      [true, 'second copy'],
+    ]);
+
+    const result = await versioned.eraseVersions!('a');
+    expect(result.complete).toBe(true);
+    expect(result.versions.map(({ type, current, outcome }) => [type, current, outcome])).toEqual([
+      ['version', false, 'erased'],
+      ['version', true, 'erased'],
+    ]);
+    expect(generations('v/a')).toEqual([]);
+    expect(generations('v/a2')).toEqual([[true, 'a neighbour sharing the prefix']]);
+
+    const locked = await versioned.eraseVersions!('h');
+    expect(locked.complete).toBe(false);
+    expect(locked.versions.map(({ current, outcome, error }) => ({ current, outcome, message: error?.message }))).toEqual([{ current: true, outcome: 'held', message: expect.stringContaining('hold') }]);
+    expect(generations('v/h')).toEqual([[true, 'on hold']]);
+    await versioned.close?.();
+    await held.close?.();
+  });
+});

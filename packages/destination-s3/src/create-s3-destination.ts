@@ -1,5 +1,15 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
-import { createObjectStoreDestination, DestinationError, normalizeKeyPrefix, type DestinationV1, type ObjectStoreDriver, type ObjectStoreEntry, type ObjectStoreImmutabilityProbe, type ObjectStoreWrite } from '@sentcopy/core';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import {
+  createObjectStoreDestination,
+  DestinationError,
+  normalizeKeyPrefix,
+  type DestinationV1,
+  type ObjectStoreDriver,
+  type ObjectStoreEntry,
+  type ObjectStoreImmutabilityProbe,
+  type ObjectStoreVersion,
+  type ObjectStoreWrite,
+} from '@sentcopy/core';
 import { createS3Client, resolveRegion } from './create-s3-client.js';
 import { isNotFound, mapS3Error, s3ErrorFacts } from './map-s3-error.js';
 import { checkPublicAccess } from './public-access.js';
@@ -185,6 +195,34 @@ function createS3Driver(settings: S3DestinationSettings, client: S3Client, ownsC
     },
     async remove(name, signal) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: name, ...owner }), { abortSignal: signal });
+    },
+    // A versioned bucket (every bucket with Object Lock) keeps the bytes behind a delete marker: erasure removes each version by id.
+    async listVersions(name, signal) {
+      const versions: ObjectStoreVersion[] = [];
+      let keyMarker: string | undefined;
+      let versionIdMarker: string | undefined;
+      for (;;) {
+        const answer = await client.send(
+          new ListObjectVersionsCommand({
+            Bucket: bucket,
+            Prefix: name,
+            ...(keyMarker === undefined ? {} : { KeyMarker: keyMarker }),
+            ...(versionIdMarker === undefined ? {} : { VersionIdMarker: versionIdMarker }),
+            ...owner,
+          }),
+          { abortSignal: signal },
+        );
+        for (const entry of answer.Versions ?? []) if (entry.Key === name) versions.push({ version: entry.VersionId ?? 'null', type: 'version', current: entry.IsLatest === true });
+        for (const entry of answer.DeleteMarkers ?? []) if (entry.Key === name) versions.push({ version: entry.VersionId ?? 'null', type: 'delete_marker', current: entry.IsLatest === true });
+        // Keys sharing `name` as a prefix sort after it: once the listing passed it, nothing more can match.
+        const passed = [...(answer.Versions ?? []), ...(answer.DeleteMarkers ?? [])].some((entry) => entry.Key !== undefined && entry.Key !== name);
+        if (!answer.IsTruncated || passed || answer.NextKeyMarker === undefined) return versions;
+        keyMarker = answer.NextKeyMarker;
+        versionIdMarker = answer.NextVersionIdMarker;
+      }
+    },
+    async removeVersion(name, version, signal) {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: name, VersionId: version.version, ...owner }), { abortSignal: signal });
     },
     isNotFound,
     errorFacts: s3ErrorFacts,

@@ -54,7 +54,7 @@ describe('createS3Destination against the S3-compatible test server', () => {
     expect({ provider: created.provider, id: created.id, capabilities: created.capabilities }).toEqual({
       provider: 's3',
       id: `s3://${fixture.bucket}/archive/`,
-      capabilities: { delete: true, immutability: true, publicAccessCheck: true, maxObjectSize: 5 * 1024 ** 3 },
+      capabilities: { delete: true, immutability: true, publicAccessCheck: true, maxObjectSize: 5 * 1024 ** 3, versions: 'erasable' },
     });
   });
 
@@ -152,6 +152,41 @@ describe('createS3Destination against the S3-compatible test server', () => {
 
     const error = await errorOf(destination({ keyPrefix: 'no-lock/', objectLock: { mode: 'GOVERNANCE', retentionDays: 1 } }).put(input('x', 'x')));
     expect({ kind: error.kind, code: error.code, message: error.message }).toMatchObject({ kind: 'invalid', code: 'InvalidRequest', message: expect.stringContaining('Object Lock') });
+  });
+
+  it('eraseVersions(): on a versioned bucket deletes every version and delete marker of exactly that key, under the key prefix; a locked version is held with its error; absent keys have none', async () => {
+    const bucket = fixture.server.createBucket(undefined, { objectLock: true, versioning: true });
+    const created = destination({ bucket, keyPrefix: 'p/' });
+    const held = destination({ bucket, keyPrefix: 'p/', objectLock: { legalHold: true } });
+    await created.put(input('a', 'first'));
+    await created.delete!('a');
+    await created.put(input('a', 'second'));
+    await created.put(input('a2', 'a neighbour sharing the prefix'));
+    await held.put(input('h', 'held'));
+    const versionsOf = (key: string) => fixture.server.listVersions(bucket).filter((version) => version.key === key);
+    expect(versionsOf('p/a').map((version) => [version.deleteMarker, version.isLatest])).toEqual([
+      [false, true],
+      [true, false],
+      [false, false],
+    ]);
+
+    const result = await created.eraseVersions!('a');
+    expect(result.complete).toBe(true);
+    expect(result.versions.map(({ type, current, outcome }) => [type, current, outcome])).toEqual([
+      ['version', false, 'erased'],
+      ['delete_marker', false, 'erased'],
+      ['version', true, 'erased'],
+    ]);
+    expect(versionsOf('p/a')).toEqual([]);
+    expect(versionsOf('p/a2').map((version) => version.body?.toString())).toEqual(['a neighbour sharing the prefix']);
+
+    const locked = await created.eraseVersions!('h');
+    expect(locked.complete).toBe(false);
+    expect(locked.versions.map(({ current, outcome, error }) => ({ current, outcome, kind: error?.kind, message: error?.message }))).toEqual([
+      { current: true, outcome: 'held', kind: 'unauthorized', message: expect.stringContaining('object lock') },
+    ]);
+    expect(versionsOf('p/h').map((version) => [version.deleteMarker, version.body?.toString()])).toEqual([[false, 'held']]);
+    expect(await created.eraseVersions!('never-written')).toEqual({ key: 'never-written', versions: [], complete: true });
   });
 
   it('validates settings, keys, metadata and the claimed SHA-256 before sending anything', async () => {

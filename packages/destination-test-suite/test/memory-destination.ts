@@ -15,6 +15,7 @@ export type MemoryFlaw =
   | 'trusts-claimed-sha256'
   | 'probe-fails-write'
   | 'delete-is-a-no-op'
+  | 'erases-versions-by-prefix'
   | 'reports-every-fault-as-unknown'
   | 'leaks-the-secret';
 
@@ -57,7 +58,8 @@ export function createMemoryDestination(flaw?: MemoryFlaw): { destination: Desti
     specificationVersion: 'v1',
     provider: 'memory',
     id: 'memory://test',
-    capabilities: { delete: true, immutability: false, publicAccessCheck: false },
+    // A memory map keeps one version per key; it declares `erasable` so the suite's eraseVersions() check runs against it.
+    capabilities: { delete: true, immutability: false, publicAccessCheck: false, versions: 'erasable' },
     async put(input, options) {
       options?.signal?.throwIfAborted();
       if (flaw !== 'skips-key-validation') assertValidObjectKey(input.key, 'memory');
@@ -120,6 +122,13 @@ export function createMemoryDestination(flaw?: MemoryFlaw): { destination: Desti
       options?.signal?.throwIfAborted();
       assertValidObjectKey(key, 'memory');
       if (flaw !== 'delete-is-a-no-op') objects.delete(key);
+    },
+    async eraseVersions(key, options) {
+      options?.signal?.throwIfAborted();
+      assertValidObjectKey(key, 'memory');
+      const names = flaw === 'erases-versions-by-prefix' ? [...objects.keys()].filter((name) => name.startsWith(key)) : objects.has(key) ? [key] : [];
+      for (const name of names) objects.delete(name);
+      return { key, versions: names.includes(key) ? [{ version: 'only', type: 'version' as const, current: true, outcome: 'erased' as const }] : [], complete: !objects.has(key) };
     },
     async probe() {
       const write = flaw === 'probe-fails-write' ? 'failed' : 'passed';

@@ -21,6 +21,7 @@ const cases: ReadonlyArray<[MemoryFlaw, ConformanceGroupName, string]> = [
   ['drops-content-encoding', 'roundtrip', 'gzip-encoded JSON body byte for byte: what really landed'],
   ['probe-fails-write', 'probe', 'no failed checks'],
   ['delete-is-a-no-op', 'delete', 'the deleted object is gone'],
+  ['erases-versions-by-prefix', 'delete', 'the key sharing its prefix is untouched'],
   ['reports-every-fault-as-unknown', 'errorKinds', 'rejects with a DestinationError of kind rate_limited'],
   ['leaks-the-secret', 'errorKinds', 'no secret in the error message or its causes'],
   ['stores-partial-on-abort', 'errorKinds', 'no object, whole or partial, under the key'],

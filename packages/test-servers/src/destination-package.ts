@@ -6,9 +6,11 @@ export const memoPackage = '@acme/sentcopy-destination-memo';
 
 /**
  * What the installed package's `index.js` exports: a good descriptor, none, one of specification
- * `v2`, or one whose settings schema uses a keyword (`format`) sentcopy cannot check.
+ * `v2`, one whose settings schema uses a keyword (`format`) sentcopy cannot check, or a good one
+ * whose destination does not say whether its store keeps earlier versions of objects
+ * (`versions-unknown`: no `capabilities.versions`, as a package written before that field).
  */
-export type MemoVariant = 'good' | 'no-descriptor' | 'version-v2' | 'unknown-keyword';
+export type MemoVariant = 'good' | 'no-descriptor' | 'version-v2' | 'unknown-keyword' | 'versions-unknown';
 
 // A third party's code, as its author would publish it: plain ESM that knows only the published
 // contract, wrapping the fs destination (installed next to it, like any dependency) in a folder per shelf.
@@ -42,7 +44,8 @@ const descriptor = {
   create(settings, context) {
     const token = context.readSecret('token');
     if (token !== undefined && token !== 'open-sesame') throw new Error('the memo token is wrong');
-    return createFsDestination({ root: path.join(settings.folder, 'shelf-' + settings.shelf), fsync: false });
+    const destination = createFsDestination({ root: path.join(settings.folder, 'shelf-' + settings.shelf), fsync: false });
+    ${variant === 'versions-unknown' ? 'const { versions: _versions, ...capabilities } = destination.capabilities;\n    return { ...destination, capabilities };' : 'return destination;'}
   },
 };
 

@@ -27,6 +27,13 @@ export interface GcsBucketAccess {
 export interface GcsBucketOptions extends GcsBucketAccess {
   /** Object retention enabled on the bucket (`objectRetention.mode: 'Enabled'`); required for per-object `retention`. @default false */
   readonly objectRetention?: boolean;
+  /**
+   * Object Versioning: a replaced or deleted live object becomes a noncurrent generation (with
+   * `timeDeleted`) instead of going away; `DELETE …?generation=` removes one generation for good
+   * (refused while it is held or retained); `GET …/o?versions=true` lists noncurrent generations
+   * too (all of them, without paging). @default false
+   */
+  readonly versioning?: boolean;
 }
 
 /** A service account whose self-signed JWTs (RS256 bearer tokens) the server accepts. */
@@ -113,6 +120,8 @@ export interface GcsTestServer {
   getObject(bucket: string, name: string): GcsServerObject | undefined;
   /** Every object name of a bucket, in UTF-8 byte order. */
   listObjects(bucket: string): string[];
+  /** Every generation of `name`, live or noncurrent (see {@link GcsBucketOptions.versioning}), oldest first. */
+  listGenerations(bucket: string, name: string): { readonly generation: string; readonly live: boolean; readonly body: Buffer }[];
   /** Stores an object directly (e.g. one written by another tool, without sentcopy's metadata). */
   putObject(bucket: string, name: string, body: Uint8Array, options?: { contentType?: string; contentEncoding?: string; metadata?: Record<string, string> }): GcsServerObject;
   /** Stops the server. */
@@ -123,6 +132,9 @@ interface Bucket {
   readonly name: string;
   readonly created: Date;
   readonly objectRetention: boolean;
+  readonly versioning: boolean;
+  /** Noncurrent generations by name, oldest first (versioned buckets). */
+  readonly noncurrent: Map<string, (GcsServerObject & { readonly timeDeleted: Date })[]>;
   metageneration: number;
   access: GcsBucketAccess;
   readonly objects: Map<string, GcsServerObject>;
@@ -211,8 +223,8 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
 
   const createBucket = (name = `sentcopy-test-${randomBytes(6).toString('hex')}`, bucketOptions: GcsBucketOptions = {}): string => {
     if (!buckets.has(name)) {
-      const { objectRetention, ...access } = bucketOptions;
-      buckets.set(name, { name, created: new Date(), objectRetention: objectRetention ?? false, metageneration: 1, access, objects: new Map() });
+      const { objectRetention, versioning, ...access } = bucketOptions;
+      buckets.set(name, { name, created: new Date(), objectRetention: objectRetention ?? false, versioning: versioning ?? false, noncurrent: new Map(), metageneration: 1, access, objects: new Map() });
     }
     return name;
   };
@@ -226,6 +238,21 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
   const sortedNames = (bucket: Bucket): { name: string; bytes: Buffer }[] => {
     bucket.sorted ??= [...bucket.objects.keys()].map((name) => ({ name, bytes: Buffer.from(name, 'utf8') })).sort((left, right) => Buffer.compare(left.bytes, right.bytes));
     return bucket.sorted;
+  };
+
+  const makeNoncurrent = (bucket: Bucket, object: GcsServerObject): void => {
+    const older = bucket.noncurrent.get(object.name) ?? [];
+    older.push({ ...object, timeDeleted: new Date() });
+    bucket.noncurrent.set(object.name, older);
+  };
+
+  /** Holds and retention refuse deleting (or making noncurrent) a generation, as GCS does. */
+  const checkDeletable = (object: GcsServerObject): void => {
+    if (object.temporaryHold || object.eventBasedHold)
+      throw new GcsFailure(403, 'forbidden', `Object '${object.bucket}/${object.name}' is under active Temporary hold or Event-Based hold and cannot be deleted, overwritten or archived until hold is removed.`);
+    if (object.retention !== undefined && new Date(object.retention.retainUntilTime).getTime() > Date.now()) {
+      throw new GcsFailure(403, 'retentionPolicyNotMet', `Object '${object.bucket}/${object.name}' is subject to object retention and cannot be deleted, overwritten or archived until ${object.retention.retainUntilTime}.`);
+    }
   };
 
   const bucketResource = (bucket: Bucket) => ({
@@ -276,6 +303,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       ...(object.eventBasedHold === undefined ? {} : { eventBasedHold: object.eventBasedHold }),
       ...(object.temporaryHold === undefined ? {} : { temporaryHold: object.temporaryHold }),
       ...(object.kmsKeyName === undefined ? {} : { kmsKeyName: object.kmsKeyName }),
+      ...('timeDeleted' in object && object.timeDeleted instanceof Date ? { timeDeleted: object.timeDeleted.toISOString() } : {}),
     };
   };
 
@@ -361,6 +389,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       ...(typeof resource.temporaryHold === 'boolean' ? { temporaryHold: resource.temporaryHold } : {}),
       ...(kmsKeyText === undefined ? {} : { kmsKeyName: kmsKeyText.includes('/cryptoKeyVersions/') ? kmsKeyText : `${kmsKeyText}/cryptoKeyVersions/1` }),
     };
+    if (existing !== undefined && bucket.versioning) makeNoncurrent(bucket, existing);
     bucket.objects.set(name, object);
     if (existing === undefined) bucket.sorted = undefined;
     return object;
@@ -481,6 +510,14 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       }
       items.push(bucket.objects.get(entry.name) as GcsServerObject);
       last = entry.name;
+    }
+    if (query.versions === 'true') {
+      // Noncurrent generations of every listed name, after its live one (the whole set; no paging).
+      const names = new Set(items.map((item) => item.name));
+      for (const name of bucket.noncurrent.keys()) if (name.startsWith(prefix)) names.add(name);
+      const sorted = [...names].sort((left, right) => Buffer.compare(Buffer.from(left), Buffer.from(right)));
+      const all = sorted.flatMap((name) => [...(bucket.objects.has(name) ? [bucket.objects.get(name) as GcsServerObject] : []), ...(bucket.noncurrent.get(name) ?? [])]);
+      return { kind: 'storage#objects', ...(prefixes.length === 0 ? {} : { prefixes }), ...(all.length === 0 ? {} : { items: all.map(objectResource) }) };
     }
     return {
       kind: 'storage#objects',
@@ -652,14 +689,23 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
           return record;
         }
         if (method === 'DELETE') {
-          const object = bucket.objects.get(name);
+          const live = bucket.objects.get(name);
+          const older = bucket.noncurrent.get(name) ?? [];
+          if (query.generation !== undefined && live?.generation !== query.generation) {
+            const index = older.findIndex((entry) => entry.generation === query.generation);
+            if (index === -1) throw notFound();
+            checkDeletable(older[index] as GcsServerObject);
+            older.splice(index, 1);
+            if (older.length === 0) bucket.noncurrent.delete(name);
+            response.writeHead(204, { 'content-length': 0 });
+            response.end();
+            return record;
+          }
+          const object = live;
           if (object === undefined) throw notFound();
           checkPreconditions(object, query);
-          if (object.temporaryHold || object.eventBasedHold)
-            throw new GcsFailure(403, 'forbidden', `Object '${bucketName}/${name}' is under active Temporary hold or Event-Based hold and cannot be deleted, overwritten or archived until hold is removed.`);
-          if (object.retention !== undefined && new Date(object.retention.retainUntilTime).getTime() > Date.now()) {
-            throw new GcsFailure(403, 'retentionPolicyNotMet', `Object '${bucketName}/${name}' is subject to object retention and cannot be deleted, overwritten or archived until ${object.retention.retainUntilTime}.`);
-          }
+          checkDeletable(object);
+          if (bucket.versioning && query.generation === undefined) makeNoncurrent(bucket, object);
           bucket.objects.delete(name);
           bucket.sorted = undefined;
           response.writeHead(204, { 'content-length': 0 });
@@ -724,6 +770,12 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       bucket.metageneration++;
     },
     getObject: (bucket, name) => buckets.get(bucket)?.objects.get(name),
+    listGenerations(bucketName, name) {
+      const bucket = buckets.get(bucketName);
+      if (!bucket) return [];
+      const live = bucket.objects.get(name);
+      return [...(bucket.noncurrent.get(name) ?? []).map((entry) => ({ generation: entry.generation, live: false, body: entry.body })), ...(live === undefined ? [] : [{ generation: live.generation, live: true, body: live.body }])];
+    },
     listObjects: (bucket) => (buckets.has(bucket) ? sortedNames(requireBucket(bucket)).map((entry) => entry.name) : []),
     putObject(bucket, name, body, objectOptions = {}) {
       return storeObject(bucket, name, Buffer.from(body), { contentType: objectOptions.contentType, contentEncoding: objectOptions.contentEncoding, metadata: objectOptions.metadata }, {}, undefined);

@@ -8,7 +8,7 @@ export type { AssumeRoleCall, FakeSts, FakeStsOptions } from './fake-sts.js';
 export { s3ErrorCatalog, s3ErrorResponse, s3ErrorXml } from './s3-errors.js';
 export type { S3ErrorOptions } from './s3-errors.js';
 export { startS3Server } from './s3-server.js';
-export type { S3BucketAccess, S3BucketOptions, S3RequestRecord, S3ServerObject, S3ServerOptions, S3TestServer } from './s3-server.js';
+export type { S3BucketAccess, S3BucketOptions, S3RequestRecord, S3ServerObject, S3ServerOptions, S3ServerVersion, S3TestServer } from './s3-server.js';
 export { startS3Stub } from './s3-stub.js';
 export type { S3Stub } from './s3-stub.js';
 export { authenticate, parseAuthorization, signatureMatches } from './sigv4.js';

@@ -30,6 +30,15 @@ export interface S3BucketAccess {
 export interface S3BucketOptions extends S3BucketAccess {
   /** Creates the bucket with Object Lock enabled (required for retention and legal-hold headers). @default false */
   readonly objectLock?: boolean;
+  /**
+   * Turns S3 Versioning on: a PUT adds a version, a DELETE without a version id adds a delete
+   * marker (the earlier versions stay), `DELETE ?versionId=` removes one version (refused with 403
+   * while that version is retained or under a legal hold), and `GET ?versions` lists them
+   * (ListObjectVersions). Real S3 turns it on with Object Lock; here it is separate so tests can
+   * model either. Without it, `GET ?versions` lists each object once with version id `null`.
+   * @default false
+   */
+  readonly versioning?: boolean;
 }
 
 /** Options for {@link startS3Server}. */
@@ -105,6 +114,21 @@ export interface S3ServerObject {
   readonly legalHold?: string;
 }
 
+/** One version of an object in a bucket (see {@link S3BucketOptions.versioning}), newest first per key. */
+export interface S3ServerVersion {
+  readonly key: string;
+  /** The version id; `null` in a bucket without versioning. */
+  readonly versionId: string;
+  /** Whether it is the key's latest version (or delete marker). */
+  readonly isLatest: boolean;
+  /** A delete marker: no bytes. */
+  readonly deleteMarker: boolean;
+  /** The version's bytes (absent for a delete marker). */
+  readonly body?: Buffer;
+  readonly legalHold?: string;
+  readonly retainUntil?: Date;
+}
+
 /** A running S3-compatible server. */
 export interface S3TestServer {
   /** `http://127.0.0.1:<port>`; use with path-style addressing (`forcePathStyle: true`). */
@@ -126,6 +150,8 @@ export interface S3TestServer {
   getObject(bucket: string, key: string): S3ServerObject | undefined;
   /** Every key of a bucket, in UTF-8 byte order. */
   listKeys(bucket: string): string[];
+  /** Every version and delete marker of a bucket (keys in UTF-8 byte order, newest first per key), bypassing HTTP. */
+  listVersions(bucket: string): S3ServerVersion[];
   /** Stops the server and removes its folder (when it created it). */
   stop(): Promise<void>;
 }
@@ -135,9 +161,19 @@ interface StoredRecord extends Omit<S3ServerObject, 'body'> {
   readonly size: number;
 }
 
+/** One entry of a versioned key's history: a stored version, or a delete marker (no record). */
+interface VersionEntry {
+  readonly versionId: string;
+  readonly lastModified: Date;
+  readonly record?: StoredRecord;
+}
+
 interface Bucket {
   readonly name: string;
   readonly objectLock: boolean;
+  readonly versioning: boolean;
+  /** Versioned buckets: each key's versions and delete markers, oldest first. */
+  readonly history: Map<string, VersionEntry[]>;
   access: S3BucketAccess;
   readonly objects: Map<string, StoredRecord>;
   sorted?: { key: string; bytes: Buffer }[];
@@ -189,13 +225,23 @@ function parseQuery(raw: string): Map<string, string> {
   return query;
 }
 
+/** A version id shaped like S3's (32 URL-safe characters), increasing so that newer sorts later within a millisecond too. */
+let versionCounter = 0;
+function newVersionId(): string {
+  versionCounter += 1;
+  return `${Date.now().toString(36).padStart(9, '0')}${versionCounter.toString(36).padStart(7, '0')}${randomBytes(12).toString('base64url')}`.slice(0, 32);
+}
+
+const isLocked = (record: StoredRecord): boolean => record.legalHold === 'ON' || (record.retainUntil !== undefined && record.retainUntil.getTime() > Date.now());
+
 const urlEncodeKey = (key: string): string => encodeURIComponent(key).replace(/%2F/g, '/');
 
 /**
  * Starts an S3-compatible server on 127.0.0.1 with a random port: path-style CreateBucket,
  * HeadBucket, PutObject (user metadata, Content-Type/-Encoding, `x-amz-checksum-sha256` and
  * Content-MD5 verified, atomic `If-None-Match: *`, SSE, storage class, Object Lock), GetObject,
- * HeadObject, DeleteObject, ListObjectsV2 (UTF-8 byte order, continuation tokens, delimiter), and
+ * HeadObject, DeleteObject, ListObjectsV2 (UTF-8 byte order, continuation tokens, delimiter),
+ * Versioning per bucket (ListObjectVersions, delete markers, DeleteObject by version id), and
  * GetBucketPolicyStatus / GetPublicAccessBlock / GetBucketAcl. Errors are S3's XML bodies.
  */
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3TestServer> {
@@ -215,8 +261,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
 
   const createBucket = (name = `sentcopy-test-${randomBytes(6).toString('hex')}`, bucketOptions: S3BucketOptions = {}): string => {
     if (!buckets.has(name)) {
-      const { objectLock, ...access } = bucketOptions;
-      buckets.set(name, { name, objectLock: objectLock ?? false, access, objects: new Map() });
+      const { objectLock, versioning, ...access } = bucketOptions;
+      buckets.set(name, { name, objectLock: objectLock ?? false, versioning: versioning ?? false, history: new Map(), access, objects: new Map() });
     }
     return name;
   };
@@ -352,7 +398,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
       await writeFile(file, body);
       const etag = `"${createHash('md5').update(body).digest('hex')}"`;
       const previous = bucket.objects.get(key);
-      bucket.objects.set(key, {
+      const stored: StoredRecord = {
         key,
         file,
         size: body.length,
@@ -369,10 +415,18 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
         objectLockMode,
         retainUntil: retainUntilText === undefined ? undefined : new Date(retainUntilText),
         legalHold,
-      });
-      if (!previous) bucket.sorted = undefined;
-      else await unlink(previous.file).catch(() => undefined);
+      };
+      bucket.objects.set(key, stored);
       const headers: Record<string, string> = { etag, 'x-amz-server-side-encryption': serverSideEncryption ?? 'AES256' };
+      if (bucket.versioning) {
+        const versionId = newVersionId();
+        const history = bucket.history.get(key) ?? [];
+        history.push({ versionId, lastModified: stored.lastModified, record: stored });
+        bucket.history.set(key, history);
+        headers['x-amz-version-id'] = versionId;
+        if (!previous) bucket.sorted = undefined;
+      } else if (!previous) bucket.sorted = undefined;
+      else await unlink(previous.file).catch(() => undefined);
       if (checksumSha256 !== undefined) headers['x-amz-checksum-sha256'] = checksumSha256;
       return { status: 200, headers };
     } finally {
@@ -456,6 +510,101 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
     for (const common of commonPrefixes) parts.push(`<CommonPrefixes>${element('Prefix', encode(common))}</CommonPrefixes>`);
     parts.push('</ListBucketResult>');
     return parts.join('');
+  };
+
+  /** Every version of the bucket: keys in byte order, newest first per key; a bucket without versioning has one `null` version per object. */
+  const versionsOf = (bucket: Bucket): (S3ServerVersion & { record?: StoredRecord; lastModified: Date })[] => {
+    const keys = bucket.versioning ? [...bucket.history.keys()].sort((left, right) => compareBytes(Buffer.from(left), Buffer.from(right))) : sortedKeys(bucket).map((entry) => entry.key);
+    return keys.flatMap((key) => {
+      if (!bucket.versioning) {
+        const record = bucket.objects.get(key) as StoredRecord;
+        return [{ key, versionId: 'null', isLatest: true, deleteMarker: false, record, lastModified: record.lastModified, legalHold: record.legalHold, retainUntil: record.retainUntil }];
+      }
+      const history = bucket.history.get(key) ?? [];
+      return history
+        .map((entry, index) => ({
+          key,
+          versionId: entry.versionId,
+          isLatest: index === history.length - 1,
+          deleteMarker: entry.record === undefined,
+          record: entry.record,
+          lastModified: entry.lastModified,
+          legalHold: entry.record?.legalHold,
+          retainUntil: entry.record?.retainUntil,
+        }))
+        .reverse();
+    });
+  };
+
+  /** ListObjectVersions (`GET /bucket?versions`): prefix, max-keys, key-marker and version-id-marker. */
+  const listVersionsXml = (bucket: Bucket, query: Map<string, string>): string => {
+    const prefix = query.get('prefix') ?? '';
+    const maxKeys = Math.min(1000, Number(query.get('max-keys') ?? 1000));
+    const keyMarker = query.get('key-marker') ?? '';
+    const versionMarker = query.get('version-id-marker') ?? '';
+    let all = versionsOf(bucket).filter((entry) => entry.key.startsWith(prefix));
+    if (keyMarker !== '') {
+      const markerIndex = versionMarker === '' ? -1 : all.findIndex((entry) => entry.key === keyMarker && entry.versionId === versionMarker);
+      all = markerIndex === -1 ? all.filter((entry) => compareBytes(Buffer.from(entry.key), Buffer.from(keyMarker)) > 0) : all.slice(markerIndex + 1);
+    }
+    const page = all.slice(0, maxKeys);
+    const truncated = all.length > page.length;
+    const parts = [
+      '<?xml version="1.0" encoding="UTF-8"?>\n<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+      element('Name', bucket.name),
+      element('Prefix', prefix),
+      element('KeyMarker', keyMarker),
+      element('VersionIdMarker', versionMarker),
+      element('MaxKeys', maxKeys),
+      element('IsTruncated', truncated),
+    ];
+    if (truncated) parts.push(element('NextKeyMarker', page.at(-1)!.key), element('NextVersionIdMarker', page.at(-1)!.versionId));
+    for (const entry of page) {
+      const common = `${element('Key', entry.key)}${element('VersionId', entry.versionId)}${element('IsLatest', entry.isLatest)}${element('LastModified', isoSeconds(entry.lastModified))}`;
+      parts.push(
+        entry.record === undefined ? `<DeleteMarker>${common}</DeleteMarker>` : `<Version>${common}${element('ETag', entry.record.etag)}${element('Size', entry.record.size)}${element('StorageClass', entry.record.storageClass)}</Version>`,
+      );
+    }
+    parts.push('</ListVersionsResult>');
+    return parts.join('');
+  };
+
+  /** DeleteObject: a delete marker (versioned, no version id), one version removed (`versionId`), or the object removed. */
+  const deleteObject = async (bucket: Bucket, key: string, versionId: string | undefined): Promise<Record<string, string>> => {
+    if (!bucket.versioning || versionId === undefined) {
+      const stored = bucket.objects.get(key);
+      if (bucket.versioning) {
+        // S3 adds a delete marker even over a retained version: Object Lock protects versions, not keys.
+        const markerId = newVersionId();
+        const history = bucket.history.get(key) ?? [];
+        history.push({ versionId: markerId, lastModified: new Date() });
+        bucket.history.set(key, history);
+        bucket.objects.delete(key);
+        bucket.sorted = undefined;
+        return { 'x-amz-delete-marker': 'true', 'x-amz-version-id': markerId };
+      }
+      if (versionId !== undefined && versionId !== 'null') throw new S3Failure('InvalidArgument', { message: 'Invalid version id specified', extra: { ArgumentName: 'versionId', ArgumentValue: versionId } });
+      if (stored) {
+        if (isLocked(stored)) throw new S3Failure('AccessDenied', { message: 'Access Denied because object protected by object lock.' });
+        bucket.objects.delete(key);
+        bucket.sorted = undefined;
+        await unlink(stored.file).catch(() => undefined);
+      }
+      return {};
+    }
+    const history = bucket.history.get(key) ?? [];
+    const index = history.findIndex((entry) => entry.versionId === versionId);
+    if (index === -1) throw new S3Failure('NoSuchVersion', { status: 404, message: 'The specified version does not exist.', extra: { Key: key, VersionId: versionId } });
+    const entry = history[index] as VersionEntry;
+    if (entry.record !== undefined && isLocked(entry.record)) throw new S3Failure('AccessDenied', { message: 'Access Denied because object protected by object lock.' });
+    history.splice(index, 1);
+    if (history.length === 0) bucket.history.delete(key);
+    const latest = history.at(-1)?.record;
+    if (latest === undefined) bucket.objects.delete(key);
+    else bucket.objects.set(key, latest);
+    bucket.sorted = undefined;
+    if (entry.record !== undefined) await unlink(entry.record.file).catch(() => undefined);
+    return { 'x-amz-version-id': versionId, ...(entry.record === undefined ? { 'x-amz-delete-marker': 'true' } : {}) };
   };
 
   const bucketSubresource = (bucket: Bucket, name: string): string => {
@@ -554,7 +703,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
           return;
         }
         if (method !== 'GET') throw new S3Failure('MethodNotAllowed');
-        const body = query.get('list-type') === '2' ? listObjects(bucket, query) : query.size === 1 ? bucketSubresource(bucket, [...query.keys()][0] as string) : undefined;
+        const body = query.get('list-type') === '2' ? listObjects(bucket, query) : query.has('versions') ? listVersionsXml(bucket, query) : query.size === 1 ? bucketSubresource(bucket, [...query.keys()][0] as string) : undefined;
         if (body === undefined) throw new S3Failure('NotImplemented', { message: 'Only ListObjectsV2 (list-type=2) and the policyStatus, publicAccessBlock and acl sub-resources are implemented' });
         record(200);
         sendCanned(response, { status: 200, headers: { ...common, 'content-type': 'application/xml' }, body }, method);
@@ -594,16 +743,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
         }
         case 'DELETE': {
           await drainBody(request);
-          const stored = bucket.objects.get(key);
-          if (stored) {
-            const locked = stored.legalHold === 'ON' || (stored.retainUntil !== undefined && stored.retainUntil.getTime() > Date.now());
-            if (locked) throw new S3Failure('AccessDenied', { message: 'Access Denied because object protected by object lock.' });
-            bucket.objects.delete(key);
-            bucket.sorted = undefined;
-            await unlink(stored.file).catch(() => undefined);
-          }
+          const headers = await deleteObject(bucket, key, query.get('versionId'));
           record(204);
-          response.writeHead(204, common);
+          response.writeHead(204, { ...common, ...headers });
           response.end();
           return;
         }
@@ -641,6 +783,11 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
       if (!stored) return undefined;
       const { file: _file, size: _size, ...rest } = stored;
       return { ...rest, body: readFileSync(stored.file) };
+    },
+    listVersions(bucketName) {
+      const bucket = buckets.get(bucketName);
+      if (!bucket) return [];
+      return versionsOf(bucket).map(({ record, lastModified: _lastModified, ...version }) => (record === undefined ? version : { ...version, body: readFileSync(record.file) }));
     },
     listKeys(bucketName) {
       const bucket = buckets.get(bucketName);

@@ -29,6 +29,8 @@ export interface ArchiveSource {
   readonly reader: KeyLayoutReader;
   /** The profile objects were most likely written with, when the configuration or the preset says (objects written by sentcopy record it). */
   readonly profileHint?: ProfileName;
+  /** The folder of the configuration file (where `.sentcopy/` lives). */
+  readonly baseDir: string;
   /** Releases the destination. */
   close(): Promise<void>;
 }
@@ -119,6 +121,7 @@ export async function openArchiveSource(options: SourceOptions): Promise<Archive
     destinationName,
     destination,
     reader,
+    baseDir: loaded.baseDir,
     ...(profileHint === undefined ? {} : { profileHint }),
     close: async () => destination.close?.(),
   };

@@ -6,6 +6,7 @@ import { CliError, emit, exitCodes } from '../cli-kit/index.js';
 import { addSourceOptions, openArchiveSource, type SourceOptions } from '../archive/archive-source.js';
 import { verifyArchive, type ManifestEntry, type VerifyReport } from '../archive/verify-archive.js';
 import { verifyComplete, type CompletenessReport } from '../archive/verify-complete.js';
+import { readPendingErasures } from '../archive/erase-pending.js';
 
 interface VerifyOptions extends SourceOptions {
   manifest?: string;
@@ -99,6 +100,41 @@ function humanReport(report: VerifyReport, destinationName: string, strict: bool
   return lines.join('\n');
 }
 
+/** A local record of an erasure that still owes tombstones (`sentcopy erase --resume` writes them). */
+interface PendingErasureNote {
+  readonly file: string;
+  readonly destination?: string;
+  readonly writer?: string;
+  readonly objects?: number;
+  readonly startedAt?: string;
+  readonly problem?: string;
+}
+
+/** The pending-erasure records beside the configuration that concern `destinationName` (or cannot be read), and the keys they name. */
+async function pendingErasuresFor(baseDir: string, destinationName: string): Promise<{ notes: PendingErasureNote[]; keys: Set<string> }> {
+  const notes: PendingErasureNote[] = [];
+  const keys = new Set<string>();
+  for (const entry of await readPendingErasures(baseDir)) {
+    if (entry.record === undefined) notes.push({ file: entry.file, problem: entry.problem ?? 'unreadable' });
+    else if (entry.record.destination === destinationName) {
+      notes.push({ file: entry.file, destination: entry.record.destination, writer: entry.record.writer, objects: entry.record.objects.length, startedAt: new Date(entry.record.startedAt).toISOString() });
+      for (const object of entry.record.objects) keys.add(object.key);
+    }
+  }
+  return { notes, keys };
+}
+
+function humanPending(notes: readonly PendingErasureNote[]): string {
+  if (notes.length === 0) return '';
+  const lines = [
+    '',
+    `Pending erasures: ${notes.length} local record(s) in .sentcopy/erase-pending/ say an erasure deleted objects whose tombstones are not written yet;`,
+    'objects they name show as missing until `sentcopy erase --resume` writes them:',
+  ];
+  for (const note of notes) lines.push(note.problem === undefined ? `  ${note.writer} (started ${note.startedAt}): ${note.objects} object(s)  ${note.file}` : `  ${note.file}: cannot be used (${note.problem})`);
+  return lines.join('\n');
+}
+
 function humanCompleteness(report: CompletenessReport): string {
   const lines: string[] = [
     '',
@@ -179,9 +215,22 @@ async function runVerify(prefix: string, options: VerifyOptions): Promise<void> 
   const started = performance.now();
   let report: VerifyReport;
   let completeness: CompletenessReport | undefined;
+  let pending: { notes: PendingErasureNote[]; keys: Set<string> } = { notes: [], keys: new Set() };
   try {
     report = await verifyArchive(source, { prefix, concurrency: options.concurrency, ...(manifest === undefined ? {} : { manifest }), onProgress: (listed, checked) => progress.update(listed, checked) });
-    if (options.complete === true) completeness = await verifyComplete(source, report);
+    if (options.complete === true) {
+      completeness = await verifyComplete(source, report);
+      pending = await pendingErasuresFor(source.baseDir, source.destinationName);
+      if (pending.keys.size > 0) {
+        const owed = pending.keys;
+        completeness = {
+          ...completeness,
+          problems: completeness.problems.map((problem) =>
+            problem.kind === 'missing' && owed.has(problem.key) ? { ...problem, reason: `${problem.reason}; a pending erasure here deleted it and owes its tombstone: run \`sentcopy erase --resume\`` } : problem,
+          ),
+        };
+      }
+    }
   } finally {
     progress.stop();
     await source.close();
@@ -215,11 +264,12 @@ async function runVerify(prefix: string, options: VerifyOptions): Promise<void> 
       unrecognized: report.unrecognized,
       versions: report.versions,
       invalid: report.invalid,
-      ...(completeness === undefined ? {} : { ledger: completeness }),
+      ...(completeness === undefined ? {} : { ledger: { ...completeness, pendingErasures: pending.notes } }),
       elapsedMs: Math.round(elapsedMs),
       ...(options.writeManifest === undefined ? {} : { manifestWritten: path.resolve(options.writeManifest), manifestEntries: report.manifest.length }),
     },
-    () => humanReport(report, source.destinationName, strict, elapsedMs) + (completeness === undefined ? '' : humanCompleteness(completeness)),
+    () => humanReport(report, source.destinationName, strict, elapsedMs) + (completeness === undefined ? '' : humanCompleteness(completeness) + humanPending(pending.notes)),
   );
+  if (pending.notes.length > 0 && options.json === true) process.stderr.write(`warning: ${pending.notes.length} pending erasure(s) owe tombstones (.sentcopy/erase-pending/): run \`sentcopy erase --resume\`.\n`);
   if (failed) process.exitCode = exitCodes.problemsFound;
 }

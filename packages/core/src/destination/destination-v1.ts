@@ -1,3 +1,5 @@
+import type { DestinationError } from './destination-error.js';
+
 /**
  * The destination contract, specification version 1.
  *
@@ -22,6 +24,17 @@ export interface DestinationCapabilities {
    * characters above U+FFFF (emoji). @default 'utf8'
    */
   readonly listOrder?: 'utf8' | 'utf16';
+  /**
+   * Whether the store may keep earlier bytes of an object after `delete()` (S3 versioning, Azure
+   * blob versions and snapshots, GCS noncurrent generations), and whether the destination can
+   * remove them:
+   * - `none`: the store never keeps earlier versions (a local folder);
+   * - `erasable`: it may, and `eraseVersions()` lists and removes every one of them;
+   * - `undefined`: the destination cannot tell; an erasure then reports each object it deleted as
+   *   not confirmed erased (earlier versions may remain).
+   * @default undefined
+   */
+  readonly versions?: 'none' | 'erasable';
 }
 
 /** What `put()` writes. */
@@ -110,6 +123,30 @@ export interface ListPage {
   readonly cursor?: string;
 }
 
+/** One stored version of an object and what `eraseVersions()` did with it. */
+export interface ObjectVersionErasure {
+  /** The store's id of this version: an S3 `VersionId` (`null` in a bucket that never had versioning), an Azure `versionId` or snapshot time, a GCS generation. */
+  readonly version: string;
+  /** `version`: a version holding bytes; `delete_marker`: an S3 delete marker (no bytes); `snapshot`: an Azure blob snapshot. */
+  readonly type: 'version' | 'delete_marker' | 'snapshot';
+  /** Whether this was the current (latest) version when listed. */
+  readonly current: boolean;
+  /** `erased`: removed now; `held`: the store refused (retention, legal hold, permission; see `error`); `failed`: the store could not be reached. */
+  readonly outcome: 'erased' | 'held' | 'failed';
+  /** Why a version was held or failed: the store's answer as a `DestinationError` (its `kind` and redacted message). */
+  readonly error?: DestinationError;
+}
+
+/** What `eraseVersions()` did for one key. */
+export interface EraseVersionsResult {
+  /** The key (without the destination's key prefix). */
+  readonly key: string;
+  /** Every version the store listed for the key, in the order they were handled. Empty when the key had none. */
+  readonly versions: readonly ObjectVersionErasure[];
+  /** `true` when a listing after the deletes found no version of the key left (no bytes and no delete marker). */
+  readonly complete: boolean;
+}
+
 /** Outcome of one probe check. */
 export interface ProbeCheck {
   /** What was checked, e.g. `reachable`, `write`, `read`, `delete`, `public-access`. */
@@ -154,6 +191,15 @@ export interface DestinationV1 {
   list(options?: ListOptions): Promise<ListPage>;
   /** Removes an object; only present when `capabilities.delete` is true. Absent keys are not an error. */
   delete?(key: string, options?: OperationOptions): Promise<void>;
+  /**
+   * Removes every stored version of `key` (and of anything the destination stores beside it for
+   * that key), not only the current one, so no earlier bytes remain behind a delete marker: lists
+   * the key's versions, deletes each by its version id, and lists again. A version the store
+   * refuses to delete (retention, legal hold, permission) is reported `held` with the error and
+   * the others are still deleted; it throws only when the versions cannot be listed at all. Only
+   * present when `capabilities.versions` is `erasable`.
+   */
+  eraseVersions?(key: string, options?: OperationOptions): Promise<EraseVersionsResult>;
   /** Checks reachability, write permission and public access; never throws for a failed check. */
   probe(options?: OperationOptions): Promise<ProbeResult>;
   /** Releases connections and handles. */

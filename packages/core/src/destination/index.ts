@@ -4,10 +4,12 @@ export type { DestinationErrorKind, DestinationErrorOptions } from './destinatio
 export type {
   DestinationCapabilities,
   DestinationV1,
+  EraseVersionsResult,
   ListedObject,
   ListOptions,
   ListPage,
   ObjectInfo,
+  ObjectVersionErasure,
   OperationOptions,
   ProbeCheck,
   ProbeResult,

@@ -38,4 +38,33 @@ export const deleteChecks: readonly ConformanceCheck[] = [
       expect(sha256Hex((await backdoor.readObject(doomed.key))?.body ?? new Uint8Array()), 'what really landed: the new bytes').toBe(again.sha256);
     },
   },
+  {
+    name: 'capabilities.versions is none, erasable or left out; eraseVersions() exists exactly when erasable, erases every version of exactly that key and nothing beside it',
+    async run({ destination, backdoor, expect, prefix }) {
+      const versions = destination.capabilities.versions;
+      expect([undefined, 'none', 'erasable'].includes(versions), `capabilities.versions is 'none', 'erasable' or left out (got ${String(versions)})`).toBe(true);
+      if (versions !== 'erasable') {
+        expect(destination.eraseVersions, "a destination whose capabilities.versions is not 'erasable' has no eraseVersions()").toBe(undefined);
+        return;
+      }
+      expect(typeof destination.eraseVersions, "a destination that declares capabilities.versions: 'erasable' has eraseVersions()").toBe('function');
+      const eraseVersions = destination.eraseVersions!.bind(destination);
+      const person = putInput(`${prefix}versions/a`, utf8('the person'));
+      const neighbour = putInput(`${prefix}versions/a2`, utf8('a neighbour whose key starts with the same characters'));
+      await destination.put(person);
+      await destination.put(neighbour);
+
+      const result = await eraseVersions(person.key);
+      expect(result.key, 'the result names the key').toBe(person.key);
+      expect(result.complete, 'no version is left after erasing an object nothing protects').toBe(true);
+      expect(result.versions.length > 0 && result.versions.every((entry) => entry.outcome === 'erased'), 'every version listed was erased').toBe(true);
+      expect(result.versions.filter((entry) => entry.current).length, 'exactly one version was the current one').toBe(1);
+      expect(await backdoor.readObject(person.key), 'what really landed: the object is gone').toBe(undefined);
+      expect(await destination.head(person.key), 'head() of the erased key').toBe(undefined);
+      expect(sha256Hex((await backdoor.readObject(neighbour.key))?.body ?? new Uint8Array()), 'the key sharing its prefix is untouched').toBe(neighbour.sha256);
+      expect(await eraseVersions(`${prefix}versions/never-written`), 'a key never written has no versions').toEqual({ key: `${prefix}versions/never-written`, versions: [], complete: true });
+      const invalid = await settle(eraseVersions(`${prefix}../escape`));
+      expect(invalid.ok ? 'fulfilled' : errorKind(invalid.error), 'an invalid key is refused as invalid').toBe('invalid');
+    },
+  },
 ];

@@ -22,6 +22,7 @@ export type {
   ObjectStoreListRequest,
   ObjectStoreMetadataRules,
   ObjectStorePublicAccess,
+  ObjectStoreVersion,
   ObjectStoreWrite,
   ObjectStoreWritePurpose,
 } from './object-store-driver.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sleep } from '../../retry/index.js';
 import { DestinationError } from '../destination-error.js';
-import type { DestinationCapabilities, DestinationV1, ListOptions, ListPage, ObjectInfo, OperationOptions, ProbeResult, PutObjectInput, PutObjectResult, StoredObject } from '../destination-v1.js';
+import type { DestinationCapabilities, DestinationV1, EraseVersionsResult, ListOptions, ListPage, ObjectInfo, ObjectVersionErasure, OperationOptions, ProbeResult, PutObjectInput, PutObjectResult, StoredObject } from '../destination-v1.js';
 import { assertValidObjectKey, maxObjectKeyBytes, objectKeyProblem } from '../object-key.js';
 import { isAbortError } from '../sdk-error.js';
 import { createDeadlineRunner, type DeadlineRunner } from './deadline.js';
@@ -20,6 +20,9 @@ export interface ObjectStoreDestinationOptions {
   /** Prefix of every object name in the store; `/` is appended when missing. @default '' */
   readonly keyPrefix?: string | undefined;
 }
+
+/** Error kinds that say the store was not reached (or was busy), not that it refused. */
+const transientKinds = new Set(['unreachable', 'rate_limited', 'unknown']);
 
 const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -58,11 +61,13 @@ class ObjectStoreDestination implements DestinationV1 {
   ) {
     this.provider = driver.provider;
     this.id = driver.id;
-    this.capabilities = { ...driver.capabilities, delete: true };
+    const versioned = typeof driver.listVersions === 'function' && typeof driver.removeVersion === 'function';
+    this.capabilities = { ...driver.capabilities, delete: true, ...(versioned ? { versions: 'erasable' as const } : {}) };
     this.prefix = normalizeKeyPrefix(options.keyPrefix, driver.provider);
     this.metadata = new ObjectMetadataCodec(driver.metadata, driver.provider, driver.service);
     this.deadlines = createDeadlineRunner(driver.callTimeoutMs ?? defaultCallTimeoutMs, driver.describeTimeout?.bind(driver));
     // Callers may pass the methods around detached (`const { put } = destination`).
+    if (versioned) Object.defineProperty(this, 'eraseVersions', { value: this.eraseVersionsOf.bind(this), enumerable: true });
     for (const method of ['put', 'get', 'head', 'list', 'delete', 'probe', 'close'] as const) Object.defineProperty(this, method, { value: this[method].bind(this), enumerable: true });
   }
 
@@ -243,6 +248,52 @@ class ObjectStoreDestination implements DestinationV1 {
 
   delete(key: string, options?: OperationOptions): Promise<void> {
     return this.onKey(key, options, 'delete the object', undefined, (name, abortSignal) => this.driver.remove(name, abortSignal));
+  }
+
+  eraseVersions?: (key: string, options?: OperationOptions) => Promise<EraseVersionsResult>;
+
+  private async eraseVersionsOf(key: string, options?: OperationOptions): Promise<EraseVersionsResult> {
+    const signal = options?.signal;
+    const listVersions = this.driver.listVersions!.bind(this.driver);
+    const removeVersion = this.driver.removeVersion!.bind(this.driver);
+    let name: string | undefined;
+    try {
+      signal?.throwIfAborted();
+      const full = this.fullName(key);
+      name = full;
+      const list = () => this.call(signal, (abortSignal) => listVersions(full, abortSignal));
+      const versions: ObjectVersionErasure[] = [];
+      const seen = new Set<string>();
+      let left = await list();
+      // Some stores turn a deleted current version into a new noncurrent one (Azure with versioning on): a later round erases what a round left.
+      for (let round = 0; round < 3; round += 1) {
+        const fresh = left.filter((entry) => !seen.has(`${entry.type}:${entry.version}:${entry.current}`));
+        if (fresh.length === 0) break;
+        // The current version last: an erasure interrupted midway leaves the key reading as before, not half-erased.
+        for (const entry of [...fresh.filter((candidate) => !candidate.current), ...fresh.filter((candidate) => candidate.current)]) {
+          seen.add(`${entry.type}:${entry.version}:${entry.current}`);
+          const facts = { version: entry.version, type: entry.type, current: entry.current };
+          try {
+            await this.call(signal, (abortSignal) => removeVersion(full, entry, abortSignal));
+            versions.push({ ...facts, outcome: 'erased' });
+          } catch (error) {
+            if (signal?.aborted) throw error;
+            if (this.driver.isNotFound(error)) {
+              versions.push({ ...facts, outcome: 'erased' });
+              continue;
+            }
+            const mapped = this.failure(error, `delete version ${entry.version} of the object`, full, signal);
+            if (!DestinationError.isInstance(mapped)) throw mapped;
+            versions.push({ ...facts, outcome: transientKinds.has(mapped.kind) ? 'failed' : 'held', error: mapped });
+          }
+        }
+        left = await list();
+        if (versions.some((entry) => entry.outcome !== 'erased')) break;
+      }
+      return { key, versions, complete: left.length === 0 };
+    } catch (error) {
+      throw this.failure(error, 'list the versions of the object', name, signal);
+    }
   }
 
   probe(options?: OperationOptions): Promise<ProbeResult> {

@@ -74,6 +74,16 @@ export interface ObjectStoreListPage {
   readonly cursor?: string | undefined;
 }
 
+/** One stored version of an object, as {@link ObjectStoreDriver.listVersions} reports it. */
+export interface ObjectStoreVersion {
+  /** The store's version id: what {@link ObjectStoreDriver.removeVersion} is given back. */
+  readonly version: string;
+  /** `version` (bytes), `delete_marker` (S3, no bytes) or `snapshot` (Azure). */
+  readonly type: 'version' | 'delete_marker' | 'snapshot';
+  /** Whether it is the current (latest) version. */
+  readonly current: boolean;
+}
+
 /** How the store records metadata. */
 export interface ObjectStoreMetadataRules {
   /** Metadata name under which the kit records the SHA-256, in the store's spelling (e.g. `sentcopy-sha256`). */
@@ -165,6 +175,14 @@ export interface ObjectStoreDriver {
   list(request: ObjectStoreListRequest, signal: AbortSignal): Promise<ObjectStoreListPage>;
   /** Removes an object; may throw the SDK's not-found error when absent. */
   remove(name: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Every stored version of exactly `name` (not of other names sharing it as a prefix): versions,
+   * delete markers, snapshots, noncurrent generations. Present when the store may keep earlier
+   * versions; the kit then declares `capabilities.versions: 'erasable'` and offers `eraseVersions()`.
+   */
+  listVersions?(name: string, signal: AbortSignal): Promise<readonly ObjectStoreVersion[]>;
+  /** Removes one version listed by {@link listVersions}; may throw the SDK's not-found error when it is already gone. */
+  removeVersion?(name: string, version: ObjectStoreVersion, signal: AbortSignal): Promise<void>;
   /** True when `error` says the object is absent (not the bucket). */
   isNotFound(error: unknown): boolean;
   /** The store's error code and HTTP status of `error`, for the conflict error and probe sentences. */
