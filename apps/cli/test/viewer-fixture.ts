@@ -1,18 +1,18 @@
 // Shared by the viewer's tests: an archive written by the real archiver with its ledger, and `sentcopy view` started as a real process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createArchiver, createHmacRecipientHash, createLedgerWriter } from '@sentcopy/core';
+import { createArchiver, createHmacRecipientHash, createLedgerWriter, type DestinationV1 } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { testRecipientKey } from './ingest-fixture.js';
 import { bin } from './run-cli.js';
 
-/** Archives `messages` into the folder `root` with the real archiver and a ledger (the worker's own parts). */
-export async function archiveWithLedger(root: string, messages: readonly Record<string, unknown>[], writerId = 'w-test'): Promise<void> {
-  const destination = createFsDestination({ root, fsync: false });
+/** Archives `messages` into the folder `root` (or a destination) with the real archiver and a ledger (the worker's own parts). */
+export async function archiveWithLedger(target: string | DestinationV1, messages: readonly Record<string, unknown>[], writerId = 'w-test'): Promise<void> {
+  const destination = typeof target === 'string' ? createFsDestination({ root: target, fsync: false }) : target;
   const ledger = createLedgerWriter({ destination, writerId, recipientHash: createHmacRecipientHash(testRecipientKey), maxEntries: 64 });
   const archiver = createArchiver({ destination, recipientKey: testRecipientKey, ledger, retry: false });
   for (const message of messages) await archiver.archive(message);
   await ledger.close();
-  await destination.close?.();
+  if (typeof target === 'string') await destination.close?.();
 }
 
 /** A running `sentcopy view` process. */

@@ -123,8 +123,9 @@ export function resultDetails(context: ViewerContext, objects: readonly FoundObj
       const stored = await getObject(destination, object.key);
       if (stored === undefined) return { problem: `it is missing from destination "${object.destination}"` };
       const read = await inspectObject(destination, stored, { projectId: object.projectId });
+      const altered = read.sha256 === object.sha256 ? undefined : 'its bytes do not match the SHA-256 the ledger recorded (run `sentcopy verify`)';
       const document = (read.message as Record<string, unknown> | undefined) ?? read.document;
-      if (document === undefined) return { problem: read.corruption[0] ?? 'it holds no JSON document' };
+      if (document === undefined) return { problem: altered ?? read.corruption[0] ?? 'it holds no JSON document' };
       const masked = maskRecipients(document['to']);
       const recipient = typeof masked === 'string' ? masked : Array.isArray(masked) ? masked.filter((item) => typeof item === 'string').join(', ') : undefined;
       let summary: string | undefined;
@@ -134,7 +135,11 @@ export function resultDetails(context: ViewerContext, objects: readonly FoundObj
       } catch {
         summary = undefined;
       }
-      return { ...(recipient === undefined ? {} : { recipient }), ...(summary === undefined ? {} : { summary }), ...(read.corruption.length > 0 ? { problem: `corrupt: ${read.corruption[0]}` } : {}) };
+      return {
+        ...(recipient === undefined ? {} : { recipient }),
+        ...(summary === undefined ? {} : { summary }),
+        ...(altered !== undefined ? { problem: altered } : read.corruption.length > 0 ? { problem: `corrupt: ${read.corruption[0]}` } : {}),
+      };
     } catch (error) {
       if (error instanceof ChecksumFailureError) return { problem: 'the store reports a checksum failure for it' };
       return { problem: `destination "${object.destination}" could not be read: ${error instanceof Error ? error.message : String(error)}` };
