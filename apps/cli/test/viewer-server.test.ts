@@ -69,7 +69,7 @@ beforeAll(async () => {
   mkdirSync(root, { recursive: true });
   await archiveWithLedger(root, [...sampleArchiveMessages(), ccMessage, hostileMessage, ...bulkSms, ...otherBulk]);
   writeConfigFile(folder, { destinations: { archive: fsEntry(root) }, projects: { shop: { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [] } } });
-  [browser, viewer] = await Promise.all([launchChromium(), startView(folder)]);
+  [browser, viewer] = await Promise.all([launchChromium(), startView(folder, ['--allow-host', 'archive.example.com'])]);
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -147,6 +147,16 @@ describe('sentcopy view: access', { timeout: 120_000 }, () => {
     const sameSite = await fetch(`${viewer.origin}/`, { method: 'POST', headers: { Cookie: cookie, Origin: viewer.origin, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'campaign=bulk', redirect: 'manual' });
     expect(sameSite.status).toBe(303);
     expect(sameSite.headers.get('location')).toBe('/?campaign=bulk');
+    // Behind a TLS proxy (--allow-host): the browser's origin is https://NAME while the viewer is reached over http.
+    const proxied = await new Promise<{ status?: number; location?: string }>((resolve, reject) => {
+      const call = request(`${viewer.origin}/`, { method: 'POST', headers: { Host: 'archive.example.com', Cookie: cookie, Origin: 'https://archive.example.com', 'Content-Type': 'application/x-www-form-urlencoded' } }, (response) => {
+        response.resume();
+        resolve({ status: response.statusCode, location: response.headers.location });
+      });
+      call.once('error', reject);
+      call.end('campaign=bulk');
+    });
+    expect(proxied).toEqual({ status: 303, location: '/?campaign=bulk' });
     const api = await fetch(`${viewer.origin}/api/search?campaign=bulk&channel=sms`, { headers: bearer() });
     tokenSearches += 1;
     expect(api.status).toBe(200);

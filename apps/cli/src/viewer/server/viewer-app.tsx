@@ -98,8 +98,8 @@ function SignInPage({ next, problem, tokenOffered }: { next: string; problem?: s
 
 const wantsPage = (c: Context<ViewerEnv>) => (c.req.method === 'GET' || c.req.method === 'HEAD') && !c.req.path.startsWith('/api/') && (c.req.header('accept') ?? '').includes('text/html');
 
-/** The request's own origin, from the URL the server saw (its scheme and the Host header, already checked). */
-const ownOrigin = (c: Context<ViewerEnv>) => new URL(c.req.url).origin;
+/** The request's own host, from the URL the server saw (the Host header, already checked). */
+const ownHost = (c: Context<ViewerEnv>) => new URL(c.req.url).host;
 
 /**
  * The viewer's Hono app: security headers on every answer, Host check, sign-in (token or accounts,
@@ -148,7 +148,14 @@ export function createViewerApp(context: ViewerContext, options: ViewerAppOption
   // Under `Referrer-Policy: no-referrer` Chromium sends `Origin: null` on form posts; Sec-Fetch-Site then says whether the post came from this origin.
   const originRefused = (c: Context<ViewerEnv>) => {
     const origin = c.req.header('origin');
-    if (origin !== undefined && origin !== 'null') return origin !== ownOrigin(c);
+    if (origin !== undefined && origin !== 'null') {
+      // Host, not scheme: behind a TLS proxy the browser's origin is https while the viewer itself is reached over http.
+      try {
+        return new URL(origin).host !== ownHost(c);
+      } catch {
+        return true;
+      }
+    }
     return c.req.header('sec-fetch-site') !== 'same-origin';
   };
   const csrfAnswer = (c: Context<ViewerEnv>) => c.json({ error: { code: 'cross_site_request', message: 'The request came from another site (its Origin header is missing or not this viewer), so it was refused.' } }, 403);
