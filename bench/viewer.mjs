@@ -60,7 +60,9 @@ async function timeApi(viewer, request, expected, rounds) {
     if (answer.status !== 200 || result.total !== expected) throw new Error(`viewer ${request.path} answered ${answer.status} with ${result.total} matches, not ${expected}: ${JSON.stringify(result).slice(0, 300)}`);
     return elapsed;
   };
-  for (let warm = 0; warm < 3; warm += 1) await call();
+  // The first call may land on a kept-alive socket the server closed while the ls runs were timed: retried once, not measured.
+  await call().catch(call);
+  for (let warm = 0; warm < 2; warm += 1) await call();
   const times = [];
   for (let round = 0; round < rounds; round += 1) times.push(await call());
   return times;

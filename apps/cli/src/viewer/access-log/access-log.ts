@@ -68,8 +68,15 @@ export function openAccessLog(file: string): AccessLog {
       const line: AccessLogLine = { at: new Date(event.at ?? Date.now()).toISOString(), who: event.who, action: event.action, what: event.what };
       const write = queue.then(async () => {
         const fileHandle = await opened();
-        await fileHandle.appendFile(`${JSON.stringify(line)}\n`, 'utf8');
-        await fileHandle.datasync();
+        const { size } = await fileHandle.stat();
+        try {
+          await fileHandle.appendFile(`${JSON.stringify(line)}\n`, 'utf8');
+          await fileHandle.datasync();
+        } catch (error) {
+          // A part-written line (a full disk) is cut off, so the next event does not land glued to it and both read as garbage.
+          await fileHandle.truncate(size).catch(() => undefined);
+          throw error;
+        }
       });
       // One failed write must not block the next; the caller of the failed one sees its error.
       queue = write.catch(() => undefined);
