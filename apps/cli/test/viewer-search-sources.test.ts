@@ -175,7 +175,7 @@ describe('sentcopy view with no ledger, and over TLS', { timeout: 120_000 }, () 
         call.end(body);
       });
       expect(answer.status).toBe(303);
-      expect(answer.cookie?.[0]).toMatch(/^__Host-sentcopy_session=[\w-]{43}; Max-Age=28800; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+      expect(answer.cookie?.[0]).toMatch(new RegExp(`^__Host-sentcopy_session_${new URL(viewer.origin).port}=[\\w-]{43}; Max-Age=28800; Path=/; HttpOnly; Secure; SameSite=Strict$`));
     } finally {
       await viewer.stop();
     }

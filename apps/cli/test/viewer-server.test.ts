@@ -137,7 +137,7 @@ describe('sentcopy view: access', { timeout: 120_000 }, () => {
     expect(await page.textContent('header .user')).toContain('Signed in as token');
     const cookies = await context.cookies();
     expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toMatchObject({ name: 'sentcopy_session', httpOnly: true, sameSite: 'Strict' });
+    expect(cookies[0]).toMatchObject({ name: `sentcopy_session_${new URL(viewer.origin).port}`, httpOnly: true, sameSite: 'Strict' });
     expect(cookies[0]!.expires).toBeGreaterThan(Date.now() / 1000);
     const cookie = `${cookies[0]!.name}=${cookies[0]!.value}`;
     const crossSite = await fetch(`${viewer.origin}/`, { method: 'POST', headers: { Cookie: cookie, Origin: 'http://attacker.example', 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'campaign=bulk', redirect: 'manual' });
@@ -147,12 +147,17 @@ describe('sentcopy view: access', { timeout: 120_000 }, () => {
     const sameSite = await fetch(`${viewer.origin}/`, { method: 'POST', headers: { Cookie: cookie, Origin: viewer.origin, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'campaign=bulk', redirect: 'manual' });
     expect(sameSite.status).toBe(303);
     expect(sameSite.headers.get('location')).toBe('/?campaign=bulk');
-    // Behind a TLS proxy (--allow-host): the browser's origin is https://NAME while the viewer is reached over http.
+    // Behind a TLS proxy (--allow-host): the browser's origin is https://NAME while the viewer is reached over http (its
+    // cookie is named after the port the proxy's Host header names: none, so 80).
     const proxied = await new Promise<{ status?: number; location?: string }>((resolve, reject) => {
-      const call = request(`${viewer.origin}/`, { method: 'POST', headers: { Host: 'archive.example.com', Cookie: cookie, Origin: 'https://archive.example.com', 'Content-Type': 'application/x-www-form-urlencoded' } }, (response) => {
-        response.resume();
-        resolve({ status: response.statusCode, location: response.headers.location });
-      });
+      const call = request(
+        `${viewer.origin}/`,
+        { method: 'POST', headers: { Host: 'archive.example.com', Cookie: `sentcopy_session_80=${cookies[0]!.value}`, Origin: 'https://archive.example.com', 'Content-Type': 'application/x-www-form-urlencoded' } },
+        (response) => {
+          response.resume();
+          resolve({ status: response.statusCode, location: response.headers.location });
+        },
+      );
       call.once('error', reject);
       call.end('campaign=bulk');
     });

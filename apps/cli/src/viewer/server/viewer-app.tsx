@@ -60,7 +60,8 @@ function clientOf(c: Context<ViewerEnv>): string {
   }
 }
 
-const sessionCookie = (secure: boolean) => (secure ? '__Host-sentcopy_session' : 'sentcopy_session');
+/** Cookies are shared by every port of a host, so the port is in the name: two viewers on one machine keep their own sessions. */
+const sessionCookie = (c: Context<ViewerEnv>, secure: boolean) => `${secure ? '__Host-' : ''}sentcopy_session_${new URL(c.req.url).port || (secure ? '443' : '80')}`;
 
 /** A same-site path to return to after sign-in (never another origin). */
 function safeNext(value: unknown): string {
@@ -179,7 +180,7 @@ export function createViewerApp(context: ViewerContext, options: ViewerAppOption
     auth.clearFailures(client);
     await context.audit({ who: outcome.user, action: 'sign-in', what: { method: outcome.user === 'token' && name === '' ? 'token' : 'password' } });
     const session = auth.openSession(outcome.user);
-    setCookie(c, sessionCookie(secure), session.id, { path: '/', httpOnly: true, sameSite: 'Strict', secure, maxAge: session.maxAgeSeconds });
+    setCookie(c, sessionCookie(c, secure), session.id, { path: '/', httpOnly: true, sameSite: 'Strict', secure, maxAge: session.maxAgeSeconds });
     return c.redirect(next, 303);
   });
 
@@ -193,7 +194,7 @@ export function createViewerApp(context: ViewerContext, options: ViewerAppOption
         user = 'token';
         bearer = true;
       }
-    } else user = auth.sessionUser(getCookie(c, sessionCookie(secure)));
+    } else user = auth.sessionUser(getCookie(c, sessionCookie(c, secure)));
     if (user === undefined) {
       if (wantsPage(c)) return c.redirect(`/sign-in?next=${encodeURIComponent(c.req.path + new URL(c.req.url).search)}`, 303);
       return c.json({ error: { code: 'unauthorized', message: 'Sign in first: send `Authorization: Bearer TOKEN` (the token sentcopy view printed) or a session cookie from the sign-in page.' } }, 401);
@@ -205,8 +206,8 @@ export function createViewerApp(context: ViewerContext, options: ViewerAppOption
   });
 
   app.post('/sign-out', (c) => {
-    auth.closeSession(getCookie(c, sessionCookie(secure)));
-    deleteCookie(c, sessionCookie(secure), { path: '/', secure });
+    auth.closeSession(getCookie(c, sessionCookie(c, secure)));
+    deleteCookie(c, sessionCookie(c, secure), { path: '/', secure });
     return c.redirect('/sign-in', 303);
   });
 
