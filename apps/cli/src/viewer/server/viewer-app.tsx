@@ -5,7 +5,7 @@ import { registerAccessLogRoutes } from '../access-log/access-log-routes.js';
 import type { AccessLog } from '../access-log/access-log.js';
 import { registerSearchRoutes } from '../search/search-routes.js';
 import { Layout } from '../ui/layout.js';
-import { viewerCss } from '../ui/viewer-css.js';
+import { viewerAssets } from '../ui/viewer-assets.js';
 import type { ViewerApp, ViewerContext, ViewerEnv } from '../viewer-context.js';
 import { createViewerAuth, type ViewerAuth } from './viewer-auth.js';
 
@@ -49,8 +49,6 @@ export interface ViewerAppOptions {
 
 /** The CSP of every answer; a module may set its own on its pages (the message page's sandboxed frame). */
 export const viewerContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-const baseAssets: ReadonlyMap<string, ViewerAsset> = new Map([['viewer.css', { type: 'text/css; charset=utf-8', body: viewerCss }]]);
 
 function clientOf(c: Context<ViewerEnv>): string {
   try {
@@ -118,7 +116,7 @@ export function createViewerApp(context: ViewerContext, options: ViewerAppOption
   });
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const allowedHosts = new Set((options.allowedHosts ?? ['127.0.0.1', 'localhost', '[::1]']).map((host) => host.toLowerCase()));
-  const assets = new Map(baseAssets);
+  const assets = new Map<string, ViewerAsset>(viewerAssets);
   for (const module of options.modules ?? []) for (const [name, asset] of module.assets ?? []) assets.set(name, asset);
 
   app.use(async (c, next) => {
