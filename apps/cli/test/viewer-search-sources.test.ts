@@ -10,7 +10,7 @@ import { startS3Server, type S3TestServer } from '@sentcopy/test-servers';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshotPath } from './chromium.js';
-import { tempFolders } from './ingest-fixture.js';
+import { tempFolders, waitFor } from './ingest-fixture.js';
 import { fsEntry, json, s3Entry, s3Env, s3Settings, writeConfigFile } from './ls-fixtures.js';
 import { runCli } from './run-cli.js';
 import { archiveWithLedger, startView, type ViewerProcess } from './viewer-fixture.js';
@@ -132,17 +132,22 @@ describe('sentcopy view: text search, unreadable objects, an unreachable destina
 });
 
 describe('sentcopy view with no ledger, and over TLS', { timeout: 120_000 }, () => {
-  it('says there is no ledger and how to get one', async () => {
+  it('says there is no ledger and how to get one; with --refresh, finds the messages archived after it started', async () => {
     const folder = folders();
-    mkdirSync(path.join(folder, 'archive'));
-    writeConfigFile(folder, { destinations: { archive: fsEntry(path.join(folder, 'archive')) }, projects: { shop: project } });
-    const viewer = await startView(folder);
+    const root = path.join(folder, 'archive');
+    mkdirSync(root);
+    writeConfigFile(folder, { destinations: { archive: fsEntry(root) }, projects: { shop: project } });
+    const viewer = await startView(folder, ['--refresh', '1']);
     try {
       const { page, close } = await signedInPage(viewer);
       expect(await page.textContent('main .banner.error')).toContain('No destination holds a ledger yet');
       expect(await page.textContent('main .banner.error')).toContain('docs/ledger.md');
       await close();
       expect(viewer.output()).toContain('warning: No destination holds a ledger yet');
+      expect((await api(viewer, 'campaign=june')).body.total).toBe(0);
+      await archiveWithLedger(root, [email('n-1', 1, 'Archived later'), email('n-2', 2, 'Archived later too')]);
+      await waitFor(async () => (await api(viewer, 'campaign=june')).body.total === 2, 30_000, 'the viewer to index the messages archived after it started');
+      expect((await api(viewer, 'campaign=june')).body.objects.map((object) => object.messageId)).toEqual(['n-2', 'n-1']);
     } finally {
       expect(await viewer.stop()).toBe(0);
     }

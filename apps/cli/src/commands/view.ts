@@ -34,6 +34,7 @@ interface ViewOptions extends ClusterOptions {
   allowHost: string[];
   index?: string;
   indexUpdate: boolean;
+  refresh: number;
   token?: boolean;
 }
 
@@ -53,6 +54,7 @@ export function registerViewCommand(program: Command): void {
     .option('--allow-host <name>', 'also answer requests for this host name (behind a proxy or a DNS name); repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--index <file>', 'the local ledger index (default: .sentcopy/ledger-index.sqlite beside the configuration)')
     .option('--no-index-update', 'do not build or update the index at start: use it as it is, or without one read the ledger segments for each search')
+    .option('--refresh <seconds>', 'bring the index up to date again every this many seconds while running (0: never), so new messages are found', wholeNumber(0, 86_400), 60)
     .option('--token', 'print a start-up token even when the configuration has viewer accounts')
     .option('--json', 'print one JSON line {"url","token"} once the viewer listens')
     .addHelpText(
@@ -65,7 +67,8 @@ configuration (\`sentcopy view accounts add NAME\`); with accounts, no token is 
 --token is given. Scripts may send \`Authorization: Bearer TOKEN\` to /api/search.
 
 At start the local index (\`sentcopy index\`) is built or brought up to date from the ledger of every
-destination, with progress on stderr; searches then answer from it. --no-index-update skips that.
+destination, with progress on stderr; searches then answer from it, and it is brought up to date
+again every --refresh seconds (60) so new messages are found. --no-index-update skips both.
 Every sign-in (and refused one), search, view, download and export is appended to
 .sentcopy/viewer-access.log beside the configuration (mode 0600, on disk before the page is
 sent), shown on the Access log page and by \`sentcopy view log\`. Recipients are typed on the page,
@@ -96,33 +99,38 @@ function tlsOf(options: ViewOptions) {
   return options.tlsCert === undefined ? undefined : { certFile: path.resolve(options.tlsCert), keyFile: path.resolve(options.tlsKey!) };
 }
 
-/** Brings the index up to date at start (ledger, then text when it is on), with progress on stderr. */
-async function updateIndexAtStart(index: LedgerIndex, ledgers: readonly LedgerDestination[], quiet: boolean): Promise<string[]> {
+/** Brings the index up to date (ledger, then text when it is on), with progress on stderr unless `quiet`; answers the problems found. */
+async function updateIndex(index: LedgerIndex, ledgers: readonly LedgerDestination[], quiet: boolean, retryUnreachable: boolean): Promise<string[]> {
   const problems: string[] = [];
   const say = (line: string) => {
     if (!quiet) process.stderr.write(`${line}\n`);
   };
+  // Every destination that could be opened, with or without a ledger at start: one that gets its first segment later is picked up.
+  // One that did not answer at start is left out of the start (its retries would hold it up) and tried on each refresh.
   for (const ledger of ledgers) {
-    if (!ledger.hasLedger) continue;
+    if (ledger.destination === undefined || (ledger.error !== undefined && !retryUnreachable)) continue;
     let last = 0;
-    const result = await updateIndexed(index, ledger, {
-      onProgress: (progress) => {
-        const now = performance.now();
-        if (now - last < 500 && progress.segments !== 1) return;
-        last = now;
-        say(`index: ${ledger.name}: ${progress.segments} segment(s), ${progress.lines} entries`);
-      },
-    });
-    say(`index: ${ledger.name}: ${result.segments} new segment(s), ${result.added} object(s) added.`);
-    for (const problem of result.problems) problems.push(`The index of "${ledger.name}" stops at ${problem.key}: ${problem.reason} (run \`sentcopy verify --complete\`).`);
-    if (index.textEnabled()) {
-      try {
-        const text = await index.updateText(ledger.name, ledger.destination!, { extract: messageTextExtractor(ledger.destination!) });
-        say(`index: ${ledger.name}: text of ${text.indexed} object(s) indexed.`);
+    try {
+      const result = await updateIndexed(index, ledger, {
+        onProgress: (progress) => {
+          const now = performance.now();
+          if (now - last < 500 && progress.segments !== 1) return;
+          last = now;
+          say(`index: ${ledger.name}: ${progress.segments} segment(s), ${progress.lines} entries`);
+        },
+      });
+      if (result.segments > 0) say(`index: ${ledger.name}: ${result.segments} new segment(s), ${result.added} object(s) added.`);
+      for (const problem of result.problems) problems.push(`The index of "${ledger.name}" stops at ${problem.key}: ${problem.reason} (run \`sentcopy verify --complete\`).`);
+      if (index.textEnabled()) {
+        const text = await index.updateText(ledger.name, ledger.destination, { extract: messageTextExtractor(ledger.destination) }).catch((error: unknown) => {
+          throw destinationFailure(error, { destinationName: ledger.name }, 'read messages for the text index');
+        });
+        if (text.indexed > 0) say(`index: ${ledger.name}: text of ${text.indexed} object(s) indexed.`);
         if (text.problems.length > 0) problems.push(`${text.problems.length} message(s) of "${ledger.name}" have no text indexed (run \`sentcopy index\` for the list).`);
-      } catch (error) {
-        throw destinationFailure(error, { destinationName: ledger.name }, 'read messages for the text index');
       }
+    } catch (error) {
+      // One destination that cannot be read must not keep the viewer from starting, nor the others from being indexed.
+      problems.push(`The index of "${ledger.name}" could not be brought up to date, so its newest messages may be missing: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   return problems;
@@ -151,7 +159,7 @@ async function runView(options: ViewOptions): Promise<void> {
   const accessLog = openAccessLog(accessLogFile(loaded.baseDir));
   try {
     index = openIndexIfPresent(indexFile, options.indexUpdate);
-    if (index !== undefined && options.indexUpdate) notices.push(...(await updateIndexAtStart(index, ledgers, quiet)));
+    if (index !== undefined && options.indexUpdate) notices.push(...(await updateIndex(index, ledgers, quiet, false)));
     for (const notice of notices) process.stderr.write(`warning: ${notice}\n`);
     const destinations = new Map<string, DestinationV1>();
     for (const ledger of ledgers) if (ledger.destination !== undefined) destinations.set(ledger.name, ledger.destination);
@@ -179,17 +187,44 @@ async function runView(options: ViewOptions): Promise<void> {
       process.stdout.write(token === undefined ? `Sign in with a viewer account (${accounts.length} configured).\n` : `Access token (shown once, not logged): ${token}\n`);
       process.stdout.write(`Answering from the ${index === undefined ? 'ledger segments (no index)' : `index ${indexFile}`}; access log: ${accessLog.file}. Ctrl-C stops it.\n`);
     }
+    const stopRefresh = index !== undefined && options.indexUpdate ? refreshIndex(index, ledgers, options.refresh) : async () => undefined;
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
     await running.close();
+    await stopRefresh();
     if (options.json !== true) process.stderr.write('sentcopy view: stopped.\n');
   } finally {
     index?.close();
     await accessLog.close();
     await closeAll(ledgers);
   }
+}
+
+/** Updates the index every `seconds` in the background (one run at a time); a problem is said once on stderr. Resolves the stop function. */
+function refreshIndex(index: LedgerIndex, ledgers: readonly LedgerDestination[], seconds: number): () => Promise<void> {
+  if (seconds === 0) return async () => undefined;
+  const said = new Set<string>();
+  const say = (line: string) => {
+    if (said.has(line)) return;
+    said.add(line);
+    process.stderr.write(`warning: ${line}\n`);
+  };
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    running ??= updateIndex(index, ledgers, true, true)
+      .then((problems) => problems.forEach(say))
+      .catch((error: unknown) => say(`the index could not be brought up to date (searches answer from what it holds): ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        running = undefined;
+      });
+  }, seconds * 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 function bindRefusal(error: ViewerBindError): CliError {

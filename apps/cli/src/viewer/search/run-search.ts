@@ -1,4 +1,4 @@
-import { readLedger, type LedgerReadResult } from '@sentcopy/core';
+import { readLedger } from '@sentcopy/core';
 import { LedgerIndexError } from '@sentcopy/ledger-index';
 import { ChecksumFailureError, getObject } from '../../archive/archive-source.js';
 import { matchingEntries, type FoundObject } from '../../archive/ledger-search.js';
@@ -47,7 +47,7 @@ function searchedDestinations(context: ViewerContext, query: SearchQuery): strin
 }
 
 /** Runs a search: from the index when there is one, else from the ledger segments (read each time, like `sentcopy ls` without an index). */
-export async function runSearch(context: ViewerContext, query: SearchQuery, ledgerCache?: Map<string, LedgerReadResult>): Promise<SearchPage> {
+export async function runSearch(context: ViewerContext, query: SearchQuery): Promise<SearchPage> {
   const destinations = searchedDestinations(context, query);
   if (query.text !== undefined) {
     const unavailable = textSearchUnavailable(context);
@@ -73,7 +73,7 @@ export async function runSearch(context: ViewerContext, query: SearchQuery, ledg
   await Promise.all(
     destinations.map(async (name) => {
       try {
-        const read = ledgerCache?.get(name) ?? (await readLedger(context.destinations.get(name)!));
+        const read = await readLedger(context.destinations.get(name)!);
         if (read.entries.size === 0) {
           unsearched.push({ destination: name, reason: 'it holds no ledger' });
           return;
