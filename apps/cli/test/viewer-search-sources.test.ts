@@ -148,6 +148,10 @@ describe('sentcopy view with no ledger, and over TLS', { timeout: 120_000 }, () 
       await archiveWithLedger(root, [email('n-1', 1, 'Archived later'), email('n-2', 2, 'Archived later too')]);
       await waitFor(async () => (await api(viewer, 'campaign=june')).body.total === 2, 30_000, 'the viewer to index the messages archived after it started');
       expect((await api(viewer, 'campaign=june')).body.objects.map((object) => object.messageId)).toEqual(['n-2', 'n-1']);
+      // The banner goes once the refresh that found them has finished.
+      const searchPage = async () => (await fetch(`${viewer.origin}/`, { headers: { Authorization: `Bearer ${viewer.token}`, Accept: 'text/html' } })).text();
+      await waitFor(async () => !(await searchPage()).includes('No destination holds a ledger yet'), 30_000, 'the no-ledger banner to go');
+      expect(await searchPage()).toContain('Search the archive');
     } finally {
       expect(await viewer.stop()).toBe(0);
     }

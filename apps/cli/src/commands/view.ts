@@ -136,6 +136,9 @@ async function updateIndex(index: LedgerIndex, ledgers: readonly LedgerDestinati
   return problems;
 }
 
+const noLedgerNotice =
+  'No destination holds a ledger yet, so there is nothing to search: the viewer searches the ledger the worker writes beside the archive (on by default; see docs/ledger.md). Archive messages with the worker; the viewer finds them within --refresh seconds (or start it again).';
+
 async function runView(options: ViewOptions): Promise<void> {
   const tls = tlsOf(options);
   if (tls === undefined && options.insecureBind !== true) {
@@ -150,9 +153,7 @@ async function runView(options: ViewOptions): Promise<void> {
     if (ledger.error !== undefined) notices.push(`Destination "${ledger.name}" could not be opened or read, so it is not searched: ${ledger.error}`);
   }
   if (!ledgers.some((ledger) => ledger.hasLedger)) {
-    notices.push(
-      'No destination holds a ledger yet, so there is nothing to search: the viewer searches the ledger the worker writes beside the archive (on by default; see docs/ledger.md). Archive messages with the worker, then start the viewer again.',
-    );
+    notices.push(noLedgerNotice);
   }
   const indexFile = options.index === undefined ? defaultIndexFile(loaded) : path.resolve(options.index);
   let index: LedgerIndex | undefined;
@@ -187,7 +188,7 @@ async function runView(options: ViewOptions): Promise<void> {
       process.stdout.write(token === undefined ? `Sign in with a viewer account (${accounts.length} configured).\n` : `Access token (shown once, not logged): ${token}\n`);
       process.stdout.write(`Answering from the ${index === undefined ? 'ledger segments (no index)' : `index ${indexFile}`}; access log: ${accessLog.file}. Ctrl-C stops it.\n`);
     }
-    const stopRefresh = index !== undefined && options.indexUpdate ? refreshIndex(index, ledgers, options.refresh) : async () => undefined;
+    const stopRefresh = index !== undefined && options.indexUpdate ? refreshIndex(index, ledgers, options.refresh, notices) : async () => undefined;
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
@@ -203,7 +204,7 @@ async function runView(options: ViewOptions): Promise<void> {
 }
 
 /** Updates the index every `seconds` in the background (one run at a time); a problem is said once on stderr. Resolves the stop function. */
-function refreshIndex(index: LedgerIndex, ledgers: readonly LedgerDestination[], seconds: number): () => Promise<void> {
+function refreshIndex(index: LedgerIndex, ledgers: readonly LedgerDestination[], seconds: number, notices: string[]): () => Promise<void> {
   if (seconds === 0) return async () => undefined;
   const said = new Set<string>();
   const say = (line: string) => {
@@ -214,7 +215,11 @@ function refreshIndex(index: LedgerIndex, ledgers: readonly LedgerDestination[],
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     running ??= updateIndex(index, ledgers, true, true)
-      .then((problems) => problems.forEach(say))
+      .then((problems) => {
+        problems.forEach(say);
+        const stale = notices.indexOf(noLedgerNotice);
+        if (stale >= 0 && index.status().some((entry) => entry.objects > 0)) notices.splice(stale, 1);
+      })
       .catch((error: unknown) => say(`the index could not be brought up to date (searches answer from what it holds): ${error instanceof Error ? error.message : String(error)}`))
       .finally(() => {
         running = undefined;

@@ -100,13 +100,14 @@ function apiResult(result: SearchPage) {
  * only hashes) and its JSON twin (`/api/search`: GET with `rh=` hashes, or POST a JSON body with
  * `recipient`). Every search is written to the access log before the answer goes out.
  */
-export function registerSearchRoutes(app: ViewerApp, context: ViewerContext, options: { readonly notices?: readonly string[] } = {}): void {
-  const banner = options.notices === undefined || options.notices.length === 0 ? {} : { banner: options.notices.join(' ') };
+export function registerSearchRoutes(app: ViewerApp, context: ViewerContext, options: { /** Problems shown above the form, read at each request. */ readonly notices?: readonly string[] } = {}): void {
+  // Read at each request: the owner may add or drop notices while the viewer runs (a ledger that appeared).
+  const banner = () => (options.notices === undefined || options.notices.length === 0 ? {} : { banner: options.notices.join(' ') });
   app.get('/', async (c) => {
     const parameters = new URL(c.req.url).searchParams;
     const { query, problems } = searchQueryFrom(parameters);
     const user = c.get('user');
-    const choices = { ...formChoices(context), ...banner };
+    const choices = { ...formChoices(context), ...banner() };
     if (problems.length > 0) return c.html(<SearchPageView user={user} query={query} problems={problems} {...choices} />, 400);
     if (!hasFilters(query) && !parameters.has('page')) return c.html(<SearchPageView user={user} problems={[]} {...choices} />);
     const result = await searchAndLog(context, user, query, 'page');
@@ -119,7 +120,7 @@ export function registerSearchRoutes(app: ViewerApp, context: ViewerContext, opt
     const form = await c.req.parseBody({ all: true });
     const { query, problems, typedRecipient } = await queryFromForm(context, form);
     if (problems.length > 0) {
-      return c.html(<SearchPageView user={c.get('user')} query={query} problems={problems} {...(typedRecipient === undefined ? {} : { typedRecipient })} {...formChoices(context)} {...banner} />, 400);
+      return c.html(<SearchPageView user={c.get('user')} query={query} problems={problems} {...(typedRecipient === undefined ? {} : { typedRecipient })} {...formChoices(context)} {...banner()} />, 400);
     }
     const target = searchParameters({ ...query, page: 1 }).toString();
     return c.redirect(`/?${target === '' ? 'page=1' : target}`, 303);

@@ -41,7 +41,7 @@ export interface ViewerAppOptions {
   readonly sessionTtlMs?: number;
   /** Delay before answering the first refused sign-in from a client, in milliseconds; doubles per failure up to 8 s. @default 1000 */
   readonly refusalBaseDelayMs?: number;
-  /** Problems found at start (no ledger anywhere, a destination that could not be opened), shown above the search form. @default none */
+  /** Problems found at start (no ledger anywhere, a destination that could not be opened), shown above the search form; read at each request, so the caller may change the array. @default none */
   readonly notices?: readonly string[];
   /** Where the server's own lines go (a failed request); never holds a recipient, token or password. @default stderr */
   readonly log?: (line: string) => void;
