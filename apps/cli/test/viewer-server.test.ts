@@ -325,6 +325,32 @@ describe('sentcopy view: search', { timeout: 180_000 }, () => {
     expect(await page.textContent('.empty')).toContain('Nothing in archive matches these filters.');
   });
 
+  it('answers malformed requests with the field and the problem, and keeps answering', async () => {
+    const call = async (url: string, init: RequestInit = {}) => {
+      const answer = await fetch(`${viewer.origin}${url}`, { ...init, headers: { ...bearer(), ...(init.headers as Record<string, string> | undefined) } });
+      return { status: answer.status, text: await answer.text() };
+    };
+    const html = { Accept: 'text/html' };
+    const past = await call('/?campaign=bulk&page=99', { headers: html });
+    tokenSearches += 1;
+    expect([past.status, past.text.includes('This page is past the last one: these filters match 128 messages on 3 pages.')]).toEqual([200, true]);
+    const badPage = await call('/?page=abc', { headers: html });
+    expect([badPage.status, badPage.text.includes('Page: must be a whole number of 1 or more.')]).toEqual([400, true]);
+    const badHash = await call('/api/search?rh=not-a-hash');
+    expect([badHash.status, JSON.parse(badHash.text).error.fields[0].field]).toEqual([400, 'recipient']);
+    const notJson = await call('/api/search', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"recipient":' });
+    expect([notJson.status, JSON.parse(notJson.text).error.message]).toEqual([400, 'body: is not a JSON object.']);
+    const badAction = await call('/api/access-log?action=bogus');
+    expect([badAction.status, JSON.parse(badAction.text).error.message]).toEqual([400, 'action: "bogus" is not one of sign-in, sign-in-refused, search, view, view-images, download, export, access-log.']);
+    const badMultipart = await call('/', { method: 'POST', headers: { 'Content-Type': 'multipart/form-data; boundary=x' }, body: '--y\r\ngarbage' });
+    expect([badMultipart.status, badMultipart.text.includes('Form: the request body is not a form this page sent; search again from the form.')]).toEqual([400, true]);
+    const badCookie = await fetch(`${viewer.origin}/api/search`, { headers: { Cookie: `sentcopy_session_${new URL(viewer.origin).port}=%%%; other="unclosed; ;;=` } });
+    expect(badCookie.status).toBe(401);
+    const still = await call('/api/search?campaign=bulk');
+    tokenSearches += 1;
+    expect([still.status, JSON.parse(still.text).total]).toEqual([200, 128]);
+  });
+
   it('shows a subject carrying <img onerror> and <script> as literal text, and runs no script', async () => {
     const dialogs: string[] = [];
     page.on('dialog', (dialog) => {

@@ -92,6 +92,7 @@ export function SearchForm({ query, typedRecipient, problems, channels, projects
       <Text name="since" label="Sent since (UTC)" value={query?.since} placeholder="2026-01-31, 2026-01 or 2026" problems={problems} />
       <Text name="until" label="Sent until (UTC, inclusive)" value={query?.until} placeholder="2026-02-28" problems={problems} />
       <FieldProblems field="page" problems={problems} />
+      <FieldProblems field="form" problems={problems} />
       <div class="actions">
         <button type="submit">Search</button>
         <a href="/">Clear</a>
@@ -117,7 +118,14 @@ export function SearchResults({ query, result, details }: { query: SearchQuery; 
       {result.unsearched.map((entry) => (
         <p class="banner error" role="alert">{`Destination "${entry.destination}" was not searched: ${entry.reason}.`}</p>
       ))}
-      {result.total === 0 ? (
+      {result.total > 0 && result.objects.length === 0 ? (
+        <div class="empty">
+          <p>{`This page is past the last one: these filters match ${result.total} message${result.total === 1 ? '' : 's'} on ${result.pageCount} page${result.pageCount === 1 ? '' : 's'}.`}</p>
+          <p>
+            <a href={link(1)}>Go to the first page</a>
+          </p>
+        </div>
+      ) : result.total === 0 ? (
         <div class="empty">
           <p>Nothing in {result.destinations.length === 0 ? 'the searched destinations' : result.destinations.join(', ')} matches these filters.</p>
           <p>Check the spelling of the address, widen the dates, or remove a filter.</p>

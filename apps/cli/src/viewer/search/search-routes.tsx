@@ -117,7 +117,9 @@ export function registerSearchRoutes(app: ViewerApp, context: ViewerContext, opt
   });
 
   app.post('/', async (c) => {
-    const form = await c.req.parseBody({ all: true });
+    const form = await c.req.parseBody({ all: true }).catch(() => undefined);
+    if (form === undefined)
+      return c.html(<SearchPageView user={c.get('user')} problems={[{ field: 'form', problem: 'the request body is not a form this page sent; search again from the form.' }]} {...formChoices(context)} {...banner()} />, 400);
     const { query, problems, typedRecipient } = await queryFromForm(context, form);
     if (problems.length > 0) {
       return c.html(<SearchPageView user={c.get('user')} query={query} problems={problems} {...(typedRecipient === undefined ? {} : { typedRecipient })} {...formChoices(context)} {...banner()} />, 400);

@@ -163,7 +163,8 @@ export function createViewerApp(context: ViewerContext, options: ViewerAppOption
 
   app.post('/sign-in', async (c) => {
     if (originRefused(c)) return csrfAnswer(c);
-    const form = await c.req.parseBody();
+    const form = await c.req.parseBody().catch(() => undefined);
+    if (form === undefined) return c.html(<SignInPage next="/" problem="The sign-in form could not be read; try again." tokenOffered={options.token !== undefined} />, 400);
     const name = typeof form['name'] === 'string' ? form['name'].trim() : '';
     const secret = typeof form['secret'] === 'string' ? form['secret'] : '';
     const next = safeNext(form['next']);
