@@ -7,8 +7,11 @@ import type { AccessEvent } from '../viewer-context.js';
 export interface AccessLogLine {
   /** When, ISO 8601 UTC. */
   readonly at: string;
+  /** The account name, `token`, or `unknown` for a refused sign-in with an unknown name. */
   readonly who: string;
+  /** What was done. */
   readonly action: AccessEvent['action'];
+  /** What it was done to (recipients only as hash prefixes). */
   readonly what: Readonly<Record<string, string | number | boolean>>;
 }
 
@@ -26,6 +29,7 @@ export interface AccessLogQuery {
 
 /** A page of the access log, newest first. */
 export interface AccessLogPage {
+  /** The page, newest first. */
   readonly lines: readonly AccessLogLine[];
   /** Every line matching the filters. */
   readonly total: number;
@@ -35,11 +39,13 @@ export interface AccessLogPage {
 
 /** The viewer's access log: JSON lines, mode 0600, each appended and fsync'd before `append` resolves. */
 export interface AccessLog {
+  /** The log file's path. */
   readonly file: string;
   /** Appends one event; resolves once it is on disk. Appends run one at a time, in call order. */
   append(event: AccessEvent): Promise<void>;
   /** Reads the log back, newest first. */
   read(query?: AccessLogQuery): Promise<AccessLogPage>;
+  /** Waits for pending appends, then closes the file. */
   close(): Promise<void>;
 }
 

@@ -13,10 +13,13 @@ import { filtersOf, searchPageSize, type FieldProblem, type SearchQuery } from '
 export interface SearchPage {
   /** `index` when the local index answered, `ledger` when the ledger segments were read. */
   readonly source: 'index' | 'ledger';
+  /** This page's objects, newest first (at most 50). */
   readonly objects: readonly FoundObject[];
   /** Every match across pages. */
   readonly total: number;
+  /** This page's number, from 1. */
   readonly page: number;
+  /** Pages in all (at least 1). */
   readonly pageCount: number;
   /** Destinations searched. */
   readonly destinations: readonly string[];

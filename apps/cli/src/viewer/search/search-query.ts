@@ -9,12 +9,17 @@ export const searchPageSize = 50;
 export interface SearchQuery {
   /** Recipient hashes (what `recipientHashes()` made of the typed address). */
   readonly recipientHashes: readonly string[];
+  /** The campaign (`campaign_id`, else `canvas_step_id`; `unassociated` for neither). */
   readonly campaign?: string;
+  /** The channel name (`email`, `sms`, …). */
   readonly channel?: string;
+  /** The `project_id`. */
   readonly project?: string;
+  /** Only this configured destination. @default every destination */
   readonly destination?: string;
   /** As typed: `2026-01-31`, `2026-01`, `2026`, or an ISO time with a zone. */
   readonly since?: string;
+  /** As typed, inclusive: the whole day, month or year it names. */
   readonly until?: string;
   /** A full-text query (SQLite FTS5 syntax). */
   readonly text?: string;
@@ -24,7 +29,9 @@ export interface SearchQuery {
 
 /** A problem with one search field: the field's name and what is wrong, shown next to it. */
 export interface FieldProblem {
+  /** The field's name as the form and the API call it (`recipient`, `since`, …). */
   readonly field: string;
+  /** What is wrong, one sentence; never the value when it may be a recipient. */
   readonly problem: string;
 }
 

@@ -17,10 +17,11 @@ export interface ViewerAuth {
   sessionUser(id: string | undefined): string | undefined;
   /** True when `token` is the start-up token. */
   isToken(token: string): boolean;
-  /** Checks a sign-in; `undefined` when refused (with why, for the access log). */
+  /** Checks a sign-in (empty `name`: the start-up token): the user, or why it was refused and whom to log it under. */
   signIn(name: string, secret: string): Promise<{ user: string } | { refused: string; who: string }>;
   /** Opens a session for `user`: its cookie value and lifetime in seconds. */
   openSession(user: string): { id: string; maxAgeSeconds: number };
+  /** Ends a session (sign-out). */
   closeSession(id: string | undefined): void;
   /** How long to hold a refused sign-in from `client` before answering (doubling per recent failure, at most 8 s). */
   refusalDelayMs(client: string): number;
