@@ -23,8 +23,8 @@ export interface ViewerProcess {
   readonly token: string | null;
   /** Everything it printed on stdout and stderr so far. */
   output(): string;
-  /** Sends SIGTERM and resolves with its exit code. */
-  stop(): Promise<number | null>;
+  /** Sends SIGTERM (or `signal`) and resolves with its exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
   readonly child: ChildProcess;
 }
 
@@ -48,8 +48,8 @@ export function startView(cwd: string, args: readonly string[] = [], env: NodeJS
           origin: url.replace(/\/$/, ''),
           token,
           output: () => `${stdout}\n${stderr}`,
-          stop: async () => {
-            child.kill('SIGTERM');
+          stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+            child.kill(signal);
             return exited;
           },
           child,

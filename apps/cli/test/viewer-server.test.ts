@@ -413,14 +413,14 @@ describe('sentcopy view: search', { timeout: 180_000 }, () => {
 });
 
 describe('sentcopy view --no-index-update without an index file', { timeout: 120_000 }, () => {
-  it('answers from the ledger segments, like ls without an index, and stops cleanly on SIGTERM', async () => {
+  it('answers from the ledger segments, like ls without an index, and stops cleanly on SIGINT (Ctrl-C)', async () => {
     const ledgerOnly = await startView(folder, ['--no-index-update', '--index', path.join(folder, 'no-index.sqlite')]);
     try {
       const answer = await fetch(`${ledgerOnly.origin}/api/search?campaign=bulk&channel=sms&page=3`, { headers: { Authorization: `Bearer ${ledgerOnly.token}` } });
       const result = (await answer.json()) as { source: string; total: number; objects: { messageId: string }[] };
       expect([result.source, result.total, result.objects.length, result.objects.at(-1)?.messageId]).toEqual(['ledger', 123, 23, 'b-000']);
     } finally {
-      expect(await ledgerOnly.stop()).toBe(0);
+      expect(await ledgerOnly.stop('SIGINT')).toBe(0);
     }
   });
 });
