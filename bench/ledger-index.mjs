@@ -18,7 +18,7 @@ const day = 86_400_000;
 const campaigns = 50;
 
 /** Entry `index` of the generated ledger: spread over 2026, 50 campaigns, 10,000 users, one recipient (plus a cc on every 10th). */
-function entry(index, total) {
+export function entry(index, total) {
   const sentAt = year + Math.floor((index / total) * 365 * day) + (index % 1000);
   const recipient = sha256RecipientHash(`user${index % 200_000}@example.com`);
   return {

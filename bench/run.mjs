@@ -11,6 +11,7 @@ import { runLedgerIndexBench } from './ledger-index.mjs';
 import { runParseJsonBench } from './parse-json.mjs';
 import { runRawMimeBench } from './raw-mime.mjs';
 import { runS3Bench } from './s3.mjs';
+import { runViewerBench } from './viewer.mjs';
 import { runWorkerBench } from './worker.mjs';
 import { runBacklogBench } from './worker-backlog.mjs';
 
@@ -20,6 +21,7 @@ await runParseJsonBench({ print: console.log });
 await runArchiverBench({ print: console.log });
 await runLedgerBench({ print: console.log });
 await runLedgerIndexBench({ print: console.log });
+await runViewerBench({ print: console.log });
 await runS3Bench({ print: console.log });
 await runAzureBench({ print: console.log });
 await runGcsBench({ print: console.log });

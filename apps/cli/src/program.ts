@@ -18,6 +18,7 @@ import { registerOpenCommand } from './commands/open.js';
 import { registerProjectsCommand } from './commands/projects.js';
 import { registerQueueCommand } from './commands/queue.js';
 import { registerShowCommand } from './commands/show.js';
+import { registerViewCommand } from './commands/view.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWorkerCommand } from './commands/worker.js';
 
@@ -63,6 +64,7 @@ Start here:
   registerQueueCommand(program);
   registerShowCommand(program);
   registerVerifyCommand(program);
+  registerViewCommand(program);
   registerWorkerCommand(program);
   const everyCommand = (command: Command): void => {
     reportUsageErrors(command);

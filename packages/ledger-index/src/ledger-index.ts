@@ -53,11 +53,15 @@ export interface IndexedObject {
 export interface IndexQueryOptions {
   /** Most objects to return. @default 100 */
   readonly limit?: number;
-  /** A `next` cursor a previous page returned: continues right after its last object. */
+  /** A `next` cursor a previous page returned (with the same `order`): continues right after its last object. */
   readonly after?: string;
+  /** `oldest` first or `newest` first (by `sent_at`, then index order). @default 'oldest' */
+  readonly order?: 'oldest' | 'newest';
+  /** Objects to skip before the page (page-numbered browsing; each skipped row is still read). @default 0 */
+  readonly offset?: number;
 }
 
-/** One page of a query, oldest `sent_at` first. */
+/** One page of a query, oldest `sent_at` first (or newest first with `order: 'newest'`). */
 export interface IndexPage {
   readonly objects: readonly IndexedObject[];
   /** Pass as `after` for the next page; absent on the last page. */
@@ -246,16 +250,19 @@ export function openLedgerIndex(options: LedgerIndexOptions): LedgerIndex {
     query(filters, queryOptions = {}) {
       const limit = queryOptions.limit ?? 100;
       if (!Number.isSafeInteger(limit) || limit < 1) throw new LedgerIndexError('invalid', 'limit: must be a whole number of 1 or more.');
+      const offset = queryOptions.offset ?? 0;
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new LedgerIndexError('invalid', 'offset: must be a whole number of 0 or more.');
+      const newest = queryOptions.order === 'newest';
       const { clauses, values } = where(open(), filters);
       if (queryOptions.after !== undefined) {
         const [sentAt, id] = decodeCursor(queryOptions.after);
-        clauses.push('(sent_at > ? OR (sent_at = ? AND id > ?))');
+        clauses.push(newest ? '(sent_at < ? OR (sent_at = ? AND id < ?))' : '(sent_at > ? OR (sent_at = ? AND id > ?))');
         values.push(sentAt, sentAt, id);
       }
-      const sql = `SELECT * FROM objects${clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`} ORDER BY sent_at, id LIMIT ?`;
+      const sql = `SELECT * FROM objects${clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`} ORDER BY ${newest ? 'sent_at DESC, id DESC' : 'sent_at, id'} LIMIT ? OFFSET ?`;
       const rows = open()
         .prepare(sql)
-        .all(...values, limit + 1) as ObjectRow[];
+        .all(...values, limit + 1, offset) as ObjectRow[];
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return { objects: page.map(toObject), ...(rows.length > limit && last !== undefined ? { next: encodeCursor(last.sent_at, last.id) } : {}) };

@@ -90,6 +90,17 @@ describe('the ledger index', () => {
     const all = index.query({}, { limit: 100 }).objects;
     expect(all.map((object) => object.sentAt)).toEqual([...all.map((object) => object.sentAt)].sort((a, b) => a - b));
     expect(new Set(all.map((object) => object.key)).size).toBe(40);
+    // Newest first, by cursor or by offset, is the same order reversed.
+    const newest: string[] = [];
+    let before: string | undefined;
+    do {
+      const page = index.query({}, { limit: 7, order: 'newest', ...(before === undefined ? {} : { after: before }) });
+      newest.push(...page.objects.map((object) => object.key));
+      before = page.next;
+    } while (before !== undefined);
+    expect(newest).toEqual(all.map((object) => object.key).reverse());
+    expect(index.query({}, { limit: 7, order: 'newest', offset: 35 }).objects.map((object) => object.key)).toEqual(newest.slice(35));
+    expect(() => index.query({}, { offset: -1 })).toThrow(expect.objectContaining({ kind: 'invalid' }));
     // The direct filter (for callers reading segments) agrees with the index.
     const hashes = [hash('email', 'ben@example.com')];
     const entries = (await import('@sentcopy/core')).readLedger(destination);

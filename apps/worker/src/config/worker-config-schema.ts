@@ -107,6 +107,26 @@ function configSchema(destinationEntry: object) {
         description:
           "The deployment's secret (at least 16 bytes) for keyed recipient hashes, {hmac(recipient)}, used by the sentcopy layout. Without it, projects on the sentcopy profile with no layout keep the unkeyed layout (sentcopy-unkeyed), with a warning. Keep it as long as the archive: messages are found by recipient only with the secret they were stored with.",
       },
+      viewer: {
+        type: 'object',
+        description: 'Accounts of `sentcopy view`, the archive viewer (managed with `sentcopy view accounts`). The worker ignores this section.',
+        properties: {
+          accounts: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$', description: 'The account name shown in the access log.' },
+                password_hash: { type: 'string', pattern: '^scrypt\\$', description: 'scrypt hash of the password with its parameters and salt, as `sentcopy view accounts add` writes it.' },
+                created_at: { type: 'string', description: 'When the account was added, an ISO 8601 time.' },
+              },
+              required: ['name', 'password_hash', 'created_at'],
+              additionalProperties: false,
+            },
+          },
+        },
+        additionalProperties: false,
+      },
       alerts: {
         type: 'object',
         description: 'Alert webhook, called when a destination turns unhealthy and when it recovers. Read when the worker starts.',

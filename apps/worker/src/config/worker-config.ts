@@ -190,6 +190,22 @@ export interface RetryConfig {
   readonly outage?: OutageRetryConfig;
 }
 
+/** One account of `sentcopy view`. */
+export interface ViewerAccountConfig {
+  /** The name shown in the access log (letters, digits, `.`, `_`, `@`, `-`; at most 64). */
+  readonly name: string;
+  /** `scrypt$N$r$p$salt$hash` (salt and hash base64url), as `sentcopy view accounts add` writes it; never the password. */
+  readonly password_hash: string;
+  /** When the account was added, ISO 8601. */
+  readonly created_at: string;
+}
+
+/** The archive viewer's section (`sentcopy view`); the worker ignores it. */
+export interface ViewerConfig {
+  /** Who may sign in to the viewer. @default none */
+  readonly accounts?: readonly ViewerAccountConfig[];
+}
+
 /** The worker's configuration file, format version 1. */
 export interface WorkerConfig {
   /** Format version: `1`. */
@@ -214,6 +230,8 @@ export interface WorkerConfig {
    * @default none (the unkeyed layout, with a warning)
    */
   readonly recipient_hash_key?: SecretReference;
+  /** Accounts of `sentcopy view`, the archive viewer; the worker ignores it. @default none (the viewer prints a start-up token) */
+  readonly viewer?: ViewerConfig;
   /** Alert webhook; read when the worker starts. @default no alerts */
   readonly alerts?: AlertsConfig;
   /** The durable queue; read when the worker starts. @default `.sentcopy/queue` next to this file */

@@ -4,7 +4,7 @@ import type { Child } from 'hono/jsx';
 export interface LayoutProps {
   /** The page title (shown in the tab after "sentcopy"). */
   readonly title: string;
-  /** The signed-in user, shown in the header. */
+  /** The signed-in user, shown in the header with a sign-out button. */
   readonly user?: string;
   /** Style sheets under /assets/ the page needs beyond the base one, e.g. `message.css`. */
   readonly styles?: readonly string[];
@@ -31,6 +31,9 @@ export function Layout({ title, user, styles = [], scripts = [], children }: Lay
         ))}
       </head>
       <body>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
         <header class="top">
           <a class="brand" href="/">
             sentcopy
@@ -39,7 +42,16 @@ export function Layout({ title, user, styles = [], scripts = [], children }: Lay
             <a href="/">Search</a>
             <a href="/access-log">Access log</a>
           </nav>
-          {user === undefined ? null : <span class="user">{user}</span>}
+          {user === undefined ? null : (
+            <span class="user">
+              <span>Signed in as {user}</span>
+              <form method="post" action="/sign-out">
+                <button type="submit" class="link">
+                  Sign out
+                </button>
+              </form>
+            </span>
+          )}
         </header>
         <main id="main">{children}</main>
       </body>
