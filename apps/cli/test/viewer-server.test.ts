@@ -255,6 +255,28 @@ describe('sentcopy view: search', { timeout: 180_000 }, () => {
     expect(viewer.output()).not.toMatch(needle);
   });
 
+  it('goes from the address to the message page as the customer saw it, and exports it as .eml and as its stored JSON; each step is in the access log', async () => {
+    await page.goto(`${viewer.origin}/`);
+    await page.fill('#recipient', ccAddress);
+    await Promise.all([page.waitForURL(/\/\?rh=/), page.click('form.search button[type=submit]')]);
+    tokenSearches += 1;
+    await Promise.all([page.waitForURL(/\/messages\//), page.click('td.summary a')]);
+    expect(await page.textContent('h1')).toBe('Quarterly statement for Zoe');
+    const frame = page.frameLocator('iframe');
+    expect(await frame.locator('p').first().textContent()).toBe('Your statement');
+    await page.screenshot({ path: screenshotPath('viewer-search-to-message'), fullPage: true });
+    const eml = await page.request.get(`${page.url().split('?')[0]}/eml`);
+    expect(eml.status()).toBe(200);
+    expect((await eml.body()).toString('utf8')).toMatch(/^Subject: Quarterly statement for Zoe\r?$/m);
+    const stored = await page.request.get(`${page.url().split('?')[0]}/json`);
+    expect(JSON.parse((await stored.body()).toString('utf8'))).toMatchObject({ message_id: 'cc-1', subject: 'Quarterly statement for Zoe' });
+    const actions = readFileSync(path.join(folder, '.sentcopy', 'viewer-access.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { action: string }).action);
+    expect(actions.slice(-4)).toEqual(['search', 'view', 'download', 'download']);
+  });
+
   it('filters by campaign, channel and month and pages newest first: 120 messages on 3 pages of 50, 50 and 20, none twice', async () => {
     await page.goto(`${viewer.origin}/`);
     await page.fill('#campaign', 'bulk');
@@ -398,7 +420,7 @@ describe('sentcopy view: search', { timeout: 180_000 }, () => {
     expect(log.total).toBe(tokenSearches);
     expect(log.lines.every((line) => line.who === 'token' && line.action === 'search')).toBe(true);
     expect(log.lines.filter((line) => line.what['campaign'] === 'bulk' && line.what['channel'] === 'sms' && line.what['since'] === '2026-04').map((line) => line.what['page'])).toEqual([3, 2, 3, 2, 1]);
-    expect(log.lines.filter((line) => typeof line.what['recipient'] === 'string').map((line) => line.what['via'])).toEqual(['api', 'page']);
+    expect(log.lines.filter((line) => typeof line.what['recipient'] === 'string').map((line) => line.what['via'])).toEqual(['api', 'page', 'page']);
 
     await page.goto(`${viewer.origin}/access-log?who=token&action=search`);
     expect(await page.textContent('nav.pages span')).toBe(`Page 1 of 1 (${tokenSearches} lines)`);

@@ -9,6 +9,7 @@ import { closeAll, defaultIndexFile, openIndexIfPresent, openLedgerDestinations,
 import { destinationFailure } from '../archive/archive-source.js';
 import { messageTextExtractor } from '../archive/message-text.js';
 import { accessLogFile, openAccessLog } from '../viewer/access-log/access-log.js';
+import { messageAssets, registerMessageRoutes } from '../viewer/message/index.js';
 import { hashPassword } from '../viewer/server/password-hash.js';
 import { isLoopback, startViewer, ViewerBindError } from '../viewer/server/start-viewer.js';
 import { createViewerApp, type ViewerModule } from '../viewer/server/viewer-app.js';
@@ -16,7 +17,7 @@ import type { ViewerAccount } from '../viewer/server/viewer-auth.js';
 import type { ViewerContext } from '../viewer/viewer-context.js';
 
 /** The route modules beyond search and the access log (message pages, export), registered in this order. */
-const viewerModules: readonly ViewerModule[] = [];
+const viewerModules: readonly ViewerModule[] = [{ register: registerMessageRoutes, assets: messageAssets }];
 
 interface ClusterOptions {
   config: string;
