@@ -1,6 +1,7 @@
 import type { LogLevel } from '../logging/index.js';
 import type { ClaimedMessage } from '../queue/index.js';
-import type { OutcomeMessage, ProcessOutcome, ProcessorOptions } from './processor-options.js';
+import type { OutcomeMessage, ProcessOutcome } from './process-outcome.js';
+import type { ProcessorOptions } from './processor-options.js';
 
 /** Where the processor says what happened: its log and its outcome observer, neither of which can break the loop. */
 export interface ProcessorReport {
