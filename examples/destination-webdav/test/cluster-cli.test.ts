@@ -1,40 +1,27 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webdavDestinationType } from '../src/index.js';
+import { connectDavArgs, installWebdavPackage, runSentcopy } from './sentcopy-cli.js';
 import { startWebdavServer, type WebdavTestServer } from './webdav-fixture.js';
 
 // Issue #20: a cluster's shared configuration (`--nats`) names a third-party destination; the CLI
 // finds its descriptor as a worker started in the same folder would (that folder, then the CLI's
 // own installation), so `destinations edit --nats` offers and applies the package's own options.
-const cliBin = fileURLToPath(new URL('../../../apps/cli/dist/bin.js', import.meta.url));
-const packageDir = fileURLToPath(new URL('..', import.meta.url));
 let server: WebdavTestServer;
 let nats: NatsTestServer;
 let work: string;
 
-const sentcopy = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBin, ...args], { cwd: work, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+const sentcopy = (args: string[], env: NodeJS.ProcessEnv = {}) => runSentcopy(work, args, env);
 
 beforeAll(async () => {
   server = await startWebdavServer();
   nats = await startNatsServer();
   work = mkdtempSync(path.join(tmpdir(), 'sentcopy-webdav-cluster-'));
-  mkdirSync(path.join(work, 'node_modules', '@sentcopy-examples'), { recursive: true });
-  symlinkSync(packageDir, path.join(work, 'node_modules', webdavDestinationType), 'dir');
+  installWebdavPackage(work);
 });
 afterAll(async () => {
   await nats?.stop();
@@ -59,29 +46,7 @@ describe("the WebDAV example in a cluster's shared configuration", () => {
 
     const connectHelp = await sentcopy(['destinations', 'connect', '--type', webdavDestinationType, ...cluster, '--help']);
     expect(connectHelp.stdout).toMatch(/--password-env <variable>\s+Environment variable holding the password/);
-    const connected = await sentcopy(
-      [
-        'destinations',
-        'connect',
-        'dav',
-        '--type',
-        webdavDestinationType,
-        '--url',
-        server.url,
-        '--folder',
-        'first',
-        '--username',
-        server.username,
-        '--password-env',
-        'SC_DAV_PASSWORD',
-        '--project',
-        'default',
-        '--acknowledge-pii',
-        '--json',
-        ...cluster,
-      ],
-      env,
-    );
+    const connected = await sentcopy([...connectDavArgs(server, 'first'), ...cluster], env);
     expect(connected.code, connected.stderr).toBe(0);
     expect(JSON.parse(connected.stdout)).toMatchObject({ destination: 'dav', type: webdavDestinationType, probe: { status: 'ok' } });
 
