@@ -11,6 +11,8 @@ import { type CliRun, runCli } from './run-cli.js';
 const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-destinations-third-party-'));
 const elsewhere = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-destinations-elsewhere-'));
 const configFile = path.join(work, 'sentcopy.config.json');
+// The CLI looks a package up next to the worker it is installed with: here, the workspace's.
+const workerDir = fileURLToPath(new URL('../../worker', import.meta.url)).replace(/\/$/, '');
 const env = { ...process.env, SC_MEMO_TOKEN: 'open-sesame' };
 
 const sentcopy = (...args: string[]): Promise<CliRun> => runCli(args, { cwd: work, env });
@@ -73,7 +75,7 @@ describe('sentcopy destinations with a third-party package', { timeout: 60_000 }
     const missing = await sentcopy('destinations', 'connect', 'x', '--type', '@acme/not-there', '--shelf', '1', '--json');
     expect(missing.code).toBe(2);
     expect(json(missing).error.message).toBe(
-      "option '--type <type>' argument '@acme/not-there' is invalid. names the package @acme/not-there, which is not installed: install it next to the configuration file (npm install @acme/not-there in its folder) or next to @sentcopy/worker.",
+      `option '--type <type>' argument '@acme/not-there' is invalid. names the package @acme/not-there, which is not installed: looked for it from the configuration's folder (${work}) and from the worker's installation (${workerDir}); install it in either (npm install @acme/not-there in the configuration's folder, or next to @sentcopy/worker).`,
     );
     const notNumber = await sentcopy('destinations', 'connect', 'x', '--type', memoPackage, '--memo-folder', 'm', '--shelf', 'top', '--acknowledge-pii', '--json');
     expect(notNumber.code).toBe(2);

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, defaultConfig, listSecretReferences, loadConfigFile, parseConfigText, retryPolicyFromConfig, validateConfig, type WorkerConfig } from '../src/index.js';
 import { hashApiKey } from '../src/projects/index.js';
@@ -7,6 +8,8 @@ import { baseConfig } from './config-fixture.js';
 import { tempFolders } from './temp-folders.js';
 
 const newFolder = tempFolders('config-validate');
+// Where the worker resolves a package name from its own installation: its package folder.
+const workerDir = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
 async function issuesOf(value: unknown, env?: NodeJS.ProcessEnv): Promise<Record<string, string>> {
   const result = await validateConfig(value, env === undefined ? {} : { env });
@@ -116,7 +119,7 @@ describe('validateConfig', () => {
       'destinations["bad name!"]': expect.stringContaining('is not a valid name'),
       'destinations.cloud.secret_access_key': 'must be a reference such as { "env": "VARIABLE_NAME" }: secrets are read from the environment, never written in the configuration file',
       'destinations.cloud.colour': 'is not a known setting',
-      'destinations.other.type': 'names the package ftp, which is not installed: install it next to the configuration file (npm install ftp in its folder) or next to @sentcopy/worker',
+      'destinations.other.type': `names the package ftp, which is not installed: looked for it from the configuration's folder (${process.cwd()}) and from the worker's installation (${workerDir}); install it in either (npm install ftp in the configuration's folder, or next to @sentcopy/worker)`,
       'destinations.nope.acknowledge_personal_data': 'must be true',
       'projects.shop.channels[1]': 'must match ^[a-z][a-z0-9_-]{0,31}$',
       'projects.shop.channels': 'must not list an item twice',

@@ -14,6 +14,7 @@ import { expectFolderHoldsExactly, storedKeys, waitFor } from './helpers.js';
 const { newFolder, start } = configRuntimes('third-party-destination');
 const apiKey = 'sc_third_party_key_000000000000000000000000000';
 const fsPackageDir = fileURLToPath(new URL('../../../packages/destination-fs', import.meta.url));
+const workerDir = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
 function memoConfig(settings: Record<string, unknown> = {}): WorkerConfig {
   return {
@@ -30,7 +31,11 @@ function folderWith(variant: MemoVariant | 'not-installed'): string {
   return folder;
 }
 
-async function typeProblem(variant: MemoVariant | 'not-installed'): Promise<unknown> {
+/** The problem of a package installed neither next to the configuration (in `folder`) nor next to the worker (this package's folder). */
+const notInstalled = (folder: string) =>
+  `names the package ${memoPackage}, which is not installed: looked for it from the configuration's folder (${folder}) and from the worker's installation (${workerDir}); install it in either (npm install ${memoPackage} in the configuration's folder, or next to @sentcopy/worker)`;
+
+async function typeProblem(variant: MemoVariant): Promise<unknown> {
   const result = await validateConfig(memoConfig(), { baseDir: folderWith(variant) });
   return result.ok ? [] : result.issues;
 }
@@ -55,9 +60,9 @@ describe('a third-party destination package named in the configuration', () => {
   }, 40_000);
 
   it('names destinations.<name>.type and what to do when the package is missing, exports no descriptor, implements another version, or uses a keyword the checker cannot enforce', async () => {
-    expect(await typeProblem('not-installed')).toEqual([
-      { path: 'destinations.memo.type', problem: `names the package ${memoPackage}, which is not installed: install it next to the configuration file (npm install ${memoPackage} in its folder) or next to @sentcopy/worker` },
-    ]);
+    const nowhere = folderWith('not-installed');
+    const missing = await validateConfig(memoConfig(), { baseDir: nowhere });
+    expect(missing.ok ? [] : missing.issues).toEqual([{ path: 'destinations.memo.type', problem: notInstalled(nowhere) }]);
     expect(await typeProblem('no-descriptor')).toEqual([
       {
         path: 'destinations.memo.type',
@@ -128,9 +133,7 @@ describe('a third-party destination package named in the configuration', () => {
     const next = { ...memoConfig({ token: undefined }), projects: { shop: { ...baseConfig().projects['shop']!, destination: 'memo' } } };
     writeConfig(file, next);
     const error = await eventually(() => refused[0], 'the refusal');
-    expect(error.issues).toEqual([
-      { path: 'destinations.memo.type', problem: `names the package ${memoPackage}, which is not installed: install it next to the configuration file (npm install ${memoPackage} in its folder) or next to @sentcopy/worker` },
-    ]);
+    expect(error.issues).toEqual([{ path: 'destinations.memo.type', problem: notInstalled(folder) }]);
     expect(runtime.configProblem()?.problem).toContain('destinations.memo.type');
     expect(runtime.project('shop')).toMatchObject({ channels: ['email', 'sms'], ready: true, destinationId: expect.stringContaining('archive') });
 

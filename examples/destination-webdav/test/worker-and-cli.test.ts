@@ -1,40 +1,27 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { sampleMessages } from '@sentcopy/core';
 import { runWorker } from '@sentcopy/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebdavDestination, webdavDestinationType } from '../src/index.js';
+import { connectDavArgs, installWebdavPackage, runSentcopy } from './sentcopy-cli.js';
 import { startWebdavServer, type WebdavTestServer } from './webdav-fixture.js';
 
 // Issue #20, "done when": a destination package sentcopy's apps were never told about is installed
 // next to the configuration, connected with the CLI, and archived into by the worker.
-const cliBin = fileURLToPath(new URL('../../../apps/cli/dist/bin.js', import.meta.url));
-const packageDir = fileURLToPath(new URL('..', import.meta.url));
 let server: WebdavTestServer;
 let work: string;
 
-const sentcopy = (args: string[], env: NodeJS.ProcessEnv) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBin, ...args], { cwd: work, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+const sentcopy = (args: string[], env: NodeJS.ProcessEnv = {}) => runSentcopy(work, args, env);
 
 beforeAll(async () => {
   server = await startWebdavServer();
   work = mkdtempSync(path.join(tmpdir(), 'sentcopy-webdav-worker-'));
   // Installed as npm would place it: node_modules/<scope>/<name>, next to the configuration file.
-  mkdirSync(path.join(work, 'node_modules', '@sentcopy-examples'), { recursive: true });
-  symlinkSync(packageDir, path.join(work, 'node_modules', webdavDestinationType), 'dir');
+  installWebdavPackage(work);
 });
 afterAll(async () => {
   await server?.stop();
@@ -49,28 +36,7 @@ describe("the WebDAV example used by sentcopy's worker and CLI", () => {
     const apiKey = (JSON.parse(init.stdout) as { apiKey: string }).apiKey;
     const help = await sentcopy(['destinations', 'connect', '--type', webdavDestinationType, '--help'], env);
     expect(help.stdout).toMatch(/--password-env <variable>\s+Environment variable holding the password/);
-    const connected = await sentcopy(
-      [
-        'destinations',
-        'connect',
-        'dav',
-        '--type',
-        webdavDestinationType,
-        '--url',
-        server.url,
-        '--folder',
-        'archive',
-        '--username',
-        server.username,
-        '--password-env',
-        'SC_DAV_PASSWORD',
-        '--project',
-        'default',
-        '--acknowledge-pii',
-        '--json',
-      ],
-      env,
-    );
+    const connected = await sentcopy(connectDavArgs(server, 'archive'), env);
     expect(connected.code, connected.stderr).toBe(0);
     expect(JSON.parse(connected.stdout)).toMatchObject({ destination: 'dav', type: webdavDestinationType, probe: { status: 'ok' } });
     const configFile = path.join(work, 'sentcopy.config.json');

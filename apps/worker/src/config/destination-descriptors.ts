@@ -1,4 +1,6 @@
-import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DestinationDescriptorV1, DestinationSettingSchema } from '@sentcopy/core';
 import { resolve as resolveFrom } from 'import-meta-resolve';
 import { understoodSchemaKeywords } from './schema-check.js';
@@ -71,6 +73,16 @@ const ownInstallation: PackageImporter = (name) => {
       return import(name);
   }
 };
+
+let installationDir: string | undefined;
+/** The folder of the worker's own package, from which {@link ownInstallation} resolves a bare name (the nearest folder above this module with a package.json). */
+function ownInstallationDir(): string {
+  if (installationDir !== undefined) return installationDir;
+  let folder = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(folder, 'package.json')) && path.dirname(folder) !== folder) folder = path.dirname(folder);
+  installationDir = folder;
+  return folder;
+}
 
 const isFirstParty = (type: string): type is FirstPartyDestinationType => (firstPartyDestinationTypes as readonly string[]).includes(type);
 
@@ -167,7 +179,7 @@ export async function resolveDestinationDescriptor(type: string, options: Descri
       ok: false,
       problem: firstParty
         ? `"${type}" needs the package ${packageName}: install ${packageName} next to @sentcopy/worker (npm install ${packageName})`
-        : `names the package ${packageName}, which is not installed: install it next to the configuration file (npm install ${packageName} in its folder) or next to @sentcopy/worker`,
+        : `names the package ${packageName}, which is not installed: looked for it from the configuration's folder (${baseDir}) and from ${options.importPackage === undefined ? `the worker's installation (${ownInstallationDir()})` : "the worker's own package importer"}; install it in either (npm install ${packageName} in the configuration's folder, or next to @sentcopy/worker)`,
     };
   }
   const candidate = (loaded as { destinationDescriptor?: unknown }).destinationDescriptor;

@@ -1,7 +1,6 @@
 import type { DestinationErrorKind, DestinationV1 } from '@sentcopy/core';
 import type { WorkerLogger } from '../logging/index.js';
-import type { OutcomeInfo } from '../metrics/index.js';
-import type { ProcessOutcome } from '../processor/index.js';
+import type { OutcomeInfo, ProcessOutcome } from '../processor/process-outcome.js';
 import type { MessageQueue } from '../queue/index.js';
 
 /** Options for {@link createDestinationHealth}. */

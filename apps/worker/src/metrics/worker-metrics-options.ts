@@ -1,7 +1,7 @@
 import type { Channel, DestinationErrorKind } from '@sentcopy/core';
 import type { DestinationHealth } from '../destination-health/index.js';
 import type { LedgerState } from '../ledger/index.js';
-import type { ProcessOutcome } from '../processor/index.js';
+import type { OutcomeInfo, ProcessOutcome } from '../processor/process-outcome.js';
 import type { MessageQueue } from '../queue/index.js';
 
 /** Options for {@link createWorkerMetrics}. */
@@ -115,17 +115,6 @@ export type MetricsIntakeEvent =
       /** The HTTP status answered. */
       readonly status: number;
     };
-
-/** What the caller knows about an outcome beyond what it carries. */
-export interface OutcomeInfo {
-  /** The message's channel, when known (outcomes other than `archived` do not carry one). */
-  readonly channel?: string;
-  /**
-   * The destination's name in the configuration (e.g. `prod`). @default the destination id the
-   * outcome carries (e.g. `s3://bucket/prefix`)
-   */
-  readonly destination?: string;
-}
 
 /** Result of a configuration reload. */
 export type ReloadResult = 'applied' | 'refused';

@@ -1,2 +1,3 @@
 export { createProcessor } from './create-processor.js';
-export type { OutcomeMessage, ProcessOutcome, Processor, ProcessorOptions, StopOptions, StopReport } from './processor-options.js';
+export type { OutcomeInfo, OutcomeMessage, ProcessOutcome } from './process-outcome.js';
+export type { Processor, ProcessorOptions, StopOptions, StopReport } from './processor-options.js';

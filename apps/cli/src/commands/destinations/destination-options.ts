@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isChannel, type Channel, type DestinationOptionHelp, type DestinationSettingSchema } from '@sentcopy/core';
 import { firstPartyDescriptors, resolveDestinationDescriptor, type AnyDestinationDescriptor, type DescriptorResolution, type DestinationConfig, type WorkerConfig } from '@sentcopy/worker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { CliError, defaultConfigFile, exitCodes } from '../../cli-kit/index.js';
+import { CliError, defaultConfigFile, exitCodes, withClusterStore, type ClusterLocation } from '../../cli-kit/index.js';
 import { channelNameHelp } from '../../archive/filter-options.js';
 
 /**
@@ -33,32 +33,53 @@ function optionValue(args: readonly string[], names: readonly string[]): string 
   return found;
 }
 
-/** Types of the destinations in a configuration file, read without validating it (a file that cannot be read names none). */
-async function typesInFile(file: string): Promise<string[]> {
+/** Types of the destinations in a configuration's text, read without validating it (a text that cannot be parsed names none). */
+function typesInText(text: string): string[] {
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as { destinations?: Record<string, { type?: unknown }> };
+    const parsed = JSON.parse(text) as { destinations?: Record<string, { type?: unknown }> };
     return [...new Set(Object.values(parsed.destinations ?? {}).flatMap((entry) => (typeof entry?.type === 'string' ? [entry.type] : [])))];
   } catch {
     return [];
   }
 }
 
+/** Types of the destinations in a configuration file (a file that cannot be read names none). */
+async function typesInFile(file: string): Promise<string[]> {
+  return readFile(file, 'utf8').then(typesInText, () => []);
+}
+
+/** Types of the destinations in a cluster's shared configuration (a cluster that cannot be reached, or holds none, names none: the command itself then says why). */
+async function typesInCluster(cluster: ClusterLocation): Promise<string[]> {
+  try {
+    const text = await withClusterStore(cluster, (store) => store.read());
+    return text === undefined ? [] : typesInText(text);
+  } catch {
+    return [];
+  }
+}
+
 /**
- * The first pass over the command line: for `destinations connect`, the descriptor `--type` names
- * (a package name is looked up from the configuration file's folder first); for `destinations edit`,
- * those of the types the configuration file uses (every first-party one when the file cannot be
- * read, e.g. a cluster's). Other commands load nothing.
+ * The first pass over the command line: for `destinations connect`, the descriptor `--type` names;
+ * for `destinations edit`, those of the types its configuration uses (the file's, or with `--nats`
+ * the cluster's), or every first-party one when it cannot be read. A package name is looked up as
+ * the worker does: from the configuration file's folder (with `--nats`, the current folder, where a
+ * worker of the cluster started here looks), then from this installation. Other commands load nothing.
  */
 export async function findCommandLineDescriptors(args: readonly string[]): Promise<CommandLineDescriptors> {
   const at = args.indexOf('destinations');
-  const command = at === -1 ? undefined : args.slice(at + 1).find((arg) => !arg.startsWith('-'));
+  const command = at === -1 ? undefined : args[at + 1];
   if (command !== 'connect' && command !== 'edit') return noCommandLineDescriptors;
   const rest = args.slice(at + 1);
-  const baseDir = path.dirname(path.resolve(optionValue(rest, ['-c', '--config']) ?? defaultConfigFile));
+  const natsUrl = optionValue(rest, ['--nats']);
+  const natsName = optionValue(rest, ['--nats-name']);
+  const cluster = natsUrl === undefined || natsUrl === '' ? undefined : { url: natsUrl, ...(natsName === undefined ? {} : { name: natsName }) };
+  const file = path.resolve(optionValue(rest, ['-c', '--config']) ?? defaultConfigFile);
+  // As readConfig: a cluster's configuration has no file, so packages are looked up from the current folder.
+  const baseDir = cluster === undefined ? path.dirname(file) : process.cwd();
   const type = command === 'connect' ? optionValue(rest, ['--type']) : undefined;
   if (type !== undefined) return { connectType: { type, resolution: await resolveDestinationDescriptor(type, { baseDir }) }, known: [] };
-  // `edit` needs the options of the types its file uses (each package loads its cloud SDK, so only those); without a file, every first-party type's.
-  const types = command === 'edit' && optionValue(rest, ['--nats']) === undefined ? await typesInFile(path.resolve(optionValue(rest, ['-c', '--config']) ?? defaultConfigFile)) : [];
+  // `edit` needs the options of the types its configuration uses (each package loads its cloud SDK, so only those); when it cannot be read, every first-party type's.
+  const types = command !== 'edit' ? [] : cluster === undefined ? await typesInFile(file) : await typesInCluster(cluster);
   if (types.length === 0) return { known: await firstPartyDescriptors() };
   const resolutions = await Promise.all(types.map((type) => resolveDestinationDescriptor(type, { baseDir })));
   return { known: resolutions.flatMap((resolution) => (resolution.ok ? [resolution.descriptor] : [])) };
