@@ -6,7 +6,7 @@ import { recipientKeyOf } from '../key-layout/compile-key-layout.js';
 import { MessageValidationError, type ValidationIssue } from '../payload/index.js';
 import { profiles, type Profile } from '../profiles/index.js';
 import { readMessageJson } from '../payload/index.js';
-import { derivedFields, parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
+import { archiveMetadata, derivedFields, parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
 
 /** Options for {@link createPreparePool}. */
 export interface PreparePoolOptions {
@@ -21,7 +21,19 @@ export interface PreparePoolOptions {
    * prepared alone. Messages given as objects count 0 bytes. @default 67108864 (64 MiB)
    */
   readonly maxBytesInFlight?: number;
+  /**
+   * How long messages may wait to be sent to a thread together, in milliseconds. Every hand-over
+   * to a thread costs the calling thread a `postMessage` (and wakes the thread) whatever it holds,
+   * so a few milliseconds' gathering makes fewer, larger batches where a producer hands messages
+   * over a few at a time (a queue's processor), at the price of that much latency per message.
+   * A batch of {@link maxBatchMessages} goes at once. 0 sends what arrived within one turn of the
+   * event loop. A number from 0 to 100. @default 0
+   */
+  readonly batchDelayMs?: number;
 }
+
+/** Most messages in one hand-over to a thread: a full batch is sent without waiting for `batchDelayMs`. */
+export const maxBatchMessages = 64;
 
 /** What a pool prepares messages with: a built-in profile and codec, and any key layout. */
 export interface PrepareSettings {
@@ -49,27 +61,56 @@ export interface PreparePool {
   close(): Promise<void>;
 }
 
-/** One message sent to a thread. */
-export interface PrepareRequest {
-  readonly id: number;
+/** What a thread prepares with; sent once per batch, not per message. */
+export interface PrepareWireSettings {
   readonly profile: string;
   readonly layout: string;
   /** The layout's `recipientKey` in hex, when it has one. */
   readonly recipientKey?: string;
   readonly codec: string;
-  readonly input: unknown;
 }
 
-/** A thread's answer for one message. */
-export type PrepareReply =
-  | { readonly id: number; readonly ok: true; readonly prepared: Omit<PreparedObject, 'message'>; readonly derived?: Readonly<Record<string, unknown>> }
-  | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string; readonly issues?: readonly ValidationIssue[] };
+/**
+ * One batch sent to a thread, as parallel arrays: structured clone writes every property name of
+ * every object again, and on the thread that writes (this one) that cost more than the bodies.
+ */
+export interface PrepareBatch {
+  readonly settings: readonly PrepareWireSettings[];
+  readonly ids: readonly number[];
+  /** Index into `settings`, per message. */
+  readonly settingIndexes: readonly number[];
+  readonly inputs: readonly unknown[];
+}
+
+/**
+ * A thread's answer for one prepared message, as a tuple: id, key, sha256, contentSha256,
+ * messageId, projectId, channel, body (transferred), and the fields read from `raw_mime` (or
+ * `null`). Content type, encoding and metadata follow from the settings and are rebuilt here.
+ */
+export type PreparedReply = readonly [id: number, key: string, sha256: string, contentSha256: string, messageId: string, projectId: string, channel: string, body: Uint8Array, derived: Readonly<Record<string, unknown>> | null];
+
+/** A thread's answer for a message it could not prepare. */
+export interface FailedReply {
+  readonly id: number;
+  readonly name: string;
+  readonly message: string;
+  readonly issues?: readonly ValidationIssue[];
+}
+
+/** A thread's answers for one batch. */
+export type PrepareReply = PreparedReply | FailedReply;
+
+type Prepared = { prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> };
 
 interface Pending {
-  readonly resolve: (result: { prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }) => void;
+  readonly id: number;
+  readonly settings: PrepareWireSettings;
+  readonly input: unknown;
+  readonly codec: Codec;
+  readonly profile: string;
+  readonly resolve: (result: Prepared) => void;
   readonly reject: (error: unknown) => void;
   readonly local: (input: unknown) => Promise<PreparedObject>;
-  readonly request: PrepareRequest;
 }
 
 interface Lane {
@@ -96,11 +137,29 @@ function threadModule(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('../../dist/prepare-thread.js', import.meta.url) : new URL('./prepare-thread.js', import.meta.url);
 }
 
-function replyError(reply: Extract<PrepareReply, { ok: false }>): Error {
+function replyError(reply: FailedReply): Error {
   if (reply.issues !== undefined) return new MessageValidationError(reply.issues);
   const error = new Error(reply.message);
   error.name = reply.name;
   return error;
+}
+
+function preparedFrom(reply: PreparedReply, entry: Pending): Prepared {
+  const [, key, sha256, contentSha256, messageId, projectId, channel, body, derived] = reply;
+  const codec = entry.codec;
+  const prepared: Omit<PreparedObject, 'message'> = {
+    messageId,
+    projectId,
+    channel: channel as PreparedObject['channel'],
+    key,
+    body,
+    sha256,
+    contentSha256,
+    contentType: codec.contentType,
+    ...(codec.contentEncoding === undefined ? {} : { contentEncoding: codec.contentEncoding }),
+    metadata: archiveMetadata(entry.profile, channel, contentSha256),
+  };
+  return derived === null ? { prepared } : { prepared, derived };
 }
 
 /**
@@ -126,6 +185,8 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   if (!Number.isSafeInteger(threads) || threads < 1 || threads > 64) throw new RangeError('Invalid prepare pool options: threads must be a whole number from 1 to 64.');
   const maxBytesInFlight = options.maxBytesInFlight ?? 64 * 1024 * 1024;
   if (!Number.isSafeInteger(maxBytesInFlight) || maxBytesInFlight < 1) throw new RangeError('Invalid prepare pool options: maxBytesInFlight must be a whole number of bytes, 1 or more.');
+  const batchDelayMs = options.batchDelayMs ?? 0;
+  if (!(Number.isFinite(batchDelayMs) && batchDelayMs >= 0 && batchDelayMs <= 100)) throw new RangeError('Invalid prepare pool options: batchDelayMs must be a number of milliseconds from 0 to 100.');
   let bytesInFlight = 0;
   /** Preparations waiting for room in the byte budget, in order of arrival. */
   const waiting: { readonly bytes: number; readonly start: () => void }[] = [];
@@ -153,6 +214,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   let nextId = 0;
   let closed = false;
   let flushScheduled = false;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   function failLane(index: number, lane: Lane, error: Error): void {
     if (lanes[index] === lane) lanes[index] = undefined;
@@ -167,11 +229,13 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
     const lane: Lane = { worker, pending: new Map(), batch: [] };
     worker.on('message', (replies: PrepareReply[]) => {
       for (const reply of replies) {
-        const entry = lane.pending.get(reply.id);
+        const ok = Array.isArray(reply);
+        const id = ok ? (reply as PreparedReply)[0] : (reply as FailedReply).id;
+        const entry = lane.pending.get(id);
         if (entry === undefined) continue;
-        lane.pending.delete(reply.id);
-        if (reply.ok) entry.resolve({ prepared: reply.prepared, ...(reply.derived === undefined ? {} : { derived: reply.derived }) });
-        else entry.reject(replyError(reply));
+        lane.pending.delete(id);
+        if (ok) entry.resolve(preparedFrom(reply as PreparedReply, entry));
+        else entry.reject(replyError(reply as FailedReply));
       }
       if (lane.pending.size === 0) worker.unref();
     });
@@ -185,10 +249,22 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
 
   /** Posts `batch` to the lane's thread; `false` when something in it cannot be cloned (nothing is sent then). */
   function post(lane: Lane, batch: readonly Pending[]): boolean {
-    const requests = batch.map((entry) => entry.request);
-    const transfer = requests.flatMap((request) => (request.input instanceof Uint8Array ? [request.input.buffer as ArrayBuffer] : []));
+    const settings: PrepareWireSettings[] = [];
+    const settingIndexes: number[] = [];
+    const ids: number[] = [];
+    const inputs: unknown[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const entry of batch) {
+      let index = settings.indexOf(entry.settings);
+      if (index < 0) index = settings.push(entry.settings) - 1;
+      settingIndexes.push(index);
+      ids.push(entry.id);
+      inputs.push(entry.input);
+      if (entry.input instanceof Uint8Array) transfer.push(entry.input.buffer as ArrayBuffer);
+    }
+    const message: PrepareBatch = { settings, ids, settingIndexes, inputs };
     try {
-      lane.worker.postMessage(requests, transfer);
+      lane.worker.postMessage(message, transfer);
       return true;
     } catch {
       return false;
@@ -197,6 +273,8 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
 
   function flush(): void {
     flushScheduled = false;
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
     for (const lane of lanes) {
       if (lane === undefined || lane.batch.length === 0) continue;
       const batch = lane.batch;
@@ -215,8 +293,8 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
           posted = true;
           continue;
         }
-        lane.pending.delete(entry.request.id);
-        entry.local(entry.request.input).then(({ message, ...prepared }) => {
+        lane.pending.delete(entry.id);
+        entry.local(entry.input).then(({ message, ...prepared }) => {
           const derived = derivedFields(message);
           entry.resolve({ prepared, ...(derived === undefined ? {} : { derived }) });
         }, entry.reject);
@@ -243,25 +321,29 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
       const local = prepareHere(profile, layout, codec);
       const keyBytes = recipientKeyOf(layout);
       const recipientKey = keyBytes === undefined ? undefined : Buffer.from(keyBytes).toString('hex');
+      // One object per preparer: a batch sends each distinct one once.
+      const settings: PrepareWireSettings = { profile: profile.name, layout: layout.template, ...(recipientKey === undefined ? {} : { recipientKey }), codec: codec.name };
       return (input) =>
         withinBudget(
           input instanceof Uint8Array ? input.byteLength : 0,
           () =>
-            new Promise<{ prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }>((resolve, reject) => {
+            new Promise<Prepared>((resolve, reject) => {
               if (closed) {
                 reject(new Error('The prepare pool was closed.'));
                 return;
               }
               // JSON bytes travel as a private copy that is transferred, not cloned: cheaper, and the caller's buffer stays usable.
               const sent = input instanceof Uint8Array ? new Uint8Array(input) : input;
-              const request: PrepareRequest = { id: nextId++, profile: profile.name, layout: layout.template, ...(recipientKey === undefined ? {} : { recipientKey }), codec: codec.name, input: sent };
               const lane = leastBusy();
-              const entry: Pending = { resolve, reject, local, request };
-              lane.pending.set(request.id, entry);
+              const entry: Pending = { id: nextId++, settings, input: sent, codec, profile: profile.name, resolve, reject, local };
+              lane.pending.set(entry.id, entry);
               lane.batch.push(entry);
-              if (!flushScheduled) {
+              if (lane.batch.length >= maxBatchMessages) {
+                flush();
+              } else if (!flushScheduled) {
                 flushScheduled = true;
-                setImmediate(flush);
+                if (batchDelayMs === 0) setImmediate(flush);
+                else flushTimer = setTimeout(flush, batchDelayMs);
               }
             }),
         ).then(({ prepared, derived }) => withLazyMessage(prepared, input, derived));
@@ -270,6 +352,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(flushTimer);
       await Promise.all(lanes.map((lane) => lane?.worker.terminate()));
     },
   };
