@@ -145,8 +145,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
 
   try {
     let reportTo: WorkerMetrics | undefined;
-    // Queued messages reach the pool a few per claim: gathered for 2 ms they travel in fewer, larger hand-overs (the gate prepares inline, undelayed).
-    const pool = options.prepareThreads === 0 ? undefined : createPreparePool({ ...(options.prepareThreads === undefined ? {} : { threads: options.prepareThreads }), batchDelayMs: 2 });
+    const pool = options.prepareThreads === 0 ? undefined : createPreparePool(options.prepareThreads === undefined ? {} : { threads: options.prepareThreads });
     if (pool !== undefined) stack.push(() => pool.close());
     // One owner of each destination's health: the runtime reports probes, the processor writes;
     // readiness, metrics and alerts read it. It hurries waiting messages once a destination takes writes.
