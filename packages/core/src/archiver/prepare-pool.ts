@@ -21,19 +21,7 @@ export interface PreparePoolOptions {
    * prepared alone. Messages given as objects count 0 bytes. @default 67108864 (64 MiB)
    */
   readonly maxBytesInFlight?: number;
-  /**
-   * How long messages may wait to be sent to a thread together, in milliseconds. Every hand-over
-   * to a thread costs the calling thread a `postMessage` (and wakes the thread) whatever it holds,
-   * so a few milliseconds' gathering makes fewer, larger batches where a producer hands messages
-   * over a few at a time (a queue's processor), at the price of that much latency per message.
-   * A batch of {@link maxBatchMessages} goes at once. 0 sends what arrived within one turn of the
-   * event loop. A number from 0 to 100. @default 0
-   */
-  readonly batchDelayMs?: number;
 }
-
-/** Most messages in one hand-over to a thread: a full batch is sent without waiting for `batchDelayMs`. */
-export const maxBatchMessages = 64;
 
 /** What a pool prepares messages with: a built-in profile and codec, and any key layout. */
 export interface PrepareSettings {
@@ -185,8 +173,6 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   if (!Number.isSafeInteger(threads) || threads < 1 || threads > 64) throw new RangeError('Invalid prepare pool options: threads must be a whole number from 1 to 64.');
   const maxBytesInFlight = options.maxBytesInFlight ?? 64 * 1024 * 1024;
   if (!Number.isSafeInteger(maxBytesInFlight) || maxBytesInFlight < 1) throw new RangeError('Invalid prepare pool options: maxBytesInFlight must be a whole number of bytes, 1 or more.');
-  const batchDelayMs = options.batchDelayMs ?? 0;
-  if (!(Number.isFinite(batchDelayMs) && batchDelayMs >= 0 && batchDelayMs <= 100)) throw new RangeError('Invalid prepare pool options: batchDelayMs must be a number of milliseconds from 0 to 100.');
   let bytesInFlight = 0;
   /** Preparations waiting for room in the byte budget, in order of arrival. */
   const waiting: { readonly bytes: number; readonly start: () => void }[] = [];
@@ -214,7 +200,6 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   let nextId = 0;
   let closed = false;
   let flushScheduled = false;
-  let flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   function failLane(index: number, lane: Lane, error: Error): void {
     if (lanes[index] === lane) lanes[index] = undefined;
@@ -273,8 +258,6 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
 
   function flush(): void {
     flushScheduled = false;
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
     for (const lane of lanes) {
       if (lane === undefined || lane.batch.length === 0) continue;
       const batch = lane.batch;
@@ -338,12 +321,9 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
               const entry: Pending = { id: nextId++, settings, input: sent, codec, profile: profile.name, resolve, reject, local };
               lane.pending.set(entry.id, entry);
               lane.batch.push(entry);
-              if (lane.batch.length >= maxBatchMessages) {
-                flush();
-              } else if (!flushScheduled) {
+              if (!flushScheduled) {
                 flushScheduled = true;
-                if (batchDelayMs === 0) setImmediate(flush);
-                else flushTimer = setTimeout(flush, batchDelayMs);
+                setImmediate(flush);
               }
             }),
         ).then(({ prepared, derived }) => withLazyMessage(prepared, input, derived));
@@ -352,7 +332,6 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
     async close() {
       if (closed) return;
       closed = true;
-      clearTimeout(flushTimer);
       await Promise.all(lanes.map((lane) => lane?.worker.terminate()));
     },
   };

@@ -19,24 +19,6 @@ const mime = Buffer.from(
 const fields = ({ message: _message, body, ...rest }: PreparedObject) => ({ ...rest, body: Buffer.from(body) });
 
 describe('prepare pool wire format', () => {
-  it('refuses a batchDelayMs outside 0–100 ms, naming it', () => {
-    for (const batchDelayMs of [-1, 101, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => createPreparePool({ batchDelayMs })).toThrow(/batchDelayMs must be a number of milliseconds from 0 to 100/);
-  });
-
-  it('with batchDelayMs, prepares every message, including more than one full batch at once, as the calling thread does', async () => {
-    const pool = createPreparePool({ threads: 1, batchDelayMs: 20 });
-    try {
-      const here = createArchiver({ destination: noWrites, recipientKey, retry: false });
-      const pooled = createArchiver({ destination: noWrites, recipientKey, retry: false, preparePool: pool });
-      const messages = sampleMessages({ projectId: 'shop', count: 150, seed: 4 });
-      const onThread = await Promise.all(messages.map((message) => pooled.prepare(message)));
-      const expected = await Promise.all(messages.map((message) => here.prepare(message)));
-      expect(onThread.map(fields)).toEqual(expected.map(fields));
-    } finally {
-      await pool.close();
-    }
-  });
-
   it('gives, field for field, what preparing on the calling thread gives: key, bytes, hashes, ids, content type and encoding, metadata, raw_mime fields', async () => {
     const pool = createPreparePool({ threads: 2 });
     try {
