@@ -60,6 +60,16 @@ export interface CheckedMessage {
   readonly key: string;
 }
 
+/** The metadata recorded with every object; a prepare pool rebuilds it from the same three facts instead of copying it back. */
+export function archiveMetadata(profileName: string, channel: string, contentSha256: string): Record<string, string> {
+  return {
+    [archiveMetadataKeys.payloadVersion]: '1',
+    [archiveMetadataKeys.profile]: profileName,
+    [archiveMetadataKeys.channel]: channel,
+    [archiveMetadataKeys.contentSha256]: contentSha256,
+  };
+}
+
 /** Validates a message given as an object, or as its JSON text in UTF-8 bytes. */
 export function parseInput(input: unknown): Message {
   return input instanceof Uint8Array ? parseMessageJson(input) : parseMessage(input);
@@ -123,12 +133,7 @@ export function prepareHere(profile: Profile, layout: KeyLayout, codec: Codec): 
       contentSha256,
       contentType: codec.contentType,
       ...(codec.contentEncoding === undefined ? {} : { contentEncoding: codec.contentEncoding }),
-      metadata: {
-        [archiveMetadataKeys.payloadVersion]: '1',
-        [archiveMetadataKeys.profile]: profile.name,
-        [archiveMetadataKeys.channel]: message.channel,
-        [archiveMetadataKeys.contentSha256]: contentSha256,
-      },
+      metadata: archiveMetadata(profile.name, message.channel, contentSha256),
     };
   };
 }

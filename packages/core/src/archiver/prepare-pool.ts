@@ -6,7 +6,7 @@ import { recipientKeyOf } from '../key-layout/compile-key-layout.js';
 import { MessageValidationError, type ValidationIssue } from '../payload/index.js';
 import { profiles, type Profile } from '../profiles/index.js';
 import { readMessageJson } from '../payload/index.js';
-import { derivedFields, parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
+import { archiveMetadata, derivedFields, parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
 
 /** Options for {@link createPreparePool}. */
 export interface PreparePoolOptions {
@@ -49,27 +49,56 @@ export interface PreparePool {
   close(): Promise<void>;
 }
 
-/** One message sent to a thread. */
-export interface PrepareRequest {
-  readonly id: number;
+/** What a thread prepares with; sent once per batch, not per message. */
+export interface PrepareWireSettings {
   readonly profile: string;
   readonly layout: string;
   /** The layout's `recipientKey` in hex, when it has one. */
   readonly recipientKey?: string;
   readonly codec: string;
-  readonly input: unknown;
 }
 
-/** A thread's answer for one message. */
-export type PrepareReply =
-  | { readonly id: number; readonly ok: true; readonly prepared: Omit<PreparedObject, 'message'>; readonly derived?: Readonly<Record<string, unknown>> }
-  | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string; readonly issues?: readonly ValidationIssue[] };
+/**
+ * One batch sent to a thread, as parallel arrays: structured clone writes every property name of
+ * every object again, and on the thread that writes (this one) that cost more than the bodies.
+ */
+export interface PrepareBatch {
+  readonly settings: readonly PrepareWireSettings[];
+  readonly ids: readonly number[];
+  /** Index into `settings`, per message. */
+  readonly settingIndexes: readonly number[];
+  readonly inputs: readonly unknown[];
+}
+
+/**
+ * A thread's answer for one prepared message, as a tuple: id, key, sha256, contentSha256,
+ * messageId, projectId, channel, body (transferred), and the fields read from `raw_mime` (or
+ * `null`). Content type, encoding and metadata follow from the settings and are rebuilt here.
+ */
+export type PreparedReply = readonly [id: number, key: string, sha256: string, contentSha256: string, messageId: string, projectId: string, channel: string, body: Uint8Array, derived: Readonly<Record<string, unknown>> | null];
+
+/** A thread's answer for a message it could not prepare. */
+export interface FailedReply {
+  readonly id: number;
+  readonly name: string;
+  readonly message: string;
+  readonly issues?: readonly ValidationIssue[];
+}
+
+/** A thread's answers for one batch. */
+export type PrepareReply = PreparedReply | FailedReply;
+
+type Prepared = { prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> };
 
 interface Pending {
-  readonly resolve: (result: { prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }) => void;
+  readonly id: number;
+  readonly settings: PrepareWireSettings;
+  readonly input: unknown;
+  readonly codec: Codec;
+  readonly profile: string;
+  readonly resolve: (result: Prepared) => void;
   readonly reject: (error: unknown) => void;
   readonly local: (input: unknown) => Promise<PreparedObject>;
-  readonly request: PrepareRequest;
 }
 
 interface Lane {
@@ -96,11 +125,29 @@ function threadModule(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('../../dist/prepare-thread.js', import.meta.url) : new URL('./prepare-thread.js', import.meta.url);
 }
 
-function replyError(reply: Extract<PrepareReply, { ok: false }>): Error {
+function replyError(reply: FailedReply): Error {
   if (reply.issues !== undefined) return new MessageValidationError(reply.issues);
   const error = new Error(reply.message);
   error.name = reply.name;
   return error;
+}
+
+function preparedFrom(reply: PreparedReply, entry: Pending): Prepared {
+  const [, key, sha256, contentSha256, messageId, projectId, channel, body, derived] = reply;
+  const codec = entry.codec;
+  const prepared: Omit<PreparedObject, 'message'> = {
+    messageId,
+    projectId,
+    channel: channel as PreparedObject['channel'],
+    key,
+    body,
+    sha256,
+    contentSha256,
+    contentType: codec.contentType,
+    ...(codec.contentEncoding === undefined ? {} : { contentEncoding: codec.contentEncoding }),
+    metadata: archiveMetadata(entry.profile, channel, contentSha256),
+  };
+  return derived === null ? { prepared } : { prepared, derived };
 }
 
 /**
@@ -167,11 +214,13 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
     const lane: Lane = { worker, pending: new Map(), batch: [] };
     worker.on('message', (replies: PrepareReply[]) => {
       for (const reply of replies) {
-        const entry = lane.pending.get(reply.id);
+        const ok = Array.isArray(reply);
+        const id = ok ? (reply as PreparedReply)[0] : (reply as FailedReply).id;
+        const entry = lane.pending.get(id);
         if (entry === undefined) continue;
-        lane.pending.delete(reply.id);
-        if (reply.ok) entry.resolve({ prepared: reply.prepared, ...(reply.derived === undefined ? {} : { derived: reply.derived }) });
-        else entry.reject(replyError(reply));
+        lane.pending.delete(id);
+        if (ok) entry.resolve(preparedFrom(reply as PreparedReply, entry));
+        else entry.reject(replyError(reply as FailedReply));
       }
       if (lane.pending.size === 0) worker.unref();
     });
@@ -185,10 +234,22 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
 
   /** Posts `batch` to the lane's thread; `false` when something in it cannot be cloned (nothing is sent then). */
   function post(lane: Lane, batch: readonly Pending[]): boolean {
-    const requests = batch.map((entry) => entry.request);
-    const transfer = requests.flatMap((request) => (request.input instanceof Uint8Array ? [request.input.buffer as ArrayBuffer] : []));
+    const settings: PrepareWireSettings[] = [];
+    const settingIndexes: number[] = [];
+    const ids: number[] = [];
+    const inputs: unknown[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const entry of batch) {
+      let index = settings.indexOf(entry.settings);
+      if (index < 0) index = settings.push(entry.settings) - 1;
+      settingIndexes.push(index);
+      ids.push(entry.id);
+      inputs.push(entry.input);
+      if (entry.input instanceof Uint8Array) transfer.push(entry.input.buffer as ArrayBuffer);
+    }
+    const message: PrepareBatch = { settings, ids, settingIndexes, inputs };
     try {
-      lane.worker.postMessage(requests, transfer);
+      lane.worker.postMessage(message, transfer);
       return true;
     } catch {
       return false;
@@ -215,8 +276,8 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
           posted = true;
           continue;
         }
-        lane.pending.delete(entry.request.id);
-        entry.local(entry.request.input).then(({ message, ...prepared }) => {
+        lane.pending.delete(entry.id);
+        entry.local(entry.input).then(({ message, ...prepared }) => {
           const derived = derivedFields(message);
           entry.resolve({ prepared, ...(derived === undefined ? {} : { derived }) });
         }, entry.reject);
@@ -243,21 +304,22 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
       const local = prepareHere(profile, layout, codec);
       const keyBytes = recipientKeyOf(layout);
       const recipientKey = keyBytes === undefined ? undefined : Buffer.from(keyBytes).toString('hex');
+      // One object per preparer: a batch sends each distinct one once.
+      const settings: PrepareWireSettings = { profile: profile.name, layout: layout.template, ...(recipientKey === undefined ? {} : { recipientKey }), codec: codec.name };
       return (input) =>
         withinBudget(
           input instanceof Uint8Array ? input.byteLength : 0,
           () =>
-            new Promise<{ prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> }>((resolve, reject) => {
+            new Promise<Prepared>((resolve, reject) => {
               if (closed) {
                 reject(new Error('The prepare pool was closed.'));
                 return;
               }
               // JSON bytes travel as a private copy that is transferred, not cloned: cheaper, and the caller's buffer stays usable.
               const sent = input instanceof Uint8Array ? new Uint8Array(input) : input;
-              const request: PrepareRequest = { id: nextId++, profile: profile.name, layout: layout.template, ...(recipientKey === undefined ? {} : { recipientKey }), codec: codec.name, input: sent };
               const lane = leastBusy();
-              const entry: Pending = { resolve, reject, local, request };
-              lane.pending.set(request.id, entry);
+              const entry: Pending = { id: nextId++, settings, input: sent, codec, profile: profile.name, resolve, reject, local };
+              lane.pending.set(entry.id, entry);
               lane.batch.push(entry);
               if (!flushScheduled) {
                 flushScheduled = true;

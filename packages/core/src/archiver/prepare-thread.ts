@@ -5,11 +5,11 @@ import { compileKeyLayout } from '../key-layout/index.js';
 import { MessageValidationError } from '../payload/index.js';
 import { getProfile } from '../profiles/index.js';
 import { derivedFields, prepareHere, type PreparedObject } from './prepare-object.js';
-import type { PrepareReply, PrepareRequest } from './prepare-pool.js';
+import type { FailedReply, PrepareBatch, PreparedReply, PrepareReply, PrepareWireSettings } from './prepare-pool.js';
 
 const preparers = new Map<string, (input: unknown) => Promise<PreparedObject>>();
 
-function preparerFor(request: PrepareRequest): (input: unknown) => Promise<PreparedObject> {
+function preparerFor(request: PrepareWireSettings): (input: unknown) => Promise<PreparedObject> {
   const cacheKey = `${request.profile}\n${request.codec}\n${request.recipientKey ?? ''}\n${request.layout}`;
   let found = preparers.get(cacheKey);
   if (found === undefined) {
@@ -30,21 +30,21 @@ function ownBody(body: Uint8Array): Uint8Array {
   return standalone ? body : new Uint8Array(body);
 }
 
-async function answer(request: PrepareRequest): Promise<PrepareReply> {
+async function answer(id: number, settings: PrepareWireSettings, input: unknown): Promise<PrepareReply> {
   try {
     // The message itself stays here: sending it back would cost the caller's thread a copy it rarely reads.
-    const { message, ...prepared } = await preparerFor(request)(request.input);
-    const derived = derivedFields(message);
-    return { id: request.id, ok: true, prepared: { ...prepared, body: ownBody(prepared.body) }, ...(derived === undefined ? {} : { derived }) };
+    const { message, key, sha256, contentSha256, messageId, projectId, channel, body } = await preparerFor(settings)(input);
+    const reply: PreparedReply = [id, key, sha256, contentSha256, messageId, projectId, channel, ownBody(body), derivedFields(message) ?? null];
+    return reply;
   } catch (error) {
-    if (MessageValidationError.isInstance(error)) return { id: request.id, ok: false, name: error.name, message: error.message, issues: error.issues };
+    if (MessageValidationError.isInstance(error)) return { id, name: error.name, message: error.message, issues: error.issues } satisfies FailedReply;
     const failure = error instanceof Error ? error : new Error(String(error));
-    return { id: request.id, ok: false, name: failure.name, message: failure.message };
+    return { id, name: failure.name, message: failure.message } satisfies FailedReply;
   }
 }
 
-parentPort?.on('message', async (requests: PrepareRequest[]) => {
-  const replies = await Promise.all(requests.map(answer));
-  const transfer = replies.flatMap((reply) => (reply.ok ? [reply.prepared.body.buffer as ArrayBuffer] : []));
+parentPort?.on('message', async (batch: PrepareBatch) => {
+  const replies = await Promise.all(batch.ids.map((id, index) => answer(id, batch.settings[batch.settingIndexes[index] as number] as PrepareWireSettings, batch.inputs[index])));
+  const transfer = replies.flatMap((reply) => (Array.isArray(reply) ? [(reply as PreparedReply)[7].buffer as ArrayBuffer] : []));
   parentPort?.postMessage(replies, transfer);
 });

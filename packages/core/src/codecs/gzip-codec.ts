@@ -37,8 +37,15 @@ function checked(output: Uint8Array, maxOutputBytes: number): Uint8Array {
   return ownedBytes(output);
 }
 
+/** zlib's default output chunk, in bytes; also the largest one used here. */
+const maxChunkBytes = 16 * 1024;
+
 function encodeSync(bytes: Uint8Array): Uint8Array {
-  return ownedBytes(zlib.gzipSync(bytes, { level }));
+  // zlib's default 16 KiB output buffer is allocated per call and the result copied out of it: for
+  // the typical message (a few KB of JSON, a few hundred bytes compressed) a buffer near the
+  // compressed size is less garbage. The chunk size changes how output is collected, never the bytes.
+  const chunkSize = Math.min(maxChunkBytes, Math.max(zlib.constants.Z_MIN_CHUNK, (bytes.byteLength >>> 1) + 64));
+  return ownedBytes(zlib.gzipSync(bytes, { level, chunkSize }));
 }
 
 function decodeSync(bytes: Uint8Array, options?: CodecDecodeOptions): Uint8Array {

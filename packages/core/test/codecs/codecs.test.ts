@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Codec } from '../../src/codecs/index.js';
 import { CodecError, codecNames, createLz4Codec, defaultMaxOutputBytes, detectCodec, getCodec, isCodecName } from '../../src/codecs/index.js';
@@ -110,6 +112,14 @@ describe.each(codecs)('%s', (_label, codec) => {
   it('detects its own output', () => {
     expect(detectCodec(codec.encodeSync(emailJson()))).toBe(codec.name);
     expect(detectCodec(codec.encodeSync(new Uint8Array(0)))).toBe(codec.name);
+  });
+});
+
+describe('gzip output', () => {
+  it('is byte for byte what zlib.gzipSync at level 6 writes with its default output buffer, whatever the input size', () => {
+    // The codec sizes zlib's output buffer to the input; the stored bytes (and so every recorded SHA-256) must not change with it.
+    const inputs = [new Uint8Array(0), Buffer.from('x'), smsJson, emailJson(), emailJson(200_000), randomBytes(100), randomBytes(20_000), randomBytes(70_000)];
+    for (const input of inputs) same(getCodec('gzip').encodeSync(input), zlib.gzipSync(input, { level: 6 }));
   });
 });
 
