@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createArchiver, createHmacRecipientHash, createLedgerWriter, keyLayoutPresets, type CodecName, type DestinationV1 } from '@sentcopy/core';
 import { unzipSync } from 'fflate';
+import type { BundleManifest } from '../src/viewer/export/bundle-manifest.js';
 import { testRecipientKey } from './ingest-fixture.js';
 
 /** A subject that is HTML and script: the offline viewer must show it as text. */
@@ -83,11 +84,7 @@ export function readZip(file: string): Record<string, Uint8Array> {
 }
 
 /** The manifest of a bundle file. */
-export function manifestOf(file: string): {
-  objects: { destination: string; key: string; path: string; ledger?: unknown; sha256: string; codec: string; channel?: string; message_id?: string; summary: { to?: string; title?: string } }[];
-  query: Record<string, unknown>;
-  missing: unknown[];
-} {
+export function manifestOf(file: string): BundleManifest {
   return JSON.parse(Buffer.from(readZip(file)['manifest.json']!).toString('utf8'));
 }
 

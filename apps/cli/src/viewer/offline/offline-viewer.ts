@@ -269,11 +269,14 @@ async function start(): Promise<void> {
     element('p', {}, element('label', { for: 'pick-folder' }, 'Unzipped folder '), folderInput),
     checkResult,
   );
+  let first = true;
   const render = () => {
     const match = /^#m-(\d+)$/.exec(location.hash);
     const row = match === null ? undefined : rows[Number(match[1])];
     main.replaceChildren(row === undefined ? renderList(manifest, rows) : renderMessage(row), ...(row === undefined ? [picker] : []));
-    (document.getElementById(row === undefined ? 'list-title' : 'message-title') as HTMLElement | null)?.focus();
+    // Moving focus to the new heading tells a screen reader the view changed; not on the first view, where the reader starts at the top anyway.
+    if (!first) (document.getElementById(row === undefined ? 'list-title' : 'message-title') as HTMLElement | null)?.focus();
+    first = false;
     document.body.setAttribute('data-ready', 'true');
   };
   const onPick = async (input: HTMLInputElement) => {

@@ -1,0 +1,123 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createArchiver, type DestinationV1 } from '@sentcopy/core';
+import { createFsDestination } from '@sentcopy/destination-fs';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../src/cli-kit/index.js';
+import { registerExportRoutes } from '../src/viewer/export/bundle-response.js';
+import { verifyBundle } from '../src/viewer/export/verify-bundle.js';
+import type { AccessEvent, ViewerEnv } from '../src/viewer/viewer-context.js';
+import { testRecipientKey } from './ingest-fixture.js';
+import { fsEntry, json, writeConfigFile } from './ls-fixtures.js';
+import { runCli } from './run-cli.js';
+import { archiveMixed, manifestOf, mixedMessages } from './viewer-export-fixture.js';
+
+const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-export-sources-'));
+const opened: DestinationV1[] = [];
+afterAll(async () => {
+  for (const destination of opened) await destination.close?.();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const project = { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [] };
+
+function archiveFolder(name: string): { folder: string; root: string; destination: DestinationV1 } {
+  const folder = path.join(work, name);
+  const root = path.join(folder, 'archive');
+  mkdirSync(root, { recursive: true });
+  const destination = createFsDestination({ root });
+  opened.push(destination);
+  writeConfigFile(folder, { destinations: { archive: fsEntry(root) }, projects: { shop: project } });
+  return { folder, root, destination };
+}
+
+describe('sentcopy export without a ledger, with objects gone or damaged, and from the viewer', { timeout: 120_000 }, () => {
+  it('without a ledger, the key listing finds the objects (same filters as ls)', async () => {
+    const { folder, destination } = archiveFolder('no-ledger');
+    const archiver = createArchiver({ destination, recipientKey: testRecipientKey, retry: false });
+    const messages = mixedMessages().filter(({ codec }) => codec === 'gzip');
+    for (const { message } of messages) await archiver.archive(message);
+    const out = path.join(folder, 'bundle.zip');
+    const run = await runCli(['export', '--project', 'shop', '--out', out, '--json'], { cwd: folder });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(json(run)).toMatchObject({ source: 'listing', objects: messages.length });
+    expect(manifestOf(out).objects.map((object) => object.sha256_source)).toEqual(messages.map(() => 'store'));
+    const verified = await runCli(['verify-bundle', out], { cwd: folder });
+    expect(verified.code, verified.stdout).toBe(0);
+    const none = await runCli(['export', '--project', 'shop', '--channel', 'sms', '--out', path.join(folder, 'none.zip'), '--json'], { cwd: folder });
+    expect(none.code).toBe(3);
+    expect(json<{ error: { code: string } }>(none).error.code).toBe('nothing_to_export');
+    expect(existsSync(path.join(folder, 'none.zip'))).toBe(false);
+  });
+
+  it('an object the ledger lists but the store lost, and one whose bytes changed in the store: both said, exit 4', async () => {
+    const { folder, root, destination } = archiveFolder('damaged');
+    const archived = await archiveMixed(destination, mixedMessages());
+    const gone = archived[1]!;
+    const damaged = archived[2]!;
+    rmSync(path.join(root, ...gone.key.split('/')));
+    const damagedFile = path.join(root, ...damaged.key.split('/'));
+    const bytes = readFileSync(damagedFile);
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0x20;
+    writeFileSync(damagedFile, bytes);
+
+    const out = path.join(folder, 'bundle.zip');
+    const run = await runCli(['export', '--out', out, '--json'], { cwd: folder });
+    expect(run.code, run.stdout + run.stderr).toBe(4);
+    const summary = json<{ objects: number; missing: { key: string }[]; problems: { key: string }[] }>(run);
+    expect(summary.objects).toBe(archived.length - 1);
+    expect(summary.missing.map((entry) => entry.key)).toEqual([gone.key]);
+    expect(summary.problems.map((entry) => entry.key)).toEqual([damaged.key]);
+    expect(run.stderr).toContain(`${gone.key} is not in the bundle`);
+    expect(run.stderr).toContain(`${damaged.key} is in the bundle as stored, but`);
+    const manifest = manifestOf(out);
+    expect(manifest.missing).toHaveLength(1);
+    // The bundle carries the damaged bytes against the SHA-256 the ledger recorded, so every check flags them.
+    const check = await runCli(['verify-bundle', out, '--json'], { cwd: folder });
+    expect(check.code).toBe(4);
+    expect(json<{ problems: { kind: string; path: string }[] }>(check).problems.map((problem) => problem.kind)).toEqual(['altered']);
+  });
+
+  it('POST /export.zip streams a bundle of the search, logs the export with hashes only, and names a bad field', async () => {
+    const { folder, destination } = archiveFolder('route');
+    const archived = await archiveMixed(destination, mixedMessages());
+    const loaded = await readConfig(path.join(folder, 'sentcopy.config.json'));
+    const events: AccessEvent[] = [];
+    const app = new Hono<ViewerEnv>();
+    app.use(async (c, next) => {
+      c.set('user', 'auditor');
+      await next();
+    });
+    registerExportRoutes(app, { loaded, destinations: new Map([['archive', destination]]), index: undefined, audit: async (event) => void events.push(event) });
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const answer = await fetch(`${base}/export.zip`, { method: 'POST', body: new URLSearchParams({ recipient: '+1 (555) 010-0100', channel: 'sms' }) });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toBe('application/zip');
+      expect(answer.headers.get('content-disposition')).toMatch(/^attachment; filename="sentcopy-export-[\d-]+\.zip"$/);
+      const check = verifyBundle(new Uint8Array(await answer.arrayBuffer()));
+      expect(check.problems).toEqual([]);
+      const expected = archived.filter(({ message }) => message.channel === 'sms').map(({ key }) => key);
+      expect(check.manifest?.objects.map((object) => object.key).sort()).toEqual(expected.sort());
+      expect(check.manifest?.query).toMatchObject({ who: 'auditor', kind: 'search', source: 'ledger' });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ who: 'auditor', action: 'export', what: { objects: expected.length, channel: 'sms' } });
+      const logged = JSON.stringify(events);
+      expect(logged).toContain('recipient_hashes');
+      for (const raw of ['555', '010-0100']) expect(logged).not.toContain(raw);
+
+      const bad = await fetch(`${base}/export.zip`, { method: 'POST', body: new URLSearchParams({ from: '2026-13' }) });
+      expect(bad.status).toBe(400);
+      expect(await bad.text()).toContain('from: the month must be 01 to 12');
+      expect(events).toHaveLength(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
