@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createArchiver, type DestinationV1 } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
+import { createS3Destination } from '@sentcopy/destination-s3';
+import { startS3Server } from '@sentcopy/test-servers';
+import { createHash } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,9 +15,9 @@ import { registerExportRoutes } from '../src/viewer/export/bundle-response.js';
 import { verifyBundle } from '../src/viewer/export/verify-bundle.js';
 import type { AccessEvent, ViewerEnv } from '../src/viewer/viewer-context.js';
 import { testRecipientKey } from './ingest-fixture.js';
-import { fsEntry, json, writeConfigFile } from './ls-fixtures.js';
+import { fsEntry, json, s3Entry, s3Env, s3Settings, writeConfigFile } from './ls-fixtures.js';
 import { runCli } from './run-cli.js';
-import { archiveMixed, manifestOf, mixedMessages } from './viewer-export-fixture.js';
+import { archiveMixed, manifestOf, mixedMessages, readZip } from './viewer-export-fixture.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-export-sources-'));
 const opened: DestinationV1[] = [];
@@ -52,6 +55,34 @@ describe('sentcopy export without a ledger, with objects gone or damaged, and fr
     expect(none.code).toBe(3);
     expect(json<{ error: { code: string } }>(none).error.code).toBe('nothing_to_export');
     expect(existsSync(path.join(folder, 'none.zip'))).toBe(false);
+  });
+
+  it('from S3: each object in the bundle is the stored bytes (gzip objects are not decoded on the way)', async () => {
+    const server = await startS3Server();
+    try {
+      const bucket = server.createBucket();
+      const destination = createS3Destination(s3Settings(server.endpoint, bucket));
+      opened.push(destination);
+      const archived = await archiveMixed(destination, mixedMessages());
+      const folder = path.join(work, 's3');
+      mkdirSync(folder, { recursive: true });
+      writeConfigFile(folder, { destinations: { archive: s3Entry(server.endpoint, bucket) }, projects: { shop: project } });
+      const out = path.join(folder, 'bundle.zip');
+      const run = await runCli(['export', '--out', out, '--json'], { cwd: folder, env: s3Env });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      const files = readZip(out);
+      const manifest = manifestOf(out);
+      expect(manifest.objects).toHaveLength(archived.length);
+      for (const object of archived) {
+        const entry = manifest.objects.find((candidate) => candidate.key === object.key)!;
+        // The SHA-256 the archiver computed over the bytes it stored, at write time.
+        expect(createHash('sha256').update(files[entry.path]!).digest('hex'), object.key).toBe(object.sha256);
+      }
+      const verified = await runCli(['verify-bundle', out], { cwd: folder });
+      expect(verified.code, verified.stdout).toBe(0);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('an object the ledger lists but the store lost, and one whose bytes changed in the store: both said, exit 4', async () => {
