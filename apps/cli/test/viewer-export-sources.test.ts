@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,13 +6,14 @@ import { createArchiver, type DestinationV1 } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { createS3Destination } from '@sentcopy/destination-s3';
 import { startS3Server } from '@sentcopy/test-servers';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/cli-kit/index.js';
-import { registerExportRoutes } from '../src/viewer/export/bundle-response.js';
+import { bundleResponse, findForExport, registerExportRoutes } from '../src/viewer/export/bundle-response.js';
 import { verifyBundle } from '../src/viewer/export/verify-bundle.js';
+import { BundleTooLargeError, writeBundle } from '../src/viewer/export/write-bundle.js';
 import type { AccessEvent, ViewerEnv } from '../src/viewer/viewer-context.js';
 import { testRecipientKey } from './ingest-fixture.js';
 import { fsEntry, json, s3Entry, s3Env, s3Settings, writeConfigFile } from './ls-fixtures.js';
@@ -25,6 +26,14 @@ afterAll(async () => {
   for (const destination of opened) await destination.close?.();
   rmSync(work, { recursive: true, force: true });
 });
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 const project = { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [] };
 
@@ -113,6 +122,26 @@ describe('sentcopy export without a ledger, with objects gone or damaged, and fr
     expect(json<{ problems: { kind: string; path: string }[] }>(check).problems.map((problem) => problem.kind)).toEqual(['altered']);
   });
 
+  it('a bundle past the ZIP limit fails with BundleTooLargeError, and leaves no spooled copy behind', async () => {
+    const { folder, destination } = archiveFolder('limit');
+    const archived = await archiveMixed(destination, mixedMessages());
+    const spool = path.join(folder, 'spool');
+    mkdirSync(spool);
+    const output = createWriteStream(path.join(folder, 'limit.zip'));
+    const writing = writeBundle({
+      items: archived.map(({ key }) => ({ destination: 'archive', key })),
+      destinations: new Map([['archive', destination]]),
+      query: { who: 'test', tool: 'sentcopy test', kind: 'search', filters: {}, source: 'listing', destinations: ['archive'] },
+      output,
+      temporaryDirectory: spool,
+      maxBytes: 2_000,
+    });
+    await expect(writing).rejects.toBeInstanceOf(BundleTooLargeError);
+    await expect(writing).rejects.toThrow(/export fewer messages at once/);
+    output.destroy();
+    expect(readdirSync(spool)).toEqual([]);
+  });
+
   it('POST /export.zip streams a bundle of the search, logs the export with hashes only, and names a bad field', async () => {
     const { folder, destination } = archiveFolder('route');
     const archived = await archiveMixed(destination, mixedMessages());
@@ -147,6 +176,38 @@ describe('sentcopy export without a ledger, with objects gone or damaged, and fr
       expect(bad.status).toBe(400);
       expect(await bad.text()).toContain('from: the month must be 01 to 12');
       expect(events).toHaveLength(1);
+
+      // A download cancelled after its first bytes: the writer stops and deletes its spooled copy (TMPDIR is this test's folder).
+      const archiver = createArchiver({ destination, recipientKey: testRecipientKey, retry: false });
+      for (let index = 0; index < 40; index += 1) {
+        await archiver.archive({
+          version: 1,
+          channel: 'email',
+          message_id: `big-${index}`,
+          project_id: 'shop',
+          sent_at: Date.parse('2026-03-03T00:00:00Z') + index,
+          to: 'big@example.com',
+          subject: 'Big',
+          attachments: [{ file_name: 'a.bin', content_type: 'application/octet-stream', bytes: randomBytes(128 * 1024).toString('base64') }],
+        });
+      }
+      const spoolParent = path.join(folder, 'tmp');
+      mkdirSync(spoolParent);
+      const previousTmp = process.env.TMPDIR;
+      process.env.TMPDIR = spoolParent;
+      try {
+        const big = new Map([['archive', destination]]);
+        const { found } = await findForExport({ loaded, destinations: big, index: undefined, audit: async () => undefined }, {});
+        const answer = await bundleResponse({ loaded, destinations: big, index: undefined, audit: async () => undefined }, found, 'auditor');
+        const reader = answer.body!.getReader();
+        expect((await reader.read()).done).toBe(false);
+        expect(readdirSync(spoolParent)).toHaveLength(1);
+        await reader.cancel();
+        await waitFor(() => readdirSync(spoolParent).length === 0, 20_000, 'the cancelled bundle to delete its spool');
+      } finally {
+        if (previousTmp === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = previousTmp;
+      }
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

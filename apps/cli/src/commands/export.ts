@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { DestinationV1 } from '@sentcopy/core';
@@ -18,7 +19,7 @@ import { cliVersion } from '../cli-version.js';
 import type { BundleQuery } from '../viewer/export/bundle-manifest.js';
 import { bundleItems } from '../viewer/export/bundle-response.js';
 import { verifyBundle } from '../viewer/export/verify-bundle.js';
-import { writeBundle, type BundleItem, type BundleProgress, type WriteBundleResult } from '../viewer/export/write-bundle.js';
+import { BundleTooLargeError, writeBundle, type BundleItem, type BundleProgress, type WriteBundleResult } from '../viewer/export/write-bundle.js';
 
 interface ExportOptions extends SourceOptions, FilterOptions {
   out: string;
@@ -255,10 +256,15 @@ async function runExport(reference: string | undefined, options: ExportOptions):
     }
     const output = createWriteStream(partial, { mode: 0o600, flags: 'wx' });
     const query: BundleQuery = { who: whoAmI(), tool: `sentcopy ${cliVersion}`, kind: reference === undefined ? 'search' : 'message', filters: selection.filters, source: selection.source, destinations: selection.searched };
-    result = await writeBundle({ items: selection.items, destinations: selection.destinations, query, output, onProgress: progressReporter(options.json === true) });
+    result = await writeBundle({ items: selection.items, destinations: selection.destinations, query, output, onProgress: progressReporter(options.json === true) }).catch(async (error: unknown) => {
+      output.destroy();
+      await finished(output).catch(() => undefined);
+      throw error;
+    });
     await rename(partial, out);
   } catch (error) {
     await rm(partial, { force: true });
+    if (error instanceof BundleTooLargeError) throw new CliError(`${error.message} Nothing was written.`, { exitCode: exitCodes.usage, code: 'bundle_too_large', hint: 'Split the export into several bundles.', cause: error });
     throw error;
   } finally {
     await selection.close();

@@ -15,6 +15,20 @@ import { embeddedObject, offlinePageParts } from '../offline/offline-page.js';
 import { bundleFiles, bundleFormatVersion, bundleObjectPath, type BundleManifest, type BundleManifestObject, type BundleQuery, type BundleSummary } from './bundle-manifest.js';
 import { bundleReadme } from './bundle-readme.js';
 
+/** Most objects one bundle holds: a ZIP without ZIP64 (which fflate does not write) has at most 65,535 entries, four of them the bundle's own files. */
+export const maxBundleObjects = 65_531;
+
+/** Most bytes one bundle may take: ZIP offsets without ZIP64 are 32-bit. */
+export const maxBundleBytes = 0xffff_ffff;
+
+/** Thrown when a bundle would pass the ZIP format's limits; nothing complete is written, and the message says how to split the export. */
+export class BundleTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BundleTooLargeError';
+  }
+}
+
 /** One object to put in a bundle, as a search found it. */
 export interface BundleItem {
   /** The configured destination's name. */
@@ -47,7 +61,7 @@ export interface WriteBundleOptions {
   readonly destinations: ReadonlyMap<string, DestinationV1>;
   /** Who asked and for what (no raw recipient). */
   readonly query: BundleQuery;
-  /** Where the ZIP goes; ended when the bundle is complete. */
+  /** Where the ZIP goes; ended when the bundle is complete. On failure it is left as it is: the caller destroys it (and deletes what it wrote). */
   readonly output: Writable;
   /** When the bundle is made. @default now */
   readonly createdAt?: Date;
@@ -55,6 +69,8 @@ export interface WriteBundleOptions {
   readonly onProgress?: (progress: BundleProgress) => void;
   /** Folder for the page's spooled copy of the objects (deleted at the end). @default the system's temporary folder */
   readonly temporaryDirectory?: string;
+  /** Most bytes of ZIP to write before failing with {@link BundleTooLargeError}. @default {@link maxBundleBytes} (4 GiB - 1) */
+  readonly maxBytes?: number;
 }
 
 /** What {@link writeBundle} wrote. */
@@ -108,9 +124,13 @@ class ZipSink {
   private readonly pending: Uint8Array[] = [];
   private failure: unknown;
   private ended = false;
+  private written = 0;
   readonly zip: Zip;
 
-  constructor(private readonly output: Writable) {
+  constructor(
+    private readonly output: Writable,
+    private readonly maxBytes: number,
+  ) {
     this.zip = new Zip((error, chunk, final) => {
       if (error !== null) this.failure = error;
       else this.pending.push(chunk);
@@ -121,19 +141,28 @@ class ZipSink {
   async flush(): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     while (this.pending.length > 0) {
+      if (this.output.destroyed) throw new Error('the bundle was cancelled: its output closed before it was complete');
       const chunk = this.pending.shift()!;
+      this.written += chunk.byteLength;
+      if (this.written > this.maxBytes) {
+        throw new BundleTooLargeError(`The bundle would pass ${this.maxBytes} bytes, the most a ZIP file without ZIP64 can address: export fewer messages at once (narrow the search, e.g. by --from/--to).`);
+      }
       if (!this.output.write(chunk)) {
+        // A reader that goes away (a cancelled download) closes the stream without a drain: that ends the bundle too, so the spool is deleted.
         await new Promise<void>((resolve, reject) => {
-          const onError = (error: Error) => {
+          const settle = (error?: Error) => {
             this.output.off('drain', onDrain);
-            reject(error);
-          };
-          const onDrain = () => {
             this.output.off('error', onError);
-            resolve();
+            this.output.off('close', onClose);
+            if (error === undefined) resolve();
+            else reject(error);
           };
+          const onDrain = () => settle();
+          const onError = (error: Error) => settle(error);
+          const onClose = () => settle(new Error('the bundle was cancelled: its output closed before it was complete'));
           this.output.once('drain', onDrain);
           this.output.once('error', onError);
+          this.output.once('close', onClose);
         });
       }
     }
@@ -166,11 +195,14 @@ const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).dige
  * the end). An object that cannot be read is listed in the manifest's `missing`, never skipped silently.
  */
 export async function writeBundle(options: WriteBundleOptions): Promise<WriteBundleResult> {
+  if (options.items.length > maxBundleObjects) {
+    throw new BundleTooLargeError(`${options.items.length} objects are more than one bundle holds (${maxBundleObjects}, a ZIP file's limit): export fewer at once (narrow the search, e.g. by --from/--to).`);
+  }
   const createdAt = (options.createdAt ?? new Date()).toISOString();
   const spoolFolder = await mkdtemp(path.join(options.temporaryDirectory ?? tmpdir(), 'sentcopy-bundle-'));
   const spoolFile = path.join(spoolFolder, 'embedded');
   const spool = createWriteStream(spoolFile, { mode: 0o600 });
-  const sink = new ZipSink(options.output);
+  const sink = new ZipSink(options.output, options.maxBytes ?? maxBundleBytes);
   const objects: BundleManifestObject[] = [];
   const missing: { destination: string; key: string; reason: string }[] = [];
   const problems: { destination: string; key: string; problems: string[] }[] = [];
@@ -236,7 +268,6 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WriteBun
     return { objects: objects.length, bytes, missing, problems, manifest };
   } catch (error) {
     spool.destroy();
-    options.output.destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;
   } finally {
     await rm(spoolFolder, { recursive: true, force: true });
