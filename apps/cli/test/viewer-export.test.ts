@@ -38,6 +38,7 @@ const hasTool = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).
 /** Unzips with the system's unzip into a new folder. */
 function unzipInto(file: string, folder: string): void {
   rmSync(folder, { recursive: true, force: true });
+  mkdirSync(path.dirname(folder), { recursive: true });
   const run = spawnSync('unzip', ['-q', file, '-d', folder], { encoding: 'utf8' });
   expect(run.status, run.stderr).toBe(0);
 }
@@ -232,7 +233,9 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     expect(await page.locator(`tr[data-index="${email}"] td:nth-child(3)`).textContent()).toBe('a***@example.com');
     await page.screenshot({ path: screenshotPath('offline-viewer-list'), fullPage: true });
 
-    // Keyboard: the message links are reachable with Tab and open with Enter.
+    // Keyboard: Tab reaches the first message's link, and Enter opens it.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('href'))).toBe('#m-0');
     await page.locator(`tr[data-index="${email}"] a`).focus();
     await page.keyboard.press('Enter');
     await page.waitForSelector('#message-title');
@@ -288,6 +291,21 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     expect(await page.locator('#messages tbody tr[data-status="verified"]').count()).toBe(archived.length - 1);
     expect(await page.locator('#file-check').textContent()).toContain('1 ALTERED or missing');
     await page.screenshot({ path: screenshotPath('offline-viewer-altered-file'), fullPage: true });
+
+    // The unzipped folder, picked as a folder, says the same.
+    if (hasTool('unzip')) {
+      const unzipped = path.join(work, 'altered-folder', 'bundle');
+      unzipInto(altered, unzipped);
+      const byFolder = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+      const folderRequests = await openViewer(byFolder, path.join(unzipped, 'viewer.html'));
+      await byFolder.setInputFiles('#pick-folder', unzipped);
+      await byFolder.waitForFunction(() => (document.getElementById('file-check')?.textContent ?? '') !== '');
+      expect(await byFolder.locator(`tr[data-index="${targetIndex}"]`).getAttribute('data-status')).toBe('ALTERED');
+      expect(await byFolder.locator('#messages tbody tr[data-status="verified"]').count()).toBe(archived.length - 1);
+      expect(await byFolder.locator('#file-check').textContent()).toContain('1 ALTERED or missing');
+      requests.push(...folderRequests);
+      await byFolder.close();
+    }
 
     // The page's own copy altered: one base64 character of one object changed.
     const html = readFileSync(viewer, 'utf8');
