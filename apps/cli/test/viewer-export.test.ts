@@ -215,7 +215,7 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     writeFileSync(viewer, files['viewer.html']!);
     const manifest = manifestOf(bundle);
 
-    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
     const dialogs: string[] = [];
     page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());
@@ -248,6 +248,13 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     expect(await inner.locator('body').textContent()).toContain('Your refund of €42 is on its way.');
     expect(await page.locator('main').textContent()).toContain('<b>invoice</b>.pdf');
     await page.screenshot({ path: screenshotPath('offline-viewer-email'), fullPage: true });
+    // The attachment and the stored object save as their exact bytes.
+    const [attachment] = await Promise.all([page.waitForEvent('download'), page.locator('button[data-attachment="0"]').click()]);
+    expect(readFileSync((await attachment.path())!).toString('utf8')).toBe('%PDF-1.4 not really a pdf');
+    expect(attachment.suggestedFilename()).toBe('_b_invoice__b_.pdf');
+    const [object] = await Promise.all([page.waitForEvent('download'), page.locator('#save-object').click()]);
+    const stored = await destination.get(manifest.objects[email]!.key);
+    expect(readFileSync((await object.path())!).equals(Buffer.from(stored!.body))).toBe(true);
 
     // Every channel's body is shown from the decoded bytes (gzip, LZ4 and none).
     for (const [index, object] of manifest.objects.entries()) {
@@ -261,7 +268,8 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     }
     expect(dialogs).toEqual([]);
     const fileUrl = pathToFileURL(viewer).href;
-    expect(requests.filter((url) => !url.startsWith(fileUrl))).toEqual([]);
+    // The saves above are blob: URLs the page made from its own bytes; nothing else is requested.
+    expect(requests.filter((url) => !url.startsWith(fileUrl) && !url.startsWith('blob:'))).toEqual([]);
     await page.close();
   });
 

@@ -47,7 +47,7 @@ caption { text-align: left; color: var(--muted); padding-bottom: 0.3rem; }
 th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f6f8fa; }
 a { color: #0550ae; }
-a:focus-visible, input:focus-visible, h1:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+a:focus-visible, input:focus-visible, button:focus-visible, h1:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 .good { color: var(--good); font-weight: 600; }
 .bad, .altered { color: var(--bad); font-weight: 700; }
 .ok { color: var(--good); }
@@ -59,6 +59,7 @@ iframe { width: 100%; height: 26rem; border: 1px solid var(--line); background: 
 .bubble { display: inline-block; max-width: 36rem; padding: 0.6rem 0.9rem; border-radius: 1rem; background: #e7f3e4; white-space: pre-wrap; overflow-wrap: anywhere; }
 .picker { margin-top: 2rem; padding-top: 0.5rem; border-top: 1px solid var(--line); }
 .missing { margin-top: 1.5rem; }
+button { font: inherit; margin-left: 0.5rem; padding: 0.1rem 0.6rem; }
 `;
 
 /** `<` and friends escaped so JSON inside a script element can never close it. */

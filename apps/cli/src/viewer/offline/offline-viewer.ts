@@ -137,6 +137,15 @@ function definition(list: HTMLElement, label: string, value: string | undefined)
   list.append(element('dt', {}, label), element('dd', {}, value));
 }
 
+function saveBytes(bytes: Uint8Array, name: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  const link = element('a', { href: url, download: name.replace(/[\\/:*?"<>|\u0000-\u001f]/g, '_') || 'attachment' });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 function emailBody(document: Record<string, unknown>): HTMLElement {
   const parts = element('div', { class: 'body' });
   const html = text(document['html_body']);
@@ -161,10 +170,24 @@ function emailBody(document: Record<string, unknown>): HTMLElement {
   const attachments = document['attachments'];
   if (Array.isArray(attachments) && attachments.length > 0) {
     const list = element('ul');
-    for (const attachment of attachments as Record<string, unknown>[]) {
-      const bytes = text(attachment['bytes']);
-      const size = bytes === undefined ? '' : ` (${Math.floor((bytes.length * 3) / 4)} bytes)`;
-      list.append(element('li', {}, `${text(attachment['file_name']) ?? 'unnamed'} · ${text(attachment['content_type']) ?? 'unknown type'}${size}`));
+    for (const [index, attachment] of (attachments as Record<string, unknown>[]).entries()) {
+      const encoded = text(attachment['bytes']);
+      const name = text(attachment['file_name']) ?? `attachment-${index + 1}`;
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = encoded === undefined ? undefined : fromBase64(encoded);
+      } catch {
+        bytes = undefined;
+      }
+      const item = element('li', {}, `${name} · ${text(attachment['content_type']) ?? 'unknown type'}${bytes === undefined ? '' : ` (${bytes.length} bytes) `}`);
+      if (bytes !== undefined) {
+        const content = bytes;
+        const save = element('button', { type: 'button', 'data-attachment': String(index) }, 'Save');
+        // Saved as opaque bytes: the browser writes the file and never opens or renders it here.
+        save.addEventListener('click', () => saveBytes(content, name));
+        item.append(save);
+      }
+      list.append(item);
     }
     parts.append(element('h3', {}, 'Attachments'), list);
   }
@@ -199,6 +222,12 @@ function renderMessage(row: Row): HTMLElement {
     definition(facts, 'Template', text(message['template_name']));
   }
   definition(facts, 'Stored as', `${object.destination}: ${object.key} (${object.codec}, ${object.size} bytes)`);
+  if (row.bytes !== undefined) {
+    const stored = row.bytes;
+    const save = element('button', { type: 'button', id: 'save-object' }, 'Save the stored object');
+    save.addEventListener('click', () => saveBytes(stored, object.key.split('/').pop() ?? 'object'));
+    facts.append(element('dt', {}, 'Object'), element('dd', {}, save));
+  }
   if (object.ledger !== undefined) definition(facts, 'Ledger', `chain ${object.ledger.chain}${object.ledger.segment === undefined ? '' : `, segment ${object.ledger.segment}`}`);
   section.append(facts);
   if (message === undefined) {
