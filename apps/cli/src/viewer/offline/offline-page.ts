@@ -44,7 +44,9 @@ h2 { font-size: 1.1rem; }
 h3 { font-size: 1rem; margin: 1rem 0 0.3rem; }
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; color: var(--muted); padding-bottom: 0.3rem; }
-th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+td:nth-child(2), td:nth-child(3) { white-space: nowrap; }
+td:nth-child(4) { overflow-wrap: anywhere; }
 th { background: #f6f8fa; }
 a { color: #0550ae; }
 a:focus-visible, input:focus-visible, button:focus-visible, h1:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }

@@ -298,14 +298,12 @@ async function start(): Promise<void> {
     element('p', {}, element('label', { for: 'pick-folder' }, 'Unzipped folder '), folderInput),
     checkResult,
   );
-  let first = true;
-  const render = () => {
+  const render = (moveFocus: boolean) => {
     const match = /^#m-(\d+)$/.exec(location.hash);
     const row = match === null ? undefined : rows[Number(match[1])];
     main.replaceChildren(row === undefined ? renderList(manifest, rows) : renderMessage(row), ...(row === undefined ? [picker] : []));
-    // Moving focus to the new heading tells a screen reader the view changed; not on the first view, where the reader starts at the top anyway.
-    if (!first) (document.getElementById(row === undefined ? 'list-title' : 'message-title') as HTMLElement | null)?.focus();
-    first = false;
+    // Moving focus to the new heading tells a screen reader the view changed; not on the first view (the reader starts at the top) or after a check (focus stays at the picker, the result is announced).
+    if (moveFocus) (document.getElementById(row === undefined ? 'list-title' : 'message-title') as HTMLElement | null)?.focus();
     document.body.setAttribute('data-ready', 'true');
   };
   const onPick = async (input: HTMLInputElement) => {
@@ -315,12 +313,12 @@ async function start(): Promise<void> {
     } catch (error) {
       checkResult.textContent = `That is not a readable bundle: ${error instanceof Error ? error.message : String(error)}.`;
     }
-    render();
+    render(false);
   };
   zipInput.addEventListener('change', () => void onPick(zipInput));
   folderInput.addEventListener('change', () => void onPick(folderInput));
-  window.addEventListener('hashchange', render);
-  render();
+  window.addEventListener('hashchange', () => render(true));
+  render(false);
 }
 
 void start().catch((error: unknown) => {
