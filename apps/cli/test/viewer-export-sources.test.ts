@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { createArchiver, type DestinationV1 } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
@@ -17,6 +18,7 @@ import { BundleTooLargeError, writeBundle } from '../src/viewer/export/write-bun
 import type { AccessEvent, ViewerEnv } from '../src/viewer/viewer-context.js';
 import { testRecipientKey } from './ingest-fixture.js';
 import { fsEntry, json, s3Entry, s3Env, s3Settings, writeConfigFile } from './ls-fixtures.js';
+import { launchChromium, screenshotPath } from './chromium.js';
 import { runCli } from './run-cli.js';
 import { archiveMixed, manifestOf, mixedMessages, readZip } from './viewer-export-fixture.js';
 
@@ -119,7 +121,30 @@ describe('sentcopy export without a ledger, with objects gone or damaged, and fr
     // The bundle carries the damaged bytes against the SHA-256 the ledger recorded, so every check flags them.
     const check = await runCli(['verify-bundle', out, '--json'], { cwd: folder });
     expect(check.code).toBe(4);
-    expect(json<{ problems: { kind: string; path: string }[] }>(check).problems.map((problem) => problem.kind)).toEqual(['altered']);
+    const problems = json<{ problems: { kind: string; path: string }[] }>(check).problems;
+    expect(problems.map((problem) => problem.kind)).toEqual(['altered', 'missing']);
+    expect(problems[1]?.path).toBe(`objects/archive/${gone.key}`);
+
+    // The offline viewer says both too: the damaged object ALTERED, the lost one under "Not included".
+    if (!existsSync(process.env.SENTCOPY_CHROMIUM ?? '/usr/bin/chromium')) {
+      console.log('skipping the browser part: Chromium is not installed (scripts/ensure-tools.mjs installs it)');
+      return;
+    }
+    const viewer = path.join(folder, 'viewer.html');
+    writeFileSync(viewer, readZip(out)['viewer.html']!);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+      await page.goto(pathToFileURL(viewer).href);
+      await page.waitForSelector('body[data-ready="true"]');
+      const damagedIndex = manifest.objects.findIndex((object) => object.key === damaged.key);
+      expect(await page.locator(`tr[data-index="${damagedIndex}"]`).getAttribute('data-status')).toBe('ALTERED');
+      expect(await page.locator('#messages tbody tr[data-status="verified"]').count()).toBe(archived.length - 2);
+      expect(await page.locator('.missing li').allTextContents()).toEqual([`archive: ${gone.key}: it is not in the store (deleted or never stored)`]);
+      await page.screenshot({ path: screenshotPath('offline-viewer-damaged-archive'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('a bundle past the ZIP limit fails with BundleTooLargeError, and leaves no spooled copy behind', async () => {

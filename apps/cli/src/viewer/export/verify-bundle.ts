@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
-import { bundleFiles, bundleFormatVersion, objectsFolder, type BundleManifest } from './bundle-manifest.js';
+import { bundleFiles, bundleFormatVersion, bundleObjectPath, objectsFolder, type BundleManifest } from './bundle-manifest.js';
 
 /**
  * A problem {@link verifyBundle} found:
  * - `altered`: a file's bytes do not hash to the SHA-256 the manifest (or SHA256SUMS) records;
- * - `missing`: a file the manifest or SHA256SUMS lists is not in the ZIP;
+ * - `missing`: a file the manifest or SHA256SUMS lists is not in the ZIP, or an object the manifest
+ *   records as found but unreadable when the bundle was made (its `missing`);
  * - `extra`: a file in the ZIP that neither lists;
  * - `contradicting`: the manifest and SHA256SUMS give one file different SHA-256s;
  * - `invalid`: the ZIP, the manifest or SHA256SUMS cannot be read.
@@ -113,6 +114,10 @@ export function verifyBundle(bytes: Uint8Array): BundleCheck {
     if (actual === undefined) problems.push({ kind: 'missing', path, reason: 'SHA256SUMS lists it, but the bundle does not hold it' });
     else if (actual !== expected) problems.push({ kind: 'altered', path, reason: `its bytes hash to ${actual.slice(0, 12)}…, not the ${expected.slice(0, 12)}… SHA256SUMS records` });
     else if (path.startsWith(objectsFolder) && manifest !== undefined) problems.push({ kind: 'extra', path, reason: 'SHA256SUMS lists it, but the manifest does not' });
+  }
+  // Found by the search but unreadable when the bundle was made: the bundle says so, and so does its check.
+  for (const entry of Array.isArray(manifest?.missing) ? manifest.missing : []) {
+    problems.push({ kind: 'missing', path: bundleObjectPath(String(entry.destination), String(entry.key)), reason: `not in the bundle: the search found it, but when the bundle was made ${String(entry.reason)}` });
   }
   for (const path of Object.keys(files)) {
     if (path.endsWith('/') || listed.has(path)) continue;
