@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -165,6 +166,51 @@ describe('sentcopy export without a ledger, with objects gone or damaged, and fr
     await expect(writing).rejects.toThrow(/export fewer messages at once/);
     output.destroy();
     expect(readdirSync(spool)).toEqual([]);
+  });
+
+  it('a full disk under --out, or under the temporary folder: exit 1 naming the problem, nothing left behind, no crash', async (context) => {
+    const { folder, destination } = archiveFolder('full-disk');
+    const large = Array.from({ length: 4 }, (_, index) => ({
+      codec: 'gzip' as const,
+      message: {
+        version: 1,
+        channel: 'email',
+        message_id: `large-${index}`,
+        project_id: 'shop',
+        sent_at: Date.parse('2026-03-04T00:00:00Z') + index,
+        to: 'large@example.com',
+        subject: 'Large',
+        attachments: [{ file_name: 'a.bin', content_type: 'application/octet-stream', bytes: randomBytes(64 * 1024).toString('base64') }],
+      },
+    }));
+    await archiveMixed(destination, [...mixedMessages(), ...large]);
+    const tiny = path.join(folder, 'tiny');
+    mkdirSync(tiny);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=128k,mode=0700', 'tmpfs', tiny], { encoding: 'utf8' });
+    if (mounted.status !== 0) {
+      console.log(`skipping the full-disk test: this machine does not let it mount a tmpfs (${mounted.stderr.trim() || mounted.error?.message})`);
+      context.skip();
+    }
+    try {
+      const full = await runCli(['export', '--out', path.join(tiny, 'bundle.zip'), '--json'], { cwd: folder });
+      expect(full.code, full.stdout + full.stderr).toBe(1);
+      const error = json<{ error: { code: string; message: string } }>(full).error;
+      expect(error.code).toBe('bundle_write_failed');
+      expect(error.message).toContain('ENOSPC');
+      expect(readdirSync(tiny)).toEqual([]);
+      expect(full.stderr).not.toMatch(/^\s+at /m);
+
+      // The spool (the page's copy of the objects) on the full disk instead.
+      const out = path.join(folder, 'bundle.zip');
+      const spoolFull = await runCli(['export', '--out', out, '--json'], { cwd: folder, env: { TMPDIR: tiny } });
+      expect(spoolFull.code, spoolFull.stdout + spoolFull.stderr).toBe(1);
+      expect(json<{ error: { code: string } }>(spoolFull).error.code).toBe('bundle_write_failed');
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(folder).filter((name) => name.startsWith('bundle.zip'))).toEqual([]);
+      expect(readdirSync(tiny)).toEqual([]);
+    } finally {
+      spawnSync('umount', [tiny]);
+    }
   });
 
   it('POST /export.zip streams a bundle of the search, logs the export with hashes only, and names a bad field', async () => {

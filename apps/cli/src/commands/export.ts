@@ -265,6 +265,15 @@ async function runExport(reference: string | undefined, options: ExportOptions):
   } catch (error) {
     await rm(partial, { force: true });
     if (error instanceof BundleTooLargeError) throw new CliError(`${error.message} Nothing was written.`, { exitCode: exitCodes.usage, code: 'bundle_too_large', hint: 'Split the export into several bundles.', cause: error });
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+      throw new CliError(`Could not write the bundle (${code}: ${(error as Error).message}); nothing was left at ${options.out}.`, {
+        exitCode: exitCodes.failure,
+        code: 'bundle_write_failed',
+        hint: 'Make room (or fix the permissions) where --out and the temporary folder (TMPDIR) are, or choose another --out, then run the export again.',
+        cause: error,
+      });
+    }
     throw error;
   } finally {
     await selection.close();

@@ -119,18 +119,67 @@ async function summaryOf(document: Record<string, unknown> | undefined, channel:
   };
 }
 
+/** Resolves once `stream` drains; rejects when it fails or closes first (a full disk, a cancelled download). */
+function drained(stream: Writable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onDrain = () => settle();
+    const onError = (error: Error) => settle(error);
+    const onClose = () => settle(new Error('the bundle was cancelled: its output closed before it was complete'));
+    stream.once('drain', onDrain);
+    stream.once('error', onError);
+    stream.once('close', onClose);
+  });
+}
+
+/**
+ * A stream written with backpressure whose failure is kept and thrown at the next write, never
+ * left as an unhandled 'error' event (which would end the process).
+ */
+class GuardedStream {
+  private failure: Error | undefined;
+
+  constructor(readonly stream: Writable) {
+    stream.on('error', (error: Error) => {
+      this.failure ??= error;
+    });
+  }
+
+  async write(chunk: Uint8Array | string): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    // A reader that goes away (a cancelled download) closes the stream without a drain: that ends the bundle too, so the spool is deleted.
+    if (this.stream.destroyed) throw new Error('the bundle was cancelled: its output closed before it was complete');
+    if (!this.stream.write(chunk)) await drained(this.stream);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  async end(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    this.stream.end();
+    await finished(this.stream);
+  }
+}
+
 /** Writes fflate's output to `output`, waiting whenever the stream asks to (the whole ZIP is never held). */
 class ZipSink {
   private readonly pending: Uint8Array[] = [];
   private failure: unknown;
   private ended = false;
   private written = 0;
+  private readonly output: GuardedStream;
   readonly zip: Zip;
 
   constructor(
-    private readonly output: Writable,
+    output: Writable,
     private readonly maxBytes: number,
   ) {
+    this.output = new GuardedStream(output);
     this.zip = new Zip((error, chunk, final) => {
       if (error !== null) this.failure = error;
       else this.pending.push(chunk);
@@ -141,30 +190,12 @@ class ZipSink {
   async flush(): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     while (this.pending.length > 0) {
-      if (this.output.destroyed) throw new Error('the bundle was cancelled: its output closed before it was complete');
       const chunk = this.pending.shift()!;
       this.written += chunk.byteLength;
       if (this.written > this.maxBytes) {
         throw new BundleTooLargeError(`The bundle would pass ${this.maxBytes} bytes, the most a ZIP file without ZIP64 can address: export fewer messages at once (narrow the search, e.g. by --from/--to).`);
       }
-      if (!this.output.write(chunk)) {
-        // A reader that goes away (a cancelled download) closes the stream without a drain: that ends the bundle too, so the spool is deleted.
-        await new Promise<void>((resolve, reject) => {
-          const settle = (error?: Error) => {
-            this.output.off('drain', onDrain);
-            this.output.off('error', onError);
-            this.output.off('close', onClose);
-            if (error === undefined) resolve();
-            else reject(error);
-          };
-          const onDrain = () => settle();
-          const onError = (error: Error) => settle(error);
-          const onClose = () => settle(new Error('the bundle was cancelled: its output closed before it was complete'));
-          this.output.once('drain', onDrain);
-          this.output.once('error', onError);
-          this.output.once('close', onClose);
-        });
-      }
+      await this.output.write(chunk);
     }
   }
 
@@ -180,8 +211,7 @@ class ZipSink {
     this.zip.end();
     await this.flush();
     if (!this.ended) throw new Error('the ZIP did not finish');
-    this.output.end();
-    await finished(this.output);
+    await this.output.end();
   }
 }
 
@@ -201,7 +231,7 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WriteBun
   const createdAt = (options.createdAt ?? new Date()).toISOString();
   const spoolFolder = await mkdtemp(path.join(options.temporaryDirectory ?? tmpdir(), 'sentcopy-bundle-'));
   const spoolFile = path.join(spoolFolder, 'embedded');
-  const spool = createWriteStream(spoolFile, { mode: 0o600 });
+  const spool = new GuardedStream(createWriteStream(spoolFile, { mode: 0o600 }));
   const sink = new ZipSink(options.output, options.maxBytes ?? maxBundleBytes);
   const objects: BundleManifestObject[] = [];
   const missing: { destination: string; key: string; reason: string }[] = [];
@@ -246,15 +276,14 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WriteBun
         };
         if (found.length > 0) problems.push({ destination: item.destination, key: item.key, problems: found });
         await sink.addFile(objectPath, stored.body, false);
-        if (!spool.write(embeddedObject(objects.length, stored.body))) await new Promise<void>((resolve) => spool.once('drain', () => resolve()));
+        await spool.write(embeddedObject(objects.length, stored.body));
         sums.push(`${entry.sha256}  ${objectPath}`);
         objects.push(entry);
         bytes += read.size;
       }
       options.onProgress?.({ done: position + 1, total: options.items.length, bytes });
     }
-    spool.end();
-    await finished(spool);
+    await spool.end();
 
     const manifest: BundleManifest = { format: bundleFormatVersion, created_at: createdAt, query: options.query, objects, missing };
     const viewerHash = await addViewer(sink, manifest, spoolFile);
@@ -267,7 +296,7 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WriteBun
     await sink.end();
     return { objects: objects.length, bytes, missing, problems, manifest };
   } catch (error) {
-    spool.destroy();
+    spool.stream.destroy();
     throw error;
   } finally {
     await rm(spoolFolder, { recursive: true, force: true });
