@@ -232,7 +232,7 @@ describe('sentcopy export without a ledger, with objects gone or damaged, and fr
       expect(answer.status).toBe(200);
       expect(answer.headers.get('content-type')).toBe('application/zip');
       expect(answer.headers.get('content-disposition')).toMatch(/^attachment; filename="sentcopy-export-[\d-]+\.zip"$/);
-      const check = verifyBundle(new Uint8Array(await answer.arrayBuffer()));
+      const check = await verifyBundle(new Uint8Array(await answer.arrayBuffer()));
       expect(check.problems).toEqual([]);
       const expected = archived.filter(({ message }) => message.channel === 'sms').map(({ key }) => key);
       expect(check.manifest?.objects.map((object) => object.key).sort()).toEqual(expected.sort());

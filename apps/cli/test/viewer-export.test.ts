@@ -194,6 +194,19 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     const kinds = json<{ problems: { kind: string; path: string }[] }>(run).problems.map(({ kind, path: problemPath }) => `${kind} ${problemPath}`);
     expect(kinds).toContain(`missing ${dropped}`);
     expect(kinds).toContain('extra objects/archive/smuggled.json');
+    // A byte flipped in place in the ZIP file itself (its CRC no longer matches either): still read, and named as altered.
+    const raw = readFileSync(bundle);
+    const target = manifest.objects.find((object) => object.codec === 'none')!;
+    const objectBytes = Buffer.from(readZip(bundle)[target.path]!);
+    const at = raw.indexOf(objectBytes);
+    expect(at).toBeGreaterThan(0);
+    raw[at + 10] = raw[at + 10]! ^ 0x01;
+    const flipped = path.join(work, 'flipped.zip');
+    writeFileSync(flipped, raw);
+    const flippedRun = await runCli(['verify-bundle', flipped, '--json'], { cwd: work });
+    expect(flippedRun.code, flippedRun.stdout).toBe(4);
+    expect(json<{ problems: { kind: string; path: string }[] }>(flippedRun).problems.map(({ kind, path: problemPath }) => `${kind} ${problemPath}`)).toEqual([`altered ${target.path}`]);
+
     const notZip = path.join(work, 'not-a-zip.zip');
     writeFileSync(notZip, 'garbage');
     const garbage = await runCli(['verify-bundle', notZip, '--json'], { cwd: work });

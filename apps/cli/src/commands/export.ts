@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { access, rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
@@ -104,7 +104,7 @@ Examples:
       `
 Exits 0 when every object's bytes match the SHA-256 and size manifest.json records, every file
 matches SHA256SUMS, and the ZIP holds nothing else; 4 naming each file that is altered, missing,
-extra or recorded differently in the two lists. Reads the whole ZIP into memory.
+extra or recorded differently in the two lists. Reads one file of the ZIP at a time.
 
 Examples:
   $ sentcopy verify-bundle ana.zip
@@ -291,9 +291,8 @@ async function runExport(reference: string | undefined, options: ExportOptions):
 }
 
 async function runVerifyBundle(file: string, options: { json?: boolean }): Promise<void> {
-  let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    await access(file, constants.R_OK);
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new CliError(missing ? `${file} does not exist.` : `${file} cannot be read: ${(error as Error).message}`, {
@@ -302,7 +301,7 @@ async function runVerifyBundle(file: string, options: { json?: boolean }): Promi
       cause: error,
     });
   }
-  const check = verifyBundle(bytes);
+  const check = await verifyBundle(file);
   emit(options, { file, intact: check.problems.length === 0, objects: check.objects, verified: check.verified, problems: check.problems }, () => {
     if (check.problems.length === 0) return `${file}: intact. ${check.verified} of ${check.objects} object(s) match their SHA-256 in manifest.json and SHA256SUMS, and nothing else is in it.`;
     const lines = check.problems.map((problem) => `${problem.kind.toUpperCase()}  ${problem.path}: ${problem.reason}`);
