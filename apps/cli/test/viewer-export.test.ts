@@ -227,6 +227,13 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     const viewer = path.join(folder, 'viewer.html');
     writeFileSync(viewer, files['viewer.html']!);
     const manifest = manifestOf(bundle);
+    // One inline script, allowed by its hash alone; nothing in the page's own code or style points anywhere.
+    const html = Buffer.from(files['viewer.html']!).toString('utf8');
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1]?.replaceAll('&#39;', "'");
+    expect(csp).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]+'; /);
+    const code = html.replace(/<script type="application\/(json|octet-stream)"[^>]*>[^<]*<\/script>/g, '');
+    expect(code.match(/<script>/g)).toHaveLength(1);
+    expect(code).not.toMatch(/https?:\/\/|<link|\ssrc=/);
 
     const page = await browser.newPage({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
     const dialogs: string[] = [];
