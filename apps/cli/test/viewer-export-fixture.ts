@@ -13,6 +13,27 @@ export const hostileSubject = '<script>alert("subject")</script><b>Refund</b> & 
 export const hostileHtml =
   '<html><head><link rel="stylesheet" href="http://127.0.0.1:9/remote.css"><script>parent.postMessage("ran","*");alert("body")</script></head><body><p>Your refund of <strong>€42</strong> is on its way.</p><img src="http://127.0.0.1:9/pixel.gif" width="1" height="1"><a href="javascript:alert(2)">Details</a></body></html>';
 
+/** An email as its exact MIME bytes: an HTML part with a remote image, and a text attachment. */
+export const rawMime = [
+  'From: Example Shop <orders@shop.example.com>',
+  'To: Ana Garcia <ana.garcia@example.com>',
+  'Subject: Raw receipt R-9',
+  'MIME-Version: 1.0',
+  'Content-Type: multipart/mixed; boundary="b1"',
+  '',
+  '--b1',
+  'Content-Type: text/html; charset=utf-8',
+  '',
+  '<p>Receipt <b>R-9</b> is attached.</p><img src="http://127.0.0.1:9/raw-pixel.gif">',
+  '--b1',
+  'Content-Type: text/plain; charset=utf-8; name="note.txt"',
+  'Content-Disposition: attachment; filename="note.txt"',
+  '',
+  'hello from the attachment',
+  '--b1--',
+  '',
+].join('\r\n');
+
 /** One message of the mixed archive, with the codec it is stored with. */
 export interface MixedMessage {
   readonly codec: CodecName;
@@ -50,6 +71,7 @@ export function mixedMessages(): MixedMessage[] {
     },
     { codec: 'lz4', message: { ...base, channel: 'whatsapp', message_id: 'w-1', sent_at: sentAt(5), to: '+44 20 7946 0000', body: 'Hola Ana, tu pedido llegó ✅', provider: 'meta' } },
     { codec: 'none', message: { ...base, channel: 'sms', message_id: 'ünï cödé #7 & (x) 100%', sent_at: sentAt(6), to: '+1 (555) 010-0100', body: 'Unusual key' } },
+    { codec: 'gzip', message: { ...base, channel: 'email', message_id: 'r-1', sent_at: sentAt(7), to: 'ana.garcia@example.com', raw_mime: Buffer.from(rawMime, 'utf8').toString('base64') } },
   ];
 }
 

@@ -282,6 +282,24 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
       await page.waitForSelector('#message-title');
       const text = (await page.locator('main').textContent()) ?? '';
       const message = archived.find((candidate) => candidate.key === object.key)!.message;
+      if (message.raw_mime !== undefined) {
+        // Parsed in the page: the HTML part in the sandboxed frame, the attachment saveable; the source (with addresses) only on request.
+        await page.frameLocator('iframe').locator('b').waitFor();
+        expect(await page.frameLocator('iframe').locator('body').textContent()).toContain('Receipt R-9 is attached.');
+        expect(await page.locator('#raw-mime-parts').textContent()).toContain('note.txt');
+        expect(await page.locator('details').getAttribute('open')).toBeNull();
+        await page.screenshot({ path: screenshotPath('offline-viewer-raw-mime'), fullPage: true });
+        // Chromium holds back a page's third download for permission: the save is checked on a page of its own.
+        const fresh = await browser.newPage({ acceptDownloads: true });
+        requests.push(...(await openViewer(fresh, viewer)));
+        await fresh.goto(`${pathToFileURL(viewer).href}#m-${index}`);
+        await fresh.locator('button[data-mime-attachment="0"]').waitFor();
+        const [saved] = await Promise.all([fresh.waitForEvent('download'), fresh.locator('button[data-mime-attachment="0"]').click()]);
+        // postal-mime keeps the line break before the closing boundary.
+        expect(readFileSync((await saved.path())!).toString('utf8')).toMatch(/^hello from the attachment\r?\n?$/);
+        await fresh.close();
+        continue;
+      }
       const expected = message.channel === 'push' ? 'The blue kettle is back.' : String(message.body ?? message.plaintext_body);
       expect(text, `${object.channel} ${object.codec}`).toContain(expected);
       expect(text).not.toContain('cannot be shown');

@@ -5,6 +5,7 @@
 // textContent, or an email's HTML through a sandboxed srcdoc frame.
 import { gunzipSync, unzipSync } from 'fflate';
 import { decompress as lz4Decompress } from 'lz4js';
+import PostalMime from 'postal-mime';
 import type { BundleManifest, BundleManifestObject } from '../export/bundle-manifest.js';
 
 type Check = 'verified' | 'altered' | 'missing' | 'unchecked';
@@ -150,48 +151,93 @@ function emailBody(document: Record<string, unknown>): HTMLElement {
   const parts = element('div', { class: 'body' });
   const html = text(document['html_body']);
   const plain = text(document['plaintext_body']);
-  if (html !== undefined) {
-    const frame = element('iframe', { sandbox: '', csp: frameCsp, title: 'Email as sent (no script runs, nothing remote loads)', referrerpolicy: 'no-referrer' });
-    // The policy in the document itself too: a browser that ignores the csp attribute still applies it.
-    frame.srcdoc = `<!doctype html><meta http-equiv="Content-Security-Policy" content="${frameCsp}">${html}`;
-    parts.append(element('h3', {}, 'HTML'), frame);
-  }
+  if (html !== undefined) parts.append(element('h3', {}, 'HTML'), htmlFrame(html));
   if (plain !== undefined) parts.append(element('h3', {}, 'Plain text'), element('pre', {}, plain));
-  const raw = text(document['raw_mime']);
-  if (raw !== undefined) {
-    let source = raw;
-    try {
-      source = new TextDecoder('utf-8').decode(fromBase64(raw));
-    } catch {
-      // Stored as text, not base64: shown as stored.
-    }
-    parts.append(element('h3', {}, 'Raw MIME'), element('pre', {}, source));
-  }
   const attachments = document['attachments'];
   if (Array.isArray(attachments) && attachments.length > 0) {
-    const list = element('ul');
+    const found: AttachmentView[] = [];
     for (const [index, attachment] of (attachments as Record<string, unknown>[]).entries()) {
       const encoded = text(attachment['bytes']);
-      const name = text(attachment['file_name']) ?? `attachment-${index + 1}`;
       let bytes: Uint8Array | undefined;
       try {
         bytes = encoded === undefined ? undefined : fromBase64(encoded);
       } catch {
         bytes = undefined;
       }
-      const item = element('li', {}, `${name} · ${text(attachment['content_type']) ?? 'unknown type'}${bytes === undefined ? '' : ` (${bytes.length} bytes) `}`);
-      if (bytes !== undefined) {
-        const content = bytes;
-        const save = element('button', { type: 'button', 'data-attachment': String(index) }, 'Save');
-        // Saved as opaque bytes: the browser writes the file and never opens or renders it here.
-        save.addEventListener('click', () => saveBytes(content, name));
-        item.append(save);
-      }
-      list.append(item);
+      found.push({ name: text(attachment['file_name']) ?? `attachment-${index + 1}`, type: text(attachment['content_type']) ?? 'unknown type', ...(bytes === undefined ? {} : { bytes }) });
     }
-    parts.append(element('h3', {}, 'Attachments'), list);
+    parts.append(element('h3', {}, 'Attachments'), attachmentList(found, 'data-attachment'));
   }
+  const raw = text(document['raw_mime']);
+  if (raw !== undefined) parts.append(rawMimeView(raw));
   return parts;
+}
+
+interface AttachmentView {
+  readonly name: string;
+  readonly type: string;
+  readonly bytes?: Uint8Array;
+}
+
+function htmlFrame(html: string): HTMLIFrameElement {
+  const frame = element('iframe', { sandbox: '', csp: frameCsp, title: 'Email as sent (no script runs, nothing remote loads)', referrerpolicy: 'no-referrer' });
+  // The policy in the document itself too: a browser that ignores the csp attribute still applies it.
+  frame.srcdoc = `<!doctype html><meta http-equiv="Content-Security-Policy" content="${frameCsp}">${html}`;
+  return frame;
+}
+
+function attachmentList(attachments: readonly AttachmentView[], marker: string): HTMLUListElement {
+  const list = element('ul');
+  for (const [index, attachment] of attachments.entries()) {
+    const item = element('li', {}, `${attachment.name} · ${attachment.type}${attachment.bytes === undefined ? '' : ` (${attachment.bytes.length} bytes) `}`);
+    if (attachment.bytes !== undefined) {
+      const content = attachment.bytes;
+      const save = element('button', { type: 'button', [marker]: String(index) }, 'Save');
+      // Saved as opaque bytes: the browser writes the file and never opens or renders it here.
+      save.addEventListener('click', () => saveBytes(content, attachment.name));
+      item.append(save);
+    }
+    list.append(item);
+  }
+  return list;
+}
+
+/**
+ * An email stored as its exact MIME bytes: parsed here (postal-mime) into its HTML part (in the
+ * sandboxed frame), text part and attachments. The source itself names every recipient, so it is
+ * behind a disclosure the reader opens.
+ */
+function rawMimeView(raw: string): HTMLElement {
+  const section = element('div', { class: 'raw-mime' }, element('h3', {}, 'As sent (raw MIME)'));
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64(raw);
+  } catch {
+    bytes = new TextEncoder().encode(raw);
+  }
+  const parsed = element('div', { id: 'raw-mime-parts' }, element('p', {}, 'Reading the message…'));
+  section.append(parsed);
+  PostalMime.parse(bytes as Uint8Array<ArrayBuffer>)
+    .then((email) => {
+      const parts: Node[] = [];
+      if (email.subject !== undefined) parts.push(element('p', {}, `Subject: ${email.subject}`));
+      if (email.html !== undefined) parts.push(htmlFrame(email.html));
+      if (email.text !== undefined) parts.push(element('h3', {}, 'Text part'), element('pre', {}, email.text));
+      if (email.attachments.length > 0) {
+        const views = email.attachments.map((attachment, index) => ({
+          name: attachment.filename ?? `attachment-${index + 1}`,
+          type: attachment.mimeType,
+          bytes: typeof attachment.content === 'string' ? new TextEncoder().encode(attachment.content) : new Uint8Array(attachment.content),
+        }));
+        parts.push(element('h3', {}, 'Attachments'), attachmentList(views, 'data-mime-attachment'));
+      }
+      parsed.replaceChildren(...parts);
+    })
+    .catch((error: unknown) => {
+      parsed.replaceChildren(element('p', { class: 'bad' }, `The MIME message could not be parsed (${error instanceof Error ? error.name : 'error'}); its source is below.`));
+    });
+  section.append(element('details', {}, element('summary', {}, 'Source (shows every recipient’s address)'), element('pre', {}, new TextDecoder('utf-8').decode(bytes))));
+  return section;
 }
 
 function renderMessage(row: Row): HTMLElement {
