@@ -246,6 +246,11 @@ describe('sentcopy export without a ledger, with objects gone or damaged, and fr
       const bad = await fetch(`${base}/export.zip`, { method: 'POST', body: new URLSearchParams({ from: '2026-13' }) });
       expect(bad.status).toBe(400);
       expect(await bad.text()).toContain('from: the month must be 01 to 12');
+      const notAnAddress = await fetch(`${base}/export.zip`, { method: 'POST', body: new URLSearchParams({ recipient: 'not an address <x>', channel: 'email' }) });
+      expect(notAnAddress.status).toBe(400);
+      const refusal = await notAnAddress.text();
+      expect(refusal).toContain('recipient: it is not a recipient address');
+      expect(refusal).not.toContain('not an address <x>');
       expect(events).toHaveLength(1);
 
       // A download cancelled after its first bytes: the writer stops and deletes its spooled copy (TMPDIR is this test's folder).

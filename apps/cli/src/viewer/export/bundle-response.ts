@@ -3,6 +3,7 @@ import { readLedger } from '@sentcopy/core';
 import type { LedgerIndexFilters } from '@sentcopy/ledger-index';
 import { parseDateArgument } from '../../archive/date-range.js';
 import { matchingEntries, recipientHashes, type FoundObject } from '../../archive/ledger-search.js';
+import { CliError } from '../../cli-kit/index.js';
 import { cliVersion } from '../../cli-version.js';
 import type { ViewerApp, ViewerContext } from '../viewer-context.js';
 import type { BundleQuery } from './bundle-manifest.js';
@@ -95,7 +96,14 @@ export async function exportFilters(context: ViewerContext, form: Record<string,
   const from = date('from');
   const to = date('to');
   if (from !== undefined && to !== undefined && from.start >= to.end) throw new ExportRequestError('from', 'it is after "to"');
-  const recipients = recipient === undefined ? undefined : await recipientHashes(recipient, channel, context.loaded);
+  let recipients: string[] | undefined;
+  try {
+    recipients = recipient === undefined ? undefined : await recipientHashes(recipient, channel, context.loaded);
+  } catch (error) {
+    // The CLI's wording names --recipient; the form's field is "recipient". Neither quotes the value.
+    if (error instanceof CliError) throw new ExportRequestError('recipient', error.message.replace(/^--recipient /, 'it ').replace(/\.$/, ''));
+    throw error;
+  }
   if (recipients !== undefined && recipients.length === 0) throw new ExportRequestError('recipient', 'it is not an email address, phone number or push token');
   const filters: LedgerIndexFilters = {
     ...(project === undefined ? {} : { projectId: project }),
