@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, recordRequests, screenshotPath } from './chromium.js';
 import { fsEntry, json, writeConfigFile } from './ls-fixtures.js';
-import { runCli } from './run-cli.js';
+import { runCli, type CliRun } from './run-cli.js';
 import { archiveMixed, hostileSubject, inFolder, manifestOf, mixedMessages, readZip, type ArchivedObject } from './viewer-export-fixture.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'sentcopy-cli-export-'));
@@ -19,12 +19,15 @@ let destination: DestinationV1;
 let archived: ArchivedObject[];
 let browser: Browser | undefined;
 const bundle = path.join(work, 'bundle.zip');
+let firstExport: CliRun;
 
 beforeAll(async () => {
   mkdirSync(root, { recursive: true });
   destination = createFsDestination({ root });
   archived = await archiveMixed(destination, mixedMessages());
   writeConfigFile(work, { destinations: { archive: fsEntry(root) }, projects: { shop: { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [] } } });
+  // The bundle every test reads (each test may run alone with -t).
+  firstExport = await runCli(['export', '--out', bundle, '--json'], { cwd: work });
 }, 60_000);
 
 afterAll(async () => {
@@ -62,7 +65,7 @@ async function openViewer(page: Page, file: string): Promise<string[]> {
 
 describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180_000 }, () => {
   it('exports every message of a mixed archive (ledger search): sha256sum -c says OK, each object is byte for byte the stored one', async () => {
-    const run = await runCli(['export', '--out', bundle, '--json'], { cwd: work });
+    const run = firstExport;
     expect(run.code, run.stderr).toBe(0);
     const summary = json<{ objects: number; source: string; missing: unknown[]; sha256: string }>(run);
     expect(summary).toMatchObject({ objects: archived.length, source: 'ledger', missing: [] });
