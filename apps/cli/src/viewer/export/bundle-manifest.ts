@@ -59,10 +59,13 @@ export interface BundleManifestObject {
   readonly size: number;
   /** The stored codec: the bytes in the bundle are compressed as stored. */
   readonly codec: 'gzip' | 'lz4' | 'none';
+  /** The message's `message_id`, as the object's document says. */
   readonly message_id?: string;
+  /** The message's channel (`email`, `sms`, `push`, `whatsapp`, or a project's own). */
   readonly channel?: string;
   /** When the message was sent, ISO 8601 UTC. */
   readonly sent_at?: string;
+  /** The message's `project_id`. */
   readonly project?: string;
   /** The ledger entry's chain and segment, when known. */
   readonly ledger?: BundleLedgerEntry;

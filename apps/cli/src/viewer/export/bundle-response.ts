@@ -60,6 +60,7 @@ function flatFilters(filters: BundleQuery['filters']): Record<string, string | n
 /** Thrown for a form field the export route cannot use; the answer names the field. */
 export class ExportRequestError extends Error {
   constructor(
+    /** The form field at fault. */
     readonly field: string,
     problem: string,
   ) {
