@@ -9,30 +9,31 @@ import { testRecipientKey } from './ingest-fixture.js';
 /** A subject that is HTML and script: the offline viewer must show it as text. */
 export const hostileSubject = '<script>alert("subject")</script><b>Refund</b> & <img src=x onerror=alert(1)>';
 
-/** An email body with a tracking pixel, a remote stylesheet, a script and a javascript: link. */
-export const hostileHtml =
-  '<html><head><link rel="stylesheet" href="http://127.0.0.1:9/remote.css"><script>parent.postMessage("ran","*");alert("body")</script></head><body><p>Your refund of <strong>€42</strong> is on its way.</p><img src="http://127.0.0.1:9/pixel.gif" width="1" height="1"><a href="javascript:alert(2)">Details</a></body></html>';
+/** An email body with a tracking pixel, a remote stylesheet, a script and a javascript: link, all aimed at `tracker`. */
+export const hostileHtml = (tracker: string) =>
+  `<html><head><link rel="stylesheet" href="${tracker}/remote.css"><script>parent.postMessage("ran","*");alert("body")</script></head><body><p>Your refund of <strong>€42</strong> is on its way.</p><img src="${tracker}/pixel.gif" width="1" height="1"><a href="javascript:alert(2)">Details</a></body></html>`;
 
-/** An email as its exact MIME bytes: an HTML part with a remote image, and a text attachment. */
-export const rawMime = [
-  'From: Example Shop <orders@shop.example.com>',
-  'To: Ana Garcia <ana.garcia@example.com>',
-  'Subject: Raw receipt R-9',
-  'MIME-Version: 1.0',
-  'Content-Type: multipart/mixed; boundary="b1"',
-  '',
-  '--b1',
-  'Content-Type: text/html; charset=utf-8',
-  '',
-  '<p>Receipt <b>R-9</b> is attached.</p><img src="http://127.0.0.1:9/raw-pixel.gif">',
-  '--b1',
-  'Content-Type: text/plain; charset=utf-8; name="note.txt"',
-  'Content-Disposition: attachment; filename="note.txt"',
-  '',
-  'hello from the attachment',
-  '--b1--',
-  '',
-].join('\r\n');
+/** An email as its exact MIME bytes: an HTML part with a remote image (aimed at `tracker`), and a text attachment. */
+export const rawMime = (tracker: string) =>
+  [
+    'From: Example Shop <orders@shop.example.com>',
+    'To: Ana Garcia <ana.garcia@example.com>',
+    'Subject: Raw receipt R-9',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    `<p>Receipt <b>R-9</b> is attached.</p><img src="${tracker}/raw-pixel.gif"><link rel="stylesheet" href="${tracker}/raw.css">`,
+    '--b1',
+    'Content-Type: text/plain; charset=utf-8; name="note.txt"',
+    'Content-Disposition: attachment; filename="note.txt"',
+    '',
+    'hello from the attachment',
+    '--b1--',
+    '',
+  ].join('\r\n');
 
 /** One message of the mixed archive, with the codec it is stored with. */
 export interface MixedMessage {
@@ -42,8 +43,8 @@ export interface MixedMessage {
 
 const sentAt = (minute: number) => Date.parse('2026-03-02T10:00:00Z') + minute * 60_000;
 
-/** Email with HTML and an attachment, SMS, push, WhatsApp; gzip, LZ4 and none; one message id full of unusual characters. */
-export function mixedMessages(): MixedMessage[] {
+/** Email with HTML and an attachment, SMS, push, WhatsApp, raw MIME; gzip, LZ4 and none; one message id full of unusual characters. Remote loads point at `tracker`. */
+export function mixedMessages(tracker = 'http://127.0.0.1:9'): MixedMessage[] {
   const base = { version: 1, project_id: 'shop' };
   return [
     {
@@ -58,7 +59,7 @@ export function mixedMessages(): MixedMessage[] {
         from_name: 'Example Shop',
         from_address: 'orders@shop.example.com',
         subject: hostileSubject,
-        html_body: hostileHtml,
+        html_body: hostileHtml(tracker),
         plaintext_body: 'Your refund of €42 is on its way.',
         attachments: [{ file_name: '<b>invoice</b>.pdf', content_type: 'application/pdf', bytes: Buffer.from('%PDF-1.4 not really a pdf').toString('base64') }],
       },
@@ -71,7 +72,7 @@ export function mixedMessages(): MixedMessage[] {
     },
     { codec: 'lz4', message: { ...base, channel: 'whatsapp', message_id: 'w-1', sent_at: sentAt(5), to: '+44 20 7946 0000', body: 'Hola Ana, tu pedido llegó ✅', provider: 'meta' } },
     { codec: 'none', message: { ...base, channel: 'sms', message_id: 'ünï cödé #7 & (x) 100%', sent_at: sentAt(6), to: '+1 (555) 010-0100', body: 'Unusual key' } },
-    { codec: 'gzip', message: { ...base, channel: 'email', message_id: 'r-1', sent_at: sentAt(7), to: 'ana.garcia@example.com', raw_mime: Buffer.from(rawMime, 'utf8').toString('base64') } },
+    { codec: 'gzip', message: { ...base, channel: 'email', message_id: 'r-1', sent_at: sentAt(7), to: 'ana.garcia@example.com', raw_mime: Buffer.from(rawMime(tracker), 'utf8').toString('base64') } },
   ];
 }
 

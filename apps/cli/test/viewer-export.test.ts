@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,16 +23,25 @@ let browser: Browser | undefined;
 const bundle = path.join(work, 'bundle.zip');
 let firstExport: CliRun;
 
+// A tracking server the emails' remote images and stylesheets point at: it must never be hit.
+const trackerHits: string[] = [];
+const tracker = createServer((request, response) => {
+  trackerHits.push(request.url ?? '');
+  response.end();
+});
+
 beforeAll(async () => {
+  await new Promise<void>((resolve) => tracker.listen(0, '127.0.0.1', resolve));
   mkdirSync(root, { recursive: true });
   destination = createFsDestination({ root });
-  archived = await archiveMixed(destination, mixedMessages());
+  archived = await archiveMixed(destination, mixedMessages(`http://127.0.0.1:${(tracker.address() as AddressInfo).port}`));
   writeConfigFile(work, { destinations: { archive: fsEntry(root) }, projects: { shop: { destination: 'archive', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [] } } });
   // The bundle every test reads (each test may run alone with -t).
   firstExport = await runCli(['export', '--out', bundle, '--json'], { cwd: work });
 }, 60_000);
 
 afterAll(async () => {
+  await new Promise((resolve) => tracker.close(resolve));
   await browser?.close();
   await destination?.close?.();
   rmSync(work, { recursive: true, force: true });
@@ -56,8 +67,30 @@ function alterObject(file: string, objectPath: string, out: string): void {
   writeFileSync(out, zipSync(files, { level: 0 }));
 }
 
+/** How each request a viewer page announced ended: `finished` (a response came back) or the failure's text. */
+const outcomes = new Map<string, string>();
+
+/** Announced requests other than the viewer files (file://) and the blob: URLs a page made for saves. */
+const remote = (requests: readonly string[]) => requests.filter((url) => !url.startsWith('file://') && !url.startsWith('blob:'));
+
+/**
+ * Proves nothing left the page: every remote request it announced ended without a response (the
+ * browser refused it; Chromium may announce a resource its policy then blocks), and the tracking
+ * server they point at was never reached.
+ */
+async function expectNothingLeft(requests: readonly string[]): Promise<void> {
+  const announced = remote(requests);
+  const deadline = Date.now() + 10_000;
+  while (announced.some((url) => !outcomes.has(url)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(trackerHits).toEqual([]);
+  expect(announced.map((url) => `${url}: ${outcomes.get(url) ?? 'still pending'}`).filter((line) => /: (finished|still pending)$/.test(line))).toEqual([]);
+  if (announced.length > 0) console.log(`announced but refused by the browser (never reached the tracker): ${announced.map((url) => `${url} (${outcomes.get(url)})`).join(', ')}`);
+}
+
 async function openViewer(page: Page, file: string): Promise<string[]> {
   const requests = recordRequests(page);
+  page.on('requestfinished', (request) => outcomes.set(request.url(), 'finished'));
+  page.on('requestfailed', (request) => outcomes.set(request.url(), request.failure()?.errorText ?? 'failed'));
   await page.goto(pathToFileURL(file).href);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
   return requests;
@@ -261,11 +294,15 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     expect(await page.evaluate(() => document.activeElement?.getAttribute('href'))).toBe('#m-0');
     await page.locator(`tr[data-index="${email}"] a`).focus();
     await page.keyboard.press('Enter');
-    await page.waitForSelector('#message-title');
+    await page.waitForSelector(`section[data-message="${email}"]`);
     expect(await page.locator('#message-title').textContent()).toBe(hostileSubject);
     expect(await page.locator('#integrity').textContent()).toContain('verified');
     const frame = page.locator('iframe');
     expect(await frame.getAttribute('sandbox')).toBe('');
+    // The HTML handed to the frame already names nothing to load: the pixel, the stylesheet and the script are gone.
+    const srcdoc = (await frame.getAttribute('srcdoc')) ?? '';
+    expect(srcdoc).toContain('Your refund of');
+    expect(srcdoc).not.toMatch(/127\.0\.0\.1|<script|<link|<img[^>]+src=/);
     const inner = page.frameLocator('iframe');
     await inner.locator('strong').waitFor();
     expect(await inner.locator('body').textContent()).toContain('Your refund of €42 is on its way.');
@@ -282,7 +319,8 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     // Every channel's body is shown from the decoded bytes (gzip, LZ4 and none).
     for (const [index, object] of manifest.objects.entries()) {
       await page.goto(`${pathToFileURL(viewer).href}#m-${index}`);
-      await page.waitForSelector('#message-title');
+      // The previous message's view has a title too: wait for this one's.
+      await page.waitForSelector(`section[data-message="${index}"]`);
       const text = (await page.locator('main').textContent()) ?? '';
       const message = archived.find((candidate) => candidate.key === object.key)!.message;
       if (message.raw_mime !== undefined) {
@@ -294,12 +332,14 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
         await page.screenshot({ path: screenshotPath('offline-viewer-raw-mime'), fullPage: true });
         // Chromium holds back a page's third download for permission: the save is checked on a page of its own.
         const fresh = await browser.newPage({ acceptDownloads: true });
-        requests.push(...(await openViewer(fresh, viewer)));
+        const freshRequests = await openViewer(fresh, viewer);
         await fresh.goto(`${pathToFileURL(viewer).href}#m-${index}`);
+        await fresh.waitForSelector(`section[data-message="${index}"]`);
         await fresh.locator('button[data-mime-attachment="0"]').waitFor();
         const [saved] = await Promise.all([fresh.waitForEvent('download'), fresh.locator('button[data-mime-attachment="0"]').click()]);
         // postal-mime keeps the line break before the closing boundary.
         expect(readFileSync((await saved.path())!).toString('utf8')).toMatch(/^hello from the attachment\r?\n?$/);
+        await expectNothingLeft(freshRequests);
         await fresh.close();
         continue;
       }
@@ -308,9 +348,8 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
       expect(text).not.toContain('cannot be shown');
     }
     expect(dialogs).toEqual([]);
-    const fileUrl = pathToFileURL(viewer).href;
-    // The saves above are blob: URLs the page made from its own bytes; nothing else is requested.
-    expect(requests.filter((url) => !url.startsWith(fileUrl) && !url.startsWith('blob:'))).toEqual([]);
+    // The saves above are blob: URLs the page made from its own bytes; nothing else leaves the page, and the tracker saw nothing.
+    await expectNothingLeft(requests);
     await page.close();
   });
 
@@ -368,7 +407,7 @@ describe('sentcopy export, verify-bundle and the offline viewer', { timeout: 180
     expect(await second.locator(`tr[data-index="${targetIndex}"]`).getAttribute('data-status')).toBe('ALTERED');
     expect(await second.locator('#messages tbody tr[data-status="verified"]').count()).toBe(archived.length - 1);
     expect(await second.locator('#summary').textContent()).toContain('1 ALTERED');
-    expect([...requests, ...secondRequests].filter((url) => !url.startsWith('file://'))).toEqual([]);
+    await expectNothingLeft([...requests, ...secondRequests]);
     await page.close();
     await second.close();
   });

@@ -179,10 +179,37 @@ interface AttachmentView {
   readonly bytes?: Uint8Array;
 }
 
+/** Elements that load or run something, whatever their attributes. */
+const loadingElements = 'script, link, base, meta, object, embed, iframe, frame, frameset, applet, audio, video, source, track, portal, noscript';
+/** Attributes that name something to load or go to. */
+const urlAttributes = new Set(['src', 'srcset', 'href', 'xlink:href', 'background', 'poster', 'lowsrc', 'dynsrc', 'data', 'action', 'formaction', 'ping', 'longdesc', 'cite']);
+
+/**
+ * The email's HTML with nothing left that could load: parsed inert (DOMParser loads nothing),
+ * loading elements and event handlers removed, every URL attribute that is not a data: URL dropped
+ * (a link keeps its address as its title, so the reader still sees where it pointed). The frame's
+ * sandbox and policies block the same things again; this does not depend on when they apply.
+ */
+function inertHtml(html: string): string {
+  const parsed = new DOMParser().parseFromString(html, 'text/html');
+  for (const node of Array.from(parsed.querySelectorAll(loadingElements))) node.remove();
+  for (const node of Array.from(parsed.querySelectorAll('*'))) {
+    for (const attribute of Array.from(node.attributes)) {
+      const name = attribute.name.toLowerCase();
+      if (name.startsWith('on')) node.removeAttribute(attribute.name);
+      else if (urlAttributes.has(name) && !/^\s*data:/i.test(attribute.value)) {
+        if (name === 'href' && node.localName === 'a') node.setAttribute('title', attribute.value);
+        node.removeAttribute(attribute.name);
+      }
+    }
+  }
+  return parsed.documentElement.outerHTML;
+}
+
 function htmlFrame(html: string): HTMLIFrameElement {
   const frame = element('iframe', { sandbox: '', csp: frameCsp, title: 'Email as sent (no script runs, nothing remote loads)', referrerpolicy: 'no-referrer' });
   // The policy in the document itself too: a browser that ignores the csp attribute still applies it.
-  frame.srcdoc = `<!doctype html><meta http-equiv="Content-Security-Policy" content="${frameCsp}">${html}`;
+  frame.srcdoc = `<!doctype html><meta http-equiv="Content-Security-Policy" content="${frameCsp}">${inertHtml(html)}`;
   return frame;
 }
 
@@ -243,7 +270,7 @@ function rawMimeView(raw: string): HTMLElement {
 function renderMessage(row: Row): HTMLElement {
   const { object, document: message } = row;
   const status = statusOf(row);
-  const section = element('section', { 'aria-labelledby': 'message-title' });
+  const section = element('section', { 'aria-labelledby': 'message-title', 'data-message': String(row.index) });
   section.append(
     element('p', {}, element('a', { href: '#', id: 'back' }, '← All messages')),
     element('h1', { id: 'message-title', tabindex: '-1' }, object.summary.title ?? object.message_id ?? object.key),
