@@ -8,6 +8,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { noCommandLineDescriptors, type CommandLineDescriptors } from './commands/destinations/destination-options.js';
 import { registerDestinationsCommand } from './commands/destinations/destinations-command.js';
 import { registerDlqCommand } from './commands/dlq.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerEraseCommand } from './commands/erase.js';
 import { registerIndexCommand } from './commands/index.js';
 import { registerIngestCommand } from './commands/ingest.js';
@@ -53,6 +54,7 @@ Start here:
   registerDemoCommand(program);
   registerDestinationsCommand(program, destinations);
   registerDlqCommand(program);
+  registerExportCommand(program);
   registerEraseCommand(program);
   registerIndexCommand(program);
   registerIngestCommand(program);

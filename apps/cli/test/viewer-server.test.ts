@@ -9,6 +9,7 @@ import { launchChromium, recordRequests, screenshotPath } from './chromium.js';
 import { tempFolders } from './ingest-fixture.js';
 import { fsEntry, json, sampleArchiveMessages, writeConfigFile } from './ls-fixtures.js';
 import { runCli } from './run-cli.js';
+import { verifyBundle } from '../src/viewer/export/index.js';
 import { archiveWithLedger, startView, type ViewerProcess } from './viewer-fixture.js';
 
 const folders = tempFolders('viewer');
@@ -255,11 +256,16 @@ describe('sentcopy view: search', { timeout: 180_000 }, () => {
     expect(viewer.output()).not.toMatch(needle);
   });
 
-  it('goes from the address to the message page as the customer saw it, and exports it as .eml and as its stored JSON; each step is in the access log', async () => {
+  it('goes from the address to the message page as the customer saw it, and exports the results as a bundle and the message as .eml and as its stored JSON; each step is in the access log', async () => {
     await page.goto(`${viewer.origin}/`);
     await page.fill('#recipient', ccAddress);
     await Promise.all([page.waitForURL(/\/\?rh=/), page.click('form.search button[type=submit]')]);
     tokenSearches += 1;
+    // The results export as a bundle that verifies offline.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('form.export button')]);
+    const check = await verifyBundle(readFileSync((await download.path())!));
+    expect(check.problems).toEqual([]);
+    expect(check.manifest?.objects.map((object) => object.message_id)).toEqual(['cc-1']);
     await Promise.all([page.waitForURL(/\/messages\//), page.click('td.summary a')]);
     expect(await page.textContent('h1')).toBe('Quarterly statement for Zoe');
     const frame = page.frameLocator('iframe');
@@ -274,7 +280,7 @@ describe('sentcopy view: search', { timeout: 180_000 }, () => {
       .trim()
       .split('\n')
       .map((line) => (JSON.parse(line) as { action: string }).action);
-    expect(actions.slice(-4)).toEqual(['search', 'view', 'download', 'download']);
+    expect(actions.slice(-5)).toEqual(['search', 'export', 'view', 'download', 'download']);
   });
 
   it('filters by campaign, channel and month and pages newest first: 120 messages on 3 pages of 50, 50 and 20, none twice', async () => {

@@ -9,6 +9,7 @@ import { closeAll, defaultIndexFile, openIndexIfPresent, openLedgerDestinations,
 import { destinationFailure } from '../archive/archive-source.js';
 import { messageTextExtractor } from '../archive/message-text.js';
 import { accessLogFile, openAccessLog } from '../viewer/access-log/access-log.js';
+import { exportAssets, registerExportRoutes } from '../viewer/export/index.js';
 import { messageAssets, registerMessageRoutes } from '../viewer/message/index.js';
 import { hashPassword } from '../viewer/server/password-hash.js';
 import { isLoopback, startViewer, ViewerBindError } from '../viewer/server/start-viewer.js';
@@ -17,7 +18,10 @@ import type { ViewerAccount } from '../viewer/server/viewer-auth.js';
 import type { ViewerContext } from '../viewer/viewer-context.js';
 
 /** The route modules beyond search and the access log (message pages, export), registered in this order. */
-const viewerModules: readonly ViewerModule[] = [{ register: registerMessageRoutes, assets: messageAssets }];
+const viewerModules: readonly ViewerModule[] = [
+  { register: registerMessageRoutes, assets: messageAssets },
+  { register: registerExportRoutes, assets: exportAssets },
+];
 
 interface ClusterOptions {
   config: string;

@@ -179,6 +179,12 @@ export function SearchResults({ query, result, details }: { query: SearchQuery; 
               </a>
             ) : null}
           </nav>
+          <form method="post" action="/export.zip" class="export">
+            {[...searchParameters({ ...query, page: 1 })].map(([name, value]) => (
+              <input type="hidden" name={name} value={value} />
+            ))}
+            <button type="submit">{`Export ${result.total === 1 ? 'this message' : `these ${result.total} messages`} (.zip with a manifest and an offline viewer)`}</button>
+          </form>
         </>
       )}
     </section>
