@@ -2,7 +2,11 @@
 // ledger, indexed, next to the same query through `sentcopy ls` from the same index (a whole CLI run, the baseline).
 // Scale: SENTCOPY_BENCH_ENTRIES (default 100,000; 1,000,000 with SENTCOPY_BENCH_LARGE=1) ledger entries; text search on a
 // real archive of SENTCOPY_BENCH_OBJECTS objects (default 2,000; 20,000 large), since full-text needs real objects to read.
+// On the same generated archive, SENTCOPY_BENCH_PAGES message pages (default 20: half emails with HTML, half SMS, really
+// stored and listed in the ledger among its ~100 segments) opened in headless Chromium: first-contentful-paint and the
+// server's answer time, next to `sentcopy show KEY` of the same message and a raw read of its stored object.
 import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +15,8 @@ import { createArchiver, createLedgerWriter, sha256RecipientHash } from '@sentco
 import { createFsDestination } from '@sentcopy/destination-fs';
 import { entry } from './ledger-index.mjs';
 
+// playwright-core is the CLI's test dependency (its Chromium tests), loaded from there rather than added to the bench package.
+const { chromium } = createRequire(new URL('../apps/cli/package.json', import.meta.url))('playwright-core');
 const cli = fileURLToPath(new URL('../apps/cli/dist/bin.js', import.meta.url));
 const large = process.env.SENTCOPY_BENCH_LARGE === '1';
 const year = Date.UTC(2026, 0, 1);
@@ -91,23 +97,145 @@ const header = (print) => {
   print('|---|---:|---:|---:|---:|---:|');
 };
 
-/** Part 1: the generated ledger (entries only), indexed: recipient and campaign-in-a-month. */
-async function generated(print, entries, rounds, lsRounds) {
+/** Message `k` of the `pages` really stored among the generated entries: even k an HTML email, odd k an SMS. */
+function openedMessage(k, sentAt) {
+  const base = { version: 1, message_id: `page-${k}`, project_id: 'shop', sent_at: sentAt, campaign_id: `c-${k % 50}` };
+  if (k % 2 === 1) return { ...base, channel: 'sms', to: `+1555010${String(k).padStart(4, '0')}`, from: 'ExampleShop', body: `Your code is ${100000 + k}. It expires in 10 minutes.` };
+  const rows = Array.from({ length: 30 }, (_, row) => `<tr><td style="padding:8px;border-bottom:1px solid #eee">Product ${row}</td><td style="text-align:right">${(row * 3.5).toFixed(2)} EUR</td></tr>`).join('');
+  return {
+    ...base,
+    channel: 'email',
+    to: `buyer${k}@example.com`,
+    from: 'shop@example.com',
+    subject: `Your order ${k} has shipped`,
+    html_body: `<html><body style="font-family:sans-serif"><h1 style="color:#0a5">Your order ${k} has shipped</h1><p>Hello, here is what is on its way.</p><table>${rows}</table><p><a href="https://example.com/track/${k}">Track your order</a></p></body></html>`,
+    text_body: `Your order ${k} has shipped.`,
+  };
+}
+
+/** Opens each page in a fresh tab signed in with the start-up token; returns first-contentful-paint and server answer times, ms. */
+async function timePages(browser, viewer, paths) {
+  const context = await browser.newContext({ extraHTTPHeaders: { Authorization: `Bearer ${viewer.token}` }, viewport: { width: 1366, height: 768 } });
+  try {
+    const open = async (pagePath) => {
+      const page = await context.newPage();
+      try {
+        const answer = await page.goto(`${viewer.origin}${pagePath}`, { waitUntil: 'load' });
+        if (answer?.status() !== 200) throw new Error(`viewer ${pagePath} answered ${answer?.status()}`);
+        // first-contentful-paint is recorded once the page painted; bounded poll (it can come just after load).
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          const figures = await page.evaluate(() => {
+            const paint = performance.getEntriesByType('paint').find((item) => item.name === 'first-contentful-paint');
+            const navigation = performance.getEntriesByType('navigation')[0];
+            return { fcp: paint?.startTime, server: navigation === undefined ? undefined : navigation.responseStart - navigation.requestStart };
+          });
+          if (figures.fcp !== undefined) {
+            // The page must have found the object's ledger entry (its stored date then reads "(ledger)"), or the lookup was not measured.
+            if (!(await page.content()).includes('(ledger)')) throw new Error(`${pagePath} did not find its ledger entry`);
+            return figures;
+          }
+          if (Date.now() > deadline) throw new Error(`no first-contentful-paint for ${pagePath}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        await page.close();
+      }
+    };
+    // Warm-up (Chromium's first tab, the viewer's first segment listing), not measured.
+    await open(paths[0]);
+    const fcp = [];
+    const server = [];
+    for (const pagePath of paths) {
+      const figures = await open(pagePath);
+      fcp.push(figures.fcp);
+      server.push(figures.server);
+    }
+    return { fcp, server };
+  } finally {
+    await context.close();
+  }
+}
+
+/** Part 1b: message pages of really stored messages on the 1M-entry archive, in Chromium, against `sentcopy show` and a raw read. */
+async function messagePages(print, folder, destination, opened, showRounds) {
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: process.env.SENTCOPY_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-features=IsolateSandboxedIframes'] });
+  } catch (error) {
+    print(`\n(message pages skipped: Chromium did not start: ${error.message.split('\n')[0]})`);
+    return undefined;
+  }
+  const viewer = await startView(folder);
+  try {
+    const results = {};
+    print(`\nmessage pages on the same archive, opened in headless Chromium signed in with the start-up token (${opened.length} stored messages, one open each after a warm-up)`);
+    print('| message page | first-contentful-paint p50 | p95 | server answer p50 | p95 | `sentcopy show KEY` p50 | raw read of the object p50 | show / page FCP (p50) |');
+    print('|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const channel of ['email', 'sms']) {
+      const mine = opened.filter((item) => item.channel === channel);
+      const { fcp, server } = await timePages(
+        browser,
+        viewer,
+        mine.map((item) => `/messages/archive/${encodeURIComponent(item.key)}`),
+      );
+      const show = [];
+      for (const item of mine.slice(0, showRounds)) {
+        const run = runCli(['show', item.key, '--json'], folder);
+        if (run.json.message?.message_id !== item.messageId) throw new Error(`show ${item.key} printed ${JSON.stringify(run.json).slice(0, 200)}`);
+        show.push(run.elapsed);
+      }
+      const raw = [];
+      for (const item of mine) {
+        const started = performance.now();
+        const object = await destination.get(item.key);
+        raw.push(performance.now() - started);
+        if (object === undefined) throw new Error(`${item.key} is not stored`);
+      }
+      const label = channel === 'email' ? 'email with HTML (sandboxed frame)' : 'SMS';
+      const figures = { fcpP50: percentile(fcp, 50), fcpP95: percentile(fcp, 95), serverP50: percentile(server, 50), serverP95: percentile(server, 95), showP50: percentile(show, 50), rawP50: percentile(raw, 50) };
+      print(
+        `| ${label} | ${figures.fcpP50.toFixed(1)} ms | ${figures.fcpP95.toFixed(1)} ms | ${figures.serverP50.toFixed(1)} ms | ${figures.serverP95.toFixed(1)} ms | ${figures.showP50.toFixed(0)} ms | ${figures.rawP50.toFixed(2)} ms | **${(figures.showP50 / figures.fcpP50).toFixed(1)}×** |`,
+      );
+      results[channel] = figures;
+    }
+    return results;
+  } finally {
+    await viewer.stop();
+    await browser.close();
+  }
+}
+
+/** Part 1: the generated ledger (entries only, plus `pages` really stored messages among them), indexed: recipient and campaign-in-a-month, then message pages. */
+async function generated(print, entries, rounds, lsRounds, pages) {
   const folder = await mkdtemp(path.join(tmpdir(), 'sentcopy-bench-viewer-'));
   try {
     const root = path.join(folder, 'archive');
     await mkdir(root);
     const destination = createFsDestination({ root, fsync: false });
     const writer = createLedgerWriter({ destination, writerId: 'w-bench', recipientHash: sha256RecipientHash });
+    // The opened messages are archived through the same ledger writer while the entries are written, spread evenly, so each
+    // one's entry sits in a segment among the ~100 others (one per 10,000 entries) and the page's entry lookup is real.
+    const archiver = createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger: writer });
+    const placed = new Map(Array.from({ length: pages }, (_, k) => [Math.floor(((k + 0.5) * entries) / pages), k]));
+    const opened = [];
     for (let index = 0; index < entries; index += 1) {
-      writer.append(entry(index, entries));
+      const generatedEntry = entry(index, entries);
+      writer.append(generatedEntry);
+      const k = placed.get(index);
+      if (k !== undefined) {
+        const message = openedMessage(k, generatedEntry.sent_at);
+        const stored = await archiver.archive(message);
+        opened.push({ key: stored.key, channel: message.channel, messageId: message.message_id });
+      }
       if (index % 10_000 === 9_999) await writer.flush();
     }
+    await archiver.close();
     await writer.close();
     const config = { version: 1, destinations: { archive: { type: 'fs', root, acknowledge_personal_data: true } }, projects: { shop: { destination: 'archive', channels: ['email', 'sms'], layout: 'sentcopy-unkeyed', api_keys: [] } } };
     await writeFile(path.join(folder, 'sentcopy.config.json'), JSON.stringify(config));
     const built = runCli(['index', '--json'], folder);
-    const viewer = await startView(folder);
+    let viewer = await startView(folder);
     try {
       const recipient = 'user42@example.com';
       const recipientCount = runCli(['ls', '--recipient', recipient, '--limit', '1', '--json'], folder).json.total;
@@ -130,9 +258,12 @@ async function generated(print, entries, rounds, lsRounds) {
       );
       const deep = await timeApi(viewer, { path: '/api/search?campaign=c-7&page=100' }, runCli(['ls', '--campaign', 'c-7', '--limit', '1', '--json'], folder).json.total, rounds);
       print(`(page 100 of campaign c-7, an OFFSET of 4,950 rows: p50 ${percentile(deep, 50).toFixed(1)} ms, p95 ${percentile(deep, 95).toFixed(1)} ms)`);
-      return { entries, byRecipient, month };
-    } finally {
       await viewer.stop();
+      viewer = undefined;
+      const pageFigures = pages > 0 ? await messagePages(print, folder, destination, opened, Math.min(5, pages)) : undefined;
+      return { entries, byRecipient, month, pages: pageFigures };
+    } finally {
+      await viewer?.stop();
     }
   } finally {
     await rm(folder, { recursive: true, force: true });
@@ -193,8 +324,9 @@ export async function runViewerBench({
   objects = Number(process.env.SENTCOPY_BENCH_OBJECTS ?? (large ? 20_000 : 2_000)),
   rounds = 50,
   lsRounds = 5,
+  pages = Number(process.env.SENTCOPY_BENCH_PAGES ?? 20),
 } = {}) {
-  return { generated: await generated(print, entries, rounds, lsRounds), text: await text(print, objects, rounds, lsRounds) };
+  return { generated: await generated(print, entries, rounds, lsRounds, pages), text: await text(print, objects, rounds, lsRounds) };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runViewerBench();
