@@ -109,7 +109,7 @@ function openedMessage(k, sentAt) {
     from: 'shop@example.com',
     subject: `Your order ${k} has shipped`,
     html_body: `<html><body style="font-family:sans-serif"><h1 style="color:#0a5">Your order ${k} has shipped</h1><p>Hello, here is what is on its way.</p><table>${rows}</table><p><a href="https://example.com/track/${k}">Track your order</a></p></body></html>`,
-    text_body: `Your order ${k} has shipped.`,
+    plaintext_body: `Your order ${k} has shipped.`,
   };
 }
 

@@ -11,6 +11,8 @@ export interface EmailAttachmentView {
   readonly contentType: string;
   /** The decoded bytes. */
   readonly bytes: Uint8Array;
+  /** Content id as sent (`cid`, `content_id`, `contentId` or `ContentID`; raw MIME's `Content-ID`), which the HTML refers to as `cid:…`; absent when it has none. */
+  readonly contentId?: string;
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
@@ -31,6 +33,12 @@ export function rawMimeBytes(document: Record<string, unknown> | undefined): Uin
   return typeof raw === 'string' ? decodeRawMime(raw) : undefined;
 }
 
+/** The content id under nodemailer's (`cid`), the vendors' (`content_id`, `contentId`, `ContentID`) names, if any. */
+function contentIdOf(attachment: Record<string, unknown>): { contentId?: string } {
+  const id = text(attachment['cid']) ?? text(attachment['content_id']) ?? text(attachment['contentId']) ?? text(attachment['ContentID']);
+  return id === undefined || id.trim() === '' ? {} : { contentId: id };
+}
+
 /** Every attachment: the document's own list, else those inside its raw MIME (read with mailparser). */
 export async function emailAttachments(document: Record<string, unknown>): Promise<EmailAttachmentView[]> {
   const listed = document['attachments'];
@@ -41,12 +49,18 @@ export async function emailAttachments(document: Record<string, unknown>): Promi
         fileName: text(item['file_name']) ?? text(item['filename']) ?? '',
         contentType: text(item['content_type']) ?? text(item['contentType']) ?? 'application/octet-stream',
         bytes: attachmentBytes(item),
+        ...contentIdOf(item),
       }));
   }
   const raw = rawMimeBytes(document);
   if (raw === undefined) return [];
   const parsed = await simpleParser(Buffer.from(raw), { skipTextToHtml: true, skipHtmlToText: true });
-  return parsed.attachments.map((attachment) => ({ fileName: attachment.filename ?? '', contentType: attachment.contentType, bytes: new Uint8Array(attachment.content) }));
+  return parsed.attachments.map((attachment) => ({
+    fileName: attachment.filename ?? '',
+    contentType: attachment.contentType,
+    bytes: new Uint8Array(attachment.content),
+    ...(attachment.contentId === undefined ? {} : { contentId: attachment.contentId }),
+  }));
 }
 
 /** One header line as shown: name and value, recipient headers masked. */

@@ -10,6 +10,7 @@ import { messagePath, type AccessEvent, type ViewerApp, type ViewerContext, type
 import { ConversationView, FieldsView, PushView } from './channel-views.js';
 import { emailAttachments, emailEml, emailHeaders, maskedRawMime, rawMimeBytes, safeFileName, type EmailAttachmentView } from './email-parts.js';
 import { EmailView, emailTabs, type EmailTab, type ImagesState } from './email-view.js';
+import { inlineImages } from './inline-images.js';
 import { isoTime } from './integrity-panel.js';
 import { LedgerLocator, type LedgerCheck, type LedgerHint } from './ledger-check.js';
 import { isLoadFailure, loadMessage, type LoadedMessage } from './load-message.js';
@@ -233,9 +234,9 @@ async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded
     const subject = text(document['subject']) ?? rawView?.subject;
     if (subject !== undefined) title = subject;
     const html = text(document['html_body']) ?? rawView?.html;
-    const sanitized = html === undefined ? undefined : sanitizeEmailHtml(html, { remoteImages: images === 'on' });
-    remoteImages = sanitized?.remoteImages.length ?? 0;
     const attachments: EmailAttachmentView[] = await emailAttachments(document).catch(() => []);
+    const sanitized = html === undefined ? undefined : sanitizeEmailHtml(html, { remoteImages: images === 'on', inlineImages: inlineImages(attachments) });
+    remoteImages = sanitized?.remoteImages.length ?? 0;
     const plainText = text(document['plaintext_body']) ?? rawView?.text;
     const ampSource = text(document['amp_body']);
     const rawMime = raw === undefined ? undefined : maskedRawMime(raw);

@@ -1,4 +1,5 @@
 import sanitizeHtml from 'sanitize-html';
+import { normalizeContentId, type InlineImage } from './inline-images.js';
 
 /** The frame's policy while remote images are off: inline styles and data: images only. */
 export const emailFramePolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -9,6 +10,12 @@ export const emailFramePolicyWithImages = "default-src 'none'; style-src 'unsafe
 export interface SanitizeEmailOptions {
   /** Keep `<img src>` pointing at http(s) URLs (the viewer agreed to load remote images). @default false */
   readonly remoteImages?: boolean;
+  /**
+   * The email's own attachments by normalized content id (see `inlineImages`): an `<img src="cid:…">`
+   * naming one gets its data: URI, or its note in place of the image; any other `cid:` stays blank.
+   * @default none
+   */
+  readonly inlineImages?: ReadonlyMap<string, InlineImage>;
 }
 
 /** What {@link sanitizeEmailHtml} produced. */
@@ -144,6 +151,9 @@ export function inertCss(css: string): string {
   );
 }
 
+// A fixed style with no character special to a RegExp, so the note's span is found again after sanitizing.
+const inlineNoteStyle = 'display:inline-block;border:1px dashed #888;padding:4px;color:#555;font:12px sans-serif';
+
 const remote = (url: string) => /^\s*https?:/i.test(url);
 
 /**
@@ -175,6 +185,13 @@ export function sanitizeEmailHtml(html: string, options: SanitizeEmailOptions = 
             kept['title'] = `Link (not opened by the viewer): ${href}`;
           }
         }
+        if (tagName === 'img' && kept['src'] !== undefined && /^\s*cid:/i.test(kept['src'])) {
+          const inline = options.inlineImages?.get(normalizeContentId(kept['src'].trim().slice(4)));
+          delete kept['src'];
+          if (inline !== undefined && 'dataUri' in inline) kept['src'] = inline.dataUri;
+          // Too large: a note where the image was (its text is filled in below: sanitize-html gives a void element's replacement no text).
+          else if (inline !== undefined) return { tagName: 'span', attribs: { style: inlineNoteStyle, title: inline.note } };
+        }
         if (tagName === 'img' && kept['src'] !== undefined && remote(kept['src'])) {
           images.push(kept['src']);
           if (options.remoteImages !== true) {
@@ -187,7 +204,10 @@ export function sanitizeEmailHtml(html: string, options: SanitizeEmailOptions = 
     },
   });
   // sanitize-html passes a kept <style>'s text through untouched; its output always closes the element.
-  const inert = cleaned.replace(/(<style\b[^>]*>)([\s\S]*?)(<\/style>)/gi, (_whole, open: string, css: string, close: string) => `${open}${inertCss(css)}${close}`);
+  const inert = cleaned
+    .replace(/(<style\b[^>]*>)([\s\S]*?)(<\/style>)/gi, (_whole, open: string, css: string, close: string) => `${open}${inertCss(css)}${close}`)
+    // The title is already escaped by sanitize-html, so it goes in as the text unchanged.
+    .replaceAll(new RegExp(`(<span style="${inlineNoteStyle}" title="([^"]*)">)(</span>)`, 'g'), '$1$2$3');
   return { html: inert, links, remoteImages: images };
 }
 
