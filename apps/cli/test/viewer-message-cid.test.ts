@@ -37,12 +37,21 @@ function cidEmail(tracker: string): Record<string, unknown> {
   };
 }
 
+const ampSource = '<!doctype html><html \u26a14email><head><meta charset="utf-8"><script async src="https://cdn.ampproject.org/v0.js"></script></head><body>Live order status</body></html>';
+
+/** An email stored as raw MIME (as nodemailer builds it) with an AMP alternative, a text/x-amp-html part. */
+async function ampRawEmail(): Promise<Record<string, unknown>> {
+  const { default: MailComposer } = await import('nodemailer/lib/mail-composer');
+  const raw = await new MailComposer({ from: 'shop@example.com', to: 'ana@example.com', subject: 'AMP order', text: 'Plain', html: '<p>HTML</p>', amp: ampSource, date: new Date(sentAt) }).compile().build();
+  return { version: 1, channel: 'email', message_id: 'm-amp-raw', project_id: 'shop', sent_at: sentAt, to: 'ana@example.com', raw_mime: raw.toString('base64') };
+}
+
 let tracker: Tracker;
 let viewer: MessageViewer;
 let browser: Browser;
 beforeAll(async () => {
   tracker = await startTracker();
-  viewer = await startMessageViewer([cidEmail(tracker.origin)]);
+  viewer = await startMessageViewer([cidEmail(tracker.origin), await ampRawEmail()]);
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -108,5 +117,16 @@ describe('cid: images in an email sent as fields', { timeout: 120_000 }, () => {
     );
     // Without the map (any caller that has none), a cid: source is dropped as before.
     expect(sanitizeEmailHtml('<img alt="a" src="cid:a@x">').html).toBe('<img alt="a" />');
+  });
+
+  it("shows raw MIME's AMP part (text/x-amp-html) in the AMP tab as text, never run", async () => {
+    const answer = await fetch(`${viewer.url}${messagePath('archive', viewer.keys.get('m-amp-raw')!)}?tab=amp`);
+    expect(answer.status).toBe(200);
+    const html = await answer.text();
+    expect(html).not.toContain('This email has no AMP part.');
+    expect(html).toContain('Live order status');
+    // As escaped text: the AMP script tag is not markup on the page.
+    expect(html).toContain('&lt;script async src=&quot;https://cdn.ampproject.org/v0.js&quot;&gt;&lt;/script&gt;');
+    expect(html).not.toContain('<script async src="https://cdn.ampproject.org');
   });
 });

@@ -238,7 +238,9 @@ async function renderPage(context: ViewerContext, locator: LedgerLocator, loaded
     const sanitized = html === undefined ? undefined : sanitizeEmailHtml(html, { remoteImages: images === 'on', inlineImages: inlineImages(attachments) });
     remoteImages = sanitized?.remoteImages.length ?? 0;
     const plainText = text(document['plaintext_body']) ?? rawView?.text;
-    const ampSource = text(document['amp_body']);
+    // mailparser hands raw MIME's AMP alternative (text/x-amp-html) over as an attachment: shown as the AMP source too.
+    const ampPart = raw === undefined ? undefined : attachments.find((attachment) => attachment.contentType.toLowerCase() === 'text/x-amp-html');
+    const ampSource = text(document['amp_body']) ?? (ampPart === undefined ? undefined : new TextDecoder().decode(ampPart.bytes));
     const rawMime = raw === undefined ? undefined : maskedRawMime(raw);
     body = (
       <EmailView
