@@ -308,7 +308,12 @@ function ledgerHint(context: ViewerContext, loaded: LoadedMessage): LedgerHint {
   const messageId = text(loaded.document?.['message_id']) ?? text(loaded.document?.['dispatch_id']);
   if (context.index !== undefined && messageId !== undefined) {
     try {
-      const indexed = context.index.query({ destinations: [loaded.destinationName], messageId, includeErased: true }, { limit: 100 }).objects.find((object) => object.key === loaded.read.key);
+      const filters = { destinations: [loaded.destinationName], messageId, includeErased: true };
+      const find = (extra: { sentFrom?: number; sentUntil?: number }) => context.index!.query({ ...filters, ...extra }, { limit: 100 }).objects.find((object) => object.key === loaded.read.key);
+      // The index has no message_id index: narrowed to the message's own sent_at (an indexed range) it reads a few rows,
+      // not the whole table (about 0.4 s at 1,000,000 entries); a sent_at stored differently falls back to the whole query.
+      const sentAt = loaded.document?.['sent_at'];
+      const indexed = (typeof sentAt === 'number' && Number.isFinite(sentAt) ? find({ sentFrom: sentAt, sentUntil: sentAt + 1 }) : undefined) ?? find({});
       if (indexed !== undefined) return { storedAt: indexed.storedAt, writer: indexed.writer };
     } catch {
       // An index that cannot answer only costs the search its shortcut.
