@@ -8,15 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createArchiver, sampleMessages } from '@sentcopy/core';
-import { createS3Destination, sha256MetadataName } from '@sentcopy/destination-s3';
+import { createS3Destination } from '@sentcopy/destination-s3';
 import { createEmbeddedQueue, hashApiKey, runWorker } from '@sentcopy/worker';
-import { busyShare, cpuTimes } from './s3.mjs';
+import { benchRecipientKey, busyShare, cpuTimes, rawS3, stubWorkerConfig, stubWorkerEnv } from './s3.mjs';
 import { runPool, startStubThread } from './stub-thread.mjs';
 
-const credentials = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-0000000000000000000000000001' };
-const recipientKey = 'bench-recipient-key-0123456789';
 const defaultCount = process.env.SENTCOPY_BENCH_LARGE === '1' ? 1_000_000 : 100_000;
 
 async function metric(url, name) {
@@ -41,35 +38,9 @@ export async function runDrainBench({ print = console.log, count = defaultCount,
   const queueDirectory = path.join(folder, 'queue');
   const bucket = 'bench';
   const configFile = path.join(folder, 'sentcopy.config.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      version: 1,
-      recipient_hash_key: { env: 'BENCH_RECIPIENT_KEY' },
-      destinations: { stub: { type: 's3', bucket, region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true } },
-      projects: { bench: { destination: 'stub', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey('sc_drain_bench_key_00000000000000000000000000') }] } },
-    }),
-  );
-  const clientSettings = { region: 'us-east-1', endpoint: stub.endpoint, forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED' };
-  const agent = { keepAlive: true, maxSockets: 64 };
-  // Configured as the destination configures its own client: one attempt, keep-alive, the same timeouts.
-  const raw = new S3Client({ ...clientSettings, maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true, httpAgent: agent, httpsAgent: agent } });
-  const preparer = createArchiver({ destination: createS3Destination({ ...clientSettings, bucket }), recipientKey, retry: false });
-  const rawPut = (object) =>
-    raw.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: object.key,
-        Body: object.body,
-        ContentLength: object.body.byteLength,
-        ContentType: object.contentType,
-        ...(object.contentEncoding === undefined ? {} : { ContentEncoding: object.contentEncoding }),
-        Metadata: { ...object.metadata, [sha256MetadataName]: object.sha256 },
-        ChecksumAlgorithm: 'SHA256',
-        ChecksumSHA256: Buffer.from(object.sha256, 'hex').toString('base64'),
-        IfNoneMatch: '*',
-      }),
-    );
+  writeFileSync(configFile, JSON.stringify(stubWorkerConfig(stub.endpoint, bucket, hashApiKey('sc_drain_bench_key_00000000000000000000000000'))));
+  const { clientSettings, raw, rawPut } = rawS3(stub.endpoint, bucket);
+  const preparer = createArchiver({ destination: createS3Destination({ ...clientSettings, bucket }), recipientKey: benchRecipientKey, retry: false });
   let worker;
   try {
     // 1. The baseline: every message of the backlog through the raw SDK loop, prepared a chunk at a time (preparing is not timed).
@@ -102,7 +73,7 @@ export async function runDrainBench({ print = console.log, count = defaultCount,
     // 3. The drain: from starting the worker until every message is archived and the queue is empty.
     const drainCpu = cpuTimes();
     const started = performance.now();
-    worker = await runWorker({ configFile, queueDirectory, port: 0, concurrencyPerDestination: concurrency, env: { BENCH_ID: credentials.accessKeyId, BENCH_SECRET: credentials.secretAccessKey, BENCH_RECIPIENT_KEY: recipientKey } });
+    worker = await runWorker({ configFile, queueDirectory, port: 0, concurrencyPerDestination: concurrency, env: stubWorkerEnv });
     let lastReport = 0;
     for (;;) {
       const archived = await metric(worker.url, 'sentcopy_messages_archived_total');

@@ -25,16 +25,20 @@ export function cpuTimes() {
 }
 export const busyShare = (start, end = cpuTimes()) => (end.total === start.total ? 0 : 1 - (end.idle - start.idle) / (end.total - start.total));
 
-/** Runs the benchmark; returns the figures it printed. */
-export async function runS3Bench({ print = console.log, count = 1000, concurrency = 16, rounds = 11 } = {}) {
-  const stub = await startStubThread('startS3Stub');
-  const bucket = 'bench';
-  const credentials = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-0000000000000000000000000001' };
-  const clientSettings = { region: 'us-east-1', endpoint: stub.endpoint, forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED' };
+/** The credentials every bench's S3 stub accepts. */
+export const benchCredentials = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-0000000000000000000000000001' };
+/** The recipient key the benches' workers and preparers share. */
+export const benchRecipientKey = 'bench-recipient-key-0123456789';
+
+/**
+ * The raw SDK baseline against the stub at `endpoint`: the client settings (for a destination to
+ * share) the raw client (destroy it when done) and `rawPut(prepared)`, one PutObjectCommand with exactly what sentcopy's own PUT sends.
+ * The raw client is configured as the destination configures its own: one attempt, keep-alive, same timeouts.
+ */
+export function rawS3(endpoint, bucket) {
+  const clientSettings = { region: 'us-east-1', endpoint, forcePathStyle: true, credentials: benchCredentials, requestChecksumCalculation: 'WHEN_REQUIRED' };
   const agent = { keepAlive: true, maxSockets: 64 };
-  // The raw client is configured as the destination configures its own: one attempt, keep-alive, same timeouts.
   const raw = new S3Client({ ...clientSettings, maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true, httpAgent: agent, httpsAgent: agent } });
-  const destination = createS3Destination({ ...clientSettings, bucket });
   const rawPut = (object) =>
     raw.send(
       new PutObjectCommand({
@@ -50,6 +54,28 @@ export async function runS3Bench({ print = console.log, count = 1000, concurrenc
         IfNoneMatch: '*',
       }),
     );
+  return { clientSettings, raw, rawPut };
+}
+
+/** A worker configuration archiving project `bench` into the stub's `bucket`, its secrets read from the env `stubWorkerEnv` gives. */
+export function stubWorkerConfig(endpoint, bucket, apiKeySha256) {
+  return {
+    version: 1,
+    recipient_hash_key: { env: 'BENCH_RECIPIENT_KEY' },
+    destinations: { stub: { type: 's3', bucket, region: 'us-east-1', endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true } },
+    projects: { bench: { destination: 'stub', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: apiKeySha256 }] } },
+  };
+}
+
+/** The environment `stubWorkerConfig` reads its secrets from. */
+export const stubWorkerEnv = { BENCH_ID: benchCredentials.accessKeyId, BENCH_SECRET: benchCredentials.secretAccessKey, BENCH_RECIPIENT_KEY: benchRecipientKey };
+
+/** Runs the benchmark; returns the figures it printed. */
+export async function runS3Bench({ print = console.log, count = 1000, concurrency = 16, rounds = 11 } = {}) {
+  const stub = await startStubThread('startS3Stub');
+  const bucket = 'bench';
+  const { clientSettings, raw, rawPut } = rawS3(stub.endpoint, bucket);
+  const destination = createS3Destination({ ...clientSettings, bucket });
   const cpu = cpuTimes();
   try {
     const result = await compareWithRaw({

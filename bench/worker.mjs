@@ -7,14 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createArchiver, sampleMessages } from '@sentcopy/core';
-import { createS3Destination, sha256MetadataName } from '@sentcopy/destination-s3';
+import { createS3Destination } from '@sentcopy/destination-s3';
 import { hashApiKey, runWorker } from '@sentcopy/worker';
-import { busyShare, cpuTimes } from './s3.mjs';
+import { benchRecipientKey, busyShare, cpuTimes, rawS3, stubWorkerConfig, stubWorkerEnv } from './s3.mjs';
 import { median, runPool, startStubThread } from './stub-thread.mjs';
 
-const credentials = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-0000000000000000000000000001' };
 const apiKey = 'sc_bench_key_00000000000000000000000000000000';
 
 // The producer runs in its own thread, as it would in its own process: its HTTP client must not share the worker's event loop.
@@ -56,36 +54,10 @@ export async function runWorkerBench({ print = console.log, count = 4000, batchS
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-worker-'));
   const bucket = 'bench';
   const configFile = path.join(folder, 'sentcopy.config.json');
-  const recipientKey = 'bench-recipient-key-0123456789';
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      version: 1,
-      recipient_hash_key: { env: 'BENCH_RECIPIENT_KEY' },
-      destinations: { stub: { type: 's3', bucket, region: 'us-east-1', endpoint: stub.endpoint, force_path_style: true, access_key_id: { env: 'BENCH_ID' }, secret_access_key: { env: 'BENCH_SECRET' }, acknowledge_personal_data: true } },
-      projects: { bench: { destination: 'stub', channels: ['email', 'sms', 'push', 'whatsapp'], api_keys: [{ sha256: hashApiKey(apiKey) }] } },
-    }),
-  );
-  const worker = await runWorker({ configFile, port: 0, concurrencyPerDestination: concurrency, env: { BENCH_ID: credentials.accessKeyId, BENCH_SECRET: credentials.secretAccessKey, BENCH_RECIPIENT_KEY: recipientKey } });
-  const clientSettings = { region: 'us-east-1', endpoint: stub.endpoint, forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED' };
-  const agent = { keepAlive: true, maxSockets: 64 };
-  const raw = new S3Client({ ...clientSettings, maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true, httpAgent: agent, httpsAgent: agent } });
-  const preparer = createArchiver({ destination: createS3Destination({ ...clientSettings, bucket }), recipientKey, retry: false });
-  const rawPut = (object) =>
-    raw.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: object.key,
-        Body: object.body,
-        ContentLength: object.body.byteLength,
-        ContentType: object.contentType,
-        ...(object.contentEncoding === undefined ? {} : { ContentEncoding: object.contentEncoding }),
-        Metadata: { ...object.metadata, [sha256MetadataName]: object.sha256 },
-        ChecksumAlgorithm: 'SHA256',
-        ChecksumSHA256: Buffer.from(object.sha256, 'hex').toString('base64'),
-        IfNoneMatch: '*',
-      }),
-    );
+  writeFileSync(configFile, JSON.stringify(stubWorkerConfig(stub.endpoint, bucket, hashApiKey(apiKey))));
+  const worker = await runWorker({ configFile, port: 0, concurrencyPerDestination: concurrency, env: stubWorkerEnv });
+  const { clientSettings, raw, rawPut } = rawS3(stub.endpoint, bucket);
+  const preparer = createArchiver({ destination: createS3Destination({ ...clientSettings, bucket }), recipientKey: benchRecipientKey, retry: false });
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
   const producer = startProducer(worker.url, headers, clients);
   // Completion is read from the stub's PUT count, so checking costs the worker nothing.

@@ -5,10 +5,9 @@ import { finished } from 'node:stream/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { DestinationV1 } from '@sentcopy/core';
-import { LedgerIndexError } from '@sentcopy/ledger-index';
 import type { Command } from 'commander';
 import { addSourceOptions, openArchiveSource, type SourceOptions } from '../archive/archive-source.js';
-import { parseDateArgument, type DateArgument } from '../archive/date-range.js';
+import { addLedgerSearchOptions, ledgerFiltersOf, textQueryError, type LedgerSearchOptions } from '../archive/ledger-search-options.js';
 import { addFilterOptions, filtersFrom, type FilterOptions } from '../archive/filter-options.js';
 import { findObject } from '../archive/find-object.js';
 import { listFromLedger } from '../archive/ledger-listing.js';
@@ -21,18 +20,10 @@ import { bundleItems } from '../viewer/export/bundle-response.js';
 import { verifyBundle } from '../viewer/export/verify-bundle.js';
 import { BundleTooLargeError, writeBundle, type BundleItem, type BundleProgress, type WriteBundleResult } from '../viewer/export/write-bundle.js';
 
-interface ExportOptions extends SourceOptions, FilterOptions {
+interface ExportOptions extends SourceOptions, FilterOptions, LedgerSearchOptions {
   out: string;
   force?: boolean;
   json?: boolean;
-  since?: DateArgument;
-  until?: DateArgument;
-  userId?: string;
-  canvas?: string;
-  journey?: string;
-  index?: string;
-  listing?: boolean;
-  text?: string;
 }
 
 /** What an export reads: the objects, the destinations they are in, and how they were found. */
@@ -60,17 +51,9 @@ export function registerExportCommand(program: Command): void {
     .description('Export messages as a ZIP bundle: the stored objects exactly, a manifest of SHA-256s, SHA256SUMS, and an offline viewer.')
     .argument('[key-or-message-id]', 'export this one message (object key or message id) instead of a search');
   addSourceOptions(command);
-  addFilterOptions(command)
+  addLedgerSearchOptions(addFilterOptions(command))
     .requiredOption('-o, --out <file>', 'the ZIP file to write')
     .option('--force', 'overwrite --out when it exists')
-    .option('--since <date>', 'same as --from', parseDateArgument)
-    .option('--until <date>', 'same as --to', parseDateArgument)
-    .option('--user-id <id>', 'only messages with this user_id (needs a ledger)')
-    .option('--canvas <id>', 'only messages of this Canvas id (needs a ledger)')
-    .option('--journey <id>', 'only messages of this journey id (needs a ledger)')
-    .option('--index <file>', 'the local ledger index (default: .sentcopy/ledger-index.sqlite beside the configuration); used when it exists')
-    .option('--listing', 'find the objects by listing keys, as without a ledger, even where a ledger exists')
-    .option('--text <query>', 'only messages whose subject or body matches this full-text query (needs `sentcopy index --text`)')
     .option('--json', 'print a JSON summary for scripts')
     .addHelpText(
       'after',
@@ -160,19 +143,7 @@ async function selectBySearch(options: ExportOptions, messageId?: string): Promi
     if (ledgers.some((ledger) => ledger.hasLedger)) {
       try {
         const listing = await listFromLedger(ledgers, {
-          filters: {
-            ...(options.text === undefined ? {} : { text: options.text }),
-            ...(messageId === undefined ? {} : { messageId }),
-            ...(options.project === undefined ? {} : { projectId: options.project }),
-            ...(options.channel === undefined ? {} : { channel: options.channel }),
-            ...(recipients === undefined ? {} : { recipients }),
-            ...(options.campaign === undefined ? {} : { campaign: options.campaign }),
-            ...(options.userId === undefined ? {} : { userId: options.userId }),
-            ...(options.canvas === undefined ? {} : { canvasId: options.canvas }),
-            ...(options.journey === undefined ? {} : { journeyId: options.journey }),
-            ...(from === undefined ? {} : { sentFrom: from.start }),
-            ...(to === undefined ? {} : { sentUntil: to.end }),
-          },
+          filters: { ...ledgerFiltersOf(options, recipients, { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) }), ...(messageId === undefined ? {} : { messageId }) },
           indexFile: options.index === undefined ? defaultIndexFile(loaded) : path.resolve(options.index),
         });
         for (const { destination, reason } of listing.unsearched) process.stderr.write(`warning: destination "${destination}" was not searched: ${reason}.\n`);
@@ -181,10 +152,7 @@ async function selectBySearch(options: ExportOptions, messageId?: string): Promi
         return { items: bundleItems(listing.objects), destinations, source: listing.source, searched: listing.destinations, filters: recorded, close: () => closeAll(ledgers) };
       } catch (error) {
         await closeAll(ledgers);
-        if (LedgerIndexError.isInstance(error) && error.kind === 'invalid' && error.message.startsWith('text:')) {
-          throw new CliError(`--text${error.message.slice('text'.length)}`, { exitCode: exitCodes.usage, code: 'invalid_text_query', hint: 'See `sentcopy ls --help` for the query syntax.', cause: error });
-        }
-        throw error;
+        throw textQueryError(error);
       }
     }
     await closeAll(ledgers);

@@ -2,27 +2,18 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, clusterOf, emit, exitCodes, formatBytes, readConfig, textTable } from '../cli-kit/index.js';
 import { addSourceOptions, openArchiveSource, type SourceOptions } from '../archive/archive-source.js';
-import { parseDateArgument, type DateArgument } from '../archive/date-range.js';
 import { addFilterOptions, filtersFrom, type FilterOptions } from '../archive/filter-options.js';
+import { addLedgerSearchOptions, ledgerFiltersOf, textQueryError, type LedgerSearchOptions } from '../archive/ledger-search-options.js';
 import { listArchive, type ArchiveEntry } from '../archive/list-archive.js';
 import { listFromLedger, type LedgerListing } from '../archive/ledger-listing.js';
 import { closeAll, defaultIndexFile, openIndexIfPresent, openLedgerDestinations, primaryHasLedger, recipientHashes } from '../archive/ledger-search.js';
-import { LedgerIndexError } from '@sentcopy/ledger-index';
 
-interface LsOptions extends SourceOptions, FilterOptions {
+interface LsOptions extends SourceOptions, FilterOptions, LedgerSearchOptions {
   limit: number;
   cursor?: string;
   all?: boolean;
   pageSize?: number;
   json?: boolean;
-  since?: DateArgument;
-  until?: DateArgument;
-  userId?: string;
-  canvas?: string;
-  journey?: string;
-  index?: string;
-  listing?: boolean;
-  text?: string;
 }
 
 function parsePositive(maximum: number) {
@@ -55,19 +46,11 @@ function describeEntry(entry: ArchiveEntry) {
 export function registerLsCommand(program: Command): void {
   const command = program.command('ls').description('List archived messages: filter by project, channel, recipient, campaign and date; one page at a time.');
   addSourceOptions(command);
-  addFilterOptions(command)
+  addLedgerSearchOptions(addFilterOptions(command))
     .option('-n, --limit <number>', 'messages per page', parsePositive(10_000), 50)
     .option('--cursor <cursor>', 'continue after the page that printed this cursor')
     .option('--all', 'list every matching message instead of one page')
     .addOption(new Option('--page-size <number>', 'objects per list call to the store').argParser(parsePositive(1000)).hideHelp())
-    .option('--since <date>', 'same as --from: sent on or after this UTC date', parseDateArgument)
-    .option('--until <date>', 'same as --to: sent on or before this UTC date', parseDateArgument)
-    .option('--user-id <id>', 'only messages with this user_id (needs a ledger)')
-    .option('--canvas <id>', 'only messages of this Canvas id (needs a ledger)')
-    .option('--journey <id>', 'only messages of this journey id (needs a ledger)')
-    .option('--index <file>', 'the local ledger index (default: .sentcopy/ledger-index.sqlite beside the configuration); used when it exists')
-    .option('--listing', 'list the keys in the store, as without a ledger, even where a ledger exists')
-    .option('--text <query>', 'only messages whose subject or body matches this full-text query (SQLite FTS5 syntax; needs `sentcopy index --text`)')
     .option('--json', 'print one JSON document for scripts')
     .addHelpText(
       'after',
@@ -135,26 +118,12 @@ async function runLs(options: LsOptions): Promise<void> {
       if (ledgers.some((ledger) => ledger.hasLedger)) {
         const recipients = options.recipient === undefined ? undefined : await recipientHashes(options.recipient, options.channel, loaded);
         const listing = await listFromLedger(ledgers, {
-          filters: {
-            ...(options.text === undefined ? {} : { text: options.text }),
-            ...(options.project === undefined ? {} : { projectId: options.project }),
-            ...(options.channel === undefined ? {} : { channel: options.channel }),
-            ...(recipients === undefined ? {} : { recipients }),
-            ...(options.campaign === undefined ? {} : { campaign: options.campaign }),
-            ...(options.userId === undefined ? {} : { userId: options.userId }),
-            ...(options.canvas === undefined ? {} : { canvasId: options.canvas }),
-            ...(options.journey === undefined ? {} : { journeyId: options.journey }),
-            ...(from === undefined ? {} : { sentFrom: from.start }),
-            ...(to === undefined ? {} : { sentUntil: to.end }),
-          },
+          filters: ledgerFiltersOf(options, recipients, { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) }),
           indexFile,
           ...(options.all === true ? {} : { limit: options.limit }),
           ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
         }).catch((error: unknown) => {
-          if (LedgerIndexError.isInstance(error) && error.kind === 'invalid' && error.message.startsWith('text:')) {
-            throw new CliError(`--text${error.message.slice('text'.length)}`, { exitCode: exitCodes.usage, code: 'invalid_text_query', hint: 'See `sentcopy ls --help` for the query syntax.', cause: error });
-          }
-          throw error;
+          throw textQueryError(error);
         });
         const textPending = options.text === undefined ? undefined : pendingText(indexFile, listing.destinations);
         printLedgerListing(listing, options, textPending);
