@@ -9,7 +9,7 @@ import { startNatsServer, type NatsTestServer } from '@sentcopy/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedQueue, createJetStreamQueue, hashApiKey, type MessageQueue, type WorkerConfig } from '../src/index.js';
 import { buildFixture, removeFixture } from './build-fixture.js';
-import { storedKeys, waitFor } from './helpers.js';
+import { storedKeys, waitFor, waitForSettledWorker } from './helpers.js';
 import { tempFolders } from './temp-folders.js';
 
 // kill -9 the whole worker while callers of the before-send gate (POST /v1/archive) archive
@@ -132,12 +132,7 @@ describe.each(['embedded', 'jetstream'] as const)('crash safety of the before-se
           if (now < left) [left, since] = [now, Date.now()];
           else if (Date.now() - since > 60_000) throw new Error(`${left} of the ${total} objects the gate answered 201 for are not in the ledger.`);
         }
-        // A listed key does not mean its record is settled: a killed worker's record may still be on its way back (ack wait) to be listed again as a duplicate.
-        const queueGauges = async () => {
-          const text = await (await fetch(`${worker.url}/metrics`)).text();
-          return ['sentcopy_queue_depth', 'sentcopy_queue_in_flight'].map((name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]));
-        };
-        await waitFor(async () => (await queueGauges()).every((value) => value === 0), 60_000, 'the worker to settle every record');
+        await waitForSettledWorker(worker.url, 60_000);
         worker.child.kill('SIGTERM');
         await worker.exited;
 

@@ -68,6 +68,19 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
 }
 
+/**
+ * Resolves once a running worker's own gauges (`/metrics`) say its queue is empty and nothing is
+ * claimed. Every key stored (or listed) does not mean every record settled: a killed worker's
+ * record may still come back to be archived and listed again.
+ */
+export function waitForSettledWorker(url: string, timeoutMs: number): Promise<void> {
+  const gauges = async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return ['sentcopy_queue_depth', 'sentcopy_queue_in_flight'].map((name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]));
+  };
+  return waitFor(async () => (await gauges()).every((value) => value === 0), timeoutMs, 'the worker to settle every record');
+}
+
 /** Resolves once the queue holds nothing (no pending, scheduled or claimed message). */
 export function waitForEmptyQueue(queue: MessageQueue, timeoutMs: number): Promise<void> {
   return waitFor(async () => (await queue.stats()).depth === 0, timeoutMs, 'the queue to drain');

@@ -7,7 +7,7 @@ import { createFsDestination } from '@sentcopy/destination-fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey, type WorkerConfig } from '../src/index.js';
 import { buildFixture, removeFixture } from './build-fixture.js';
-import { expectFolderHoldsExactly, storedKeys } from './helpers.js';
+import { expectFolderHoldsExactly, storedKeys, waitForSettledWorker } from './helpers.js';
 import { tempFolders } from './temp-folders.js';
 
 // kill -9 the whole worker (HTTP intake, queue, processor) while a producer streams messages to it
@@ -102,6 +102,7 @@ describe('crash safety over HTTP', () => {
         if (now > stored) [stored, since] = [now, Date.now()];
         else if (Date.now() - since > 60_000) throw new Error(`Stuck at ${stored} of ${total} stored.`);
       }
+      await waitForSettledWorker(worker.url, 60_000);
       worker.child.kill('SIGTERM');
       await worker.exited;
       // The configuration above has no recipient_hash_key, so the worker writes the unkeyed layout of earlier versions.

@@ -186,6 +186,9 @@ describe('a cluster of workers on JetStream', () => {
         if (now > stored) [stored, since] = [now, Date.now()];
         else if (Date.now() - since > 30_000) throw new Error(`Stuck at ${stored} of ${total} stored: ${JSON.stringify(await queueStats(name))}`);
       }
+      // Every object stored does not mean every record settled: one the killed worker stored but had not
+      // listed comes back after the ack wait, for the survivor to list. Stop only once the queue is empty.
+      await waitFor(async () => (await queueStats(name)).depth === 0, 120_000, 'the queue to be empty');
       for (const [index, worker] of workers.entries()) {
         if (!alive[index]) continue;
         worker.child.kill('SIGTERM');
