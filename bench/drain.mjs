@@ -2,8 +2,9 @@
 // embedded queue, not over HTTP, so filling it is quick), then `runWorker()` starts against the S3
 // stub that answers at once (in a worker thread) and is timed until the queue is empty. Baseline in
 // the same run: the same messages, prepared beforehand, written by a raw PutObjectCommand loop at
-// the worker's concurrency. `node bench/drain.mjs [N]`; N defaults to 100,000 (1,000,000 with
-// SENTCOPY_BENCH_LARGE=1); part of `pnpm bench`.
+// the worker's concurrency. `node bench/drain.mjs [N] [--drain-only]`; N defaults to 100,000
+// (1,000,000 with SENTCOPY_BENCH_LARGE=1); `--drain-only` skips the raw loop (to profile the drain:
+// `node --cpu-prof --cpu-prof-dir=DIR bench/drain.mjs 20000 --drain-only`); part of `pnpm bench`.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,7 @@ function* messageChunks(count, size) {
 }
 
 /** Runs the benchmark; returns the figures it printed. */
-export async function runDrainBench({ print = console.log, count = defaultCount, concurrency = 16, chunkSize = 10_000 } = {}) {
+export async function runDrainBench({ print = console.log, count = defaultCount, concurrency = 16, chunkSize = 10_000, rawLoop = true } = {}) {
   const stub = await startStubThread('startS3Stub');
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-drain-'));
   const queueDirectory = path.join(folder, 'queue');
@@ -46,7 +47,7 @@ export async function runDrainBench({ print = console.log, count = defaultCount,
     // 1. The baseline: every message of the backlog through the raw SDK loop, prepared a chunk at a time (preparing is not timed).
     let rawMs = 0;
     const rawCpu = cpuTimes();
-    for (const chunk of messageChunks(count, chunkSize)) {
+    for (const chunk of rawLoop ? messageChunks(count, chunkSize) : []) {
       const objects = await Promise.all(chunk.map((message) => preparer.prepare(message)));
       const started = performance.now();
       await runPool(objects, concurrency, rawPut);
@@ -72,6 +73,7 @@ export async function runDrainBench({ print = console.log, count = defaultCount,
 
     // 3. The drain: from starting the worker until every message is archived and the queue is empty.
     const drainCpu = cpuTimes();
+    const processCpu = process.cpuUsage();
     const started = performance.now();
     worker = await runWorker({ configFile, queueDirectory, port: 0, concurrencyPerDestination: concurrency, env: stubWorkerEnv });
     let lastReport = 0;
@@ -86,6 +88,8 @@ export async function runDrainBench({ print = console.log, count = defaultCount,
     }
     const drainMs = performance.now() - started;
     const drainBusy = busyShare(drainCpu);
+    const { user, system } = process.cpuUsage(processCpu);
+    const cpuPerMessage = (user + system) / count;
     const workerPuts = ((await stub.counts()).PUT ?? 0) - putsBefore;
     const deadLetters = await metric(worker.url, 'sentcopy_dead_letters');
 
@@ -96,12 +100,12 @@ export async function runDrainBench({ print = console.log, count = defaultCount,
     );
     print('| side | messages/s | ratio vs raw | machine CPU busy |');
     print('|---|---:|---:|---:|');
-    print(`| raw PutObjectCommand loop (${(rawMs / 1000).toFixed(1)} s) | ${rawRate.toFixed(0)} | 1.00 | ${(rawBusy * 100).toFixed(0)}% |`);
+    if (rawLoop) print(`| raw PutObjectCommand loop (${(rawMs / 1000).toFixed(1)} s) | ${rawRate.toFixed(0)} | 1.00 | ${(rawBusy * 100).toFixed(0)}% |`);
     print(
-      `| worker draining the backlog (${(drainMs / 1000).toFixed(1)} s, start-up included; ${workerPuts} PUTs with the probe and ledger segments, ${deadLetters} dead letters) | ${drainRate.toFixed(0)} | **${(drainRate / rawRate).toFixed(2)}** | ${(drainBusy * 100).toFixed(0)}% |`,
+      `| worker draining the backlog (${(drainMs / 1000).toFixed(1)} s, start-up included; ${workerPuts} PUTs with the probe and ledger segments, ${deadLetters} dead letters; process CPU ${cpuPerMessage.toFixed(0)} µs per message, every thread) | ${drainRate.toFixed(0)} | **${rawLoop ? (drainRate / rawRate).toFixed(2) : '—'}** | ${(drainBusy * 100).toFixed(0)}% |`,
     );
     print("target (issue #17): a drain at least 3× what it was before the lean write path, when the worker drained at about the raw SDK loop's rate (worker-backlog.mjs, 2026-11-23: 1,228 messages/s): read the ratio against 3");
-    return { count, rawRate, drainRate, ratio: drainRate / rawRate, fillSeconds, workerPuts, deadLetters, rawBusyShare: rawBusy, drainBusyShare: drainBusy };
+    return { count, rawRate, drainRate, ratio: drainRate / rawRate, cpuPerMessage, fillSeconds, workerPuts, deadLetters, rawBusyShare: rawBusy, drainBusyShare: drainBusy };
   } finally {
     await worker?.stop();
     raw.destroy();
@@ -110,4 +114,8 @@ export async function runDrainBench({ print = console.log, count = defaultCount,
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runDrainBench(process.argv[2] === undefined ? {} : { count: Number(process.argv[2]) });
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const count = args.find((arg) => /^\d+$/.test(arg));
+  await runDrainBench({ ...(count === undefined ? {} : { count: Number(count) }), rawLoop: !args.includes('--drain-only') });
+}

@@ -8,7 +8,8 @@ import { getProfile, type Profile, type ProfileName } from '../profiles/index.js
 import { retryInline, RetryExhaustedError, type InlineRetryOptions } from '../retry/index.js';
 import { archiveMetadataKeys, checkHere, createPrepare, type CheckedMessage, type PreparedObject } from './prepare-object.js';
 import type { PreparePool } from './prepare-pool.js';
-import { isLedgerKey, ledgerEntryFor, ledgerPrefix, type LedgerWriter } from '../ledger/index.js';
+import { ledgerFactsOf } from './prepared-ledger-facts.js';
+import { isLedgerKey, ledgerEntryFromFacts, ledgerPrefix, type LedgerWriter } from '../ledger/index.js';
 import { MessageValidationError } from '../payload/index.js';
 
 /** Options for {@link createArchiver}. */
@@ -263,7 +264,7 @@ export function createArchiver(options: ArchiverOptions): Archiver {
 
   function recorded(result: ArchiveResult, prepared: PreparedObject): ArchiveResult {
     if (ledger === undefined) return result;
-    const position = ledger.append(ledgerEntryFor(prepared.message, result, { recipientHash: ledger.recipientHash, storedAt: Date.now() }));
+    const position = ledger.append(ledgerEntryFromFacts(ledgerFactsOf(prepared), result, { recipientHash: ledger.recipientHash, storedAt: Date.now() }));
     return { ...result, ledgerPosition: position };
   }
 

@@ -3,10 +3,12 @@ import { Worker } from 'node:worker_threads';
 import { getCodec, type Codec } from '../codecs/index.js';
 import type { KeyLayout } from '../key-layout/index.js';
 import { recipientKeyOf } from '../key-layout/compile-key-layout.js';
-import { MessageValidationError, type ValidationIssue } from '../payload/index.js';
+import { ledgerMessageFacts, type LedgerMessageFacts } from '../ledger/index.js';
+import { MessageValidationError, type Channel, type ValidationIssue } from '../payload/index.js';
 import { profiles, type Profile } from '../profiles/index.js';
 import { readMessageJson } from '../payload/index.js';
 import { archiveMetadata, derivedFields, parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
+import { rememberLedgerFacts } from './prepared-ledger-facts.js';
 
 /** Options for {@link createPreparePool}. */
 export interface PreparePoolOptions {
@@ -72,10 +74,24 @@ export interface PrepareBatch {
 
 /**
  * A thread's answer for one prepared message, as a tuple: id, key, sha256, contentSha256,
- * messageId, projectId, channel, body (transferred), and the fields read from `raw_mime` (or
- * `null`). Content type, encoding and metadata follow from the settings and are rebuilt here.
+ * messageId, projectId, channel, body (transferred), the fields read from `raw_mime` (or `null`),
+ * and what the ledger entry takes from the message (normalized recipients, `sent_at`, the listed
+ * ids). Content type, encoding and metadata follow from the settings and are rebuilt here.
  */
-export type PreparedReply = readonly [id: number, key: string, sha256: string, contentSha256: string, messageId: string, projectId: string, channel: string, body: Uint8Array, derived: Readonly<Record<string, unknown>> | null];
+export type PreparedReply = readonly [
+  id: number,
+  key: string,
+  sha256: string,
+  contentSha256: string,
+  messageId: string,
+  projectId: string,
+  channel: string,
+  body: Uint8Array,
+  derived: Readonly<Record<string, unknown>> | null,
+  recipients: readonly string[],
+  sentAt: number,
+  ledgerFields: Readonly<Record<string, string>>,
+];
 
 /** A thread's answer for a message it could not prepare. */
 export interface FailedReply {
@@ -88,7 +104,7 @@ export interface FailedReply {
 /** A thread's answers for one batch. */
 export type PrepareReply = PreparedReply | FailedReply;
 
-type Prepared = { prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>> };
+type Prepared = { prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<Record<string, unknown>>; facts: LedgerMessageFacts };
 
 interface Pending {
   readonly id: number;
@@ -133,7 +149,7 @@ function replyError(reply: FailedReply): Error {
 }
 
 function preparedFrom(reply: PreparedReply, entry: Pending): Prepared {
-  const [, key, sha256, contentSha256, messageId, projectId, channel, body, derived] = reply;
+  const [, key, sha256, contentSha256, messageId, projectId, channel, body, derived, recipients, sentAt, fields] = reply;
   const codec = entry.codec;
   const prepared: Omit<PreparedObject, 'message'> = {
     messageId,
@@ -147,7 +163,8 @@ function preparedFrom(reply: PreparedReply, entry: Pending): Prepared {
     ...(codec.contentEncoding === undefined ? {} : { contentEncoding: codec.contentEncoding }),
     metadata: archiveMetadata(entry.profile, channel, contentSha256),
   };
-  return derived === null ? { prepared } : { prepared, derived };
+  const facts: LedgerMessageFacts = { messageId, projectId, channel: channel as Channel, recipients, fields, sentAt };
+  return derived === null ? { prepared, facts } : { prepared, derived, facts };
 }
 
 /**
@@ -279,7 +296,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
         lane.pending.delete(entry.id);
         entry.local(entry.input).then(({ message, ...prepared }) => {
           const derived = derivedFields(message);
-          entry.resolve({ prepared, ...(derived === undefined ? {} : { derived }) });
+          entry.resolve({ prepared, ...(derived === undefined ? {} : { derived }), facts: ledgerMessageFacts(message) });
         }, entry.reject);
       }
       if (posted) lane.worker.ref();
@@ -326,7 +343,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
                 setImmediate(flush);
               }
             }),
-        ).then(({ prepared, derived }) => withLazyMessage(prepared, input, derived));
+        ).then(({ prepared, derived, facts }) => rememberLedgerFacts(withLazyMessage(prepared, input, derived), facts));
     },
     bytesInFlight: () => bytesInFlight,
     async close() {

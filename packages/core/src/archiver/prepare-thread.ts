@@ -2,6 +2,7 @@
 import workerThreads, { parentPort } from 'node:worker_threads';
 import { getCodec } from '../codecs/index.js';
 import { compileKeyLayout } from '../key-layout/index.js';
+import { ledgerMessageFacts } from '../ledger/index.js';
 import { MessageValidationError } from '../payload/index.js';
 import { getProfile } from '../profiles/index.js';
 import { derivedFields, prepareHere, type PreparedObject } from './prepare-object.js';
@@ -34,7 +35,8 @@ async function answer(id: number, settings: PrepareWireSettings, input: unknown)
   try {
     // The message itself stays here: sending it back would cost the caller's thread a copy it rarely reads.
     const { message, key, sha256, contentSha256, messageId, projectId, channel, body } = await preparerFor(settings)(input);
-    const reply: PreparedReply = [id, key, sha256, contentSha256, messageId, projectId, channel, ownBody(body), derivedFields(message) ?? null];
+    const { recipients, sentAt, fields } = ledgerMessageFacts(message);
+    const reply: PreparedReply = [id, key, sha256, contentSha256, messageId, projectId, channel, ownBody(body), derivedFields(message) ?? null, recipients, sentAt, fields];
     return reply;
   } catch (error) {
     if (MessageValidationError.isInstance(error)) return { id, name: error.name, message: error.message, issues: error.issues } satisfies FailedReply;

@@ -1,4 +1,4 @@
-export { createHmacRecipientHash, ledgerEntryFor, sha256RecipientHash } from './ledger-entry.js';
+export { createHmacRecipientHash, ledgerEntryFor, ledgerEntryFromFacts, ledgerMessageFacts, sha256RecipientHash, type LedgerMessageFacts } from './ledger-entry.js';
 export type { LedgerObjectFacts, RecipientHash } from './ledger-entry.js';
 export { LedgerError } from './ledger-error.js';
 export type { LedgerErrorKind, LedgerErrorOptions } from './ledger-error.js';

@@ -37,29 +37,65 @@ function asText(value: unknown): string | undefined {
   return typeof text === 'string' ? text : JSON.stringify(value);
 }
 
-/** Builds the ledger entry of a stored object from its message. */
-export function ledgerEntryFor(message: Message, object: LedgerObjectFacts, options: { recipientHash: RecipientHash; storedAt: number }): LedgerEntry {
-  const hash = (recipient: string) => options.recipientHash(recipient, message.channel);
-  // Every recipient (to, then cc and bcc), normalized as key layouts do, so any of them finds the entry.
-  const recipients = messageRecipients(message).map(hash);
-  const optional: Record<string, string> = {};
-  for (const field of ['campaign_id', 'canvas_id', 'canvas_step_id', 'journey_id', 'journey_node_id', 'user_id'] as const) {
+/**
+ * What a ledger entry takes from its message. A prepare pool's thread reads it where it parsed the
+ * message and sends it back with the prepared object, so listing an object never parses its
+ * message again on the writing thread.
+ */
+export interface LedgerMessageFacts {
+  /** `message_id` as text. */
+  readonly messageId: string;
+  /** `project_id` as text. */
+  readonly projectId: string;
+  readonly channel: Channel;
+  /** Every recipient (to, then cc and bcc), normalized as key layouts do; hashed only when the entry is built. */
+  readonly recipients: readonly string[];
+  /** The campaign, canvas, journey and user ids present, as text. */
+  readonly fields: Readonly<Record<string, string>>;
+  /** `sent_at`, epoch milliseconds. */
+  readonly sentAt: number;
+}
+
+const listedFields = ['campaign_id', 'canvas_id', 'canvas_step_id', 'journey_id', 'journey_node_id', 'user_id'] as const;
+
+/** Reads a message's {@link LedgerMessageFacts}. */
+export function ledgerMessageFacts(message: Message): LedgerMessageFacts {
+  const fields: Record<string, string> = {};
+  for (const field of listedFields) {
     const text = asText(message[field]);
-    if (text !== undefined) optional[field] = text;
+    if (text !== undefined) fields[field] = text;
   }
+  return {
+    messageId: identifierText(message.message_id),
+    projectId: identifierText(message.project_id),
+    channel: message.channel,
+    // Every recipient, so any of them finds the entry.
+    recipients: messageRecipients(message),
+    fields,
+    sentAt: message.sent_at,
+  };
+}
+
+/** Builds the ledger entry of a stored object from what its message says ({@link ledgerMessageFacts}). */
+export function ledgerEntryFromFacts(facts: LedgerMessageFacts, object: LedgerObjectFacts, options: { recipientHash: RecipientHash; storedAt: number }): LedgerEntry {
   return {
     type: 'entry',
     key: object.key,
     sha256: object.sha256,
     size: object.size,
-    message_id: identifierText(message.message_id),
-    channel: message.channel,
-    project_id: identifierText(message.project_id),
-    recipients,
-    ...optional,
-    sent_at: message.sent_at,
+    message_id: facts.messageId,
+    channel: facts.channel,
+    project_id: facts.projectId,
+    recipients: facts.recipients.map((recipient) => options.recipientHash(recipient, facts.channel)),
+    ...facts.fields,
+    sent_at: facts.sentAt,
     stored_at: options.storedAt,
     version: object.version,
     ...(object.originalKey === undefined ? {} : { original_key: object.originalKey }),
   };
+}
+
+/** Builds the ledger entry of a stored object from its message. */
+export function ledgerEntryFor(message: Message, object: LedgerObjectFacts, options: { recipientHash: RecipientHash; storedAt: number }): LedgerEntry {
+  return ledgerEntryFromFacts(ledgerMessageFacts(message), object, options);
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { rememberedLedgerFacts } from '../../src/archiver/prepared-ledger-facts.js';
 import { createArchiver, createPreparePool, sampleMessages, type CodecName, type DestinationV1, type PreparedObject, type ProfileName } from '../../src/index.js';
+import { ledgerMessageFacts } from '../../src/ledger/index.js';
 
 /** prepare() never writes; a destination that throws proves it. */
 const noWrites = {
@@ -19,12 +21,22 @@ const mime = Buffer.from(
 const fields = ({ message: _message, body, ...rest }: PreparedObject) => ({ ...rest, body: Buffer.from(body) });
 
 describe('prepare pool wire format', () => {
-  it('gives, field for field, what preparing on the calling thread gives: key, bytes, hashes, ids, content type and encoding, metadata, raw_mime fields', async () => {
+  it('gives, field for field, what preparing on the calling thread gives: key, bytes, hashes, ids, content type and encoding, metadata, raw_mime fields, and what the ledger entry takes from the message', async () => {
     const pool = createPreparePool({ threads: 2 });
     try {
       const messages: unknown[] = [
         ...sampleMessages({ projectId: 'shop', count: 24, seed: 3 }),
         { version: 1, channel: 'email', project_id: 'shop', campaign_id: 'c', raw_mime: mime },
+        // Several recipients in every field, numeric ids: each is listed in the ledger.
+        {
+          ...(sampleMessages({ projectId: 'shop', count: 8, seed: 7 }).find((message) => message.channel === 'email') as object),
+          message_id: 'several-1',
+          to: ['Jane Doe <Jane@Example.com>', 'joe@example.com'],
+          cc: 'Ann <ann@example.com>',
+          bcc: ['audit@example.com'],
+          user_id: 42,
+          canvas_id: 'canvas-9',
+        },
         new TextEncoder().encode(JSON.stringify(sampleMessages({ projectId: 'shop', count: 2, seed: 5 })[1])),
       ];
       const settings: { profile: ProfileName; codec: CodecName }[] = [
@@ -43,6 +55,8 @@ describe('prepare pool wire format', () => {
           const expected = await here.prepare(message);
           expect(fields(onThreads[index] as PreparedObject)).toEqual(fields(expected));
           expect((onThreads[index] as PreparedObject).message).toEqual(expected.message);
+          // Read on the thread, so the ledger never parses the message again on the writing thread.
+          expect(rememberedLedgerFacts(onThreads[index] as PreparedObject)).toEqual(ledgerMessageFacts(expected.message));
           compared++;
         }
       }
