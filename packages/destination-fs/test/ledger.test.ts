@@ -9,6 +9,7 @@ import {
   ArchiveError,
   createArchiver,
   createLedgerWriter,
+  createPreparePool,
   decodeLedgerSegment,
   encodeLedgerSegment,
   LedgerError,
@@ -228,6 +229,46 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
       await ledger.close();
     } finally {
       await unmount(root);
+    }
+  });
+});
+
+describe('the archive ledger with a prepare pool', { timeout: 60_000 }, () => {
+  it('lists the same entries as preparing on the calling thread: raw MIME fields, several recipients, numeric ids, and a prepared object copied by hand', async () => {
+    const mime = Buffer.from('From: Shop <news@shop.example>\r\nTo: Jane Doe <Jane@Example.com>, joe@example.com\r\nCc: ann@example.com\r\nSubject: Hi\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m-raw-1@shop.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello.\r\n').toString('base64');
+    const email = sampleMessages({ projectId: 'acme', count: 8, seed: 4 }).find((message) => message.channel === 'email') as object;
+    const messages: unknown[] = [
+      ...sampleMessages({ projectId: 'acme', count: 12, seed: 9 }),
+      { version: 1, channel: 'email', project_id: 'acme', campaign_id: 'c-1', raw_mime: mime },
+      { ...email, message_id: 77, to: ['Jane Doe <Jane@Example.com>', 'joe@example.com'], cc: 'Ann <ann@example.com>', bcc: ['audit@example.com'], user_id: 42, canvas_id: 'cv-9' },
+    ];
+    const pool = createPreparePool({ threads: 1 });
+    const listed = async (preparePool: typeof pool | undefined, copyLast: boolean) => {
+      const root = newRoot();
+      const destination = createFsDestination({ root, fsync: false });
+      const ledger = createLedgerWriter({ destination, writerId: 'w-pool', recipientHash: sha256RecipientHash });
+      const archiver = createArchiver({ destination, layout: 'sentcopy-unkeyed', ledger, ...(preparePool === undefined ? {} : { preparePool }) });
+      for (const [index, message] of messages.entries()) {
+        const prepared = await archiver.prepare(message);
+        await archiver.write(copyLast && index === messages.length - 1 ? { ...prepared } : prepared);
+      }
+      await archiver.close();
+      const report = await readLedger(destination);
+      expect(report.problems).toEqual([]);
+      return [...report.entries.values()].map(({ stored_at: _storedAt, ...entry }) => entry);
+    };
+    try {
+      const here = await listed(undefined, false);
+      expect(here).toHaveLength(messages.length);
+      // The raw MIME email's recipients come from its To header; the other email's from to, cc and bcc.
+      expect(here.slice(-2).map((entry) => [entry.message_id, entry.recipients.length])).toEqual([
+        ['<m-raw-1@shop.example>', 2],
+        ['77', 4],
+      ]);
+      expect(await listed(pool, false)).toEqual(here);
+      expect(await listed(pool, true)).toEqual(here);
+    } finally {
+      await pool.close();
     }
   });
 });

@@ -96,6 +96,7 @@ describe('@sentcopy/nodemailer', () => {
     const byId = new Map(documents.map((document) => [document['message_id'] as string, document]));
     expect(byId.size).toBe(total);
     let withAttachments = 0;
+    let withCc = 0;
     for (const id of ids) {
       const received = smtp.received.get(id);
       const document = byId.get(id);
@@ -108,10 +109,13 @@ describe('@sentcopy/nodemailer', () => {
       expect(delivery['queue_id']).toBe(received!.queueId);
       expect(delivery['response']).toBe(`250 2.0.0 Ok: queued as ${received!.queueId}`);
       expect((delivery['envelope'] as { to: string[] }).to).toEqual(received!.recipients);
-      expect(document!['to']).toBe(received!.recipients[0]);
-      expect(document!['derived_from_raw_mime']).toEqual(['to', 'sent_at', 'message_id']);
+      // Every recipient the server was given is stored (and so listed in the ledger): To, then the Cc read from the headers.
+      expect([document!['to'], document!['cc'] ?? []].flat()).toEqual(received!.recipients);
+      expect(document!['derived_from_raw_mime']).toEqual(['to', 'sent_at', 'message_id', ...(document!['cc'] === undefined ? [] : ['cc'])]);
+      if (document!['cc'] !== undefined) withCc++;
     }
     expect(withAttachments).toBe(total / 5);
+    expect(withCc).toBe(Math.ceil(total / 3));
   }, 300_000);
 
   it('gate: the copy is stored before the send, and the server receives exactly the archived bytes', async () => {

@@ -5,7 +5,7 @@ import { isBase64, isEmailAddress } from '../payload/recipient-formats.js';
 import { decodeRawMimePrefix } from './raw-mime-bytes.js';
 import { maxRawMimeHeaderBytes, readRawMimeHeaders, type RawMimeHeaders } from './read-raw-mime-headers.js';
 
-/** The fields `completeRawMimeMessage` reads from the raw MIME's headers when a message lacks them. */
+/** The fields `completeRawMimeMessage` reads from the raw MIME's headers when a message lacks them (and with `to`, `cc` and `bcc`). */
 export const rawMimeDerivedFields = ['to', 'sent_at', 'message_id'] as const;
 
 /** Field that lists, in a completed message, which fields were read from `raw_mime` (written by sentcopy, never by the sender). */
@@ -17,11 +17,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function derive(field: (typeof rawMimeDerivedFields)[number], headers: RawMimeHeaders): { value: string | number } | { problem: string } {
+/** The well-formed addresses of a header, trimmed, in order. */
+function addresses(values: readonly string[]): string[] {
+  return values.filter((candidate) => isEmailAddress(candidate)).map((candidate) => candidate.trim());
+}
+
+function derive(field: (typeof rawMimeDerivedFields)[number], headers: RawMimeHeaders): { value: string | number | string[] } | { problem: string } {
   switch (field) {
     case 'to': {
-      const address = [...headers.to, ...headers.cc, ...headers.bcc].find((candidate) => isEmailAddress(candidate));
-      return address === undefined ? { problem: 'is required: raw_mime has no To, Cc or Bcc address to read it from (send to with the message)' } : { value: address.trim() };
+      const to = addresses(headers.to);
+      if (to.length > 0) return { value: to.length === 1 ? (to[0] as string) : to };
+      const address = addresses([...headers.cc, ...headers.bcc])[0];
+      return address === undefined ? { problem: 'is required: raw_mime has no To, Cc or Bcc address to read it from (send to with the message)' } : { value: address };
     }
     case 'sent_at': {
       if (headers.date === undefined)
@@ -40,8 +47,10 @@ function derive(field: (typeof rawMimeDerivedFields)[number], headers: RawMimeHe
 
 /**
  * Fills an email's `to`, `sent_at` and `message_id`, where they are absent (or `null`), from the
- * headers of its `raw_mime`: the first address of To, else Cc, else Bcc; the Date header; the
- * Message-ID without its angle brackets. Fields the message has always win over the headers. The
+ * headers of its `raw_mime`: the addresses of To (a string for one, a list for several), else the
+ * first address of Cc, else of Bcc; the Date header; the Message-ID without its angle brackets.
+ * When `to` is read from the headers, `cc` and `bcc` are too, where absent and where the headers
+ * have addresses not already taken as `to`. Fields the message has always win over the headers. The
  * completed message lists what was filled in `derived_from_raw_mime` (e.g. `["to","sent_at"]`),
  * so the stored copy says which fields sentcopy read rather than received; `raw_mime` itself is
  * untouched.
@@ -70,6 +79,18 @@ export async function completeRawMimeMessage(input: unknown): Promise<unknown> {
     else completed[field] = derived.value;
   }
   if (issues.length > 0) throw new MessageValidationError(issues);
-  completed[rawMimeDerivedMarker] = [...missing];
+  const filled: string[] = [...missing];
+  // Recipients read from the headers are all kept, so each is listed in the ledger and found later:
+  // Cc and Bcc too, where absent, less the address already taken as `to`.
+  if (missing.includes('to')) {
+    const taken = new Set([completed['to']].flat());
+    for (const field of ['cc', 'bcc'] as const) {
+      const found = addresses(headers[field]).filter((address) => !taken.has(address));
+      if (found.length === 0 || !isAbsent(input, field)) continue;
+      completed[field] = found.length === 1 ? found[0] : found;
+      filled.push(field);
+    }
+  }
+  completed[rawMimeDerivedMarker] = filled;
   return completed;
 }

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { completeRawMimeMessage, createArchiver, createPreparePool, decodeRawMime, encodeRawMime, MessageValidationError, messageJsonSchema, readRawMimeHeaders, validateMessage, type DestinationV1 } from '../../src/index.js';
+import { completeRawMimeMessage, createArchiver, createPreparePool, decodeRawMime, encodeRawMime, MessageValidationError, messageJsonSchema, messageRecipients, readRawMimeHeaders, validateMessage, type DestinationV1 } from '../../src/index.js';
 
 /** prepare() never writes; a destination that refuses every call proves it. */
 const noWrites = {
@@ -61,14 +61,15 @@ describe('raw MIME (raw_mime)', () => {
     const bytes = sampleMime();
     const { prepared, document } = await storedDocument({ ...base, raw_mime: encodeRawMime(bytes) });
     expect(Buffer.compare(Buffer.from(document['raw_mime'] as string, 'base64'), Buffer.from(bytes))).toBe(0);
-    expect(document['to']).toBe('Joerg.Mueller@Example.COM');
+    expect(document['to']).toEqual(['Joerg.Mueller@Example.COM', 'other@example.org']);
+    expect(document['cc']).toEqual(['a@example.net', 'b@example.net']);
     expect(document['sent_at']).toBe(Date.UTC(2026, 11, 4, 20, 29, 40));
     expect(document['message_id']).toBe('order-1042.1764880180@mail.example.com');
-    expect(document['derived_from_raw_mime']).toEqual(['to', 'sent_at', 'message_id']);
+    expect(document['derived_from_raw_mime']).toEqual(['to', 'sent_at', 'message_id', 'cc']);
     expect(prepared.messageId).toBe('order-1042.1764880180@mail.example.com');
     // The default layout keys by the normalized recipient, the day and the message id.
     expect(prepared.key).toMatch(/^shop\/[0-9a-f]{64}\/email\/20261204\/order-1042\.1764880180%40mail\.example\.com\.json\.gz$/);
-    expect(prepared.message.to).toBe('Joerg.Mueller@Example.COM');
+    expect(prepared.message.to).toEqual(['Joerg.Mueller@Example.COM', 'other@example.org']);
   });
 
   it('keeps the JSON fields when both are present (they win over the headers) and reads only the absent ones', async () => {
@@ -89,6 +90,24 @@ describe('raw MIME (raw_mime)', () => {
   it('takes the recipient from Cc, then Bcc, when there is no To', async () => {
     const { document } = await storedDocument({ ...base, raw_mime: encodeRawMime(sampleMime({ To: '', Cc: '', Bcc: 'Hidden <hidden@example.com>' })) });
     expect(document['to']).toBe('hidden@example.com');
+  });
+
+  it('keeps every recipient the headers give when there is no to: all of To, then Cc and Bcc where absent, each listed in the ledger', async () => {
+    const several = sampleMime({ To: 'Jane Doe <Jane@Example.com>, joe@example.com', Cc: 'ann@example.com, Jane@Example.com', Bcc: 'Audit <audit@example.com>' });
+    const { prepared, document } = await storedDocument({ ...base, raw_mime: encodeRawMime(several) });
+    expect(document['to']).toEqual(['Jane@Example.com', 'joe@example.com']);
+    // Jane is already in to: not listed again under cc.
+    expect(document['cc']).toBe('ann@example.com');
+    expect(document['bcc']).toBe('audit@example.com');
+    expect(document['derived_from_raw_mime']).toEqual(['to', 'sent_at', 'message_id', 'cc', 'bcc']);
+    // The key still hashes the first address, so it is the key a single-address To gives.
+    const single = await storedDocument({ ...base, raw_mime: encodeRawMime(sampleMime({ To: 'Jane Doe <Jane@Example.com>' })) });
+    expect(prepared.key).toBe(single.prepared.key);
+    expect(messageRecipients(prepared.message)).toEqual(['jane@example.com', 'joe@example.com', 'ann@example.com', 'audit@example.com']);
+    // A cc the message has wins; only bcc is read.
+    const { document: withCc } = await storedDocument({ ...base, raw_mime: encodeRawMime(several), cc: 'kept@example.com' });
+    expect(withCc['cc']).toBe('kept@example.com');
+    expect(withCc['derived_from_raw_mime']).toEqual(['to', 'sent_at', 'message_id', 'bcc']);
   });
 
   it('names each field the headers cannot give', async () => {
