@@ -235,7 +235,9 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
 
 describe('the archive ledger with a prepare pool', { timeout: 60_000 }, () => {
   it('lists the same entries as preparing on the calling thread: raw MIME fields, several recipients, numeric ids, and a prepared object copied by hand', async () => {
-    const mime = Buffer.from('From: Shop <news@shop.example>\r\nTo: Jane Doe <Jane@Example.com>, joe@example.com\r\nCc: ann@example.com\r\nSubject: Hi\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m-raw-1@shop.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello.\r\n').toString('base64');
+    const mime = Buffer.from(
+      'From: Shop <news@shop.example>\r\nTo: Jane Doe <Jane@Example.com>, joe@example.com\r\nCc: ann@example.com\r\nSubject: Hi\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m-raw-1@shop.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello.\r\n',
+    ).toString('base64');
     const email = sampleMessages({ projectId: 'acme', count: 8, seed: 4 }).find((message) => message.channel === 'email') as object;
     const messages: unknown[] = [
       ...sampleMessages({ projectId: 'acme', count: 12, seed: 9 }),

@@ -1,6 +1,18 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { completeRawMimeMessage, createArchiver, createPreparePool, decodeRawMime, encodeRawMime, MessageValidationError, messageJsonSchema, messageRecipients, readRawMimeHeaders, validateMessage, type DestinationV1 } from '../../src/index.js';
+import {
+  completeRawMimeMessage,
+  createArchiver,
+  createPreparePool,
+  decodeRawMime,
+  encodeRawMime,
+  MessageValidationError,
+  messageJsonSchema,
+  messageRecipients,
+  readRawMimeHeaders,
+  validateMessage,
+  type DestinationV1,
+} from '../../src/index.js';
 
 /** prepare() never writes; a destination that refuses every call proves it. */
 const noWrites = {
