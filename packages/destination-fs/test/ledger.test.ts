@@ -262,9 +262,9 @@ describe('the archive ledger with a prepare pool', { timeout: 60_000 }, () => {
     try {
       const here = await listed(undefined, false);
       expect(here).toHaveLength(messages.length);
-      // The raw MIME email's recipients come from its To header; the other email's from to, cc and bcc.
+      // The raw MIME email's recipients come from its To and Cc headers; the other email's from to, cc and bcc.
       expect(here.slice(-2).map((entry) => [entry.message_id, entry.recipients.length])).toEqual([
-        ['<m-raw-1@shop.example>', 2],
+        ['m-raw-1@shop.example', 3],
         ['77', 4],
       ]);
       expect(await listed(pool, false)).toEqual(here);
