@@ -1,4 +1,4 @@
-import { simpleParser, type AddressObject } from 'mailparser';
+import type { AddressObject } from 'mailparser';
 
 /** What `show` and `open` display of an email's raw MIME, read with mailparser. */
 export interface RawMimeView {
@@ -37,6 +37,8 @@ export async function readRawMimeView(document: Record<string, unknown> | undefi
   const raw = document?.['raw_mime'];
   if (typeof raw !== 'string') return undefined;
   const bytes = Buffer.from(raw, 'base64');
+  // Loaded on first use, so commands that never read raw MIME (the worker above all) do not carry mailparser.
+  const { simpleParser } = await import('mailparser');
   const parsed = await simpleParser(bytes, { skipTextToHtml: true });
   const text = parsed.text ?? undefined;
   const html = typeof parsed.html === 'string' ? parsed.html : undefined;

@@ -1,4 +1,3 @@
-import { confirm } from '@inquirer/prompts';
 import { InvalidArgumentError, type Command, type CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { exitCodes } from './exit-codes.js';
@@ -46,6 +45,8 @@ export function canPrompt(): boolean {
  */
 export async function askYesNo(message: string): Promise<boolean> {
   try {
+    // Loaded when a question is asked: the commands that never ask (the worker) do not carry it.
+    const { confirm } = await import('@inquirer/prompts');
     return await confirm({ message, default: false }, { output: process.stderr });
   } catch (error) {
     if (error instanceof Error && error.name === 'ExitPromptError') return false;

@@ -16,9 +16,7 @@ import { listArchive } from '../archive/list-archive.js';
 import { CliError, clusterOf, emit, exitCodes, formatBytes, readConfig } from '../cli-kit/index.js';
 import { cliVersion } from '../cli-version.js';
 import type { BundleQuery } from '../viewer/export/bundle-manifest.js';
-import { bundleItems } from '../viewer/export/bundle-response.js';
-import { verifyBundle } from '../viewer/export/verify-bundle.js';
-import { BundleTooLargeError, writeBundle, type BundleItem, type BundleProgress, type WriteBundleResult } from '../viewer/export/write-bundle.js';
+import type { BundleItem, BundleProgress, WriteBundleResult } from '../viewer/export/write-bundle.js';
 
 interface ExportOptions extends SourceOptions, FilterOptions, LedgerSearchOptions {
   out: string;
@@ -149,6 +147,7 @@ async function selectBySearch(options: ExportOptions, messageId?: string): Promi
         for (const { destination, reason } of listing.unsearched) process.stderr.write(`warning: destination "${destination}" was not searched: ${reason}.\n`);
         const destinations = new Map<string, DestinationV1>();
         for (const ledger of ledgers) if (ledger.destination !== undefined) destinations.set(ledger.name, ledger.destination);
+        const { bundleItems } = await import('../viewer/export/bundle-response.js');
         return { items: bundleItems(listing.objects), destinations, source: listing.source, searched: listing.destinations, filters: recorded, close: () => closeAll(ledgers) };
       } catch (error) {
         await closeAll(ledgers);
@@ -212,6 +211,8 @@ async function runExport(reference: string | undefined, options: ExportOptions):
   if (existsSync(out) && options.force !== true) {
     throw new CliError(`${options.out} exists.`, { exitCode: exitCodes.usage, code: 'output_exists', hint: 'Choose another --out, or pass --force to overwrite it.' });
   }
+  // The ZIP writer (fflate) is loaded only by the commands that write bundles, not by every command (the worker).
+  const { BundleTooLargeError, writeBundle } = await import('../viewer/export/write-bundle.js');
   // A key (it has a slash) is read directly; a message id is looked up in the ledger first, where its copies are listed whatever their key's extension.
   const selection =
     reference === undefined ? (await selectBySearch(options))! : reference.includes('/') ? await selectByReference(reference, options) : ((await selectBySearch(options, reference)) ?? (await selectByReference(reference, options)));
@@ -269,6 +270,7 @@ async function runVerifyBundle(file: string, options: { json?: boolean }): Promi
       cause: error,
     });
   }
+  const { verifyBundle } = await import('../viewer/export/verify-bundle.js');
   const check = await verifyBundle(file);
   emit(options, { file, intact: check.problems.length === 0, objects: check.objects, verified: check.verified, problems: check.problems }, () => {
     if (check.problems.length === 0) return `${file}: intact. ${check.verified} of ${check.objects} object(s) match their SHA-256 in manifest.json and SHA256SUMS, and nothing else is in it.`;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { password as askPassword } from '@inquirer/prompts';
 import { Option, type Command } from 'commander';
 import type { DestinationV1 } from '@sentcopy/core';
 import type { LedgerIndex } from '@sentcopy/ledger-index';
@@ -9,19 +8,30 @@ import { closeAll, defaultIndexFile, openIndexIfPresent, openLedgerDestinations,
 import { destinationFailure } from '../archive/archive-source.js';
 import { messageTextExtractor } from '../archive/message-text.js';
 import { accessLogFile, openAccessLog } from '../viewer/access-log/access-log.js';
-import { exportAssets, registerExportRoutes } from '../viewer/export/index.js';
-import { messageAssets, registerMessageRoutes } from '../viewer/message/index.js';
 import { hashPassword } from '../viewer/server/password-hash.js';
-import { isLoopback, startViewer, ViewerBindError } from '../viewer/server/start-viewer.js';
-import { createViewerApp, type ViewerModule } from '../viewer/server/viewer-app.js';
+import type { ViewerBindError } from '../viewer/server/start-viewer.js';
+import type { ViewerModule } from '../viewer/server/viewer-app.js';
 import type { ViewerAccount } from '../viewer/server/viewer-auth.js';
 import type { ViewerContext } from '../viewer/viewer-context.js';
 
-/** The route modules beyond search and the access log (message pages, export), registered in this order. */
-const viewerModules: readonly ViewerModule[] = [
-  { register: registerMessageRoutes, assets: messageAssets },
-  { register: registerExportRoutes, assets: exportAssets },
-];
+/**
+ * The viewer's server and its route modules beyond search and the access log (message pages,
+ * export, registered in this order). Loaded when the viewer starts, so that no other command (the
+ * worker above all) carries hono, sanitize-html, nodemailer and the ZIP libraries in its memory.
+ */
+async function loadViewer() {
+  const [server, app, message, exported] = await Promise.all([
+    import('../viewer/server/start-viewer.js'),
+    import('../viewer/server/viewer-app.js'),
+    import('../viewer/message/index.js'),
+    import('../viewer/export/index.js'),
+  ]);
+  const modules: readonly ViewerModule[] = [
+    { register: message.registerMessageRoutes, assets: message.messageAssets },
+    { register: exported.registerExportRoutes, assets: exported.exportAssets },
+  ];
+  return { ...server, createViewerApp: app.createViewerApp, modules };
+}
 
 interface ClusterOptions {
   config: string;
@@ -145,6 +155,7 @@ const noLedgerNotice =
   'No destination holds a ledger yet, so there is nothing to search: the viewer searches the ledger the worker writes beside the archive (on by default; see docs/ledger.md). Archive messages with the worker; the viewer finds them within --refresh seconds (or start it again).';
 
 async function runView(options: ViewOptions): Promise<void> {
+  const { isLoopback, startViewer, ViewerBindError, createViewerApp, modules } = await loadViewer();
   const tls = tlsOf(options);
   if (tls === undefined && options.insecureBind !== true) {
     // Checked before anything is opened, so the refusal is the first and only thing said.
@@ -177,7 +188,7 @@ async function runView(options: ViewOptions): Promise<void> {
       ...(token === undefined ? {} : { token }),
       secure: tls !== undefined,
       allowedHosts: ['127.0.0.1', 'localhost', '[::1]', options.host.toLowerCase(), ...options.allowHost.map((host) => host.toLowerCase())],
-      modules: viewerModules,
+      modules,
       notices,
     });
     const running = await startViewer(app, { host: options.host, port: options.port, ...(tls === undefined ? {} : { tls }), insecureBind: options.insecureBind === true }).catch((error: unknown) => {
@@ -282,7 +293,10 @@ Examples:
       }
       let password: string;
       if (options.passwordStdin === true) password = (await readStdin()).split(/\r?\n/)[0] ?? '';
-      else if (canPrompt()) password = await askPassword({ message: `Password for ${name}:`, mask: '*' }, { output: process.stderr });
+      else if (canPrompt()) {
+        const { password: askPassword } = await import('@inquirer/prompts');
+        password = await askPassword({ message: `Password for ${name}:`, mask: '*' }, { output: process.stderr });
+      }
       else throw new CliError('No terminal to ask for the password on.', { exitCode: exitCodes.usage, code: 'password_required', hint: 'Pipe it in with --password-stdin.' });
       if (password.length < minimumPasswordLength) throw new CliError(`The password is too short: use at least ${minimumPasswordLength} characters.`, { exitCode: exitCodes.usage, code: 'weak_password' });
       const account: ViewerAccount = { name, password_hash: await hashPassword(password), created_at: new Date().toISOString() };
