@@ -20,12 +20,7 @@ import type { ViewerContext } from '../viewer/viewer-context.js';
  * worker above all) carries hono, sanitize-html, nodemailer and the ZIP libraries in its memory.
  */
 async function loadViewer() {
-  const [server, app, message, exported] = await Promise.all([
-    import('../viewer/server/start-viewer.js'),
-    import('../viewer/server/viewer-app.js'),
-    import('../viewer/message/index.js'),
-    import('../viewer/export/index.js'),
-  ]);
+  const [server, app, message, exported] = await Promise.all([import('../viewer/server/start-viewer.js'), import('../viewer/server/viewer-app.js'), import('../viewer/message/index.js'), import('../viewer/export/index.js')]);
   const modules: readonly ViewerModule[] = [
     { register: message.registerMessageRoutes, assets: message.messageAssets },
     { register: exported.registerExportRoutes, assets: exported.exportAssets },
@@ -296,8 +291,7 @@ Examples:
       else if (canPrompt()) {
         const { password: askPassword } = await import('@inquirer/prompts');
         password = await askPassword({ message: `Password for ${name}:`, mask: '*' }, { output: process.stderr });
-      }
-      else throw new CliError('No terminal to ask for the password on.', { exitCode: exitCodes.usage, code: 'password_required', hint: 'Pipe it in with --password-stdin.' });
+      } else throw new CliError('No terminal to ask for the password on.', { exitCode: exitCodes.usage, code: 'password_required', hint: 'Pipe it in with --password-stdin.' });
       if (password.length < minimumPasswordLength) throw new CliError(`The password is too short: use at least ${minimumPasswordLength} characters.`, { exitCode: exitCodes.usage, code: 'weak_password' });
       const account: ViewerAccount = { name, password_hash: await hashPassword(password), created_at: new Date().toISOString() };
       const report = await saveConfig(loaded, withAccounts(loaded, [...accountsOf(loaded), account]) as typeof loaded.config);
