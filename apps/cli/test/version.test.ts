@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,8 +23,9 @@ describe('sentcopy --version', () => {
   });
 
   it('reads the version from package.json when it runs, not from the build', async () => {
-    mkdirSync(path.join(copy, 'dist'), { recursive: true });
-    copyFileSync(bin, path.join(copy, 'dist', 'bin.js'));
+    mkdirSync(copy, { recursive: true });
+    // The whole build: bin.js loads its chunks (the commands that load parts of it on first use) from beside it.
+    cpSync(path.dirname(bin), path.join(copy, 'dist'), { recursive: true });
     writeFileSync(path.join(copy, 'package.json'), JSON.stringify({ ...manifest, version: '97.3.1-check.2' }));
     const { stdout } = await execFileAsync(process.execPath, [path.join(copy, 'dist', 'bin.js'), '--version'], { cwd: copy });
     expect(stdout).toBe('97.3.1-check.2\n');

@@ -15,7 +15,7 @@ afterAll(async () => {
 
 describe('JetStream provisioning', () => {
   it('lets four workers start at once on a fresh deployment, round after round, and share one queue', async () => {
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 60; round++) {
       const name = `race${randomBytes(5).toString('hex')}`;
       const started = await Promise.allSettled(Array.from({ length: 4 }, () => createJetStreamQueue({ servers: nats.url, name, ackWaitMs: 2_000 })));
       const queues = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));

@@ -37,6 +37,20 @@ export function jetStreamError(error: unknown): QueueError {
 
 const notFound = (error: unknown) => (error as { code?: unknown }).code === 404 || /not found/i.test(String((error as Error).message));
 
+/**
+ * After an add lost the race to another worker ("subjects overlap", "already in use"), waits until
+ * the winner's stream or consumer answers `exists()`: the server may refuse the loser before it
+ * answers for the winner's. `false` when it never does (a real conflict: the add's error is the answer).
+ */
+async function lostRace(addError: unknown, exists: () => Promise<boolean>): Promise<boolean> {
+  const raced = /overlap|in use|already exists/i.test(String((addError as Error | undefined)?.message));
+  for (let attempt = 0; attempt < (raced ? 8 : 1); attempt++) {
+    if (await exists().catch(() => false)) return true;
+    if (raced) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+  }
+  return false;
+}
+
 async function ensureStream(manager: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
   try {
     const current = (await manager.streams.info(config.name)).config;
@@ -48,7 +62,7 @@ async function ensureStream(manager: JetStreamManager, config: Partial<StreamCon
     // Workers started together race to create the stream; the loser's add fails ("subjects overlap",
     // "already in use") although the stream it wanted now exists: then it uses that one.
     await manager.streams.add(config).catch(async (addError: unknown) => {
-      if ((await manager.streams.info(config.name).catch(() => undefined)) === undefined) throw addError;
+      if (!(await lostRace(addError, async () => (await manager.streams.info(config.name)) !== undefined))) throw addError;
       await ensureStream(manager, config);
     });
   }
@@ -62,7 +76,7 @@ async function ensureConsumer(manager: JetStreamManager, stream: string, config:
   if (existing === undefined) {
     // The same race as for streams: another worker may have created the consumer since the lookup.
     await manager.consumers.add(stream, config).catch(async (addError: unknown) => {
-      if ((await manager.consumers.info(stream, config.durable_name).catch(() => undefined)) === undefined) throw addError;
+      if (!(await lostRace(addError, async () => (await manager.consumers.info(stream, config.durable_name)) !== undefined))) throw addError;
     });
   } else if (existing.config.ack_wait !== config.ack_wait || existing.config.max_ack_pending !== config.max_ack_pending) {
     await manager.consumers.update(stream, config.durable_name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
@@ -115,8 +129,14 @@ export async function provision(manager: JetStreamManager, client: JetStreamClie
   // Every held message stays pending on this consumer (a delayed redelivery) until it is due: no limit.
   await ensureConsumer(manager, names.heldStream, { ...common, durable_name: names.scheduler, max_ack_pending: -1 });
   const buckets = new Kvm(client);
-  const queued = await buckets.create(names.queuedBucket, { history: 1, ttl: settings.retentionMs, storage: StorageType.File });
-  const archived = settings.dedupeWindowMs === 0 ? undefined : await buckets.create(names.archivedBucket, { history: 1, ttl: settings.dedupeWindowMs, storage: StorageType.File });
+  // The KV library looks the bucket up and adds it when missing, so workers started together race here too.
+  const bucket = (name: string, ttl: number) =>
+    buckets.create(name, { history: 1, ttl, storage: StorageType.File }).catch(async (addError: unknown) => {
+      if (!(await lostRace(addError, async () => (await manager.streams.info(`KV_${name}`)) !== undefined))) throw addError;
+      return buckets.create(name, { history: 1, ttl, storage: StorageType.File });
+    });
+  const queued = await bucket(names.queuedBucket, settings.retentionMs);
+  const archived = settings.dedupeWindowMs === 0 ? undefined : await bucket(names.archivedBucket, settings.dedupeWindowMs);
   return { queued, archived };
 }
 
