@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Archiver, DestinationV1, Message, PutObjectInput } from '@sentcopy/core';
 import { expect } from 'vitest';
@@ -39,9 +39,12 @@ export async function expectFolderHoldsExactly(root: string, archiver: Archiver,
   }
   expect(expected.size).toBe(messages.length);
   expect(storedKeys(root)).toEqual([...expected.keys()].sort());
+  // The destination publishes an object, then its sidecar: a check right after the last object appears can beat the sidecar of a write still under way.
+  const sidecarOf = (key: string) => path.join(root, '.sentcopy', 'meta', ...key.split('/'));
+  await waitFor(() => [...expected.keys()].every((key) => existsSync(sidecarOf(key))), 10_000, "every object's metadata sidecar");
   for (const [key, digest] of expected) {
     const bytes = readFileSync(path.join(root, ...key.split('/')));
-    const sidecar = JSON.parse(readFileSync(path.join(root, '.sentcopy', 'meta', ...key.split('/')), 'utf8')) as { sha256: string };
+    const sidecar = JSON.parse(readFileSync(sidecarOf(key), 'utf8')) as { sha256: string };
     if (sha256(bytes) !== digest || sidecar.sha256 !== digest) {
       expect({ key, stored: sha256(bytes), recorded: sidecar.sha256 }).toEqual({ key, stored: digest, recorded: digest });
     }
