@@ -19,8 +19,14 @@ function filesUnder(root: string): string[] {
 }
 
 describe('sentcopy worker', () => {
-  it('starts on defaults, takes a message over HTTP, stores it, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [bin, 'worker', '--port', '0', '--json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Operators run Node with flags of its own (a heap limit, --expose-gc); Node refuses those in a
+  // thread, and the worker once archived nothing under them (every message failed in its prepare thread).
+  it.each([
+    ['no Node flags', []],
+    ['Node flags a thread refuses (--max-old-space-size, --expose-gc, --trace-gc)', ['--max-old-space-size=512', '--expose-gc', '--trace-gc']],
+  ])('starts on defaults with %s, takes a message over HTTP, stores it, and stops cleanly on SIGTERM', async (_name, flags) => {
+    const cwd = mkdtempSync(path.join(work, 'run-'));
+    const child = spawn(process.execPath, [...flags, bin, 'worker', '--port', '0', '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -41,7 +47,7 @@ describe('sentcopy worker', () => {
     const message = { version: 1, channel: 'sms', message_id: 'cli-1', project_id: 'default', sent_at: 1767225600000, to: '+1 (555) 010-0000', body: 'Your code is 123456' };
     const response = await fetch(`${started.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${started.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify([message]) });
     expect(response.status).toBe(202);
-    const root = path.join(work, 'sentcopy-archive');
+    const root = path.join(cwd, 'sentcopy-archive');
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       try {
@@ -65,10 +71,13 @@ describe('sentcopy worker', () => {
     const entries = stdout
       .trim()
       .split('\n')
+      .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { event: string; version?: string });
     const events = entries.map((entry) => entry.event);
     expect(entries.find((entry) => entry.event === 'worker.started')?.version).toBe(started.workerVersion);
     expect(events).toContain('processor.stopped');
+    // Stored at the first try, prepared on its thread.
+    expect(events.filter((event) => event === 'message.retry_scheduled' || event === 'prepare.thread_failed')).toEqual([]);
     expect(stdout).not.toContain(started.apiKey);
     expect(stdout).not.toContain('010-0000');
     expect(stdout).not.toContain('+15550100000');

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createPreparePool } from '@sentcopy/core';
+import { createPreparePool, prepareThreadRetryMs } from '@sentcopy/core';
 import { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createDestinationHealth, type DestinationHealthState } from './destination-health/index.js';
@@ -145,7 +145,13 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
 
   try {
     let reportTo: WorkerMetrics | undefined;
-    const pool = options.prepareThreads === 0 ? undefined : createPreparePool(options.prepareThreads === undefined ? {} : { threads: options.prepareThreads });
+    const onThreadError = (error: Error) =>
+      options.logger?.({
+        level: 'error',
+        event: 'prepare.thread_failed',
+        message: `${error.message} Messages are prepared on the main thread meanwhile (slower; nothing is lost); a thread is tried again in ${prepareThreadRetryMs / 1000} s.`,
+      });
+    const pool = options.prepareThreads === 0 ? undefined : createPreparePool({ onThreadError, ...(options.prepareThreads === undefined ? {} : { threads: options.prepareThreads }) });
     if (pool !== undefined) stack.push(() => pool.close());
     // One owner of each destination's health: the runtime reports probes, the processor writes;
     // readiness, metrics and alerts read it. It hurries waiting messages once a destination takes writes.

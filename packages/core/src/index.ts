@@ -208,7 +208,7 @@ export {
   readRawMimeHeaders,
 } from './mime/index.js';
 export type { RawMimeHeaders } from './mime/index.js';
-export { ArchiveError, archiveMetadataKeys, createArchiver, createPreparePool } from './archiver/index.js';
+export { ArchiveError, archiveMetadataKeys, createArchiver, createPreparePool, prepareThreadRetryMs } from './archiver/index.js';
 export type { ArchiveResult, Archiver, ArchiverOptions, CheckedMessage, PreparedObject, PreparePool, PreparePoolOptions, PrepareSettings } from './archiver/index.js';
 export {
   assertWriterId,

@@ -23,7 +23,17 @@ export interface PreparePoolOptions {
    * prepared alone. Messages given as objects count 0 bytes. @default 67108864 (64 MiB)
    */
   readonly maxBytesInFlight?: number;
+  /**
+   * Called when a thread cannot start (e.g. the process runs with flags Node refuses in a thread, or
+   * the thread's module cannot load). Nothing is lost: the pool prepares on the calling thread
+   * meanwhile and tries a thread again after {@link prepareThreadRetryMs}. Say it loudly from here (a log).
+   * @default none
+   */
+  readonly onThreadError?: (error: Error) => void;
 }
+
+/** How long a pool whose thread could not start prepares on the calling thread before it tries a thread again, in milliseconds. */
+export const prepareThreadRetryMs = 30_000;
 
 /** What a pool prepares messages with: a built-in profile and codec, and any key layout. */
 export interface PrepareSettings {
@@ -109,7 +119,10 @@ type Prepared = { prepared: Omit<PreparedObject, 'message'>; derived?: Readonly<
 interface Pending {
   readonly id: number;
   readonly settings: PrepareWireSettings;
+  /** What is sent to the thread: JSON bytes as a copy, transferred with the batch. */
   readonly input: unknown;
+  /** The caller's input, intact after a transfer: what is prepared here if the thread cannot. */
+  readonly original: unknown;
   readonly codec: Codec;
   readonly profile: string;
   readonly resolve: (result: Prepared) => void;
@@ -121,22 +134,49 @@ interface Lane {
   worker: Worker;
   readonly pending: Map<number, Pending>;
   batch: Pending[];
+  /** Whether the thread has answered once: until then, a failure means it could not start. */
+  answered: boolean;
 }
 
 function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
-// Built sources live next to the thread entry; tests that run the TypeScript sources use the built one.
-// Flags a thread given an explicit execArgv refuses (ERR_WORKER_INVALID_EXEC_ARGV): --input-type (set for `node -e`
-// scripts), V8's heap and stack sizes (per process: `node --max-old-space-size=1024 worker.js`) and --title.
-const threadRefusedFlag = /^--(input[-_]type|max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|stack[-_]size|title)(=|$)/;
+// --input-type (set for `node -e` scripts) is about the main script; a thread given it refuses to load its module.
+const mainScriptFlag = /^--input[-_]type(=|$)/;
 
-/** The process's flags a prepare thread can take. */
-function threadExecArgv(flags: readonly string[]): string[] {
-  return flags.filter((flag) => !threadRefusedFlag.test(flag));
+/** The flags a thread started with, once one has: what this process's threads can take. */
+let acceptedThreadFlags: string[] | undefined;
+
+/** The flags Node named in an ERR_WORKER_INVALID_EXEC_ARGV ("…invalid execArgv flags: --a, --b"). */
+function refusedFlags(error: Error): string[] {
+  const listed = error.message.split(': ').slice(1).join(': ');
+  return listed === '' ? [] : listed.split(', ');
 }
 
+/**
+ * Starts a thread with the process's flags (so `--cpu-prof`, `--conditions` or `--import` reach it),
+ * less those Node refuses in a thread: V8's (`--max-old-space-size`, `--trace-gc`, `--expose-gc`…) and
+ * the process's own (`--title`, `--v8-pool-size`…). Node names them in its refusal; that list is
+ * Node's own and changes between releases, so it is read from the refusal, not kept here. If the
+ * refusal cannot be read, the thread starts with no flags.
+ */
+function startThread(): Worker {
+  let flags = acceptedThreadFlags ?? process.execArgv.filter((flag) => !mainScriptFlag.test(flag));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const worker = new Worker(threadModule(), { execArgv: flags });
+      acceptedThreadFlags = flags;
+      return worker;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || flags.length === 0) throw error;
+      const refused = refusedFlags(error as Error);
+      flags = attempt === 0 && refused.length > 0 ? flags.filter((flag) => !refused.includes(flag)) : [];
+    }
+  }
+}
+
+// Built sources live next to the thread entry; tests that run the TypeScript sources use the built one.
 function threadModule(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('../../dist/prepare-thread.js', import.meta.url) : new URL('./prepare-thread.js', import.meta.url);
 }
@@ -218,18 +258,43 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   let closed = false;
   let flushScheduled = false;
 
+  /** When a thread last could not start; until {@link prepareThreadRetryMs} after it, messages are prepared here. */
+  let threadFailedAt: number | undefined;
+  const threadsUsable = () => threadFailedAt === undefined || Date.now() - threadFailedAt >= prepareThreadRetryMs;
+  const threadFailed = (error: Error) => {
+    threadFailedAt = Date.now();
+    options.onThreadError?.(error);
+  };
+
+  /** Prepares one message on this thread, as a thread would have. */
+  function prepareLocally(entry: Pick<Pending, 'original' | 'local' | 'resolve' | 'reject'>): void {
+    // Through a promise: a message the local preparer refuses throws synchronously.
+    new Promise<PreparedObject>((resolve) => resolve(entry.local(entry.original))).then(({ message, ...prepared }) => {
+      const derived = derivedFields(message);
+      entry.resolve({ prepared, ...(derived === undefined ? {} : { derived }), facts: ledgerMessageFacts(message) });
+    }, entry.reject);
+  }
+
   function failLane(index: number, lane: Lane, error: Error): void {
     if (lanes[index] === lane) lanes[index] = undefined;
-    for (const entry of [...lane.pending.values(), ...lane.batch]) entry.reject(error);
+    const entries = [...lane.pending.values(), ...lane.batch];
     lane.pending.clear();
     lane.batch = [];
+    // A thread that never answered could not start: its messages are prepared here instead.
+    // One that has answered failed while preparing (a message may be the cause): they fail, and the caller retries them.
+    if (!lane.answered && !closed) {
+      threadFailed(error);
+      for (const entry of entries) prepareLocally(entry);
+      return;
+    }
+    for (const entry of entries) entry.reject(error);
   }
 
   function startLane(index: number): Lane {
-    // Threads inherit the process's flags, less those a thread refuses to start with.
-    const worker = new Worker(threadModule(), { execArgv: threadExecArgv(process.execArgv) });
-    const lane: Lane = { worker, pending: new Map(), batch: [] };
+    const worker = startThread();
+    const lane: Lane = { worker, pending: new Map(), batch: [], answered: false };
     worker.on('message', (replies: PrepareReply[]) => {
+      lane.answered = true;
       for (const reply of replies) {
         const ok = Array.isArray(reply);
         const id = ok ? (reply as PreparedReply)[0] : (reply as FailedReply).id;
@@ -294,10 +359,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
           continue;
         }
         lane.pending.delete(entry.id);
-        entry.local(entry.input).then(({ message, ...prepared }) => {
-          const derived = derivedFields(message);
-          entry.resolve({ prepared, ...(derived === undefined ? {} : { derived }), facts: ledgerMessageFacts(message) });
-        }, entry.reject);
+        prepareLocally(entry);
       }
       if (posted) lane.worker.ref();
     }
@@ -332,10 +394,21 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
                 reject(new Error('The prepare pool was closed.'));
                 return;
               }
+              let lane: Lane | undefined;
+              if (threadsUsable()) {
+                try {
+                  lane = leastBusy();
+                } catch (error) {
+                  threadFailed(new Error(`A prepare thread could not start: ${(error as Error).message}`));
+                }
+              }
+              if (lane === undefined) {
+                prepareLocally({ original: input, local, resolve, reject });
+                return;
+              }
               // JSON bytes travel as a private copy that is transferred, not cloned: cheaper, and the caller's buffer stays usable.
               const sent = input instanceof Uint8Array ? new Uint8Array(input) : input;
-              const lane = leastBusy();
-              const entry: Pending = { id: nextId++, settings, input: sent, codec, profile: profile.name, resolve, reject, local };
+              const entry: Pending = { id: nextId++, settings, input: sent, original: input, codec, profile: profile.name, resolve, reject, local };
               lane.pending.set(entry.id, entry);
               lane.batch.push(entry);
               if (!flushScheduled) {
