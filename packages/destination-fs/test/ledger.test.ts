@@ -66,6 +66,11 @@ describe('the archive ledger with the fs destination', { timeout: 60_000 }, () =
       [1, 7, sha256(readFileSync(files[0]!))],
       [2, 6, sha256(readFileSync(files[1]!))],
     ]);
+    // The writer keeps entries as JSON lines until a segment closes: what it stored is byte for byte the public encoding of the same entries.
+    for (const [index, segment] of decoded.entries()) {
+      const { type: _type, format: _format, entries: _count, ...header } = segment.header;
+      expect(Buffer.from(encodeLedgerSegment(header, segment.entries).body).equals(readFileSync(files[index]!))).toBe(true);
+    }
     // They open with standard tools' format (gzip) and hold the exact facts of each object.
     const entries = decoded.flatMap((segment) => segment.entries);
     expect(entries.map((entry) => [entry.key, entry.sha256, entry.size, entry.message_id, entry.channel, entry.project_id, entry.version])).toEqual(

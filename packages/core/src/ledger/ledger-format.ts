@@ -147,8 +147,13 @@ export function parseLedgerSegmentKey(key: string): { writerId: string; seq: num
 
 /** Encodes a segment: a header line, then one JSON line per entry, gzip-compressed. Deterministic. */
 export function encodeLedgerSegment(header: Omit<LedgerSegmentHeader, 'type' | 'format' | 'entries'>, entries: readonly LedgerRecord[]): { body: Uint8Array; sha256: string } {
-  const full: LedgerSegmentHeader = { type: 'segment', format: ledgerFormatVersion, writer: header.writer, seq: header.seq, previous: header.previous, closed_at: header.closed_at, entries: entries.length };
-  const text = [JSON.stringify(full), ...entries.map((entry) => JSON.stringify(entry))].join('\n') + '\n';
+  return encodeLedgerLines(header, entries.map((entry) => JSON.stringify(entry)));
+}
+
+/** {@link encodeLedgerSegment} of entries already serialized, one JSON text each (how the writer keeps them until their segment closes). */
+export function encodeLedgerLines(header: Omit<LedgerSegmentHeader, 'type' | 'format' | 'entries'>, lines: readonly string[]): { body: Uint8Array; sha256: string } {
+  const full: LedgerSegmentHeader = { type: 'segment', format: ledgerFormatVersion, writer: header.writer, seq: header.seq, previous: header.previous, closed_at: header.closed_at, entries: lines.length };
+  const text = [JSON.stringify(full), ...lines].join('\n') + '\n';
   const body = new Uint8Array(gzipSync(Buffer.from(text, 'utf8'), { level: 6 }));
   return { body, sha256: sha256Hex(body) };
 }

@@ -4,7 +4,7 @@ import { sha256Hex } from '../payload/index.js';
 import { retryInline, RetryExhaustedError, type InlineRetryOptions } from '../retry/index.js';
 import type { RecipientHash } from './ledger-entry.js';
 import { LedgerError } from './ledger-error.js';
-import { assertWriterId, decodeLedgerSegment, encodeLedgerSegment, ledgerChainPrefix, ledgerSegmentKey, ledgerTombstoneReasons, parseLedgerSegmentKey, type LedgerRecord } from './ledger-format.js';
+import { assertWriterId, decodeLedgerSegment, encodeLedgerLines, ledgerChainPrefix, ledgerSegmentKey, ledgerTombstoneReasons, parseLedgerSegmentKey, type LedgerRecord } from './ledger-format.js';
 import { randomWriterId } from './writer-id.js';
 
 /** Options for {@link createLedgerWriter}. */
@@ -81,7 +81,8 @@ export interface LedgerWriter {
 }
 
 interface ClosedSegment {
-  readonly entries: LedgerRecord[];
+  /** The entries, serialized. */
+  readonly lines: string[];
   readonly lastPosition: number;
   encoded?: { readonly seq: number; readonly previous: string | null; readonly key: string; readonly body: Uint8Array; readonly sha256: string };
 }
@@ -164,7 +165,9 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
   const now = options.now ?? Date.now;
   const retry = options.retry ?? { budgetMs: 10_000, maxAttempts: 4 };
 
-  let open: LedgerRecord[] = [];
+  // Entries as their JSON lines: a backlog's drain appends thousands a second and each waits seconds for its
+  // segment, so an object per entry would be promoted to the old heap, and serialized twice.
+  let open: string[] = [];
   let openBytes = 0;
   let ageTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -190,7 +193,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
     if (ageTimer !== undefined) clearTimeout(ageTimer);
     ageTimer = undefined;
     if (open.length === 0) return;
-    pending.push({ entries: open, lastPosition: appended });
+    pending.push({ lines: open, lastPosition: appended });
     open = [];
     openBytes = 0;
   }
@@ -200,7 +203,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
     for (;;) {
       tail ??= await findChainTail(destination, writerId);
       segment.encoded ??= (() => {
-        const encoded = encodeLedgerSegment({ writer: writerId, seq: tail.seq, previous: tail.previous, closed_at: now() }, segment.entries);
+        const encoded = encodeLedgerLines({ writer: writerId, seq: tail.seq, previous: tail.previous, closed_at: now() }, segment.lines);
         return { seq: tail.seq, previous: tail.previous, key: ledgerSegmentKey(writerId, tail.seq), ...encoded };
       })();
       const encoded = segment.encoded;
@@ -298,8 +301,9 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
     append(entry) {
       if (closed) throw new LedgerError({ kind: 'closed', message: `The ledger writer ${writerId} is closed.` });
       assertEntry(entry);
-      open.push(entry);
-      openBytes += JSON.stringify(entry).length + 1;
+      const line = JSON.stringify(entry);
+      open.push(line);
+      openBytes += line.length + 1;
       appended += 1;
       if (open.length >= maxEntries || openBytes >= maxBytes) {
         closeOpen();
