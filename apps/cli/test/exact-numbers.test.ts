@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -113,14 +114,23 @@ describe('numbers keep their exact text through the worker and the CLI', () => {
     await waitFor(() => storedKeys(root).some((key) => key.endsWith('shop-ingested.json.gz')), 30_000, 'the ingested message to be stored');
     expect(storedDocument('shop-ingested').json).toBe(storedSentcopy('shop', 'shop-ingested'));
 
-    // Straight into the destination, on the prepare pool's thread and on the main thread.
-    for (const threads of ['1', '0']) {
-      const messageId = `shop-direct-${threads}`;
+    // Straight into the destination: on the prepare pool's thread, on the main thread, and with a pool
+    // whose thread cannot start (a preload that throws in every thread): prepared here instead, and said.
+    const noThreads = path.join(work, 'no-threads.mjs');
+    writeFileSync(noThreads, "import { isMainThread } from 'node:worker_threads';\nif (!isMainThread) throw new Error('threads are not allowed here');\n");
+    for (const [threads, env] of [
+      ['1', {}],
+      ['0', {}],
+      ['1', { NODE_OPTIONS: `--import=${pathToFileURL(noThreads).href}` }],
+    ] as const) {
+      const messageId = `shop-direct-${threads}-${Object.keys(env).length}`;
       writeFileSync(path.join(work, 'direct.jsonl'), `${pushText('shop', messageId)}\n`);
-      const direct = await runCli(['ingest', 'direct.jsonl', '--direct', '--threads', threads, '--json'], { cwd: work });
+      const direct = await runCli(['ingest', 'direct.jsonl', '--direct', '--threads', threads, '--json'], { cwd: work, env });
       expect(direct.code).toBe(0);
       expect(JSON.parse(direct.stdout)).toMatchObject({ mode: 'direct', stored: 1, rejected: 0 });
       expect(storedDocument(messageId).json).toBe(storedSentcopy('shop', messageId));
+      if ('NODE_OPTIONS' in env) expect(direct.stderr).toMatch(/A prepare thread failed: threads are not allowed here.*Preparing on the main thread instead/);
+      else expect(direct.stderr).not.toMatch(/prepare thread/);
     }
   }, 60_000);
 

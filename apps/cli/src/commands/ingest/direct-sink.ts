@@ -25,7 +25,14 @@ type ProjectTarget = { readonly ok: true; readonly archiver: Archiver; readonly 
  */
 export function createDirectSink(options: DirectSinkOptions): IngestSink {
   const { loaded, tally } = options;
-  const pool: PreparePool | undefined = options.threads === 0 ? undefined : createPreparePool(options.threads === undefined ? {} : { threads: options.threads });
+  // A thread that cannot start costs speed, not messages (the pool prepares here meanwhile); say so once.
+  let threadWarned = false;
+  const onThreadError = (error: Error) => {
+    if (threadWarned) return;
+    threadWarned = true;
+    process.stderr.write(`sentcopy: ${error.message} Preparing on the main thread instead (slower; nothing is lost).\n`);
+  };
+  const pool: PreparePool | undefined = options.threads === 0 ? undefined : createPreparePool({ onThreadError, ...(options.threads === undefined ? {} : { threads: options.threads }) });
   const limiter = createTaskLimiter(options.concurrency);
   const destinations = new Map<string, Promise<DestinationV1>>();
   const targets = new Map<string, Promise<ProjectTarget>>();
