@@ -147,7 +147,10 @@ export function parseLedgerSegmentKey(key: string): { writerId: string; seq: num
 
 /** Encodes a segment: a header line, then one JSON line per entry, gzip-compressed. Deterministic. */
 export function encodeLedgerSegment(header: Omit<LedgerSegmentHeader, 'type' | 'format' | 'entries'>, entries: readonly LedgerRecord[]): { body: Uint8Array; sha256: string } {
-  return encodeLedgerLines(header, entries.map((entry) => JSON.stringify(entry)));
+  return encodeLedgerLines(
+    header,
+    entries.map((entry) => JSON.stringify(entry)),
+  );
 }
 
 /** {@link encodeLedgerSegment} of entries already serialized, one JSON text each (how the writer keeps them until their segment closes). */
