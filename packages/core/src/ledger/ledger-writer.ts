@@ -165,8 +165,8 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
   const now = options.now ?? Date.now;
   const retry = options.retry ?? { budgetMs: 10_000, maxAttempts: 4 };
 
-  // Entries as their JSON lines: a backlog's drain appends thousands a second and each waits seconds for its
-  // segment, so an object per entry would be promoted to the old heap, and serialized twice.
+  // Entries as their JSON lines, serialized once at append (they were serialized there to measure the
+  // segment and again when it closed; a backlog's drain appends thousands a second).
   let open: string[] = [];
   let openBytes = 0;
   let ageTimer: NodeJS.Timeout | undefined;
