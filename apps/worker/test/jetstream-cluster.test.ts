@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -49,6 +49,13 @@ function clusterConfig(projects: Record<string, string>, root: string): WorkerCo
 
 async function post(url: string, key: string, body: string): Promise<Response> {
   return fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+}
+
+/** How many ledger chains (one per worker process) have at least one segment in the fs archive at `root`. */
+function chainsWritten(root: string): number {
+  const ledger = path.join(root, '.sentcopy-ledger');
+  if (!existsSync(ledger)) return 0;
+  return readdirSync(ledger, { withFileTypes: true }).filter((entry) => entry.isDirectory() && readdirSync(path.join(ledger, entry.name)).length > 0).length;
 }
 
 function startChild(configFile: string, name: string): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
@@ -168,6 +175,9 @@ describe('a cluster of workers on JetStream', () => {
       for (let kill = 0; kill < kills; kill++) {
         const victim = kill % 2;
         await waitFor(() => storedKeys(root).length > ((kill + 1) * total) / (kills + 3), 60_000, `${kill + 1} part(s) of the messages to be stored`);
+        // And once every worker started so far has written a ledger segment (they close after 5,000 entries or
+        // 10 s): the victim's chain then holds part of what it stored, and the survivor lists the rest.
+        await waitFor(() => chainsWritten(root) >= kill + 2, 60_000, `the ledger chains of ${kill + 2} workers`);
         alive[victim] = false;
         workers[victim]!.child.kill('SIGKILL');
         await workers[victim]!.exited;
