@@ -175,9 +175,10 @@ describe('a cluster of workers on JetStream', () => {
       for (let kill = 0; kill < kills; kill++) {
         const victim = kill % 2;
         await waitFor(() => storedKeys(root).length > ((kill + 1) * total) / (kills + 3), 60_000, `${kill + 1} part(s) of the messages to be stored`);
-        // And once every worker started so far has written a ledger segment (they close after 5,000 entries or
-        // 10 s): the victim's chain then holds part of what it stored, and the survivor lists the rest.
-        await waitFor(() => chainsWritten(root) >= kill + 2, 60_000, `the ledger chains of ${kill + 2} workers`);
+        // The first kill waits until both workers have written a ledger segment (they close after 5,000 entries or
+        // 10 s): the victim's chain then holds part of what it stored, and the survivor lists the rest. (A worker
+        // the soak restarts late may get no work left to list, so later kills do not wait for its chain.)
+        if (kill === 0) await waitFor(() => chainsWritten(root) >= 2, 60_000, 'the ledger chains of both workers');
         alive[victim] = false;
         workers[victim]!.child.kill('SIGKILL');
         await workers[victim]!.exited;
