@@ -136,8 +136,6 @@ interface Lane {
   batch: Pending[];
   /** Whether the thread has answered once: until then, a failure means it could not start. */
   answered: boolean;
-  /** Whether the thread has failed (or the pool closed it); the lane is out of use. */
-  failed: boolean;
 }
 
 function defaultThreads(): number {
@@ -278,10 +276,9 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   }
 
   function failLane(index: number, lane: Lane, error: Error): void {
-    // A thread that fails emits 'error' and then 'exit': the first says why; the lane takes nothing after it.
-    if (lane.failed) return;
-    lane.failed = true;
-    if (lanes[index] === lane) lanes[index] = undefined;
+    // A thread that fails emits 'error' and then 'exit': the first says why and takes the lane out of use.
+    if (lanes[index] !== lane) return;
+    lanes[index] = undefined;
     const entries = [...lane.pending.values(), ...lane.batch];
     lane.pending.clear();
     lane.batch = [];
@@ -297,7 +294,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
 
   function startLane(index: number): Lane {
     const worker = startThread();
-    const lane: Lane = { worker, pending: new Map(), batch: [], answered: false, failed: false };
+    const lane: Lane = { worker, pending: new Map(), batch: [], answered: false };
     worker.on('message', (replies: PrepareReply[]) => {
       lane.answered = true;
       for (const reply of replies) {
