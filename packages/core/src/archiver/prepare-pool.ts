@@ -25,8 +25,9 @@ export interface PreparePoolOptions {
   readonly maxBytesInFlight?: number;
   /**
    * Called when a thread cannot start (e.g. the process runs with flags Node refuses in a thread, or
-   * the thread's module cannot load). Nothing is lost: the pool prepares on the calling thread
-   * meanwhile and tries a thread again after {@link prepareThreadRetryMs}. Say it loudly from here (a log).
+   * the thread's module cannot load), with an error whose message ends with a full stop. Nothing is
+   * lost: the pool prepares on the calling thread meanwhile and tries a thread again after
+   * {@link prepareThreadRetryMs}. Say it loudly from here (a log).
    * @default none
    */
   readonly onThreadError?: (error: Error) => void;
@@ -263,7 +264,8 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   const threadsUsable = () => threadFailedAt === undefined || Date.now() - threadFailedAt >= prepareThreadRetryMs;
   const threadFailed = (error: Error) => {
     threadFailedAt = Date.now();
-    options.onThreadError?.(error);
+    // Told as a sentence, so that a caller can say what it does about it after it.
+    options.onThreadError?.(error.message.endsWith('.') ? error : new Error(`${error.message}.`, { cause: error }));
   };
 
   /** Prepares one message on this thread, as a thread would have. */

@@ -99,7 +99,7 @@ describe('prepare pool: a thread that cannot start', () => {
       expectSameObjects(answer, 5);
       // Reported once: after the failure the pool prepares here for a while without trying a thread per message.
       expect(answer.threadErrors).toHaveLength(1);
-      expect(answer.threadErrors[0]).toMatch(/threads are not allowed here/);
+      expect(answer.threadErrors[0]).toMatch(/threads are not allowed here\.$/);
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
