@@ -20,10 +20,15 @@ function runNode(flags: readonly string[], script: string): Promise<{ code: numb
   });
 }
 
+// Marks the script's answer: under --trace-gc V8 prints its GC lines to the same stdout, before and
+// after it (and, flushed from its own buffer, possibly just before it on the same line).
+const answerMark = 'pool answer: ';
+
 /** A script that prepares `count` messages through a pool and on the calling thread, and prints both keys and hashes and what the pool reported. */
 function poolScript(count: number): string {
   return `
     import { createArchiver, createPreparePool } from ${JSON.stringify(coreDist)};
+    const answerMark = ${JSON.stringify(answerMark)};
     const destination = { specificationVersion: 'v1', provider: 'none', id: 'none', capabilities: { delete: false, immutability: false, publicAccessCheck: false } };
     const message = (index) => new TextEncoder().encode(JSON.stringify({ version: 1, channel: 'sms', message_id: 'm-' + index, project_id: 'acme', sent_at: Date.UTC(2026, 0, 1), to: '+14155550100', body: 'hi ' + index }));
     const threadErrors = [];
@@ -36,11 +41,18 @@ function poolScript(count: number): string {
         const [a, b] = await Promise.all([pooled.prepare(message(index)), here.prepare(message(index))]);
         rows.push({ pooled: [a.key, a.sha256, a.message.body], here: [b.key, b.sha256, b.message.body] });
       }
-      console.log(JSON.stringify({ rows, threadErrors }));
+      console.log(answerMark + JSON.stringify({ rows, threadErrors }));
     } finally {
       await pool.close();
     }
   `;
+}
+
+/** The answer a {@link poolScript} printed, wherever it is among V8's own lines. */
+function answerOf(stdout: string): PoolAnswer {
+  const line = stdout.split('\n').find((text) => text.includes(answerMark));
+  if (line === undefined) throw new Error(`The script printed no answer; its output:\n${stdout}`);
+  return JSON.parse(line.slice(line.indexOf(answerMark) + answerMark.length)) as PoolAnswer;
 }
 
 interface PoolAnswer {
@@ -67,7 +79,7 @@ describe('prepare pool: the process flags its threads inherit', () => {
   ])('prepares on its threads in a process started with %s, the same objects as the calling thread', async (_name, flags) => {
     const result = await runNode(flags, poolScript(3));
     expect(result.code).toBe(0);
-    const answer = JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as PoolAnswer;
+    const answer = answerOf(result.stdout);
     expect(answer.threadErrors).toEqual([]);
     expectSameObjects(answer, 3);
   });
@@ -77,7 +89,7 @@ describe('prepare pool: the process flags its threads inherit', () => {
     try {
       const result = await runNode(['--trace-gc', '--cpu-prof', `--cpu-prof-dir=${folder}`], poolScript(2));
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.stdout.trim().split('\n').at(-1) as string).threadErrors).toEqual([]);
+      expect(answerOf(result.stdout).threadErrors).toEqual([]);
       // One profile for the main thread and one for the prepare thread.
       expect(readdirSync(folder).filter((name) => name.endsWith('.cpuprofile'))).toHaveLength(2);
     } finally {
@@ -95,7 +107,7 @@ describe('prepare pool: a thread that cannot start', () => {
     try {
       const result = await runNode(['--import', pathToFileURL(preload).href], poolScript(5));
       expect(result.code).toBe(0);
-      const answer = JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as PoolAnswer;
+      const answer = answerOf(result.stdout);
       expectSameObjects(answer, 5);
       // Reported once: after the failure the pool prepares here for a while without trying a thread per message.
       expect(answer.threadErrors).toHaveLength(1);
