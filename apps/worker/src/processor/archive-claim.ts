@@ -20,11 +20,18 @@ function identityIssues(parsed: PreparedObject, claimed: ClaimedMessage): Valida
 }
 
 /**
- * One attempt at storing a claimed message, holding a slot of its destination: prepare (invalid →
- * dead letter), check it is the message queued, write, free the slot, report the write to
- * destination health, and settle. An abort (stop()) gives the message back unfinished.
+ * A slot of the message's destination, once free: the function that gives it back, or how the
+ * message was settled instead (given back on a stop, held back while the destination is paused).
  */
-export async function archiveClaim(message: ClaimedMessage, signal: AbortSignal, archiver: Archiver, releaseSlot: () => void, { settler, health, now }: ArchiveClaimOptions): Promise<HandleResult> {
+export type TakeSlot = () => Promise<(() => void) | HandleResult>;
+
+/**
+ * One attempt at storing a claimed message: prepare (invalid → dead letter) and check it is the
+ * message queued, then take a slot of its destination (`takeSlot`), write, free the slot, report the
+ * write to destination health, and settle. Preparing happens before the slot is taken, so a slot is
+ * held only while the destination is written to. An abort (stop()) gives the message back unfinished.
+ */
+export async function archiveClaim(message: ClaimedMessage, signal: AbortSignal, archiver: Archiver, takeSlot: TakeSlot, { settler, health, now }: ArchiveClaimOptions): Promise<HandleResult> {
   const attemptAt = now();
   const started = performance.now();
   try {
@@ -39,6 +46,8 @@ export async function archiveClaim(message: ClaimedMessage, signal: AbortSignal,
     const mismatch = identityIssues(prepared, message);
     if (mismatch.length > 0) return await settler.rejectInvalid(message, mismatch, attemptAt);
     if (signal.aborted) return await settler.giveBack(message);
+    const releaseSlot = await takeSlot();
+    if (typeof releaseSlot !== 'function') return releaseSlot;
     let result;
     try {
       result = await archiver.write(prepared, { signal });

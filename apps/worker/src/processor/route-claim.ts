@@ -21,8 +21,8 @@ export interface RouteClaimOptions extends ArchiveClaimOptions {
 
 /**
  * Takes a claimed message to its destination: finds the project's archiver (not ready → back to
- * the queue for a while; none → dead letter), holds it back while the destination is paused, waits
- * for a slot of the destination, and archives it.
+ * the queue for a while; none → dead letter), holds it back while the destination is paused, and
+ * archives it (which waits for a slot of the destination once the message is prepared).
  */
 export function createClaimRouter(options: RouteClaimOptions): (entry: InFlightEntry) => Promise<HandleResult> {
   const { settler, health, now, slots, report } = options;
@@ -59,28 +59,27 @@ export function createClaimRouter(options: RouteClaimOptions): (entry: InFlightE
     const destination = archiver.destination;
     const pausedBefore = health.pausedError(destination);
     if (pausedBefore !== undefined) return health.holdBack(message, archiver, pausedBefore);
-    let releaseSlot: () => void;
-    try {
-      const release = await slots.acquire(destination.id, abort.signal);
+    // Taken once the message is prepared: a slot stands for a write to the destination in flight.
+    const takeSlot = async (): Promise<(() => void) | HandleResult> => {
+      let release: () => void;
+      try {
+        release = await slots.acquire(destination.id, abort.signal);
+      } catch {
+        return settler.giveBack(message);
+      }
+      // The destination may have been paused while this message was prepared or waited for a slot.
+      const pausedAfter = health.pausedError(destination);
+      if (pausedAfter !== undefined) {
+        release();
+        return health.holdBack(message, archiver, pausedAfter);
+      }
+      entry.writing = true;
       let released = false;
-      releaseSlot = () => {
+      return () => {
         if (!released) release();
         released = true;
       };
-    } catch {
-      return settler.giveBack(message);
-    }
-    // The destination may have been paused while this message waited for a slot.
-    const pausedAfter = health.pausedError(destination);
-    if (pausedAfter !== undefined) {
-      releaseSlot();
-      return health.holdBack(message, archiver, pausedAfter);
-    }
-    entry.writing = true;
-    try {
-      return await archiveClaim(message, abort.signal, archiver, releaseSlot, options);
-    } finally {
-      releaseSlot();
-    }
+    };
+    return archiveClaim(message, abort.signal, archiver, takeSlot, options);
   };
 }
