@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { createPreparePool, prepareThreadRetryMs } from '@sentcopy/core';
 import { createAlertNotifier, watchQueueHealth } from './alerts/index.js';
@@ -57,8 +58,15 @@ export interface RunWorkerOptions {
   readonly limits?: IntakeLimits;
   /** Threads that prepare messages (validate, render, compress, hash) off the event loop; 0 prepares on it. @default one less than the cores, 1 to 4 */
   readonly prepareThreads?: number;
-  /** Most writes in flight per destination. @default 16 */
+  /** Most writes in flight per destination. @default 32 */
   readonly concurrencyPerDestination?: number;
+  /**
+   * Write queued messages to each destination from a thread of its own, which builds its own instance
+   * of the destination from the configuration (signing and sending stay off the event loop that runs
+   * the queue and the ledger). The before-send gate writes on the event loop either way.
+   * @default true when the machine has 2 cores or more
+   */
+  readonly writeThreads?: boolean;
   /** Where `{ "env": … }` secrets are read from; variables it lacks are read from the env file beside the configuration file. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** How long to wait before probing a destination again after its probe failed, in milliseconds. @default 30000 */
@@ -172,6 +180,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       ...(options.probeRetryMs === undefined ? {} : { probeRetryMs: options.probeRetryMs }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(pool === undefined ? {} : { preparePool: pool }),
+      writeThreads: options.writeThreads ?? availableParallelism() > 1,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       onReload: () => reportTo?.observeReload('applied'),
       onReloadError: () => reportTo?.observeReload('refused'),

@@ -209,6 +209,7 @@ export {
 } from './mime/index.js';
 export type { RawMimeHeaders } from './mime/index.js';
 export { ArchiveError, archiveMetadataKeys, createArchiver, createPreparePool, prepareThreadRetryMs } from './archiver/index.js';
+export { startThreadWithProcessFlags } from './threads/index.js';
 export type { ArchiveResult, Archiver, ArchiverOptions, CheckedMessage, PreparedObject, PreparePool, PreparePoolOptions, PrepareSettings } from './archiver/index.js';
 export {
   assertWriterId,

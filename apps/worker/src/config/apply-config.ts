@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { ValidationIssue } from '@sentcopy/core';
 import type { ProjectRoute } from '../projects/index.js';
+import { createWriteThread, type WriteThreadOptions } from '../write-thread/index.js';
 import { buildDestination, type BuildDestinationOptions } from './build-destination.js';
 import { ConfigError } from './config-error.js';
 import { describeError } from './config-log.js';
 import type { ConfigChanges } from './config-runtime-options.js';
-import type { ConfigState, DestinationEntry } from './config-state.js';
+import { closeDestinationEntry, type ConfigState, type DestinationEntry } from './config-state.js';
 import { readRecipientKey } from './recipient-key.js';
 import { joinPath } from './schema-check.js';
 import type { WorkerConfig } from './worker-config.js';
@@ -18,6 +19,8 @@ export interface ApplyContext extends BuildDestinationOptions {
   readonly where: string;
   /** The environment secrets are read from (the env file's variables included). */
   readonly env: NodeJS.ProcessEnv;
+  /** Give each destination a write thread for the queue's writes (see `DestinationEntry.writer`). @default none */
+  readonly writeThreads?: WriteThreadOptions;
 }
 
 /** A validated configuration, ready to take over from the previous one. */
@@ -50,7 +53,7 @@ interface RoutedProjects {
 
 const fingerprint = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
-const closeAll = (entries: readonly DestinationEntry[]): Promise<unknown> => Promise.all(entries.map((entry) => entry.destination.close?.().catch(() => undefined)));
+const closeAll = (entries: readonly DestinationEntry[]): Promise<unknown> => Promise.all(entries.map(closeDestinationEntry));
 
 /** Keeps the entries whose settings did not change and builds the others; refuses the whole configuration when one cannot be built. */
 async function buildDestinations(config: WorkerConfig, before: ReadonlyMap<string, DestinationEntry>, context: ApplyContext): Promise<BuiltDestinations> {
@@ -70,7 +73,12 @@ async function buildDestinations(config: WorkerConfig, before: ReadonlyMap<strin
     }
     try {
       const destination = await buildDestination(name, destinationConfig, context);
-      const entry: DestinationEntry = { name, type: destinationConfig.type, fingerprint: print, destination, ready: false, retired: false, archivers: new Map() };
+      // A thread builds its own instance from the entry; packages handed over in memory (importPackage, descriptors) cannot be.
+      const writer =
+        context.writeThreads === undefined || context.importPackage !== undefined || context.descriptors !== undefined
+          ? undefined
+          : createWriteThread(destination, { name, config: destinationConfig, baseDir: context.baseDir, env: { ...context.env } }, context.writeThreads);
+      const entry: DestinationEntry = { name, type: destinationConfig.type, fingerprint: print, destination, ...(writer === undefined ? {} : { writer }), ready: false, retired: false, archivers: new Map() };
       destinations.set(name, entry);
       created.push(entry);
       (existing === undefined ? added : changed).push(name);

@@ -45,6 +45,15 @@ export interface ConfigRuntimeOptions {
    * in milliseconds, before it is closed. @default 60000
    */
   readonly retiredCloseDelayMs?: number;
+  /**
+   * Give each destination a thread for the queue's writes, which builds its own instance of the
+   * destination from the same entry (see `createWriteThread`), so signing and sending writes stays
+   * off the event loop; the before-send gate writes on it. Not with `importPackage` or `descriptors`
+   * (a thread cannot be handed them). A thread that cannot start is logged
+   * (`destination.write_thread_failed`), and its writes run on the event loop meanwhile.
+   * @default false
+   */
+  readonly writeThreads?: boolean;
   /** Shared by the queue's archivers, so preparing messages stays off the event loop (the before-send gate prepares inline). @default none */
   readonly preparePool?: PreparePool;
   /**

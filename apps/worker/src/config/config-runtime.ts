@@ -13,6 +13,7 @@ import { createFileConfigSource } from './file-config-source.js';
 import { projectArchiver, type ProjectArchiverOptions } from './project-archivers.js';
 import { projectsOnUnkeyedDefault, unkeyedDefaultWarning } from './recipient-key.js';
 import { parseConfigText } from './validate-config.js';
+import { writeThreadRetryMs, type WriteThreadOptions } from '../write-thread/index.js';
 
 const names = (list: readonly string[]) => list.map((name) => `"${name}"`).join(', ');
 
@@ -92,6 +93,12 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
   const onReload = safeHook(options.onReload, log);
   const onReloadError = safeHook(options.onReloadError, log);
   const archiverOptions: ProjectArchiverOptions = { preparePool: options.preparePool, ledgers: options.ledgers };
+  const writeThreads: WriteThreadOptions | undefined =
+    options.writeThreads === true
+      ? {
+          onThreadError: (error) => log('error', 'destination.write_thread_failed', `${error.message} Its writes run on the main thread meanwhile (slower; nothing is lost); a thread is tried again in ${writeThreadRetryMs / 1000} s.`),
+        }
+      : undefined;
 
   let state: ConfigState | undefined;
   /** The text last read (applied or refused), or `\0` and the problem when the source could not be read. */
@@ -124,7 +131,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     const environment = await environmentWithEnvFile(file, env);
     const descriptorSources = { ...(options.importPackage === undefined ? {} : { importPackage: options.importPackage }), ...(options.descriptors === undefined ? {} : { descriptors: options.descriptors }) };
     const config = await parseConfigText(text, where, { env: environment, shared: source.shared === true, baseDir, ...descriptorSources });
-    return applyConfig(config, state, { version, where, env: environment, baseDir, ...descriptorSources });
+    return applyConfig(config, state, { version, where, env: environment, baseDir, ...descriptorSources, ...(writeThreads === undefined ? {} : { writeThreads }) });
   }
 
   /** Step 3: puts the applied configuration in use, reports it, and starts probing its new destinations. */

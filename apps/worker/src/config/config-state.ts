@@ -12,12 +12,23 @@ export interface DestinationEntry {
   /** SHA-256 of its settings: an entry whose settings did not change is kept across reloads. */
   readonly fingerprint: string;
   readonly destination: DestinationV1;
+  /**
+   * The destination as the queue's archivers write to it: its writes run on a thread of their own
+   * (`createWriteThread`), every other call goes to `destination`. Absent without write threads;
+   * the before-send gate always writes on the calling thread (a thread hop would only add latency).
+   */
+  readonly writer?: DestinationV1;
   ready: boolean;
   problem?: string;
   retryTimer?: NodeJS.Timeout;
   retired: boolean;
   /** Its archivers, by use, project and everything that shapes what they write. */
   readonly archivers: Map<string, Archiver>;
+}
+
+/** Closes the entry's write thread and its destination; never throws. */
+export async function closeDestinationEntry(entry: DestinationEntry): Promise<void> {
+  await Promise.all([entry.writer?.close?.().catch(() => undefined), entry.destination.close?.().catch(() => undefined)]);
 }
 
 /** One applied configuration and everything derived from it. */

@@ -2,7 +2,7 @@ import type { DestinationHealth } from '../destination-health/index.js';
 import type { WorkerLedgers } from '../ledger/index.js';
 import { describeError, type ConfigLog } from './config-log.js';
 import type { ProbeEvent } from './config-runtime-options.js';
-import { projectsOf, type ConfigState, type DestinationEntry } from './config-state.js';
+import { closeDestinationEntry, projectsOf, type ConfigState, type DestinationEntry } from './config-state.js';
 
 /** Options for {@link createDestinationLifecycle}. */
 export interface DestinationLifecycleOptions {
@@ -81,7 +81,7 @@ export function createDestinationLifecycle(options: DestinationLifecycleOptions)
     // Writes already under way keep the old instance; close it once they have had time to finish.
     const close = async () => {
       retiring.delete(item);
-      await entry.destination.close?.().catch(() => undefined);
+      await closeDestinationEntry(entry);
     };
     const item = { timer: setTimeout(() => void close(), options.retiredCloseDelayMs), close };
     item.timer.unref();

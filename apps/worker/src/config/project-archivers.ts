@@ -22,7 +22,7 @@ export interface ProjectArchiverOptions {
 function createProjectArchiver(state: ConfigState, entry: DestinationEntry, project: ProjectConfig, layout: string, use: Exclude<ArchiverUse, 'check'>, ledger: ProjectLedger | undefined, options: ProjectArchiverOptions): Archiver {
   const { recipientKey } = state;
   return createArchiver({
-    destination: entry.destination,
+    destination: use === 'queued' ? (entry.writer ?? entry.destination) : entry.destination,
     ...(project.profile === undefined ? {} : { profile: project.profile }),
     layout,
     ...(recipientKey === undefined ? {} : { recipientKey }),

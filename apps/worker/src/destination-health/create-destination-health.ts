@@ -1,5 +1,6 @@
 import { DestinationError, formatDuration, type DestinationErrorKind, type DestinationV1 } from '@sentcopy/core';
 import { redactReason } from '../alerts/redact-reason.js';
+import { destinationBehind } from '../write-thread/index.js';
 import type { LogLevel } from '../logging/index.js';
 import type { DestinationHealth, DestinationHealthEvent, DestinationHealthOptions, DestinationHealthState, DestinationProblemKind, WriteReport } from './destination-health-options.js';
 
@@ -117,7 +118,8 @@ export function createDestinationHealth(options: DestinationHealthOptions = {}):
   };
 
   /** The state an instance reports into; `current: false` for an instance replaced or removed since. */
-  const stateOf = (destination: DestinationV1): { state: State | undefined; current: boolean } => {
+  const stateOf = (reported: DestinationV1): { state: State | undefined; current: boolean } => {
+    const destination = destinationBehind(reported);
     const name = names.get(destination);
     if (name === undefined) {
       const state = byName(destination.id);

@@ -17,12 +17,14 @@ export interface ProcessorOptions {
   readonly archiverFor: (project: string) => Archiver | undefined;
   /**
    * Most writes in flight to one destination at once; destinations are told apart by their `id`,
-   * so projects sharing a destination share the limit. @default 16
+   * so projects sharing a destination share the limit. A message takes its slot once it is
+   * prepared, for the write alone. @default 32
    */
   readonly concurrencyPerDestination?: number;
   /**
-   * Most messages claimed at once, over all destinations; those beyond a destination's concurrency
-   * wait (leased) for a slot. @default 64
+   * Most messages claimed at once, over all destinations, from their claim until they are settled;
+   * those beyond a destination's concurrency wait (leased) for a slot. Settling waits for the
+   * queue's commit, so this is set well above the concurrency to keep the slots busy. @default 256
    */
   readonly maxInFlight?: number;
   /**

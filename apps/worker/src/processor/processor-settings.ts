@@ -28,8 +28,8 @@ function positiveDuration(name: string, value: number): number {
 
 /** Checks the options; throws a RangeError naming the first one out of range. */
 export function processorSettings(options: ProcessorOptions): ProcessorSettings {
-  const concurrencyPerDestination = positiveInteger('concurrencyPerDestination', options.concurrencyPerDestination ?? 16);
-  const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight ?? 64);
+  const concurrencyPerDestination = positiveInteger('concurrencyPerDestination', options.concurrencyPerDestination ?? 32);
+  const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight ?? 256);
   const maxBytesInFlight = positiveInteger('maxBytesInFlight', options.maxBytesInFlight ?? 64 * 1024 * 1024);
   const leaseMs = positiveDuration('leaseMs', options.leaseMs ?? 60_000);
   const idleWaitMs = positiveDuration('idleWaitMs', options.idleWaitMs ?? 1_000);

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { getCodec, type Codec } from '../codecs/index.js';
 import type { KeyLayout } from '../key-layout/index.js';
 import { recipientKeyOf } from '../key-layout/compile-key-layout.js';
@@ -8,6 +8,7 @@ import { MessageValidationError, type Channel, type ValidationIssue } from '../p
 import { profiles, type Profile } from '../profiles/index.js';
 import { readMessageJson } from '../payload/index.js';
 import { archiveMetadata, derivedFields, parseInput, prepareHere, type PreparedObject } from './prepare-object.js';
+import { startThreadWithProcessFlags } from '../threads/index.js';
 import { rememberLedgerFacts } from './prepared-ledger-facts.js';
 
 /** Options for {@link createPreparePool}. */
@@ -143,40 +144,6 @@ function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
-// --input-type (set for `node -e` scripts) is about the main script; a thread given it refuses to load its module.
-const mainScriptFlag = /^--input[-_]type(=|$)/;
-
-/** The flags a thread started with, once one has: what this process's threads can take. */
-let acceptedThreadFlags: string[] | undefined;
-
-/** The flags Node named in an ERR_WORKER_INVALID_EXEC_ARGV ("…invalid execArgv flags: --a, --b"). */
-function refusedFlags(error: Error): string[] {
-  const listed = error.message.split(': ').slice(1).join(': ');
-  return listed === '' ? [] : listed.split(', ');
-}
-
-/**
- * Starts a thread with the process's flags (so `--cpu-prof`, `--conditions` or `--import` reach it),
- * less those Node refuses in a thread: V8's (`--max-old-space-size`, `--trace-gc`, `--expose-gc`…) and
- * the process's own (`--title`, `--v8-pool-size`…). Node names them in its refusal; that list is
- * Node's own and changes between releases, so it is read from the refusal, not kept here. If the
- * refusal cannot be read, the thread starts with no flags.
- */
-function startThread(): Worker {
-  let flags = acceptedThreadFlags ?? process.execArgv.filter((flag) => !mainScriptFlag.test(flag));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const worker = new Worker(threadModule(), { execArgv: flags });
-      acceptedThreadFlags = flags;
-      return worker;
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || flags.length === 0) throw error;
-      const refused = refusedFlags(error as Error);
-      flags = attempt === 0 && refused.length > 0 ? flags.filter((flag) => !refused.includes(flag)) : [];
-    }
-  }
-}
-
 // Built sources live next to the thread entry; tests that run the TypeScript sources use the built one.
 function threadModule(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('../../dist/prepare-thread.js', import.meta.url) : new URL('./prepare-thread.js', import.meta.url);
@@ -295,7 +262,7 @@ export function createPreparePool(options: PreparePoolOptions = {}): PreparePool
   }
 
   function startLane(index: number): Lane {
-    const worker = startThread();
+    const worker = startThreadWithProcessFlags(threadModule());
     const lane: Lane = { worker, pending: new Map(), batch: [], answered: false };
     worker.on('message', (replies: PrepareReply[]) => {
       lane.answered = true;

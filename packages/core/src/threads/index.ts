@@ -1,0 +1,1 @@
+export { startThreadWithProcessFlags } from './start-thread.js';
