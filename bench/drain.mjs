@@ -33,7 +33,7 @@ function* messageChunks(count, size) {
 }
 
 /** Runs the benchmark; returns the figures it printed. */
-export async function runDrainBench({ print = console.log, count = defaultCount, concurrency = 16, chunkSize = 10_000, rawLoop = true } = {}) {
+export async function runDrainBench({ print = console.log, count = defaultCount, concurrency = 32, chunkSize = 10_000, rawLoop = true } = {}) {
   const stub = await startStubThread('startS3Stub');
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-drain-'));
   const queueDirectory = path.join(folder, 'queue');

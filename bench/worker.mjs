@@ -49,7 +49,7 @@ export function startProducer(url, headers, clients) {
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Runs both benchmarks; returns the figures it printed. */
-export async function runWorkerBench({ print = console.log, count = 4000, batchSize = 100, clients = 4, concurrency = 16, rounds = 3, gateCount = 1000, endToEndOnly = false } = {}) {
+export async function runWorkerBench({ print = console.log, count = 4000, batchSize = 100, clients = 4, concurrency = 32, rounds = 3, gateCount = 1000, endToEndOnly = false } = {}) {
   const stub = await startStubThread('startS3Stub');
   const folder = mkdtempSync(path.join(tmpdir(), 'sentcopy-bench-worker-'));
   const bucket = 'bench';

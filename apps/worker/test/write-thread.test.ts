@@ -155,6 +155,18 @@ describe('write thread: a destination whose writes run on a thread of their own'
     expect(threadErrors).toEqual([]);
   });
 
+  it('writes here what cannot be posted to the thread, instead of leaving it unanswered', async () => {
+    const { root, herePuts, view } = await shyDestination();
+    const odd = { ...object('f/odd.txt', 'odd'), metadata: { note: (() => 'a function') as unknown as string } };
+    // Both settle (a lost post would leave them waiting until the test times out): the batch they were posted in is written here.
+    const [, plain] = await Promise.allSettled([view.put(odd), view.put(object('f/plain.txt', 'plain'))]);
+    expect(herePuts()).toBe(2);
+    expect(plain).toMatchObject({ status: 'fulfilled', value: { key: 'f/plain.txt', created: true } });
+    expect(storedKeys(root)).toContain('f/plain.txt');
+    expect(await view.put(object('f/after.txt', 'after'))).toMatchObject({ created: true });
+    expect(herePuts()).toBe(2);
+  });
+
   it("aborts a write in the thread when the caller's signal aborts, with the caller's reason", async () => {
     const { view } = await shyDestination();
     const controller = new AbortController();

@@ -48,7 +48,7 @@ export interface ConfigRuntimeOptions {
   /**
    * Give each destination a thread for the queue's writes, which builds its own instance of the
    * destination from the same entry (see `createWriteThread`), so signing and sending writes stays
-   * off the event loop; the before-send gate writes on it. Not with `importPackage` or `descriptors`
+   * off the event loop; the before-send gate still writes on the event loop. Not with `importPackage` or `descriptors`
    * (a thread cannot be handed them). A thread that cannot start is logged
    * (`destination.write_thread_failed`), and its writes run on the event loop meanwhile.
    * @default false

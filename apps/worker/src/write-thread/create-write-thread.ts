@@ -56,6 +56,14 @@ function errorFrom(fields: WriteThreadError): Error {
   return error;
 }
 
+/**
+ * The thread's V8 heap. Its live set is the destination's client and the writes in flight (bodies
+ * are buffers, outside the heap), so a small young generation and an old generation sized for it
+ * make V8 collect early: with V8's defaults a thread's heap swelled to about 100 MB between
+ * collections while draining (worker RSS 396–407 MiB against 351 MiB with these limits, same rate).
+ */
+const writeThreadHeap = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 };
+
 /** Each write-thread view, and the destination it stands for. */
 const views = new WeakMap<DestinationV1, DestinationV1>();
 
@@ -115,7 +123,7 @@ export function createWriteThread(destination: DestinationV1, data: WriteThreadD
   }
 
   function startThread(): Thread {
-    const worker = startThreadWithProcessFlags(threadModule(), { workerData: data, name: `sentcopy write thread (${data.name})` });
+    const worker = startThreadWithProcessFlags(threadModule(), { workerData: data, name: `sentcopy write thread (${data.name})`, resourceLimits: writeThreadHeap });
     const current: Thread = { worker, pending: new Map(), batch: [], ready: false };
     worker.on('message', (message: WriteThreadMessage) => {
       if (!Array.isArray(message)) {
@@ -145,8 +153,19 @@ export function createWriteThread(destination: DestinationV1, data: WriteThreadD
     if (thread !== current || current.batch.length === 0) return;
     const puts = current.batch;
     current.batch = [];
-    current.worker.postMessage({ puts } satisfies WriteThreadRequest);
-    current.worker.ref();
+    try {
+      current.worker.postMessage({ puts } satisfies WriteThreadRequest);
+      current.worker.ref();
+    } catch {
+      // Something in a write cannot be posted (no input built by an archiver holds such a thing): these are written here.
+      for (const [id] of puts) {
+        const entry = current.pending.get(id);
+        if (entry === undefined) continue;
+        current.pending.delete(id);
+        entry.unlisten?.();
+        putHere(entry.input, entry.options).then(entry.resolve, entry.reject);
+      }
+    }
   }
 
   function put(input: PutObjectInput, callOptions?: OperationOptions): Promise<PutObjectResult> {

@@ -64,7 +64,8 @@ port.on('message', (request: WriteThreadRequest) => {
         destination
           .put(input, options)
           .then(
-            (result) => answer([id, result]),
+            // The contract's fields only: anything else a package returns might not survive the post, and a lost answer would leave the write waiting forever.
+            ({ key, size, sha256, created }) => answer([id, { key, size, sha256, created }]),
             (error: unknown) => answer([id, undefined, errorFields(error)]),
           )
           .finally(() => controllers.delete(id));
