@@ -22,11 +22,12 @@ describe('sentcopy worker', () => {
   // Operators run Node with flags of its own (a heap limit, --expose-gc); Node refuses those in a
   // thread, and the worker once archived nothing under them (every message failed in its prepare thread).
   it.each([
-    ['no Node flags', []],
-    ['Node flags a thread refuses (--max-old-space-size, --expose-gc, --trace-gc)', ['--max-old-space-size=512', '--expose-gc', '--trace-gc']],
-  ])('starts on defaults with %s, takes a message over HTTP, stores it, and stops cleanly on SIGTERM', async (_name, flags) => {
+    ['no Node flags', [], []],
+    ['Node flags a thread refuses (--max-old-space-size, --expose-gc, --trace-gc)', ['--max-old-space-size=512', '--expose-gc', '--trace-gc'], []],
+    ['its writes on the main thread (--no-write-threads)', [], ['--no-write-threads']],
+  ])('starts on defaults with %s, takes a message over HTTP, stores it, and stops cleanly on SIGTERM', async (_name, flags, options) => {
     const cwd = mkdtempSync(path.join(work, 'run-'));
-    const child = spawn(process.execPath, [...flags, bin, 'worker', '--port', '0', '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...flags, bin, 'worker', '--port', '0', '--json', ...options], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -77,7 +78,7 @@ describe('sentcopy worker', () => {
     expect(entries.find((entry) => entry.event === 'worker.started')?.version).toBe(started.workerVersion);
     expect(events).toContain('processor.stopped');
     // Stored at the first try, prepared on its thread.
-    expect(events.filter((event) => event === 'message.retry_scheduled' || event === 'prepare.thread_failed')).toEqual([]);
+    expect(events.filter((event) => event === 'message.retry_scheduled' || event === 'prepare.thread_failed' || event === 'destination.write_thread_failed')).toEqual([]);
     expect(stdout).not.toContain(started.apiKey);
     expect(stdout).not.toContain('010-0000');
     expect(stdout).not.toContain('+15550100000');

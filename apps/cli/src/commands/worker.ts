@@ -11,6 +11,7 @@ interface WorkerCommandOptions {
   json: boolean;
   nats?: string;
   natsName?: string;
+  writeThreads: boolean;
 }
 
 function parsePort(value: string): number {
@@ -32,6 +33,7 @@ export function registerWorkerCommand(program: Command): void {
     .addOption(new Option('--nats-name <name>', 'names the streams and buckets of the cluster (several deployments can share one NATS account)').default('sentcopy'))
     .addOption(new Option('--log-level <level>', 'lowest level of the JSON log lines written to stdout').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--json', 'print the start-up summary as one JSON line on stderr instead of text', false)
+    .option('--no-write-threads', 'write queued messages from the main thread instead of a thread per destination (about 40 MiB less memory, a slower drain; the default on one core)')
     .addHelpText(
       'after',
       `
@@ -67,6 +69,7 @@ async function startWorker(options: WorkerCommandOptions): Promise<void> {
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.queue === undefined ? {} : { queueDirectory: options.queue }),
+    ...(options.writeThreads ? {} : { writeThreads: false }),
     ...(options.nats === undefined || options.nats === '' ? {} : { nats: { url: options.nats, ...(options.natsName === undefined ? {} : { name: options.natsName }) } }),
     logger,
   });
