@@ -74,11 +74,8 @@ export function createClaimRouter(options: RouteClaimOptions): (entry: InFlightE
         return health.holdBack(message, archiver, pausedAfter);
       }
       entry.writing = true;
-      let released = false;
-      return () => {
-        if (!released) release();
-        released = true;
-      };
+      // The slot's releaser gives it back once, however often it is called.
+      return release;
     };
     return archiveClaim(message, abort.signal, archiver, takeSlot, options);
   };

@@ -95,8 +95,18 @@ export function createWriteThread(destination: DestinationV1, data: WriteThreadD
   let closed = false;
   let nextId = 0;
 
-  /** Writes on the calling thread: while no thread can start, and after close. */
-  const putHere = (input: PutObjectInput, callOptions: OperationOptions | undefined) => destination.put(input, callOptions);
+  /** Writes a pending write on the calling thread instead. */
+  function writeHere(entry: Pending): void {
+    entry.unlisten?.();
+    destination.put(entry.input, entry.options).then(entry.resolve, entry.reject);
+  }
+
+  /** Fails a pending write: with its caller's reason when its signal has aborted. */
+  function fail(entry: Pending, error: Error): void {
+    entry.unlisten?.();
+    const signal = entry.options?.signal;
+    entry.reject(signal?.aborted ? signal.reason : error);
+  }
 
   function failThread(current: Thread, error: Error): void {
     if (thread !== current) return;
@@ -109,17 +119,10 @@ export function createWriteThread(destination: DestinationV1, data: WriteThreadD
       // It never wrote anything: its writes are made here, and a thread is tried again later.
       failedAt = Date.now();
       options.onThreadError?.(new Error(sentence(error.message), { cause: error }));
-      for (const entry of entries) {
-        entry.unlisten?.();
-        putHere(entry.input, entry.options).then(entry.resolve, entry.reject);
-      }
+      for (const entry of entries) writeHere(entry);
       return;
     }
-    for (const entry of entries) {
-      entry.unlisten?.();
-      const signal = entry.options?.signal;
-      entry.reject(signal?.aborted ? signal.reason : error);
-    }
+    for (const entry of entries) fail(entry, error);
   }
 
   function startThread(): Thread {
@@ -135,10 +138,11 @@ export function createWriteThread(destination: DestinationV1, data: WriteThreadD
         const entry = current.pending.get(id);
         if (entry === undefined) continue;
         current.pending.delete(id);
-        entry.unlisten?.();
-        const signal = entry.options?.signal;
-        if (failure === undefined) entry.resolve(result as PutObjectResult);
-        else entry.reject(signal?.aborted ? signal.reason : errorFrom(failure));
+        if (failure !== undefined) fail(entry, errorFrom(failure));
+        else {
+          entry.unlisten?.();
+          entry.resolve(result as PutObjectResult);
+        }
       }
       if (current.pending.size === 0) worker.unref();
     });
@@ -162,14 +166,13 @@ export function createWriteThread(destination: DestinationV1, data: WriteThreadD
         const entry = current.pending.get(id);
         if (entry === undefined) continue;
         current.pending.delete(id);
-        entry.unlisten?.();
-        putHere(entry.input, entry.options).then(entry.resolve, entry.reject);
+        writeHere(entry);
       }
     }
   }
 
   function put(input: PutObjectInput, callOptions?: OperationOptions): Promise<PutObjectResult> {
-    if (closed || (failedAt !== undefined && Date.now() - failedAt < writeThreadRetryMs)) return putHere(input, callOptions);
+    if (closed || (failedAt !== undefined && Date.now() - failedAt < writeThreadRetryMs)) return destination.put(input, callOptions);
     const signal = callOptions?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     let current: Thread;
@@ -178,24 +181,14 @@ export function createWriteThread(destination: DestinationV1, data: WriteThreadD
     } catch (error) {
       failedAt = Date.now();
       options.onThreadError?.(new Error(sentence(`A write thread for destination "${data.name}" could not start: ${(error as Error).message}`), { cause: error }));
-      return putHere(input, callOptions);
+      return destination.put(input, callOptions);
     }
     return new Promise<PutObjectResult>((resolve, reject) => {
       const id = nextId++;
       const entry: Pending = { input, options: callOptions, resolve, reject };
       current.pending.set(id, entry);
-      const write = [
-        id,
-        {
-          key: input.key,
-          body: input.body,
-          sha256: input.sha256,
-          contentType: input.contentType,
-          ...(input.contentEncoding === undefined ? {} : { contentEncoding: input.contentEncoding }),
-          ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
-        },
-        signal !== undefined,
-      ] as const;
+      // Posted as given (cloned by the post): an archiver's input holds the contract's fields only.
+      const write = [id, input, signal !== undefined] as const;
       if (signal !== undefined) {
         const onAbort = () => {
           const index = current.batch.indexOf(write);
