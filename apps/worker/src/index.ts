@@ -121,7 +121,7 @@ export type {
 export { apiKeyHashesEqual, hashApiKey } from './projects/index.js';
 export type { ArchiverUse, ProjectDirectory, ProjectRoute } from './projects/index.js';
 export { createIntakeServer } from './intake/index.js';
-export type { GateLedger, IntakeEvent, IntakeLimits, IntakeRejection, IntakeServer, IntakeServerOptions, IntakeTls, Readiness } from './intake/index.js';
+export type { GateLedger, GateRecord, IntakeEvent, IntakeLimits, IntakeRejection, IntakeServer, IntakeServerOptions, IntakeTls, Readiness } from './intake/index.js';
 export { createWorkerMetrics, metricsRejectReasons, metricsRoutes } from './metrics/index.js';
 export type { MetricsIntakeEvent, MetricsRejectReason, MetricsRoute, OutcomeInfo, ReloadResult, WorkerMetrics, WorkerMetricsOptions } from './metrics/index.js';
 export { createDestinationHealth } from './destination-health/index.js';

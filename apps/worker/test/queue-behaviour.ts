@@ -218,6 +218,27 @@ export function describeQueueBehaviour(name: string, target: QueueBehaviourTarge
       expect((await reopened.stats()).depth).toBe(1);
     }, 30_000);
 
+    it('discards a record whose object was not stored (discardStored): gone for good, not remembered as archived, not back after close and reopen', async () => {
+      const { store, queue } = await openFresh();
+      const first = await queue.enqueueStored(message(1), { recoverAfterMs: 60_000 });
+      const second = await queue.enqueueStored(message(2));
+      expect(await queue.discardStored([first!])).toBe(1);
+      expect(await queue.discardStored([first!])).toBe(0);
+      expect((await queue.stats()).depth).toBe(1);
+      // Unlike ackStored, the message is not taken as archived: a submission of it is new, and handed out.
+      expect((await queue.enqueue([message(1)]))[0]!.status).toBe('accepted');
+      const [again] = await queue.claim({ limit: 10, leaseMs: shortLeaseMs, waitMs: 3_000 });
+      expect(again?.messageId).toBe('m-1');
+      expectBytes(again!.payload, bytesOf(message(1)));
+      expect(await queue.ack(again!)).toBe(true);
+      // Only the record still held comes back after a reopen (JetStream once it is due).
+      const reopened = await reopen(queue, store);
+      const back = await claimAll(reopened, 1, 10_000);
+      expect(back.map((entry) => entry.messageId)).toEqual(['m-2']);
+      expect(await reopened.claim({ limit: 10, waitMs: shortLeaseMs * 3 })).toEqual([]);
+      expect(typeof second).toBe('string');
+    }, 30_000);
+
     it('hands nothing out before its not-before time, and whatever is ready earliest first', async () => {
       const queue = await open();
       const start = Date.now();

@@ -23,7 +23,7 @@ export interface GateIntakeOptions {
 
 /**
  * `POST /v1/archive` (before-send): authenticate → read the one message → prepare it with the
- * project's archiver → (with a ledger) check the queue can record it → write → record → answer
+ * project's archiver → (with a ledger) check the queue can record it → write and record at once → answer
  * `201` with its key and SHA-256, or `502 failed_to_archive` with the error's kind and reason so
  * the caller can hold the send. Resolves with the status sent; refusals are thrown as {@link HttpProblemError}s.
  */
@@ -97,26 +97,32 @@ export function createGateIntake(options: GateIntakeOptions): (request: Incoming
     }
     const problem = routeProblem(prepared.projectId, prepared.channel, route);
     if (problem !== undefined) return refuse(problem.reason, problem.errors, prepared.channel);
-    // With a ledger, the stored message is recorded in the queue before the answer (see recordStored):
+    // With a ledger, the stored message is recorded in the queue before the answer (see recordStoring):
     // whatever the queue cannot take is refused before anything is stored.
     const record = options.ledger?.writes(archiver) === true ? checks.gateRecord(body, prepared, route) : undefined;
     if (record !== undefined && !record.ok) return refuse(record.reason, record.errors, prepared.channel);
     const queueHealth = record === undefined ? undefined : queue.health?.();
     if (queueHealth !== undefined && !queueHealth.ok)
       return unrecorded(route, prepared.channel, `the queue refuses new messages (${queueHealth.problem ?? 'unhealthy'}), so a stored message could not be recorded for the archive ledger`, false);
+    // The write starts first, so that its request is on the wire while the record is committed (an
+    // fsync in the embedded queue): the two overlap instead of adding up. A failed write discards the record.
+    const writing = archiver.write(prepared);
+    const recording = record === undefined ? undefined : options.ledger!.recordStoring(record.input, archiver);
     let result;
     try {
-      result = await archiver.write(prepared);
+      result = await writing;
     } catch (error) {
+      recording?.discard();
       if (ArchiveError.isInstance(error)) return failed(error.kind, error.reason, prepared.channel);
       return failed('unknown', 'Unexpected error while archiving.', prepared.channel);
     }
-    if (record !== undefined && result.ledgerPosition !== undefined) {
+    if (recording !== undefined) {
       try {
-        await options.ledger!.recordStored(record.input, archiver, result.ledgerPosition);
+        await recording.recorded;
       } catch (error) {
         return unrecorded(route, prepared.channel, QueueError.isInstance(error) ? error.message : 'unexpected error', true, QueueError.isInstance(error) ? error.problem : undefined);
       }
+      recording.stored(result.ledgerPosition);
     }
     if (result.version)
       log('warn', 'intake.version_stored', `A message of project "${route.id}" reused a message id with other content; it is stored as a version next to the first copy.`, {

@@ -99,10 +99,26 @@ export interface GateLedger {
   /** Whether messages stored with `archiver` get a ledger entry, and so must be recorded. */
   writes(archiver: Archiver): boolean;
   /**
-   * Records a message stored with `archiver` whose ledger entry is at `position` until that entry is
-   * durable; resolves once the record is durable. Rejects when the queue cannot store it.
+   * Records a message `archiver` is about to store, while it is written; the record's outcome
+   * follows the write's (see {@link GateRecord}).
    */
-  recordStored(message: QueueMessageInput, archiver: Archiver, position: number): Promise<void>;
+  recordStoring(message: QueueMessageInput, archiver: Archiver): GateRecord;
+}
+
+/**
+ * A before-send gate call's record in the queue ("stored, not yet in the ledger"), made while the
+ * object is written so that the record's fsync and the write overlap instead of adding up.
+ */
+export interface GateRecord {
+  /** Resolves once the record is durable; rejects (a `QueueError`) when the queue cannot store it. Handled: no need to await it after {@link discard}. */
+  readonly recorded: Promise<void>;
+  /**
+   * The object is stored, with its ledger entry at `position` (`undefined`: no entry is written):
+   * the record is removed once that entry is durable. Call it once {@link recorded} has resolved.
+   */
+  stored(position: number | undefined): void;
+  /** The object was not stored: the record is removed without the message counting as archived. Never throws. */
+  discard(): void;
 }
 
 /** Options for {@link createIntakeServer}. */

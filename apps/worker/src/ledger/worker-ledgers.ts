@@ -4,6 +4,7 @@ import path from 'node:path';
 import { assertWriterId, compileKeyLayout, createLedgerWriter, randomWriterId, type Archiver, type DestinationV1, type LedgerError, type LedgerWriter } from '@sentcopy/core';
 import type { LedgerConfig } from '../config/worker-config.js';
 import type { LogLevel, WorkerLogger } from '../logging/index.js';
+import type { GateRecord } from '../intake/intake-options.js';
 import type { LeaseRef, MessageQueue, QueueMessageInput } from '../queue/index.js';
 import { layoutRecipientHash } from './layout-recipient-hash.js';
 
@@ -123,16 +124,17 @@ export interface WorkerLedgers {
    * ledger on the archiver, acknowledges it at once. `false` if the lease is no longer held.
    */
   hold(message: LeaseRef, archiver: Archiver, position: number): Promise<boolean>;
-  /** Whether `archiver` (bound with {@link bind}) writes a ledger: then what it stores outside the queue must be {@link recordStored recorded}. */
+  /** Whether `archiver` (bound with {@link bind}) writes a ledger: then what it stores outside the queue must be {@link recordStoring recorded}. */
   writes(archiver: Archiver): boolean;
   /**
-   * For a message the before-send gate stored itself with `archiver` (entry `position`): records it
-   * in the queue as "stored, not yet in the ledger" (`enqueueStored`) unless its entry is durable
-   * already, and removes it once it is, as {@link hold} does for claimed messages. Resolves once the
-   * record is durable, so a crash after the answer archives the message again and lists it. Rejects
-   * (a `QueueError`) when the queue cannot store the record: the caller must not confirm the message.
+   * For a message the before-send gate is storing with `archiver`: records it in the queue as
+   * "stored, not yet in the ledger" (`enqueueStored`) while the object is written. Once stored, the
+   * record is removed when its entry is durable, as {@link hold} does for claimed messages; if the
+   * write fails it is discarded (`discardStored`). `recorded` resolves once the record is durable,
+   * so a crash after the answer archives the message again and lists it, and rejects (a
+   * `QueueError`) when the queue cannot store it: the caller must not confirm the message then.
    */
-  recordStored(message: QueueMessageInput, archiver: Archiver, position: number): Promise<void>;
+  recordStoring(message: QueueMessageInput, archiver: Archiver): GateRecord;
   /** The destination was removed or rebuilt: its writer writes what it has and closes; messages whose entries it could not write go back to the queue. */
   retire(destination: DestinationV1): void;
   /** The queue holding the messages; must be set before the first {@link hold}. */
@@ -471,29 +473,54 @@ export function createWorkerLedgers(options: WorkerLedgersOptions = {}): WorkerL
     writes(archiver) {
       return bound.has(archiver);
     },
-    async recordStored(message, archiver, position) {
+    recordStoring(message, archiver) {
       if (queue === undefined) throw new Error('The ledgers have no queue: call connectQueue() first.');
+      const connected = queue;
       const state = bound.get(archiver);
-      if (state === undefined || state.writer.durablePosition >= position) return;
-      const id = await queue.enqueueStored(message, { recoverAfterMs: state.recoverAfterMs });
-      // The same message is queued already: it is archived and listed with an entry of its own.
-      if (id === undefined) return;
-      // Written meanwhile (its onDurable ran before the record existed), or never to be written by this writer.
-      if (state.writer.durablePosition >= position || state.abandoned) {
-        const settling = (state.abandoned ? queue.releaseStored([id]) : queue.ackStored([id])).then(
+      let id: string | undefined;
+      // One event-loop turn later: undici writes a request to a reused keep-alive socket only in the
+      // turn's check phase (its idle-socket check), and the embedded queue commits a durable write
+      // in the check phase of the turn it is submitted in. Submitted now, the record's fsync would
+      // run before the request is sent; submitted then, it runs while the request is answered.
+      const recorded = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => connected.enqueueStored(message, state === undefined ? {} : { recoverAfterMs: state.recoverAfterMs }))
+        .then((value) => {
+          id = value;
+        });
+      // Whoever discards does not await it: the rejection is the caller's to read, never unhandled.
+      recorded.catch(() => undefined);
+      const track = (settling: Promise<unknown>, what: string) => {
+        const tracked = settling.then(
           () => undefined,
-          (error: unknown) =>
-            log('error', 'ledger.settle_failed', `Could not settle a message whose ledger entry is ${state.abandoned ? 'abandoned' : 'written'}; it is archived again after a restart (readers count each object once).`, {
-              destination: state.name,
-              count: 1,
-              error: describe(error),
-            }),
+          (error: unknown) => log('error', 'ledger.settle_failed', what, { destination: state?.name, count: 1, error: describe(error) }),
         );
-        const tracked = settling.finally(() => settlings.delete(tracked));
-        settlings.add(tracked);
-        return;
-      }
-      state.held.set(position, { id });
+        const done = tracked.finally(() => settlings.delete(done));
+        settlings.add(done);
+      };
+      return {
+        recorded,
+        stored(position) {
+          // Undefined: the same message is queued already, and is archived and listed with an entry of its own.
+          if (id === undefined) return;
+          if (state === undefined || position === undefined || state.writer.durablePosition >= position) {
+            track(connected.ackStored([id]), 'Could not settle a message whose ledger entry is written; it is archived again after a restart (readers count each object once).');
+          } else if (state.abandoned) {
+            track(connected.releaseStored([id]), 'Could not settle a message whose ledger entry is abandoned; it is archived again after a restart (readers count each object once).');
+          } else {
+            state.held.set(position, { id });
+          }
+        },
+        discard() {
+          track(
+            // A record the queue could not store leaves nothing to remove.
+            recorded.then(
+              () => (id === undefined ? undefined : connected.discardStored([id])),
+              () => undefined,
+            ),
+            'Could not remove the record of a before-send message whose write failed; it is archived after a restart although the caller was told it was not stored.',
+          );
+        },
+      };
     },
     retire(destination) {
       const state = states.get(destination);

@@ -378,6 +378,15 @@ export interface MessageQueue {
    */
   releaseStored(ids: readonly string[]): Promise<number>;
   /**
+   * Removes records made by {@link enqueueStored} whose object was not stored after all (the
+   * before-send gate records a message while it writes it, and the write failed): gone for good,
+   * and not remembered as archived, so the same message can be submitted again. Not durable at
+   * once: should the process die within a few milliseconds, the record comes back and the message
+   * is archived after all. Meant for such records only; ids no longer held are skipped. Resolves
+   * with how many it removed.
+   */
+  discardStored(ids: readonly string[]): Promise<number>;
+  /**
    * Records a message whose object the caller already stored (the before-send gate archives before
    * it answers) directly as held "stored, not yet in the ledger" (see {@link holdStored}): durable
    * when it resolves, never claimed while held, removed by {@link ackStored} once its ledger entry

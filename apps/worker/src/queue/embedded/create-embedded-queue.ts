@@ -348,6 +348,7 @@ function degradedQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQu
     holdStored: async (lease) => use().holdStored(lease),
     ackStored: async (ids) => use().ackStored(ids),
     releaseStored: async (ids) => use().releaseStored(ids),
+    discardStored: async (ids) => use().discardStored(ids),
     enqueueStored: async (message, storedOptions) => use().enqueueStored(message, storedOptions),
     release: async (lease, releaseOptions) => use().release(lease, releaseOptions),
     extendLease: async (lease, leaseMs) => use().extendLease(lease, leaseMs),
@@ -723,6 +724,27 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
           const hash = dedupeWindowMs > 0 ? payloadHash(id, row.payload_sha256) : undefined;
           sql.deletePayload.run(id);
           if (hash !== undefined) sql.rememberAck.run(row.project, row.message_id, hash, time);
+          count++;
+        }
+        return count;
+      }, 'lazy');
+      if (removed > 0) {
+        depth -= removed;
+        drained();
+      }
+      return removed;
+    },
+
+    async discardStored(ids) {
+      assertOpen();
+      const rowIds = checkIds(ids);
+      if (rowIds.length === 0) return 0;
+      // As ackStored, without remembering the message as archived: its object was never stored.
+      const removed = await commit.submit(() => {
+        let count = 0;
+        for (const id of rowIds) {
+          if (!sql.deleteLeased.get(id, storedLease)) continue;
+          sql.deletePayload.run(id);
           count++;
         }
         return count;

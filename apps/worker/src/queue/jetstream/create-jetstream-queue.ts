@@ -378,6 +378,31 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
       return results.filter((result) => result.status === 'fulfilled').length;
     },
 
+    async discardStored(ids: readonly string[]): Promise<number> {
+      assertOpen();
+      if (!Array.isArray(ids)) throw invalidInput('An array of message ids is required.');
+      const recorded = ids.flatMap((id) => {
+        const record = records.get(id);
+        if (record === undefined) return [];
+        records.delete(id);
+        return [record];
+      });
+      const results = await Promise.allSettled(
+        recorded.map(async ({ seq, copy }) => {
+          const deleted = await manager.streams.deleteMessage(names.heldStream, seq, false).catch((error: unknown) => {
+            if (/no message found|not found/i.test(String((error as Error).message))) return false;
+            throw error;
+          });
+          // As enqueueStored does when its publish fails: the message is not archived, so a later submission of it is new.
+          if (deleted) await registry.forget({ dedupeKey: copy.dedupeKey, version: copy.version, generation: copy.generation });
+          return deleted;
+        }),
+      );
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed !== undefined && results.every((result) => result.status === 'rejected')) throw storeError(failed.reason);
+      return results.filter((result) => result.status === 'fulfilled' && result.value).length;
+    },
+
     async releaseStored(ids: readonly string[]): Promise<number> {
       assertOpen();
       if (!Array.isArray(ids)) throw invalidInput('An array of message ids is required.');
