@@ -200,6 +200,15 @@ describe('createFsDestination', () => {
     expect(existsSync(join(root, 'w'))).toBe(false);
   });
 
+  it('refuses metadata values that are not strings as invalid, naming the entry, and stores nothing', async () => {
+    for (const value of [() => 'a function', 7, null, { nested: 'x' }]) {
+      const put = destination.put(input('m/odd', 'body', { metadata: { fine: 'yes', note: value as unknown as string } }));
+      await expect(put).rejects.toMatchObject({ kind: 'invalid', message: expect.stringContaining('the value of "note"') });
+    }
+    expect(existsSync(join(root, 'm'))).toBe(false);
+    expect(await destination.put(input('m/odd', 'body', { metadata: { note: 'a string' } }))).toMatchObject({ created: true });
+  });
+
   it('works with fsync off', async () => {
     const fast = createFsDestination({ root, fsync: false });
     expect((await fast.put(input('f', 'fast'))).created).toBe(true);
