@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createArchiver, DestinationError, sampleMessages, type DestinationV1, type PutObjectInput } from '@sentcopy/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildDestination, hashApiKey, runWorker, type LogEntry } from '../src/index.js';
-import { createWriteThread } from '../src/write-thread/index.js';
+import { createWriteThread, WriteThreadStoppedError } from '../src/write-thread/index.js';
 import type { DestinationConfig } from '../src/config/worker-config.js';
 import { expectFolderHoldsExactly, sha256, storedKeys, waitFor } from './helpers.js';
 import { tempFolders } from './temp-folders.js';
@@ -72,7 +72,7 @@ export const destinationDescriptor = {
 const env = { ...process.env, SHY_TOKEN: 'open-sesame' };
 
 /** The shy destination built on this thread, with its writes counted, and a write-thread view of it. */
-async function shyDestination(settings: Record<string, unknown> = {}): Promise<{ root: string; here: DestinationV1; herePuts: () => number; view: DestinationV1; threadErrors: string[] }> {
+async function shyDestination(settings: Record<string, unknown> = {}): Promise<{ root: string; here: DestinationV1; herePuts: () => number; view: DestinationV1; threadErrors: string[]; threadStops: string[] }> {
   const folder = newFolder();
   installShyPackage(folder);
   const config = { type: shyPackage, root: 'objects', token: { env: 'SHY_TOKEN' }, acknowledge_personal_data: true, ...settings } as DestinationConfig;
@@ -80,9 +80,10 @@ async function shyDestination(settings: Record<string, unknown> = {}): Promise<{
   let puts = 0;
   const here: DestinationV1 = { ...built, put: (input, options) => (puts++, built.put(input, options)) };
   const threadErrors: string[] = [];
-  const view = createWriteThread(here, { name: 'shy', config, baseDir: folder, env }, { onThreadError: (error) => threadErrors.push(error.message) });
+  const threadStops: string[] = [];
+  const view = createWriteThread(here, { name: 'shy', config, baseDir: folder, env }, { onThreadError: (error) => threadErrors.push(error.message), onThreadStopped: (error) => threadStops.push(error.message) });
   closing.push(view);
-  return { root: path.join(folder, 'objects'), here, herePuts: () => puts, view, threadErrors };
+  return { root: path.join(folder, 'objects'), here, herePuts: () => puts, view, threadErrors, threadStops };
 }
 
 const closing: DestinationV1[] = [];
@@ -140,11 +141,14 @@ describe('write thread: a destination whose writes run on a thread of their own'
   });
 
   it('fails the writes a stopped thread held, with a sentence saying so, and writes the next ones from a new thread', async () => {
-    const { root, herePuts, view, threadErrors } = await shyDestination();
+    const { root, herePuts, view, threadErrors, threadStops } = await shyDestination();
     await view.put(object('d/before.txt', 'before'));
     const held = [view.put(object('d/exit-thread.txt', 'stops the thread')), view.put(object('d/beside.txt', 'posted in the same batch'))];
     const [stopping, beside] = (await Promise.allSettled(held)) as [PromiseSettledResult<unknown>, PromiseSettledResult<unknown>];
     expect(stopping).toMatchObject({ status: 'rejected', reason: { message: 'The write thread of destination "shy" stopped unexpectedly (exit code 7)' } });
+    // Not the destination's failure: the processor retries it without counting it against the destination's health.
+    expect(WriteThreadStoppedError.isInstance((stopping as PromiseRejectedResult).reason)).toBe(true);
+    expect(threadStops).toEqual(['The write thread of destination "shy" stopped unexpectedly (exit code 7).']);
     // Its neighbour either landed before the exit or failed with it: never answered without being stored.
     if (beside.status === 'fulfilled') expect(storedKeys(root)).toContain('d/beside.txt');
     else expect(beside.reason).toMatchObject({ message: expect.stringMatching(/stopped unexpectedly/) });

@@ -27,8 +27,7 @@ function assertPutInput(input: PutObjectInput): void {
   if (typeof input.contentType !== 'string' || input.contentType === '') throw invalid('The object needs a content type.', input.key);
   if (sha256Hex(input.body) !== input.sha256) throw invalid('The given sha256 does not match the object body.', input.key);
   // The sidecar is JSON: a value that is not a string would be dropped or changed there, not stored as given.
-  for (const [name, value] of Object.entries(input.metadata ?? {}))
-    if (typeof value !== 'string') throw invalid(`Metadata values must be strings; the value of "${name}" is a ${value === null ? 'null' : typeof value}.`, input.key);
+  for (const [name, value] of Object.entries(input.metadata ?? {})) if (typeof value !== 'string') throw invalid(`Metadata values must be strings; the value of "${name}" is a ${value === null ? 'null' : typeof value}.`, input.key);
 }
 
 function encodeCursor(key: string): string {

@@ -97,6 +97,7 @@ export async function createConfigRuntime(options: ConfigRuntimeOptions): Promis
     options.writeThreads === true
       ? {
           onThreadError: (error) => log('error', 'destination.write_thread_failed', `${error.message} Its writes run on the main thread meanwhile (slower; nothing is lost); a thread is tried again in ${writeThreadRetryMs / 1000} s.`),
+          onThreadStopped: (error) => log('error', 'destination.write_thread_stopped', `${error.message} The writes it held are retried (the destination is not blamed for them); a new thread takes the next writes.`),
         }
       : undefined;
 

@@ -1,5 +1,6 @@
 import { MessageValidationError, type Archiver, type PreparedObject, type ValidationIssue } from '@sentcopy/core';
 import type { ClaimedMessage } from '../queue/index.js';
+import { WriteThreadStoppedError } from '../write-thread/index.js';
 import { classifyFailure } from './classify-failure.js';
 import type { HealthReactions } from './health-reactions.js';
 import type { ClaimSettler, HandleResult } from './settle-claim.js';
@@ -56,7 +57,8 @@ export async function archiveClaim(message: ClaimedMessage, signal: AbortSignal,
       if (signal.aborted) throw error;
       const failure = classifyFailure(error, archiver);
       const settled = await settler.retryOrGiveUp(message, failure, attemptAt, archiver.destination.id);
-      health.wrote(archiver, message, attemptAt, failure);
+      // Our own write thread stopped: the destination did nothing wrong, so its health does not count it.
+      if (!WriteThreadStoppedError.isInstance(error)) health.wrote(archiver, message, attemptAt, failure);
       return settled;
     } finally {
       // The destination is done with this message: let the next write start while the queue settles it.

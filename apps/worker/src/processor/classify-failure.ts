@@ -1,5 +1,6 @@
 import { ArchiveError, DestinationError, type Archiver, type DestinationErrorKind } from '@sentcopy/core';
 import { QueueError } from '../queue/index.js';
+import { WriteThreadStoppedError } from '../write-thread/index.js';
 
 /** Why an attempt failed: what the retry policy decides on, and what the dead letter and the logs say. */
 export interface Failure {
@@ -32,6 +33,8 @@ function classifyUnredacted(error: unknown): Failure {
   if (DestinationError.isInstance(error)) {
     return { kind: error.kind, reason: `${error.message} (${error.kind})`, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) };
   }
+  // Our own sentence, with no message content in it.
+  if (WriteThreadStoppedError.isInstance(error)) return { kind: 'unknown', reason: `${error.message}.` };
   return { kind: 'unknown', reason: `Unexpected error while archiving: ${describeError(error)}` };
 }
 

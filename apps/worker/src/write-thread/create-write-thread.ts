@@ -13,6 +13,32 @@ export interface WriteThreadOptions {
    * next {@link writeThreadRetryMs}, run on the calling thread instead: nothing fails for it.
    */
   readonly onThreadError?: (error: Error) => void;
+  /**
+   * Told when a write thread that had been writing stops or fails (killed, out of memory, a crash
+   * in the destination package), with a sentence saying why. The writes it held fail with a
+   * {@link WriteThreadStoppedError}, and the next writes go to a new thread.
+   */
+  readonly onThreadStopped?: (error: Error) => void;
+}
+
+const stoppedMarker = Symbol.for('sentcopy.write-thread-stopped');
+
+/**
+ * How a write fails when the write thread holding it stopped: the write may or may not have reached
+ * the destination, which did nothing wrong, so retry it without blaming the destination.
+ */
+export class WriteThreadStoppedError extends Error {
+  private readonly [stoppedMarker] = true;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'WriteThreadStoppedError';
+  }
+
+  /** True for a `WriteThreadStoppedError` from any copy of this package. */
+  static isInstance(error: unknown): error is WriteThreadStoppedError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[stoppedMarker] === true;
+  }
 }
 
 interface Pending {
@@ -122,7 +148,9 @@ export function createWriteThread(destination: DestinationV1, data: WriteThreadD
       for (const entry of entries) writeHere(entry);
       return;
     }
-    for (const entry of entries) fail(entry, error);
+    if (!closed) options.onThreadStopped?.(new Error(sentence(error.message), { cause: error }));
+    const stopped = new WriteThreadStoppedError(error.message);
+    for (const entry of entries) fail(entry, stopped);
   }
 
   function startThread(): Thread {
