@@ -16,6 +16,7 @@ CREATE INDEX IF NOT EXISTS objects_canvas ON objects (canvas_id, sent_at, id) WH
 CREATE INDEX IF NOT EXISTS objects_journey ON objects (journey_id, sent_at, id) WHERE journey_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_user ON objects (user_id, sent_at, id) WHERE user_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_channel ON objects (channel, sent_at, id);
+CREATE INDEX IF NOT EXISTS objects_message ON objects (message_id, sent_at, id);
 `;
 
 /** Names of {@link secondaryIndexes}. */

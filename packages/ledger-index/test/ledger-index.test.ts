@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createArchiver, createLedgerWriter, decodeLedgerSegment, encodeLedgerSegment, ledgerSegmentKey, normalizeRecipient, sha256Hex, sha256RecipientHash, type DestinationV1 } from '@sentcopy/core';
 import { createFsDestination } from '@sentcopy/destination-fs';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { entryMatches, openLedgerIndex, type LedgerIndexFilters } from '../src/index.js';
 
@@ -182,6 +183,31 @@ describe('the ledger index', () => {
     expect(erased).toMatchObject({ key: keys[0], erasedAt: 1_800_000_000_000, eraseReason: 'erasure_request' });
     expect(index.status()[0]).toMatchObject({ objects: 10, erased: 3 });
     index.close();
+  });
+
+  it('finds a message by its id through an index of its own, also in an index file made before that index existed', async () => {
+    const { destination, index } = fresh();
+    await archive(destination, messages(0, 12));
+    await index.update('archive', destination);
+    index.close();
+    // As a file of the previous release has it: every index but the message id's.
+    const older = new Database(index.file);
+    older.exec('DROP INDEX objects_message');
+    older.close();
+    const reopened = openLedgerIndex({ file: index.file });
+    try {
+      expect(reopened.query({ messageId: 'm-7' }).objects.map((object) => object.messageId)).toEqual(['m-7']);
+      const database = new Database(index.file, { readonly: true });
+      try {
+        // The shape of the query `query({ messageId })` runs: the planner searches by the message id, never scans.
+        const plan = database.prepare('EXPLAIN QUERY PLAN SELECT * FROM objects WHERE message_id = ? AND erased_at IS NULL ORDER BY sent_at DESC, id DESC LIMIT ? OFFSET ?').all('m-7', 50, 0) as { detail: string }[];
+        expect(plan.map((step) => step.detail).join('\n')).toMatch(/USING INDEX objects_message \(message_id=\?\)/);
+      } finally {
+        database.close();
+      }
+    } finally {
+      reopened.close();
+    }
   });
 
   it('keeps its file (and its journal) readable by the owner only: mode 0600', async () => {
