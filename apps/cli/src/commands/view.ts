@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import { Help, Option, type Command } from 'commander';
 import type { DestinationV1 } from '@sentcopy/core';
 import type { LedgerIndex } from '@sentcopy/ledger-index';
 import { addClusterOptions, canPrompt, CliError, clusterOf, defaultConfigFile, describeSaveReport, emit, exitCodes, readConfig, saveConfig, saveReportExitCode, textTable, wholeNumber, type LoadedConfig } from '../cli-kit/index.js';
@@ -262,12 +262,31 @@ function withAccounts(loaded: LoadedConfig, accounts: readonly ViewerAccount[]) 
   return accounts.length === 0 && Object.keys(viewer ?? {}).filter((key) => key !== 'accounts').length === 0 ? rest : { ...rest, viewer: { ...viewer, accounts } };
 }
 
+/** The options of `view` that its `accounts` and `log` commands read too; the others (--host, --port, --tls-cert…) serve the viewer. */
+const sharedViewOptions = new Set(['--config', '--nats', '--nats-name', '--json']);
+
+/**
+ * Shows, in `command`'s help, the options of `view` that apply to it: commander hands `--config`,
+ * `--nats` and `--json` to the parent (`sentcopy view accounts ls --json`), but would list every one
+ * of the server's options as well.
+ */
+function withViewConfigHelp(command: Command): Command {
+  return command.configureHelp({
+    showGlobalOptions: true,
+    visibleGlobalOptions(this: Help, cmd: Command) {
+      return Help.prototype.visibleGlobalOptions.call(this, cmd).filter((option) => sharedViewOptions.has(option.long ?? ''));
+    },
+    // `view`'s own wording is about the server's start-up line.
+    optionDescription(this: Help, option: Option) {
+      return option.long === '--json' ? 'print JSON, for scripts' : Help.prototype.optionDescription.call(this, option);
+    },
+  });
+}
+
 function registerAccountCommands(view: Command): void {
   const accounts = view.command('accounts').description("Manage who may sign in to the viewer (stored hashed with scrypt in the configuration's viewer section).");
-  // --config, --nats and --json belong to `view` and apply here too (`sentcopy view accounts ls --json`): commander hands them to the parent.
-  const withConfig = (command: Command) => command.configureHelp({ showGlobalOptions: true });
 
-  withConfig(accounts.command('add').argument('<name>', 'account name shown in the access log (letters, digits, . _ @ -)').description('Add a viewer account; asks for its password (or reads it from stdin).'))
+  withViewConfigHelp(accounts.command('add').argument('<name>', 'account name shown in the access log (letters, digits, . _ @ -)').description('Add a viewer account; asks for its password (or reads it from stdin).'))
     .option('--password-stdin', 'read the password from standard input (the first line) instead of asking')
     .addHelpText(
       'after',
@@ -299,7 +318,7 @@ Examples:
       process.exitCode = saveReportExitCode(report);
     });
 
-  withConfig(accounts.command('ls').description('List the viewer accounts (names and when they were added; never the hashes).')).action(async (_options: unknown, command: Command) => {
+  withViewConfigHelp(accounts.command('ls').description('List the viewer accounts (names and when they were added; never the hashes).')).action(async (_options: unknown, command: Command) => {
     const options = command.optsWithGlobals<ClusterOptions>();
     const loaded = await readConfig(options.config, clusterOf(options));
     const list = accountsOf(loaded).map((account) => ({ name: account.name, createdAt: account.created_at }));
@@ -313,22 +332,22 @@ Examples:
     );
   });
 
-  withConfig(accounts.command('rm').argument('<name>', 'the account to remove').description('Remove a viewer account (a running viewer keeps it until restarted).')).action(async (name: string, _options: unknown, command: Command) => {
-    const options = command.optsWithGlobals<ClusterOptions>();
-    const loaded = await readConfig(options.config, clusterOf(options));
-    const remaining = accountsOf(loaded).filter((account) => account.name !== name);
-    if (remaining.length === accountsOf(loaded).length) throw new CliError(`No viewer account named "${name}".`, { exitCode: exitCodes.notFound, code: 'account_not_found', hint: 'List them with `sentcopy view accounts ls`.' });
-    const report = await saveConfig(loaded, withAccounts(loaded, remaining) as typeof loaded.config);
-    emit(options, { removed: name, accounts: remaining.length, file: loaded.file }, () => [`Viewer account "${name}" removed from ${loaded.file}; restart a running viewer to sign it out.`, ...describeSaveReport(report)].join('\n'));
-    process.exitCode = saveReportExitCode(report);
-  });
+  withViewConfigHelp(accounts.command('rm').argument('<name>', 'the account to remove').description('Remove a viewer account (a running viewer keeps it until restarted).')).action(
+    async (name: string, _options: unknown, command: Command) => {
+      const options = command.optsWithGlobals<ClusterOptions>();
+      const loaded = await readConfig(options.config, clusterOf(options));
+      const remaining = accountsOf(loaded).filter((account) => account.name !== name);
+      if (remaining.length === accountsOf(loaded).length) throw new CliError(`No viewer account named "${name}".`, { exitCode: exitCodes.notFound, code: 'account_not_found', hint: 'List them with `sentcopy view accounts ls`.' });
+      const report = await saveConfig(loaded, withAccounts(loaded, remaining) as typeof loaded.config);
+      emit(options, { removed: name, accounts: remaining.length, file: loaded.file }, () => [`Viewer account "${name}" removed from ${loaded.file}; restart a running viewer to sign it out.`, ...describeSaveReport(report)].join('\n'));
+      process.exitCode = saveReportExitCode(report);
+    },
+  );
 }
 
 function registerLogCommand(view: Command): void {
-  view
-    .command('log')
+  withViewConfigHelp(view.command('log'))
     .description("Print the viewer's access log (.sentcopy/viewer-access.log beside the configuration), newest first: who signed in, searched, viewed, downloaded or exported what, and when.")
-    .configureHelp({ showGlobalOptions: true })
     .option('--who <name>', 'only this account (token: the start-up token; unknown: refused sign-ins with an unknown name)')
     .addOption(new Option('--action <action>', 'only this action').choices(['sign-in', 'sign-in-refused', 'search', 'view', 'view-images', 'download', 'export', 'access-log']))
     .option('-n, --limit <number>', 'lines to print', wholeNumber(1, 1_000_000), 50)
