@@ -626,6 +626,31 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
     });
   };
 
+  /** Removes held messages for good (see ackStored and discardStored); `remember` keeps each as archived for the de-duplication window. */
+  const removeStored = async (ids: readonly string[], remember: boolean): Promise<number> => {
+    assertOpen();
+    const rowIds = checkIds(ids);
+    if (rowIds.length === 0) return 0;
+    const removed = await commit.submit(() => {
+      const time = now();
+      let count = 0;
+      for (const id of rowIds) {
+        const row = sql.deleteLeased.get(id, storedLease);
+        if (!row) continue;
+        const hash = remember && dedupeWindowMs > 0 ? payloadHash(id, row.payload_sha256) : undefined;
+        sql.deletePayload.run(id);
+        if (hash !== undefined) sql.rememberAck.run(row.project, row.message_id, hash, time);
+        count++;
+      }
+      return count;
+    }, 'lazy');
+    if (removed > 0) {
+      depth -= removed;
+      drained();
+    }
+    return removed;
+  };
+
   const queue: EmbeddedQueue = {
     implementation: 'embedded',
     maxPayloadBytes,
@@ -711,50 +736,10 @@ function openQueue(settings: QueueSettings, health: StoreHealth): EmbeddedQueue 
       return commit.submit(() => sql.hold.run(id, leaseId).changes > 0, 'lazy');
     },
 
-    async ackStored(ids) {
-      assertOpen();
-      const rowIds = checkIds(ids);
-      if (rowIds.length === 0) return 0;
-      const removed = await commit.submit(() => {
-        const time = now();
-        let count = 0;
-        for (const id of rowIds) {
-          const row = sql.deleteLeased.get(id, storedLease);
-          if (!row) continue;
-          const hash = dedupeWindowMs > 0 ? payloadHash(id, row.payload_sha256) : undefined;
-          sql.deletePayload.run(id);
-          if (hash !== undefined) sql.rememberAck.run(row.project, row.message_id, hash, time);
-          count++;
-        }
-        return count;
-      }, 'lazy');
-      if (removed > 0) {
-        depth -= removed;
-        drained();
-      }
-      return removed;
-    },
+    ackStored: async (ids) => removeStored(ids, true),
 
-    async discardStored(ids) {
-      assertOpen();
-      const rowIds = checkIds(ids);
-      if (rowIds.length === 0) return 0;
-      // As ackStored, without remembering the message as archived: its object was never stored.
-      const removed = await commit.submit(() => {
-        let count = 0;
-        for (const id of rowIds) {
-          if (!sql.deleteLeased.get(id, storedLease)) continue;
-          sql.deletePayload.run(id);
-          count++;
-        }
-        return count;
-      }, 'lazy');
-      if (removed > 0) {
-        depth -= removed;
-        drained();
-      }
-      return removed;
-    },
+    // As ackStored, without remembering the message as archived: its object was never stored.
+    discardStored: async (ids) => removeStored(ids, false),
 
     async releaseStored(ids) {
       assertOpen();
