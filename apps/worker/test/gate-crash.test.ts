@@ -108,7 +108,12 @@ describe.each(['embedded', 'jetstream'] as const)('crash safety of the before-se
         );
 
         for (let kill = 0; kill < kills; kill++) {
-          await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 1_200));
+          // Spread over the run by progress, not by time (a faster gate finished all its calls before the
+          // last timed kill, and then no kill cut a call off), with a little jitter.
+          const target = Math.floor((total * (kill + 1)) / (kills + 2));
+          const waitUntil = Date.now() + 60_000;
+          while (answered.size < target && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 5));
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 50));
           worker.child.kill('SIGKILL');
           await worker.exited;
           worker = await startWorker(configFile, port, deployment);
