@@ -56,6 +56,16 @@ export interface JetStreamQueue extends MessageQueue {
   repair(): Promise<number>;
 }
 
+/** Removes `ids` from `map` and returns what they held, skipping ids it does not hold. */
+function takeFrom<V>(map: Map<string, V>, ids: readonly string[]): V[] {
+  return ids.flatMap((id) => {
+    const value = map.get(id);
+    if (value === undefined) return [];
+    map.delete(id);
+    return [value];
+  });
+}
+
 // A claim that has messages gathers what arrives within this gap, then returns.
 const burstGapMs = 20;
 const maxBurstGapMs = 200;
@@ -121,6 +131,12 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     if (!closed) options.onBackgroundError?.(jetStreamError(error));
   };
   const scheduler = new HeldScheduler(context, reportBackground);
+  /** Removes a gate record's held copy; `false` when it is gone already (the scheduler moved it when it fell due). */
+  const deleteRecord = (seq: number): Promise<boolean> =>
+    manager.streams.deleteMessage(names.heldStream, seq, false).catch((error: unknown) => {
+      if (/no message found|not found/i.test(String((error as Error).message))) return false;
+      throw error;
+    });
   // Messages stored but not yet in the ledger: un-acknowledged, kept from the ack wait like claims,
   // so a crash hands them to another worker, which archives them again and appends their entries.
   const stored = new Map<string, Lease>();
@@ -345,18 +361,8 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     async ackStored(ids: readonly string[]): Promise<number> {
       assertOpen();
       if (!Array.isArray(ids)) throw invalidInput('An array of message ids is required.');
-      const held = ids.flatMap((id) => {
-        const lease = stored.get(id);
-        if (lease === undefined) return [];
-        stored.delete(id);
-        return [lease];
-      });
-      const recorded = ids.flatMap((id) => {
-        const record = records.get(id);
-        if (record === undefined) return [];
-        records.delete(id);
-        return [record];
-      });
+      const held = takeFrom(stored, ids);
+      const recorded = takeFrom(records, ids);
       const results = await Promise.allSettled([
         ...held.map(async (lease) => {
           await ackSurely(lease.message, connection);
@@ -365,9 +371,7 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
         }),
         ...recorded.map(async ({ seq, copy }) => {
           // Gone already when the scheduler moved it (it was due): forgetting this life makes that copy stale, so it is dropped.
-          await manager.streams.deleteMessage(names.heldStream, seq, false).catch((error: unknown) => {
-            if (!/no message found|not found/i.test(String((error as Error).message))) throw error;
-          });
+          await deleteRecord(seq);
           const { dedupeKey, version, generation } = copy;
           track(registry.markArchived(dedupeKey, version).then(() => registry.forgetLater({ dedupeKey, version, generation }, reportBackground), reportBackground));
         }),
@@ -381,18 +385,9 @@ export async function createJetStreamQueue(options: JetStreamQueueOptions): Prom
     async discardStored(ids: readonly string[]): Promise<number> {
       assertOpen();
       if (!Array.isArray(ids)) throw invalidInput('An array of message ids is required.');
-      const recorded = ids.flatMap((id) => {
-        const record = records.get(id);
-        if (record === undefined) return [];
-        records.delete(id);
-        return [record];
-      });
       const results = await Promise.allSettled(
-        recorded.map(async ({ seq, copy }) => {
-          const deleted = await manager.streams.deleteMessage(names.heldStream, seq, false).catch((error: unknown) => {
-            if (/no message found|not found/i.test(String((error as Error).message))) return false;
-            throw error;
-          });
+        takeFrom(records, ids).map(async ({ seq, copy }) => {
+          const deleted = await deleteRecord(seq);
           // As enqueueStored does when its publish fails: the message is not archived, so a later submission of it is new.
           if (deleted) await registry.forget({ dedupeKey: copy.dedupeKey, version: copy.version, generation: copy.generation });
           return deleted;
